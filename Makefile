@@ -1,0 +1,52 @@
+# score: every target runs through scripts/deno, which installs the pinned
+# Deno on first use. `make test` is what CI runs.
+DENO   := ./scripts/deno
+PYTHON := /usr/bin/python3
+DATA   ?= ../shared/data
+ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/bin/napi-v6
+
+.PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume clean
+
+test: ## every test: unit, parity, end to end, Postgres and RabbitMQ integration
+	$(DENO) task test
+
+check: ## type-check everything
+	$(DENO) check main.ts tests/ bench/
+
+lint: ## deno lint and format check
+	$(DENO) lint && $(DENO) fmt --check
+
+fmt:
+	$(DENO) fmt
+
+models: ## convert the course's pickles to models/*/model.onnx and tests/fixtures/golden (needs apt python3-sklearn python3-onnx python3-pandas)
+	$(PYTHON) models/recipe/convert.py --data $(DATA) --out models
+
+# One self-extracting executable with the models and onnxruntime's native
+# library beside its addon (the addon loads libonnxruntime.so.1 from its own
+# folder, so a plain compile, which copies the .node file alone, cannot load
+# it). Only linux-x64's binaries are kept. deno compile downloads its
+# runtime (denort) on first use: this needs a machine that can reach it.
+build: ## dist/score for linux-x64
+	$(DENO) install --quiet
+	$(DENO) compile --allow-all --self-extracting --target x86_64-unknown-linux-gnu \
+	  --include models --include $(ORT_BIN)/linux/x64 \
+	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
+	  --output dist/score main.ts
+
+bench: bench-batch
+
+bench-batch:
+	$(DENO) task bench:batch
+
+bench-postgres:
+	$(DENO) task bench:postgres
+
+bench-serve:
+	$(DENO) task bench:serve
+
+bench-consume:
+	$(DENO) task bench:consume
+
+clean:
+	rm -rf dist bench/out

@@ -1,0 +1,42 @@
+/**
+ * `score`: run an ONNX model as a batch job, a web service or a queue
+ * consumer. This file only dispatches to a command and turns a failure
+ * into its exit code; each command is its own composition root.
+ *
+ * @example
+ * ```sh
+ * ./score batch --model models/ride-duration-linreg --input rides.parquet --output predictions.parquet
+ * ```
+ */
+import { Command, CommanderError } from "commander";
+import { batchCommand } from "./src/commands/batch.ts";
+import { describeError } from "./src/errors.ts";
+import { log } from "./src/log.ts";
+
+export const VERSION = "0.1.0";
+
+/** Builds the whole command tree (exported for tests of `--help`). */
+export function program(): Command {
+  const root = new Command("score")
+    .description("Run an ONNX model: batch jobs over files and Postgres, an HTTP service, a RabbitMQ consumer.")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)");
+  for (const cmd of [batchCommand()]) root.addCommand(cmd);
+  root.exitOverride();
+  for (const cmd of root.commands) cmd.exitOverride();
+  return root;
+}
+
+if (import.meta.main) {
+  try {
+    await program().parseAsync(Deno.args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed the help, version or usage error.
+      Deno.exit(err.exitCode === 0 ? 0 : 64);
+    }
+    const failure = describeError(err);
+    log.error(failure.message, { code: failure.code });
+    Deno.exit(failure.exitCode);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The batch pipeline: source -> batches of rows as columns -> model ->
+ * predictions -> sink, with rejected rows to a rejects sink. One batch is
+ * read ahead while the model runs, so reading and scoring overlap and at
+ * most two batches are in memory.
+ */
+import { InputError, UsageError } from "../errors.ts";
+import type { Model, TensorType } from "../model/mod.ts";
+import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
+import type { Sink } from "../sinks/sink.ts";
+import type { Source } from "../sources/source.ts";
+
+/** A value written on every output and reject row (model name, window, ...). */
+export interface Constant {
+  name: string;
+  type: ValueType;
+  value: unknown;
+}
+
+/** Everything one run needs. */
+export interface BatchJob {
+  model: Model;
+  source: Source;
+  sink: Sink;
+  /** Where rejected rows go; without it each is logged through `onReject`. */
+  rejects?: Sink;
+  /** Source columns passed through unchanged. */
+  keep?: string[];
+  batchSize: number;
+  /** Extra columns after `model_name` and `model_version`. */
+  constants?: Constant[];
+  onProgress?: (p: BatchProgress) => void;
+  /** Called for each rejected row (after it is written to `rejects`, if any). */
+  onReject?: (row: number, message: string) => void;
+}
+
+/** Counts so far. */
+export interface BatchProgress {
+  read: number;
+  predicted: number;
+  rejected: number;
+}
+
+/** What a finished run reports. */
+export interface BatchSummary extends BatchProgress {
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+/** The columns of a rejects table, before the job's constants. */
+export const REJECT_COLUMNS: ColumnInfo[] = [
+  { name: "row", type: "int64" },
+  { name: "error", type: "string" },
+  { name: "data", type: "json" },
+];
+
+/**
+ * Runs one batch job to the end and commits the sink (and the rejects).
+ * On any failure nothing is committed: both sinks are aborted.
+ *
+ * @example
+ * ```ts
+ * const summary = await runBatch({ model, source, sink, keep: ["ride_id"], batchSize: 10_000 });
+ * ```
+ */
+export async function runBatch(job: BatchJob): Promise<BatchSummary> {
+  const { model, source, sink, rejects } = job;
+  const started = performance.now();
+  const inputs = model.resolveInputs(source.columns.map((c) => c.name));
+  const keep = keptColumns(source.columns, job.keep ?? []);
+  const constants: Constant[] = [
+    { name: "model_name", type: "string", value: model.name },
+    { name: "model_version", type: "string", value: model.version },
+    ...(job.constants ?? []),
+  ];
+  const outputs = model.outputColumns.map((c) => ({ name: c.name, type: valueType(c.type) }));
+  const columns = [...keep, ...outputs, ...constants.map(({ name, type }) => ({ name, type }))];
+  const clash = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
+  if (clash) throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
+  const read = [...new Set([...inputs.values(), ...keep.map((c) => c.name)])];
+  const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
+
+  let opened: Sink[] = [];
+  try {
+    await sink.open(columns);
+    opened.push(sink);
+    if (rejects) {
+      await rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]);
+      opened.push(rejects);
+    }
+    const batches = source.batches({ batchSize: job.batchSize, columns: read })[Symbol.asyncIterator]();
+    let next = batches.next();
+    for (;;) {
+      const r = await next;
+      if (r.done) break;
+      const batch = r.value;
+      next = batches.next();
+      next.catch(() => {}); // awaited on the next turn; this only silences an early rejection
+      const prediction = await model.predict(batch.columns, batch.length);
+      const rowsOut = prediction.rows?.length ?? batch.length;
+      if (rowsOut > 0) {
+        const out: Record<string, ArrayLike<unknown>> = {};
+        for (const k of keep) {
+          out[k.name] = prediction.rows ? gatherColumn(batch.columns[k.name], prediction.rows) : batch.columns[k.name];
+        }
+        Object.assign(out, prediction.columns);
+        for (const c of constants) out[c.name] = repeat(c.value, rowsOut);
+        await sink.write({ offset: batch.offset, length: rowsOut, columns: out });
+      }
+      const rejected = collectRejects(batch, prediction.rejects, read);
+      if (rejected.length > 0) {
+        if (rejects) await rejects.write(rejectBatch(rejected, constants));
+        for (const x of rejected) job.onReject?.(x.row, x.error);
+      }
+      progress.read += batch.length + (batch.rejects?.length ?? 0);
+      progress.predicted += rowsOut;
+      progress.rejected += rejected.length;
+      job.onProgress?.({ ...progress });
+    }
+    await sink.commit();
+    opened = opened.filter((s) => s !== sink);
+    if (rejects) await rejects.commit();
+    opened = [];
+  } catch (err) {
+    for (const s of opened) await s.abort().catch(() => {});
+    throw err;
+  } finally {
+    await source.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { ...progress, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
+}
+
+interface RejectedRow {
+  row: number;
+  error: string;
+  data: unknown;
+}
+
+function collectRejects(
+  batch: RowBatch,
+  modelRejects: { index: number; message: string }[],
+  read: string[],
+): RejectedRow[] {
+  const out: RejectedRow[] = (batch.rejects ?? []).map((r) => ({ row: r.row + 1, error: r.message, data: r.data }));
+  for (const r of modelRejects) {
+    const row = (batch.rowNumbers?.[r.index] ?? batch.offset + r.index) + 1;
+    const data = Object.fromEntries(read.map((c) => [c, batch.columns[c][r.index]]));
+    out.push({ row, error: `Cannot parse row ${row}: ${r.message}`, data });
+  }
+  return out.sort((a, b) => a.row - b.row);
+}
+
+function rejectBatch(rows: RejectedRow[], constants: Constant[]): RowBatch {
+  const columns: Record<string, ArrayLike<unknown>> = {
+    row: rows.map((r) => BigInt(r.row)),
+    error: rows.map((r) => r.error),
+    data: rows.map((r) => r.data),
+  };
+  for (const c of constants) columns[c.name] = repeat(c.value, rows.length);
+  return { offset: 0, length: rows.length, columns };
+}
+
+function keptColumns(available: ColumnInfo[], keep: string[]): ColumnInfo[] {
+  return keep.map((name) => {
+    const c = available.find((x) => x.name === name);
+    if (!c) {
+      throw new InputError(
+        `Cannot keep column "${name}": the input has no such column (columns: ${available.map((x) => `"${x.name}"`).join(", ")})`,
+      );
+    }
+    return c;
+  });
+}
+
+function repeat(value: unknown, n: number): unknown[] {
+  return new Array(n).fill(value);
+}
+
+function valueType(t: TensorType): ValueType {
+  return t;
+}

@@ -1,0 +1,64 @@
+/**
+ * The options several commands share, and the parsers for option values.
+ *
+ * Configuration has one precedence, written once here through commander's
+ * `Option.env`: a flag beats its environment variable, which beats the
+ * default. `--help` shows each option's variable and default.
+ */
+import { InvalidArgumentError, Option } from "commander";
+import type { LoadOptions } from "../model/mod.ts";
+
+/**
+ * Parses a whole number at least `min`.
+ *
+ * @example
+ * ```ts
+ * new Option("--batch-size <n>").argParser(wholeNumber(1));
+ * ```
+ */
+export function wholeNumber(min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`"${value}" is not a whole number >= ${min}.`);
+    return n;
+  };
+}
+
+/** Parses `a,b,c` into a list, dropping blanks. */
+export function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((s) => s.trim()).filter((s) => s !== "")];
+}
+
+/** Parses repeatable `key=value` pairs into a record. */
+export function pairs(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError(`"${value}" is not of the form name=value.`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** `--model`, required unless the variable is set. */
+export function modelOption(): Option {
+  return new Option("--model <path>", "model directory (model.onnx + model.json) or .onnx file")
+    .env("SCORE_MODEL")
+    .makeOptionMandatory();
+}
+
+/** Session options every command that loads a model takes. */
+export function modelTuningOptions(): Option[] {
+  return [
+    new Option("--threads <n>", "onnxruntime intra-op threads (0: one per core)")
+      .env("SCORE_THREADS").argParser(wholeNumber(0)).default(0),
+    new Option("--graph-optimization <level>", "onnxruntime graph optimisation level")
+      .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
+    new Option("--rename <output=name>", "rename an output column (repeatable)").argParser(pairs),
+  ];
+}
+
+/** Reads the model tuning options back into `loadModel`'s options. */
+export function loadOptions(opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string> }): LoadOptions {
+  return {
+    intraOpThreads: opts.threads,
+    graphOptimization: opts.graphOptimization as LoadOptions["graphOptimization"],
+    renames: opts.rename,
+  };
+}

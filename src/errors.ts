@@ -1,0 +1,107 @@
+/**
+ * The one errors module: the few failures a caller is expected to handle.
+ *
+ * Each class carries a stable `code` (for JSON bodies and logs), an HTTP
+ * `status` and a process `exitCode` (sysexits.h numbers), so every transport
+ * maps a failure in exactly one place: Hono's `onError`, the consumer's
+ * dead-letter path, `main.ts`'s exit code and the batch rejects.
+ *
+ * The model module imports nothing of ours, so its `ModelError` is not a
+ * subclass; it carries the same three fields and {@linkcode describeError}
+ * reads any error by those fields.
+ *
+ * @example
+ * ```ts
+ * throw new InputError(`Cannot parse row 12: column "trip_distance" is not a number`);
+ * ```
+ */
+
+/** The fields every handled failure carries. */
+export interface Failure {
+  readonly code: string;
+  readonly status: number;
+  readonly exitCode: number;
+  readonly message: string;
+}
+
+/** Base class: a failure with a code, an HTTP status and an exit code. */
+export class ScoreError extends Error implements Failure {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status: number,
+    readonly exitCode: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong flags or configuration: fix the command line. Exit 64 (EX_USAGE). */
+export class UsageError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "usage", 400, 64, options);
+  }
+}
+
+/** Data that cannot be scored: a bad row, request or message. Exit 65 (EX_DATAERR). */
+export class InputError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions & { status?: number; code?: string }) {
+    super(message, options?.code ?? "invalid_input", options?.status ?? 422, 65, options);
+  }
+}
+
+/** A file, model, table or route that does not exist. Exit 66 (EX_NOINPUT). */
+export class NotFoundError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "not_found", 404, 66, options);
+  }
+}
+
+/** A server we depend on is unreachable or overloaded: retry later. Exit 69 (EX_UNAVAILABLE). */
+export class UnavailableError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
+    super(message, "unavailable", 503, 69, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+  readonly retryAfterSeconds?: number;
+}
+
+/** Missing or wrong credentials. Exit 77 (EX_NOPERM). */
+export class AuthError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "unauthorized", 401, 77, options);
+  }
+}
+
+/** The job ran but rejected more rows than allowed. Exit 65 (EX_DATAERR). */
+export class TooManyRejectsError extends ScoreError {
+  constructor(message: string) {
+    super(message, "too_many_rejects", 422, 65);
+  }
+}
+
+/**
+ * Reads any thrown value as a {@linkcode Failure}: handled failures keep
+ * their fields, anything else is an internal error (500, exit 70) whose
+ * message is kept for logs.
+ *
+ * @example
+ * ```ts
+ * const { status, code, message } = describeError(err);
+ * ```
+ */
+export function describeError(err: unknown): Failure {
+  if (err instanceof Error && isFailure(err)) {
+    return { code: err.code, status: err.status, exitCode: err.exitCode, message: err.message };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: "internal", status: 500, exitCode: 70, message };
+}
+
+function isFailure(err: Error): err is Error & Failure {
+  const e = err as Partial<Failure>;
+  return typeof e.code === "string" && typeof e.status === "number" &&
+    typeof e.exitCode === "number";
+}

@@ -1,0 +1,78 @@
+/**
+ * The small manifest (`model.json`) that sits beside `model.onnx` in a
+ * model directory. Every field is optional; a bare `.onnx` file has none.
+ *
+ * @example
+ * ```json
+ * {
+ *   "name": "churn",
+ *   "version": "2024-05",
+ *   "description": "Telco churn probability",
+ *   "inputs": { "SeniorCitizen": { "aliases": ["seniorcitizen"] } },
+ *   "outputs": { "probabilities": { "labels": ["no", "yes"] }, "duration": { "rename": "ride_duration" } }
+ * }
+ * ```
+ */
+import { ModelError } from "./model_error.ts";
+
+/** How one ONNX input may be found among a batch's columns. */
+export interface InputManifest {
+  /** Other column names that feed this input (tried after the input's own name). */
+  aliases?: string[];
+}
+
+/** How one ONNX output becomes columns. */
+export interface OutputManifest {
+  /** The column name to use instead of the output's name. */
+  rename?: string;
+  /** For an [N,K] output: the K column names. */
+  labels?: string[];
+}
+
+/** The parsed `model.json`. */
+export interface Manifest {
+  name?: string;
+  version?: string;
+  description?: string;
+  inputs?: Record<string, InputManifest>;
+  outputs?: Record<string, OutputManifest>;
+}
+
+/**
+ * Checks a parsed `model.json` and returns it typed; `where` names the file
+ * in error messages.
+ *
+ * @example
+ * ```ts
+ * const manifest = parseManifest(JSON.parse(text), "models/churn/model.json");
+ * ```
+ */
+export function parseManifest(raw: unknown, where: string): Manifest {
+  const fail = (what: string) => ModelError.badModel(`Invalid model manifest ${where}: ${what}`);
+  if (!isObject(raw)) throw fail("it is not a JSON object");
+  for (const key of ["name", "version", "description"] as const) {
+    if (raw[key] !== undefined && typeof raw[key] !== "string") throw fail(`"${key}" is not a string`);
+  }
+  for (const section of ["inputs", "outputs"] as const) {
+    const entries = raw[section];
+    if (entries === undefined) continue;
+    if (!isObject(entries)) throw fail(`"${section}" is not an object`);
+    for (const [name, entry] of Object.entries(entries)) {
+      if (!isObject(entry)) throw fail(`"${section}.${name}" is not an object`);
+      for (const list of ["aliases", "labels"]) {
+        const v = entry[list];
+        if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === "string"))) {
+          throw fail(`"${section}.${name}.${list}" is not a list of strings`);
+        }
+      }
+      if (entry.rename !== undefined && typeof entry.rename !== "string") {
+        throw fail(`"${section}.${name}.rename" is not a string`);
+      }
+    }
+  }
+  return raw as Manifest;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,14 @@
+/**
+ * The inference module: the one place that runs ONNX. Every command
+ * (batch, serve, consume) scores through {@linkcode Model.predict}.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from "./src/model/mod.ts";
+ * const model = await loadModel("models/ride-duration-linreg");
+ * ```
+ */
+export { loadModel, type LoadOptions } from "./load_model.ts";
+export { type InputSpec, Model, type OutputSpec, type Prediction, type PredictOptions, type RowReject } from "./model.ts";
+export { ModelError } from "./model_error.ts";
+export type { TensorType } from "./coerce.ts";

@@ -1,0 +1,68 @@
+/**
+ * The shape data takes between a source, the model and a sink: a batch of
+ * rows held as columns. Sources produce it, sinks consume it; neither sees
+ * the model.
+ *
+ * @example
+ * ```ts
+ * const batch: RowBatch = { offset: 0, length: 2, columns: { trip_distance: [1.2, 3.4] } };
+ * ```
+ */
+
+/** The value types a column may have, as sinks need to know them to write. */
+export type ValueType =
+  | "string"
+  | "float64"
+  | "float32"
+  | "int8"
+  | "int16"
+  | "int32"
+  | "int64"
+  | "uint8"
+  | "uint16"
+  | "uint32"
+  | "uint64"
+  | "bool"
+  | "timestamp"
+  | "timestamptz"
+  | "date"
+  | "json";
+
+/** A column's name and type; `dbType` keeps a database's own type name where known. */
+export interface ColumnInfo {
+  name: string;
+  type: ValueType;
+  dbType?: string;
+}
+
+/** A row a source could not read (a ragged CSV line, a line that is not JSON). */
+export interface SourceReject {
+  /** 0-based index of the row in the source. */
+  row: number;
+  message: string;
+  /** What could be read of it. */
+  data: unknown;
+}
+
+/** Rows as columns: every column holds `length` values. */
+export interface RowBatch {
+  /** 0-based index in the source of the batch's first row (rejected rows count too). */
+  offset: number;
+  length: number;
+  columns: Record<string, ArrayLike<unknown>>;
+  /** Source index of each row when rows were skipped; else row i is `offset + i`. */
+  rowNumbers?: ArrayLike<number>;
+  /** Rows of this stretch of the source that could not be read. */
+  rejects?: SourceReject[];
+}
+
+/** Picks the rows at `indices` out of a column, keeping typed arrays typed. */
+export function gatherColumn(values: ArrayLike<unknown>, indices: ArrayLike<number>): ArrayLike<unknown> {
+  if (ArrayBuffer.isView(values)) {
+    const ctor = values.constructor as new (n: number) => { [i: number]: unknown } & ArrayLike<unknown>;
+    const out = new ctor(indices.length);
+    for (let j = 0; j < indices.length; j++) out[j] = values[indices[j]];
+    return out;
+  }
+  return Array.from({ length: indices.length }, (_, j) => values[indices[j]]);
+}
