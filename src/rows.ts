@@ -66,3 +66,22 @@ export function gatherColumn(values: ArrayLike<unknown>, indices: ArrayLike<numb
   }
   return Array.from({ length: indices.length }, (_, j) => values[indices[j]]);
 }
+
+/**
+ * Turns row objects (JSON requests, queue messages) into columns: one
+ * column per key seen in any row; a row lacking a key has `undefined` there.
+ *
+ * @example
+ * ```ts
+ * rowsToColumns([{ a: 1 }, { a: 2, b: "x" }]); // { a: [1, 2], b: [undefined, "x"] }
+ * ```
+ */
+export function rowsToColumns(rows: readonly Record<string, unknown>[]): Record<string, unknown[]> {
+  const columns: Record<string, unknown[]> = {};
+  for (let r = 0; r < rows.length; r++) {
+    for (const key of Object.keys(rows[r])) {
+      (columns[key] ??= new Array(rows.length))[r] = rows[r][key];
+    }
+  }
+  return columns;
+}

@@ -1,0 +1,68 @@
+/**
+ * What many tests share: where things are, random names for tables and
+ * queues, and running the real `./score` launcher.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The shipped models. */
+export const MODELS = join(ROOT, "models");
+/** Committed fixtures. */
+export const FIXTURES = join(ROOT, "tests", "fixtures");
+/** The course's data, beside the repo in CI; tests that need it say so when it is missing. */
+export const SHARED_DATA = Deno.env.get("SCORE_SHARED_DATA") ?? join(ROOT, "..", "shared", "data");
+
+/** Whether `../shared/data` is there (full-size parity tests run only then). */
+export const HAVE_SHARED_DATA = (() => {
+  try {
+    return Deno.statSync(join(SHARED_DATA, "taxi")).isDirectory;
+  } catch {
+    return false;
+  }
+})();
+
+/** A name no other test run uses: `prefix_` + 10 random hex digits. */
+export function randomName(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+}
+
+/** The result of running `./score`. */
+export interface ScoreRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `./score ...args` as a user would, to completion.
+ *
+ * @example
+ * ```ts
+ * const { code, stderr } = await runScore(["batch", "--help"]);
+ * ```
+ */
+export async function runScore(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<ScoreRun> {
+  const out = await new Deno.Command(join(ROOT, "score"), {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Parses the JSON log lines of a run's stderr. */
+export function logLines(stderr: string): Record<string, unknown>[] {
+  return stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+}
+
+/** A fresh temporary folder, removed by the returned function. */
+export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "score-test-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
