@@ -66,3 +66,22 @@ export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose]()
   const path = await Deno.makeTempDir({ prefix: "score-test-" });
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
+
+/**
+ * The error `fn` rejects with; fails the test when it resolves. (JSR's
+ * `@std/assert` is out of reach here, so tests use `node:assert/strict`.)
+ *
+ * @example
+ * ```ts
+ * const err = await rejection(() => loadModel("nope"));
+ * ```
+ */
+export async function rejection(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof Error) return err as Error & Record<string, unknown>;
+    throw new Error(`rejected with a non-Error: ${String(err)}`);
+  }
+  throw new Error("expected a rejection, but it resolved");
+}

@@ -165,7 +165,7 @@ function toBigInts(
       else if (v.trim() === "") reason = "is missing";
     } else if (v === null || v === undefined) reason = "is missing";
     if (n === undefined || n < min || n > max) {
-      if (n !== undefined) reason = "is out of range";
+      if (n !== undefined) reason = `is out of range for ${signed ? "int64" : "uint64"}`;
       failures.push({ index: i, reason, value: v });
     } else out[i] = n;
   }
@@ -190,7 +190,7 @@ function toInts(
       else if (v.trim() === "") reason = "is missing";
     } else if (v === null || v === undefined) reason = "is missing";
     if (!Number.isInteger(n)) failures.push({ index: i, reason, value: v });
-    else if (n < min || n > max) failures.push({ index: i, reason: "is out of range", value: v });
+    else if (n < min || n > max) failures.push({ index: i, reason: `is out of range for ${type}`, value: v });
     else out[i] = n;
   }
   return { data: out, failures };

@@ -39,10 +39,12 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const bytes = await Deno.readFile(onnxPath);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: options.intraOpThreads || undefined,
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.graphOptimization ?? "all",
-    });
+    };
+    // onnxruntime rejects an explicit undefined: leave the key out for its default.
+    if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+    session = await ort.InferenceSession.create(bytes, sessionOptions);
   } catch (err) {
     throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
   }

@@ -157,7 +157,9 @@ export class Model {
           index: f.index,
           column,
           value: f.value,
-          message: `column "${column}" ${f.reason} (expected ${EXPECTED[input.type]}, got ${show(f.value)})`,
+          message: f.reason === "is missing"
+            ? `column "${column}" is missing (expected ${EXPECTED[input.type]})`
+            : `column "${column}" ${f.reason} (got ${show(f.value)})`,
         });
       }
     }

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { FIXTURES, rejection } from "../helpers.ts";
+
+const MULTI = join(FIXTURES, "models", "multi");
+
+function columns(n: number, overrides: Record<string, unknown[]> = {}): Record<string, unknown[]> {
+  return {
+    x: Array.from({ length: n }, (_, i) => i / 10),
+    d: Array.from({ length: n }, (_, i) => i + 0.5),
+    i: Array.from({ length: n }, (_, i) => i),
+    j: Array.from({ length: n }, (_, i) => -i),
+    s: Array.from({ length: n }, (_, i) => `s${i}`),
+    b: Array.from({ length: n }, (_, i) => i % 2 === 0),
+    ...overrides,
+  };
+}
+
+Deno.test("Model.predict", async (t) => {
+  const model = await loadModel(MULTI);
+  try {
+    await t.step("every output type maps to columns, one value per row", async () => {
+      const p = await model.predict(columns(3), 3);
+      assert.deepEqual(p.rows, null);
+      assert.deepEqual(p.rejects, []);
+      assert.deepEqual(Array.from(p.columns.p_yes as Float32Array), [0, Math.fround(0.1), Math.fround(0.2)]);
+      assert.deepEqual(Array.from(p.columns.p_no as Float32Array), [1, Math.fround(0.9), Math.fround(0.8)]);
+      assert.deepEqual(Array.from(p.columns.double_out as Float64Array), [0.5, 1.5, 2.5]);
+      assert.deepEqual(Array.from(p.columns.i_out as BigInt64Array), [0n, 1n, 2n]);
+      assert.deepEqual(Array.from(p.columns.j_out as Int32Array), [0, -1, -2]);
+      assert.deepEqual(p.columns.s_out, ["s0", "s1", "s2"]);
+      assert.deepEqual(Array.from(p.columns.not_b as Uint8Array), [0, 1, 0]);
+    });
+    await t.step("an alias feeds its input", async () => {
+      const { d, ...rest } = columns(2);
+      const p = await model.predict({ ...rest, D: d }, 2);
+      assert.deepEqual(Array.from(p.columns.double_out as Float64Array), [0.5, 1.5]);
+    });
+    await t.step("bad values reject their rows only, naming column and value", async () => {
+      const p = await model.predict(columns(4, { i: [1, "two", 3, null], x: ["0.5", 0.1, "oops", 0.3] }), 4);
+      assert.deepEqual(Array.from(p.rows!), [0]);
+      assert.deepEqual(Array.from(p.columns.i_out as BigInt64Array), [1n]);
+      assert.deepEqual(p.rejects.map((r) => [r.index, r.column, r.message]), [
+        [1, "i", 'column "i" is not an integer (got "two")'],
+        [2, "x", 'column "x" is not a number (got "oops")'],
+        [3, "i", 'column "i" is missing (expected an integer)'],
+      ]);
+    });
+    await t.step("a batch whose every row is bad runs nothing and returns empty columns", async () => {
+      const p = await model.predict(columns(2, { j: ["a", "b"] }), 2);
+      assert.deepEqual(p.rows?.length, 0);
+      assert.deepEqual(p.rejects.length, 2);
+      assert.deepEqual(p.columns.double_out, []);
+    });
+    await t.step("selected outputs only", async () => {
+      const p = await model.predict(columns(1), 1, { outputs: ["s_out"] });
+      assert.deepEqual(Object.keys(p.columns), ["s_out"]);
+    });
+    await t.step("missing input columns fail before running, naming them and what is there", async () => {
+      const { i: _i, j: _j, ...rest } = columns(1);
+      const err = await rejection(() => model.predict(rest, 1));
+      assert.ok(err instanceof ModelError);
+      assert.deepEqual(err.code, "missing_inputs");
+      assert.match(err.message, /Missing input columns for model "multi-test": "i", "j" \(columns present: "x", "d", "s", "b"\)/);
+    });
+    await t.step("extra columns are ignored", async () => {
+      const p = await model.predict({ ...columns(1), extra: ["x"] }, 1);
+      assert.deepEqual(p.rejects, []);
+    });
+  } finally {
+    await model.close();
+  }
+});
