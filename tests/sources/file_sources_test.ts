@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { InputError, NotFoundError, UsageError } from "../../src/errors.ts";
+import type { RowBatch } from "../../src/rows.ts";
+import { openSource } from "../../src/sources/open_source.ts";
+import type { Source } from "../../src/sources/source.ts";
+import { rejection, ROOT, tempDir } from "../helpers.ts";
+
+const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
+
+async function readAll(source: Source, batchSize: number, columns?: string[]): Promise<RowBatch[]> {
+  const out: RowBatch[] = [];
+  for await (const b of source.batches({ batchSize, columns })) out.push(b);
+  await source.close();
+  return out;
+}
+
+Deno.test("CSV source", async (t) => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "in.csv");
+  await Deno.writeTextFile(path, 'a,b,c\n1,"x, y",3\n4,5\n6,7,8\n\n9,10,11\n');
+  await t.step("columns come from the header, values stay text", async () => {
+    const source = await openSource(path);
+    assert.deepEqual(source.columns, [{ name: "a", type: "string" }, { name: "b", type: "string" }, { name: "c", type: "string" }]);
+    const batches = await readAll(source, 2);
+    assert.deepEqual(batches.map((b) => b.columns.b), [["x, y", "7"], ["10"]]);
+  });
+  await t.step("a ragged row is rejected alone, with its row number", async () => {
+    const batches = await readAll(await openSource(path), 10);
+    assert.equal(batches.length, 1);
+    assert.deepEqual(batches[0].rejects, [{ row: 1, message: "Cannot parse row 2: it has 2 fields, the header has 3", data: ["4", "5"] }]);
+    assert.deepEqual(Array.from(batches[0].rowNumbers!), [0, 2, 3]);
+  });
+  await t.step("only the asked columns are kept", async () => {
+    const batches = await readAll(await openSource(path), 10, ["c"]);
+    assert.deepEqual(batches[0].columns, { c: ["3", "8", "11"] });
+  });
+  await t.step("progress counts bytes", async () => {
+    const source = await openSource(path);
+    await readAll(source, 10);
+    const p = source.progress!();
+    assert.equal(p.total, (await Deno.stat(path)).size);
+    assert.equal(p.done, p.total);
+  });
+});
+
+Deno.test("JSON-lines source", async (t) => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "in.jsonl");
+  await Deno.writeTextFile(path, '{"a":1,"b":"x"}\nnot json\n[1,2]\n{"a":2}\n');
+  await t.step("columns from the first object; bad lines rejected alone", async () => {
+    const source = await openSource(path);
+    assert.deepEqual(source.columns.map((c) => c.name), ["a", "b"]);
+    const [batch] = await readAll(source, 100);
+    assert.deepEqual(batch.columns, { a: [1, 2], b: ["x", undefined] });
+    assert.deepEqual(batch.rejects!.map((r) => [r.row, r.message.slice(0, 48)]), [
+      [1, "Cannot parse row 2: the line is not valid JSON ("],
+      [2, "Cannot parse row 3: the line is not a JSON objec"],
+    ]);
+  });
+});
+
+Deno.test("Parquet source (the shipped GZIP rides)", async (t) => {
+  await t.step("types follow the file's schema", async () => {
+    const source = await openSource(RIDES);
+    const types = Object.fromEntries(source.columns.map((c) => [c.name, c.type]));
+    assert.equal(types.lpep_pickup_datetime, "timestamp");
+    assert.equal(types.PULocationID, "int64");
+    assert.equal(types.trip_distance, "float64");
+    assert.equal(types.store_and_fwd_flag, "string");
+    await source.close();
+  });
+  await t.step("reads every row, in batches, only the asked columns", async () => {
+    const source = await openSource(RIDES);
+    const batches = await readAll(source, 20_000, ["PULocationID", "trip_distance"]);
+    assert.deepEqual(batches.map((b) => b.length), [20_000, 20_000, 20_000, 4_572]);
+    assert.deepEqual(batches.map((b) => b.offset), [0, 20_000, 40_000, 60_000]);
+    assert.deepEqual(Object.keys(batches[0].columns), ["PULocationID", "trip_distance"]);
+    assert.equal(batches[0].columns.PULocationID[0], 130n);
+    assert.equal(batches[0].columns.trip_distance[0], 3.66);
+    assert.deepEqual(source.progress!(), { done: 64_572, total: 64_572 });
+  });
+});
+
+Deno.test("source errors", async (t) => {
+  await using dir = await tempDir();
+  const corrupt = join(dir.path, "corrupt.parquet");
+  await Deno.writeFile(corrupt, new TextEncoder().encode("PAR1 this is not parquet at all PAR1"));
+  const empty = join(dir.path, "empty.csv");
+  await Deno.writeTextFile(empty, "");
+  const dup = join(dir.path, "dup.csv");
+  await Deno.writeTextFile(dup, "a,a\n1,2\n");
+  const cases: [string, string, new (...a: never[]) => Error, RegExp][] = [
+    ["missing file", join(dir.path, "nope.csv"), NotFoundError, /Input file not found: ".*nope\.csv"/],
+    ["unknown extension", join(dir.path, "x.xlsx"), UsageError, /Cannot tell the format of ".*x\.xlsx"/],
+    ["corrupt Parquet", corrupt, InputError, /Cannot read Parquet file .*corrupt\.parquet/],
+    ["empty CSV", empty, InputError, /it is empty \(no header line\)/],
+    ["duplicate CSV header", dup, InputError, /column "a" appears twice/],
+  ];
+  for (const [name, path, type, message] of cases) {
+    await t.step(name, async () => {
+      const err = await rejection(() => openSource(path));
+      assert.ok(err instanceof type, `${err.name}: ${err.message}`);
+      assert.match(err.message, message);
+    });
+  }
+});
