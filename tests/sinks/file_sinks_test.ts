@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+import { NotFoundError } from "../../src/errors.ts";
+import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
+import { createSink } from "../../src/sinks/create_sink.ts";
+import { rejection, tempDir } from "../helpers.ts";
+
+const COLUMNS: ColumnInfo[] = [
+  { name: "pickup", type: "timestamp" },
+  { name: "id", type: "int64" },
+  { name: "distance", type: "float64" },
+  { name: "flag", type: "bool" },
+  { name: "label", type: "string" },
+];
+const BATCH: RowBatch = {
+  offset: 0,
+  length: 2,
+  columns: {
+    pickup: [new Date("2021-02-01T00:34:03Z"), null],
+    id: [130n, 42n],
+    distance: new Float64Array([3.66, 1.5]),
+    flag: new Uint8Array([1, 0]),
+    label: ['say "hi", ok', "plain"],
+  },
+};
+
+async function writeOnce(path: string) {
+  const sink = createSink(path);
+  await sink.open(COLUMNS);
+  await sink.write(BATCH);
+  await sink.write({ ...BATCH, offset: 2 });
+  await sink.commit();
+}
+
+Deno.test("file sinks", async (t) => {
+  await using dir = await tempDir();
+  await t.step("CSV: header, quoting, ISO timestamps, empty nulls", async () => {
+    const path = join(dir.path, "out.csv");
+    await writeOnce(path);
+    const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+    assert.deepEqual(lines.slice(0, 3), [
+      "pickup,id,distance,flag,label",
+      '2021-02-01T00:34:03,130,3.66,true,"say ""hi"", ok"',
+      ",42,1.5,false,plain",
+    ]);
+    assert.equal(lines.length, 5);
+  });
+  await t.step("JSON lines: typed JSON values", async () => {
+    const path = join(dir.path, "out.jsonl");
+    await writeOnce(path);
+    const rows = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(rows[0], { pickup: "2021-02-01T00:34:03", id: 130, distance: 3.66, flag: true, label: 'say "hi", ok' });
+    assert.equal(rows.length, 4);
+  });
+  await t.step("Parquet: types are kept (timestamp, int64, double, bool, string)", async () => {
+    const path = join(dir.path, "out.parquet");
+    await writeOnce(path);
+    const file = await asyncBufferFromFile(path);
+    const metadata = await parquetMetadataAsync(file);
+    const types = parquetSchema(metadata).children.map((c) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+    assert.deepEqual(types, [
+      ["pickup", "INT64", "TIMESTAMP"],
+      ["id", "INT64", undefined],
+      ["distance", "DOUBLE", undefined],
+      ["flag", "BOOLEAN", undefined],
+      ["label", "BYTE_ARRAY", "STRING"],
+    ]);
+    const rows = await parquetReadObjects({ file });
+    assert.equal(rows.length, 4);
+    assert.deepEqual(rows[0], { pickup: new Date("2021-02-01T00:34:03Z"), id: 130n, distance: 3.66, flag: true, label: 'say "hi", ok' });
+    assert.equal(rows[1].pickup, null);
+  });
+  await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
+    const path = join(dir.path, "aborted.csv");
+    const sink = createSink(path);
+    await sink.open(COLUMNS);
+    await sink.write(BATCH);
+    await assert.rejects(() => Deno.stat(path), Deno.errors.NotFound);
+    await sink.abort();
+    await assert.rejects(() => Deno.stat(path), Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(dir.path)].filter((e) => e.name.includes("aborted")), []);
+  });
+  await t.step("a missing output folder is a clear error", async () => {
+    const sink = createSink(join(dir.path, "no", "such", "out.parquet"));
+    const err = await rejection(() => sink.open(COLUMNS));
+    assert.ok(err instanceof NotFoundError);
+    assert.match(err.message, /Output folder does not exist: ".*no\/such"/);
+  });
+});
