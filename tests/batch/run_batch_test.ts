@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runBatch } from "../../src/batch/run_batch.ts";
+import { InputError } from "../../src/errors.ts";
+import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { createSink } from "../../src/sinks/create_sink.ts";
+import type { Sink } from "../../src/sinks/sink.ts";
+import { openSource } from "../../src/sources/open_source.ts";
+import { FIXTURES, rejection, tempDir } from "../helpers.ts";
+
+const MULTI = join(FIXTURES, "models", "multi");
+const HEADER = "id,x,d,i,j,s,b\n";
+
+function csvRows(n: number, bad: Record<number, string> = {}): string {
+  let text = HEADER;
+  for (let r = 0; r < n; r++) text += bad[r] ?? `r${r},0.5,${r}.25,${r},${-r},s${r},${r % 2 === 0}\n`;
+  return text;
+}
+
+async function jsonl(path: string): Promise<Record<string, unknown>[]> {
+  return (await Deno.readTextFile(path)).trimEnd().split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+Deno.test("runBatch", async (t) => {
+  await using dir = await tempDir();
+  const model = await loadModel(MULTI);
+  try {
+    await t.step("scores every row across batches, keeps columns, adds model name and version", async () => {
+      const input = join(dir.path, "in.csv");
+      await Deno.writeTextFile(input, csvRows(25));
+      const output = join(dir.path, "out.jsonl");
+      const summary = await runBatch({
+        model,
+        source: await openSource(input),
+        sink: createSink(output),
+        keep: ["id"],
+        batchSize: 10,
+      });
+      assert.equal(summary.read, 25);
+      assert.equal(summary.predicted, 25);
+      assert.equal(summary.rejected, 0);
+      const rows = await jsonl(output);
+      assert.equal(rows.length, 25);
+      assert.deepEqual(Object.keys(rows[0]), ["id", "p_yes", "p_no", "double_out", "i_out", "j_out", "s_out", "not_b", "model_name", "model_version"]);
+      assert.deepEqual(rows[24], {
+        id: "r24", p_yes: 0.5, p_no: 0.5, double_out: 24.25, i_out: 24, j_out: -24, s_out: "s24", not_b: false,
+        model_name: "multi-test", model_version: "t1",
+      });
+    });
+    await t.step("bad rows go to the rejects with row number, reason and data; the rest is scored", async () => {
+      const input = join(dir.path, "bad.csv");
+      await Deno.writeTextFile(input, csvRows(12, { 3: "r3,0.5,abc,3,-3,s3,true\n", 10: "r10,0.5\n", 11: "r11,0.5,1,2.5,1,s,true\n" }));
+      const output = join(dir.path, "bad_out.csv");
+      const rejects = join(dir.path, "rejects.jsonl");
+      const seen: number[] = [];
+      const summary = await runBatch({
+        model,
+        source: await openSource(input),
+        sink: createSink(output),
+        rejects: createSink(rejects),
+        keep: ["id"],
+        batchSize: 5,
+        onReject: (row) => seen.push(row),
+      });
+      assert.deepEqual([summary.read, summary.predicted, summary.rejected], [12, 9, 3]);
+      const out = (await Deno.readTextFile(output)).trimEnd().split("\n");
+      assert.equal(out.length, 10);
+      assert.ok(!out.some((l) => l.startsWith("r3,") || l.startsWith("r10,") || l.startsWith("r11,")));
+      const bad = await jsonl(rejects);
+      assert.deepEqual(bad.map((r) => [r.row, r.error]), [
+        [4, 'Cannot parse row 4: column "d" is not a number (got "abc")'],
+        [11, "Cannot parse row 11: it has 2 fields, the header has 7"],
+        [12, 'Cannot parse row 12: column "i" is not an integer (got "2.5")'],
+      ]);
+      assert.equal((bad[0].data as Record<string, unknown>).d, "abc");
+      assert.equal(bad[0].model_version, "t1");
+      assert.deepEqual(seen, [4, 11, 12]);
+    });
+    await t.step("a missing input column fails before any row is read or any file is written", async () => {
+      const input = join(dir.path, "missing.csv");
+      await Deno.writeTextFile(input, "id,x,d\n1,2,3\n");
+      const output = join(dir.path, "never.csv");
+      const err = await rejection(async () =>
+        runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 10 })
+      );
+      assert.ok(err instanceof ModelError);
+      assert.match(err.message, /Missing input columns for model "multi-test": "i", "j", "s", "b" \(columns present: "id", "x", "d"\)/);
+      await assert.rejects(() => Deno.stat(output), Deno.errors.NotFound);
+    });
+    await t.step("an unknown --keep column is a clear error", async () => {
+      const input = join(dir.path, "keep.csv");
+      await Deno.writeTextFile(input, csvRows(1));
+      const err = await rejection(async () =>
+        runBatch({ model, source: await openSource(input), sink: createSink(join(dir.path, "k.csv")), keep: ["nope"], batchSize: 10 })
+      );
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /Cannot keep column "nope": the input has no such column/);
+    });
+    await t.step("a failing sink aborts both sinks: no output, no rejects file", async () => {
+      const input = join(dir.path, "fail.csv");
+      await Deno.writeTextFile(input, csvRows(30, { 2: "r2,x,1,1,1,s,true\n" }));
+      const rejectsPath = join(dir.path, "fail_rejects.csv");
+      const inner = createSink(join(dir.path, "fail_out.csv"));
+      let writes = 0;
+      const failing: Sink = {
+        ...inner,
+        write: (b) => (++writes === 2 ? Promise.reject(new Error("disk full")) : inner.write(b)),
+      };
+      const err = await rejection(async () =>
+        runBatch({ model, source: await openSource(input), sink: failing, rejects: createSink(rejectsPath), batchSize: 10 })
+      );
+      assert.equal(err.message, "disk full");
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("fail_")), []);
+    });
+  } finally {
+    await model.close();
+  }
+});
