@@ -5,6 +5,9 @@
  * `Option.env`: a flag beats its environment variable, which beats the
  * default. `--help` shows each option's variable and default.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, Option } from "commander";
 import type { LoadOptions } from "../model/mod.ts";
 
@@ -36,10 +39,29 @@ export function pairs(value: string, previous: Record<string, string> = {}): Rec
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 }
 
+/** The models shipped with score (inside the executable, for a compiled one). */
+const SHIPPED_MODELS = fileURLToPath(new URL("../../models", import.meta.url));
+
+/**
+ * A model path as given, or, when nothing is there and it is a bare name,
+ * the shipped model of that name: `--model churn` works from any folder.
+ *
+ * @example
+ * ```ts
+ * modelPath("ride-duration-linreg"); // ".../models/ride-duration-linreg"
+ * ```
+ */
+export function modelPath(value: string): string {
+  if (existsSync(value) || value.includes("/")) return value;
+  const shipped = join(SHIPPED_MODELS, value);
+  return existsSync(shipped) ? shipped : value;
+}
+
 /** `--model`, required unless the variable is set. */
 export function modelOption(): Option {
-  return new Option("--model <path>", "model directory (model.onnx + model.json) or .onnx file")
+  return new Option("--model <path>", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name")
     .env("SCORE_MODEL")
+    .argParser(modelPath)
     .makeOptionMandatory();
 }
 
