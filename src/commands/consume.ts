@@ -1,0 +1,230 @@
+/**
+ * `score consume`: the composition root of the queue consumer. It reads
+ * flags, loads the model behind the shared dynamic batcher, builds the pure
+ * message handler and runs the amqplib loop until SIGTERM/SIGINT, with an
+ * optional metrics endpoint.
+ */
+import { Command, Option } from "commander";
+import { loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import { log, redact } from "../log.ts";
+import { loadModel } from "../model/mod.ts";
+import { runConsumerLoop } from "../queue/consumer_loop.ts";
+import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
+import { MessageHandler } from "../queue/message_handler.ts";
+import { serveMetrics } from "../queue/metrics_server.ts";
+import { defaultTopology } from "../queue/topology.ts";
+import { Batcher } from "../scoring/batcher.ts";
+
+interface ConsumeFlags {
+  model: string;
+  amqpUrl: string;
+  exchange: string;
+  predictionExchange?: string;
+  queue?: string;
+  bindingKey: string;
+  routingKey?: string;
+  featuresPath: string | false;
+  idPath: string | false;
+  deadLetterExchange?: string;
+  deadLetterQueue?: string;
+  prefetch: number;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+  metricsPort?: number;
+  metricsHost: string;
+  maxReconnectDelayMs: number;
+  dryRun?: boolean;
+  threads: number;
+  graphOptimization: string;
+  rename?: Record<string, string>;
+}
+
+/**
+ * The `consume` command.
+ *
+ * @example
+ * ```sh
+ * score consume --model models/ride-duration-rf --exchange rides --prediction-exchange predictions \
+ *   --rename duration=ride_duration
+ * ```
+ */
+export function consumeCommand(): Command {
+  const cmd = new Command("consume")
+    .description(
+      "Score the events of a RabbitMQ exchange and publish the predictions: one queue per model, " +
+        "acked only after the broker confirmed the prediction.",
+    )
+    .addOption(modelOption())
+    .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
+    .addOption(
+      new Option("--exchange <name>", "events exchange (durable topic, declared if missing)").env("SCORE_EXCHANGE")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--prediction-exchange <name>",
+        "where predictions go (durable topic, declared if missing); not needed with --dry-run",
+      ).env("SCORE_PREDICTION_EXCHANGE"),
+    )
+    .addOption(
+      new Option("--queue <name>", "the model's queue, shared by its workers (default: <model name>.<exchange>)").env(
+        "SCORE_QUEUE",
+      ),
+    )
+    .addOption(
+      new Option("--binding-key <pattern>", "binds the queue to the events exchange").env("SCORE_BINDING_KEY").default(
+        "#",
+      ),
+    )
+    .addOption(
+      new Option("--routing-key <key>", "routing key of the predictions (default: the model name)").env(
+        "SCORE_ROUTING_KEY",
+      ),
+    )
+    .addOption(
+      new Option("--features-path <path>", 'dot path of the features in the event; "" for the whole body').env(
+        "SCORE_FEATURES_PATH",
+      ).default("ride"),
+    )
+    .addOption(new Option("--no-features-path", "the whole body is the features"))
+    .addOption(
+      new Option("--id-path <path>", 'dot path of the event id, copied into the prediction; "" for none').env(
+        "SCORE_ID_PATH",
+      ).default("ride_id"),
+    )
+    .addOption(new Option("--no-id-path", "events carry no id"))
+    .addOption(
+      new Option("--dead-letter-exchange <name>", "where poison events go (default: <exchange>.dead-letter)").env(
+        "SCORE_DEAD_LETTER_EXCHANGE",
+      ),
+    )
+    .addOption(
+      new Option("--dead-letter-queue <name>", "the model's dead-letter queue (default: <queue>.dead-letter)").env(
+        "SCORE_DEAD_LETTER_QUEUE",
+      ),
+    )
+    .addOption(
+      new Option("--prefetch <n>", "unacked events in flight").env("SCORE_PREFETCH").argParser(wholeNumber(1)).default(
+        256,
+      ),
+    )
+    .addOption(
+      new Option("--max-batch-size <n>", "most events scored in one model run").env("SCORE_MAX_BATCH_SIZE").argParser(
+        wholeNumber(1),
+      ).default(256),
+    )
+    .addOption(
+      new Option("--max-batch-delay-ms <ms>", "how long an event waits for others to share its model run").env(
+        "SCORE_MAX_BATCH_DELAY_MS",
+      ).argParser(wholeNumber(0)).default(2),
+    )
+    .addOption(
+      new Option("--metrics-port <port>", "serve /metrics and /health on this port").env("SCORE_METRICS_PORT")
+        .argParser(wholeNumber(0)),
+    )
+    .addOption(
+      new Option("--metrics-host <host>", "address the metrics server listens on").env("SCORE_METRICS_HOST").default(
+        "0.0.0.0",
+      ),
+    )
+    .addOption(
+      new Option("--max-reconnect-delay-ms <ms>", "longest wait between reconnect attempts").env(
+        "SCORE_MAX_RECONNECT_DELAY_MS",
+      ).argParser(wholeNumber(1)).default(30_000),
+    )
+    .addOption(
+      new Option("--dry-run", "print the predictions on stdout, publish nothing (a temporary queue unless --queue)")
+        .env("SCORE_DRY_RUN"),
+    );
+  for (const o of modelTuningOptions()) cmd.addOption(o);
+  return cmd.action(async (flags: ConsumeFlags) => {
+    if (!flags.dryRun && !flags.predictionExchange) {
+      throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
+    }
+    const model = await loadModel(flags.model, loadOptions(flags));
+    const metrics = new ConsumerMetrics(model.name);
+    const server = flags.metricsPort === undefined
+      ? undefined
+      : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
+    const stop = new AbortController();
+    const onSignal = () => {
+      if (!stop.signal.aborted) log.info("signal received: stopping");
+      stop.abort();
+    };
+    Deno.addSignalListener("SIGTERM", onSignal);
+    Deno.addSignalListener("SIGINT", onSignal);
+    try {
+      for (const w of model.warnings) log.warn(w, { model: model.name });
+      const batcher = new Batcher(model, {
+        maxBatchSize: flags.maxBatchSize,
+        maxDelayMs: flags.maxBatchDelayMs,
+        // Never refuse what the broker may hand us at once: prefetch bounds the queue.
+        maxQueue: Math.max(10_000, 2 * flags.prefetch),
+        onBatch: (rows) => metrics.batchSize.observe(rows),
+      });
+      const topology = defaultTopology({
+        model: model.name,
+        exchange: flags.exchange,
+        predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
+        queue: flags.queue,
+        bindingKey: flags.bindingKey,
+        deadLetterExchange: flags.deadLetterExchange,
+        deadLetterQueue: flags.deadLetterQueue,
+      });
+      if (flags.dryRun) {
+        // A dry run watches a copy of the events: it must not take them from the model's real workers.
+        topology.temporaryQueue = flags.queue === undefined;
+        topology.deadLetterExchange = topology.deadLetterQueue = undefined;
+      }
+      const handler = new MessageHandler({
+        scorer: batcher,
+        model,
+        featuresPath: flags.featuresPath || "",
+        idPath: flags.idPath || "",
+        predictionExchange: topology.predictionExchange ?? "",
+        routingKey: flags.routingKey ?? model.name,
+        deadLetterExchange: topology.deadLetterExchange ?? "",
+        deadLetterRoutingKey: topology.queue,
+      });
+      log.info("consumer starting", {
+        model: model.name,
+        version: model.version,
+        url: redact(flags.amqpUrl),
+        queue: topology.temporaryQueue ? "(temporary)" : topology.queue,
+        prediction_exchange: topology.predictionExchange,
+        dead_letter_queue: topology.deadLetterQueue,
+        outputs: model.outputColumns.map((c) => c.name),
+      });
+      const out = new TextEncoder();
+      await runConsumerLoop({
+        url: flags.amqpUrl,
+        topology,
+        prefetch: flags.prefetch,
+        handle: (event) => handler.handle(event),
+        dryRun: flags.dryRun,
+        onDryRun: (verdict) => {
+          if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(JSON.stringify(verdict.record) + "\n"));
+        },
+        metrics,
+        signal: stop.signal,
+        reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
+        connectionName: `score consume ${model.name}`,
+      });
+      await batcher.drain();
+      log.info("consumer stopped", {
+        model: model.name,
+        consumed: metrics.consumed,
+        published: metrics.published,
+        dead_lettered: metrics.deadLettered,
+        requeued: metrics.requeued,
+        redelivered: metrics.redelivered,
+      });
+    } finally {
+      Deno.removeSignalListener("SIGTERM", onSignal);
+      Deno.removeSignalListener("SIGINT", onSignal);
+      await server?.shutdown();
+      await model.close();
+    }
+  });
+}

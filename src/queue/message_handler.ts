@@ -1,0 +1,160 @@
+/**
+ * The pure side of `score consume` (after MLServer's kafka `handlers.py`
+ * vs `server.py` split): one event's body and properties in, a
+ * {@linkcode Verdict} out. No AMQP client here, so every rule about
+ * messages is tested without a broker; the amqplib loop only carries out
+ * verdicts.
+ */
+import { describeError, InputError } from "../errors.ts";
+import type { Prediction, TensorType } from "../model/mod.ts";
+import { jsonValue } from "../sinks/cell.ts";
+import { dotPath } from "./dot_path.ts";
+import type { EventMessage, MessageProperties, OutgoingMessage, PredictionRecord, Verdict } from "./message.ts";
+
+/** What scores the features: the shared `Batcher` (anything with its `predict`). */
+export interface Scorer {
+  predict(columns: Record<string, ArrayLike<unknown>>, length: number): Promise<Prediction>;
+}
+
+/** How events are read and predictions addressed. */
+export interface MessageHandlerOptions {
+  scorer: Scorer;
+  /** The model's name and version (the record's `model` / `version`) and its output columns. */
+  model: { name: string; version: string; outputColumns: { name: string; type: TensorType }[] };
+  /** Dot path of the features object in the body; "" for the body itself. */
+  featuresPath: string;
+  /** Dot path of the event's id; "" for none. Its last segment names the id in the prediction. */
+  idPath: string;
+  predictionExchange: string;
+  /** Routing key of every prediction (the model name by default, set by the caller). */
+  routingKey: string;
+  deadLetterExchange: string;
+  /** Routing key of dead letters (the model's queue name, so each model has its own dead-letter queue). */
+  deadLetterRoutingKey: string;
+}
+
+/** Header names this handler writes. */
+export const HEADERS = {
+  model: "x-score-model",
+  version: "x-score-model-version",
+  reason: "x-score-reason",
+  code: "x-score-error-code",
+  exchange: "x-score-original-exchange",
+  routingKey: "x-score-original-routing-key",
+} as const;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Turns events into verdicts: a prediction for the prediction exchange (and
+ * the event's `reply_to`), a dead letter for a poison event, or a requeue
+ * when the model itself failed for the first time.
+ *
+ * @example
+ * ```ts
+ * const handler = new MessageHandler({ scorer: batcher, model, featuresPath: "ride", idPath: "ride_id",
+ *   predictionExchange: "predictions", routingKey: model.name,
+ *   deadLetterExchange: "rides.dead-letter", deadLetterRoutingKey: "ride-duration-linreg.rides" });
+ * const verdict = await handler.handle(event); // { action: "publish", record, messages }
+ * ```
+ */
+export class MessageHandler {
+  readonly #o: MessageHandlerOptions;
+  readonly #idKey: string;
+
+  constructor(options: MessageHandlerOptions) {
+    this.#o = options;
+    this.#idKey = options.idPath.split(".").at(-1) ?? "";
+  }
+
+  /** Decides what becomes of one event. Never throws. */
+  async handle(event: EventMessage): Promise<Verdict> {
+    try {
+      const { features, id } = this.#read(event.body);
+      const columns: Record<string, unknown[]> = {};
+      for (const key of Object.keys(features)) columns[key] = [features[key]];
+      const p = await this.#o.scorer.predict(columns, 1);
+      if (p.rejects.length > 0 || (p.rows !== null && p.rows.length === 0)) {
+        throw new InputError(p.rejects[0]?.message ?? "the features could not be scored", { code: "invalid_features" });
+      }
+      return this.#prediction(event.properties, p, id);
+    } catch (err) {
+      return this.#failure(event, err);
+    }
+  }
+
+  #read(body: Uint8Array): { features: Record<string, unknown>; id: unknown } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(decoder.decode(body));
+    } catch (err) {
+      throw new InputError(`the body is not JSON: ${(err as Error).message}`, { code: "not_json" });
+    }
+    const features = dotPath(parsed, this.#o.featuresPath);
+    if (typeof features !== "object" || features === null || Array.isArray(features)) {
+      const where = this.#o.featuresPath === "" ? "the body" : `"${this.#o.featuresPath}"`;
+      throw new InputError(`${where} is not a JSON object of features`, { code: "missing_features" });
+    }
+    return {
+      features: features as Record<string, unknown>,
+      id: this.#o.idPath === "" ? undefined : dotPath(parsed, this.#o.idPath),
+    };
+  }
+
+  #prediction(properties: MessageProperties, p: Prediction, id: unknown): Verdict {
+    const { model } = this.#o;
+    const prediction: Record<string, unknown> = {};
+    for (const { name, type } of model.outputColumns) prediction[name] = jsonValue(p.columns[name]?.[0], type);
+    if (id !== undefined) prediction[this.#idKey] = id;
+    const record: PredictionRecord = { model: model.name, version: model.version, prediction };
+    const body = encoder.encode(JSON.stringify(record));
+    const correlationId = properties.correlationId ?? properties.messageId ??
+      (id === undefined || id === null ? undefined : String(id));
+    const out: MessageProperties = {
+      contentType: "application/json",
+      correlationId,
+      headers: { [HEADERS.model]: model.name, [HEADERS.version]: model.version },
+    };
+    const messages: OutgoingMessage[] = [
+      { exchange: this.#o.predictionExchange, routingKey: this.#o.routingKey, body, properties: out },
+    ];
+    // Request/reply: the default exchange routes a queue's own name to it.
+    if (properties.replyTo) messages.push({ exchange: "", routingKey: properties.replyTo, body, properties: out });
+    return { action: "publish", record, messages };
+  }
+
+  /**
+   * The one place a failure becomes a verdict: bad data (a 4xx failure) is
+   * poison and dead-lettered at once; the model or its batcher failing (5xx)
+   * requeues, but an event that was delivered before is dead-lettered, so
+   * a failure that repeats cannot loop forever. 503 (overloaded) always requeues.
+   */
+  #failure(event: EventMessage, err: unknown): Verdict {
+    const { code, status, message } = describeError(err);
+    if (status === 503 || (status >= 500 && !event.redelivered)) return { action: "requeue", code, reason: message };
+    const reason = status >= 500 ? `${message} (failed again after a requeue)` : message;
+    return {
+      action: "dead-letter",
+      code,
+      reason,
+      message: {
+        exchange: this.#o.deadLetterExchange,
+        routingKey: this.#o.deadLetterRoutingKey,
+        body: event.body,
+        properties: {
+          ...event.properties,
+          headers: {
+            ...event.properties.headers,
+            [HEADERS.reason]: reason,
+            [HEADERS.code]: code,
+            [HEADERS.model]: this.#o.model.name,
+            [HEADERS.version]: this.#o.model.version,
+            [HEADERS.exchange]: event.exchange,
+            [HEADERS.routingKey]: event.routingKey,
+          },
+        },
+      },
+    };
+  }
+}
