@@ -1,0 +1,155 @@
+/**
+ * `score publish`: the backend's side of the stream, for demos, load tests
+ * and replays. The composition root reads flags, opens the file with the
+ * same readers as `score batch`, shapes rows as the seed's events and
+ * publishes them with confirms and a progress display.
+ */
+import { Command, Option } from "commander";
+import { list, wholeNumber } from "../cli/options.ts";
+import { startProgress } from "../cli/progress.ts";
+import { fileFormat } from "../file_format.ts";
+import { log, redact } from "../log.ts";
+import { publishEvents } from "../queue/event_publisher.ts";
+import { type RowEvent, rowEvents } from "../queue/row_events.ts";
+import type { ValueType } from "../rows.ts";
+import type { Source } from "../sources/source.ts";
+import { openSource } from "../sources/open_source.ts";
+
+/** Unreadable rows logged before the rest are only counted. */
+const LOGGED_REJECTS = 20;
+
+interface PublishFlags {
+  input: string;
+  inputFormat?: string;
+  amqpUrl: string;
+  exchange: string;
+  routingKey: string;
+  envelope: string | false;
+  idColumn: string;
+  columns?: string[];
+  limit?: number;
+  batchSize: number;
+  window: number;
+  progress: boolean;
+}
+
+/**
+ * The `publish` command.
+ *
+ * @example
+ * ```sh
+ * score publish --input rides.parquet --exchange rides --columns PULocationID,DOLocationID,trip_distance --limit 1000
+ * ```
+ */
+export function publishCommand(): Command {
+  return new Command("publish")
+    .description('Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms.')
+    .addOption(
+      new Option("--input <path>", "rows to publish: .parquet, .csv or .jsonl").env("SCORE_INPUT")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("--input-format <format>", "input format, when the extension does not tell").choices([
+        "parquet",
+        "csv",
+        "jsonl",
+      ]),
+    )
+    .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
+    .addOption(
+      new Option("--exchange <name>", "events exchange (durable topic, declared if missing)").env("SCORE_EXCHANGE")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("--routing-key <key>", "routing key of every event").env("SCORE_ROUTING_KEY").default("event"),
+    )
+    .addOption(
+      new Option("--envelope <key>", "the key the row's columns go under").env("SCORE_ENVELOPE").default("ride"),
+    )
+    .addOption(new Option("--no-envelope", "put the columns at the top level of the event"))
+    .addOption(
+      new Option(
+        "--id-column <name>",
+        "column holding the event id (message_id); the row number when the file has none",
+      )
+        .env("SCORE_ID_COLUMN").default("ride_id"),
+    )
+    .addOption(new Option("--columns <names>", "only these columns, comma-separated (besides the id)").argParser(list))
+    .addOption(new Option("--limit <n>", "publish at most this many rows").argParser(wholeNumber(1)))
+    .addOption(new Option("--batch-size <n>", "rows read at a time").argParser(wholeNumber(1)).default(10_000))
+    .addOption(
+      new Option("--window <n>", "most messages awaiting a confirm").env("SCORE_PUBLISH_WINDOW").argParser(
+        wholeNumber(1),
+      ).default(1000),
+    )
+    .addOption(new Option("--no-progress", "no progress bar or progress lines"))
+    .action(async (flags: PublishFlags) => {
+      const source = await openSource(flags.input, flags.inputFormat);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+      try {
+        const started = performance.now();
+        const counts = { read: 0, predicted: 0, rejected: 0 };
+        const progress = flags.progress ? startProgress("publishing", () => source.progress?.()) : undefined;
+        log.info("publish started", {
+          input: source.description,
+          url: redact(flags.amqpUrl),
+          exchange: flags.exchange,
+        });
+        const published = await publishEvents({
+          url: flags.amqpUrl,
+          exchange: flags.exchange,
+          routingKey: flags.routingKey,
+          events: readEvents(source, flags, counts),
+          window: flags.window,
+          signal: stop.signal,
+          onConfirmed: (n) => {
+            counts.predicted = n;
+            progress?.update(counts);
+          },
+        }).finally(() => progress?.stop());
+        const seconds = (performance.now() - started) / 1000;
+        log.info(stop.signal.aborted ? "publish interrupted" : "publish done", {
+          exchange: flags.exchange,
+          published,
+          unreadable: counts.rejected,
+          seconds: Math.round(seconds * 1000) / 1000,
+          events_per_s: Math.round(published / seconds),
+        });
+      } finally {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
+        await source.close();
+      }
+    });
+}
+
+async function* readEvents(
+  source: Source,
+  flags: PublishFlags,
+  counts: { read: number; rejected: number },
+): AsyncGenerator<RowEvent[]> {
+  const types: Record<string, ValueType> = Object.fromEntries(source.columns.map((c) => [c.name, c.type]));
+  const hasId = flags.idColumn in types;
+  if (!hasId) log.info(`no column "${flags.idColumn}" in the input: the row number is the event id`);
+  const columns = flags.columns && (hasId ? [...new Set([...flags.columns, flags.idColumn])] : flags.columns);
+  const shape = {
+    envelope: flags.envelope || "",
+    idColumn: flags.idColumn,
+    inferNumbers: fileFormat(flags.input, flags.inputFormat) === "csv",
+  };
+  for await (const batch of source.batches({ batchSize: flags.batchSize, columns })) {
+    for (const r of batch.rejects ?? []) {
+      if (counts.rejected++ < LOGGED_REJECTS) log.warn("row unreadable; skipped", { row: r.row, error: r.message });
+    }
+    let events = rowEvents(batch, types, shape);
+    if (flags.limit !== undefined && counts.read + events.length > flags.limit) {
+      events = events.slice(0, flags.limit - counts.read);
+    }
+    counts.read += events.length;
+    yield events;
+    if (flags.limit !== undefined && counts.read >= flags.limit) return;
+  }
+}
