@@ -1,0 +1,154 @@
+/**
+ * The one place score connects to Postgres: where the connection comes
+ * from (a URL, `DATABASE_URL`, the `PG*` variables), a few retries with
+ * backoff while the server is not up yet, and errors that name host, port
+ * and database but never the password. Sources, sinks, the rejects table
+ * and `score serve --log-predictions` all connect through here.
+ */
+import postgres from "postgres";
+import { UsageError } from "../errors.ts";
+import { pgError } from "./pg_error.ts";
+
+/** A postgres.js client. */
+export type Sql = postgres.Sql<{ bigint: bigint }>;
+
+/** Where to connect, resolved; `description` is safe to log. */
+export interface PgTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  /** `sslmode` from the URL or `PGSSLMODE`, as postgres.js takes it. */
+  ssl?: string;
+  /** `postgres://user@host:port/database`, never with the password. */
+  description: string;
+}
+
+/** How to connect. */
+export interface ConnectOptions {
+  /** Connections in the pool; sources and sinks need one. */
+  max?: number;
+  /** Attempts after the first on a transient failure (refused, timeout, starting up). */
+  retries?: number;
+  /** First backoff delay; each retry doubles it. */
+  retryDelayMs?: number;
+  /** Seconds to wait for one connection attempt. */
+  connectTimeout?: number;
+  /** `application_name`, seen in `pg_stat_activity`. */
+  applicationName?: string;
+}
+
+/** An open, checked connection pool and where it goes. */
+export interface PgConnection {
+  sql: Sql;
+  target: PgTarget;
+  close(): Promise<void>;
+}
+
+/**
+ * Whether `text` names a Postgres database: `postgres://...`,
+ * `postgresql://...`, or just `postgres:` (connection from the environment).
+ *
+ * @example
+ * ```ts
+ * isPostgresUrl("postgres://app@db:5432/rides"); // true
+ * ```
+ */
+export function isPostgresUrl(text: string | undefined): boolean {
+  return text !== undefined && /^postgres(ql)?:/i.test(text);
+}
+
+/**
+ * Resolves where to connect. A URL with a host is used as given (missing
+ * parts from `PG*`, as libpq does); `postgres:`/`postgres://` or no URL
+ * means `DATABASE_URL`, else the `PG*` variables. The default host is
+ * 127.0.0.1 (not `localhost`, which may resolve to ::1 first).
+ *
+ * @example
+ * ```ts
+ * resolveTarget("postgres://app:secret@db:5432/rides").description; // "postgres://app@db:5432/rides"
+ * ```
+ */
+export function resolveTarget(url?: string, env: (name: string) => string | undefined = (n) => Deno.env.get(n)): PgTarget {
+  let text = url;
+  if (text === undefined || /^postgres(ql)?:(\/\/)?$/i.test(text)) text = env("DATABASE_URL") || undefined;
+  let u: URL | undefined;
+  if (text !== undefined) {
+    try {
+      u = new URL(text);
+    } catch {
+      // Never echo the text: it may hold a password.
+      throw new UsageError("Not a valid Postgres URL (expected postgres://user:password@host:port/database)");
+    }
+  }
+  const host = (u?.hostname || env("PGHOST") || "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
+  const port = Number(u?.port || env("PGPORT") || 5432);
+  const user = decodeURIComponent(u?.username || "") || env("PGUSER") || env("PGUSERNAME") || "postgres";
+  const database = decodeURIComponent((u?.pathname ?? "").replace(/^\//, "")) || env("PGDATABASE") || user;
+  const password = u?.password ? decodeURIComponent(u.password) : env("PGPASSWORD");
+  const ssl = u?.searchParams.get("sslmode") ?? env("PGSSLMODE") ?? undefined;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    database,
+    user,
+    password,
+    ssl: ssl === "disable" ? undefined : ssl,
+    description: `postgres://${encodeURIComponent(user)}@${shownHost}:${port}/${encodeURIComponent(database)}`,
+  };
+}
+
+/**
+ * Connects and checks the connection with `select 1`, retrying transient
+ * failures with exponential backoff. Failures become our errors:
+ * unreachable -> `UnavailableError`, bad credentials -> `AuthError`, no
+ * such database -> `NotFoundError`.
+ *
+ * @example
+ * ```ts
+ * const { sql, close } = await connectPostgres("postgres://postgres@127.0.0.1:5432/test");
+ * await sql`select 1`;
+ * await close();
+ * ```
+ */
+export async function connectPostgres(url?: string, options: ConnectOptions = {}): Promise<PgConnection> {
+  const target = resolveTarget(url);
+  const retries = options.retries ?? 4;
+  const delay = options.retryDelayMs ?? 250;
+  for (let attempt = 0;; attempt++) {
+    const sql = postgres({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      username: target.user,
+      password: target.password,
+      ssl: target.ssl as never,
+      max: options.max ?? 1,
+      connect_timeout: options.connectTimeout ?? 10,
+      idle_timeout: 0,
+      onnotice: () => {},
+      connection: { application_name: options.applicationName ?? "score", TimeZone: "UTC" },
+      types: {
+        // int8 as bigint, not string; naive timestamps read as UTC wall time, not local time.
+        bigint: postgres.BigInt,
+        naiveTimestamp: {
+          to: 1114,
+          from: [1114],
+          serialize: (x: Date) => x.toISOString().replace("T", " ").replace("Z", ""),
+          parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
+        },
+      } as never,
+    }) as unknown as Sql;
+    try {
+      await sql`select 1`;
+      return { sql, target, close: () => sql.end({ timeout: 5 }) };
+    } catch (err) {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      const failure = pgError(err, target);
+      if (failure.name !== "UnavailableError" || attempt >= retries) throw failure;
+      await new Promise((r) => setTimeout(r, delay * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Writes rows into a Postgres table with COPY, in one transaction that
+ * `commit()` ends. The table is created when missing, with types that
+ * follow the data. With `replace`, the transaction first deletes the rows
+ * of the same slice (the same model version and window, and the same
+ * shard), so a rerun replaces them: a job killed at any point leaves the
+ * old rows or the new ones, never a mix, and never both.
+ */
+import { UsageError } from "../errors.ts";
+import { type ConnectOptions, connectPostgres, type PgConnection, resolveTarget, type Sql } from "../postgres/connect.ts";
+import { copyRows } from "../postgres/copy_rows.ts";
+import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
+import { pgError } from "../postgres/pg_error.ts";
+import { pgTypeOf } from "../postgres/pg_types.ts";
+import { type Shard, shardCondition } from "../postgres/shard.ts";
+import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
+import type { Sink } from "./sink.ts";
+
+/** One `column = value` that picks a run's slice of the table. */
+export interface SliceValue {
+  name: string;
+  type: ValueType;
+  value: unknown;
+}
+
+/** Which rows a run replaces. */
+export interface Replace {
+  /** Rows where every column equals its value (NULL equals NULL). */
+  match: SliceValue[];
+  /** And whose key column hashes to this shard (the key must be an output column). */
+  shard?: Shard;
+  /** The key is not a column but a field of this JSON column (a rejects table's `data`). */
+  shardKeyIn?: string;
+}
+
+/** Where to write. */
+export interface PostgresSinkOptions {
+  /** `postgres://...`; unset or `postgres:` means `DATABASE_URL` / `PG*`. */
+  url?: string;
+  /** A table (or `schema.table`); created when missing. */
+  table: string;
+  /** Without it rows are only appended. */
+  replace?: Replace;
+  connect?: ConnectOptions;
+}
+
+/**
+ * Creates a Postgres sink; nothing connects until `open`.
+ *
+ * @example
+ * ```ts
+ * const sink = createPostgresSink({
+ *   url: "postgres://postgres@127.0.0.1:5432/test",
+ *   table: "ride_predictions",
+ *   replace: { match: [{ name: "model_version", type: "string", value: "1" }] },
+ * });
+ * ```
+ */
+export function createPostgresSink(options: PostgresSinkOptions): Sink {
+  const table = quoteTable(options.table, "output table name");
+  for (const m of options.replace?.match ?? []) quoteIdent(m.name, "column name");
+  let conn: PgConnection | undefined;
+  let tx: Sql | undefined;
+  let columns: ColumnInfo[] = [];
+  let where = "";
+  let doing = "connecting";
+  const fail = (err: unknown) => (conn ? pgError(err, conn.target, doing) : err);
+  const finish = async () => {
+    const c = conn;
+    conn = tx = undefined;
+    await c?.close().catch(() => {});
+  };
+  return {
+    description: `${resolveTarget(options.url).description} table ${options.table}`,
+    async open(cols: ColumnInfo[]) {
+      columns = cols;
+      const replace = options.replace;
+      for (const c of cols) quoteIdent(c.name, "output column name");
+      if (replace) {
+        for (const m of replace.match) {
+          if (!cols.some((c) => c.name === m.name)) throw new UsageError(`Cannot replace by column "${m.name}": the output has no such column`);
+        }
+        if (replace.shard && !replace.shardKeyIn && !cols.some((c) => c.name === replace.shard!.key)) {
+          throw new UsageError(`The shard key "${replace.shard.key}" must be an output column (add it to --keep) so a rerun replaces only its shard`);
+        }
+      }
+      conn = await connectPostgres(options.url, { ...options.connect, max: 1 });
+      try {
+        doing = `creating table ${table}`;
+        await ensureTable(conn.sql, table, cols, replace);
+        doing = `checking table ${table}`;
+        await checkColumns(conn.sql, options.table, table, cols);
+        tx = await conn.sql.reserve() as unknown as Sql;
+        doing = `writing table ${table}`;
+        await tx.unsafe("begin");
+        if (replace) {
+          const params = replace.match.map((m) => textOf(m.value));
+          const lockKey = JSON.stringify([table, params, replace.shard ? [replace.shard.index, replace.shard.count] : null]);
+          // Two runs of the same slice at once would each delete, then both insert.
+          await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
+          where = replace.match.map((m, i) => {
+            const col = cols.find((c) => c.name === m.name)!;
+            return `t.${quoteIdent(m.name)} is not distinct from $${i + 1}::${pgTypeOf(col)}`;
+          }).join(" and ") || "true";
+          if (replace.shard) {
+            let key: string | undefined;
+            if (replace.shardKeyIn) {
+              params.push(replace.shard.key);
+              key = `t.${quoteIdent(replace.shardKeyIn)}->>$${params.length}`;
+            }
+            where += ` and ${shardCondition(replace.shard, "t", key)}`;
+          }
+          doing = `replacing earlier rows in ${table}`;
+          await tx.unsafe(`delete from ${table} as t where ${where}`, params as never[]);
+          doing = `writing table ${table}`;
+        }
+      } catch (err) {
+        const e = fail(err);
+        await finish();
+        throw e;
+      }
+    },
+    async write(batch: RowBatch) {
+      if (!tx) throw new Error("postgres sink: write before open");
+      try {
+        await copyRows(tx, options.table, columns, batch);
+      } catch (err) {
+        throw fail(err);
+      }
+    },
+    async commit() {
+      if (!tx) throw new Error("postgres sink: commit before open");
+      doing = `committing table ${table}`;
+      try {
+        await tx.unsafe("commit");
+      } catch (err) {
+        const e = fail(err);
+        await finish();
+        throw e;
+      }
+      await finish();
+    },
+    async abort() {
+      // Closing the connection rolls the transaction back; an explicit
+      // rollback first just makes it prompt.
+      if (tx) await tx.unsafe("rollback").catch(() => {});
+      await finish();
+    },
+  };
+}
+
+function textOf(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+async function ensureTable(sql: Sql, table: string, cols: ColumnInfo[], replace?: Replace): Promise<void> {
+  const defs = cols.map((c) => `${quoteIdent(c.name)} ${pgTypeOf(c)}`).join(", ");
+  // Its own short transaction, serialised across jobs: N shards starting at
+  // once would otherwise race on `create table if not exists`.
+  await sql.begin(async (t) => {
+    await t.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`score create ${table}`]);
+    const exists = await t.unsafe("select to_regclass($1) is not null as e", [table]) as unknown as { e: boolean }[];
+    if (exists[0].e) return;
+    await t.unsafe(`create table ${table} (${defs})`);
+    const keys = (replace?.match ?? []).map((m) => quoteIdent(m.name));
+    if (keys.length > 0) await t.unsafe(`create index on ${table} (${keys.join(", ")})`);
+  });
+}
+
+async function checkColumns(sql: Sql, name: string, table: string, cols: ColumnInfo[]): Promise<void> {
+  const rows = await sql.unsafe(
+    "select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped",
+    [table],
+  ) as unknown as { attname: string }[];
+  const have = new Set(rows.map((r) => r.attname));
+  const missing = cols.filter((c) => !have.has(c.name)).map((c) => `"${c.name}"`);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `Table ${JSON.stringify(name)} exists without ${missing.length === 1 ? "column" : "columns"} ${missing.join(", ")} ` +
+        `(it has ${[...have].map((c) => `"${c}"`).join(", ")}): write to a new --output-table or add the columns`,
+    );
+  }
+}
