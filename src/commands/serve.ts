@@ -1,0 +1,225 @@
+/**
+ * `score serve`: the composition root of the web service. It reads flags,
+ * loads the models, opens the prediction log, builds the HTTP app, listens
+ * with `Deno.serve`, and on SIGTERM/SIGINT drains: readiness turns false,
+ * the listener closes, in-flight requests finish (up to
+ * `--shutdown-timeout`), the prediction log is flushed, exit 0.
+ */
+import { Command, Option } from "commander";
+import { list, loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import { createApp } from "../http/create_app.ts";
+import { Metrics } from "../http/metrics.ts";
+import { log } from "../log.ts";
+import { loadModel, type Model } from "../model/mod.ts";
+import { PredictionLog } from "../sinks/prediction_log.ts";
+
+interface ServeFlags {
+  model: string[];
+  host: string;
+  port: number;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+  maxQueue: number;
+  maxBodyBytes: number;
+  apiKey?: string;
+  shutdownTimeout: number;
+  logPredictions?: string;
+  logPredictionsBuffer: number;
+  accessLog: boolean;
+  threads: number;
+  graphOptimization: string;
+  rename?: Record<string, string>;
+}
+
+/** Reported on `GET /v2`; kept equal to `VERSION` in main.ts (which commands do not import). */
+const SERVER_VERSION = "0.1.0";
+
+/**
+ * The `serve` command.
+ *
+ * @example
+ * ```sh
+ * score serve --model models/ride-duration-linreg --model models/churn --port 9696
+ * ```
+ */
+export function serveCommand(): Command {
+  const cmd = new Command("serve")
+    .description(
+      "Serve models over HTTP: the seed's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
+    )
+    .addOption(modelOption().argParser(list))
+    .addOption(
+      new Option("--host <host>", "address to listen on (0.0.0.0 in a container)").env("SCORE_HOST").default(
+        "127.0.0.1",
+      ),
+    )
+    .addOption(
+      new Option("--port <port>", "port to listen on (0: any free port, logged)").env("SCORE_PORT").argParser(
+        wholeNumber(0),
+      ).default(9696),
+    )
+    .addOption(
+      new Option("--max-batch-size <rows>", "most rows merged into one model run").env("SCORE_MAX_BATCH_SIZE")
+        .argParser(wholeNumber(1)).default(256),
+    )
+    .addOption(
+      new Option(
+        "--max-batch-delay-ms <ms>",
+        "how long an idle model waits for more requests before running (0: run at once; requests arriving during a run are merged anyway)",
+      )
+        .env("SCORE_MAX_BATCH_DELAY_MS").argParser(wholeNumber(0)).default(0),
+    )
+    .addOption(
+      new Option("--max-queue <rows>", "most rows waiting per model; past it requests get 503 with Retry-After").env(
+        "SCORE_MAX_QUEUE",
+      ).argParser(wholeNumber(1)).default(10_000),
+    )
+    .addOption(
+      new Option("--max-body-bytes <bytes>", "largest request body; past it 413").env("SCORE_MAX_BODY_BYTES").argParser(
+        wholeNumber(1),
+      ).default(1_048_576),
+    )
+    .addOption(
+      new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /v2/health/*").env(
+        "SCORE_API_KEY",
+      ),
+    )
+    .addOption(
+      new Option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, how long in-flight requests may finish").env(
+        "SCORE_SHUTDOWN_TIMEOUT",
+      ).argParser(wholeNumber(0)).default(30),
+    )
+    .addOption(
+      new Option(
+        "--log-predictions <url>",
+        "also write every prediction to postgres://user@host:port/database/table, in the background",
+      ).env("SCORE_LOG_PREDICTIONS"),
+    )
+    .addOption(
+      new Option(
+        "--log-predictions-buffer <rows>",
+        "predictions held for the log before new ones are dropped (counted in /metrics)",
+      ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
+    )
+    .addOption(new Option("--no-access-log", "no JSON log line per request"));
+  for (const o of modelTuningOptions()) cmd.addOption(o);
+  return cmd.action(async (flags: ServeFlags) => {
+    const models: Model[] = [];
+    let predictions: PredictionLog | undefined;
+    let late = false;
+    try {
+      for (const path of flags.model) {
+        const model = await loadModel(path, loadOptions(flags));
+        for (const w of model.warnings) log.warn(w, { model: model.name });
+        if (models.some((m) => m.name === model.name)) {
+          models.push(model);
+          throw new UsageError(`Two models are named "${model.name}" (${path}); give one a "name" in its model.json`);
+        }
+        models.push(model);
+      }
+      if (flags.logPredictions) {
+        predictions = await PredictionLog.open(flags.logPredictions, { bufferRows: flags.logPredictionsBuffer });
+      }
+      late = await serve(models, predictions, flags);
+    } finally {
+      await predictions?.close();
+      for (const m of models) await m.close();
+    }
+    // Requests still running past --shutdown-timeout would keep the process alive.
+    if (late) Deno.exit(0);
+  });
+}
+
+/** Listens until a signal, then drains; true when the drain timed out. */
+async function serve(models: Model[], predictions: PredictionLog | undefined, flags: ServeFlags): Promise<boolean> {
+  const metrics = new Metrics();
+  if (predictions !== undefined) {
+    const p = predictions;
+    metrics.addGauge({
+      name: "score_prediction_log_written_total",
+      help: "Predictions written to the log table.",
+      type: "counter",
+      read: () => [{ labels: {}, value: p.written }],
+    });
+    metrics.addGauge({
+      name: "score_prediction_log_dropped_total",
+      help: "Predictions dropped from the log (buffer full or Postgres failing).",
+      type: "counter",
+      read: () => [{ labels: {}, value: p.dropped }],
+    });
+    metrics.addGauge({
+      name: "score_prediction_log_buffered",
+      help: "Predictions waiting to be written to the log.",
+      type: "gauge",
+      read: () => [{ labels: {}, value: p.buffered }],
+    });
+  }
+  let ready = true;
+  const app = createApp(models, {
+    version: SERVER_VERSION,
+    apiKey: flags.apiKey || undefined,
+    maxBodyBytes: flags.maxBodyBytes,
+    batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
+    metrics,
+    accessLog: flags.accessLog,
+    predictions,
+    isReady: () => ready,
+  });
+  const listening = Promise.withResolvers<void>();
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: flags.host,
+      port: flags.port,
+      onListen: ({ hostname, port }) => {
+        log.info("listening", {
+          url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+          port,
+          models: models.map((m) => `${m.name}@${m.version}`),
+          api_key: flags.apiKey ? "required" : "off",
+          prediction_log: predictions?.description,
+        });
+        listening.resolve();
+      },
+    }, app.fetch);
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(`Port ${flags.port} on ${flags.host} is already in use (--port)`);
+    }
+    throw err;
+  }
+  await listening.promise;
+
+  const stopped = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  let stopping = false;
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (stopping) {
+      log.warn("second signal: exiting without draining", { signal });
+      Deno.exit(130);
+    }
+    stopping = true;
+    stopped.resolve(signal);
+  };
+  const handlers = signals.map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    const signal = await stopped.promise;
+    ready = false;
+    log.info("draining", { signal, shutdown_timeout_s: flags.shutdownTimeout });
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), flags.shutdownTimeout * 1000));
+    // shutdown() closes the listener at once and resolves when in-flight requests are answered.
+    const late = await Promise.race([server.shutdown().then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) {
+      log.warn("shutdown timeout reached with requests still in flight", { shutdown_timeout_s: flags.shutdownTimeout });
+    }
+    log.info("stopped", { signal, drain_ms: Math.round(performance.now() - started) });
+    return late;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The Open Inference Protocol v2 (KServe v2 REST) documents: model
+ * metadata, and the `infer` request and response with typed, shaped
+ * tensors. Requests are checked strictly, as Triton and MLServer do: every
+ * model input once, the datatype the metadata declares, data (flat or
+ * nested) matching the shape. Each failure is a 400 naming the input.
+ */
+import { InputError } from "../errors.ts";
+import type { Model, OutputSpec, Prediction, TensorType } from "../model/mod.ts";
+import { jsonValue } from "../sinks/cell.ts";
+
+/** OIP datatype of each tensor type we serve. */
+export const DATATYPES: Record<TensorType, string> = {
+  bool: "BOOL",
+  int8: "INT8",
+  int16: "INT16",
+  int32: "INT32",
+  int64: "INT64",
+  uint8: "UINT8",
+  uint16: "UINT16",
+  uint32: "UINT32",
+  uint64: "UINT64",
+  float32: "FP32",
+  float64: "FP64",
+  string: "BYTES",
+};
+
+const RANGES: Record<string, [number, number]> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** A tensor's metadata as OIP lists it. */
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+/**
+ * The model metadata response (`GET /v2/models/{name}`): dynamic dimensions
+ * are `-1`.
+ *
+ * @example
+ * ```ts
+ * modelMetadata(model).inputs[0]; // { name: "PULocationID", datatype: "INT64", shape: [-1] }
+ * ```
+ */
+export function modelMetadata(model: Model) {
+  return {
+    name: model.name,
+    versions: [model.version],
+    platform: "onnx_onnxv1",
+    inputs: model.inputs.map((i): TensorMetadata => ({
+      name: i.name,
+      datatype: DATATYPES[i.type],
+      shape: dims(i.shape),
+    })),
+    outputs: model.outputs.map((o): TensorMetadata => ({
+      name: o.name,
+      datatype: DATATYPES[o.type],
+      shape: dims(o.shape),
+    })),
+  };
+}
+
+/** A checked infer request. */
+export interface InferRequest {
+  id?: string;
+  /** Columns keyed by model input name. */
+  columns: Record<string, unknown[]>;
+  /** Rows (the first dimension, shared by every input). */
+  length: number;
+  /** Outputs to answer, in the order asked; all when the request names none. */
+  outputs: readonly OutputSpec[];
+}
+
+/**
+ * Checks an infer request body against the model.
+ *
+ * @example
+ * ```ts
+ * const req = parseInferRequest({ inputs: [{ name: "trip_distance", shape: [1], datatype: "FP64", data: [40] }, ...] }, model);
+ * ```
+ */
+export function parseInferRequest(body: unknown, model: Model): InferRequest {
+  if (!isObject(body)) throw bad('The request body must be a JSON object with "inputs"');
+  if (body.id !== undefined && typeof body.id !== "string") throw bad(`"id" must be a string`);
+  if (!Array.isArray(body.inputs) || body.inputs.length === 0) {
+    throw bad(`"inputs" must be a non-empty array of tensors`);
+  }
+  const columns: Record<string, unknown[]> = {};
+  let length: number | undefined;
+  for (const [k, raw] of body.inputs.entries()) {
+    if (!isObject(raw)) throw bad(`inputs[${k}] is not a tensor object`);
+    const { name, shape, datatype, data } = raw;
+    if (typeof name !== "string") throw bad(`inputs[${k}] has no "name"`);
+    const input = model.inputs.find((i) => i.name === name) ?? model.inputs.find((i) => i.aliases.includes(name));
+    if (input === undefined) {
+      throw bad(
+        `Unknown input "${name}" for model "${model.name}" (inputs: ${model.inputs.map((i) => i.name).join(", ")})`,
+      );
+    }
+    if (columns[input.name] !== undefined) throw bad(`Input "${input.name}" is given twice`);
+    const expected = DATATYPES[input.type];
+    if (datatype !== expected) {
+      throw bad(`Input "${name}" has datatype ${JSON.stringify(datatype)}; the model expects ${expected}`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || shape.length === 0) {
+      throw bad(`Input "${name}" needs a "shape": a list of non-negative whole numbers`);
+    }
+    if (shape.slice(1).some((d) => d !== 1)) {
+      throw bad(
+        `Input "${name}" has shape [${shape}]; the model takes [N] or [N, 1] (${dims(input.shape).join(", ")})`,
+      );
+    }
+    if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data": a list of values`);
+    const values = data.flat(Infinity);
+    if (values.length !== shape[0]) {
+      throw bad(`Input "${name}" has ${values.length} values but its shape [${shape}] needs ${shape[0]}`);
+    }
+    if (length !== undefined && shape[0] !== length) {
+      throw bad(`Input "${name}" has ${shape[0]} rows but another input has ${length}`);
+    }
+    length = shape[0];
+    checkValues(name, expected, values);
+    columns[input.name] = values;
+  }
+  const missing = model.inputs.filter((i) => columns[i.name] === undefined).map((i) => `"${i.name}"`);
+  if (missing.length > 0) {
+    throw bad(`Missing ${missing.length === 1 ? "input" : "inputs"} for model "${model.name}": ${missing.join(", ")}`);
+  }
+  if (length === 0) throw bad("The request has no rows to score (shape [0])");
+  return { id: body.id as string | undefined, columns, length: length!, outputs: selectOutputs(body.outputs, model) };
+}
+
+/**
+ * The infer response for a prediction of the request's rows.
+ *
+ * @example
+ * ```ts
+ * inferResponse(model, req, prediction).outputs[0]; // { name: "duration", datatype: "FP64", shape: [1], data: [26.43...] }
+ * ```
+ */
+export function inferResponse(model: Model, req: InferRequest, prediction: Prediction) {
+  if (prediction.rejects.length > 0) throw bad(`row ${prediction.rejects[0].index}: ${prediction.rejects[0].message}`);
+  const outputs = req.outputs.map((o) => {
+    const k = o.columns.length;
+    const cols = o.columns.map((c) => prediction.columns[c]);
+    const n = cols[0].length;
+    const data = new Array(n * k);
+    for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) data[r * k + c] = jsonValue(cols[c][r], o.type);
+    return { name: o.name, datatype: DATATYPES[o.type], shape: o.shape.length >= 2 ? [n, k] : [n], data };
+  });
+  const body: Record<string, unknown> = { model_name: model.name, model_version: model.version };
+  if (req.id !== undefined) body.id = req.id;
+  body.outputs = outputs;
+  return body;
+}
+
+function selectOutputs(raw: unknown, model: Model): readonly OutputSpec[] {
+  if (raw === undefined) return model.outputs;
+  if (!Array.isArray(raw)) throw bad(`"outputs" must be a list of {"name": ...}`);
+  const chosen: OutputSpec[] = [];
+  for (const [k, o] of raw.entries()) {
+    if (!isObject(o) || typeof o.name !== "string") throw bad(`outputs[${k}] has no "name"`);
+    const spec = model.outputs.find((x) => x.name === o.name || x.columns.includes(o.name as string));
+    if (spec === undefined) {
+      throw bad(
+        `Unknown output "${o.name}" for model "${model.name}" (outputs: ${
+          model.outputs.map((x) => x.name).join(", ")
+        })`,
+      );
+    }
+    if (!chosen.includes(spec)) chosen.push(spec);
+  }
+  return chosen.length === 0 ? model.outputs : chosen;
+}
+
+function checkValues(name: string, datatype: string, values: unknown[]) {
+  const range = RANGES[datatype];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let ok: boolean;
+    if (datatype === "BOOL") ok = typeof v === "boolean";
+    else if (datatype === "BYTES") ok = typeof v === "string";
+    else if (range !== undefined) ok = Number.isInteger(v) && (v as number) >= range[0] && (v as number) <= range[1];
+    else ok = typeof v === "number";
+    if (!ok) {
+      throw bad(`Input "${name}" element ${i} is ${JSON.stringify(v) ?? String(v)}, not a valid ${datatype} value`);
+    }
+  }
+}
+
+function dims(shape: ReadonlyArray<number | string>): number[] {
+  return shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
+}
+
+function bad(message: string): InputError {
+  return new InputError(message, { status: 400, code: "bad_request" });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

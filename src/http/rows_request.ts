@@ -1,0 +1,124 @@
+/**
+ * The seed-compatible request shapes of `POST /predict` and
+ * `POST /models/{name}/predict`, turned into columns for the batcher and
+ * back into JSON:
+ *
+ * - an object of features answers one object of outputs plus `model_version`;
+ * - an array of objects answers an array;
+ * - `{"instances": [...]}` (KServe v1) answers `{"predictions": [...]}`;
+ *   an instance may also be a list of values in the model's input order.
+ */
+import { InputError } from "../errors.ts";
+import type { Model, Prediction } from "../model/mod.ts";
+import { rowsToColumns } from "../rows.ts";
+import { jsonValue } from "../sinks/cell.ts";
+
+/** Which of the three shapes a request used. */
+export type RowsShape = "object" | "array" | "instances";
+
+/** A parsed request: its rows as objects and as columns. */
+export interface RowsRequest {
+  shape: RowsShape;
+  rows: Record<string, unknown>[];
+  columns: Record<string, unknown[]>;
+}
+
+/**
+ * Checks a parsed body against the model and returns its rows. Shape
+ * errors are 400; a missing or null field is 422 naming the field (and the
+ * row, for several rows).
+ *
+ * @example
+ * ```ts
+ * const req = parseRowsRequest({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 }, model);
+ * req.columns.trip_distance; // [40]
+ * ```
+ */
+export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
+  let shape: RowsShape;
+  let items: unknown[];
+  if (Array.isArray(body)) {
+    shape = "array";
+    items = body;
+  } else if (isObject(body) && "instances" in body) {
+    if (!Array.isArray(body.instances)) throw badRequest(`"instances" must be a JSON array`);
+    shape = "instances";
+    items = body.instances;
+  } else if (isObject(body)) {
+    shape = "object";
+    items = [body];
+  } else {
+    throw badRequest('The request body must be a JSON object of features, an array of them, or {"instances": [...]}');
+  }
+  if (items.length === 0) throw badRequest(`The request has no rows to score`);
+  const rows = items.map((item, i) => toRow(item, i, shape, model));
+  const columns = rowsToColumns(rows);
+  const sources = model.resolveInputs(Object.keys(columns));
+  for (const [, column] of sources) {
+    const values = columns[column];
+    for (let r = 0; r < values.length; r++) {
+      if (values[r] === undefined || values[r] === null) {
+        throw new InputError(`${where(shape, r)}field "${column}" is ${values[r] === null ? "null" : "missing"}`);
+      }
+    }
+  }
+  return { shape, rows, columns };
+}
+
+/**
+ * The response body for a request's prediction. A rejected row fails the
+ * whole request with a 422 naming the row and the field: a partial answer
+ * would be easy to misread.
+ *
+ * @example
+ * ```ts
+ * rowsResponse(model, req.shape, await batcher.predict(req.columns, req.rows.length));
+ * // { duration: 26.43883355119793, model_version: "..." }
+ * ```
+ */
+export function rowsResponse(model: Model, shape: RowsShape, prediction: Prediction): unknown {
+  if (prediction.rejects.length > 0) {
+    const first = prediction.rejects[0];
+    const more = prediction.rejects.length > 1 ? ` (and ${prediction.rejects.length - 1} more rows)` : "";
+    throw new InputError(`${where(shape, first.index)}${first.message}${more}`);
+  }
+  const outputs = model.outputColumns;
+  const n = outputs.length === 0 ? 0 : prediction.columns[outputs[0].name].length;
+  const objects = new Array<Record<string, unknown>>(n);
+  for (let r = 0; r < n; r++) {
+    const o: Record<string, unknown> = {};
+    for (const { name, type } of outputs) o[name] = jsonValue(prediction.columns[name][r], type);
+    o.model_version = model.version;
+    objects[r] = o;
+  }
+  if (shape === "object") return objects[0];
+  if (shape === "array") return objects;
+  return { predictions: objects, model_name: model.name, model_version: model.version };
+}
+
+function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record<string, unknown> {
+  if (isObject(item)) return item;
+  if (shape === "instances" && Array.isArray(item)) {
+    if (item.length !== model.inputs.length) {
+      throw badRequest(
+        `instance ${i} has ${item.length} values, the model takes ${model.inputs.length} ` +
+          `(${model.inputs.map((x) => x.name).join(", ")})`,
+      );
+    }
+    return Object.fromEntries(model.inputs.map((input, k) => [input.name, item[k]]));
+  }
+  throw badRequest(`${shape === "instances" ? "instance" : "row"} ${i} is not a JSON object of features`);
+}
+
+function where(shape: RowsShape, index: number): string {
+  if (shape === "object") return "";
+  return `${shape === "instances" ? "instance" : "row"} ${index}: `;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function badRequest(message: string): InputError {
+  return new InputError(message, { status: 400, code: "bad_request" });
+}

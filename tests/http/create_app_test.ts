@@ -1,0 +1,557 @@
+/**
+ * The HTTP app through `app.request()`, without a port: every route, every
+ * error case, auth, metrics, and dynamic batching correctness under many
+ * concurrent distinct requests. Uses the shipped models.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createApp } from "../../src/http/create_app.ts";
+import { loadModel, type Model } from "../../src/model/mod.ts";
+import { MODELS } from "../helpers.ts";
+
+const SEED = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
+const SEED_DURATION = 26.43883355119793;
+/** The first customer of the course's CSV, normalized as the course's service expects. */
+export const CUSTOMER = {
+  gender: "female",
+  seniorcitizen: 0,
+  partner: "yes",
+  dependents: "no",
+  tenure: 1,
+  phoneservice: "no",
+  multiplelines: "no_phone_service",
+  internetservice: "dsl",
+  onlinesecurity: "no",
+  onlinebackup: "yes",
+  deviceprotection: "no",
+  techsupport: "no",
+  streamingtv: "no",
+  streamingmovies: "no",
+  contract: "month-to-month",
+  paperlessbilling: "yes",
+  paymentmethod: "electronic_check",
+  monthlycharges: 29.85,
+  totalcharges: 29.85,
+};
+const CUSTOMER_PROBABILITY = 0.6363584152715288;
+
+async function loadAll(): Promise<Model[]> {
+  return [
+    await loadModel(join(MODELS, "ride-duration-linreg")),
+    await loadModel(join(MODELS, "churn")),
+    await loadModel(join(MODELS, "ride-duration-rf")),
+  ];
+}
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): RequestInit & { path: string } {
+  return {
+    path,
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+  };
+}
+
+function seedInfer(rides: { PULocationID: number; DOLocationID: number; trip_distance: number }[]) {
+  return {
+    inputs: [
+      { name: "PULocationID", shape: [rides.length], datatype: "INT64", data: rides.map((r) => r.PULocationID) },
+      { name: "DOLocationID", shape: [rides.length], datatype: "INT64", data: rides.map((r) => r.DOLocationID) },
+      { name: "trip_distance", shape: [rides.length], datatype: "FP64", data: rides.map((r) => r.trip_distance) },
+    ],
+  };
+}
+
+Deno.test("createApp answers the seed and the course's requests", async (t) => {
+  const models = await loadAll();
+  const [linreg, churn, rf] = models;
+  const app = createApp(models, { accessLog: false, version: "9.9.9" });
+  const call = async (r: RequestInit & { path: string }) => {
+    const res = await app.request(r.path, r);
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text(),
+    };
+  };
+  try {
+    await t.step("POST /predict answers the seed ride exactly, with model_version", async () => {
+      const { status, body } = await call(post("/predict", SEED));
+      assert.deepEqual(status, 200);
+      assert.deepEqual(body, { duration: SEED_DURATION, model_version: linreg.version });
+    });
+
+    await t.step("the churn model answers the course's customer (lower-case keys)", async () => {
+      const { status, body } = await call(post("/models/churn/predict", CUSTOMER));
+      assert.deepEqual(status, 200);
+      assert.deepEqual(body, { churn_probability: CUSTOMER_PROBABILITY, churn: true, model_version: churn.version });
+    });
+
+    await t.step("the random forest answers with its MLflow run id as version", async () => {
+      const { status, body } = await call(
+        post("/models/ride-duration-rf/predict", { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }),
+      );
+      assert.deepEqual(status, 200);
+      assert.deepEqual(body.model_version, "e1efc53e9bd149078b0c12aeaa6365df");
+      assert.deepEqual(Math.round(body.duration * 100) / 100, 21.29);
+      assert.deepEqual(rf.version, "e1efc53e9bd149078b0c12aeaa6365df");
+    });
+
+    await t.step("request shapes: object, array, instances, positional instances", async (t) => {
+      const other = { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 };
+      const one = (await call(post("/predict", other))).body;
+      const cases: [string, unknown, unknown][] = [
+        ["array", [SEED, other], [{ duration: SEED_DURATION, model_version: linreg.version }, one]],
+        ["instances", { instances: [SEED, other] }, {
+          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }, one],
+          model_name: "ride-duration-linreg",
+          model_version: linreg.version,
+        }],
+        ["positional instances", { instances: [[10, 50, 40]] }, {
+          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }],
+          model_name: "ride-duration-linreg",
+          model_version: linreg.version,
+        }],
+        ["numbers as strings", { PULocationID: "10", DOLocationID: "50", trip_distance: "40" }, {
+          duration: SEED_DURATION,
+          model_version: linreg.version,
+        }],
+      ];
+      for (const [name, body, expected] of cases) {
+        await t.step(name, async () => {
+          const res = await call(post("/models/ride-duration-linreg/predict", body));
+          assert.deepEqual(res.status, 200, JSON.stringify(res.body));
+          assert.deepEqual(res.body, expected);
+        });
+      }
+    });
+
+    await t.step("OIP v2: server metadata, health, model metadata and readiness", async () => {
+      assert.deepEqual((await call({ path: "/v2" })).body, { name: "score", version: "9.9.9", extensions: [] });
+      for (
+        const path of [
+          "/v2/health/live",
+          "/v2/health/ready",
+          "/v2/models/churn/ready",
+          `/v2/models/churn/versions/${churn.version}/ready`,
+        ]
+      ) {
+        const res = await call({ path });
+        assert.deepEqual([path, res.status, res.body], [path, 200, ""]);
+      }
+      const linMeta = (await call({ path: "/v2/models/ride-duration-linreg" })).body;
+      assert.deepEqual(linMeta, {
+        name: "ride-duration-linreg",
+        versions: [linreg.version],
+        platform: "onnx_onnxv1",
+        inputs: [
+          { name: "PULocationID", datatype: "INT64", shape: [-1] },
+          { name: "DOLocationID", datatype: "INT64", shape: [-1] },
+          { name: "trip_distance", datatype: "FP64", shape: [-1] },
+        ],
+        outputs: [{ name: "duration", datatype: "FP64", shape: [-1] }],
+      });
+      const rfMeta =
+        (await call({ path: "/v2/models/ride-duration-rf/versions/e1efc53e9bd149078b0c12aeaa6365df" })).body;
+      assert.deepEqual(rfMeta.versions, ["e1efc53e9bd149078b0c12aeaa6365df"]);
+      assert.deepEqual(rfMeta.platform, "onnx_onnxv1");
+      const churnMeta = (await call({ path: "/v2/models/churn" })).body;
+      assert.deepEqual(churnMeta.inputs.length, 19);
+      assert.deepEqual(churnMeta.inputs.find((i: { name: string }) => i.name === "Contract"), {
+        name: "Contract",
+        datatype: "BYTES",
+        shape: [-1],
+      });
+      assert.deepEqual(churnMeta.outputs.map((o: { name: string; datatype: string }) => [o.name, o.datatype]), [[
+        "churn_probability",
+        "FP64",
+      ], ["churn", "BOOL"]]);
+    });
+
+    await t.step("OIP v2 infer: flat and nested data, id echoed, output selection, all three models", async () => {
+      const flat = await call(post("/v2/models/ride-duration-linreg/infer", { id: "req-1", ...seedInfer([SEED]) }));
+      assert.deepEqual(flat.status, 200);
+      assert.deepEqual(flat.body, {
+        model_name: "ride-duration-linreg",
+        model_version: linreg.version,
+        id: "req-1",
+        outputs: [{ name: "duration", datatype: "FP64", shape: [1], data: [SEED_DURATION] }],
+      });
+      const nested = seedInfer([SEED, SEED]);
+      for (const i of nested.inputs) Object.assign(i, { shape: [2, 1], data: i.data.map((v) => [v]) });
+      const n = await call(post(`/v2/models/ride-duration-linreg/versions/${linreg.version}/infer`, nested));
+      assert.deepEqual(n.status, 200, JSON.stringify(n.body));
+      assert.deepEqual(n.body.outputs[0].data, [SEED_DURATION, SEED_DURATION]);
+      assert.deepEqual(n.body.id, undefined);
+
+      const rfRes = await call(
+        post(
+          "/v2/models/ride-duration-rf/infer",
+          seedInfer([{ PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }]),
+        ),
+      );
+      assert.deepEqual(Math.round(rfRes.body.outputs[0].data[0] * 100) / 100, 21.29);
+
+      const churnInputs = churn.inputs.map((input) => {
+        const value = Object.entries(CUSTOMER).find(([k]) => k === input.name || input.aliases.includes(k))![1];
+        const datatype = {
+          string: "BYTES",
+          int64: "INT64",
+          float64: "FP64",
+          float32: "FP32",
+          bool: "BOOL",
+        }[input.type as string]!;
+        return { name: input.name, shape: [1], datatype, data: [value] };
+      });
+      const all = await call(post("/v2/models/churn/infer", { inputs: churnInputs }));
+      assert.deepEqual(all.status, 200, JSON.stringify(all.body));
+      assert.deepEqual(all.body.outputs, [
+        { name: "churn_probability", datatype: "FP64", shape: [1], data: [CUSTOMER_PROBABILITY] },
+        { name: "churn", datatype: "BOOL", shape: [1], data: [true] },
+      ]);
+      const only = await call(post("/v2/models/churn/infer", { inputs: churnInputs, outputs: [{ name: "churn" }] }));
+      assert.deepEqual(only.body.outputs, [{ name: "churn", datatype: "BOOL", shape: [1], data: [true] }]);
+    });
+
+    await t.step("GET /openapi.json describes every route and each model's inputs", async () => {
+      const { status, body } = await call({ path: "/openapi.json" });
+      assert.deepEqual(status, 200);
+      assert.deepEqual(body.openapi, "3.1.0");
+      for (
+        const p of [
+          "/predict",
+          "/models/churn/predict",
+          "/v2/models/churn/infer",
+          "/v2/models/ride-duration-rf",
+          "/v2/health/ready",
+          "/metrics",
+        ]
+      ) {
+        assert.ok(body.paths[p] !== undefined, `missing ${p}`);
+      }
+      const features = body.components.schemas.RideDurationLinregFeatures;
+      assert.deepEqual(features.required, ["PULocationID", "DOLocationID", "trip_distance"]);
+      assert.deepEqual(features.properties.trip_distance.type, "number");
+      assert.deepEqual(features.properties.PULocationID.type, "integer");
+      assert.match(body.components.schemas.ChurnFeatures.properties.Contract.description, /contract/);
+    });
+
+    await t.step("X-Request-Id is echoed, or generated", async () => {
+      const echoed = await app.request("/v2/health/live", { headers: { "x-request-id": "abc-123" } });
+      assert.deepEqual(echoed.headers.get("x-request-id"), "abc-123");
+      const generated = await app.request("/v2/health/live");
+      assert.match(generated.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    });
+
+    await t.step("bad input gets a JSON error naming the problem, never a 500 or a stack", async (t) => {
+      const ok = seedInfer([SEED]);
+      const cases: [string, RequestInit & { path: string }, number, RegExp][] = [
+        ["malformed JSON", post("/predict", '{"PULocationID": 10,'), 400, /not valid JSON/],
+        ["empty body", post("/predict", ""), 400, /empty/],
+        ["a JSON string", post("/predict", '"hello"'), 400, /JSON object/],
+        ["an array of numbers", post("/predict", "[1, 2]"), 400, /row 0 is not a JSON object/],
+        ["no rows", post("/predict", "[]"), 400, /no rows/],
+        ["instances not a list", post("/predict", { instances: 3 }), 400, /"instances"/],
+        ["missing field", post("/predict", { PULocationID: 10, DOLocationID: 50 }), 422, /"trip_distance"/],
+        [
+          "missing field in one row",
+          post("/predict", [SEED, { PULocationID: 1, DOLocationID: 2 }]),
+          422,
+          /row 1: field "trip_distance" is missing/,
+        ],
+        ["null field", post("/predict", { ...SEED, trip_distance: null }), 422, /field "trip_distance" is null/],
+        [
+          "wrongly typed field",
+          post("/predict", { ...SEED, trip_distance: "forty" }),
+          422,
+          /"trip_distance" is not a number/,
+        ],
+        [
+          "wrongly typed integer",
+          post("/predict", [SEED, { ...SEED, PULocationID: 1.5 }]),
+          422,
+          /row 1: column "PULocationID" is not an integer/,
+        ],
+        ["unknown model", post("/models/nope/predict", SEED), 404, /Unknown model "nope"/],
+        ["unknown route", { path: "/nope" }, 404, /No route GET \/nope/],
+        ["unknown model version", { path: "/v2/models/churn/versions/0/ready" }, 404, /no version "0"/],
+        ["OIP not an object", post("/v2/models/ride-duration-linreg/infer", "[]"), 400, /"inputs"/],
+        [
+          "OIP unknown input",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [...ok.inputs, { name: "x", shape: [1], datatype: "FP64", data: [1] }],
+          }),
+          400,
+          /Unknown input "x"/,
+        ],
+        [
+          "OIP missing input",
+          post("/v2/models/ride-duration-linreg/infer", { inputs: ok.inputs.slice(1) }),
+          400,
+          /Missing input .*"PULocationID"/,
+        ],
+        [
+          "OIP wrong datatype",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [{ ...ok.inputs[0], datatype: "FP32" }, ...ok.inputs.slice(1)],
+          }),
+          400,
+          /"PULocationID" has datatype "FP32"; the model expects INT64/,
+        ],
+        [
+          "OIP shape and data disagree",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [{ ...ok.inputs[0], shape: [2] }, ...ok.inputs.slice(1)],
+          }),
+          400,
+          /has 1 values but its shape \[2\]/,
+        ],
+        [
+          "OIP rows disagree",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [ok.inputs[0], ok.inputs[1], { ...ok.inputs[2], shape: [2], data: [1, 2] }],
+          }),
+          400,
+          /2 rows but another input has 1/,
+        ],
+        [
+          "OIP value of the wrong type",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [ok.inputs[0], ok.inputs[1], { ...ok.inputs[2], data: ["x"] }],
+          }),
+          400,
+          /"trip_distance" element 0 is "x", not a valid FP64/,
+        ],
+        [
+          "OIP unknown output",
+          post("/v2/models/ride-duration-linreg/infer", { ...ok, outputs: [{ name: "nope" }] }),
+          400,
+          /Unknown output "nope"/,
+        ],
+        ["OIP unknown model", post("/v2/models/nope/infer", ok), 404, /Unknown model/],
+      ];
+      for (const [name, req, status, message] of cases) {
+        await t.step(name, async () => {
+          const res = await call(req);
+          assert.deepEqual(res.status, status, JSON.stringify(res.body));
+          assert.deepEqual(typeof res.body.error, "string");
+          assert.match(res.body.error, message);
+          assert.doesNotMatch(JSON.stringify(res.body), /\bat .*\.ts:\d+/);
+        });
+      }
+    });
+
+    await t.step("metrics count requests by model, route and status, batches and rejections", async () => {
+      const res = await app.request("/metrics");
+      assert.deepEqual(res.status, 200);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const text = await res.text();
+      assert.match(
+        text,
+        /^score_http_requests_total\{model="ride-duration-linreg",route="\/predict",status="200"\} \d+$/m,
+      );
+      assert.match(text, /^score_http_requests_total\{model="",route="\/\*",status="404"\} \d+$/m);
+      assert.match(
+        text,
+        /^score_http_request_duration_seconds_bucket\{model="churn",route="\/models\/:name\/predict",le="\+Inf"\} \d+$/m,
+      );
+      assert.match(text, /^score_batch_rows_count\{model="ride-duration-linreg"\} \d+$/m);
+      assert.match(text, /^score_queue_rows\{model="churn"\} 0$/m);
+      assert.match(
+        text,
+        /^score_model_info\{model="ride-duration-rf",version="e1efc53e9bd149078b0c12aeaa6365df"\} 1$/m,
+      );
+    });
+  } finally {
+    for (const m of models) await m.close();
+  }
+});
+
+Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After when the queue is full, readiness", async (t) => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"));
+  let ready = true;
+  // A long batch delay keeps the first requests queued while the next one arrives.
+  const app = createApp([model], {
+    accessLog: false,
+    maxBodyBytes: 200,
+    batching: { maxQueue: 2, maxDelayMs: 300 },
+    isReady: () => ready,
+  });
+  try {
+    await t.step("a body over the limit is 413, declared or chunked", async () => {
+      const big = JSON.stringify(Array.from({ length: 10 }, () => SEED));
+      const declared = await app.request("/predict", {
+        method: "POST",
+        body: big,
+        headers: { "content-length": String(big.length) },
+      });
+      assert.deepEqual(declared.status, 413);
+      assert.match((await declared.json()).error, /larger than 200 bytes/);
+      const chunked = await app.request("/predict", {
+        method: "POST",
+        body: ReadableStream.from([new TextEncoder().encode(big)]),
+      });
+      assert.deepEqual(chunked.status, 413);
+      await chunked.body?.cancel();
+      const small = await app.request("/predict", { method: "POST", body: JSON.stringify(SEED) });
+      assert.deepEqual(small.status, 200);
+      await small.body?.cancel();
+    });
+
+    await t.step("past --max-queue rows: 503 with Retry-After, the queued ones are answered", async () => {
+      const responses = await Promise.all(
+        [0, 1, 2].map((i) =>
+          app.request("/predict", { method: "POST", body: JSON.stringify({ ...SEED, trip_distance: i }) })
+        ),
+      );
+      assert.deepEqual(responses.map((r) => r.status), [200, 200, 503]);
+      assert.deepEqual(responses[2].headers.get("retry-after"), "1");
+      assert.match((await responses[2].json()).error, /Too many rows waiting/);
+      for (const r of responses.slice(0, 2)) await r.body?.cancel();
+      const metrics = await (await app.request("/metrics")).text();
+      assert.match(metrics, /^score_rejected_requests_total\{reason="queue_full"\} 1$/m);
+      assert.match(metrics, /^score_rejected_requests_total\{reason="body_too_large"\} 2$/m);
+    });
+
+    await t.step("readiness follows isReady, liveness does not", async () => {
+      ready = false;
+      assert.deepEqual((await app.request("/v2/health/ready")).status, 400);
+      assert.deepEqual((await app.request("/v2/models/ride-duration-linreg/ready")).status, 400);
+      assert.deepEqual((await app.request("/v2/health/live")).status, 200);
+    });
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("createApp with an API key: 401 without it, health exempt", async (t) => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"));
+  const app = createApp([model], { accessLog: false, apiKey: "s3cret-key" });
+  try {
+    const cases: [string, string, Record<string, string>, number][] = [
+      ["no header", "/predict", {}, 401],
+      ["wrong key", "/predict", { authorization: "Bearer wrong" }, 401],
+      ["a prefix of the key", "/predict", { authorization: "Bearer s3cret" }, 401],
+      ["not a bearer", "/predict", { authorization: "Basic czNjcmV0LWtleQ==" }, 401],
+      ["the key", "/predict", { authorization: "Bearer s3cret-key" }, 200],
+      ["metrics need it", "/metrics", {}, 401],
+      ["metadata needs it", "/v2/models/ride-duration-linreg", {}, 401],
+      ["liveness is exempt", "/v2/health/live", {}, 200],
+      ["readiness is exempt", "/v2/health/ready", {}, 200],
+    ];
+    for (const [name, path, headers, status] of cases) {
+      await t.step(name, async () => {
+        const method = path === "/predict" ? "POST" : "GET";
+        const res = await app.request(path, {
+          method,
+          headers,
+          body: method === "POST" ? JSON.stringify(SEED) : undefined,
+        });
+        assert.deepEqual(res.status, status);
+        if (status === 401) {
+          assert.deepEqual(res.headers.get("www-authenticate"), `Bearer realm="score"`);
+          assert.match((await res.json()).error, /API key/);
+        } else await res.body?.cancel();
+      });
+    }
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("dynamic batching: 200 concurrent distinct requests each get exactly their own rows and outputs", async (t) => {
+  const [linreg, churn] = [
+    await loadModel(join(MODELS, "ride-duration-linreg")),
+    await loadModel(join(MODELS, "churn")),
+  ];
+  try {
+    // The expected answers, each scored alone.
+    const rides = Array.from(
+      { length: 200 },
+      (_, i) => ({ PULocationID: 1 + (i * 7) % 260, DOLocationID: 1 + (i * 13) % 260, trip_distance: 0.5 + i * 0.25 }),
+    );
+    const expected: number[] = [];
+    for (const r of rides) {
+      expected.push(
+        (await linreg.predict({
+          PULocationID: [r.PULocationID],
+          DOLocationID: [r.DOLocationID],
+          trip_distance: [r.trip_distance],
+        }, 1)).columns.duration[0] as number,
+      );
+    }
+    assert.deepEqual(new Set(expected).size, 200, "the test needs distinct answers");
+    const app = createApp([linreg, churn], { accessLog: false, batching: { maxBatchSize: 64, maxDelayMs: 5 } });
+
+    await t.step("seed-shaped requests of 1 to 3 rows, object, array and instances mixed", async () => {
+      const results = await Promise.all(rides.map(async (ride, i) => {
+        const rows = i % 3 === 0
+          ? [ride]
+          : i % 3 === 1
+          ? [ride, rides[(i + 1) % 200]]
+          : [ride, rides[(i + 1) % 200], rides[(i + 2) % 200]];
+        const body = i % 3 === 0 ? ride : i % 3 === 1 ? rows : { instances: rows };
+        const res = await app.request("/predict", { method: "POST", body: JSON.stringify(body) });
+        const json = await res.json();
+        const got = i % 3 === 0 ? [json] : i % 3 === 1 ? json : json.predictions;
+        return { i, rows: rows.length, got: got.map((g: { duration: number }) => g.duration) };
+      }));
+      for (const { i, rows, got } of results) {
+        assert.deepEqual(got, Array.from({ length: rows }, (_, k) => expected[(i + k) % 200]), `request ${i}`);
+      }
+    });
+
+    await t.step("OIP requests with different output selections for the same model", async () => {
+      const customers = Array.from(
+        { length: 200 },
+        (_, i) => ({ ...CUSTOMER, tenure: i % 72, monthlycharges: 20 + i * 0.5, totalcharges: 20 + i * 7 }),
+      );
+      const alone: { p: number; churn: boolean }[] = [];
+      for (const c of customers) {
+        const res = await app.request("/models/churn/predict", { method: "POST", body: JSON.stringify(c) });
+        const j = await res.json();
+        alone.push({ p: j.churn_probability, churn: j.churn });
+      }
+      const selections = [undefined, [{ name: "churn" }], [{ name: "churn_probability" }], [{ name: "churn" }, {
+        name: "churn_probability",
+      }]];
+      const results = await Promise.all(customers.map(async (c, i) => {
+        const inputs = churn.inputs.map((input) => {
+          const value = Object.entries(c).find(([k]) => k === input.name || input.aliases.includes(k))![1];
+          const datatype = input.type === "string" ? "BYTES" : input.type === "int64" ? "INT64" : "FP64";
+          return { name: input.name, shape: [1], datatype, data: [value] };
+        });
+        const res = await app.request("/v2/models/churn/infer", {
+          method: "POST",
+          body: JSON.stringify({ id: `c${i}`, inputs, outputs: selections[i % 4] }),
+        });
+        return { i, body: await res.json() };
+      }));
+      for (const { i, body } of results) {
+        assert.deepEqual(body.id, `c${i}`);
+        const names = (selections[i % 4] ?? [{ name: "churn_probability" }, { name: "churn" }]).map(({ name }) => name);
+        assert.deepEqual(
+          body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+          names.map((n) => [n, [1]]),
+          `request ${i}`,
+        );
+        for (const o of body.outputs) {
+          if (o.name === "churn") assert.deepEqual(o.data, [alone[i].churn], `request ${i}`);
+          // A merged run may differ from a lone one in the last bit (the matrix product is blocked differently).
+          else assert.ok(Math.abs(o.data[0] - alone[i].p) < 1e-12, `request ${i}: ${o.data[0]} vs ${alone[i].p}`);
+        }
+      }
+    });
+
+    await t.step("requests were merged: some model runs had more than one row", async () => {
+      const text = await (await app.request("/metrics")).text();
+      const count = Number(/^score_batch_rows_count\{model="ride-duration-linreg"\} (\d+)$/m.exec(text)![1]);
+      const sum = Number(/^score_batch_rows_sum\{model="ride-duration-linreg"\} (\d+)$/m.exec(text)![1]);
+      assert.deepEqual(sum, 67 * 1 + 67 * 2 + 66 * 3, "every row scored once");
+      assert.ok(count < 200, `expected merged runs, got ${count} runs for 200 requests`);
+    });
+  } finally {
+    await linreg.close();
+    await churn.close();
+  }
+});
