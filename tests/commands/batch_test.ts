@@ -1,0 +1,150 @@
+/**
+ * `./score batch` end to end, as a user runs it: real models, the shipped
+ * real rides, outputs read back.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
+
+const LINREG = join(MODELS, "ride-duration-linreg");
+const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
+
+/** Golden sklearn predictions by row of the original file. */
+async function golden(name: string): Promise<Map<number, number>> {
+  const text = await Deno.readTextFile(join(FIXTURES, "golden", `${name}.green_2021-02.csv`));
+  const [header, ...lines] = text.trimEnd().split("\n");
+  const cols = header.split(",");
+  const row = cols.indexOf("row"), duration = cols.indexOf("duration");
+  return new Map(lines.map((l) => l.split(",")).map((f) => [Number(f[row]), Number(f[duration])]));
+}
+
+Deno.test("score batch: Parquet -> Parquet on the shipped rides equals sklearn", async () => {
+  await using dir = await tempDir();
+  const output = join(dir.path, "predictions.parquet");
+  const run = await runScore([
+    "batch", "--model", LINREG, "--input", RIDES, "--output", output,
+    "--keep", "lpep_pickup_datetime,PULocationID,DOLocationID,trip_distance",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const done = logLines(run.stderr).find((l) => l.msg === "batch done") as Record<string, number>;
+  assert.equal(done.output, output);
+  assert.equal(done.read, 64_572);
+  assert.equal(done.predicted + (done.rejected as number), 64_572);
+
+  const file = await asyncBufferFromFile(output);
+  const schema = parquetSchema(await parquetMetadataAsync(file)).children.map((c) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+  assert.deepEqual(schema, [
+    ["lpep_pickup_datetime", "INT64", "TIMESTAMP"],
+    ["PULocationID", "INT64", undefined],
+    ["DOLocationID", "INT64", undefined],
+    ["trip_distance", "DOUBLE", undefined],
+    ["duration", "DOUBLE", undefined],
+    ["model_name", "BYTE_ARRAY", "STRING"],
+    ["model_version", "BYTE_ARRAY", "STRING"],
+  ]);
+  const rows = await parquetReadObjects({ file });
+  assert.equal(rows.length, done.predicted);
+  assert.deepEqual(rows[0].lpep_pickup_datetime, new Date("2021-02-01T00:34:03Z"));
+  assert.equal(rows[0].model_name, "ride-duration-linreg");
+  // Every ride of the golden file (the course's 1-60 minute rides) has sklearn's prediction.
+  const expected = await golden("ride-duration-linreg");
+  assert.equal(done.rejected, 0, "the shipped rides have no bad row");
+  let checked = 0;
+  for (const [row, want] of expected) {
+    const got = rows[row].duration as number;
+    assert.ok(Math.abs(got - want) <= 1e-6 * Math.abs(want), `row ${row}: ${got} != ${want}`);
+    checked++;
+  }
+  assert.ok(checked > 60_000);
+});
+
+Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
+  await using dir = await tempDir();
+  const output = join(dir.path, "out.csv");
+  const run = await runScore([
+    "batch", "--model", LINREG, "--input", join(FIXTURES, "rides_small.csv"), "--output", output,
+    "--keep", "row,lpep_pickup_datetime", "--batch-size", "64",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const [header, ...lines] = (await Deno.readTextFile(output)).trimEnd().split("\n");
+  assert.equal(header, "row,lpep_pickup_datetime,duration,model_name,model_version");
+  assert.equal(lines.length, 200);
+  const expected = await golden("ride-duration-linreg");
+  const input = (await Deno.readTextFile(join(FIXTURES, "rides_small.csv"))).trimEnd().split("\n").slice(1);
+  for (let i = 0; i < lines.length; i++) {
+    const [row, pickup, duration] = lines[i].split(",");
+    assert.equal(pickup, input[i].split(",")[1]);
+    const want = expected.get(Number(row))!;
+    assert.ok(Math.abs(Number(duration) - want) <= 1e-6 * want, `row ${row}`);
+  }
+});
+
+Deno.test("score batch: rejected rows and --max-errors", async (t) => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "rides.csv");
+  await Deno.writeTextFile(input, "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n,205,1\n130,205,3.66\n");
+  await t.step("bad rows go to --rejects, good rows are scored; over --max-errors exits 65", async () => {
+    const output = join(dir.path, "out.jsonl");
+    const rejects = join(dir.path, "rejects.csv");
+    const run = await runScore(["batch", "--model", LINREG, "--input", input, "--output", output, "--rejects", rejects, "--max-errors", "1"]);
+    assert.equal(run.code, 65, run.stderr);
+    assert.match(run.stderr, /2 rows were rejected, more than --max-errors 1/);
+    const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(out.map((r) => r.duration), [26.43883355119793, 12.78553032985699]);
+    const bad = (await Deno.readTextFile(rejects)).trimEnd().split("\n");
+    assert.equal(bad[0], "row,error,data,model_name,model_version");
+    assert.match(bad[1], /^2,"Cannot parse row 2: column ""trip_distance"" is not a number \(got ""abc""\)"/);
+    assert.match(bad[2], /^3,"Cannot parse row 3: column ""PULocationID"" is missing \(expected an integer\)"/);
+  });
+  await t.step("within --max-errors exits 0; without --rejects each reject is logged", async () => {
+    const run = await runScore(["batch", "--model", LINREG, "--input", input, "--output", "-", "--max-errors", "2"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trimEnd().split("\n").length, 2);
+    const warned = logLines(run.stderr).filter((l) => l.msg === "row rejected").map((l) => l.row);
+    assert.deepEqual(warned, [2, 3]);
+  });
+});
+
+Deno.test("score batch: clear errors and exit codes", async (t) => {
+  await using dir = await tempDir();
+  const junk = join(dir.path, "junk.onnx");
+  await Deno.writeTextFile(junk, "not a model");
+  const csv = join(dir.path, "in.csv");
+  await Deno.writeTextFile(csv, "PULocationID,DOLocationID,trip_distance\n1,2,3\n");
+  const noInputs = join(dir.path, "wrong.csv");
+  await Deno.writeTextFile(noInputs, "a,b\n1,2\n");
+  const cases: [string, string[], number, RegExp][] = [
+    ["model not found", ["--model", join(dir.path, "nope"), "--input", csv, "--output", "-"], 66, /Model not found/],
+    ["bad model file", ["--model", junk, "--input", csv, "--output", "-"], 78, /Cannot load model/],
+    ["missing input file", ["--model", LINREG, "--input", join(dir.path, "nope.parquet"), "--output", "-"], 66, /Input file not found/],
+    ["unknown format", ["--model", LINREG, "--input", join(dir.path, "in.txt"), "--output", "-"], 64, /Cannot tell the format/],
+    ["output folder missing", ["--model", LINREG, "--input", csv, "--output", join(dir.path, "no", "out.csv")], 66, /Output folder does not exist/],
+    ["missing input columns", ["--model", LINREG, "--input", noInputs, "--output", "-"], 65, /Missing input columns for model "ride-duration-linreg": "PULocationID", "DOLocationID", "trip_distance" \(columns present: "a", "b"\)/],
+    ["missing required flag", ["--model", LINREG, "--input", csv], 64, /required option '--output <path>' not specified/],
+  ];
+  for (const [name, args, code, message] of cases) {
+    await t.step(name, async () => {
+      const run = await runScore(["batch", ...args]);
+      assert.equal(run.code, code, run.stderr);
+      const errors = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+      assert.match(errors.length > 0 ? errors.join("\n") : run.stderr, message);
+      assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace");
+    });
+  }
+});
+
+Deno.test("score: --help for every command", async (t) => {
+  const top = await runScore(["--help"]);
+  assert.equal(top.code, 0);
+  const commands = [...top.stdout.matchAll(/^  (\w+) \[options\]/gm)].map((m) => m[1]);
+  assert.ok(commands.includes("batch"));
+  for (const cmd of commands) {
+    await t.step(cmd, async () => {
+      const run = await runScore([cmd, "--help"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`Usage: score ${cmd}`));
+      assert.match(run.stdout, /--help/);
+    });
+  }
+});
