@@ -107,7 +107,10 @@ class Session {
     const queue = await declareTopology(this.#channel as Channel, o.topology);
     const { consumerTag } = await this.#channel.consume(queue, (m) => this.#deliver(m), { noAck: false });
     this.#consumerTag = consumerTag;
-    if (o.metrics) o.metrics.connected = true;
+    if (o.metrics) {
+      o.metrics.connected = true;
+      o.metrics.connects++;
+    }
     log.info("consuming", {
       url: redact(o.url),
       queue,

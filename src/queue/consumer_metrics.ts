@@ -37,6 +37,8 @@ export class ConsumerMetrics {
   deadLettered = 0;
   redelivered = 0;
   requeued = 0;
+  /** Successful connections: 1 + reconnects. */
+  connects = 0;
   connected = false;
   inFlight = 0;
   readonly batchSize = new Histogram(BATCH_BUCKETS);
@@ -82,6 +84,7 @@ export class ConsumerMetrics {
     );
     scalar("score_consumer_events_requeued_total", "counter", "Events put back after a model failure.", this.requeued);
     scalar("score_consumer_events_in_flight", "gauge", "Events delivered and not yet acked.", this.inFlight);
+    scalar("score_consumer_connects_total", "counter", "Connections opened (1 + reconnects).", this.connects);
     scalar("score_consumer_connected", "gauge", "1 while connected to the broker.", this.connected ? 1 : 0);
     histogram("score_consumer_batch_size", "Events scored per model run.", this.batchSize);
     histogram("score_consumer_event_latency_seconds", "Seconds from delivery to ack.", this.latency);

@@ -145,15 +145,11 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
     if (!out.success) throw new Error(`rabbitmqctl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
     return new TextDecoder().decode(out.stdout);
   };
-  const list = JSON.parse(
-    await run(["list_connections", "pid", "client_properties", "--formatter", "json", "--quiet"]),
-  ) as {
-    pid: string;
-    client_properties: [string, string, unknown][];
-  }[];
-  const pids = list
-    .filter((c) => c.client_properties.some(([k, , v]) => k === "connection_name" && String(v).startsWith(name)))
-    .map((c) => c.pid.replace(/^#PID/, ""));
+  // The JSON formatter prints pids close_connection cannot read; the table prints them whole.
+  const table = await run(["list_connections", "pid", "client_properties", "--quiet"]);
+  const pids = table.split("\n").slice(1)
+    .filter((line) => line.includes(`{"connection_name","${name}`))
+    .map((line) => line.split("\t")[0]);
   for (const pid of pids) await run(["close_connection", pid, "test: forced close"]);
   return pids.length;
 }

@@ -1,0 +1,256 @@
+/**
+ * The amqplib loop against the real RabbitMQ: ack after confirm, dead
+ * letters, requeue once, reconnect after a forced close.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
+import { runConsumerLoop } from "../../src/queue/consumer_loop.ts";
+import { ConsumerMetrics } from "../../src/queue/consumer_metrics.ts";
+import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_handler.ts";
+import { declareTopology, defaultTopology, type Topology } from "../../src/queue/topology.ts";
+import { Batcher } from "../../src/scoring/batcher.ts";
+import { MODELS, randomName } from "../helpers.ts";
+import { AMQP_URL, closeConnectionsNamed, SEED_EVENT, TestBroker } from "./broker.ts";
+
+/** A model's topology on random names, declared and tracked for deletion. */
+async function topologyFor(broker: TestBroker): Promise<Topology> {
+  const exchange = await broker.exchange("events");
+  const predictionExchange = await broker.exchange("predictions");
+  const t = defaultTopology({ model: "m", exchange, predictionExchange, queue: randomName("model") });
+  broker.track({ exchanges: [t.deadLetterExchange!], queues: [t.queue, t.deadLetterQueue!] });
+  // Declared up front too, so the test can bind and consume before the loop starts.
+  await declareTopology(broker.channel, t);
+  return t;
+}
+
+function startLoop(
+  topology: Topology,
+  model: Model,
+  scorer: Scorer,
+  connectionName = randomName("score consume test"),
+) {
+  const metrics = new ConsumerMetrics(model.name);
+  const stop = new AbortController();
+  const handler = new MessageHandler({
+    scorer,
+    model,
+    featuresPath: "ride",
+    idPath: "ride_id",
+    predictionExchange: topology.predictionExchange!,
+    routingKey: model.name,
+    deadLetterExchange: topology.deadLetterExchange!,
+    deadLetterRoutingKey: topology.queue,
+  });
+  const done = runConsumerLoop({
+    url: AMQP_URL,
+    topology,
+    prefetch: 64,
+    handle: (e) => handler.handle(e),
+    metrics,
+    signal: stop.signal,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    connectionName,
+  });
+  return {
+    metrics,
+    connectionName,
+    /** Resolves once the loop consumes. */
+    ready: () => until(() => metrics.connected, "the loop to connect"),
+    stop: async () => {
+      stop.abort();
+      await done;
+    },
+  };
+}
+
+async function until(ok: () => boolean, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const rides = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ ride: { ...SEED_EVENT.ride, trip_distance: 1 + (i % 20) }, ride_id: i }));
+
+Deno.test("consumer loop (real RabbitMQ)", async (t) => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"), { renames: { duration: "ride_duration" } });
+  const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 2 });
+  try {
+    await t.step("the seed's event: prediction and reply confirmed, then the event acked", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+      const replyQueue = await broker.queue(await broker.exchange("unused"));
+      const replies = await broker.collect(replyQueue);
+      const loop = startLoop(topology, model, batcher);
+      try {
+        await loop.ready();
+        await broker.publish(topology.exchange, [SEED_EVENT], () => ({ messageId: "evt-256", replyTo: replyQueue }));
+        const [m] = await predictions.waitFor(1);
+        await replies.waitFor(1);
+        assert.deepEqual(JSON.parse(m.content.toString()), {
+          model: "ride-duration-linreg",
+          version: model.version,
+          prediction: { ride_duration: 12.78553032985699, ride_id: 256 },
+        });
+        assert.equal(m.fields.routingKey, "ride-duration-linreg");
+        assert.equal(m.properties.deliveryMode, 2);
+        assert.equal(m.properties.contentType, "application/json");
+        assert.equal(m.properties.correlationId, "evt-256");
+        assert.equal(m.properties.headers?.[HEADERS.model], "ride-duration-linreg");
+        assert.equal(m.properties.headers?.[HEADERS.version], model.version);
+        assert.deepEqual(replies.json()[0], JSON.parse(m.content.toString()));
+        await until(() => loop.metrics.inFlight === 0, "the ack");
+        assert.equal(await broker.count(topology.queue), 0);
+        assert.deepEqual([loop.metrics.consumed, loop.metrics.published], [1, 2]);
+      } finally {
+        await loop.stop();
+      }
+    });
+
+    await t.step(
+      "poison events land in the dead-letter queue with their reason; good events around them go on",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const dead = await broker.collect(topology.deadLetterQueue!);
+        const loop = startLoop(topology, model, batcher);
+        try {
+          await loop.ready();
+          const poison: Record<number, [unknown, string]> = {
+            0: ["{not json", "not_json"],
+            3: [{ ride_id: 3 }, "missing_features"],
+            6: [{ ride: { PULocationID: 1, DOLocationID: 2 }, ride_id: 6 }, "missing_inputs"],
+            9: [{ ride: { ...SEED_EVENT.ride, trip_distance: "far" }, ride_id: 9 }, "invalid_features"],
+          };
+          const events = rides(12).map((e, i) => poison[i]?.[0] ?? e);
+          await broker.publish(topology.exchange, events, (i) => ({ messageId: `m-${i}` }));
+          await predictions.waitFor(8);
+          await dead.waitFor(4);
+          assert.deepEqual(predictions.json().map((p) => p.prediction.ride_id).sort((a, b) => a - b), [
+            1,
+            2,
+            4,
+            5,
+            7,
+            8,
+            10,
+            11,
+          ]);
+          const letters = dead.messages.map((m) => ({
+            id: m.properties.messageId,
+            code: m.properties.headers?.[HEADERS.code],
+            hasReason: String(m.properties.headers?.[HEADERS.reason]).length > 10,
+            exchange: m.properties.headers?.[HEADERS.exchange],
+          })).sort((a, b) => a.id.localeCompare(b.id));
+          assert.deepEqual(
+            letters,
+            [0, 3, 6, 9].map((i) => ({
+              id: `m-${i}`,
+              code: poison[i][1],
+              hasReason: true,
+              exchange: topology.exchange,
+            })),
+          );
+          assert.equal(dead.messages.find((m) => m.properties.messageId === "m-0")?.content.toString(), "{not json");
+          await until(() => loop.metrics.inFlight === 0, "the acks");
+          assert.equal(await broker.count(topology.queue), 0);
+          assert.equal(loop.metrics.deadLettered, 4);
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
+
+    await t.step("a failing model: the event is requeued once, then dead-lettered", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const dead = await broker.collect(topology.deadLetterQueue!);
+      const failing: Scorer = { predict: () => Promise.reject(ModelError.runFailed("onnxruntime fell over")) };
+      const loop = startLoop(topology, model, failing);
+      try {
+        await loop.ready();
+        await broker.publish(topology.exchange, [SEED_EVENT]);
+        const [m] = await dead.waitFor(1);
+        assert.match(
+          String(m.properties.headers?.[HEADERS.reason]),
+          /onnxruntime fell over \(failed again after a requeue\)/,
+        );
+        assert.equal(m.properties.headers?.[HEADERS.code], "model_failed");
+        await until(() => loop.metrics.inFlight === 0, "the ack");
+        assert.deepEqual([
+          loop.metrics.consumed,
+          loop.metrics.requeued,
+          loop.metrics.redelivered,
+          loop.metrics.deadLettered,
+        ], [2, 1, 1, 1]);
+        assert.equal(await broker.count(topology.queue), 0);
+      } finally {
+        await loop.stop();
+      }
+    });
+
+    await t.step(
+      "a prediction the broker refuses is not acked: its event comes back until it is published",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        // A full queue with reject-publish makes the broker nack the prediction's publish.
+        const full = randomName("full");
+        await broker.channel.assertQueue(full, {
+          durable: true,
+          arguments: { "x-max-length": 2, "x-overflow": "reject-publish" },
+        });
+        await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
+        broker.track({ queues: [full] });
+        const loop = startLoop(topology, model, batcher);
+        try {
+          await loop.ready();
+          await broker.publish(topology.exchange, rides(5));
+          await until(() => loop.metrics.redelivered >= 3, "refused predictions to send their events back");
+          assert.equal(loop.metrics.published, 2);
+          const predictions = await broker.collect(full);
+          await predictions.waitFor(5);
+          await until(() => loop.metrics.inFlight === 0, "the acks");
+          assert.deepEqual(new Set(predictions.json().map((p) => p.prediction.ride_id)), new Set([0, 1, 2, 3, 4]));
+          assert.equal(await broker.count(topology.queue), 0);
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
+
+    await t.step("connections force-closed mid-run: every event of the run has a prediction at the end", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+      const loop = startLoop(topology, model, batcher);
+      try {
+        await loop.ready();
+        const n = 3000;
+        await broker.publish(topology.exchange, rides(n));
+        for (const [i, after] of [300, 1500].entries()) {
+          await until(() => loop.metrics.published >= after, `${after} predictions`);
+          assert.equal(await closeConnectionsNamed(loop.connectionName), 1);
+          await until(() => loop.metrics.connects === i + 2, "a reconnect");
+        }
+        await until(
+          () => new Set(predictions.json().map((p) => p.prediction.ride_id)).size === n,
+          `all ${n} predictions`,
+          60_000,
+        );
+        await until(() => loop.metrics.inFlight === 0, "the acks");
+        assert.equal(await broker.count(topology.queue), 0);
+      } finally {
+        await loop.stop();
+      }
+    });
+  } finally {
+    await batcher.drain();
+    await model.close();
+  }
+});
