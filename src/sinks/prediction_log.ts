@@ -90,9 +90,9 @@ export class PredictionLog {
   #loop: Promise<void>;
   #lastWarning = 0;
 
-  private constructor(pg: PgConnection, table: string, options: PredictionLogOptions) {
+  private constructor(pg: PgConnection, table: string, quoted: string, options: PredictionLogOptions) {
     this.#pg = pg;
-    this.#table = table;
+    this.#table = quoted;
     this.description = `${pg.target.description}/${table}`;
     this.#bufferRows = options.bufferRows ?? 100_000;
     this.#batchRows = options.batchRows ?? 10_000;
@@ -119,7 +119,7 @@ export class PredictionLog {
       await pg.close();
       throw err;
     }
-    return new PredictionLog(pg, quoted, options);
+    return new PredictionLog(pg, table, quoted, options);
   }
 
   /** Records written to Postgres so far. */

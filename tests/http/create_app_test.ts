@@ -8,31 +8,8 @@ import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel, type Model } from "../../src/model/mod.ts";
 import { MODELS } from "../helpers.ts";
+import { CUSTOMER, SEED, SEED_DURATION } from "./requests.ts";
 
-const SEED = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
-const SEED_DURATION = 26.43883355119793;
-/** The first customer of the course's CSV, normalized as the course's service expects. */
-export const CUSTOMER = {
-  gender: "female",
-  seniorcitizen: 0,
-  partner: "yes",
-  dependents: "no",
-  tenure: 1,
-  phoneservice: "no",
-  multiplelines: "no_phone_service",
-  internetservice: "dsl",
-  onlinesecurity: "no",
-  onlinebackup: "yes",
-  deviceprotection: "no",
-  techsupport: "no",
-  streamingtv: "no",
-  streamingmovies: "no",
-  contract: "month-to-month",
-  paperlessbilling: "yes",
-  paymentmethod: "electronic_check",
-  monthlycharges: 29.85,
-  totalcharges: 29.85,
-};
 const CUSTOMER_PROBABILITY = 0.6363584152715288;
 
 async function loadAll(): Promise<Model[]> {

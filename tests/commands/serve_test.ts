@@ -1,0 +1,282 @@
+/**
+ * `score serve` as users run it: the real launcher on a free port (`--port
+ * 0`, the port read from the "listening" log line), real HTTP, signals,
+ * the access log, and the prediction log in the real Postgres.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import postgres from "postgres";
+import { logLines, MODELS, randomName, ROOT, runScore } from "../helpers.ts";
+import { CUSTOMER, SEED } from "../http/requests.ts";
+
+const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+const LINREG = join(MODELS, "ride-duration-linreg");
+const CHURN = join(MODELS, "churn");
+const RF = join(MODELS, "ride-duration-rf");
+
+/** A running `score serve`, stopped and reaped on dispose. */
+interface Server {
+  url: string;
+  port: number;
+  child: Deno.ChildProcess;
+  /** stderr lines so far. */
+  lines: string[];
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
+  const child = new Deno.Command(join(ROOT, "score"), {
+    args: ["serve", "--port", "0", ...args],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const listening = Promise.withResolvers<number>();
+  // Read stderr to the end in the background, so the child never blocks on a full pipe.
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      let nl: number;
+      while ((nl = rest.indexOf("\n")) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        lines.push(line);
+        if (line.includes('"msg":"listening"')) listening.resolve(JSON.parse(line).port);
+      }
+    }
+    listening.reject(new Error(`score serve exited before listening:\n${lines.join("\n")}${rest}`));
+  })();
+  let exited: Promise<number> | undefined;
+  const wait = () =>
+    exited ??= child.status.then(async (s) => {
+      await reading;
+      return s.code;
+    });
+  const port = await listening.promise.catch(async (err) => {
+    await wait();
+    throw err;
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    lines,
+    stop: (signal: Deno.Signal = "SIGTERM") => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      return wait();
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await wait();
+    },
+  };
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+Deno.test("score serve answers over real HTTP", async (t) => {
+  await using server = await startServer([
+    "--model",
+    LINREG,
+    "--model",
+    CHURN,
+    "--model",
+    RF,
+    "--max-batch-size",
+    "64",
+    "--max-batch-delay-ms",
+    "2",
+  ]);
+
+  await t.step("the seed request gives the course's duration", async () => {
+    const res = await postJson(`${server.url}/predict`, SEED, { "x-request-id": "seed-1" });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.duration, 26.43883355119793);
+    assert.equal(typeof res.body.model_version, "string");
+    assert.equal(res.headers.get("x-request-id"), "seed-1");
+  });
+
+  await t.step("the churn model answers the course's customer", async () => {
+    const res = await postJson(`${server.url}/models/churn/predict`, CUSTOMER);
+    assert.equal(res.body.churn_probability, 0.6363584152715288);
+    assert.equal(res.body.churn, true);
+  });
+
+  await t.step("OIP infer on the random forest gives the streaming example's 21.29", async () => {
+    const res = await postJson(
+      `${server.url}/v2/models/ride-duration-rf/versions/e1efc53e9bd149078b0c12aeaa6365df/infer`,
+      {
+        id: "ride-256",
+        inputs: [
+          { name: "PULocationID", shape: [1], datatype: "INT64", data: [130] },
+          { name: "DOLocationID", shape: [1], datatype: "INT64", data: [205] },
+          { name: "trip_distance", shape: [1], datatype: "FP64", data: [3.66] },
+        ],
+      },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.body.id, "ride-256");
+    assert.equal(res.body.model_version, "e1efc53e9bd149078b0c12aeaa6365df");
+    assert.equal(Math.round(res.body.outputs[0].data[0] * 100) / 100, 21.29);
+  });
+
+  await t.step("200 concurrent distinct requests each get their own answer", async () => {
+    const rides = Array.from(
+      { length: 200 },
+      (_, i) => ({ PULocationID: 1 + i, DOLocationID: 200 - i, trip_distance: 1 + i / 8 }),
+    );
+    const alone = [];
+    for (const r of rides) alone.push((await postJson(`${server.url}/predict`, r)).body.duration);
+    assert.ok(new Set(alone).size === 200);
+    const together = await Promise.all(rides.map((r) => postJson(`${server.url}/predict`, r)));
+    assert.deepEqual(together.map((r) => r.status), rides.map(() => 200));
+    assert.deepEqual(together.map((r) => r.body.duration), alone);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const runs = Number(/^score_batch_rows_count\{model="ride-duration-linreg"\} (\d+)$/m.exec(metrics)![1]);
+    assert.ok(runs < 200 + 200, `200 lone runs, then merged ones: ${runs} runs in all`);
+  });
+
+  await t.step("bad input over HTTP: 400 malformed JSON, 422 missing field, 404 unknown model", async () => {
+    const cases: [string, string, number, RegExp][] = [
+      ["/predict", "{nope", 400, /not valid JSON/],
+      ["/predict", JSON.stringify({ PULocationID: 1, DOLocationID: 2 }), 422, /"trip_distance"/],
+      ["/models/nope/predict", JSON.stringify(SEED), 404, /Unknown model "nope"/],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const res = await fetch(`${server.url}${path}`, { method: "POST", body });
+      assert.equal(res.status, status);
+      assert.match((await res.json()).error, message);
+    }
+  });
+
+  await t.step("every request gets one JSON access log line with its id, model, status and latency", async () => {
+    // The line is written after the response is sent.
+    await new Promise((r) => setTimeout(r, 100));
+    const line = logLines(server.lines.join("\n")).find((l) => l.msg === "request" && l.request_id === "seed-1");
+    assert.ok(line, "access log line for seed-1");
+    assert.equal(line.status, 200);
+    assert.equal(line.model, "ride-duration-linreg");
+    assert.equal(line.route, "/predict");
+    assert.equal(typeof line.latency_ms, "number");
+    assert.equal(typeof line.time, "string");
+  });
+});
+
+Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, new connections are refused, exit 0", async (t) => {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    await t.step(signal, async () => {
+      // A long batch delay keeps a request in flight while the signal arrives.
+      await using server = await startServer(["--model", LINREG, "--max-batch-delay-ms", "1500", "--no-access-log"]);
+      const inFlight = postJson(`${server.url}/predict`, SEED);
+      await new Promise((r) => setTimeout(r, 300));
+      const code = server.stop(signal);
+      await new Promise((r) => setTimeout(r, 200));
+      await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }), Deno.errors.ConnectionRefused);
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(res.body.duration, 26.43883355119793);
+      assert.equal(await code, 0);
+      const msgs = logLines(server.lines.join("\n")).map((l) => l.msg);
+      assert.ok(msgs.includes("draining") && msgs.includes("stopped"), msgs.join(", "));
+    });
+  }
+});
+
+Deno.test("score serve --api-key from the environment", async () => {
+  await using server = await startServer(["--model", LINREG, "--no-access-log"], { SCORE_API_KEY: "k-123" });
+  const denied = await fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) });
+  assert.equal(denied.status, 401);
+  assert.match((await denied.json()).error, /API key/);
+  const ok = await postJson(`${server.url}/predict`, SEED, { authorization: "Bearer k-123" });
+  assert.equal(ok.status, 200);
+  const health = await fetch(`${server.url}/v2/health/ready`);
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  assert.ok(!server.lines.join("\n").includes("k-123"), "the key never reaches the log");
+});
+
+Deno.test("score serve refuses bad configuration with a usage error", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    ["a prediction log URL without a table", ["--log-predictions", PG_URL], /database\/table/],
+    ["a table name with a quote", ["--log-predictions", `${PG_URL}/bad%22name`], /refused/],
+    ["a negative batch size", ["--max-batch-size", "-1"], /whole number/],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      const { code, stderr } = await runScore(["serve", "--model", LINREG, "--port", "0", ...args]);
+      assert.equal(code, 64, stderr);
+      assert.match(stderr, message);
+    });
+  }
+});
+
+Deno.test("score serve --log-predictions writes features, outputs, version and request id to Postgres", async () => {
+  const table = randomName("serve_predictions");
+  const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  try {
+    {
+      await using server = await startServer([
+        "--model",
+        LINREG,
+        "--log-predictions",
+        `${PG_URL}/${table}`,
+        "--no-access-log",
+      ]);
+      const one = await postJson(`${server.url}/predict`, SEED, { "x-request-id": "log-1" });
+      const two = await postJson(`${server.url}/predict`, [SEED, { ...SEED, trip_distance: 2, note: "tab\there" }], {
+        "x-request-id": "log-2",
+      });
+      assert.equal(one.status, 200);
+      assert.equal(two.status, 200);
+      const oip = await postJson(`${server.url}/v2/models/ride-duration-linreg/infer`, {
+        inputs: [
+          { name: "PULocationID", shape: [1], datatype: "INT64", data: [10] },
+          { name: "DOLocationID", shape: [1], datatype: "INT64", data: [50] },
+          { name: "trip_distance", shape: [1], datatype: "FP64", data: [40] },
+        ],
+      }, { "x-request-id": "log-3" });
+      assert.equal(oip.status, 200);
+      // The log is written in the background: wait for it, boundedly.
+      let count = 0;
+      for (let i = 0; i < 50 && count < 4; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        count = Number((await sql`select count(*)::int as n from ${sql(table)}`.catch(() => [{ n: 0 }]))[0].n);
+      }
+      assert.equal(count, 4);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, /^score_prediction_log_written_total 4$/m);
+      assert.match(metrics, /^score_prediction_log_dropped_total 0$/m);
+      assert.equal(await server.stop(), 0);
+    }
+    const rows = await sql`select request_id, model, model_version, features, outputs from ${
+      sql(table)
+    } order by request_id, (features->>'trip_distance')::float8 desc`;
+    assert.deepEqual(rows.map((r) => [r.request_id, r.model, r.features, r.outputs]), [
+      ["log-1", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
+      ["log-2", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
+      ["log-2", "ride-duration-linreg", { ...SEED, trip_distance: 2, note: "tab\there" }, rows[2].outputs],
+      ["log-3", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
+    ]);
+    assert.equal(typeof rows[2].outputs.duration, "number");
+    assert.equal(rows[0].model_version, rows[3].model_version);
+  } finally {
+    await sql`drop table if exists ${sql(table)}`;
+    await sql.end();
+  }
+});

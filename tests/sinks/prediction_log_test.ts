@@ -1,0 +1,102 @@
+/**
+ * The prediction log against the real Postgres: batches written with COPY,
+ * awkward text kept intact, a full buffer and a failing COPY counted as
+ * drops, never thrown.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { PredictionLog, type PredictionRecord, splitTableUrl } from "../../src/sinks/prediction_log.ts";
+import { randomName } from "../helpers.ts";
+
+const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+
+function record(i: number, features: Record<string, unknown> = {}): PredictionRecord {
+  return {
+    time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+    requestId: `r${i}`,
+    model: "m",
+    modelVersion: "v1",
+    features: { i, ...features },
+    outputs: { y: i * 2, big: 2n ** 60n, ok: true },
+  };
+}
+
+Deno.test("splitTableUrl", async (t) => {
+  const cases: [string, { url: string; table: string } | RegExp][] = [
+    [`${PG_URL}/preds`, { url: PG_URL, table: "preds" }],
+    [`${PG_URL}/analytics.preds`, { url: PG_URL, table: "analytics.preds" }],
+    ["postgres://u:pw@db:5433/app/preds?sslmode=require", {
+      url: "postgres://u:pw@db:5433/app?sslmode=require",
+      table: "preds",
+    }],
+    [PG_URL, /a database and a table/],
+    ["mysql://h/db/t", /postgres:\/\//],
+  ];
+  for (const [input, expected] of cases) {
+    await t.step(input, () => {
+      if (expected instanceof RegExp) assert.throws(() => splitTableUrl(input), expected);
+      else assert.deepEqual(splitTableUrl(input), expected);
+    });
+  }
+});
+
+Deno.test("PredictionLog writes in the background and counts what it drops", async (t) => {
+  const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  const tables: string[] = [];
+  const open = async (options: Parameters<typeof PredictionLog.open>[1]) => {
+    const table = randomName("predlog");
+    tables.push(table);
+    return { table, log: await PredictionLog.open(`${PG_URL}/${table}`, options) };
+  };
+  try {
+    await t.step("records arrive intact, with tabs, newlines, backslashes and quotes", async () => {
+      const { table, log } = await open({ flushMs: 10 });
+      const awkward = { s: 'tab\tnew\nline back\\slash "quote" ünï' };
+      log.write(record(1, awkward));
+      log.write(record(2));
+      await log.close();
+      assert.equal(log.written, 2);
+      assert.equal(log.dropped, 0);
+      const rows = await sql`select logged_at, request_id, model, model_version, features, outputs from ${
+        sql(table)
+      } order by request_id`;
+      assert.equal(rows.length, 2);
+      assert.deepEqual(rows[0].features, { i: 1, ...awkward });
+      assert.deepEqual(rows[0].outputs, { y: 2, big: "1152921504606846976", ok: true });
+      assert.equal((rows[0].logged_at as Date).toISOString(), "2026-01-01T00:00:01.000Z");
+      assert.deepEqual([rows[1].request_id, rows[1].model, rows[1].model_version], ["r2", "m", "v1"]);
+    });
+
+    await t.step("a full buffer drops new records and counts them; write never throws", async () => {
+      const { table, log } = await open({ bufferRows: 5, flushMs: 10 });
+      for (let i = 0; i < 20; i++) log.write(record(i));
+      assert.equal(log.buffered, 5);
+      assert.equal(log.dropped, 15);
+      await log.close();
+      assert.equal(log.written, 5);
+      const [{ n }] = await sql`select count(*)::int as n from ${sql(table)}`;
+      assert.equal(n, 5);
+    });
+
+    await t.step("a failing COPY drops its batch, counted, and the log keeps going", async () => {
+      const { table, log } = await open({ flushMs: 10 });
+      await sql`drop table ${sql(table)}`;
+      log.write(record(1));
+      for (let i = 0; i < 50 && log.dropped === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(log.dropped, 1);
+      assert.equal(log.written, 0);
+      await sql`create table ${
+        sql(table)
+      } (logged_at timestamptz, request_id text, model text, model_version text, features jsonb, outputs jsonb)`;
+      log.write(record(2));
+      for (let i = 0; i < 100 && log.written === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(log.written, 1);
+      await log.close();
+      const [{ n }] = await sql`select count(*)::int as n from ${sql(table)}`;
+      assert.equal(n, 1);
+    });
+  } finally {
+    for (const table of tables) await sql`drop table if exists ${sql(table)}`;
+    await sql.end();
+  }
+});
