@@ -246,7 +246,7 @@ class Session {
       }
     }
     if (verdict.action === "dead-letter") {
-      log.warn("event dead-lettered", {
+      log.warn(o.dryRun ? "poison event (dry run: not dead-lettered)" : "event dead-lettered", {
         code: verdict.code,
         reason: verdict.reason,
         message_id: m.properties.messageId,

@@ -1,0 +1,293 @@
+/**
+ * `score consume` end to end: the real launcher against the real RabbitMQ.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { logLines, ROOT, runScore } from "../helpers.ts";
+import { AMQP_URL, SEED_EVENT, TestBroker } from "../queue/broker.ts";
+
+/** A running `./score consume`, its logs read as they come. */
+class Consumer {
+  readonly #child: Deno.ChildProcess;
+  readonly logs: Record<string, any>[] = [];
+  stdout = "";
+  readonly #done: Promise<number>;
+
+  constructor(args: string[]) {
+    this.#child = new Deno.Command(join(ROOT, "score"), {
+      args: ["consume", "--amqp-url", AMQP_URL, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const lines = async (stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        parts.forEach(onLine);
+      }
+    };
+    const reading = Promise.all([
+      lines(this.#child.stderr, (l) => this.logs.push(...logLines(l))),
+      lines(this.#child.stdout, (l) => (this.stdout += l + "\n")),
+    ]);
+    this.#done = Promise.all([this.#child.status, reading]).then(([s]) => s.code);
+  }
+
+  /** Resolves with the first log line with this message. */
+  async waitForLog(msg: string, timeoutMs = 30_000): Promise<Record<string, any>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find((l) => l.msg === msg);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no "${msg}" log line after ${timeoutMs} ms; logs: ${JSON.stringify(this.logs)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+    return this.#done;
+  }
+}
+
+const rides = (n: number, from = 0) =>
+  Array.from(
+    { length: n },
+    (_, i) => ({ ride: { ...SEED_EVENT.ride, trip_distance: 1 + ((from + i) % 30) }, ride_id: from + i }),
+  );
+
+/** What `score consume` declares by default for a model on an exchange. */
+function defaults(broker: TestBroker, model: string, exchange: string) {
+  broker.track({
+    queues: [`${model}.${exchange}`, `${model}.${exchange}.dead-letter`],
+    exchanges: [`${exchange}.dead-letter`],
+  });
+}
+
+Deno.test("score consume --help and usage errors", async (t) => {
+  await t.step("--help lists the flags", async () => {
+    const { code, stdout } = await runScore(["consume", "--help"]);
+    assert.equal(code, 0);
+    for (
+      const flag of [
+        "--exchange",
+        "--prediction-exchange",
+        "--queue",
+        "--binding-key",
+        "--prefetch",
+        "--dry-run",
+        "--metrics-port",
+        "--features-path",
+        "--id-path",
+        "--dead-letter-exchange",
+      ]
+    ) {
+      assert.match(stdout, new RegExp(flag));
+    }
+  });
+  await t.step("--prediction-exchange is required unless --dry-run", async () => {
+    const { code, stderr } = await runScore(["consume", "--model", "ride-duration-linreg", "--exchange", "x"]);
+    assert.equal(code, 64);
+    assert.match(stderr, /--prediction-exchange/);
+  });
+});
+
+Deno.test("score consume (real RabbitMQ)", async (t) => {
+  await t.step(
+    "1 to N: linreg and RF consume one exchange; every event gets both predictions, the seed's values",
+    async () => {
+      await using broker = await TestBroker.open();
+      const events = await broker.exchange("rides");
+      const predictionExchange = await broker.exchange("predictions");
+      const predictions = await broker.collect(await broker.queue(predictionExchange));
+      defaults(broker, "ride-duration-linreg", events);
+      defaults(broker, "ride-duration-rf", events);
+      const common = [
+        "--exchange",
+        events,
+        "--prediction-exchange",
+        predictionExchange,
+        "--rename",
+        "duration=ride_duration",
+      ];
+      const linreg = new Consumer(["--model", "ride-duration-linreg", ...common]);
+      const rf = new Consumer(["--model", "ride-duration-rf", ...common]);
+      try {
+        await Promise.all([linreg.waitForLog("consuming"), rf.waitForLog("consuming")]);
+        await broker.publish(events, [SEED_EVENT, ...rides(99, 1000)]);
+        await predictions.waitFor(200);
+        const byModel = (m: string) =>
+          predictions.messages.filter((x) => x.fields.routingKey === m).map((x) => JSON.parse(x.content.toString()));
+        for (const m of ["ride-duration-linreg", "ride-duration-rf"]) {
+          assert.deepEqual(
+            new Set(byModel(m).map((p) => p.prediction.ride_id)),
+            new Set([256, ...rides(99, 1000).map((r) => r.ride_id)]),
+          );
+        }
+        const seed = (m: string) => byModel(m).find((p) => p.prediction.ride_id === 256);
+        assert.deepEqual(Object.keys(seed("ride-duration-linreg")), ["model", "version", "prediction"]);
+        assert.equal(seed("ride-duration-linreg").prediction.ride_duration, 12.78553032985699);
+        assert.equal(seed("ride-duration-rf").version, "e1efc53e9bd149078b0c12aeaa6365df");
+        assert.ok(Math.abs(seed("ride-duration-rf").prediction.ride_duration - 21.29) < 0.005);
+      } finally {
+        assert.deepEqual(await Promise.all([linreg.stop(), rf.stop()]), [0, 0]);
+      }
+    },
+  );
+
+  await t.step("two workers of one model share its queue: every event predicted, none twice", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    const predictionExchange = await broker.exchange("predictions");
+    const predictions = await broker.collect(await broker.queue(predictionExchange));
+    defaults(broker, "ride-duration-linreg", events);
+    const args = [
+      "--model",
+      "ride-duration-linreg",
+      "--exchange",
+      events,
+      "--prediction-exchange",
+      predictionExchange,
+      "--prefetch",
+      "20",
+    ];
+    const workers = [new Consumer(args), new Consumer(args)];
+    try {
+      await Promise.all(workers.map((w) => w.waitForLog("consuming")));
+      const n = 2000;
+      await broker.publish(events, rides(n));
+      await predictions.waitFor(n);
+      await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up
+      const ids = predictions.json().map((p) => p.prediction.ride_id);
+      assert.equal(ids.length, n);
+      assert.equal(new Set(ids).size, n);
+    } finally {
+      assert.deepEqual(await Promise.all(workers.map((w) => w.stop())), [0, 0]);
+    }
+    const consumed = workers.map((w) => w.logs.find((l) => l.msg === "consumer stopped")?.consumed);
+    assert.ok(consumed.every((c) => c > 0), `both workers took events: ${consumed}`);
+    assert.equal(consumed[0] + consumed[1], 2000);
+  });
+
+  await t.step("SIGTERM with events in flight: the batch finishes, exit 0, none lost", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    const predictionExchange = await broker.exchange("predictions");
+    const predictions = await broker.collect(await broker.queue(predictionExchange));
+    defaults(broker, "ride-duration-linreg", events);
+    const args = ["--model", "ride-duration-linreg", "--exchange", events, "--prediction-exchange", predictionExchange];
+    const n = 20_000;
+    // The model's queue holds every event before the consumer starts, so it is mid-stream at SIGTERM.
+    const queue = `ride-duration-linreg.${events}`;
+    await broker.channel.assertQueue(queue, { durable: true });
+    await broker.channel.bindQueue(queue, events, "#");
+    await broker.publish(events, rides(n));
+    const first = new Consumer(args);
+    let code: number;
+    try {
+      await predictions.waitFor(500);
+    } finally {
+      code = await first.stop("SIGTERM");
+    }
+    assert.equal(code, 0);
+    const stopping = await first.waitForLog("stopping: finishing the events in flight");
+    const stopped = await first.waitForLog("consumer stopped");
+    await first.waitForLog("drained");
+    assert.ok(stopping.in_flight > 0, "events were in flight at SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    // Every event is either predicted or back in the queue, never both, never neither.
+    const predicted = new Set(predictions.json().map((p) => p.prediction.ride_id));
+    assert.equal(predicted.size, stopped.published);
+    assert.ok(predicted.size < n, "the consumer stopped before the end");
+    assert.equal(predicted.size + await broker.count(queue), n);
+    const second = new Consumer(args);
+    try {
+      await predictions.waitFor(n, 60_000);
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+    assert.equal(new Set(predictions.json().map((p) => p.prediction.ride_id)).size, n);
+  });
+
+  await t.step("--dry-run prints the predictions and publishes nothing", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    defaults(broker, "ride-duration-linreg", events);
+    const modelQueue = await broker.queue(events); // stands in for the model's real workers
+    const dry = new Consumer([
+      "--model",
+      "ride-duration-linreg",
+      "--exchange",
+      events,
+      "--dry-run",
+      "--rename",
+      "duration=ride_duration",
+    ]);
+    try {
+      await dry.waitForLog("consuming");
+      await broker.publish(events, [SEED_EVENT, "not json"]);
+      await dry.waitForLog("poison event (dry run: not dead-lettered)");
+      const deadline = Date.now() + 10_000;
+      while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      assert.equal(await dry.stop(), 0);
+    }
+    assert.deepEqual(dry.stdout.trim().split("\n").map((l) => JSON.parse(l)), [
+      {
+        model: "ride-duration-linreg",
+        version: dry.logs.find((l) => l.msg === "consumer starting")?.version,
+        prediction: { ride_duration: 12.78553032985699, ride_id: 256 },
+      },
+    ]);
+    const stopped = await dry.waitForLog("consumer stopped");
+    assert.deepEqual([stopped.published, stopped.dead_lettered], [0, 0]);
+    assert.equal(await broker.count(modelQueue), 2, "the real queue keeps its events");
+  });
+
+  await t.step("--metrics-port serves /metrics and /health", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    const predictionExchange = await broker.exchange("predictions");
+    const predictions = await broker.collect(await broker.queue(predictionExchange));
+    defaults(broker, "ride-duration-linreg", events);
+    const c = new Consumer([
+      "--model",
+      "ride-duration-linreg",
+      "--exchange",
+      events,
+      "--prediction-exchange",
+      predictionExchange,
+      "--metrics-port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+    ]);
+    try {
+      const url = (await c.waitForLog("metrics listening")).url as string;
+      await c.waitForLog("consuming");
+      await broker.publish(events, [...rides(3), "oops"]);
+      await predictions.waitFor(3);
+      await c.waitForLog("event dead-lettered");
+      const health = await fetch(url.replace("/metrics", "/health"));
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: "ok", model: "ride-duration-linreg", connected: true });
+      const text = await (await fetch(url)).text();
+      const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m"))?.[1]);
+      assert.equal(value("score_consumer_events_consumed_total"), 4);
+      assert.equal(value("score_consumer_predictions_published_total"), 3);
+      assert.equal(value("score_consumer_events_dead_lettered_total"), 1);
+      assert.equal(value("score_consumer_events_redelivered_total"), 0);
+      assert.ok(value("score_consumer_batch_size_count") >= 1);
+      assert.equal(value("score_consumer_event_latency_seconds_count"), 4);
+    } finally {
+      assert.equal(await c.stop(), 0);
+    }
+  });
+});
