@@ -115,3 +115,17 @@ export function parseTimestamp(text: string, flag = "--at", now: () => Date = ()
   if (Number.isNaN(date.getTime()) || (zone.toUpperCase() === "Z" && date.getUTCDate() !== Number(d))) throw bad();
   return date;
 }
+
+/**
+ * A window's start as a short label for file names: `2021-02` for a month,
+ * `2021-02-03` for a day, `2021-02-03T05` for an hour.
+ *
+ * @example
+ * ```ts
+ * windowLabel("month", { start: new Date("2021-02-01Z"), end: new Date("2021-03-01Z") }); // "2021-02"
+ * ```
+ */
+export function windowLabel(period: Period, w: Window): string {
+  const iso = w.start.toISOString();
+  return period === "month" ? iso.slice(0, 7) : period === "day" ? iso.slice(0, 10) : iso.slice(0, 13);
+}

@@ -5,6 +5,7 @@
  * and database but never the password. Sources, sinks, the rejects table
  * and `score serve --log-predictions` all connect through here.
  */
+import { connect as netConnect, type Socket } from "node:net";
 import postgres from "postgres";
 import { UsageError } from "../errors.ts";
 import { pgError } from "./pg_error.ts";
@@ -118,7 +119,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 250;
   for (let attempt = 0;; attempt++) {
-    const sql = postgres({
+    const config = {
       host: target.host,
       port: target.port,
       database: target.database,
@@ -129,6 +130,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       connect_timeout: options.connectTimeout ?? 10,
       idle_timeout: 0,
       onnotice: () => {},
+      socket: () => openSocket(target, (options.connectTimeout ?? 10) * 1000),
       connection: { application_name: options.applicationName ?? "score", TimeZone: "UTC" },
       types: {
         // int8 as bigint, not string; naive timestamps read as UTC wall time, not local time.
@@ -139,8 +141,9 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
           serialize: (x: Date) => x.toISOString().replace("T", " ").replace("Z", ""),
           parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
         },
-      } as never,
-    }) as unknown as Sql;
+      },
+    };
+    const sql = postgres(config as never) as unknown as Sql;
     try {
       await sql`select 1`;
       return { sql, target, close: () => sql.end({ timeout: 5 }) };
@@ -151,4 +154,27 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       await new Promise((r) => setTimeout(r, delay * 2 ** attempt));
     }
   }
+}
+
+// Our own socket only to turn Nagle off: postgres.js sends COPY's data and
+// its CopyDone in two writes, and Nagle holds the small second one until
+// the first is acknowledged, which costs ~40 ms per batch.
+function openSocket(target: PgTarget, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect timeout ${target.host}:${target.port}`), { code: "CONNECT_TIMEOUT" }));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }

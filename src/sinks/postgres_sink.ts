@@ -67,6 +67,7 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
   const fail = (err: unknown) => (conn ? pgError(err, conn.target, doing) : err);
   const finish = async () => {
     const c = conn;
+    (tx as unknown as { release?: () => void } | undefined)?.release?.();
     conn = tx = undefined;
     await c?.close().catch(() => {});
   };
