@@ -31,6 +31,14 @@ Deno.test("CSV source", async (t) => {
     assert.deepEqual(batches[0].rejects, [{ row: 1, message: "Cannot parse row 2: it has 2 fields, the header has 3", data: ["4", "5"] }]);
     assert.deepEqual(Array.from(batches[0].rowNumbers!), [0, 2, 3]);
   });
+  await t.step("an unterminated quote rejects the rest of the file as one row, not the rows before it", async () => {
+    const broken = join(dir.path, "broken.csv");
+    await Deno.writeTextFile(broken, 'a,b\n1,2\n3,"oops\n5,6\n');
+    const [batch] = await readAll(await openSource(broken), 10);
+    assert.deepEqual(batch.columns.a, ["1"]);
+    assert.equal(batch.rejects!.length, 1);
+    assert.match(batch.rejects![0].message, /^Cannot parse row 2: Quoted field unterminated/);
+  });
   await t.step("only the asked columns are kept", async () => {
     const batches = await readAll(await openSource(path), 10, ["c"]);
     assert.deepEqual(batches[0].columns, { c: ["3", "8", "11"] });
