@@ -161,8 +161,11 @@ function toBigInts(
       if (Number.isSafeInteger(v)) n = BigInt(v);
       else if (Number.isNaN(v)) reason = "is missing";
     } else if (typeof v === "string") {
-      if (INTEGER_TEXT.test(v)) n = BigInt(v.trim().replace(/\.0*$/, ""));
-      else if (v.trim() === "") reason = "is missing";
+      if (INTEGER_TEXT.test(v)) {
+        // BigInt(number) is several times faster than BigInt(text); exact below 2^53.
+        const x = Number(v);
+        n = Number.isSafeInteger(x) ? BigInt(x) : BigInt(v.trim().replace(/\.0*$/, ""));
+      } else if (v.trim() === "") reason = "is missing";
     } else if (v === null || v === undefined) reason = "is missing";
     if (n === undefined || n < min || n > max) {
       if (n !== undefined) reason = `is out of range for ${signed ? "int64" : "uint64"}`;
