@@ -138,7 +138,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
         naiveTimestamp: {
           to: 1114,
           from: [1114],
-          serialize: (x: Date) => x.toISOString().replace("T", " ").replace("Z", ""),
+          serialize: (x: unknown) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
           parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
         },
       },
