@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
+import { createPostgresSink, type Replace } from "../../src/sinks/postgres_sink.ts";
+import { randomName, rejection } from "../helpers.ts";
+import { PG_URL, withPg } from "../postgres/helpers.ts";
+
+const COLUMNS: ColumnInfo[] = [
+  { name: "ride_id", type: "string" },
+  { name: "duration", type: "float64" },
+  { name: "model_version", type: "string" },
+  { name: "window_start", type: "timestamptz" },
+];
+
+function rides(ids: string[], version: string, window: string, duration = 1): RowBatch {
+  return {
+    offset: 0,
+    length: ids.length,
+    columns: {
+      ride_id: ids,
+      duration: ids.map(() => duration),
+      model_version: ids.map(() => version),
+      window_start: ids.map(() => new Date(window)),
+    },
+  };
+}
+
+function slice(version: string, window: string, shard?: Replace["shard"]): Replace {
+  return {
+    match: [
+      { name: "model_version", type: "string", value: version },
+      { name: "window_start", type: "timestamptz", value: new Date(window) },
+    ],
+    shard,
+  };
+}
+
+async function writeAll(table: string, replace: Replace | undefined, batches: RowBatch[], columns = COLUMNS) {
+  const sink = createPostgresSink({ url: PG_URL, table, replace });
+  await sink.open(columns);
+  for (const b of batches) await sink.write(b);
+  await sink.commit();
+}
+
+Deno.test("postgres sink: creates the table with types that follow the data, COPY keeps every value", async () => {
+  const table = randomName("sink_types");
+  await withPg([table], async ({ sql }) => {
+    const columns: ColumnInfo[] = [
+      { name: "Ride ID", type: "string" },
+      { name: "amount", type: "string", dbType: "numeric(10,2)" },
+      { name: "code", type: "string", dbType: "character varying(12)" },
+      { name: "n", type: "int64" },
+      { name: "small", type: "int32" },
+      { name: "f", type: "float64" },
+      { name: "f32", type: "float32" },
+      { name: "ok", type: "bool" },
+      { name: "ts", type: "timestamp" },
+      { name: "tstz", type: "timestamptz" },
+      { name: "d", type: "date" },
+      { name: "doc", type: "json" },
+    ];
+    const text = ["tab\there", "new\nline\r\n", "back\\slash \\N", "été ✓", "", null];
+    const n = text.length;
+    const at = new Date("2021-02-01T00:15:00.123Z");
+    await writeAll(table, undefined, [{
+      offset: 0,
+      length: n,
+      columns: {
+        "Ride ID": text,
+        amount: ["12.30", "0.01", null, "1", "2", "3"],
+        code: ["a", "b", "c", "d", "e", null],
+        n: [9007199254740993n, -1n, 0n, null, 5n, 6n],
+        small: new Int32Array([1, 2, 3, 4, 5, 6]),
+        f: new Float64Array([1.5, NaN, Infinity, -Infinity, 1e-300, 0.1 + 0.2]),
+        f32: new Float32Array([0.5, 1, 2, 3, 4, 5]),
+        ok: [true, false, 1, 0, null, true],
+        ts: [at, at, at, at, at, null],
+        tstz: [at, at, at, at, at, null],
+        d: [at, at, at, at, at, null],
+        doc: [{ a: "x\ty", b: [1, 2n] }, "text", null, 1, [], {}],
+      },
+    }], columns);
+    const types = await sql.unsafe(
+      `select attname, format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 order by attnum`,
+    );
+    assert.deepEqual(types.map((r) => [r.attname, r.t]), [
+      ["Ride ID", "text"],
+      ["amount", "numeric(10,2)"],
+      ["code", "character varying(12)"],
+      ["n", "bigint"],
+      ["small", "integer"],
+      ["f", "double precision"],
+      ["f32", "real"],
+      ["ok", "boolean"],
+      ["ts", "timestamp without time zone"],
+      ["tstz", "timestamp with time zone"],
+      ["d", "date"],
+      ["doc", "jsonb"],
+    ]);
+    const rows = await sql.unsafe(`select *, f::text as ftext, ts::text as tstext from ${table}`);
+    assert.deepEqual(rows.map((r) => r["Ride ID"]), text);
+    assert.deepEqual(rows.map((r) => r.amount), ["12.30", "0.01", null, "1.00", "2.00", "3.00"]);
+    assert.deepEqual(rows.map((r) => r.n), [9007199254740993n, -1n, 0n, null, 5n, 6n]);
+    assert.deepEqual(rows.map((r) => r.ftext), ["1.5", "NaN", "Infinity", "-Infinity", "1e-300", "0.30000000000000004"]);
+    assert.deepEqual(rows.map((r) => r.ok), [true, false, true, false, null, true]);
+    assert.equal(rows[0].tstext, "2021-02-01 00:15:00.123");
+    assert.equal((rows[0].tstz as Date).toISOString(), at.toISOString());
+    assert.deepEqual(rows.map((r) => r.doc), [{ a: "x\ty", b: [1, 2] }, "text", null, 1, [], {}]);
+  });
+});
+
+Deno.test("postgres sink: one transaction, visible only on commit; abort keeps the old rows", async () => {
+  const table = randomName("sink_tx");
+  await withPg([table], async ({ sql }) => {
+    const count = async () => (await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n;
+    await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["a", "b", "c"], "v1", "2021-02-01Z")]);
+    const sink = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
+    await sink.open(COLUMNS);
+    await sink.write(rides(["d", "e"], "v1", "2021-02-01Z"));
+    assert.equal(await count(), 3, "others still see the old rows while the new ones are written");
+    await sink.abort();
+    assert.deepEqual((await sql.unsafe(`select ride_id from ${table} order by 1`)).map((r) => r.ride_id), ["a", "b", "c"]);
+  });
+});
+
+Deno.test("postgres sink: a rerun replaces its own slice (model version, window, shard) and nothing else", async (t) => {
+  const table = randomName("sink_replace");
+  await withPg([table], async ({ sql }) => {
+    const ids = async (where = "true") =>
+      (await sql.unsafe(`select ride_id from ${table} where ${where} order by 1`)).map((r) => r.ride_id as string);
+    await writeAll(table, slice("v1", "2021-01-01Z"), [rides(["jan1", "jan2"], "v1", "2021-01-01Z")]);
+    await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["feb1", "feb2"], "v1", "2021-02-01Z"), rides(["feb3"], "v1", "2021-02-01Z")]);
+    await writeAll(table, slice("v2", "2021-02-01Z"), [rides(["feb1", "feb2"], "v2", "2021-02-01Z")]);
+    await t.step("rerunning February v1 replaces only those rows", async () => {
+      await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["feb1", "feb9"], "v1", "2021-02-01Z", 2)]);
+      assert.deepEqual(await ids("model_version = 'v1'"), ["feb1", "feb9", "jan1", "jan2"]);
+      assert.deepEqual(await ids("model_version = 'v2'"), ["feb1", "feb2"]);
+      const [{ d }] = await sql.unsafe(`select sum(duration)::int as d from ${table} where model_version = 'v1' and window_start = '2021-02-01Z'`);
+      assert.equal(d, 4);
+    });
+    await t.step("a rerun with no rows empties its slice", async () => {
+      await writeAll(table, slice("v2", "2021-02-01Z"), []);
+      assert.deepEqual(await ids("model_version = 'v2'"), []);
+    });
+    await t.step("shard K/N replaces only the rows whose key hashes to K", async () => {
+      const keys = Array.from({ length: 40 }, (_, i) => `r${i}`);
+      await writeAll(table, slice("v3", "2021-02-01Z"), [rides(keys, "v3", "2021-02-01Z")]);
+      const shard1 = { index: 1, count: 2, key: "ride_id" };
+      const [{ n: mine }] = await sql.unsafe(
+        `select count(*)::int as n from ${table} where model_version = 'v3' and mod(abs(hashtext(ride_id)::int8), 2) = 0`,
+      );
+      assert.ok(mine > 5 && mine < 35);
+      await writeAll(table, slice("v3", "2021-02-01Z", shard1), [rides(["new"], "v3", "2021-02-01Z")]);
+      assert.equal((await ids("model_version = 'v3'")).length, 40 - mine + 1);
+      assert.ok((await ids("model_version = 'v3'")).includes("new"));
+    });
+  });
+});
+
+Deno.test("postgres sink: two runs of the same slice at once leave one run's rows, not both", async () => {
+  const table = randomName("sink_race");
+  await withPg([table], async ({ sql }) => {
+    await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["old"], "v1", "2021-02-01Z")]);
+    const a = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
+    const b = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
+    await a.open(COLUMNS);
+    await a.write(rides(["a1", "a2"], "v1", "2021-02-01Z"));
+    let bOpened = false;
+    const bOpen = b.open(COLUMNS).then(() => (bOpened = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(bOpened, false, "the second run waits for the first");
+    await a.commit();
+    await bOpen;
+    await b.write(rides(["b1"], "v1", "2021-02-01Z"));
+    await b.commit();
+    assert.deepEqual((await sql.unsafe(`select ride_id from ${table}`)).map((r) => r.ride_id), ["b1"]);
+  });
+});
+
+Deno.test("postgres sink: clear errors", async (t) => {
+  const table = randomName("sink_errors");
+  await withPg([table], async ({ sql }) => {
+    await t.step("an existing table without an output column", async () => {
+      await sql.unsafe(`create table ${table} (ride_id text, duration float8)`);
+      const sink = createPostgresSink({ url: PG_URL, table });
+      const err = await rejection(() => sink.open(COLUMNS));
+      assert.equal(err.name, "UsageError");
+      assert.match(err.message, /exists without columns "model_version", "window_start" \(it has "ride_id", "duration"\)/);
+    });
+    await t.step("a value the column cannot take fails the write and nothing is committed", async () => {
+      const sink = createPostgresSink({ url: PG_URL, table });
+      await sink.open([{ name: "ride_id", type: "string" }, { name: "duration", type: "string" }]);
+      const err = await rejection(() => sink.write({ offset: 0, length: 1, columns: { ride_id: ["x"], duration: ["abc"] } }));
+      assert.equal(err.name, "InputError");
+      assert.match(err.message, /invalid input syntax for type double precision: "abc"/i);
+      await sink.abort();
+      assert.equal((await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n, 0);
+    });
+    await t.step("names that would break out of quoting are refused before connecting", async () => {
+      assert.throws(() => createPostgresSink({ url: PG_URL, table: 'p"; drop table x; --' }), /output table name .* is refused/);
+      const sink = createPostgresSink({ url: "postgres://u@127.0.0.1:1/none", table: "ok" });
+      const err = await rejection(() => sink.open([{ name: 'bad"col', type: "string" }]));
+      assert.equal(err.name, "UsageError");
+      assert.match(err.message, /output column name "bad\\"col" is refused/);
+    });
+  });
+});
