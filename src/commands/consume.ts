@@ -219,6 +219,11 @@ export function consumeCommand(): Command {
         dead_lettered: metrics.deadLettered,
         requeued: metrics.requeued,
         redelivered: metrics.redelivered,
+        reconnects: Math.max(0, metrics.connects - 1),
+        model_runs: metrics.batchSize.count,
+        mean_batch: metrics.batchSize.count
+          ? Math.round((10 * metrics.batchSize.sum) / metrics.batchSize.count) / 10
+          : 0,
       });
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);

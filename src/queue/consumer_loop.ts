@@ -83,7 +83,10 @@ class Session {
   #connection?: ChannelModel;
   #channel?: ConfirmChannel;
   #consumerTag?: string;
+  /** The channel can no longer ack or publish. */
   #closed = false;
+  /** Lost or disposed: nothing more to report. */
+  #settled = false;
   #inFlight = 0;
   #idle: (() => void)[] = [];
   #lost!: (err: Error) => void;
@@ -102,7 +105,11 @@ class Session {
     this.#connection.on("close", (err?: Error) => this.#lose(err ?? new Error("connection closed")));
     this.#channel = await this.#connection.createConfirmChannel();
     this.#channel.on("error", (err: Error) => this.#lose(err));
-    this.#channel.on("close", () => this.#lose(new Error("channel closed")));
+    // A forced close reaches the channel before the connection: let the connection's reason win.
+    this.#channel.on("close", () => {
+      this.#closed = true;
+      setTimeout(() => this.#lose(new Error("channel closed")), 0);
+    });
     await this.#channel.prefetch(o.prefetch);
     const queue = await declareTopology(this.#channel as Channel, o.topology);
     const { consumerTag } = await this.#channel.consume(queue, (m) => this.#deliver(m), { noAck: false });
@@ -157,6 +164,7 @@ class Session {
   async dispose() {
     if (this.#o.metrics) this.#o.metrics.connected = false;
     this.#closed = true;
+    this.#settled = true;
     // A channel error leaves the connection open: close both, whatever state they are in.
     try {
       await this.#channel?.close();
@@ -167,7 +175,8 @@ class Session {
   }
 
   #lose(err: Error) {
-    if (this.#closed) return;
+    if (this.#settled) return;
+    this.#settled = true;
     this.#closed = true;
     if (this.#o.metrics) this.#o.metrics.connected = false;
     this.#lost(err);

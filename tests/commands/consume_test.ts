@@ -99,6 +99,52 @@ Deno.test("score consume --help and usage errors", async (t) => {
   });
 });
 
+Deno.test("score consume: a broker that is down or refuses us", async (t) => {
+  await t.step("down: retries with backoff, never logs the password, SIGTERM exits 0", async () => {
+    const c = new Consumer([
+      "--model",
+      "ride-duration-linreg",
+      "--exchange",
+      "x",
+      "--prediction-exchange",
+      "y",
+      "--amqp-url",
+      "amqp://guest:s3cret@127.0.0.1:1",
+    ]);
+    let code: number;
+    try {
+      await c.waitForLog("cannot reach the broker; retrying");
+      const deadline = Date.now() + 10_000;
+      while (c.logs.filter((l) => l.msg === "cannot reach the broker; retrying").length < 3 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      code = await c.stop();
+    }
+    assert.equal(code, 0);
+    const retries = c.logs.filter((l) => l.msg === "cannot reach the broker; retrying");
+    assert.ok(retries.length >= 3, `${retries.length} attempts`);
+    assert.deepEqual(retries.slice(0, 3).map((l) => l.attempt), [0, 1, 2]);
+    assert.doesNotMatch(JSON.stringify(c.logs), /s3cret/);
+  });
+  await t.step("wrong credentials: exit 77 at once, password hidden", async () => {
+    const url = AMQP_URL.replace(/\/\/([^:]+):[^@]*@/, "//$1:wr0ng@");
+    const { code, stderr } = await runScore([
+      "consume",
+      "--model",
+      "ride-duration-linreg",
+      "--exchange",
+      "x",
+      "--prediction-exchange",
+      "y",
+      "--amqp-url",
+      url,
+    ]);
+    assert.equal(code, 77, stderr);
+    assert.doesNotMatch(stderr, /wr0ng/);
+  });
+});
+
 Deno.test("score consume (real RabbitMQ)", async (t) => {
   await t.step(
     "1 to N: linreg and RF consume one exchange; every event gets both predictions, the seed's values",
