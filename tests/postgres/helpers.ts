@@ -35,6 +35,11 @@ export const RIDES_FILE = HAVE_SHARED_DATA
   ? join(SHARED_DATA, "taxi", "green_tripdata_2021-02.parquet")
   : join(FIXTURES, "rides_small.csv");
 
+/** The shared green taxi file of a month ("2021-01"), when the shared data is there. */
+export function ridesFile(month: string): string {
+  return join(SHARED_DATA, "taxi", `green_tripdata_${month}.parquet`);
+}
+
 /**
  * Loads a rides file into `table`, adding `ride_row` (0-based row of the
  * file) and `ride_id` ("<file tag>-<row>"), through the real Parquet/CSV
@@ -43,6 +48,8 @@ export const RIDES_FILE = HAVE_SHARED_DATA
 export async function loadRides(table: string, file = RIDES_FILE, tag = "r"): Promise<number> {
   const source = await openSource(file);
   const wanted = ["lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID", "trip_distance"];
+  // The small CSV keeps the Parquet file's row numbers in "row".
+  const hasRow = source.columns.some((c) => c.name === "row");
   const columns = [
     { name: "ride_row", type: "int64" as const },
     { name: "ride_id", type: "string" as const },
@@ -58,13 +65,16 @@ export async function loadRides(table: string, file = RIDES_FILE, tag = "r"): Pr
   await sink.open(columns);
   let n = 0;
   try {
-    for await (const b of source.batches({ batchSize: 20_000, columns: wanted })) {
-      const rows = Array.from({ length: b.length }, (_, i) => b.offset + i);
+    for await (const b of source.batches({ batchSize: 20_000, columns: hasRow ? [...wanted, "row"] : wanted })) {
+      const rows = hasRow ? Array.from(b.columns.row, Number) : Array.from({ length: b.length }, (_, i) => b.offset + i);
       const batch: RowBatch = {
         offset: b.offset,
         length: b.length,
         columns: {
           ...b.columns,
+          PULocationID: Array.from(b.columns.PULocationID, (v) => BigInt(v as number)),
+          DOLocationID: Array.from(b.columns.DOLocationID, (v) => BigInt(v as number)),
+          trip_distance: Array.from(b.columns.trip_distance, Number),
           ride_row: rows.map(BigInt),
           ride_id: rows.map((r) => `${tag}-${r}`),
           lpep_pickup_datetime: Array.from(b.columns.lpep_pickup_datetime, asDate),
