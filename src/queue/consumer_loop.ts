@@ -129,11 +129,15 @@ class Session {
 
   /** Resolves with the error when the connection is lost, undefined after a clean stop. */
   async run(): Promise<Error | undefined> {
+    const signal = this.#o.signal;
+    let onAbort = () => {};
     const stopped = new Promise<"stop">((resolve) => {
-      if (this.#o.signal.aborted) resolve("stop");
-      this.#o.signal.addEventListener("abort", () => resolve("stop"), { once: true });
+      onAbort = () => resolve("stop");
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
     });
     const first = await Promise.race([this.#lostPromise, stopped]);
+    signal.removeEventListener("abort", onAbort); // one listener per session, however many reconnects
     if (first !== "stop") return first;
     await this.#drain();
     return undefined;
