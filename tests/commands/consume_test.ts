@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { logLines, ROOT, runScore } from "../helpers.ts";
-import { AMQP_URL, SEED_EVENT, TestBroker } from "../queue/broker.ts";
+import { AMQP_URL, closeConnectionsNamed, SEED_EVENT, TestBroker } from "../queue/broker.ts";
 
 /** A running `./score consume`, its logs read as they come. */
 class Consumer {
@@ -235,7 +235,8 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     await broker.channel.assertQueue(queue, { durable: true });
     await broker.channel.bindQueue(queue, events, "#");
     await broker.publish(events, rides(n));
-    const first = new Consumer(args);
+    // Slowed (each model run waits 100 ms for company), so a batch is surely waiting at SIGTERM.
+    const first = new Consumer([...args, "--prefetch", "64", "--max-batch-delay-ms", "100"]);
     let code: number;
     try {
       await predictions.waitFor(500);
@@ -261,6 +262,45 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     }
     assert.equal(new Set(predictions.json().map((p) => p.prediction.ride_id)).size, n);
   });
+
+  await t.step(
+    "its connection force-closed by an admin mid-run: it reconnects, every event gets a prediction",
+    async () => {
+      await using broker = await TestBroker.open();
+      const events = await broker.exchange("rides");
+      const predictionExchange = await broker.exchange("predictions");
+      const predictions = await broker.collect(await broker.queue(predictionExchange));
+      defaults(broker, "ride-duration-linreg", events);
+      const n = 10_000;
+      const queue = `ride-duration-linreg.${events}`;
+      await broker.channel.assertQueue(queue, { durable: true });
+      await broker.channel.bindQueue(queue, events, "#");
+      await broker.publish(events, rides(n));
+      // Slowed to a few thousand events/s, so the close lands mid-run.
+      const c = new Consumer([
+        ...["--model", "ride-duration-linreg", "--exchange", events, "--prediction-exchange", predictionExchange],
+        ...["--prefetch", "64", "--max-batch-delay-ms", "20"],
+      ]);
+      try {
+        await predictions.waitFor(1000);
+        assert.equal(await closeConnectionsNamed("score consume ride-duration-linreg"), 1);
+        await c.waitForLog("connection to the broker lost; reconnecting");
+        assert.ok(await broker.count(queue) > 0, "events were left at the close");
+        await predictions.waitFor(n, 60_000);
+        const deadline = Date.now() + 10_000;
+        while (new Set(predictions.json().map((p) => p.prediction.ride_id)).size < n && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(new Set(predictions.json().map((p) => p.prediction.ride_id)).size, n);
+      } finally {
+        assert.equal(await c.stop(), 0);
+      }
+      const lost = c.logs.find((l) => l.msg === "connection to the broker lost; reconnecting");
+      assert.match(lost?.error, /CONNECTION_FORCED|closed/i);
+      assert.equal(c.logs.filter((l) => l.msg === "consuming").length, 2);
+      assert.equal((await c.waitForLog("consumer stopped")).reconnects, 1);
+    },
+  );
 
   await t.step("--dry-run prints the predictions and publishes nothing", async () => {
     await using broker = await TestBroker.open();
@@ -324,8 +364,13 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       const health = await fetch(url.replace("/metrics", "/health"));
       assert.equal(health.status, 200);
       assert.deepEqual(await health.json(), { status: "ok", model: "ride-duration-linreg", connected: true });
-      const text = await (await fetch(url)).text();
+      // A prediction can reach its reader before its confirm reaches the consumer: poll the counters.
+      let text = "";
       const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m"))?.[1]);
+      const deadline = Date.now() + 10_000;
+      do {
+        text = await (await fetch(url)).text();
+      } while (value("score_consumer_event_latency_seconds_count") < 4 && Date.now() < deadline);
       assert.equal(value("score_consumer_events_consumed_total"), 4);
       assert.equal(value("score_consumer_predictions_published_total"), 3);
       assert.equal(value("score_consumer_events_dead_lettered_total"), 1);
