@@ -52,7 +52,9 @@ export function addPeriods(period: Period, start: Date, n: number): Date {
     case "hour":
       return new Date(start.getTime() + n * 3_600_000);
     case "day":
-      return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + n, start.getUTCHours()));
+      return new Date(
+        Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + n, start.getUTCHours()),
+      );
     case "month":
       return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + n, 1));
   }
@@ -105,11 +107,18 @@ export function backfillWindows(period: Period, from: Date, to: Date, max = 100_
 export function parseTimestamp(text: string, flag = "--at", now: () => Date = () => new Date()): Date {
   const s = text.trim();
   if (s.toLowerCase() === "now") return now();
-  const m = /^(\d{4})-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(s);
+  const m = /^(\d{4})-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
+    .exec(s);
   const bad = () => new UsageError(`${flag} "${text}" is not a timestamp (e.g. 2021-03-01, 2021-03-01T05:00:00Z, now)`);
   if (!m) throw bad();
   const [, y, mo, d = "01", h = "00", mi = "00", sec = "00", frac = "", zone = "Z"] = m;
-  const z = zone.toUpperCase() === "Z" ? "Z" : zone.length === 3 ? `${zone}:00` : zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const z = zone.toUpperCase() === "Z"
+    ? "Z"
+    : zone.length === 3
+    ? `${zone}:00`
+    : zone.includes(":")
+    ? zone
+    : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac}${z}`);
   // Date() rolls 2021-02-30 over to March: refuse instead.
   if (Number.isNaN(date.getTime()) || (zone.toUpperCase() === "Z" && date.getUTCDate() !== Number(d))) throw bad();

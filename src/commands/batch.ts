@@ -8,10 +8,10 @@
 import { Command, Option } from "commander";
 import {
   backfillWindows,
-  type Period,
-  periodWindow,
-  PERIODS,
   parseTimestamp,
+  type Period,
+  PERIODS,
+  periodWindow,
   type Window,
   windowLabel,
 } from "../batch/period_window.ts";
@@ -83,28 +83,125 @@ export function batchCommand(): Command {
         "then each --param value in the order given ($3, $4, ...; $1, $2, ... without --period).",
     )
     .addOption(modelOption())
-    .addOption(new Option("--input <path|url>", "rows to score: .parquet, .csv, .jsonl, or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)").env("SCORE_INPUT"))
-    .addOption(new Option("--output <path|url>", "where predictions go: .parquet, .csv, .jsonl, - for JSON lines on stdout, or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)").env("SCORE_OUTPUT"))
-    .addOption(new Option("--query <sql>", "Postgres input: the SQL whose rows are scored ($1, $2, ... bound as described above)").env("SCORE_QUERY"))
-    .addOption(new Option("--table <name>", "Postgres input: a table (or schema.table) read whole, or by --time-column within the window").env("SCORE_TABLE"))
-    .addOption(new Option("--time-column <column>", "with --table and --period: keep rows with window_start <= column < window_end").env("SCORE_TIME_COLUMN"))
-    .addOption(new Option("--param <name=value>", "a query parameter, bound (never pasted) in order (repeatable)").argParser(pairs))
-    .addOption(new Option("--period <period>", "score the previous whole period before --at, [start, end) in UTC").env("SCORE_PERIOD").choices(PERIODS))
-    .addOption(new Option("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)").env("SCORE_AT").default("now"))
-    .addOption(new Option("--backfill", "with --period, --from and --to: score every period in [from, to) in order, one transaction each"))
-    .addOption(new Option("--from <timestamp>", "backfill start (the period containing it is the first)").env("SCORE_FROM"))
+    .addOption(
+      new Option(
+        "--input <path|url>",
+        "rows to score: .parquet, .csv, .jsonl, or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)",
+      ).env("SCORE_INPUT"),
+    )
+    .addOption(
+      new Option(
+        "--output <path|url>",
+        "where predictions go: .parquet, .csv, .jsonl, - for JSON lines on stdout, or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)",
+      ).env("SCORE_OUTPUT"),
+    )
+    .addOption(
+      new Option(
+        "--query <sql>",
+        "Postgres input: the SQL whose rows are scored ($1, $2, ... bound as described above)",
+      ).env("SCORE_QUERY"),
+    )
+    .addOption(
+      new Option(
+        "--table <name>",
+        "Postgres input: a table (or schema.table) read whole, or by --time-column within the window",
+      ).env("SCORE_TABLE"),
+    )
+    .addOption(
+      new Option(
+        "--time-column <column>",
+        "with --table and --period: keep rows with window_start <= column < window_end",
+      ).env("SCORE_TIME_COLUMN"),
+    )
+    .addOption(
+      new Option("--param <name=value>", "a query parameter, bound (never pasted) in order (repeatable)").argParser(
+        pairs,
+      ),
+    )
+    .addOption(
+      new Option("--period <period>", "score the previous whole period before --at, [start, end) in UTC").env(
+        "SCORE_PERIOD",
+      ).choices(PERIODS),
+    )
+    .addOption(
+      new Option("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)").env(
+        "SCORE_AT",
+      ).default("now"),
+    )
+    .addOption(
+      new Option(
+        "--backfill",
+        "with --period, --from and --to: score every period in [from, to) in order, one transaction each",
+      ),
+    )
+    .addOption(
+      new Option("--from <timestamp>", "backfill start (the period containing it is the first)").env("SCORE_FROM"),
+    )
     .addOption(new Option("--to <timestamp>", "backfill end (exclusive)").env("SCORE_TO"))
-    .addOption(new Option("--shard <K/N>", "Postgres input: score only shard K of N (rows whose --shard-key hashes to K-1 mod N)").env("SCORE_SHARD"))
-    .addOption(new Option("--shard-key <column>", "the column --shard hashes (an id; kept in a Postgres output)").env("SCORE_SHARD_KEY"))
-    .addOption(new Option("--output-table <name>", "Postgres output table (or schema.table), created when missing; a rerun replaces its window's rows for the model version").env("SCORE_OUTPUT_TABLE"))
-    .addOption(new Option("--rejects-table <name>", "Postgres rejects table, when --rejects is postgres://...").env("SCORE_REJECTS_TABLE"))
-    .addOption(new Option("--input-format <format>", "input format, when the extension does not tell").choices(["parquet", "csv", "jsonl"]))
-    .addOption(new Option("--output-format <format>", "output format, when the extension does not tell").choices(["parquet", "csv", "jsonl"]))
-    .addOption(new Option("--keep <columns>", "input columns copied to the output, comma-separated").env("SCORE_KEEP").argParser(list))
-    .addOption(new Option("--rejects <path|url>", "where rejected rows go (row, error, data): a file, or postgres://... with --rejects-table").env("SCORE_REJECTS"))
-    .addOption(new Option("--rejects-format <format>", "rejects format, when the extension does not tell").choices(["parquet", "csv", "jsonl"]))
-    .addOption(new Option("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit").env("SCORE_MAX_ERRORS").argParser(wholeNumber(-1)).default(-1))
-    .addOption(new Option("--batch-size <n>", "rows per model run").env("SCORE_BATCH_SIZE").argParser(wholeNumber(1)).default(10_000))
+    .addOption(
+      new Option(
+        "--shard <K/N>",
+        "Postgres input: score only shard K of N (rows whose --shard-key hashes to K-1 mod N)",
+      ).env("SCORE_SHARD"),
+    )
+    .addOption(
+      new Option("--shard-key <column>", "the column --shard hashes (an id; kept in a Postgres output)").env(
+        "SCORE_SHARD_KEY",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--output-table <name>",
+        "Postgres output table (or schema.table), created when missing; a rerun replaces its window's rows for the model version",
+      ).env("SCORE_OUTPUT_TABLE"),
+    )
+    .addOption(
+      new Option("--rejects-table <name>", "Postgres rejects table, when --rejects is postgres://...").env(
+        "SCORE_REJECTS_TABLE",
+      ),
+    )
+    .addOption(
+      new Option("--input-format <format>", "input format, when the extension does not tell").choices([
+        "parquet",
+        "csv",
+        "jsonl",
+      ]),
+    )
+    .addOption(
+      new Option("--output-format <format>", "output format, when the extension does not tell").choices([
+        "parquet",
+        "csv",
+        "jsonl",
+      ]),
+    )
+    .addOption(
+      new Option("--keep <columns>", "input columns copied to the output, comma-separated").env("SCORE_KEEP").argParser(
+        list,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--rejects <path|url>",
+        "where rejected rows go (row, error, data): a file, or postgres://... with --rejects-table",
+      ).env("SCORE_REJECTS"),
+    )
+    .addOption(
+      new Option("--rejects-format <format>", "rejects format, when the extension does not tell").choices([
+        "parquet",
+        "csv",
+        "jsonl",
+      ]),
+    )
+    .addOption(
+      new Option("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit").env(
+        "SCORE_MAX_ERRORS",
+      ).argParser(wholeNumber(-1)).default(-1),
+    )
+    .addOption(
+      new Option("--batch-size <n>", "rows per model run").env("SCORE_BATCH_SIZE").argParser(wholeNumber(1)).default(
+        10_000,
+      ),
+    )
     .addOption(new Option("--no-progress", "no progress bar or progress lines"));
   for (const o of modelTuningOptions()) cmd.addOption(o);
   return cmd.action(async (flags: BatchFlags) => {
@@ -121,7 +218,12 @@ export function batchCommand(): Command {
         totals.seconds += summary.seconds;
       }
       if (plan.windows.length > 1) {
-        log.info("backfill done", { model: model.name, version: model.version, windows: plan.windows.length, ...totals });
+        log.info("backfill done", {
+          model: model.name,
+          version: model.version,
+          windows: plan.windows.length,
+          ...totals,
+        });
       }
     } finally {
       await model.close();
@@ -147,22 +249,40 @@ interface Plan {
 function planJob(flags: BatchFlags): Plan {
   const pgSource = flags.query !== undefined || flags.table !== undefined;
   const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
-  if (input === undefined) throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
+  if (input === undefined) {
+    throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
+  }
   const output = flags.output ?? (flags.outputTable !== undefined ? POSTGRES_FROM_ENV : undefined);
-  if (output === undefined) throw new UsageError("--output is required (a file, -, or postgres://... with --output-table)");
+  if (output === undefined) {
+    throw new UsageError("--output is required (a file, -, or postgres://... with --output-table)");
+  }
   const pgInput = isPostgresUrl(input) && flags.inputFormat === undefined;
   const pgOutput = isPostgresUrl(output) && flags.outputFormat === undefined;
   if (pgInput && !pgSource) throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
-  if (!pgInput && pgSource) throw new UsageError("--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)");
+  if (!pgInput && pgSource) {
+    throw new UsageError(
+      "--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)",
+    );
+  }
   if (flags.query !== undefined && flags.table !== undefined) throw new UsageError("Give --query or --table, not both");
-  if (flags.timeColumn !== undefined && flags.table === undefined) throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
-  if (flags.timeColumn !== undefined && flags.period === undefined) throw new UsageError("--time-column needs --period: it selects the window's rows");
-  if (!pgOutput && flags.outputTable !== undefined) throw new UsageError("--output-table goes with a Postgres --output (postgres://...)");
-  if (pgOutput && flags.outputTable === undefined) throw new UsageError("A Postgres --output needs --output-table NAME");
+  if (flags.timeColumn !== undefined && flags.table === undefined) {
+    throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
+  }
+  if (flags.timeColumn !== undefined && flags.period === undefined) {
+    throw new UsageError("--time-column needs --period: it selects the window's rows");
+  }
+  if (!pgOutput && flags.outputTable !== undefined) {
+    throw new UsageError("--output-table goes with a Postgres --output (postgres://...)");
+  }
+  if (pgOutput && flags.outputTable === undefined) {
+    throw new UsageError("A Postgres --output needs --output-table NAME");
+  }
   if (isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined && flags.rejectsTable === undefined) {
     throw new UsageError("A Postgres --rejects needs --rejects-table NAME");
   }
-  if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) throw new UsageError("--rejects-table goes with --rejects postgres://...");
+  if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
+    throw new UsageError("--rejects-table goes with --rejects postgres://...");
+  }
   const shard = flags.shard !== undefined ? parseShard(flags.shard, flags.shardKey) : undefined;
   if (shard && !pgInput) throw new UsageError("--shard splits a Postgres query: it needs a Postgres --input");
   if (flags.shardKey !== undefined && !shard) throw new UsageError("--shard-key goes with --shard K/N");
@@ -171,11 +291,15 @@ function planJob(flags: BatchFlags): Plan {
   if (shard && pgOutput && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
   let windows: (Window | undefined)[] = [undefined];
   if (flags.backfill) {
-    if (!flags.period || flags.from === undefined || flags.to === undefined) throw new UsageError("--backfill needs --period, --from and --to");
+    if (!flags.period || flags.from === undefined || flags.to === undefined) {
+      throw new UsageError("--backfill needs --period, --from and --to");
+    }
     windows = backfillWindows(flags.period, parseTimestamp(flags.from, "--from"), parseTimestamp(flags.to, "--to"));
     for (const [path, flag] of [[output, "--output"], [flags.rejects, "--rejects"]] as const) {
       if (path !== undefined && !isPostgresUrl(path) && path !== "-" && !path.includes("{window}")) {
-        throw new UsageError(`With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`);
+        throw new UsageError(
+          `With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`,
+        );
       }
     }
   } else if (flags.from !== undefined || flags.to !== undefined) {
@@ -190,7 +314,12 @@ function planJob(flags: BatchFlags): Plan {
   return { input, output, pgInput, pgOutput, params, shard, keep, windows };
 }
 
-async function runWindow(flags: BatchFlags, plan: Plan, model: Model, window: Window | undefined): Promise<BatchSummary> {
+async function runWindow(
+  flags: BatchFlags,
+  plan: Plan,
+  model: Model,
+  window: Window | undefined,
+): Promise<BatchSummary> {
   const scoredAt = new Date();
   const constants: Constant[] = window
     ? [
@@ -232,7 +361,13 @@ async function runWindow(flags: BatchFlags, plan: Plan, model: Model, window: Wi
     throw err;
   }
   const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
-  log.info("batch started", { model: model.name, version: model.version, input: source.description, output: sink.description, ...where });
+  log.info("batch started", {
+    model: model.name,
+    version: model.version,
+    input: source.description,
+    output: sink.description,
+    ...where,
+  });
   const progress = flags.progress ? startProgress("scoring", () => source.progress?.()) : undefined;
   let unlogged = 0;
   const summary = await runBatch({

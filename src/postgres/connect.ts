@@ -71,7 +71,10 @@ export function isPostgresUrl(text: string | undefined): boolean {
  * resolveTarget("postgres://app:secret@db:5432/rides").description; // "postgres://app@db:5432/rides"
  * ```
  */
-export function resolveTarget(url?: string, env: (name: string) => string | undefined = (n) => Deno.env.get(n)): PgTarget {
+export function resolveTarget(
+  url?: string,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): PgTarget {
   let text = url;
   if (text === undefined || /^postgres(ql)?:(\/\/)?$/i.test(text)) text = env("DATABASE_URL") || undefined;
   let u: URL | undefined;
@@ -138,7 +141,9 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
         naiveTimestamp: {
           to: 1114,
           from: [1114],
-          serialize: (x: unknown) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
+          serialize: (
+            x: unknown,
+          ) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
           parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
         },
       },

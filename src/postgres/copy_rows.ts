@@ -9,10 +9,72 @@ import { jsonSafe } from "../sinks/cell.ts";
 import type { Sql } from "./connect.ts";
 import { quoteIdent, quoteTable } from "./identifier.ts";
 
+/** An open `COPY ... FROM STDIN`: batches stream in while Postgres ingests them. */
+export interface CopyWriter {
+  /** Sends a batch; waits only while the connection's buffer is full. */
+  write(batch: RowBatch): Promise<void>;
+  /** Ends the COPY and resolves once Postgres has taken every row; returns the row count. */
+  end(): Promise<number>;
+  /** Abandons the COPY (Postgres rolls back the statement). */
+  cancel(): Promise<void>;
+}
+
 /**
- * Copies `batch` into `table` (columns in `columns` order) and resolves
- * once Postgres has taken every row. Run it inside a transaction to make
- * several batches visible at once.
+ * Starts one COPY into `table` (columns in `columns` order) that stays
+ * open across batches, so Postgres ingests one batch while the next is
+ * prepared. Run it inside a transaction to make the rows visible at once.
+ *
+ * @example
+ * ```ts
+ * const copy = await openCopy(sql, "predictions", [{ name: "duration", type: "float64" }]);
+ * await copy.write({ offset: 0, length: 1, columns: { duration: [12.5] } });
+ * await copy.end();
+ * ```
+ */
+export async function openCopy(sql: Sql, table: string, columns: ColumnInfo[]): Promise<CopyWriter> {
+  const names = columns.map((c) => quoteIdent(c.name, "column name")).join(", ");
+  const query = sql.unsafe(`copy ${quoteTable(table)} (${names}) from stdin`);
+  const stream = await query.writable();
+  // postgres.js settles the query when COPY starts; a later error response
+  // (a value the column cannot take) only reaches `query.reject`, so catch it there.
+  const q = query as unknown as { reject: (err: unknown) => void };
+  const settle = q.reject;
+  let failure: unknown;
+  const failed = new Promise<never>((_, reject) => {
+    q.reject = (err) => {
+      failure ??= err;
+      settle(err);
+      reject(err);
+    };
+  });
+  failed.catch(() => {});
+  stream.on("error", (err) => (failure ??= err));
+  const encode = copyEncoder(columns);
+  let rows = 0;
+  return {
+    async write(batch) {
+      if (failure) throw failure;
+      if (batch.length === 0) return;
+      rows += batch.length;
+      if (!stream.write(encode(batch))) await Promise.race([once(stream, "drain"), failed]);
+    },
+    async end() {
+      if (failure) throw failure;
+      stream.end();
+      await Promise.race([once(stream, "finish"), failed]);
+      return rows;
+    },
+    async cancel() {
+      if (stream.destroyed || stream.writableFinished) return;
+      const settled = failed.catch(() => {});
+      stream.destroy(new Error("COPY cancelled"));
+      await Promise.race([settled, new Promise((r) => setTimeout(r, 1000))]);
+    },
+  };
+}
+
+/**
+ * Copies one batch into `table` with its own COPY.
  *
  * @example
  * ```ts
@@ -21,24 +83,9 @@ import { quoteIdent, quoteTable } from "./identifier.ts";
  */
 export async function copyRows(sql: Sql, table: string, columns: ColumnInfo[], batch: RowBatch): Promise<number> {
   if (batch.length === 0) return 0;
-  const text = copyText(columns, batch);
-  const names = columns.map((c) => quoteIdent(c.name, "column name")).join(", ");
-  const query = sql.unsafe(`copy ${quoteTable(table)} (${names}) from stdin`);
-  const stream = await query.writable();
-  // postgres.js settles the query when COPY starts; a later error response
-  // (a value the column cannot take) only reaches `query.reject` and never
-  // finishes the stream, so catch it there.
-  const q = query as unknown as { reject: (err: unknown) => void };
-  const settle = q.reject;
-  const failed = new Promise<never>((_, reject) => {
-    q.reject = (err) => {
-      settle(err);
-      reject(err);
-    };
-  });
-  stream.end(text);
-  await Promise.race([once(stream, "finish"), failed]);
-  return batch.length;
+  const copy = await openCopy(sql, table, columns);
+  await copy.write(batch);
+  return await copy.end();
 }
 
 /**
@@ -51,7 +98,22 @@ export async function copyRows(sql: Sql, table: string, columns: ColumnInfo[], b
  * ```
  */
 export function copyText(columns: ColumnInfo[], batch: RowBatch): string {
-  const cells = columns.map((c) => encoderFor(c.type));
+  return copyEncoder(columns)(batch);
+}
+
+function copyEncoder(columns: ColumnInfo[]): (batch: RowBatch) => string {
+  const cells = columns.map((c) => cached(encoderFor(c.type)));
+  return (batch) => encodeBatch(columns, cells, batch);
+}
+
+// Constant columns (model, window, scored_at) repeat one value: encode it once.
+function cached(encode: Encode): Encode {
+  let last: unknown = Symbol();
+  let text = "";
+  return (v) => (v === last ? text : (text = encode(last = v)));
+}
+
+function encodeBatch(columns: ColumnInfo[], cells: Encode[], batch: RowBatch): string {
   const values = columns.map((c) => batch.columns[c.name]);
   const k = columns.length;
   const lines = new Array<string>(batch.length);
@@ -80,9 +142,21 @@ function encoderFor(type: ValueType): Encode {
     case "uint16":
     case "uint32":
     case "uint64":
-      return (v) => (v === null || v === undefined ? NULL : typeof v === "number" && !Number.isFinite(v) ? NULL : escape(String(v)));
+      return (
+        v,
+      ) => (v === null || v === undefined
+        ? NULL
+        : typeof v === "number" && !Number.isFinite(v)
+        ? NULL
+        : escape(String(v)));
     case "bool":
-      return (v) => (v === null || v === undefined ? NULL : v === true || v === 1 || v === 1n || v === "true" || v === "t" ? "t" : "f");
+      return (
+        v,
+      ) => (v === null || v === undefined
+        ? NULL
+        : v === true || v === 1 || v === 1n || v === "true" || v === "t"
+        ? "t"
+        : "f");
     case "timestamp":
       return (v) => time(v, (iso) => iso.slice(0, -1));
     case "timestamptz":
@@ -90,9 +164,23 @@ function encoderFor(type: ValueType): Encode {
     case "date":
       return (v) => time(v, (iso) => iso.slice(0, 10));
     case "json":
-      return (v) => (v === null || v === undefined ? NULL : escape(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, jsonSafe)));
+      return (
+        v,
+      ) => (v === null || v === undefined
+        ? NULL
+        : escape(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, jsonSafe)));
     case "string":
-      return (v) => (v === null || v === undefined ? NULL : escape(typeof v === "string" ? v : v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v, jsonSafe) : String(v)));
+      return (
+        v,
+      ) => (v === null || v === undefined ? NULL : escape(
+        typeof v === "string"
+          ? v
+          : v instanceof Date
+          ? v.toISOString()
+          : typeof v === "object"
+          ? JSON.stringify(v, jsonSafe)
+          : String(v),
+      ));
   }
 }
 

@@ -22,7 +22,9 @@ export function quoteIdent(name: string, what = "name"): string {
   if (name === "") throw new UsageError(`The ${what} is empty`);
   // deno-lint-ignore no-control-regex
   if (/["\u0000-\u001f\u007f]/.test(name)) {
-    throw new UsageError(`The ${what} ${JSON.stringify(name)} is refused: it holds a double quote or a control character`);
+    throw new UsageError(
+      `The ${what} ${JSON.stringify(name)} is refused: it holds a double quote or a control character`,
+    );
   }
   if (new TextEncoder().encode(name).length > MAX_BYTES) {
     throw new UsageError(`The ${what} ${JSON.stringify(name)} is longer than Postgres's ${MAX_BYTES} bytes`);
@@ -42,6 +44,8 @@ export function quoteIdent(name: string, what = "name"): string {
  */
 export function quoteTable(name: string, what = "table name"): string {
   const parts = name.split(".");
-  if (parts.length > 2) throw new UsageError(`The ${what} ${JSON.stringify(name)} has more than one dot (use schema.table)`);
+  if (parts.length > 2) {
+    throw new UsageError(`The ${what} ${JSON.stringify(name)} has more than one dot (use schema.table)`);
+  }
   return parts.map((p) => quoteIdent(p, what)).join(".");
 }

@@ -27,7 +27,11 @@ const TRANSIENT_SOCKET = new Set([
  * throw pgError(err, target, `reading table "rides"`);
  * ```
  */
-export function pgError(err: unknown, target: Pick<PgTarget, "host" | "port" | "database" | "user">, doing?: string): Error {
+export function pgError(
+  err: unknown,
+  target: Pick<PgTarget, "host" | "port" | "database" | "user">,
+  doing?: string,
+): Error {
   if (err instanceof ScoreError) return err;
   const e = (err ?? {}) as { code?: string; message?: string; detail?: string; hint?: string; position?: string };
   const where = `Postgres at ${target.host}:${target.port}, database "${target.database}"`;
@@ -36,7 +40,9 @@ export function pgError(err: unknown, target: Pick<PgTarget, "host" | "port" | "
     .filter(Boolean).join(" ");
   const code = e.code ?? "";
   const options = { cause: err };
-  if (TRANSIENT_SOCKET.has(code) || code === "ENOTFOUND" || code.startsWith("08") || code === "57P03" || code === "53300") {
+  if (
+    TRANSIENT_SOCKET.has(code) || code === "ENOTFOUND" || code.startsWith("08") || code === "57P03" || code === "53300"
+  ) {
     const why = code === "ENOTFOUND" ? "host not found" : code === "ECONNREFUSED" ? "connection refused" : msg;
     return new UnavailableError(`Cannot reach ${where}${what}: ${why}`, options);
   }
@@ -47,7 +53,9 @@ export function pgError(err: unknown, target: Pick<PgTarget, "host" | "port" | "
   if (code === "3D000") return new NotFoundError(`${where} does not exist: ${msg}`, options);
   if (code === "42P01" || code === "3F000") return new NotFoundError(`${capital(msg)} in ${where}${what}`, options);
   if (code.startsWith("42")) return new UsageError(`${capital(msg)}${what} (${where})`, options);
-  if (code.startsWith("22") || code.startsWith("23")) return new InputError(`${capital(msg)}${what} (${where})`, options);
+  if (code.startsWith("22") || code.startsWith("23")) {
+    return new InputError(`${capital(msg)}${what} (${where})`, options);
+  }
   if (code === "") return err instanceof Error ? err : new Error(String(err));
   return new UnavailableError(`${where} failed${what}: ${msg}`, options);
 }

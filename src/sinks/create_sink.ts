@@ -28,7 +28,13 @@ export function createSink(
   postgres?: Omit<PostgresSinkOptions, "url">,
 ): Sink {
   if (isPostgresUrl(path) && format === undefined) {
-    if (!postgres?.table) throw new UsageError(`A Postgres ${flag === "--output-format" ? "output needs --output-table" : "rejects target needs --rejects-table"} NAME`);
+    if (!postgres?.table) {
+      throw new UsageError(
+        `A Postgres ${
+          flag === "--output-format" ? "output needs --output-table" : "rejects target needs --rejects-table"
+        } NAME`,
+      );
+    }
     return createPostgresSink({ ...postgres, url: path });
   }
   if (path === "-" && format === undefined) return createJsonlSink("-");

@@ -7,8 +7,14 @@
  * old rows or the new ones, never a mix, and never both.
  */
 import { UsageError } from "../errors.ts";
-import { type ConnectOptions, connectPostgres, type PgConnection, resolveTarget, type Sql } from "../postgres/connect.ts";
-import { copyRows } from "../postgres/copy_rows.ts";
+import {
+  type ConnectOptions,
+  connectPostgres,
+  type PgConnection,
+  resolveTarget,
+  type Sql,
+} from "../postgres/connect.ts";
+import { type CopyWriter, openCopy } from "../postgres/copy_rows.ts";
 import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
 import { pgError } from "../postgres/pg_error.ts";
 import { pgTypeOf } from "../postgres/pg_types.ts";
@@ -61,28 +67,31 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
   for (const m of options.replace?.match ?? []) quoteIdent(m.name, "column name");
   let conn: PgConnection | undefined;
   let tx: Sql | undefined;
-  let columns: ColumnInfo[] = [];
+  let copy: CopyWriter | undefined;
   let where = "";
   let doing = "connecting";
   const fail = (err: unknown) => (conn ? pgError(err, conn.target, doing) : err);
   const finish = async () => {
     const c = conn;
     (tx as unknown as { release?: () => void } | undefined)?.release?.();
-    conn = tx = undefined;
+    conn = tx = copy = undefined;
     await c?.close().catch(() => {});
   };
   return {
     description: `${resolveTarget(options.url).description} table ${options.table}`,
     async open(cols: ColumnInfo[]) {
-      columns = cols;
       const replace = options.replace;
       for (const c of cols) quoteIdent(c.name, "output column name");
       if (replace) {
         for (const m of replace.match) {
-          if (!cols.some((c) => c.name === m.name)) throw new UsageError(`Cannot replace by column "${m.name}": the output has no such column`);
+          if (!cols.some((c) => c.name === m.name)) {
+            throw new UsageError(`Cannot replace by column "${m.name}": the output has no such column`);
+          }
         }
         if (replace.shard && !replace.shardKeyIn && !cols.some((c) => c.name === replace.shard!.key)) {
-          throw new UsageError(`The shard key "${replace.shard.key}" must be an output column (add it to --keep) so a rerun replaces only its shard`);
+          throw new UsageError(
+            `The shard key "${replace.shard.key}" must be an output column (add it to --keep) so a rerun replaces only its shard`,
+          );
         }
       }
       conn = await connectPostgres(options.url, { ...options.connect, max: 1 });
@@ -96,7 +105,11 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
         await tx.unsafe("begin");
         if (replace) {
           const params = replace.match.map((m) => textOf(m.value));
-          const lockKey = JSON.stringify([table, params, replace.shard ? [replace.shard.index, replace.shard.count] : null]);
+          const lockKey = JSON.stringify([
+            table,
+            params,
+            replace.shard ? [replace.shard.index, replace.shard.count] : null,
+          ]);
           // Two runs of the same slice at once would each delete, then both insert.
           await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
           where = replace.match.map((m, i) => {
@@ -113,8 +126,10 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
           }
           doing = `replacing earlier rows in ${table}`;
           await tx.unsafe(`delete from ${table} as t where ${where}`, params as never[]);
-          doing = `writing table ${table}`;
         }
+        doing = `writing table ${table}`;
+        // One COPY for the whole run: Postgres ingests while the next batch is scored.
+        copy = await openCopy(tx, options.table, cols);
       } catch (err) {
         const e = fail(err);
         await finish();
@@ -122,17 +137,19 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
       }
     },
     async write(batch: RowBatch) {
-      if (!tx) throw new Error("postgres sink: write before open");
+      if (!copy) throw new Error("postgres sink: write before open");
       try {
-        await copyRows(tx, options.table, columns, batch);
+        await copy.write(batch);
       } catch (err) {
         throw fail(err);
       }
     },
     async commit() {
-      if (!tx) throw new Error("postgres sink: commit before open");
-      doing = `committing table ${table}`;
+      if (!tx || !copy) throw new Error("postgres sink: commit before open");
       try {
+        await copy.end();
+        copy = undefined;
+        doing = `committing table ${table}`;
         await tx.unsafe("commit");
       } catch (err) {
         const e = fail(err);
@@ -144,6 +161,7 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
     async abort() {
       // Closing the connection rolls the transaction back; an explicit
       // rollback first just makes it prompt.
+      await copy?.cancel().catch(() => {});
       if (tx) await tx.unsafe("rollback").catch(() => {});
       await finish();
     },
@@ -179,7 +197,9 @@ async function checkColumns(sql: Sql, name: string, table: string, cols: ColumnI
   const missing = cols.filter((c) => !have.has(c.name)).map((c) => `"${c.name}"`);
   if (missing.length > 0) {
     throw new UsageError(
-      `Table ${JSON.stringify(name)} exists without ${missing.length === 1 ? "column" : "columns"} ${missing.join(", ")} ` +
+      `Table ${JSON.stringify(name)} exists without ${missing.length === 1 ? "column" : "columns"} ${
+        missing.join(", ")
+      } ` +
         `(it has ${[...have].map((c) => `"${c}"`).join(", ")}): write to a new --output-table or add the columns`,
     );
   }

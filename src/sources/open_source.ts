@@ -20,7 +20,11 @@ import type { Source } from "./source.ts";
  * const rows = await openSource("postgres://postgres@127.0.0.1/test", undefined, { table: "rides" });
  * ```
  */
-export function openSource(path: string, format?: string, postgres?: Omit<PostgresSourceOptions, "url">): Promise<Source> {
+export function openSource(
+  path: string,
+  format?: string,
+  postgres?: Omit<PostgresSourceOptions, "url">,
+): Promise<Source> {
   if (isPostgresUrl(path) && format === undefined) return openPostgresSource({ ...postgres, url: path });
   switch (fileFormat(path, format)) {
     case "parquet":

@@ -56,7 +56,9 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     const statement = await sql.unsafe(from, params as never[]).describe() as unknown as Description;
     if (statement.types.length > params.length) {
       throw new UsageError(
-        `The query uses $${statement.types.length} but ${params.length} ${params.length === 1 ? "value is" : "values are"} given ` +
+        `The query uses $${statement.types.length} but ${params.length} ${
+          params.length === 1 ? "value is" : "values are"
+        } given ` +
           "(with --period: $1 window_start, $2 window_end, then each --param in order; without: each --param in order)",
       );
     }
@@ -79,7 +81,8 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     async *batches({ batchSize, columns: wanted }: ReadOptions): AsyncGenerator<RowBatch> {
       const names = wanted ?? columns.map((c) => c.name);
       const list = names.map((n) => `q.${quoteIdent(n, "column name")}`).join(", ") || "1";
-      const text = `select ${list} from (${base}\n) q` + (options.shard ? ` where ${shardCondition(options.shard, "q")}` : "");
+      const text = `select ${list} from (${base}\n) q` +
+        (options.shard ? ` where ${shardCondition(options.shard, "q")}` : "");
       const cursor = sql.unsafe(text, params as never[]).values().cursor(batchSize);
       try {
         for await (const rows of cursor as AsyncIterable<unknown[][]>) {
@@ -111,7 +114,9 @@ function baseQuery(o: PostgresSourceOptions): string {
     throw new UsageError("A Postgres input needs exactly one of --query SQL and --table NAME");
   }
   if (o.table !== undefined) {
-    const where = o.timeColumn ? ` where ${quoteIdent(o.timeColumn, "time column")} >= $1 and ${quoteIdent(o.timeColumn, "time column")} < $2` : "";
+    const where = o.timeColumn
+      ? ` where ${quoteIdent(o.timeColumn, "time column")} >= $1 and ${quoteIdent(o.timeColumn, "time column")} < $2`
+      : "";
     return `select * from ${quoteTable(o.table)}${where}`;
   }
   // A trailing `;` would end the statement inside our wrapping select.
@@ -132,5 +137,9 @@ async function columnInfo(conn: PgConnection, cols: Description["columns"]): Pro
       order by x.i`,
     [`{${cols.map((c) => c.type)}}`, `{${cols.map((c) => c.table)}}`, `{${cols.map((c) => c.number)}}`],
   ) as unknown as { db_type: string; is_array: boolean }[];
-  return cols.map((c, i) => ({ name: c.name, type: valueTypeOfOid(c.type, rows[i].is_array), dbType: rows[i].db_type }));
+  return cols.map((c, i) => ({
+    name: c.name,
+    type: valueTypeOfOid(c.type, rows[i].is_array),
+    dbType: rows[i].db_type,
+  }));
 }

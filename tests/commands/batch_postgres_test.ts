@@ -11,14 +11,20 @@ import { goldenDurations, loadRides, monthQuery, PG_URL, ridesFile, withPg } fro
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const FEBRUARY = ["--period", "month", "--at", "2021-03-01T00:05:00Z"];
-if (!HAVE_SHARED_DATA) console.warn("../shared/data is missing: the Postgres batch tests use tests/fixtures/rides_small.csv only");
+if (!HAVE_SHARED_DATA) {
+  console.warn("../shared/data is missing: the Postgres batch tests use tests/fixtures/rides_small.csv only");
+}
 
 function score(...args: string[]) {
   return runScore(["batch", "--model", LINREG, "--no-progress", ...args]);
 }
 
 /** (ride_row, duration) of a predictions table, sorted by ride_row. */
-async function predictions(sql: Awaited<Parameters<Parameters<typeof withPg>[1]>[0]>["sql"], table: string, where = "true") {
+async function predictions(
+  sql: Awaited<Parameters<Parameters<typeof withPg>[1]>[0]>["sql"],
+  table: string,
+  where = "true",
+) {
   const rows = await sql.unsafe(`select ride_row, duration from "${table}" where ${where} order by ride_row`);
   return rows.map((r) => [Number(r.ride_row), r.duration as number]);
 }
@@ -29,9 +35,23 @@ Deno.test("score batch postgres -> postgres: a month window, checked against the
   await withPg([rides, preds], async ({ sql }) => {
     await loadRides(rides);
     const [{ n: expected }] = await sql.unsafe(
-      `select count(*)::int as n from (${monthQuery(rides).replace("$1", "'2021-02-01'").replace("$2", "'2021-03-01'")}) q`,
+      `select count(*)::int as n from (${
+        monthQuery(rides).replace("$1", "'2021-02-01'").replace("$2", "'2021-03-01'")
+      }) q`,
     );
-    const args = ["--input", PG_URL, "--query", monthQuery(rides), ...FEBRUARY, "--output", PG_URL, "--output-table", preds, "--keep", "ride_row,ride_id"];
+    const args = [
+      "--input",
+      PG_URL,
+      "--query",
+      monthQuery(rides),
+      ...FEBRUARY,
+      "--output",
+      PG_URL,
+      "--output-table",
+      preds,
+      "--keep",
+      "ride_row,ride_id",
+    ];
     const first = await score(...args);
     assert.equal(first.code, 0, first.stderr);
     const done = logLines(first.stderr).find((l) => l.msg === "window done")!;
@@ -92,14 +112,34 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
     const copies = HAVE_SHARED_DATA ? 5 : 2000;
     const query = `select r.*, r.ride_id || '-' || g as uid from "${rides}" r, generate_series(1, ${copies}) g
       where r.lpep_pickup_datetime >= $1 and r.lpep_pickup_datetime < $2`;
-    const args = ["batch", "--model", LINREG, "--no-progress", "--input", PG_URL, "--query", query, ...FEBRUARY, "--output", PG_URL, "--output-table", preds, "--keep", "uid", "--batch-size", "2000"];
+    const args = [
+      "batch",
+      "--model",
+      LINREG,
+      "--no-progress",
+      "--input",
+      PG_URL,
+      "--query",
+      query,
+      ...FEBRUARY,
+      "--output",
+      PG_URL,
+      "--output-table",
+      preds,
+      "--keep",
+      "uid",
+      "--batch-size",
+      "2000",
+    ];
     const first = await runScore(args);
     assert.equal(first.code, 0, first.stderr);
     const [{ n: inputRows }] = await sql.unsafe(
       `select count(*)::int as n from (${query.replace("$1", "'2021-02-01'").replace("$2", "'2021-03-01'")}) q`,
     );
     const snapshot = async () =>
-      (await sql.unsafe(`select count(*)::int as n, count(distinct uid)::int as u, count(distinct scored_at)::int as runs, min(scored_at) as at from "${preds}"`))[0];
+      (await sql.unsafe(
+        `select count(*)::int as n, count(distinct uid)::int as u, count(distinct scored_at)::int as runs, min(scored_at) as at from "${preds}"`,
+      ))[0];
     const old = await snapshot();
     assert.deepEqual([old.n, old.u, old.runs], [inputRows, inputRows, 1]);
 
@@ -118,7 +158,12 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
     const status = await child.status;
     assert.equal(status.signal, "SIGKILL", "killed, not finished");
     const after = await snapshot();
-    assert.deepEqual([after.n, after.u, after.runs, (after.at as Date).getTime()], [old.n, old.u, 1, (old.at as Date).getTime()], "the old rows, untouched");
+    assert.deepEqual([after.n, after.u, after.runs, (after.at as Date).getTime()], [
+      old.n,
+      old.u,
+      1,
+      (old.at as Date).getTime(),
+    ], "the old rows, untouched");
 
     const rerun = await runScore(args);
     assert.equal(rerun.code, 0, rerun.stderr);
@@ -135,7 +180,9 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
   await using dir = await tempDir();
   await withPg([raw, preds, rejects], async ({ sql }) => {
     // A staging table as it arrives: numbers as text.
-    await sql.unsafe(`create table "${raw}" (ride_id text, pickup timestamp, "PULocationID" text, "DOLocationID" bigint, trip_distance text)`);
+    await sql.unsafe(
+      `create table "${raw}" (ride_id text, pickup timestamp, "PULocationID" text, "DOLocationID" bigint, trip_distance text)`,
+    );
     await sql.unsafe(`insert into "${raw}" values
       ('good-1', '2021-02-03 10:00', '130', 205, '3.66'),
       ('text-distance', '2021-02-03 11:00', '130', 205, 'three miles'),
@@ -144,13 +191,31 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       ('good-2', '2021-02-04 10:00', '10', 50, '40'),
       ('other-month', '2021-03-04 10:00', '10', 50, 'bad')`);
     const query = `select * from "${raw}" where pickup >= $1 and pickup < $2 order by ride_id`;
-    const run = await score("--input", PG_URL, "--query", query, ...FEBRUARY, "--output", PG_URL, "--output-table", preds, "--keep", "ride_id",
-      "--rejects", PG_URL, "--rejects-table", rejects);
+    const run = await score(
+      "--input",
+      PG_URL,
+      "--query",
+      query,
+      ...FEBRUARY,
+      "--output",
+      PG_URL,
+      "--output-table",
+      preds,
+      "--keep",
+      "ride_id",
+      "--rejects",
+      PG_URL,
+      "--rejects-table",
+      rejects,
+    );
     assert.equal(run.code, 0, run.stderr);
     await t.step("the good rows are scored", async () => {
       const rows = await sql.unsafe(`select ride_id, duration from "${preds}" order by ride_id`);
       assert.deepEqual(rows.map((r) => r.ride_id), ["good-1", "good-2"]);
-      assert.ok(Math.abs((rows[1].duration as number) - 26.43883355119793) < 1e-9, "the course's published answer for 10 -> 50, 40 miles");
+      assert.ok(
+        Math.abs((rows[1].duration as number) - 26.43883355119793) < 1e-9,
+        "the course's published answer for 10 -> 50, 40 miles",
+      );
     });
     await t.step("each bad row is in the rejects table with its reason, data and window", async () => {
       const rows = await sql.unsafe(`select * from "${rejects}" order by row`);
@@ -163,18 +228,45 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
         assert.equal((r.window_start as Date).toISOString(), "2021-02-01T00:00:00.000Z");
         assert.equal(r.model_name, "ride-duration-linreg");
       }
-      const types = await sql.unsafe(`select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '"${rejects}"'::regclass and attname = 'data'`);
+      const types = await sql.unsafe(
+        `select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '"${rejects}"'::regclass and attname = 'data'`,
+      );
       assert.equal(types[0].t, "jsonb");
     });
     await t.step("a rerun replaces the window's rejects too", async () => {
-      const again = await score("--input", PG_URL, "--query", query, ...FEBRUARY, "--output", PG_URL, "--output-table", preds, "--keep", "ride_id",
-        "--rejects", PG_URL, "--rejects-table", rejects);
+      const again = await score(
+        "--input",
+        PG_URL,
+        "--query",
+        query,
+        ...FEBRUARY,
+        "--output",
+        PG_URL,
+        "--output-table",
+        preds,
+        "--keep",
+        "ride_id",
+        "--rejects",
+        PG_URL,
+        "--rejects-table",
+        rejects,
+      );
       assert.equal(again.code, 0, again.stderr);
       assert.equal((await sql.unsafe(`select count(*)::int as n from "${rejects}"`))[0].n, 3);
     });
     await t.step("rejects to a CSV file", async () => {
       const file = join(dir.path, "rejects.csv");
-      const r = await score("--input", PG_URL, "--query", query, ...FEBRUARY, "--output", join(dir.path, "out.csv"), "--rejects", file);
+      const r = await score(
+        "--input",
+        PG_URL,
+        "--query",
+        query,
+        ...FEBRUARY,
+        "--output",
+        join(dir.path, "out.csv"),
+        "--rejects",
+        file,
+      );
       assert.equal(r.code, 0, r.stderr);
       const lines = (await Deno.readTextFile(file)).trim().split("\n");
       assert.equal(lines[0], "row,error,data,model_name,model_version,window_start,window_end,scored_at");
@@ -202,8 +294,25 @@ Deno.test({
     await withPg([rides, preds], async ({ sql }) => {
       for (const month of ["2021-01", "2021-02", "2021-03"]) await loadRides(rides, ridesFile(month), month);
       const query = `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`;
-      const args = ["--input", PG_URL, "--query", query, "--period", "month", "--backfill", "--from", "2021-01-01", "--to", "2021-04-01",
-        "--output", PG_URL, "--output-table", preds, "--keep", "ride_id"];
+      const args = [
+        "--input",
+        PG_URL,
+        "--query",
+        query,
+        "--period",
+        "month",
+        "--backfill",
+        "--from",
+        "2021-01-01",
+        "--to",
+        "2021-04-01",
+        "--output",
+        PG_URL,
+        "--output-table",
+        preds,
+        "--keep",
+        "ride_id",
+      ];
       const run = await score(...args);
       assert.equal(run.code, 0, run.stderr);
       const expected = await sql.unsafe(
@@ -219,9 +328,15 @@ Deno.test({
       const done = logLines(run.stderr).find((l) => l.msg === "backfill done")!;
       assert.equal(done.windows, 3);
       const count = async () =>
-        (await sql.unsafe(`select window_start, count(*)::int as n, count(distinct ride_id)::int as u from "${preds}" group by 1 order by 1`))
+        (await sql.unsafe(
+          `select window_start, count(*)::int as n, count(distinct ride_id)::int as u from "${preds}" group by 1 order by 1`,
+        ))
           .map((r) => [(r.window_start as Date).toISOString().slice(0, 7), r.n, r.u]);
-      const want = [["2021-01", expected[0].n, expected[0].n], ["2021-02", expected[1].n, expected[1].n], ["2021-03", expected[2].n, expected[2].n]];
+      const want = [["2021-01", expected[0].n, expected[0].n], ["2021-02", expected[1].n, expected[1].n], [
+        "2021-03",
+        expected[2].n,
+        expected[2].n,
+      ]];
       assert.deepEqual(await count(), want);
       const again = await score(...args);
       assert.equal(again.code, 0, again.stderr);
@@ -250,8 +365,14 @@ Deno.test("score batch --shard: 1/2 and 2/2 together are the whole window, each 
     assert.equal(counts[1], counts[2], "a shard rerun reads the same rows");
     const wholeRows = await predictions(sql, whole);
     assert.equal(counts[0] + counts[1], wholeRows.length);
-    assert.deepEqual(await predictions(sql, sharded), wholeRows, "the same rides and predictions, none twice (the 1/2 rerun replaced its own)");
-    const cols = await sql.unsafe(`select attname from pg_attribute where attrelid = '"${sharded}"'::regclass and attnum > 0 order by attnum`);
+    assert.deepEqual(
+      await predictions(sql, sharded),
+      wholeRows,
+      "the same rides and predictions, none twice (the 1/2 rerun replaced its own)",
+    );
+    const cols = await sql.unsafe(
+      `select attname from pg_attribute where attrelid = '"${sharded}"'::regclass and attnum > 0 order by attnum`,
+    );
     assert.ok(cols.some((c) => c.attname === "ride_id"), "the shard key is kept so a rerun replaces only its shard");
   });
 });
@@ -262,7 +383,16 @@ Deno.test("score batch: any mix of files and Postgres", async (t) => {
   await withPg([rides], async ({ sql }) => {
     await t.step("CSV -> Postgres (no window: a rerun replaces the model version's rows)", async () => {
       for (let i = 0; i < 2; i++) {
-        const r = await score("--input", join(FIXTURES, "rides_small.csv"), "--output", PG_URL, "--output-table", rides, "--keep", "row,PULocationID,DOLocationID,trip_distance");
+        const r = await score(
+          "--input",
+          join(FIXTURES, "rides_small.csv"),
+          "--output",
+          PG_URL,
+          "--output-table",
+          rides,
+          "--keep",
+          "row,PULocationID,DOLocationID,trip_distance",
+        );
         assert.equal(r.code, 0, r.stderr);
       }
       const [{ n }] = await sql.unsafe(`select count(*)::int as n from "${rides}"`);
@@ -281,7 +411,17 @@ Deno.test("score batch: any mix of files and Postgres", async (t) => {
     await t.step("Postgres -> CSV with a window, from DATABASE_URL", async () => {
       const out = join(dir.path, "preds.csv");
       const r = await runScore(
-        ["batch", "--model", LINREG, "--no-progress", "--query", `select * from "${rides}" where $1::timestamptz < $2::timestamptz`, ...FEBRUARY, "--output", out],
+        [
+          "batch",
+          "--model",
+          LINREG,
+          "--no-progress",
+          "--query",
+          `select * from "${rides}" where $1::timestamptz < $2::timestamptz`,
+          ...FEBRUARY,
+          "--output",
+          out,
+        ],
         { env: { DATABASE_URL: PG_URL } },
       );
       assert.equal(r.code, 0, r.stderr);
@@ -298,13 +438,38 @@ Deno.test("score batch postgres: identifiers are quoted, and names that break ou
   const preds = `${randomName("Preds")} "x"`;
   const weird = randomName("Ride Predictions");
   await withPg([rides, weird], async ({ sql }) => {
-    await sql.unsafe(`create table "${rides}" ("PU LocationID" bigint, "DOLocationID" bigint, "trip_distance" float8, "select" text)`);
+    await sql.unsafe(
+      `create table "${rides}" ("PU LocationID" bigint, "DOLocationID" bigint, "trip_distance" float8, "select" text)`,
+    );
     await sql.unsafe(`insert into "${rides}" values (10, 50, 40, 'a')`);
-    const missing = await score("--input", PG_URL, "--table", rides, "--output", PG_URL, "--output-table", weird, "--keep", "select");
-    assert.equal(missing.code, 65, "the model needs PULocationID: this table names it \"PU LocationID\"");
+    const missing = await score(
+      "--input",
+      PG_URL,
+      "--table",
+      rides,
+      "--output",
+      PG_URL,
+      "--output-table",
+      weird,
+      "--keep",
+      "select",
+    );
+    assert.equal(missing.code, 65, 'the model needs PULocationID: this table names it "PU LocationID"');
     assert.match(missing.stderr, /columns present: \\"PU LocationID\\"/);
-    const renamed = await score("--input", PG_URL, "--query", `select "PU LocationID" as "PULocationID", * from "${rides}"`, "--output", PG_URL,
-      "--output-table", weird, "--keep", "select", "--rename", "duration=Duration (min)");
+    const renamed = await score(
+      "--input",
+      PG_URL,
+      "--query",
+      `select "PU LocationID" as "PULocationID", * from "${rides}"`,
+      "--output",
+      PG_URL,
+      "--output-table",
+      weird,
+      "--keep",
+      "select",
+      "--rename",
+      "duration=Duration (min)",
+    );
     assert.equal(renamed.code, 0, renamed.stderr);
     const rows = await sql.unsafe(`select "select", "Duration (min)" from "${weird}"`);
     assert.equal(rows[0].select, "a");
@@ -319,19 +484,86 @@ Deno.test("score batch postgres: identifiers are quoted, and names that break ou
 
 Deno.test("score batch postgres: each failure with its clear error and exit code", async (t) => {
   const cases: [string, string[], number, RegExp][] = [
-    ["unreachable server", ["--input", "postgres://app:s3cret@127.0.0.1:1/rides", "--table", "rides", "--output", "-"], 69,
-      /Cannot reach Postgres at 127\.0\.0\.1:1, database \\"rides\\": connection refused/],
-    ["unknown role (the credential failure a trusting test server gives)", ["--input", PG_URL.replace("postgres@", "no_such_role:s3cret@"), "--table", "rides", "--output", "-"], 77,
-      /refused user \\"no_such_role\\"/],
-    ["missing database", ["--input", PG_URL.replace(/\/test$/, "/no_such_db"), "--table", "rides", "--output", "-"], 66, /database \\"no_such_db\\" does not exist/],
-    ["missing table", ["--input", PG_URL, "--table", "no_such_table", "--output", "-"], 66, /relation \\"no_such_table\\" does not exist in Postgres at 127\.0\.0\.1:5432, database \\"test\\"/i],
-    ["missing output table name", ["--input", PG_URL, "--table", "t", "--output", PG_URL], 64, /A Postgres --output needs --output-table NAME/],
-    ["query without Postgres input", ["--input", join(FIXTURES, "rides_small.csv"), "--query", "select 1", "--output", "-"], 64, /--query and --table read from Postgres/],
-    ["bad shard", ["--input", PG_URL, "--table", "t", "--shard", "3/2", "--shard-key", "id", "--output", "-"], 64, /--shard \\"3\/2\\" is not of the form K\/N/],
-    ["shard without key", ["--input", PG_URL, "--table", "t", "--shard", "1/2", "--output", "-"], 64, /--shard needs --shard-key/],
-    ["backfill without range", ["--input", PG_URL, "--table", "t", "--period", "day", "--backfill", "--output", "-"], 64, /--backfill needs --period, --from and --to/],
-    ["backfill to one file", ["--input", PG_URL, "--table", "t", "--period", "day", "--backfill", "--from", "2021-02-01", "--to", "2021-02-03", "--output", "out.csv"], 64, /needs \{window\} in its name/],
-    ["bad --at", ["--input", PG_URL, "--table", "t", "--period", "day", "--at", "tomorrow", "--output", "-"], 64, /--at \\"tomorrow\\" is not a timestamp/],
+    [
+      "unreachable server",
+      ["--input", "postgres://app:s3cret@127.0.0.1:1/rides", "--table", "rides", "--output", "-"],
+      69,
+      /Cannot reach Postgres at 127\.0\.0\.1:1, database \\"rides\\": connection refused/,
+    ],
+    [
+      "unknown role (the credential failure a trusting test server gives)",
+      ["--input", PG_URL.replace("postgres@", "no_such_role:s3cret@"), "--table", "rides", "--output", "-"],
+      77,
+      /refused user \\"no_such_role\\"/,
+    ],
+    [
+      "missing database",
+      ["--input", PG_URL.replace(/\/test$/, "/no_such_db"), "--table", "rides", "--output", "-"],
+      66,
+      /database \\"no_such_db\\" does not exist/,
+    ],
+    [
+      "missing table",
+      ["--input", PG_URL, "--table", "no_such_table", "--output", "-"],
+      66,
+      /relation \\"no_such_table\\" does not exist in Postgres at 127\.0\.0\.1:5432, database \\"test\\"/i,
+    ],
+    [
+      "missing output table name",
+      ["--input", PG_URL, "--table", "t", "--output", PG_URL],
+      64,
+      /A Postgres --output needs --output-table NAME/,
+    ],
+    [
+      "query without Postgres input",
+      ["--input", join(FIXTURES, "rides_small.csv"), "--query", "select 1", "--output", "-"],
+      64,
+      /--query and --table read from Postgres/,
+    ],
+    [
+      "bad shard",
+      ["--input", PG_URL, "--table", "t", "--shard", "3/2", "--shard-key", "id", "--output", "-"],
+      64,
+      /--shard \\"3\/2\\" is not of the form K\/N/,
+    ],
+    [
+      "shard without key",
+      ["--input", PG_URL, "--table", "t", "--shard", "1/2", "--output", "-"],
+      64,
+      /--shard needs --shard-key/,
+    ],
+    [
+      "backfill without range",
+      ["--input", PG_URL, "--table", "t", "--period", "day", "--backfill", "--output", "-"],
+      64,
+      /--backfill needs --period, --from and --to/,
+    ],
+    [
+      "backfill to one file",
+      [
+        "--input",
+        PG_URL,
+        "--table",
+        "t",
+        "--period",
+        "day",
+        "--backfill",
+        "--from",
+        "2021-02-01",
+        "--to",
+        "2021-02-03",
+        "--output",
+        "out.csv",
+      ],
+      64,
+      /needs \{window\} in its name/,
+    ],
+    [
+      "bad --at",
+      ["--input", PG_URL, "--table", "t", "--period", "day", "--at", "tomorrow", "--output", "-"],
+      64,
+      /--at \\"tomorrow\\" is not a timestamp/,
+    ],
   ];
   for (const [name, args, code, message] of cases) {
     await t.step(name, async () => {

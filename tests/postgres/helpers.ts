@@ -66,7 +66,9 @@ export async function loadRides(table: string, file = RIDES_FILE, tag = "r"): Pr
   let n = 0;
   try {
     for await (const b of source.batches({ batchSize: 20_000, columns: hasRow ? [...wanted, "row"] : wanted })) {
-      const rows = hasRow ? Array.from(b.columns.row, Number) : Array.from({ length: b.length }, (_, i) => b.offset + i);
+      const rows = hasRow
+        ? Array.from(b.columns.row, Number)
+        : Array.from({ length: b.length }, (_, i) => b.offset + i);
       const batch: RowBatch = {
         offset: b.offset,
         length: b.length,

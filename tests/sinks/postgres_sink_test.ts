@@ -100,7 +100,14 @@ Deno.test("postgres sink: creates the table with types that follow the data, COP
     assert.deepEqual(rows.map((r) => r["Ride ID"]), text);
     assert.deepEqual(rows.map((r) => r.amount), ["12.30", "0.01", null, "1.00", "2.00", "3.00"]);
     assert.deepEqual(rows.map((r) => r.n), [9007199254740993n, -1n, 0n, null, 5n, 6n]);
-    assert.deepEqual(rows.map((r) => r.ftext), ["1.5", "NaN", "Infinity", "-Infinity", "1e-300", "0.30000000000000004"]);
+    assert.deepEqual(rows.map((r) => r.ftext), [
+      "1.5",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "1e-300",
+      "0.30000000000000004",
+    ]);
     assert.deepEqual(rows.map((r) => r.ok), [true, false, true, false, null, true]);
     assert.equal(rows[0].tstext, "2021-02-01 00:15:00.123");
     assert.equal((rows[0].tstz as Date).toISOString(), at.toISOString());
@@ -118,7 +125,11 @@ Deno.test("postgres sink: one transaction, visible only on commit; abort keeps t
     await sink.write(rides(["d", "e"], "v1", "2021-02-01Z"));
     assert.equal(await count(), 3, "others still see the old rows while the new ones are written");
     await sink.abort();
-    assert.deepEqual((await sql.unsafe(`select ride_id from ${table} order by 1`)).map((r) => r.ride_id), ["a", "b", "c"]);
+    assert.deepEqual((await sql.unsafe(`select ride_id from ${table} order by 1`)).map((r) => r.ride_id), [
+      "a",
+      "b",
+      "c",
+    ]);
   });
 });
 
@@ -128,13 +139,18 @@ Deno.test("postgres sink: a rerun replaces its own slice (model version, window,
     const ids = async (where = "true") =>
       (await sql.unsafe(`select ride_id from ${table} where ${where} order by 1`)).map((r) => r.ride_id as string);
     await writeAll(table, slice("v1", "2021-01-01Z"), [rides(["jan1", "jan2"], "v1", "2021-01-01Z")]);
-    await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["feb1", "feb2"], "v1", "2021-02-01Z"), rides(["feb3"], "v1", "2021-02-01Z")]);
+    await writeAll(table, slice("v1", "2021-02-01Z"), [
+      rides(["feb1", "feb2"], "v1", "2021-02-01Z"),
+      rides(["feb3"], "v1", "2021-02-01Z"),
+    ]);
     await writeAll(table, slice("v2", "2021-02-01Z"), [rides(["feb1", "feb2"], "v2", "2021-02-01Z")]);
     await t.step("rerunning February v1 replaces only those rows", async () => {
       await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["feb1", "feb9"], "v1", "2021-02-01Z", 2)]);
       assert.deepEqual(await ids("model_version = 'v1'"), ["feb1", "feb9", "jan1", "jan2"]);
       assert.deepEqual(await ids("model_version = 'v2'"), ["feb1", "feb2"]);
-      const [{ d }] = await sql.unsafe(`select sum(duration)::int as d from ${table} where model_version = 'v1' and window_start = '2021-02-01Z'`);
+      const [{ d }] = await sql.unsafe(
+        `select sum(duration)::int as d from ${table} where model_version = 'v1' and window_start = '2021-02-01Z'`,
+      );
       assert.equal(d, 4);
     });
     await t.step("a rerun with no rows empties its slice", async () => {
@@ -184,19 +200,31 @@ Deno.test("postgres sink: clear errors", async (t) => {
       const sink = createPostgresSink({ url: PG_URL, table });
       const err = await rejection(() => sink.open(COLUMNS));
       assert.equal(err.name, "UsageError");
-      assert.match(err.message, /exists without columns "model_version", "window_start" \(it has "ride_id", "duration"\)/);
+      assert.match(
+        err.message,
+        /exists without columns "model_version", "window_start" \(it has "ride_id", "duration"\)/,
+      );
     });
-    await t.step("a value the column cannot take fails the write and nothing is committed", async () => {
-      const sink = createPostgresSink({ url: PG_URL, table });
-      await sink.open([{ name: "ride_id", type: "string" }, { name: "duration", type: "string" }]);
-      const err = await rejection(() => sink.write({ offset: 0, length: 1, columns: { ride_id: ["x"], duration: ["abc"] } }));
-      assert.equal(err.name, "InputError");
-      assert.match(err.message, /invalid input syntax for type double precision: "abc"/i);
-      await sink.abort();
-      assert.equal((await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n, 0);
-    });
+    await t.step(
+      "a value the column cannot take fails the run (at a write or the commit) and nothing is committed",
+      async () => {
+        const sink = createPostgresSink({ url: PG_URL, table });
+        await sink.open([{ name: "ride_id", type: "string" }, { name: "duration", type: "string" }]);
+        const err = await rejection(async () => {
+          await sink.write({ offset: 0, length: 2, columns: { ride_id: ["x", "y"], duration: ["1.5", "abc"] } });
+          await sink.commit();
+        });
+        assert.equal(err.name, "InputError");
+        assert.match(err.message, /invalid input syntax for type double precision: "abc"/i);
+        await sink.abort();
+        assert.equal((await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n, 0);
+      },
+    );
     await t.step("names that would break out of quoting are refused before connecting", async () => {
-      assert.throws(() => createPostgresSink({ url: PG_URL, table: 'p"; drop table x; --' }), /output table name .* is refused/);
+      assert.throws(
+        () => createPostgresSink({ url: PG_URL, table: 'p"; drop table x; --' }),
+        /output table name .* is refused/,
+      );
       const sink = createPostgresSink({ url: "postgres://u@127.0.0.1:1/none", table: "ok" });
       const err = await rejection(() => sink.open([{ name: 'bad"col', type: "string" }]));
       assert.equal(err.name, "UsageError");

@@ -59,7 +59,9 @@ Deno.test("postgres source: column types from the query's description, values as
 Deno.test("postgres source: a cursor reads batches of at most batchSize, only the columns asked for", async () => {
   const table = randomName("src_cursor");
   await withPg([table], async ({ sql }) => {
-    await sql.unsafe(`create table ${table} as select g as id, g * 0.5 as half, 'x' || g as name from generate_series(1, 25) g`);
+    await sql.unsafe(
+      `create table ${table} as select g as id, g * 0.5 as half, 'x' || g as name from generate_series(1, 25) g`,
+    );
     const source = await openPostgresSource({ url: PG_URL, query: `select * from ${table} order by id;` });
     const batches = await readAll(source, 10, ["name", "id"]);
     assert.deepEqual(batches.map((b) => [b.offset, b.length]), [[0, 10], [10, 10], [20, 5]]);
@@ -84,7 +86,11 @@ Deno.test("postgres source: parameters are bound in $n order, never pasted", asy
       assert.deepEqual(column(await readAll(source), "id"), [2, 5]);
     });
     await t.step("a value that looks like SQL is only a value", async () => {
-      const source = await openPostgresSource({ url: PG_URL, query: `select id from ${table} where tag = $1`, params: [`x'; drop table ${table}; --`] });
+      const source = await openPostgresSource({
+        url: PG_URL,
+        query: `select id from ${table} where tag = $1`,
+        params: [`x'; drop table ${table}; --`],
+      });
       assert.deepEqual(column(await readAll(source), "id"), [5]);
       const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table}`);
       assert.equal(n, 5);
@@ -94,9 +100,18 @@ Deno.test("postgres source: parameters are bound in $n order, never pasted", asy
       assert.deepEqual(column(await readAll(source), "id").sort(), [2, 3, 5]);
     });
     await t.step("too few values for the query's placeholders is a usage error", async () => {
-      const err = await rejection(() => openPostgresSource({ url: PG_URL, query: `select * from ${table} where t >= $1 and t < $2 and id > $3`, params: window }));
+      const err = await rejection(() =>
+        openPostgresSource({
+          url: PG_URL,
+          query: `select * from ${table} where t >= $1 and t < $2 and id > $3`,
+          params: window,
+        })
+      );
       assert.equal(err.name, "UsageError");
-      assert.match(err.message, /The query uses \$3 but 2 values are given \(with --period: \$1 window_start, \$2 window_end, then each --param/);
+      assert.match(
+        err.message,
+        /The query uses \$3 but 2 values are given \(with --period: \$1 window_start, \$2 window_end, then each --param/,
+      );
     });
   });
 });
@@ -104,15 +119,22 @@ Deno.test("postgres source: parameters are bound in $n order, never pasted", asy
 Deno.test("postgres source: shards K/N split the rows with no overlap and no gap", async () => {
   const table = randomName("src_shard");
   await withPg([table], async ({ sql }) => {
-    await sql.unsafe(`create table ${table} as select g as id, case when g % 97 = 0 then null else 'ride-' || g end as ride_id
-      from generate_series(1, 3000) g`);
+    await sql.unsafe(
+      `create table ${table} as select g as id, case when g % 97 = 0 then null else 'ride-' || g end as ride_id
+      from generate_series(1, 3000) g`,
+    );
     const seen: number[][] = [];
     for (let k = 1; k <= 3; k++) {
       const source = await openPostgresSource({ url: PG_URL, table, shard: { index: k, count: 3, key: "ride_id" } });
       assert.match(source.description, new RegExp(`shard ${k}/3$`));
       seen.push(column(await readAll(source), "id") as number[]);
     }
-    for (const ids of seen) assert.ok(ids.length > 800 && ids.length < 1200, `shard sizes are even: ${seen.map((s) => s.length)}`);
+    for (const ids of seen) {
+      assert.ok(
+        ids.length > 800 && ids.length < 1200,
+        `shard sizes are even: ${seen.map((s) => s.length)}`,
+      );
+    }
     const all = seen.flat().sort((a, b) => a - b);
     assert.deepEqual(all, Array.from({ length: 3000 }, (_, i) => i + 1), "every row exactly once, NULL keys included");
   });
@@ -123,7 +145,10 @@ Deno.test("postgres source: clear errors", async (t) => {
     const err = await rejection(() => openPostgresSource({ url: PG_URL, table: "no_such_table_score" }));
     assert.equal(err.name, "NotFoundError");
     assert.equal(err.exitCode, 66);
-    assert.match(err.message, /relation "no_such_table_score" does not exist in Postgres at 127\.0\.0\.1:5432, database "test"/i);
+    assert.match(
+      err.message,
+      /relation "no_such_table_score" does not exist in Postgres at 127\.0\.0\.1:5432, database "test"/i,
+    );
   });
   await t.step("SQL error: UsageError with Postgres's message", async () => {
     const err = await rejection(() => openPostgresSource({ url: PG_URL, query: "selec 1" }));
@@ -131,7 +156,9 @@ Deno.test("postgres source: clear errors", async (t) => {
     assert.match(err.message, /syntax error at or near "selec"/i);
   });
   await t.step("a shard key that is not a column", async () => {
-    const err = await rejection(() => openPostgresSource({ url: PG_URL, query: "select 1 as a", shard: { index: 1, count: 2, key: "nope" } }));
+    const err = await rejection(() =>
+      openPostgresSource({ url: PG_URL, query: "select 1 as a", shard: { index: 1, count: 2, key: "nope" } })
+    );
     assert.equal(err.name, "UsageError");
     assert.match(err.message, /column q\.nope does not exist/i);
   });
