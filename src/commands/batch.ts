@@ -287,8 +287,10 @@ function planJob(flags: BatchFlags): Plan {
   if (shard && !pgInput) throw new UsageError("--shard splits a Postgres query: it needs a Postgres --input");
   if (flags.shardKey !== undefined && !shard) throw new UsageError("--shard-key goes with --shard K/N");
   let keep = flags.keep;
-  // A rerun of shard K replaces the rows whose key hashes to K, so the key must be in the table.
-  if (shard && pgOutput && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
+  // A rerun of shard K replaces the rows whose key hashes to K, so the key
+  // must be in the table (and in the rejects' data).
+  const pgRejects = isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined;
+  if (shard && (pgOutput || pgRejects) && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
   let windows: (Window | undefined)[] = [undefined];
   if (flags.backfill) {
     if (!flags.period || flags.from === undefined || flags.to === undefined) {

@@ -172,6 +172,40 @@ Deno.test("postgres sink: a rerun replaces its own slice (model version, window,
   });
 });
 
+Deno.test("postgres sink: a rejects table replaces its shard by the key inside its JSON data", async () => {
+  const table = randomName("sink_rejects");
+  await withPg([table], async ({ sql }) => {
+    const columns: ColumnInfo[] = [
+      { name: "row", type: "int64" },
+      { name: "data", type: "json" },
+      { name: "model_version", type: "string" },
+      { name: "window_start", type: "timestamptz" },
+    ];
+    const rejects = (ids: number[]): RowBatch => ({
+      offset: 0,
+      length: ids.length,
+      columns: {
+        row: ids.map(BigInt),
+        data: ids.map((id) => ({ ride_id: BigInt(id), trip_distance: "x" })),
+        model_version: ids.map(() => "v1"),
+        window_start: ids.map(() => new Date("2021-02-01Z")),
+      },
+    });
+    const ids = Array.from({ length: 40 }, (_, i) => i + 1);
+    await writeAll(table, slice("v1", "2021-02-01Z"), [rejects(ids)], columns);
+    const shard = { index: 2, count: 3, key: "ride_id" };
+    // The source hashes the key column as text; for a bigint that is its digits.
+    const [{ n: inShard }] = await sql.unsafe(
+      `select count(*)::int as n from unnest($1::int8[]) id where mod(abs(hashtext(id::text)::int8), 3) = 1`,
+      [`{${ids}}`],
+    );
+    await writeAll(table, { ...slice("v1", "2021-02-01Z", shard), shardKeyIn: "data" }, [rejects([1000])], columns);
+    const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table}`);
+    assert.ok(inShard > 3 && inShard < 30);
+    assert.equal(n, 40 - inShard + 1);
+  });
+});
+
 Deno.test("postgres sink: two runs of the same slice at once leave one run's rows, not both", async () => {
   const table = randomName("sink_race");
   await withPg([table], async ({ sql }) => {
