@@ -144,16 +144,18 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
     assert.deepEqual([old.n, old.u, old.runs], [inputRows, inputRows, 1]);
 
     const child = new Deno.Command(join(ROOT, "score"), { args, stdout: "null", stderr: "null" }).spawn();
-    // Kill it once its COPY into the predictions table has started.
+    // Kill it once its COPY into the predictions table has taken some rows.
     let copying = false;
-    for (let i = 0; i < 400 && !copying; i++) {
+    for (let i = 0; i < 800 && !copying; i++) {
       const [{ n }] = await sql.unsafe(
-        `select count(*)::int as n from pg_stat_activity where application_name = 'score' and query ilike 'copy%' and pid <> pg_backend_pid()`,
+        `select coalesce(max(p.tuples_processed), 0)::int as n from pg_stat_progress_copy p join pg_stat_activity a using (pid)
+          where a.query ilike $1`,
+        [`copy "${preds}"%`],
       );
-      copying = n > 0;
-      if (!copying) await new Promise((r) => setTimeout(r, 25));
+      copying = n >= 10_000;
+      if (!copying) await new Promise((r) => setTimeout(r, 10));
     }
-    assert.ok(copying, "the second run started copying");
+    assert.ok(copying, "the second run had copied rows into its open transaction");
     child.kill("SIGKILL");
     const status = await child.status;
     assert.equal(status.signal, "SIGKILL", "killed, not finished");
