@@ -5,7 +5,6 @@
  */
 import { once } from "node:events";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
-import { jsonSafe } from "../sinks/cell.ts";
 import type { Sql } from "./connect.ts";
 import { quoteIdent, quoteTable } from "./identifier.ts";
 
@@ -200,4 +199,9 @@ const SPECIAL = /[\\\t\n\r]/;
 function escape(s: string): string {
   if (!SPECIAL.test(s)) return s;
   return s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+}
+
+// Bigints in JSON: numbers when exact, else text (JSON.stringify throws on them).
+function jsonSafe(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v;
 }
