@@ -310,7 +310,8 @@ function planJob(flags: BatchFlags): Plan {
     windows = [periodWindow(flags.period, parseTimestamp(flags.at ?? "now", "--at"))];
   }
   if (flags.table !== undefined && flags.timeColumn === undefined && flags.period) {
-    log.warn("--table with --period but no --time-column: every run reads the whole table", { table: flags.table });
+    // Else every window would score (and store) the whole table again.
+    throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
   }
   const params = Object.values(flags.param ?? {});
   return { input, output, pgInput, pgOutput, params, shard, keep, windows };

@@ -561,6 +561,12 @@ Deno.test("score batch postgres: each failure with its clear error and exit code
       /needs \{window\} in its name/,
     ],
     [
+      "--table with --period but no --time-column",
+      ["--input", PG_URL, "--table", "t", "--period", "day", "--output", "-"],
+      64,
+      /--table with --period needs --time-column COLUMN/,
+    ],
+    [
       "bad --at",
       ["--input", PG_URL, "--table", "t", "--period", "day", "--at", "tomorrow", "--output", "-"],
       64,
