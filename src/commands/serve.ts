@@ -8,6 +8,7 @@
 import { Command, Option } from "commander";
 import { list, loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
+import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log } from "../log.ts";
@@ -156,13 +157,14 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
     });
   }
   let ready = true;
+  const accessLog = flags.accessLog ? new AccessLog() : false;
   const app = createApp(models, {
     version: SERVER_VERSION,
     apiKey: flags.apiKey || undefined,
     maxBodyBytes: flags.maxBodyBytes,
     batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
     metrics,
-    accessLog: flags.accessLog,
+    accessLog,
     predictions,
     isReady: () => ready,
   });
@@ -217,6 +219,7 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
     if (late) {
       log.warn("shutdown timeout reached with requests still in flight", { shutdown_timeout_s: flags.shutdownTimeout });
     }
+    if (accessLog) accessLog.flush();
     log.info("stopped", { signal, drain_ms: Math.round(performance.now() - started) });
     return late;
   } finally {

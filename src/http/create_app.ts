@@ -14,6 +14,7 @@ import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { Batcher, type BatcherOptions } from "../scoring/batcher.ts";
 import type { PredictionRecord } from "../sinks/prediction_log.ts";
+import { AccessLog } from "./access_log.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { Metrics } from "./metrics.ts";
 import { inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
@@ -39,8 +40,8 @@ export interface AppOptions {
   batching?: Omit<BatcherOptions, "onBatch">;
   /** Metrics to fill (a fresh set by default). */
   metrics?: Metrics;
-  /** Writes one access log line per request (default true). */
-  accessLog?: boolean;
+  /** Where the JSON line of each request goes (default: a buffered stderr log); false: none. */
+  accessLog?: AccessLog | false;
   /** Prediction log: one record per scored row. */
   predictions?: PredictionWriter;
   /** Readiness: false while the server drains (default: always ready). */
@@ -66,7 +67,7 @@ export function createApp(models: readonly Model[], options: AppOptions = {}): H
   const metrics = options.metrics ?? new Metrics();
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const isReady = options.isReady ?? (() => true);
-  const accessLog = options.accessLog ?? true;
+  const accessLog = options.accessLog ?? new AccessLog();
   const predictions = options.predictions;
   const checkKey = options.apiKey ? bearerToken(options.apiKey) : undefined;
   const byName = new Map<string, { model: Model; batcher: Batcher }>();
@@ -111,29 +112,32 @@ export function createApp(models: readonly Model[], options: AppOptions = {}): H
     const incoming = c.req.header("x-request-id");
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
+    // Set before the handler runs, so it goes into the response as it is built.
+    c.header("X-Request-Id", requestId);
     await next();
-    c.res.headers.set("X-Request-Id", requestId);
     const seconds = (performance.now() - start) / 1000;
     const model = c.get("model") ?? "";
     const route = routePath(c);
     metrics.observeRequest(model, route, c.res.status, seconds);
     if (accessLog) {
-      log.info("request", {
-        request_id: requestId,
+      accessLog.write({
+        requestId,
         method: c.req.method,
         path: c.req.path,
         route,
-        model: model || undefined,
+        model,
         status: c.res.status,
-        latency_ms: Math.round(seconds * 1e6) / 1000,
+        latencyMs: Math.round(seconds * 1e6) / 1000,
       });
     }
   });
 
-  app.use(async (c, next) => {
-    if (checkKey !== undefined && !c.req.path.startsWith("/v2/health/")) checkKey(c.req.header("authorization"));
-    await next();
-  });
+  if (checkKey !== undefined) {
+    app.use(async (c, next) => {
+      if (!c.req.path.startsWith("/v2/health/")) checkKey(c.req.header("authorization"));
+      await next();
+    });
+  }
 
   app.onError((err, c) => {
     const failure = describeError(err);

@@ -50,17 +50,23 @@ export interface Gauge {
 export class Metrics {
   readonly #requests = new Map<string, number>();
   readonly #latency = new Map<string, Histogram>();
+  // Label strings per (model, route, status), built once: observeRequest runs on every request.
+  readonly #requestKeys = new Map<string, { count: string; latency: string }>();
   readonly #batches = new Map<string, Histogram>();
   readonly #rejected = new Map<string, number>();
   readonly #gauges: Gauge[] = [];
 
   /** Counts one answered request and its latency. */
   observeRequest(model: string, route: string, status: number, seconds: number) {
-    const key = labels({ model, route, status: String(status) });
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
-    const lkey = labels({ model, route });
-    let h = this.#latency.get(lkey);
-    if (h === undefined) this.#latency.set(lkey, h = new Histogram(LATENCY_BUCKETS));
+    const id = `${model}\0${route}\0${status}`;
+    let keys = this.#requestKeys.get(id);
+    if (keys === undefined) {
+      keys = { count: labels({ model, route, status: String(status) }), latency: labels({ model, route }) };
+      this.#requestKeys.set(id, keys);
+    }
+    this.#requests.set(keys.count, (this.#requests.get(keys.count) ?? 0) + 1);
+    let h = this.#latency.get(keys.latency);
+    if (h === undefined) this.#latency.set(keys.latency, h = new Histogram(LATENCY_BUCKETS));
     h.observe(seconds);
   }
 

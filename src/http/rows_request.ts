@@ -9,7 +9,7 @@
  *   an instance may also be a list of values in the model's input order.
  */
 import { InputError } from "../errors.ts";
-import type { Model, Prediction } from "../model/mod.ts";
+import type { Model, Prediction, TensorType } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
 import { jsonValue } from "../sinks/cell.ts";
 
@@ -82,7 +82,7 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
     const more = prediction.rejects.length > 1 ? ` (and ${prediction.rejects.length - 1} more rows)` : "";
     throw new InputError(`${where(shape, first.index)}${first.message}${more}`);
   }
-  const outputs = model.outputColumns;
+  const outputs = outputColumns(model);
   const n = outputs.length === 0 ? 0 : prediction.columns[outputs[0].name].length;
   const objects = new Array<Record<string, unknown>>(n);
   for (let r = 0; r < n; r++) {
@@ -94,6 +94,15 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
   if (shape === "object") return objects[0];
   if (shape === "array") return objects;
   return { predictions: objects, model_name: model.name, model_version: model.version };
+}
+
+const OUTPUT_COLUMNS = new WeakMap<Model, { name: string; type: TensorType }[]>();
+
+// `Model.outputColumns` builds a new list on each call; this runs on every request.
+function outputColumns(model: Model) {
+  let columns = OUTPUT_COLUMNS.get(model);
+  if (columns === undefined) OUTPUT_COLUMNS.set(model, columns = model.outputColumns);
+  return columns;
 }
 
 function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record<string, unknown> {
