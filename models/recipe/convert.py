@@ -606,7 +606,8 @@ def main():
         "name": "ride-duration-linreg",
         "description": "Predicted NYC green taxi ride duration in minutes, from the course's lin_reg.bin "
                        "(DictVectorizer + LinearRegression)",
-        "inputs": {"PULocationID": {}, "DOLocationID": {}, "trip_distance": {}},
+        # A ride without a distance has no meaningful duration: reject it rather than predict from NaN.
+        "inputs": {"PULocationID": {}, "DOLocationID": {}, "trip_distance": {"required": True}},
         "outputs": {"duration": {}},
     })
     pred = lr.predict(dv.transform(X_rows))
@@ -624,7 +625,8 @@ def main():
         "version": "e1efc53e9bd149078b0c12aeaa6365df",
         "description": "Predicted NYC green taxi ride duration in minutes, from the course's MLflow rf_pipeline "
                        "(DictVectorizer + RandomForestRegressor, 100 trees)",
-        "inputs": {"PULocationID": {}, "DOLocationID": {}, "trip_distance": {}},
+        # A ride without a distance has no meaningful duration: reject it rather than predict from NaN.
+        "inputs": {"PULocationID": {}, "DOLocationID": {}, "trip_distance": {"required": True}},
         "outputs": {"duration": {}},
     })
     pred = pipe.predict(X_rows)

@@ -81,7 +81,7 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
 
 /**
  * Coerces `values` to `type`. Floats: numbers, numeric strings and bigints;
- * a blank or null becomes NaN. Integers: whole numbers, whole numeric
+ * a blank or null becomes NaN, or is a failure when `required`. Integers: whole numbers, whole numeric
  * strings and bigints, within the type's range; null is a failure. Bools:
  * true/false, 1/0 and the words true/false, yes/no, t/f. Strings: strings,
  * and numbers/bigints/bools printed; null is a failure.
@@ -92,12 +92,12 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
  * // data: Float64Array [1.5, NaN, 0]; failures: [{ index: 2, reason: "is not a number", value: "x" }]
  * ```
  */
-export function coerceColumn(values: ArrayLike<unknown>, type: TensorType): Coerced {
+export function coerceColumn(values: ArrayLike<unknown>, type: TensorType, options: { required?: boolean } = {}): Coerced {
   switch (type) {
     case "float64":
-      return toFloats(values, new Float64Array(values.length));
+      return toFloats(values, new Float64Array(values.length), options.required ?? false);
     case "float32":
-      return toFloats(values, new Float32Array(values.length));
+      return toFloats(values, new Float32Array(values.length), options.required ?? false);
     case "int64":
       return toBigInts(values, new BigInt64Array(values.length), true);
     case "uint64":
@@ -121,25 +121,37 @@ export function coerceColumn(values: ArrayLike<unknown>, type: TensorType): Coer
   }
 }
 
-function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array): Coerced {
+function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, required: boolean): Coerced {
+  const failures: CoercionFailure[] = [];
   // Typed arrays of numbers need no checks: the fast path for Parquet/ORT data.
   if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
     out.set(values);
-    return { data: out, failures: [] };
+    if (required) {
+      for (let i = 0; i < out.length; i++) {
+        if (Number.isNaN(out[i])) failures.push({ index: i, reason: "is missing", value: values[i] });
+      }
+    }
+    return { data: out, failures };
   }
-  const failures: CoercionFailure[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "number") out[i] = v;
-    else if (v === null || v === undefined) out[i] = NaN;
+    let n: number;
+    if (typeof v === "number") n = v;
+    else if (v === null || v === undefined) n = NaN;
     else if (typeof v === "string") {
       const s = v.trim();
-      const n = s === "" ? NaN : Number(s);
+      n = s === "" ? NaN : Number(s);
       if (Number.isNaN(n) && s !== "" && s.toLowerCase() !== "nan") {
         failures.push({ index: i, reason: "is not a number", value: v });
-      } else out[i] = n;
-    } else if (typeof v === "bigint") out[i] = Number(v);
-    else failures.push({ index: i, reason: "is not a number", value: v });
+        continue;
+      }
+    } else if (typeof v === "bigint") n = Number(v);
+    else {
+      failures.push({ index: i, reason: "is not a number", value: v });
+      continue;
+    }
+    if (required && Number.isNaN(n)) failures.push({ index: i, reason: "is missing", value: v });
+    else out[i] = n;
   }
   return { data: out, failures };
 }

@@ -60,7 +60,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
             `only inputs of shape [N] or [N,1] with a numeric, bool or string type are supported`,
         );
       }
-      return { name: m.name, type: m.type as TensorType, shape, aliases: manifest.inputs?.[m.name]?.aliases ?? [] };
+      const spec = manifest.inputs?.[m.name] ?? {};
+      return { name: m.name, type: m.type as TensorType, shape, aliases: spec.aliases ?? [], required: spec.required ?? false };
     });
     const outputs: OutputSpec[] = [];
     for (const m of session.outputMetadata) {

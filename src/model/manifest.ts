@@ -8,7 +8,7 @@
  *   "name": "churn",
  *   "version": "2024-05",
  *   "description": "Telco churn probability",
- *   "inputs": { "SeniorCitizen": { "aliases": ["seniorcitizen"] } },
+ *   "inputs": { "SeniorCitizen": { "aliases": ["seniorcitizen"] }, "tenure": { "required": true } },
  *   "outputs": { "probabilities": { "labels": ["no", "yes"] }, "duration": { "rename": "ride_duration" } }
  * }
  * ```
@@ -19,6 +19,8 @@ import { ModelError } from "./model_error.ts";
 export interface InputManifest {
   /** Other column names that feed this input (tried after the input's own name). */
   aliases?: string[];
+  /** A null or blank value rejects its row instead of becoming NaN (for a float input). */
+  required?: boolean;
 }
 
 /** How one ONNX output becomes columns. */
@@ -64,6 +66,9 @@ export function parseManifest(raw: unknown, where: string): Manifest {
         if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === "string"))) {
           throw fail(`"${section}.${name}.${list}" is not a list of strings`);
         }
+      }
+      if (entry.required !== undefined && typeof entry.required !== "boolean") {
+        throw fail(`"${section}.${name}.required" is not true or false`);
       }
       if (entry.rename !== undefined && typeof entry.rename !== "string") {
         throw fail(`"${section}.${name}.rename" is not a string`);

@@ -17,6 +17,8 @@ export interface InputSpec {
   shape: ReadonlyArray<number | string>;
   /** Column names tried after `name`, from the manifest. */
   aliases: string[];
+  /** Whether a null or blank value rejects its row (else a float input takes NaN). */
+  required: boolean;
 }
 
 /** One tensor output and the columns it becomes. */
@@ -148,7 +150,7 @@ export class Model {
     const bad = new Set<number>();
     for (const input of this.inputs) {
       const column = sources.get(input.name)!;
-      const { data, failures } = coerceColumn(columns[column], input.type);
+      const { data, failures } = coerceColumn(columns[column], input.type, { required: input.required });
       coerced.set(input.name, data);
       for (const f of failures) {
         if (bad.has(f.index)) continue;

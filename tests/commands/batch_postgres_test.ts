@@ -189,6 +189,7 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       ('good-1', '2021-02-03 10:00', '130', 205, '3.66'),
       ('text-distance', '2021-02-03 11:00', '130', 205, 'three miles'),
       ('null-pickup', '2021-02-03 12:00', null, 205, '1.0'),
+      ('null-distance', '2021-02-03 13:00', '130', 205, null),
       ('text-pickup', '2021-02-03 12:30', 'JFK', 205, '1.0'),
       ('good-2', '2021-02-04 10:00', '10', 50, '40'),
       ('other-month', '2021-03-04 10:00', '10', 50, 'bad')`);
@@ -221,11 +222,12 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
     });
     await t.step("each bad row is in the rejects table with its reason, data and window", async () => {
       const rows = await sql.unsafe(`select * from "${rejects}" order by row`);
-      assert.deepEqual(rows.map((r) => r.data.ride_id), ["null-pickup", "text-distance", "text-pickup"]);
-      assert.match(rows[0].error as string, /column "PULocationID" is missing \(expected an integer\)/);
-      assert.match(rows[1].error as string, /column "trip_distance" is not a number \(got "three miles"\)/);
-      assert.match(rows[2].error as string, /column "PULocationID" is not an integer \(got "JFK"\)/);
-      assert.deepEqual(rows.map((r) => Number(r.row)), [3, 4, 5], "1-based row of the query's result");
+      assert.deepEqual(rows.map((r) => r.data.ride_id), ["null-distance", "null-pickup", "text-distance", "text-pickup"]);
+      assert.match(rows[0].error as string, /column "trip_distance" is missing \(expected a number\)/);
+      assert.match(rows[1].error as string, /column "PULocationID" is missing \(expected an integer\)/);
+      assert.match(rows[2].error as string, /column "trip_distance" is not a number \(got "three miles"\)/);
+      assert.match(rows[3].error as string, /column "PULocationID" is not an integer \(got "JFK"\)/);
+      assert.deepEqual(rows.map((r) => Number(r.row)), [3, 4, 5, 6], "1-based row of the query's result");
       for (const r of rows) {
         assert.equal((r.window_start as Date).toISOString(), "2021-02-01T00:00:00.000Z");
         assert.equal(r.model_name, "ride-duration-linreg");
@@ -254,7 +256,7 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
         rejects,
       );
       assert.equal(again.code, 0, again.stderr);
-      assert.equal((await sql.unsafe(`select count(*)::int as n from "${rejects}"`))[0].n, 3);
+      assert.equal((await sql.unsafe(`select count(*)::int as n from "${rejects}"`))[0].n, 4);
     });
     await t.step("rejects to a CSV file", async () => {
       const file = join(dir.path, "rejects.csv");
@@ -272,19 +274,10 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       assert.equal(r.code, 0, r.stderr);
       const lines = (await Deno.readTextFile(file)).trim().split("\n");
       assert.equal(lines[0], "row,error,data,model_name,model_version,window_start,window_end,scored_at");
-      assert.equal(lines.length, 4);
-      assert.match(lines[2], /three miles/);
+      assert.equal(lines.length, 5);
+      assert.match(lines[3], /three miles/);
     });
   });
-});
-
-// The issue asks for a NULL trip_distance to be rejected; the model module
-// reads a NULL float as NaN by design (tests/model/coerce_test.ts), so the
-// row is scored with a NaN duration. Left for the model's owner to decide.
-Deno.test({
-  name: "score batch: a NULL trip_distance is rejected (ignored: the model reads NULL floats as NaN)",
-  ignore: true,
-  fn: () => {},
 });
 
 Deno.test({

@@ -7,6 +7,7 @@ interface Case {
   values: unknown[];
   data: unknown[];
   failures?: [number, string][];
+  required?: boolean;
 }
 
 const cases: Case[] = [
@@ -18,6 +19,14 @@ const cases: Case[] = [
     values: [1, "abc", true, 4],
     data: [1, 0, 0, 4],
     failures: [[1, "is not a number"], [2, "is not a number"]],
+  },
+  {
+    name: "float64 required: blank, null and NaN are missing",
+    type: "float64",
+    required: true,
+    values: [1, "", null, "NaN", NaN],
+    data: [1, 0, 0, 0, 0],
+    failures: [[1, "is missing"], [2, "is missing"], [3, "is missing"], [4, "is missing"]],
   },
   { name: "float32 keeps float32 precision", type: "float32", values: [0.1], data: [Math.fround(0.1)] },
   { name: "int64 from numbers, text and bigints", type: "int64", values: [130, "205", " 7 ", 9n, "12.0", 3.0], data: [130n, 205n, 7n, 9n, 12n, 3n] },
@@ -41,11 +50,15 @@ const cases: Case[] = [
 Deno.test("coerceColumn", async (t) => {
   for (const c of cases) {
     await t.step(c.name, () => {
-      const { data, failures } = coerceColumn(c.values, c.type);
+      const { data, failures } = coerceColumn(c.values, c.type, { required: c.required });
       assert.deepEqual(Array.from(data as ArrayLike<unknown>), c.data);
       assert.deepEqual(failures.map((f) => [f.index, f.reason]), c.failures ?? []);
     });
   }
+  await t.step("typed arrays: NaN is missing when required", () => {
+    const { failures } = coerceColumn(new Float64Array([1, NaN]), "float64", { required: true });
+    assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[1, "is missing"]]);
+  });
   await t.step("typed arrays of floats are copied as they are", () => {
     const { data, failures } = coerceColumn(new Float64Array([1, 2]), "float32");
     assert.deepEqual(data, new Float32Array([1, 2]));

@@ -47,6 +47,12 @@ Deno.test("Model.predict", async (t) => {
         [3, "i", 'column "i" is missing (expected an integer)'],
       ]);
     });
+    await t.step("a required float input rejects a null, a blank float input takes NaN", async () => {
+      const p = await model.predict(columns(3, { x: [0.5, null, 0.5], d: [1, 2, ""] }), 3);
+      assert.deepEqual(Array.from(p.rows!), [0, 2]);
+      assert.deepEqual(p.rejects.map((r) => r.message), ['column "x" is missing (expected a number)']);
+      assert.ok(Number.isNaN((p.columns.double_out as Float64Array)[1]));
+    });
     await t.step("a batch whose every row is bad runs nothing and returns empty columns", async () => {
       const p = await model.predict(columns(2, { j: ["a", "b"] }), 2);
       assert.deepEqual(p.rows?.length, 0);
