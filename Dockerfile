@@ -1,0 +1,40 @@
+# score serve in a container: the seed's POST /predict and the Open Inference Protocol v2.
+#
+#   docker build -t score .
+#   docker run --rm -p 9696:9696 score                                   # the linreg model
+#   docker run --rm -p 9696:9696 -v $PWD/my-model:/models/mine:ro score serve --model /models/mine
+#
+# Configuration is by flags or SCORE_* variables (see `score serve --help`), e.g.
+# -e SCORE_API_KEY=... -e SCORE_LOG_PREDICTIONS=postgres://user:pw@db:5432/app/predictions.
+# onnxruntime-node needs glibc, hence the Debian image.
+FROM denoland/deno:debian-2.9.6
+
+# onnxruntime-node's install script would fetch CUDA libraries; the CPU build is all we need.
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    DENO_DIR=/app/.deno \
+    DENO_NO_UPDATE_CHECK=1
+
+WORKDIR /app
+COPY deno.json deno.lock ./
+COPY main.ts ./
+COPY src ./src
+COPY models ./models
+# Fetch every npm package once, at build time; the container never reaches a registry.
+# The code stays owned by root, read-only for the service user; Deno may write to its caches.
+RUN deno install --entrypoint main.ts \
+    && chown -R deno:deno /app/.deno /app/node_modules
+USER deno
+
+ENV SCORE_HOST=0.0.0.0 \
+    SCORE_PORT=9696
+EXPOSE 9696
+
+# Readiness turns false while the server drains on SIGTERM (docker stop), so the check fails then.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["deno", "eval", "--no-lock", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('SCORE_PORT') ?? '9696'}/v2/health/ready`).catch(() => null); Deno.exit(r?.status === 200 ? 0 : 1);"]
+
+# docker stop sends SIGTERM: in-flight requests finish (--shutdown-timeout, 30 s by default; give
+# docker stop a longer -t), then exit 0.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-env", "--allow-ffi", "/app/main.ts"]
+CMD ["serve", "--model", "/app/models/ride-duration-linreg"]

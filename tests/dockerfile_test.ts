@@ -1,0 +1,42 @@
+/**
+ * The Dockerfile cannot be built here (no Docker engine), so its promises
+ * are checked as text: a non-root user, a health check on readiness, the
+ * service listening on all interfaces, and every copied path present.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "./helpers.ts";
+
+Deno.test("Dockerfile", async (t) => {
+  const text = await Deno.readTextFile(join(ROOT, "Dockerfile"));
+  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const instructions = lines.map((l) => ({ op: l.split(/\s+/)[0].toUpperCase(), args: l.slice(l.indexOf(" ") + 1).trim() }));
+
+  await t.step("runs as a non-root user", () => {
+    const users = instructions.filter((i) => i.op === "USER").map((i) => i.args);
+    assert.ok(users.length > 0);
+    assert.notEqual(users.at(-1), "root");
+    assert.notEqual(users.at(-1), "0");
+  });
+
+  await t.step("checks health on /v2/health/ready", () => {
+    const check = instructions.find((i) => i.op === "HEALTHCHECK");
+    assert.ok(check);
+    assert.match(check.args, /\/v2\/health\/ready/);
+  });
+
+  await t.step("listens on all interfaces and serves a shipped model", async () => {
+    assert.match(text, /SCORE_HOST=0\.0\.0\.0/);
+    const cmd = JSON.parse(instructions.find((i) => i.op === "CMD")!.args) as string[];
+    assert.equal(cmd[0], "serve");
+    const model = cmd[cmd.indexOf("--model") + 1].replace(/^\/app\//, "");
+    assert.ok((await Deno.stat(join(ROOT, model, "model.onnx"))).isFile, model);
+  });
+
+  await t.step("copies only paths that exist", async () => {
+    for (const copy of instructions.filter((i) => i.op === "COPY")) {
+      const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith("--"));
+      for (const source of parts.slice(0, -1)) await Deno.stat(join(ROOT, source));
+    }
+  });
+});
