@@ -6,7 +6,7 @@
  * `--shutdown-timeout`), the prediction log is flushed, exit 0.
  */
 import { Command, Option } from "commander";
-import { list, loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import { list, loadOptions, modelOption, modelPath, modelTuningOptions, wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
@@ -49,7 +49,7 @@ export function serveCommand(): Command {
     .description(
       "Serve models over HTTP: the seed's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
     )
-    .addOption(modelOption().argParser(list))
+    .addOption(modelOption().argParser(models))
     .addOption(
       new Option("--host <host>", "address to listen on (0.0.0.0 in a container)").env("SCORE_HOST").default(
         "127.0.0.1",
@@ -130,6 +130,11 @@ export function serveCommand(): Command {
     // Requests still running past --shutdown-timeout would keep the process alive.
     if (late) Deno.exit(0);
   });
+}
+
+/** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */
+function models(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...list(value).map(modelPath)];
 }
 
 /** Listens until a signal, then drains; true when the drain timed out. */

@@ -211,6 +211,14 @@ Deno.test("score serve --api-key from the environment", async () => {
   assert.ok(!server.lines.join("\n").includes("k-123"), "the key never reaches the log");
 });
 
+Deno.test("score serve takes several shipped models by name from SCORE_MODEL", async () => {
+  await using server = await startServer(["--no-access-log"], { SCORE_MODEL: "churn,ride-duration-rf" });
+  const churn = await postJson(`${server.url}/predict`, CUSTOMER);
+  assert.equal(churn.body.churn_probability, 0.6363584152715288, "the first model answers /predict");
+  const rf = await (await fetch(`${server.url}/v2/models/ride-duration-rf`)).json();
+  assert.equal(rf.versions[0], "e1efc53e9bd149078b0c12aeaa6365df");
+});
+
 Deno.test("score serve refuses bad configuration with a usage error", async (t) => {
   const cases: [string, string[], RegExp][] = [
     ["a prediction log URL without a table", ["--log-predictions", PG_URL], /database\/table/],
