@@ -7,9 +7,9 @@
  * Every failure is mapped to a status and a JSON body in one place, the
  * `onError` below; handlers only throw.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { routePath } from "hono/route";
-import { describeError, NotFoundError, UnavailableError } from "../errors.ts";
+import { describeError, InputError, NotFoundError, UnavailableError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { Batcher, type BatcherOptions } from "../scoring/batcher.ts";
@@ -167,7 +167,7 @@ export function createApp(models: readonly Model[], options: AppOptions = {}): H
     return c.json({ error: message, code: failure.code }, failure.status as 400);
   });
 
-  const predict = async (c: import("hono").Context<Env>, name: string) => {
+  const predict = async (c: Context<Env>, name: string) => {
     const { model, batcher } = find(name);
     c.set("model", model.name);
     const body = await readJson(c.req.raw, maxBodyBytes);
@@ -202,21 +202,21 @@ export function createApp(models: readonly Model[], options: AppOptions = {}): H
   app.get("/v2/health/live", (c) => c.body(null, 200));
   app.get("/v2/health/ready", (c) => c.body(null, isReady() ? 200 : 400));
   app.get("/v2", (c) => c.json({ name: "score", version: options.version ?? "0.0.0", extensions: [] }));
-  const metadata = (c: import("hono").Context<Env>) => {
+  const metadata = (c: Context<Env>) => {
     const { model } = find(c.req.param("name")!, c.req.param("version"));
     c.set("model", model.name);
     return c.json(modelMetadata(model));
   };
   app.get("/v2/models/:name", metadata);
   app.get("/v2/models/:name/versions/:version", metadata);
-  const ready = (c: import("hono").Context<Env>) => {
+  const ready = (c: Context<Env>) => {
     const { model } = find(c.req.param("name")!, c.req.param("version"));
     c.set("model", model.name);
     return c.body(null, isReady() ? 200 : 400);
   };
   app.get("/v2/models/:name/ready", ready);
   app.get("/v2/models/:name/versions/:version/ready", ready);
-  const infer = async (c: import("hono").Context<Env>) => {
+  const infer = async (c: Context<Env>) => {
     const { model, batcher } = find(c.req.param("name")!, c.req.param("version"));
     c.set("model", model.name);
     const body = await readJson(c.req.raw, maxBodyBytes);
@@ -236,6 +236,37 @@ export function createApp(models: readonly Model[], options: AppOptions = {}): H
     (c) => c.text(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
   app.get("/openapi.json", (c) => c.json(document));
+  // A known route asked with the wrong method is a 405 that says which method to use, not a 404.
+  const allow = (methods: string) => (c: Context<Env>) => {
+    c.header("Allow", methods);
+    throw new InputError(`${c.req.method} is not allowed on ${c.req.path}; use ${methods}`, {
+      status: 405,
+      code: "method_not_allowed",
+    });
+  };
+  for (
+    const path of [
+      "/predict",
+      "/models/:name/predict",
+      "/v2/models/:name/infer",
+      "/v2/models/:name/versions/:version/infer",
+    ]
+  ) {
+    app.all(path, allow("POST"));
+  }
+  for (
+    const path of [
+      "/v2",
+      "/v2/health/live",
+      "/v2/health/ready",
+      "/v2/models/:name",
+      "/v2/models/:name/versions/:version",
+      "/v2/models/:name/ready",
+      "/v2/models/:name/versions/:version/ready",
+      "/metrics",
+      "/openapi.json",
+    ]
+  ) app.all(path, allow("GET, HEAD"));
   app.all("*", (c) => {
     throw new NotFoundError(`No route ${c.req.method} ${c.req.path} (see /openapi.json)`);
   });

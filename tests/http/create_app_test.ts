@@ -216,6 +216,16 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
     await t.step("X-Request-Id is echoed, or generated", async () => {
       const echoed = await app.request("/v2/health/live", { headers: { "x-request-id": "abc-123" } });
       assert.deepEqual(echoed.headers.get("x-request-id"), "abc-123");
+      const failed = await app.request("/predict", {
+        method: "POST",
+        body: "{",
+        headers: { "x-request-id": "abc-456" },
+      });
+      assert.deepEqual([failed.status, failed.headers.get("x-request-id")], [400, "abc-456"]);
+      await failed.body?.cancel();
+      const wrongMethod = await app.request("/predict");
+      assert.deepEqual([wrongMethod.status, wrongMethod.headers.get("allow")], [405, "POST"]);
+      await wrongMethod.body?.cancel();
       const generated = await app.request("/v2/health/live");
       assert.match(generated.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
     });
@@ -251,6 +261,8 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
         ],
         ["unknown model", post("/models/nope/predict", SEED), 404, /Unknown model "nope"/],
         ["unknown route", { path: "/nope" }, 404, /No route GET \/nope/],
+        ["GET on a POST route", { path: "/predict" }, 405, /GET is not allowed on \/predict; use POST/],
+        ["POST on a GET route", post("/v2/models/churn", {}), 405, /use GET, HEAD/],
         ["unknown model version", { path: "/v2/models/churn/versions/0/ready" }, 404, /no version "0"/],
         ["OIP not an object", post("/v2/models/ride-duration-linreg/infer", "[]"), 400, /"inputs"/],
         [
