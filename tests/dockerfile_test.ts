@@ -9,8 +9,13 @@ import { ROOT } from "./helpers.ts";
 
 Deno.test("Dockerfile", async (t) => {
   const text = await Deno.readTextFile(join(ROOT, "Dockerfile"));
-  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
-  const instructions = lines.map((l) => ({ op: l.split(/\s+/)[0].toUpperCase(), args: l.slice(l.indexOf(" ") + 1).trim() }));
+  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) =>
+    l !== "" && !l.startsWith("#")
+  );
+  const instructions = lines.map((l) => ({
+    op: l.split(/\s+/)[0].toUpperCase(),
+    args: l.slice(l.indexOf(" ") + 1).trim(),
+  }));
 
   await t.step("runs as a non-root user", () => {
     const users = instructions.filter((i) => i.op === "USER").map((i) => i.args);
