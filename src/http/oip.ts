@@ -121,7 +121,8 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
       );
     }
     if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data": a list of values`);
-    const values = data.flat(Infinity);
+    // Nested data may nest only as deep as the shape: deeper lists are bad values, not recursion.
+    const values = data.flat(shape.length - 1);
     if (values.length !== shape[0]) {
       throw bad(`Input "${name}" has ${values.length} values but its shape [${shape}] needs ${shape[0]}`);
     }
@@ -193,9 +194,16 @@ function checkValues(name: string, datatype: string, values: unknown[]) {
     else if (range !== undefined) ok = Number.isInteger(v) && (v as number) >= range[0] && (v as number) <= range[1];
     else ok = typeof v === "number";
     if (!ok) {
-      throw bad(`Input "${name}" element ${i} is ${JSON.stringify(v) ?? String(v)}, not a valid ${datatype} value`);
+      throw bad(`Input "${name}" element ${i} is ${describe(v)}, not a valid ${datatype} value`);
     }
   }
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return "a list (nested deeper than the shape)";
+  if (typeof v === "object" && v !== null) return "an object";
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  return String(v);
 }
 
 function dims(shape: ReadonlyArray<number | string>): number[] {

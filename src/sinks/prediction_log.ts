@@ -179,8 +179,7 @@ export class PredictionLog {
       if (this.#buffer.length === 0) continue;
       const batch = this.#buffer.splice(0, this.#batchRows);
       try {
-        await this.#copy(batch);
-        this.#written += batch.length;
+        this.#written += await this.#copy(batch);
       } catch (err) {
         this.#dropped += batch.length;
         this.#warn(err, batch.length);
@@ -192,13 +191,21 @@ export class PredictionLog {
 
   async #copy(batch: PredictionRecord[]) {
     let text = "";
+    let written = 0;
     for (const r of batch) {
-      text += r.time.toISOString() + "\t" + field(r.requestId) + "\t" + field(r.model) + "\t" +
-        field(r.modelVersion) + "\t" + field(JSON.stringify(r.features, jsonSafe)) + "\t" +
-        field(JSON.stringify(r.outputs, jsonSafe)) + "\n";
+      try {
+        text += r.time.toISOString() + "\t" + field(r.requestId) + "\t" + field(r.model) + "\t" +
+          field(r.modelVersion) + "\t" + field(jsonText(r.features)) + "\t" + field(jsonText(r.outputs)) + "\n";
+        written++;
+      } catch {
+        // A record that cannot be written (too deep to clean) is dropped alone, not with its batch.
+        this.#dropped++;
+      }
     }
+    if (written === 0) return 0;
     const stream = await this.#pg.sql.unsafe(`copy ${this.#table} (${COLUMNS}) from stdin`).writable();
     await pipeline(Readable.from([text]), stream);
+    return written;
   }
 
   #warn(err: unknown, rows: number) {
@@ -212,6 +219,21 @@ export class PredictionLog {
       dropped: this.#dropped,
     });
   }
+}
+
+/** JSON for a jsonb column: Postgres refuses `\u0000`, so NULs (rare) become U+FFFD. */
+function jsonText(v: unknown): string {
+  const text = JSON.stringify(v, jsonSafe);
+  return text.includes("\\u0000") ? JSON.stringify(withoutNul(v), jsonSafe) : text;
+}
+
+function withoutNul(v: unknown): unknown {
+  if (typeof v === "string") return v.replaceAll("\0", "\uFFFD");
+  if (Array.isArray(v)) return v.map(withoutNul);
+  if (typeof v === "object" && v !== null && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replaceAll("\0", "\uFFFD"), withoutNul(x)]));
+  }
+  return v;
 }
 
 /** Escapes a value for COPY's text format. */

@@ -9,12 +9,23 @@ function collector() {
   const chunks: Uint8Array[] = [];
   return {
     out: { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) },
-    lines: () => chunks.map((c) => new TextDecoder().decode(c)).join("").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)),
+    lines: () =>
+      chunks.map((c) => new TextDecoder().decode(c)).join("").split("\n").filter((l) => l !== "").map((l) =>
+        JSON.parse(l)
+      ),
   };
 }
 
 Deno.test("AccessLog", async (t) => {
-  const base = { requestId: "r-1", method: "POST", path: "/predict", route: "/predict", model: "m", status: 200, latencyMs: 1.25 };
+  const base = {
+    requestId: "r-1",
+    method: "POST",
+    path: "/predict",
+    route: "/predict",
+    model: "m",
+    status: 200,
+    latencyMs: 1.25,
+  };
 
   await t.step("one JSON line per request, in the process log's shape", () => {
     const c = collector();

@@ -312,6 +312,23 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
           /"trip_distance" element 0 is "x", not a valid FP64/,
         ],
         [
+          "a huge bad value is not echoed whole",
+          post("/predict", { ...SEED, PULocationID: Array.from({ length: 20_000 }, (_, i) => i) }),
+          422,
+          /^column "PULocationID" is not an integer .{0,280}…$/,
+        ],
+        [
+          "OIP data nested deeper than the shape",
+          post("/v2/models/ride-duration-linreg/infer", {
+            inputs: [
+              { ...ok.inputs[0], data: JSON.parse("[".repeat(100_000) + "1" + "]".repeat(100_000)) },
+              ...ok.inputs.slice(1),
+            ],
+          }),
+          400,
+          /"PULocationID" element 0 is a list \(nested deeper than the shape\)/,
+        ],
+        [
           "OIP unknown output",
           post("/v2/models/ride-duration-linreg/infer", { ...ok, outputs: [{ name: "nope" }] }),
           400,

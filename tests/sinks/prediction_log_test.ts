@@ -51,7 +51,7 @@ Deno.test("PredictionLog writes in the background and counts what it drops", asy
   try {
     await t.step("records arrive intact, with tabs, newlines, backslashes and quotes", async () => {
       const { table, log } = await open({ flushMs: 10 });
-      const awkward = { s: 'tab\tnew\nline back\\slash "quote" ünï' };
+      const awkward = { s: 'tab\tnew\nline back\\slash "quote" ünï', literal: "\\u0000" };
       log.write(record(1, awkward));
       log.write(record(2));
       await log.close();
@@ -65,6 +65,16 @@ Deno.test("PredictionLog writes in the background and counts what it drops", asy
       assert.deepEqual(rows[0].outputs, { y: 2, big: "1152921504606846976", ok: true });
       assert.equal((rows[0].logged_at as Date).toISOString(), "2026-01-01T00:00:01.000Z");
       assert.deepEqual([rows[1].request_id, rows[1].model, rows[1].model_version], ["r2", "m", "v1"]);
+    });
+
+    await t.step("NULs, which jsonb refuses, become U+FFFD instead of failing the batch", async () => {
+      const { table, log } = await open({ flushMs: 10 });
+      log.write(record(1, { "k\u0000ey": "nul\u0000here" }));
+      log.write(record(2));
+      await log.close();
+      assert.deepEqual([log.written, log.dropped], [2, 0]);
+      const rows = await sql`select features from ${sql(table)} order by request_id`;
+      assert.deepEqual(rows[0].features, { i: 1, "k\uFFFDey": "nul\uFFFDhere" });
     });
 
     await t.step("a full buffer drops new records and counts them; write never throws", async () => {
