@@ -8,6 +8,8 @@
  * - `score serve` (linreg, access log on, to a file) with single-ride
  *   `POST /predict` requests (100 distinct rides, cycled);
  * - the same with 100-ride requests;
+ * - single-ride requests again with `--log-predictions` to Postgres
+ *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
  * and prints req/s, rows/s, p50/p99 latency and the ratio to the ceiling.
  * The three runs alternate for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (10)
  * each; each row shows its best round, to damp other load on the machine.
@@ -17,6 +19,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import postgres from "postgres";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT = join(ROOT, "bench", "out");
@@ -24,6 +27,7 @@ const DENO = join(ROOT, "scripts", "deno");
 const CONNECTIONS = 64;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const WARMUP_SECONDS = 2;
+const PG_URL = Deno.env.get("BENCH_PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 
 /** The ceiling: what Deno.serve alone answers on this machine. */
@@ -56,19 +60,29 @@ const results: Result[] = [];
 {
   // Both servers stay up; the runs alternate, and each figure is the best of ROUNDS runs, so that
   // a burst of load from elsewhere on the machine does not decide the ratio.
-  await using ceiling = await start(DENO, ["eval", CEILING_SERVER]);
-  await using serve = await start(join(ROOT, "score"), [
-    "serve",
-    "--model",
-    join(ROOT, "models", "ride-duration-linreg"),
-    "--port",
-    "0",
-  ]);
+  await using ceiling = await start(DENO, ["eval", CEILING_SERVER], "ceiling");
+  const model = join(ROOT, "models", "ride-duration-linreg");
+  await using serve = await start(join(ROOT, "score"), ["serve", "--model", model, "--port", "0"], "serve");
+  // The prediction log must not slow responses: the same single-ride run with it on, if Postgres is there.
+  const table = `serve_bench_${crypto.randomUUID().slice(0, 8)}`;
+  await using logged = await reachable(PG_URL)
+    ? await start(join(ROOT, "score"), [
+      "serve",
+      "--model",
+      model,
+      "--port",
+      "0",
+      "--log-predictions",
+      `${PG_URL}/${table}`,
+    ], "logged")
+    : undefined;
   const runs: [string, number, string, string[], number][] = [
     ["ceiling: bare Deno.serve, fixed JSON", ceiling.port, "/", single, 1],
     ["score serve, 1 ride per request", serve.port, "/predict", single, 1],
     ["score serve, 100 rides per request", serve.port, "/predict", hundred, 100],
   ];
+  if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged.port, "/predict", single, 1]);
+  else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
   const best = new Map<string, Result>();
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}`);
@@ -78,6 +92,14 @@ const results: Result[] = [];
     }
   }
   results.push(...runs.map(([name]) => best.get(name)!));
+  if (logged) {
+    const m = await (await fetch(`http://127.0.0.1:${logged.port}/metrics`)).text();
+    const written = Number(/^score_prediction_log_written_total (\S+)$/m.exec(m)?.[1]);
+    const dropped = Number(/^score_prediction_log_dropped_total (\S+)$/m.exec(m)?.[1]);
+    console.log(`prediction log: ${fmt(written)} rows written to Postgres, ${fmt(dropped)} dropped (so far)`);
+    const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    await sql`drop table if exists ${sql(table)}`.finally(() => sql.end());
+  }
   const metrics = await (await fetch(`http://127.0.0.1:${serve.port}/metrics`)).text();
   const count = Number(/^score_batch_rows_count\{[^}]*\} (\S+)$/m.exec(metrics)?.[1] ?? NaN);
   const sum = Number(/^score_batch_rows_sum\{[^}]*\} (\S+)$/m.exec(metrics)?.[1] ?? NaN);
@@ -128,6 +150,18 @@ async function ensureWrk() {
   }
 }
 
+async function reachable(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 0 });
+  }
+}
+
 async function runs(cmd: string, args: string[]): Promise<boolean> {
   try {
     await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
@@ -138,8 +172,8 @@ async function runs(cmd: string, args: string[]): Promise<boolean> {
 }
 
 /** Starts a server that logs `{"msg":"listening","port":N}` on stderr; its log goes to bench/out. */
-async function start(cmd: string, args: string[]) {
-  const logPath = join(OUT, `serve_bench_${args[0]}.log`);
+async function start(cmd: string, args: string[], label: string) {
+  const logPath = join(OUT, `serve_bench_${label}.log`);
   const logFile = await Deno.open(logPath, { write: true, create: true, truncate: true });
   const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped", cwd: ROOT }).spawn();
   const reader = child.stderr.getReader();

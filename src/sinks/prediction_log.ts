@@ -36,6 +36,9 @@ export interface PredictionLogOptions {
   flushMs?: number;
 }
 
+/** Records serialized between two turns of the event loop. */
+const SLICE_ROWS = 256;
+
 /** The columns of the log table, in COPY order. */
 const COLUMNS = "logged_at, request_id, model, model_version, features, outputs";
 
@@ -189,22 +192,30 @@ export class PredictionLog {
     }
   }
 
-  async #copy(batch: PredictionRecord[]) {
-    let text = "";
+  async #copy(batch: PredictionRecord[]): Promise<number> {
     let written = 0;
-    for (const r of batch) {
-      try {
-        text += r.time.toISOString() + "\t" + field(r.requestId) + "\t" + field(r.model) + "\t" +
-          field(r.modelVersion) + "\t" + field(jsonText(r.features)) + "\t" + field(jsonText(r.outputs)) + "\n";
-        written++;
-      } catch {
-        // A record that cannot be written (too deep to clean) is dropped alone, not with its batch.
-        this.#dropped++;
+    const self = this;
+    // The text is made in slices with a turn of the event loop between them: serializing
+    // thousands of rows at once would stall the requests being answered meanwhile.
+    async function* lines() {
+      for (let start = 0; start < batch.length; start += SLICE_ROWS) {
+        let text = "";
+        for (const r of batch.slice(start, start + SLICE_ROWS)) {
+          try {
+            text += r.time.toISOString() + "\t" + field(r.requestId) + "\t" + field(r.model) + "\t" +
+              field(r.modelVersion) + "\t" + field(jsonText(r.features)) + "\t" + field(jsonText(r.outputs)) + "\n";
+            written++;
+          } catch {
+            // A record that cannot be written (too deep to clean) is dropped alone, not with its batch.
+            self.#dropped++;
+          }
+        }
+        if (text !== "") yield text;
+        await new Promise((r) => setTimeout(r, 0));
       }
     }
-    if (written === 0) return 0;
     const stream = await this.#pg.sql.unsafe(`copy ${this.#table} (${COLUMNS}) from stdin`).writable();
-    await pipeline(Readable.from([text]), stream);
+    await pipeline(Readable.from(lines()), stream);
     return written;
   }
 
