@@ -194,7 +194,7 @@ export class PredictionLog {
 
   async #copy(batch: PredictionRecord[]): Promise<number> {
     let written = 0;
-    const self = this;
+    let unwritable = 0;
     // The text is made in slices with a turn of the event loop between them: serializing
     // thousands of rows at once would stall the requests being answered meanwhile.
     async function* lines() {
@@ -207,7 +207,7 @@ export class PredictionLog {
             written++;
           } catch {
             // A record that cannot be written (too deep to clean) is dropped alone, not with its batch.
-            self.#dropped++;
+            unwritable++;
           }
         }
         if (text !== "") yield text;
@@ -215,7 +215,11 @@ export class PredictionLog {
       }
     }
     const stream = await this.#pg.sql.unsafe(`copy ${this.#table} (${COLUMNS}) from stdin`).writable();
-    await pipeline(Readable.from(lines()), stream);
+    try {
+      await pipeline(Readable.from(lines()), stream);
+    } finally {
+      this.#dropped += unwritable;
+    }
     return written;
   }
 
