@@ -215,11 +215,9 @@ export class PredictionLog {
       }
     }
     const stream = await this.#pg.sql.unsafe(`copy ${this.#table} (${COLUMNS}) from stdin`).writable();
-    try {
-      await pipeline(Readable.from(lines()), stream);
-    } finally {
-      this.#dropped += unwritable;
-    }
+    await pipeline(Readable.from(lines()), stream);
+    // Counted only on success: a failed COPY drops (and counts) its whole batch.
+    this.#dropped += unwritable;
     return written;
   }
 
