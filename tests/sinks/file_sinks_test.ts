@@ -4,6 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetS
 import { NotFoundError } from "../../src/errors.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
+import { openSource } from "../../src/sources/open_source.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
 const COLUMNS: ColumnInfo[] = [
@@ -70,6 +71,14 @@ Deno.test("file sinks", async (t) => {
     assert.equal(rows.length, 4);
     assert.deepEqual(rows[0], { pickup: new Date("2021-02-01T00:34:03Z"), id: 130n, distance: 3.66, flag: true, label: 'say "hi", ok' });
     assert.equal(rows[1].pickup, null);
+  });
+  await t.step("Parquet: what the sink writes (SNAPPY) the source reads back with its types", async () => {
+    const source = await openSource(join(dir.path, "out.parquet"));
+    assert.deepEqual(source.columns.map((c) => c.type), ["timestamp", "int64", "float64", "bool", "string"]);
+    const batches = [];
+    for await (const b of source.batches({ batchSize: 3 })) batches.push(b);
+    assert.deepEqual(batches.map((b) => b.length), [3, 1]);
+    assert.deepEqual(Array.from(batches[0].columns.id), [130n, 42n, 130n]);
   });
   await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
     const path = join(dir.path, "aborted.csv");
