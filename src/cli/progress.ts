@@ -32,7 +32,7 @@ export interface Progress {
 export function startProgress(
   label: string,
   position: () => { done: number; total: number } | undefined,
-  options: { interactive?: boolean; intervalMs?: number } = {},
+  options: { interactive?: boolean; intervalMs?: number; report?: (fields: Record<string, unknown>) => void } = {},
 ): Progress {
   const started = performance.now();
   const interactive = options.interactive ?? Deno.stderr.isTerminal();
@@ -67,7 +67,7 @@ export function startProgress(
       const p = position();
       const fraction = p && p.total > 0 ? p.done / p.total : undefined;
       const seconds = (now - started) / 1000;
-      log.info(label, {
+      (options.report ?? ((fields) => log.info(label, fields)))({
         ...c,
         rows_per_s: rate(c.read),
         percent: fraction === undefined ? undefined : Math.round(fraction * 1000) / 10,
