@@ -137,7 +137,7 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
 Deno.test("score: --help for every command", async (t) => {
   const top = await runScore(["--help"]);
   assert.equal(top.code, 0);
-  const commands = [...top.stdout.matchAll(/^  (\w+) \[options\]/gm)].map((m) => m[1]);
+  const commands = [...top.stdout.matchAll(/^ {2}(\w+) \[options\]/gm)].map((m) => m[1]);
   assert.ok(commands.includes("batch"));
   for (const cmd of commands) {
     await t.step(cmd, async () => {
