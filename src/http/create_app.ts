@@ -9,7 +9,7 @@
  */
 import { type Context, Hono } from "hono";
 import { routePath } from "hono/route";
-import { describeError, InputError, NotFoundError, UnavailableError } from "../errors.ts";
+import { describeError, InputError, NotFoundError, UnavailableError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { Batcher, type BatcherOptions } from "../scoring/batcher.ts";
@@ -63,7 +63,7 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
  * ```
  */
 export function createApp(models: readonly Model[], options: AppOptions = {}): Hono<Env> {
-  if (models.length === 0) throw new Error("createApp needs at least one model");
+  if (models.length === 0) throw new UsageError("score serve needs at least one model (--model)");
   const metrics = options.metrics ?? new Metrics();
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const isReady = options.isReady ?? (() => true);

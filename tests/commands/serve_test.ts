@@ -198,6 +198,29 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
   }
 });
 
+Deno.test("score serve stops after --shutdown-timeout even with a request still running, exit 0", async () => {
+  await using server = await startServer([
+    "--model",
+    LINREG,
+    "--max-batch-delay-ms",
+    "20000",
+    "--shutdown-timeout",
+    "1",
+    "--no-access-log",
+  ]);
+  const stuck = fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) }).then(
+    async (r) => (await r.body?.cancel(), "answered"),
+    () => "cut off",
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const started = performance.now();
+  assert.equal(await server.stop("SIGTERM"), 0);
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds >= 0.9 && seconds < 5, `stopped after ${seconds} s`);
+  assert.equal(await stuck, "cut off");
+  assert.ok(server.lines.some((l) => l.includes("shutdown timeout reached")));
+});
+
 Deno.test("score serve --api-key from the environment", async () => {
   await using server = await startServer(["--model", LINREG, "--no-access-log"], { SCORE_API_KEY: "k-123" });
   const denied = await fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) });
