@@ -506,11 +506,17 @@ def convert_churn(dv, lr, path):
                 ),
             ]
         terms.append(f"term_{key}")
-    inits += [dbl("intercept", [lr.intercept_[0]]), dbl("half", [0.5])]
+    inits += [dbl("intercept", [lr.intercept_[0]]), dbl("half", [0.5]), dbl("one", [1.0]), dbl("e", [math.e])]
     nodes += [
         helper.make_node("Sum", terms, ["dot"]),
         helper.make_node("Add", ["dot", "intercept"], ["logit"]),
-        helper.make_node("Sigmoid", ["logit"], ["churn_probability"]),
+        # 1 / (1 + e^-logit) with Pow, not Sigmoid or Exp: onnxruntime's vectorised Sigmoid/Exp give a row a
+        # last-bit different result depending on its position in the batch; Pow is computed element by element,
+        # so a customer scores the same bits alone (serve) as in a batch of thousands (batch).
+        helper.make_node("Neg", ["logit"], ["neg_logit"]),
+        helper.make_node("Pow", ["e", "neg_logit"], ["exp_neg_logit"]),
+        helper.make_node("Add", ["one", "exp_neg_logit"], ["denominator"]),
+        helper.make_node("Div", ["one", "denominator"], ["churn_probability"]),
         helper.make_node("GreaterOrEqual", ["churn_probability", "half"], ["churn"]),
     ]
     graph = helper.make_graph(

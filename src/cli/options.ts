@@ -68,8 +68,8 @@ export function modelOption(): Option {
 /** Session options every command that loads a model takes. */
 export function modelTuningOptions(): Option[] {
   return [
-    new Option("--threads <n>", "onnxruntime intra-op threads (0: one per core)")
-      .env("SCORE_THREADS").argParser(wholeNumber(0)).default(0),
+    new Option("--threads <n>", "onnxruntime intra-op threads; 1 keeps a row's prediction bit-identical at any batch size, 0: one per core")
+      .env("SCORE_THREADS").argParser(wholeNumber(0)).default(1),
     new Option("--graph-optimization <level>", "onnxruntime graph optimisation level")
       .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
     new Option("--rename <output=name>", "rename an output column (repeatable)").argParser(pairs),

@@ -11,7 +11,11 @@ import { ModelError } from "./model_error.ts";
 
 /** Session and naming options. */
 export interface LoadOptions {
-  /** onnxruntime intra-op threads (0 or unset: onnxruntime's default, one per core). */
+  /**
+   * onnxruntime intra-op threads; 1 by default, 0 for onnxruntime's default (one per core). With one thread a
+   * row's prediction has the same bits at any batch size; more threads let a tree ensemble sum its trees in
+   * an order that depends on the batch, which can change the last bit.
+   */
   intraOpThreads?: number;
   /** Graph optimisation level; `all` by default. */
   graphOptimization?: "disabled" | "basic" | "extended" | "all";
@@ -43,7 +47,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       graphOptimizationLevel: options.graphOptimization ?? "all",
     };
     // onnxruntime rejects an explicit undefined: leave the key out for its default.
-    if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+    const threads = options.intraOpThreads ?? 1;
+    if (threads > 0) sessionOptions.intraOpNumThreads = threads;
     session = await ort.InferenceSession.create(bytes, sessionOptions);
   } catch (err) {
     throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });

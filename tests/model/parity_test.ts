@@ -116,3 +116,20 @@ Deno.test({
     });
   },
 });
+
+Deno.test("a row gets the same bits alone as in a batch (serve vs batch), for every shipped model", async (t) => {
+  const rides = await readCsv(join(FIXTURES, "rides_small.csv"));
+  const customers = await readCsv(join(FIXTURES, "churn_small.csv"));
+  for (const [name, rows] of [["ride-duration-linreg", rides], ["ride-duration-rf", rides], ["churn", customers]] as const) {
+    await t.step(name, () =>
+      withModel(name, async (m) => {
+        const names = Object.keys(rows[0]);
+        const batch = await m.predict(columnsOf(rows, names), rows.length);
+        const output = m.outputColumns[0].name;
+        for (let i = 0; i < rows.length; i++) {
+          const alone = await m.predict(columnsOf([rows[i]], names), 1);
+          assert.equal(alone.columns[output][0], batch.columns[output][i], `${name} row ${i}`);
+        }
+      }));
+  }
+});
