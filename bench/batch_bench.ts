@@ -12,7 +12,18 @@
  */
 import { join } from "node:path";
 import { createSink } from "../src/sinks/create_sink.ts";
-import { BATCH, fmt, LINREG, loadRides, pct, rawOnnxruntime, RIDE_COLUMNS, rideBatch, ROOT, runScoreBatch } from "./rides.ts";
+import {
+  BATCH,
+  fmt,
+  LINREG,
+  loadRides,
+  pct,
+  rawOnnxruntime,
+  RIDE_COLUMNS,
+  rideBatch,
+  ROOT,
+  runScoreBatch,
+} from "./rides.ts";
 
 const OUT = join(ROOT, "bench", "out");
 
@@ -29,7 +40,9 @@ for (const [label, n, formats] of [["1m", 1_000_000, ["csv", "parquet"]], ["5m",
     const t = performance.now();
     const sink = createSink(path);
     await sink.open(RIDE_COLUMNS);
-    for (let start = 0; start < n; start += 100_000) await sink.write(rideBatch(rides, start, Math.min(100_000, n - start)));
+    for (let start = 0; start < n; start += 100_000) {
+      await sink.write(rideBatch(rides, start, Math.min(100_000, n - start)));
+    }
     await sink.commit();
     console.log(`wrote ${path} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
@@ -39,11 +52,13 @@ const raw = await rawOnnxruntime(rides, 1_000_000);
 console.log(`\nraw onnxruntime (pre-built tensors, ${BATCH}-row runs): ${fmt(raw)} rows/s`);
 
 const results: [string, number, number, number][] = [];
-for (const [name, input, output] of [
-  ["CSV -> CSV, 1M", files["1m.csv"], join(OUT, "pred_1m.csv")],
-  ["Parquet -> Parquet, 1M", files["1m.parquet"], join(OUT, "pred_1m.parquet")],
-  ["Parquet -> Parquet, 5M", files["5m.parquet"], join(OUT, "pred_5m.parquet")],
-] as const) {
+for (
+  const [name, input, output] of [
+    ["CSV -> CSV, 1M", files["1m.csv"], join(OUT, "pred_1m.csv")],
+    ["Parquet -> Parquet, 1M", files["1m.parquet"], join(OUT, "pred_1m.parquet")],
+    ["Parquet -> Parquet, 5M", files["5m.parquet"], join(OUT, "pred_5m.parquet")],
+  ] as const
+) {
   const r = await runScoreBatch(["--model", LINREG, "--input", input, "--output", output, "--keep", "ride_id"]);
   results.push([name, r.rowsPerSecond, r.wallRowsPerSecond, r.peakRssMb]);
 }

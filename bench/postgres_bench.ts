@@ -17,7 +17,18 @@ import { connectPostgres } from "../src/postgres/connect.ts";
 import { copyRows } from "../src/postgres/copy_rows.ts";
 import type { ColumnInfo } from "../src/rows.ts";
 import { openPostgresSource } from "../src/sources/postgres_source.ts";
-import { BATCH, fmt, LINREG, loadRides, pct, rawOnnxruntime, RIDE_COLUMNS, rideBatch, type Rides, runScoreBatch } from "./rides.ts";
+import {
+  BATCH,
+  fmt,
+  LINREG,
+  loadRides,
+  pct,
+  rawOnnxruntime,
+  RIDE_COLUMNS,
+  rideBatch,
+  type Rides,
+  runScoreBatch,
+} from "./rides.ts";
 
 const PG_URL = Deno.env.get("SCORE_BENCH_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
 const N = Number(Deno.env.get("SCORE_BENCH_ROWS") ?? 1_000_000);
@@ -132,9 +143,25 @@ async function copyIn(): Promise<number> {
 
 async function scoreBatch(rows: number) {
   const run = await runScoreBatch([
-    "--model", LINREG, "--input", PG_URL, "--query", `select * from "${RIDES}" where ride_id <= $1`,
-    "--param", `rows=${rows}`, "--output", PG_URL, "--output-table", PREDS, "--keep", "ride_id",
+    "--model",
+    LINREG,
+    "--input",
+    PG_URL,
+    "--query",
+    `select * from "${RIDES}" where ride_id <= $1`,
+    "--param",
+    `rows=${rows}`,
+    "--output",
+    PG_URL,
+    "--output-table",
+    PREDS,
+    "--keep",
+    "ride_id",
   ]);
-  console.log(`score batch: ${fmt(run.rows)} rows at ${fmt(run.rowsPerSecond)} rows/s (job), peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `score batch: ${fmt(run.rows)} rows at ${fmt(run.rowsPerSecond)} rows/s (job), peak RSS ${
+      run.peakRssMb.toFixed(0)
+    } MB`,
+  );
   return run;
 }

@@ -86,7 +86,9 @@ export async function rawOnnxruntime(rides: Rides, n: number): Promise<number> {
     feeds.push({
       PULocationID: new ort.Tensor("int64", BigInt64Array.from({ length: len }, (_, i) => rides.pu[at(i)]), [len]),
       DOLocationID: new ort.Tensor("int64", BigInt64Array.from({ length: len }, (_, i) => rides.dO[at(i)]), [len]),
-      trip_distance: new ort.Tensor("float64", Float64Array.from({ length: len }, (_, i) => rides.dist[at(i)] ?? NaN), [len]),
+      trip_distance: new ort.Tensor("float64", Float64Array.from({ length: len }, (_, i) => rides.dist[at(i)] ?? NaN), [
+        len,
+      ]),
     });
   }
   await session.run(feeds[0]); // warm-up
@@ -121,7 +123,12 @@ export async function runScoreBatch(args: string[]): Promise<BatchRun> {
   const done = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
     .find((l) => l.msg === "batch done");
   const peakKb = Number(stderr.trim().split("\n").at(-1));
-  return { rows: done.read, rowsPerSecond: done.rows_per_s, wallRowsPerSecond: done.read / wall, peakRssMb: peakKb / 1024 };
+  return {
+    rows: done.read,
+    rowsPerSecond: done.rows_per_s,
+    wallRowsPerSecond: done.read / wall,
+    peakRssMb: peakKb / 1024,
+  };
 }
 
 /** 1234567 -> "1,234,567". */

@@ -28,4 +28,3 @@ export function fileFormat(path: string, format?: string, flag = "--input-format
     `Cannot tell the format of "${path}" from its extension: name it .parquet, .csv or .jsonl, or pass ${flag}`,
   );
 }
-

@@ -18,7 +18,9 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}) 
   if (ORDER[level] < threshold) return;
   const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: redact(msg) };
   for (const [k, v] of Object.entries(fields)) line[k] = typeof v === "string" ? redact(v) : v;
-  Deno.stderr.writeSync(encoder.encode(JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? String(v) : v)) + "\n"));
+  Deno.stderr.writeSync(
+    encoder.encode(JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? String(v) : v)) + "\n"),
+  );
 }
 
 /** The process logger. */

@@ -43,7 +43,10 @@ export interface ScoreRun {
  * const { code, stderr } = await runScore(["batch", "--help"]);
  * ```
  */
-export async function runScore(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<ScoreRun> {
+export async function runScore(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<ScoreRun> {
   const out = await new Deno.Command(join(ROOT, "score"), {
     args,
     env: options.env,

@@ -76,7 +76,9 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   const outputs = model.outputColumns.map((c) => ({ name: c.name, type: valueType(c.type) }));
   const columns = [...keep, ...outputs, ...constants.map(({ name, type }) => ({ name, type }))];
   const clash = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
-  if (clash) throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
+  if (clash) {
+    throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
+  }
   const read = [...new Set([...inputs.values(), ...keep.map((c) => c.name)])];
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
 
@@ -166,7 +168,9 @@ function keptColumns(available: ColumnInfo[], keep: string[]): ColumnInfo[] {
     const c = available.find((x) => x.name === name);
     if (!c) {
       throw new InputError(
-        `Cannot keep column "${name}": the input has no such column (columns: ${available.map((x) => `"${x.name}"`).join(", ")})`,
+        `Cannot keep column "${name}": the input has no such column (columns: ${
+          available.map((x) => `"${x.name}"`).join(", ")
+        })`,
       );
     }
     return c;

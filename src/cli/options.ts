@@ -59,7 +59,10 @@ export function modelPath(value: string): string {
 
 /** `--model`, required unless the variable is set. */
 export function modelOption(): Option {
-  return new Option("--model <path>", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name")
+  return new Option(
+    "--model <path>",
+    "model directory (model.onnx + model.json), .onnx file, or a shipped model's name",
+  )
     .env("SCORE_MODEL")
     .argParser(modelPath)
     .makeOptionMandatory();
@@ -68,7 +71,10 @@ export function modelOption(): Option {
 /** Session options every command that loads a model takes. */
 export function modelTuningOptions(): Option[] {
   return [
-    new Option("--threads <n>", "onnxruntime intra-op threads; 1 keeps a row's prediction bit-identical at any batch size, 0: one per core")
+    new Option(
+      "--threads <n>",
+      "onnxruntime intra-op threads; 1 keeps a row's prediction bit-identical at any batch size, 0: one per core",
+    )
       .env("SCORE_THREADS").argParser(wholeNumber(0)).default(1),
     new Option("--graph-optimization <level>", "onnxruntime graph optimisation level")
       .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
@@ -77,7 +83,9 @@ export function modelTuningOptions(): Option[] {
 }
 
 /** Reads the model tuning options back into `loadModel`'s options. */
-export function loadOptions(opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string> }): LoadOptions {
+export function loadOptions(
+  opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string> },
+): LoadOptions {
   return {
     intraOpThreads: opts.threads,
     graphOptimization: opts.graphOptimization as LoadOptions["graphOptimization"],

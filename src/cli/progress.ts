@@ -39,7 +39,8 @@ export function startProgress(
   const rate = (n: number) => Math.round(n / Math.max((performance.now() - started) / 1000, 1e-3));
   if (interactive) {
     const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {eta_formatted}`,
+      format:
+        `${label} [{bar}] {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {eta_formatted}`,
       stream: process.stderr,
       hideCursor: true,
       etaBuffer: 50,

@@ -92,7 +92,11 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
  * // data: Float64Array [1.5, NaN, 0]; failures: [{ index: 2, reason: "is not a number", value: "x" }]
  * ```
  */
-export function coerceColumn(values: ArrayLike<unknown>, type: TensorType, options: { required?: boolean } = {}): Coerced {
+export function coerceColumn(
+  values: ArrayLike<unknown>,
+  type: TensorType,
+  options: { required?: boolean } = {},
+): Coerced {
   switch (type) {
     case "float64":
       return toFloats(values, new Float64Array(values.length), options.required ?? false);

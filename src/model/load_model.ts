@@ -24,7 +24,18 @@ export interface LoadOptions {
 }
 
 const TENSOR_TYPES = new Set<string>([
-  "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "string",
+  "float32",
+  "float64",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "bool",
+  "string",
 ]);
 
 /**
@@ -66,7 +77,13 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
         );
       }
       const spec = manifest.inputs?.[m.name] ?? {};
-      return { name: m.name, type: m.type as TensorType, shape, aliases: spec.aliases ?? [], required: spec.required ?? false };
+      return {
+        name: m.name,
+        type: m.type as TensorType,
+        shape,
+        aliases: spec.aliases ?? [],
+        required: spec.required ?? false,
+      };
     });
     const outputs: OutputSpec[] = [];
     for (const m of session.outputMetadata) {
@@ -81,7 +98,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       const base = options.renames?.[m.name] ?? spec.rename ?? m.name;
       let columns = k === 1 ? [base] : Array.from({ length: k }, (_, i) => spec.labels?.[i] ?? `${base}_${i}`);
       if (spec.labels && spec.labels.length !== k) {
-        throw ModelError.badModel(`Output "${m.name}" has ${k} columns but the manifest gives ${spec.labels.length} labels`);
+        throw ModelError.badModel(
+          `Output "${m.name}" has ${k} columns but the manifest gives ${spec.labels.length} labels`,
+        );
       }
       columns = columns.map((c) => options.renames?.[c] ?? c);
       outputs.push({ name: m.name, type: m.type as TensorType, shape: m.shape, columns });

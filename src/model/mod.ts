@@ -9,6 +9,13 @@
  * ```
  */
 export { loadModel, type LoadOptions } from "./load_model.ts";
-export { type InputSpec, Model, type OutputSpec, type Prediction, type PredictOptions, type RowReject } from "./model.ts";
+export {
+  type InputSpec,
+  Model,
+  type OutputSpec,
+  type Prediction,
+  type PredictOptions,
+  type RowReject,
+} from "./model.ts";
 export { ModelError } from "./model_error.ts";
 export type { TensorType } from "./coerce.ts";

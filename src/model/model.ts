@@ -203,7 +203,9 @@ export class Model {
       const o = this.outputs.find((x) => x.name === name || x.columns.includes(name));
       if (o === undefined) {
         throw ModelError.missingInputs(
-          `Unknown output "${name}" for model "${this.name}" (outputs: ${this.outputs.map((x) => `"${x.name}"`).join(", ")})`,
+          `Unknown output "${name}" for model "${this.name}" (outputs: ${
+            this.outputs.map((x) => `"${x.name}"`).join(", ")
+          })`,
         );
       }
       return o;

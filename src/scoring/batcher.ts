@@ -81,9 +81,12 @@ export class Batcher {
     for (const [input, column] of sources) canonical[input] = columns[column];
     if (this.#queuedRows + length > this.#maxQueue && this.#queuedRows > 0) {
       return Promise.reject(
-        new UnavailableError(`Too many rows waiting for model "${this.model.name}" (${this.#queuedRows}); retry shortly`, {
-          retryAfterSeconds: 1,
-        }),
+        new UnavailableError(
+          `Too many rows waiting for model "${this.model.name}" (${this.#queuedRows}); retry shortly`,
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
       );
     }
     return new Promise((resolve, reject) => {
@@ -129,7 +132,7 @@ export class Batcher {
     this.#run(batch, rows).finally(() => {
       this.#running--;
       if (this.#queue.length > 0) this.#schedule();
-      else if (!this.busy) for (const f of this.#idle.splice(0)) f();
+      else if (!this.busy) { for (const f of this.#idle.splice(0)) f(); }
     });
   }
 

@@ -34,7 +34,9 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   const header = first.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name));
   const seen = new Set<string>();
   for (const name of header) {
-    if (seen.has(name)) throw new InputError(`Cannot read CSV file ${path}: column "${name}" appears twice in the header`);
+    if (seen.has(name)) {
+      throw new InputError(`Cannot read CSV file ${path}: column "${name}" appears twice in the header`);
+    }
     seen.add(name);
   }
   return {
@@ -50,7 +52,11 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   };
 }
 
-async function* readBatches(records: RecordQueue, header: string[], { batchSize, columns }: ReadOptions): AsyncGenerator<RowBatch> {
+async function* readBatches(
+  records: RecordQueue,
+  header: string[],
+  { batchSize, columns }: ReadOptions,
+): AsyncGenerator<RowBatch> {
   const wanted = (columns ?? header).map((name) => ({ name, at: header.indexOf(name) }));
   let row = 0;
   for (;;) {
@@ -103,7 +109,10 @@ class RecordQueue {
   #paused = false;
 
   constructor(stream: ReadStream, path: string, delimiter: string) {
-    stream.on("error", (err) => this.#fail(new InputError(`Cannot read CSV file ${path}: ${err.message}`, { cause: err })));
+    stream.on(
+      "error",
+      (err) => this.#fail(new InputError(`Cannot read CSV file ${path}: ${err.message}`, { cause: err })),
+    );
     Papa.parse(stream as unknown as File, {
       delimiter,
       skipEmptyLines: true,

@@ -49,7 +49,9 @@ export async function openParquetSource(path: string): Promise<Source> {
             data[column] = await scan.readColumn({ column, ...range });
           } catch (err) {
             throw new InputError(
-              `Cannot read Parquet file ${path}: column "${column}", rows ${range.rowStart}-${range.rowEnd}: ${(err as Error).message}`,
+              `Cannot read Parquet file ${path}: column "${column}", rows ${range.rowStart}-${range.rowEnd}: ${
+                (err as Error).message
+              }`,
               { cause: err },
             );
           }
@@ -78,7 +80,11 @@ function slice(values: ArrayLike<unknown>, start: number, end: number): ArrayLik
 
 function valueType(e: SchemaElement): ValueType {
   const logical = e.logical_type?.type;
-  if (logical === "TIMESTAMP") return e.logical_type && "isAdjustedToUTC" in e.logical_type && e.logical_type.isAdjustedToUTC ? "timestamptz" : "timestamp";
+  if (logical === "TIMESTAMP") {
+    return e.logical_type && "isAdjustedToUTC" in e.logical_type && e.logical_type.isAdjustedToUTC
+      ? "timestamptz"
+      : "timestamp";
+  }
   if (e.converted_type === "TIMESTAMP_MICROS" || e.converted_type === "TIMESTAMP_MILLIS") return "timestamptz";
   if (logical === "DATE" || e.converted_type === "DATE") return "date";
   if (logical === "STRING" || e.converted_type === "UTF8" || logical === "ENUM" || logical === "UUID") return "string";

@@ -41,15 +41,37 @@ Deno.test("runBatch", async (t) => {
       assert.equal(summary.rejected, 0);
       const rows = await jsonl(output);
       assert.equal(rows.length, 25);
-      assert.deepEqual(Object.keys(rows[0]), ["id", "p_yes", "p_no", "double_out", "i_out", "j_out", "s_out", "not_b", "model_name", "model_version"]);
+      assert.deepEqual(Object.keys(rows[0]), [
+        "id",
+        "p_yes",
+        "p_no",
+        "double_out",
+        "i_out",
+        "j_out",
+        "s_out",
+        "not_b",
+        "model_name",
+        "model_version",
+      ]);
       assert.deepEqual(rows[24], {
-        id: "r24", p_yes: 0.5, p_no: 0.5, double_out: 24.25, i_out: 24, j_out: -24, s_out: "s24", not_b: false,
-        model_name: "multi-test", model_version: "t1",
+        id: "r24",
+        p_yes: 0.5,
+        p_no: 0.5,
+        double_out: 24.25,
+        i_out: 24,
+        j_out: -24,
+        s_out: "s24",
+        not_b: false,
+        model_name: "multi-test",
+        model_version: "t1",
       });
     });
     await t.step("bad rows go to the rejects with row number, reason and data; the rest is scored", async () => {
       const input = join(dir.path, "bad.csv");
-      await Deno.writeTextFile(input, csvRows(12, { 3: "r3,0.5,abc,3,-3,s3,true\n", 10: "r10,0.5\n", 11: "r11,0.5,1,2.5,1,s,true\n" }));
+      await Deno.writeTextFile(
+        input,
+        csvRows(12, { 3: "r3,0.5,abc,3,-3,s3,true\n", 10: "r10,0.5\n", 11: "r11,0.5,1,2.5,1,s,true\n" }),
+      );
       const output = join(dir.path, "bad_out.csv");
       const rejects = join(dir.path, "rejects.jsonl");
       const seen: number[] = [];
@@ -84,14 +106,23 @@ Deno.test("runBatch", async (t) => {
         runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 10 })
       );
       assert.ok(err instanceof ModelError);
-      assert.match(err.message, /Missing input columns for model "multi-test": "i", "j", "s", "b" \(columns present: "id", "x", "d"\)/);
+      assert.match(
+        err.message,
+        /Missing input columns for model "multi-test": "i", "j", "s", "b" \(columns present: "id", "x", "d"\)/,
+      );
       await assert.rejects(() => Deno.stat(output), Deno.errors.NotFound);
     });
     await t.step("an unknown --keep column is a clear error", async () => {
       const input = join(dir.path, "keep.csv");
       await Deno.writeTextFile(input, csvRows(1));
       const err = await rejection(async () =>
-        runBatch({ model, source: await openSource(input), sink: createSink(join(dir.path, "k.csv")), keep: ["nope"], batchSize: 10 })
+        runBatch({
+          model,
+          source: await openSource(input),
+          sink: createSink(join(dir.path, "k.csv")),
+          keep: ["nope"],
+          batchSize: 10,
+        })
       );
       assert.ok(err instanceof InputError);
       assert.match(err.message, /Cannot keep column "nope": the input has no such column/);
@@ -107,7 +138,13 @@ Deno.test("runBatch", async (t) => {
         write: (b) => (++writes === 2 ? Promise.reject(new Error("disk full")) : inner.write(b)),
       };
       const err = await rejection(async () =>
-        runBatch({ model, source: await openSource(input), sink: failing, rejects: createSink(rejectsPath), batchSize: 10 })
+        runBatch({
+          model,
+          source: await openSource(input),
+          sink: failing,
+          rejects: createSink(rejectsPath),
+          batchSize: 10,
+        })
       );
       assert.equal(err.message, "disk full");
       assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("fail_")), []);

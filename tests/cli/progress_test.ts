@@ -20,7 +20,11 @@ Deno.test("progress lines off a terminal", async (t) => {
   });
   await t.step("no percent or ETA when the size is unknown", () => {
     const lines: Record<string, unknown>[] = [];
-    const progress = startProgress("scoring", () => undefined, { interactive: false, intervalMs: 0, report: (f) => lines.push(f) });
+    const progress = startProgress("scoring", () => undefined, {
+      interactive: false,
+      intervalMs: 0,
+      report: (f) => lines.push(f),
+    });
     progress.update({ read: 1, predicted: 1, rejected: 0 });
     progress.stop();
     assert.equal(lines.length, 1);
@@ -29,7 +33,11 @@ Deno.test("progress lines off a terminal", async (t) => {
   });
   await t.step("at most one line per interval", () => {
     const lines: Record<string, unknown>[] = [];
-    const progress = startProgress("scoring", () => undefined, { interactive: false, intervalMs: 60_000, report: (f) => lines.push(f) });
+    const progress = startProgress("scoring", () => undefined, {
+      interactive: false,
+      intervalMs: 60_000,
+      report: (f) => lines.push(f),
+    });
     for (let i = 0; i < 100; i++) progress.update({ read: i, predicted: i, rejected: 0 });
     progress.stop();
     assert.equal(lines.length, 0);

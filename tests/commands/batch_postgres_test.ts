@@ -222,7 +222,12 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
     });
     await t.step("each bad row is in the rejects table with its reason, data and window", async () => {
       const rows = await sql.unsafe(`select * from "${rejects}" order by row`);
-      assert.deepEqual(rows.map((r) => r.data.ride_id), ["null-distance", "null-pickup", "text-distance", "text-pickup"]);
+      assert.deepEqual(rows.map((r) => r.data.ride_id), [
+        "null-distance",
+        "null-pickup",
+        "text-distance",
+        "text-pickup",
+      ]);
       assert.match(rows[0].error as string, /column "trip_distance" is missing \(expected a number\)/);
       assert.match(rows[1].error as string, /column "PULocationID" is missing \(expected an integer\)/);
       assert.match(rows[2].error as string, /column "trip_distance" is not a number \(got "three miles"\)/);

@@ -23,8 +23,15 @@ Deno.test("score batch: Parquet -> Parquet on the shipped rides equals sklearn",
   await using dir = await tempDir();
   const output = join(dir.path, "predictions.parquet");
   const run = await runScore([
-    "batch", "--model", LINREG, "--input", RIDES, "--output", output,
-    "--keep", "lpep_pickup_datetime,PULocationID,DOLocationID,trip_distance",
+    "batch",
+    "--model",
+    LINREG,
+    "--input",
+    RIDES,
+    "--output",
+    output,
+    "--keep",
+    "lpep_pickup_datetime,PULocationID,DOLocationID,trip_distance",
   ]);
   assert.equal(run.code, 0, run.stderr);
   const done = logLines(run.stderr).find((l) => l.msg === "batch done") as Record<string, number>;
@@ -33,7 +40,9 @@ Deno.test("score batch: Parquet -> Parquet on the shipped rides equals sklearn",
   assert.equal(done.predicted + (done.rejected as number), 64_572);
 
   const file = await asyncBufferFromFile(output);
-  const schema = parquetSchema(await parquetMetadataAsync(file)).children.map((c) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+  const schema = parquetSchema(await parquetMetadataAsync(file)).children.map((
+    c,
+  ) => [c.element.name, c.element.type, c.element.logical_type?.type]);
   assert.deepEqual(schema, [
     ["lpep_pickup_datetime", "INT64", "TIMESTAMP"],
     ["PULocationID", "INT64", undefined],
@@ -63,8 +72,17 @@ Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
   await using dir = await tempDir();
   const output = join(dir.path, "out.csv");
   const run = await runScore([
-    "batch", "--model", LINREG, "--input", join(FIXTURES, "rides_small.csv"), "--output", output,
-    "--keep", "row,lpep_pickup_datetime", "--batch-size", "64",
+    "batch",
+    "--model",
+    LINREG,
+    "--input",
+    join(FIXTURES, "rides_small.csv"),
+    "--output",
+    output,
+    "--keep",
+    "row,lpep_pickup_datetime",
+    "--batch-size",
+    "64",
   ]);
   assert.equal(run.code, 0, run.stderr);
   const [header, ...lines] = (await Deno.readTextFile(output)).trimEnd().split("\n");
@@ -83,11 +101,26 @@ Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
 Deno.test("score batch: rejected rows and --max-errors", async (t) => {
   await using dir = await tempDir();
   const input = join(dir.path, "rides.csv");
-  await Deno.writeTextFile(input, "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n,205,1\n130,205,3.66\n");
+  await Deno.writeTextFile(
+    input,
+    "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n,205,1\n130,205,3.66\n",
+  );
   await t.step("bad rows go to --rejects, good rows are scored; over --max-errors exits 65", async () => {
     const output = join(dir.path, "out.jsonl");
     const rejects = join(dir.path, "rejects.csv");
-    const run = await runScore(["batch", "--model", LINREG, "--input", input, "--output", output, "--rejects", rejects, "--max-errors", "1"]);
+    const run = await runScore([
+      "batch",
+      "--model",
+      LINREG,
+      "--input",
+      input,
+      "--output",
+      output,
+      "--rejects",
+      rejects,
+      "--max-errors",
+      "1",
+    ]);
     assert.equal(run.code, 65, run.stderr);
     assert.match(run.stderr, /2 rows were rejected, more than --max-errors 1/);
     const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
@@ -117,10 +150,30 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
   const cases: [string, string[], number, RegExp][] = [
     ["model not found", ["--model", join(dir.path, "nope"), "--input", csv, "--output", "-"], 66, /Model not found/],
     ["bad model file", ["--model", junk, "--input", csv, "--output", "-"], 78, /Cannot load model/],
-    ["missing input file", ["--model", LINREG, "--input", join(dir.path, "nope.parquet"), "--output", "-"], 66, /Input file not found/],
-    ["unknown format", ["--model", LINREG, "--input", join(dir.path, "in.txt"), "--output", "-"], 64, /Cannot tell the format/],
-    ["output folder missing", ["--model", LINREG, "--input", csv, "--output", join(dir.path, "no", "out.csv")], 66, /Output folder does not exist/],
-    ["missing input columns", ["--model", LINREG, "--input", noInputs, "--output", "-"], 65, /Missing input columns for model "ride-duration-linreg": "PULocationID", "DOLocationID", "trip_distance" \(columns present: "a", "b"\)/],
+    [
+      "missing input file",
+      ["--model", LINREG, "--input", join(dir.path, "nope.parquet"), "--output", "-"],
+      66,
+      /Input file not found/,
+    ],
+    [
+      "unknown format",
+      ["--model", LINREG, "--input", join(dir.path, "in.txt"), "--output", "-"],
+      64,
+      /Cannot tell the format/,
+    ],
+    [
+      "output folder missing",
+      ["--model", LINREG, "--input", csv, "--output", join(dir.path, "no", "out.csv")],
+      66,
+      /Output folder does not exist/,
+    ],
+    [
+      "missing input columns",
+      ["--model", LINREG, "--input", noInputs, "--output", "-"],
+      65,
+      /Missing input columns for model "ride-duration-linreg": "PULocationID", "DOLocationID", "trip_distance" \(columns present: "a", "b"\)/,
+    ],
     ["missing required flag", ["--model", LINREG, "--input", csv], 64, /--output is required/],
   ];
   for (const [name, args, code, message] of cases) {

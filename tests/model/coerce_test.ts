@@ -11,8 +11,18 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "float64 from numbers, numeric text and bigints", type: "float64", values: [1.5, " 2.25 ", 3n, "1e3"], data: [1.5, 2.25, 3, 1000] },
-  { name: "float64: blank and null are NaN", type: "float64", values: ["", null, undefined, "NaN"], data: [NaN, NaN, NaN, NaN] },
+  {
+    name: "float64 from numbers, numeric text and bigints",
+    type: "float64",
+    values: [1.5, " 2.25 ", 3n, "1e3"],
+    data: [1.5, 2.25, 3, 1000],
+  },
+  {
+    name: "float64: blank and null are NaN",
+    type: "float64",
+    values: ["", null, undefined, "NaN"],
+    data: [NaN, NaN, NaN, NaN],
+  },
   {
     name: "float64: text and booleans are rejected alone",
     type: "float64",
@@ -29,22 +39,70 @@ const cases: Case[] = [
     failures: [[1, "is missing"], [2, "is missing"], [3, "is missing"], [4, "is missing"]],
   },
   { name: "float32 keeps float32 precision", type: "float32", values: [0.1], data: [Math.fround(0.1)] },
-  { name: "int64 from numbers, text and bigints", type: "int64", values: [130, "205", " 7 ", 9n, "12.0", 3.0], data: [130n, 205n, 7n, 9n, 12n, 3n] },
+  {
+    name: "int64 from numbers, text and bigints",
+    type: "int64",
+    values: [130, "205", " 7 ", 9n, "12.0", 3.0],
+    data: [130n, 205n, 7n, 9n, 12n, 3n],
+  },
   {
     name: "int64: fractions, text, null and blanks are rejected",
     type: "int64",
     values: [1.5, "x", null, "", NaN],
     data: [0n, 0n, 0n, 0n, 0n],
-    failures: [[0, "is not an integer"], [1, "is not an integer"], [2, "is missing"], [3, "is missing"], [4, "is missing"]],
+    failures: [[0, "is not an integer"], [1, "is not an integer"], [2, "is missing"], [3, "is missing"], [
+      4,
+      "is missing",
+    ]],
   },
-  { name: "int64: past 2^63 is out of range", type: "int64", values: ["9223372036854775808"], data: [0n], failures: [[0, "is out of range for int64"]] },
+  {
+    name: "int64: past 2^63 is out of range",
+    type: "int64",
+    values: ["9223372036854775808"],
+    data: [0n],
+    failures: [[0, "is out of range for int64"]],
+  },
   { name: "int32 in range", type: "int32", values: [-5, "2147483647"], data: [-5, 2147483647] },
-  { name: "int32 out of range", type: "int32", values: [2147483648], data: [0], failures: [[0, "is out of range for int32"]] },
-  { name: "uint8 refuses negatives", type: "uint8", values: [255, -1], data: [255, 0], failures: [[1, "is out of range for uint8"]] },
-  { name: "bool from booleans, 0/1 and words", type: "bool", values: [true, false, 1, 0, "yes", "No", "TRUE", "f"], data: [1, 0, 1, 0, 1, 0, 1, 0] },
-  { name: "bool: other values are rejected", type: "bool", values: ["maybe", null, 2], data: [0, 0, 0], failures: [[0, "is not a boolean"], [1, "is missing"], [2, "is not a boolean"]] },
-  { name: "string from strings, numbers, bools", type: "string", values: ["a", 5, true, 7n, ""], data: ["a", "5", "true", "7", ""] },
-  { name: "string: null and objects are rejected", type: "string", values: [null, { a: 1 }], data: ["", ""], failures: [[0, "is missing"], [1, "is not a string"]] },
+  {
+    name: "int32 out of range",
+    type: "int32",
+    values: [2147483648],
+    data: [0],
+    failures: [[0, "is out of range for int32"]],
+  },
+  {
+    name: "uint8 refuses negatives",
+    type: "uint8",
+    values: [255, -1],
+    data: [255, 0],
+    failures: [[1, "is out of range for uint8"]],
+  },
+  {
+    name: "bool from booleans, 0/1 and words",
+    type: "bool",
+    values: [true, false, 1, 0, "yes", "No", "TRUE", "f"],
+    data: [1, 0, 1, 0, 1, 0, 1, 0],
+  },
+  {
+    name: "bool: other values are rejected",
+    type: "bool",
+    values: ["maybe", null, 2],
+    data: [0, 0, 0],
+    failures: [[0, "is not a boolean"], [1, "is missing"], [2, "is not a boolean"]],
+  },
+  {
+    name: "string from strings, numbers, bools",
+    type: "string",
+    values: ["a", 5, true, 7n, ""],
+    data: ["a", "5", "true", "7", ""],
+  },
+  {
+    name: "string: null and objects are rejected",
+    type: "string",
+    values: [null, { a: 1 }],
+    data: ["", ""],
+    failures: [[0, "is missing"], [1, "is not a string"]],
+  },
 ];
 
 Deno.test("coerceColumn", async (t) => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
-import { FIXTURES, MODELS, tempDir, rejection } from "../helpers.ts";
+import { FIXTURES, MODELS, rejection, tempDir } from "../helpers.ts";
 
 const MULTI = join(FIXTURES, "models", "multi");
 
@@ -15,12 +15,24 @@ Deno.test("loadModel reads metadata", async (t) => {
     await t.step("inputs: names, types, shapes and aliases", () => {
       assert.deepEqual(
         model.inputs.map((i) => [i.name, i.type, i.shape.length]),
-        [["x", "float32", 2], ["d", "float64", 1], ["i", "int64", 1], ["j", "int32", 1], ["s", "string", 1], ["b", "bool", 1]],
+        [["x", "float32", 2], ["d", "float64", 1], ["i", "int64", 1], ["j", "int32", 1], ["s", "string", 1], [
+          "b",
+          "bool",
+          1,
+        ]],
       );
       assert.deepEqual(model.inputs[1].aliases, ["dee", "D"]);
     });
     await t.step("outputs: [N,2] splits by labels, renames apply, the ZipMap is left out with a warning", () => {
-      assert.deepEqual(model.outputColumns.map((c) => c.name), ["p_yes", "p_no", "double_out", "i_out", "j_out", "s_out", "not_b"]);
+      assert.deepEqual(model.outputColumns.map((c) => c.name), [
+        "p_yes",
+        "p_no",
+        "double_out",
+        "i_out",
+        "j_out",
+        "s_out",
+        "not_b",
+      ]);
       assert.deepEqual(model.warnings.length, 1);
       assert.match(model.warnings[0], /"probs_map".*left out/);
     });
@@ -57,33 +69,69 @@ Deno.test("loadModel defaults", async (t) => {
 Deno.test("loadModel errors", async (t) => {
   await using dir = await tempDir();
   const cases: [string, () => Promise<string>, string, RegExp][] = [
-    ["missing path", () => Promise.resolve(join(dir.path, "nope")), "model_not_found", /Model not found: ".*nope" does not exist/],
-    ["directory without model.onnx", async () => {
-      await Deno.mkdir(join(dir.path, "empty"));
-      return join(dir.path, "empty");
-    }, "model_not_found", /has no model\.onnx/],
-    ["not an ONNX file", async () => {
-      await Deno.writeTextFile(join(dir.path, "junk.onnx"), "this is not protobuf");
-      return join(dir.path, "junk.onnx");
-    }, "bad_model", /Cannot load model .*junk\.onnx/],
-    ["manifest that is not JSON", async () => {
-      await Deno.mkdir(join(dir.path, "badjson"));
-      await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badjson", "model.onnx"));
-      await Deno.writeTextFile(join(dir.path, "badjson", "model.json"), "{ nope");
-      return join(dir.path, "badjson");
-    }, "bad_model", /Invalid model manifest .*model\.json/],
-    ["manifest with a wrong field type", async () => {
-      await Deno.mkdir(join(dir.path, "badfield"));
-      await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badfield", "model.onnx"));
-      await Deno.writeTextFile(join(dir.path, "badfield", "model.json"), JSON.stringify({ inputs: { d: { aliases: "D" } } }));
-      return join(dir.path, "badfield");
-    }, "bad_model", /"inputs\.d\.aliases" is not a list of strings/],
-    ["labels that do not match the output width", async () => {
-      await Deno.mkdir(join(dir.path, "badlabels"));
-      await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badlabels", "model.onnx"));
-      await Deno.writeTextFile(join(dir.path, "badlabels", "model.json"), JSON.stringify({ outputs: { probs: { labels: ["a"] } } }));
-      return join(dir.path, "badlabels");
-    }, "bad_model", /2 columns but the manifest gives 1 labels/],
+    [
+      "missing path",
+      () => Promise.resolve(join(dir.path, "nope")),
+      "model_not_found",
+      /Model not found: ".*nope" does not exist/,
+    ],
+    [
+      "directory without model.onnx",
+      async () => {
+        await Deno.mkdir(join(dir.path, "empty"));
+        return join(dir.path, "empty");
+      },
+      "model_not_found",
+      /has no model\.onnx/,
+    ],
+    [
+      "not an ONNX file",
+      async () => {
+        await Deno.writeTextFile(join(dir.path, "junk.onnx"), "this is not protobuf");
+        return join(dir.path, "junk.onnx");
+      },
+      "bad_model",
+      /Cannot load model .*junk\.onnx/,
+    ],
+    [
+      "manifest that is not JSON",
+      async () => {
+        await Deno.mkdir(join(dir.path, "badjson"));
+        await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badjson", "model.onnx"));
+        await Deno.writeTextFile(join(dir.path, "badjson", "model.json"), "{ nope");
+        return join(dir.path, "badjson");
+      },
+      "bad_model",
+      /Invalid model manifest .*model\.json/,
+    ],
+    [
+      "manifest with a wrong field type",
+      async () => {
+        await Deno.mkdir(join(dir.path, "badfield"));
+        await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badfield", "model.onnx"));
+        await Deno.writeTextFile(
+          join(dir.path, "badfield", "model.json"),
+          JSON.stringify({ inputs: { d: { aliases: "D" } } }),
+        );
+        return join(dir.path, "badfield");
+      },
+      "bad_model",
+      /"inputs\.d\.aliases" is not a list of strings/,
+    ],
+    [
+      "labels that do not match the output width",
+      async () => {
+        await Deno.mkdir(join(dir.path, "badlabels"));
+        await Deno.copyFile(join(MULTI, "model.onnx"), join(dir.path, "badlabels", "model.onnx"));
+        await Deno.writeTextFile(
+          join(dir.path, "badlabels", "model.json"),
+          JSON.stringify({ outputs: { probs: { labels: ["a"] } } }),
+        );
+        return join(dir.path, "badlabels");
+      },
+      "bad_model",
+      /2 columns but the manifest gives 1 labels/,
+    ],
   ];
   for (const [name, make, code, message] of cases) {
     await t.step(name, async () => {

@@ -68,7 +68,10 @@ Deno.test("Model.predict", async (t) => {
       const err = await rejection(() => model.predict(rest, 1));
       assert.ok(err instanceof ModelError);
       assert.deepEqual(err.code, "missing_inputs");
-      assert.match(err.message, /Missing input columns for model "multi-test": "i", "j" \(columns present: "x", "d", "s", "b"\)/);
+      assert.match(
+        err.message,
+        /Missing input columns for model "multi-test": "i", "j" \(columns present: "x", "d", "s", "b"\)/,
+      );
     });
     await t.step("extra columns are ignored", async () => {
       const p = await model.predict({ ...columns(1), extra: ["x"] }, 1);

@@ -25,7 +25,9 @@ async function readCsv(path: string): Promise<Record<string, string>[]> {
   const source = await openSource(path);
   const rows: Record<string, string>[] = [];
   for await (const b of source.batches({ batchSize: 100_000 })) {
-    for (let i = 0; i < b.length; i++) rows.push(Object.fromEntries(Object.entries(b.columns).map(([k, v]) => [k, v[i] as string])));
+    for (let i = 0; i < b.length; i++) {
+      rows.push(Object.fromEntries(Object.entries(b.columns).map(([k, v]) => [k, v[i] as string])));
+    }
   }
   await source.close();
   return rows;
@@ -45,12 +47,20 @@ function assertClose(got: ArrayLike<unknown>, want: number[], tolerance: (w: num
   }
 }
 
-for (const [name, tolerance] of [["ride-duration-linreg", (w: number) => 1e-6 * Math.abs(w)], ["ride-duration-rf", () => 1e-4]] as const) {
+for (
+  const [name, tolerance] of [["ride-duration-linreg", (w: number) => 1e-6 * Math.abs(w)], [
+    "ride-duration-rf",
+    () => 1e-4,
+  ]] as const
+) {
   Deno.test(`${name} equals sklearn on every golden ride of green 2021-02`, async () => {
     const golden = await readCsv(join(FIXTURES, "golden", `${name}.green_2021-02.csv`));
     assert.ok(golden.length > 60_000);
     await withModel(name, async (model) => {
-      const p = await model.predict(columnsOf(golden, ["PULocationID", "DOLocationID", "trip_distance"]), golden.length);
+      const p = await model.predict(
+        columnsOf(golden, ["PULocationID", "DOLocationID", "trip_distance"]),
+        golden.length,
+      );
       assert.equal(p.rejects.length, 0);
       assertClose(p.columns.duration, golden.map((r) => Number(r.duration)), tolerance, name);
     });
@@ -58,16 +68,22 @@ for (const [name, tolerance] of [["ride-duration-linreg", (w: number) => 1e-6 * 
 }
 
 Deno.test("published answers of the course", async (t) => {
-  await t.step("web service, lin_reg.bin: the seed ride -> 26.43883355119793", () =>
-    withModel("ride-duration-linreg", async (m) => {
-      const p = await m.predict(SEED_RIDE, 1);
-      assert.ok(Math.abs((p.columns.duration[0] as number) - 26.43883355119793) < 1e-9);
-    }));
-  await t.step("streaming, linreg: ride 256 -> 12.78553032985699", () =>
-    withModel("ride-duration-linreg", async (m) => {
-      const p = await m.predict(EVENT_RIDE, 1);
-      assert.ok(Math.abs((p.columns.duration[0] as number) - 12.78553032985699) < 1e-9);
-    }));
+  await t.step(
+    "web service, lin_reg.bin: the seed ride -> 26.43883355119793",
+    () =>
+      withModel("ride-duration-linreg", async (m) => {
+        const p = await m.predict(SEED_RIDE, 1);
+        assert.ok(Math.abs((p.columns.duration[0] as number) - 26.43883355119793) < 1e-9);
+      }),
+  );
+  await t.step(
+    "streaming, linreg: ride 256 -> 12.78553032985699",
+    () =>
+      withModel("ride-duration-linreg", async (m) => {
+        const p = await m.predict(EVENT_RIDE, 1);
+        assert.ok(Math.abs((p.columns.duration[0] as number) - 12.78553032985699) < 1e-9);
+      }),
+  );
   await t.step("streaming, rf_pipeline: ride 256 -> 21.29", () =>
     withModel("ride-duration-rf", async (m) => {
       const p = await m.predict(EVENT_RIDE, 1);
@@ -88,18 +104,31 @@ Deno.test("churn: the CSV's rows and the course's request form give the same pro
   const golden = (await readCsv(join(FIXTURES, "golden", "churn.telco.csv"))).slice(0, rows.length);
   await withModel("churn", async (m) => {
     const asCsv = await m.predict(columnsOf(rows, Object.keys(rows[0])), rows.length);
-    assertClose(asCsv.columns.churn_probability, golden.map((r) => Number(r.churn_probability)), () => 1e-6, "churn csv");
+    assertClose(
+      asCsv.columns.churn_probability,
+      golden.map((r) => Number(r.churn_probability)),
+      () => 1e-6,
+      "churn csv",
+    );
     // The course's service: keys lower-cased, values lower-cased with spaces as "_", numbers as numbers.
     const requests = rows.map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => {
-        const numeric = ["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"].includes(k);
-        return [k.toLowerCase(), numeric ? Number(v) : v.toLowerCase().replaceAll(" ", "_")];
-      }))
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => {
+          const numeric = ["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"].includes(k);
+          return [k.toLowerCase(), numeric ? Number(v) : v.toLowerCase().replaceAll(" ", "_")];
+        }),
+      )
     );
     const keys = Object.keys(requests[0]);
-    const asRequest = await m.predict(Object.fromEntries(keys.map((k) => [k, requests.map((r) => r[k])])), requests.length);
+    const asRequest = await m.predict(
+      Object.fromEntries(keys.map((k) => [k, requests.map((r) => r[k])])),
+      requests.length,
+    );
     assert.equal(asRequest.rejects.length, 0);
-    assert.deepEqual(Array.from(asRequest.columns.churn_probability as Float64Array), Array.from(asCsv.columns.churn_probability as Float64Array));
+    assert.deepEqual(
+      Array.from(asRequest.columns.churn_probability as Float64Array),
+      Array.from(asCsv.columns.churn_probability as Float64Array),
+    );
   });
 });
 
@@ -120,7 +149,9 @@ Deno.test({
 Deno.test("a row gets the same bits alone as in a batch (serve vs batch), for every shipped model", async (t) => {
   const rides = await readCsv(join(FIXTURES, "rides_small.csv"));
   const customers = await readCsv(join(FIXTURES, "churn_small.csv"));
-  for (const [name, rows] of [["ride-duration-linreg", rides], ["ride-duration-rf", rides], ["churn", customers]] as const) {
+  for (
+    const [name, rows] of [["ride-duration-linreg", rides], ["ride-duration-rf", rides], ["churn", customers]] as const
+  ) {
     await t.step(name, () =>
       withModel(name, async (m) => {
         const names = Object.keys(rows[0]);

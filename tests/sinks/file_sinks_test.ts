@@ -51,7 +51,13 @@ Deno.test("file sinks", async (t) => {
     const path = join(dir.path, "out.jsonl");
     await writeOnce(path);
     const rows = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(rows[0], { pickup: "2021-02-01T00:34:03", id: 130, distance: 3.66, flag: true, label: 'say "hi", ok' });
+    assert.deepEqual(rows[0], {
+      pickup: "2021-02-01T00:34:03",
+      id: 130,
+      distance: 3.66,
+      flag: true,
+      label: 'say "hi", ok',
+    });
     assert.equal(rows.length, 4);
   });
   await t.step("Parquet: types are kept (timestamp, int64, double, bool, string)", async () => {
@@ -59,7 +65,9 @@ Deno.test("file sinks", async (t) => {
     await writeOnce(path);
     const file = await asyncBufferFromFile(path);
     const metadata = await parquetMetadataAsync(file);
-    const types = parquetSchema(metadata).children.map((c) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+    const types = parquetSchema(metadata).children.map((
+      c,
+    ) => [c.element.name, c.element.type, c.element.logical_type?.type]);
     assert.deepEqual(types, [
       ["pickup", "INT64", "TIMESTAMP"],
       ["id", "INT64", undefined],
@@ -69,7 +77,13 @@ Deno.test("file sinks", async (t) => {
     ]);
     const rows = await parquetReadObjects({ file });
     assert.equal(rows.length, 4);
-    assert.deepEqual(rows[0], { pickup: new Date("2021-02-01T00:34:03Z"), id: 130n, distance: 3.66, flag: true, label: 'say "hi", ok' });
+    assert.deepEqual(rows[0], {
+      pickup: new Date("2021-02-01T00:34:03Z"),
+      id: 130n,
+      distance: 3.66,
+      flag: true,
+      label: 'say "hi", ok',
+    });
     assert.equal(rows[1].pickup, null);
   });
   await t.step("Parquet: what the sink writes (SNAPPY) the source reads back with its types", async () => {

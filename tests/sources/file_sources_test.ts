@@ -21,14 +21,21 @@ Deno.test("CSV source", async (t) => {
   await Deno.writeTextFile(path, 'a,b,c\n1,"x, y",3\n4,5\n6,7,8\n\n9,10,11\n');
   await t.step("columns come from the header, values stay text", async () => {
     const source = await openSource(path);
-    assert.deepEqual(source.columns, [{ name: "a", type: "string" }, { name: "b", type: "string" }, { name: "c", type: "string" }]);
+    assert.deepEqual(source.columns, [{ name: "a", type: "string" }, { name: "b", type: "string" }, {
+      name: "c",
+      type: "string",
+    }]);
     const batches = await readAll(source, 2);
     assert.deepEqual(batches.map((b) => b.columns.b), [["x, y", "7"], ["10"]]);
   });
   await t.step("a ragged row is rejected alone, with its row number", async () => {
     const batches = await readAll(await openSource(path), 10);
     assert.equal(batches.length, 1);
-    assert.deepEqual(batches[0].rejects, [{ row: 1, message: "Cannot parse row 2: it has 2 fields, the header has 3", data: ["4", "5"] }]);
+    assert.deepEqual(batches[0].rejects, [{
+      row: 1,
+      message: "Cannot parse row 2: it has 2 fields, the header has 3",
+      data: ["4", "5"],
+    }]);
     assert.deepEqual(Array.from(batches[0].rowNumbers!), [0, 2, 3]);
   });
   await t.step("an unterminated quote rejects the rest of the file as one row, not the rows before it", async () => {
