@@ -25,7 +25,8 @@ export function createParquetSink(path: string, options: { rowGroupSize?: number
   let writer: ParquetWriter | undefined;
   let bytes: ByteWriter | undefined;
   let columns: ColumnInfo[] = [];
-  let buffered: unknown[][] = [];
+  // Batches are kept as they come and joined once per row group: typed arrays stay typed (no boxed values).
+  let chunks: ArrayLike<unknown>[][] = [];
   let bufferedRows = 0;
 
   const flushBytes = () => {
@@ -37,10 +38,10 @@ export function createParquetSink(path: string, options: { rowGroupSize?: number
   const flushGroup = () => {
     if (bufferedRows === 0) return;
     writer!.write({
-      columnData: columns.map((c, i) => ({ name: c.name, data: buffered[i] as never })),
+      columnData: columns.map((c, i) => ({ name: c.name, data: joined(chunks[i], c.type, bufferedRows) as never })),
       rowGroupSize: bufferedRows,
     });
-    buffered = columns.map(() => []);
+    chunks = columns.map(() => []);
     bufferedRows = 0;
   };
 
@@ -48,7 +49,7 @@ export function createParquetSink(path: string, options: { rowGroupSize?: number
     description: path,
     async open(cols) {
       columns = cols;
-      buffered = columns.map(() => []);
+      chunks = columns.map(() => []);
       out = await createAtomicFile(path);
       bytes = new ByteWriter();
       // Stream to disk: empty the buffer whenever it passes 1 MB instead of growing it.
@@ -61,12 +62,7 @@ export function createParquetSink(path: string, options: { rowGroupSize?: number
       writer = new ParquetWriter({ writer: bytes, schema: schemaOf(columns) });
     },
     write(batch: RowBatch) {
-      for (let i = 0; i < columns.length; i++) {
-        const target = buffered[i];
-        const convert = converter(columns[i].type);
-        const data = batch.columns[columns[i].name];
-        for (let r = 0; r < batch.length; r++) target.push(convert(data[r]));
-      }
+      for (let i = 0; i < columns.length; i++) chunks[i].push(batch.columns[columns[i].name]);
       bufferedRows += batch.length;
       if (bufferedRows >= rowGroupSize) flushGroup();
       return Promise.resolve();
@@ -79,6 +75,32 @@ export function createParquetSink(path: string, options: { rowGroupSize?: number
     },
     abort: async () => await out?.abort(),
   };
+}
+
+/** The typed array a column of this type may be written from as it is. */
+const TYPED: Partial<Record<ValueType, new (n: number) => Float64Array | Float32Array | Int32Array>> = {
+  float64: Float64Array,
+  float32: Float32Array,
+  int32: Int32Array,
+};
+
+/** One row group's column from its chunks: a typed array when every chunk is one, else converted values. */
+function joined(parts: ArrayLike<unknown>[], type: ValueType, rows: number): ArrayLike<unknown> {
+  const Typed = TYPED[type];
+  if (Typed && parts.every((p) => p instanceof Typed)) {
+    const out = new Typed(rows);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p as Float64Array, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const convert = converter(type);
+  const out = new Array<unknown>(rows);
+  let at = 0;
+  for (const p of parts) for (let r = 0; r < p.length; r++) out[at++] = convert(p[r]);
+  return out;
 }
 
 function converter(type: ValueType): (v: unknown) => unknown {
