@@ -92,3 +92,24 @@ export function loadOptions(
     renames: opts.rename,
   };
 }
+
+/**
+ * `--max-batch-size` and `--max-batch-delay-ms`: the dynamic batching of
+ * the online commands (serve, consume), which differ only in how long a
+ * lone request should wait for company.
+ *
+ * @example
+ * ```ts
+ * for (const o of batchingOptions({ unit: "events", delayMs: 2 })) cmd.addOption(o);
+ * ```
+ */
+export function batchingOptions(defaults: { unit: string; delayMs: number }): Option[] {
+  return [
+    new Option("--max-batch-size <n>", `most ${defaults.unit} merged into one model run`)
+      .env("SCORE_MAX_BATCH_SIZE").argParser(wholeNumber(1)).default(256),
+    new Option(
+      "--max-batch-delay-ms <ms>",
+      `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
+    ).env("SCORE_MAX_BATCH_DELAY_MS").argParser(wholeNumber(0)).default(defaults.delayMs),
+  ];
+}

@@ -5,7 +5,7 @@
  * optional metrics endpoint.
  */
 import { Command, Option } from "commander";
-import { loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import { batchingOptions, loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import { loadModel } from "../model/mod.ts";
@@ -110,16 +110,6 @@ export function consumeCommand(): Command {
       ),
     )
     .addOption(
-      new Option("--max-batch-size <n>", "most events scored in one model run").env("SCORE_MAX_BATCH_SIZE").argParser(
-        wholeNumber(1),
-      ).default(256),
-    )
-    .addOption(
-      new Option("--max-batch-delay-ms <ms>", "how long an event waits for others to share its model run").env(
-        "SCORE_MAX_BATCH_DELAY_MS",
-      ).argParser(wholeNumber(0)).default(2),
-    )
-    .addOption(
       new Option("--metrics-port <port>", "serve /metrics and /health on this port").env("SCORE_METRICS_PORT")
         .argParser(wholeNumber(0)),
     )
@@ -137,7 +127,7 @@ export function consumeCommand(): Command {
       new Option("--dry-run", "print the predictions on stdout, publish nothing (a temporary queue unless --queue)")
         .env("SCORE_DRY_RUN"),
     );
-  for (const o of modelTuningOptions()) cmd.addOption(o);
+  for (const o of [...batchingOptions({ unit: "events", delayMs: 2 }), ...modelTuningOptions()]) cmd.addOption(o);
   return cmd.action(async (flags: ConsumeFlags) => {
     if (!flags.dryRun && !flags.predictionExchange) {
       throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");

@@ -6,7 +6,15 @@
  * `--shutdown-timeout`), the prediction log is flushed, exit 0.
  */
 import { Command, Option } from "commander";
-import { list, loadOptions, modelOption, modelPath, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import {
+  batchingOptions,
+  list,
+  loadOptions,
+  modelOption,
+  modelPath,
+  modelTuningOptions,
+  wholeNumber,
+} from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
@@ -61,17 +69,6 @@ export function serveCommand(): Command {
       ).default(9696),
     )
     .addOption(
-      new Option("--max-batch-size <rows>", "most rows merged into one model run").env("SCORE_MAX_BATCH_SIZE")
-        .argParser(wholeNumber(1)).default(256),
-    )
-    .addOption(
-      new Option(
-        "--max-batch-delay-ms <ms>",
-        "how long an idle model waits for more requests before running (0: run at once; requests arriving during a run are merged anyway)",
-      )
-        .env("SCORE_MAX_BATCH_DELAY_MS").argParser(wholeNumber(0)).default(0),
-    )
-    .addOption(
       new Option("--max-queue <rows>", "most rows waiting per model; past it requests get 503 with Retry-After").env(
         "SCORE_MAX_QUEUE",
       ).argParser(wholeNumber(1)).default(10_000),
@@ -104,7 +101,7 @@ export function serveCommand(): Command {
       ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
     )
     .addOption(new Option("--no-access-log", "no JSON log line per request"));
-  for (const o of modelTuningOptions()) cmd.addOption(o);
+  for (const o of [...batchingOptions({ unit: "rows", delayMs: 0 }), ...modelTuningOptions()]) cmd.addOption(o);
   return cmd.action(async (flags: ServeFlags) => {
     const models: Model[] = [];
     let predictions: PredictionLog | undefined;
