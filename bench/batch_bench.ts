@@ -6,12 +6,14 @@
  * Parquet files (repeated), then prints side by side:
  * - raw onnxruntime rows/s on pre-built tensors (the linreg model, 10k-row runs),
  * - `./score batch` CSV -> CSV and Parquet -> Parquet rows/s (1M rows),
+ * - the I/O ceiling: our reader straight into our writer, no model,
  * - the ratios, and peak RSS at 1M and 5M rows (Parquet -> Parquet).
  *
  * A benchmark, not a test: it asserts nothing and takes a minute or two.
  */
 import { join } from "node:path";
 import { createSink } from "../src/sinks/create_sink.ts";
+import { openSource } from "../src/sources/open_source.ts";
 import {
   BATCH,
   fmt,
@@ -51,6 +53,18 @@ for (const [label, n, formats] of [["1m", 1_000_000, ["csv", "parquet"]], ["5m",
 const raw = await rawOnnxruntime(rides, 1_000_000);
 console.log(`\nraw onnxruntime (pre-built tensors, ${BATCH}-row runs): ${fmt(raw)} rows/s`);
 
+// The I/O ceiling: the same reader and writer with no model (each row's distance stands in for a prediction).
+const io: Record<string, number> = {};
+for (
+  const [name, input, output] of [
+    ["CSV -> CSV, 1M", files["1m.csv"], join(OUT, "copy_1m.csv")],
+    ["Parquet -> Parquet, 1M", files["1m.parquet"], join(OUT, "copy_1m.parquet")],
+  ] as const
+) {
+  io[name] = await copyOnly(input, output);
+  console.log(`I/O only (read, write, no model), ${name}: ${fmt(io[name])} rows/s`);
+}
+
 const results: [string, number, number, number][] = [];
 for (
   const [name, input, output] of [
@@ -63,11 +77,51 @@ for (
   results.push([name, r.rowsPerSecond, r.wallRowsPerSecond, r.peakRssMb]);
 }
 
-console.log("\n| run | rows/s (job) | rows/s (wall, incl. start-up) | vs raw onnxruntime | peak RSS |");
-console.log("| --- | ---: | ---: | ---: | ---: |");
-console.log(`| raw onnxruntime, 1M | ${fmt(raw)} | | 100% | |`);
+console.log("\n| run | rows/s (job) | rows/s (wall, incl. start-up) | vs raw onnxruntime | vs I/O only | peak RSS |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+console.log(`| raw onnxruntime, 1M | ${fmt(raw)} | | 100% | | |`);
+for (const [name, rps] of Object.entries(io)) {
+  console.log(`| I/O only ${name} | ${fmt(rps)} | | ${pct(rps, raw)} | 100% | |`);
+}
 for (const [name, rps, wall, rss] of results) {
-  console.log(`| score batch ${name} | ${fmt(rps)} | ${fmt(wall)} | ${pct(rps, raw)} | ${rss.toFixed(0)} MB |`);
+  const ioCeiling = io[name];
+  console.log(
+    `| score batch ${name} | ${fmt(rps)} | ${fmt(wall)} | ${pct(rps, raw)} | ${
+      ioCeiling ? pct(rps, ioCeiling) : ""
+    } | ${rss.toFixed(0)} MB |`,
+  );
+}
+
+/** Our source straight into our sink, the columns a `--keep ride_id` job writes, no model. */
+async function copyOnly(input: string, output: string): Promise<number> {
+  const t = performance.now();
+  const source = await openSource(input);
+  const sink = createSink(output);
+  await sink.open([
+    { name: "ride_id", type: source.columns.find((c) => c.name === "ride_id")!.type },
+    { name: "duration", type: "float64" },
+    { name: "model_name", type: "string" },
+    { name: "model_version", type: "string" },
+  ]);
+  let rows = 0;
+  for await (const b of source.batches({ batchSize: BATCH, columns: ["ride_id", "trip_distance"] })) {
+    const distance = Float64Array.from(b.columns.trip_distance as ArrayLike<number>, (v) => Number(v));
+    const constant = (v: string) => new Array(b.length).fill(v);
+    await sink.write({
+      offset: b.offset,
+      length: b.length,
+      columns: {
+        ride_id: b.columns.ride_id,
+        duration: distance,
+        model_name: constant("copy"),
+        model_version: constant("0"),
+      },
+    });
+    rows += b.length;
+  }
+  await sink.commit();
+  await source.close();
+  return rows / ((performance.now() - t) / 1000);
 }
 
 async function exists(path: string) {
