@@ -21,8 +21,12 @@ COPY src ./src
 COPY models ./models
 # Fetch every npm package once, at build time; the container never reaches a registry.
 # The code stays owned by root, read-only for the service user; Deno may write to its caches.
+# `score` on PATH, so the same image runs every command: serve (the default), a batch CronJob
+# (args: ["batch", ...]) or `sh -c 'exec score batch ... --shard "$((JOB_COMPLETION_INDEX + 1))/4"'`.
 RUN deno install --entrypoint main.ts \
-    && chown -R deno:deno /app/.deno /app/node_modules
+    && chown -R deno:deno /app/.deno /app/node_modules \
+    && printf '#!/bin/sh\nexec deno run --cached-only --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys /app/main.ts "$@"\n' > /usr/local/bin/score \
+    && chmod 755 /usr/local/bin/score
 USER deno
 
 ENV SCORE_HOST=0.0.0.0 \
@@ -36,5 +40,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # docker stop sends SIGTERM: in-flight requests finish (--shutdown-timeout, 30 s by default; give
 # docker stop a longer -t), then exit 0.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-env", "--allow-ffi", "/app/main.ts"]
+ENTRYPOINT ["score"]
 CMD ["serve", "--model", "/app/models/ride-duration-linreg"]

@@ -38,6 +38,12 @@ Deno.test("Dockerfile", async (t) => {
     assert.ok((await Deno.stat(join(ROOT, model, "model.onnx"))).isFile, model);
   });
 
+  await t.step("puts `score` on PATH for every command (the Kubernetes examples call it)", () => {
+    assert.deepEqual(JSON.parse(instructions.find((i) => i.op === "ENTRYPOINT")!.args), ["score"]);
+    assert.match(text, /> \/usr\/local\/bin\/score/);
+    assert.match(text, /--allow-write/, "batch jobs write files");
+  });
+
   await t.step("copies only paths that exist", async () => {
     for (const copy of instructions.filter((i) => i.op === "COPY")) {
       const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith("--"));
