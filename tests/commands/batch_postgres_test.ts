@@ -194,7 +194,7 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       ('good-2', '2021-02-04 10:00', '10', 50, '40'),
       ('other-month', '2021-03-04 10:00', '10', 50, 'bad')`);
     const query = `select * from "${raw}" where pickup >= $1 and pickup < $2 order by ride_id`;
-    const run = await score(
+    const args = [
       "--input",
       PG_URL,
       "--query",
@@ -210,7 +210,8 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       PG_URL,
       "--rejects-table",
       rejects,
-    );
+    ];
+    const run = await score(...args);
     assert.equal(run.code, 0, run.stderr);
     await t.step("the good rows are scored", async () => {
       const rows = await sql.unsafe(`select ride_id, duration from "${preds}" order by ride_id`);
@@ -243,23 +244,7 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       assert.equal(types[0].t, "jsonb");
     });
     await t.step("a rerun replaces the window's rejects too", async () => {
-      const again = await score(
-        "--input",
-        PG_URL,
-        "--query",
-        query,
-        ...FEBRUARY,
-        "--output",
-        PG_URL,
-        "--output-table",
-        preds,
-        "--keep",
-        "ride_id",
-        "--rejects",
-        PG_URL,
-        "--rejects-table",
-        rejects,
-      );
+      const again = await score(...args);
       assert.equal(again.code, 0, again.stderr);
       assert.equal((await sql.unsafe(`select count(*)::int as n from "${rejects}"`))[0].n, 4);
     });
