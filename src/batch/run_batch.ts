@@ -5,7 +5,7 @@
  * most two batches are in memory.
  */
 import { InputError, UsageError } from "../errors.ts";
-import type { Model, TensorType } from "../model/mod.ts";
+import type { Model } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { Source } from "../sources/source.ts";
@@ -73,7 +73,8 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     { name: "model_version", type: "string", value: model.version },
     ...(job.constants ?? []),
   ];
-  const outputs = model.outputColumns.map((c) => ({ name: c.name, type: valueType(c.type) }));
+  // Every tensor type is also a value type, so an output column's type passes straight to the sinks.
+  const outputs: ColumnInfo[] = model.outputColumns.map((c) => ({ name: c.name, type: c.type }));
   const columns = [...keep, ...outputs, ...constants.map(({ name, type }) => ({ name, type }))];
   const clash = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
   if (clash) {
@@ -179,8 +180,4 @@ function keptColumns(available: ColumnInfo[], keep: string[]): ColumnInfo[] {
 
 function repeat(value: unknown, n: number): unknown[] {
   return new Array(n).fill(value);
-}
-
-function valueType(t: TensorType): ValueType {
-  return t;
 }
