@@ -248,9 +248,16 @@ function splitOutput(o: OutputSpec, t: ort.Tensor, n: number, out: Record<string
   }
 }
 
+/** A value as a message quotes it: short, whatever its size (a reject message may go into a log or a response). */
 function show(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
   if (typeof v === "bigint") return String(v);
-  return JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Object.prototype.toString.call(v);
+  }
+  return text.length > 60 ? text.slice(0, 60) + "…" : text;
 }

@@ -53,6 +53,13 @@ Deno.test("Model.predict", async (t) => {
       assert.deepEqual(p.rejects.map((r) => r.message), ['column "x" is missing (expected a number)']);
       assert.ok(Number.isNaN((p.columns.double_out as Float64Array)[1]));
     });
+    await t.step("a huge bad value is quoted short", async () => {
+      const huge = { list: Array.from({ length: 10_000 }, (_, i) => i) };
+      const p = await model.predict(columns(1, { d: [huge] }), 1);
+      assert.equal(p.rejects.length, 1);
+      assert.ok(p.rejects[0].message.length < 140, p.rejects[0].message);
+      assert.match(p.rejects[0].message, /^column "d" is not a number \(got \{"list":\[0,1,2,.*…\)$/);
+    });
     await t.step("a batch whose every row is bad runs nothing and returns empty columns", async () => {
       const p = await model.predict(columns(2, { j: ["a", "b"] }), 2);
       assert.deepEqual(p.rows?.length, 0);
