@@ -80,9 +80,8 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
   if (prediction.rejects.length > 0) {
     const first = prediction.rejects[0];
     const more = prediction.rejects.length > 1 ? ` (and ${prediction.rejects.length - 1} more rows)` : "";
-    // The message quotes the bad value; a huge one must not come back whole.
-    const message = first.message.length > 300 ? first.message.slice(0, 300) + "…" : first.message;
-    throw new InputError(`${where(shape, first.index)}${message}${more}`);
+    // The model quotes a bad value short, however large it is.
+    throw new InputError(`${where(shape, first.index)}${first.message}${more}`);
   }
   const outputs = outputColumns(model);
   const n = outputs.length === 0 ? 0 : prediction.columns[outputs[0].name].length;
