@@ -21,7 +21,8 @@ import { startProgress } from "../cli/progress.ts";
 import { TooManyRejectsError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { loadModel, type Model } from "../model/mod.ts";
-import { isPostgresUrl } from "../postgres/connect.ts";
+import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
+import { PgTransaction } from "../postgres/pg_transaction.ts";
 import { parseShard, type Shard } from "../postgres/shard.ts";
 import { createSink } from "../sinks/create_sink.ts";
 import type { Replace } from "../sinks/postgres_sink.ts";
@@ -352,11 +353,20 @@ async function runWindow(
   let rejects: Sink | undefined;
   try {
     const replace: Replace = { match, shard: plan.shard };
-    sink = createSink(named(plan.output), flags.outputFormat, undefined, { table: flags.outputTable!, replace });
+    // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
+    const transaction = sameDatabase(plan.output, flags.outputFormat, flags.rejects, flags.rejectsFormat)
+      ? new PgTransaction(named(plan.output))
+      : undefined;
+    sink = createSink(named(plan.output), flags.outputFormat, undefined, {
+      table: flags.outputTable!,
+      replace,
+      transaction,
+    });
     rejects = flags.rejects
       ? createSink(named(flags.rejects), flags.rejectsFormat, "--rejects-format", {
         table: flags.rejectsTable!,
         replace: { ...replace, shardKeyIn: "data" },
+        transaction,
       })
       : undefined;
   } catch (err) {
@@ -406,4 +416,11 @@ async function runWindow(
     );
   }
   return summary;
+}
+
+/** Whether the output and the rejects are tables of one Postgres database (same host, port, database and user). */
+function sameDatabase(output: string, outputFormat?: string, rejects?: string, rejectsFormat?: string): boolean {
+  if (!isPostgresUrl(output) || outputFormat !== undefined) return false;
+  if (!isPostgresUrl(rejects) || rejectsFormat !== undefined) return false;
+  return resolveTarget(output).description === resolveTarget(rejects).description;
 }

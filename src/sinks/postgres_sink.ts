@@ -7,14 +7,8 @@
  * old rows or the new ones, never a mix, and never both.
  */
 import { UsageError } from "../errors.ts";
-import {
-  type ConnectOptions,
-  connectPostgres,
-  type PgConnection,
-  resolveTarget,
-  type Sql,
-} from "../postgres/connect.ts";
-import { type CopyWriter, openCopy } from "../postgres/copy_rows.ts";
+import { type ConnectOptions, resolveTarget, type Sql } from "../postgres/connect.ts";
+import { PgTransaction } from "../postgres/pg_transaction.ts";
 import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
 import { pgError } from "../postgres/pg_error.ts";
 import { pgTypeOf } from "../postgres/pg_types.ts";
@@ -48,6 +42,12 @@ export interface PostgresSinkOptions {
   /** Without it rows are only appended. */
   replace?: Replace;
   connect?: ConnectOptions;
+  /**
+   * The transaction to write in, shared with other sinks (a job's rejects
+   * table beside its predictions): the first `commit` makes all of them
+   * visible at once. Without it the sink has a transaction of its own.
+   */
+  transaction?: PgTransaction;
 }
 
 /**
@@ -65,18 +65,10 @@ export interface PostgresSinkOptions {
 export function createPostgresSink(options: PostgresSinkOptions): Sink {
   const table = quoteTable(options.table, "output table name");
   for (const m of options.replace?.match ?? []) quoteIdent(m.name, "column name");
-  let conn: PgConnection | undefined;
-  let tx: Sql | undefined;
-  let copy: CopyWriter | undefined;
-  let where = "";
+  const tx = options.transaction ?? new PgTransaction(options.url, options.connect);
+  let columns: ColumnInfo[] = [];
   let doing = "connecting";
-  const fail = (err: unknown) => (conn ? pgError(err, conn.target, doing) : err);
-  const finish = async () => {
-    const c = conn;
-    (tx as unknown as { release?: () => void } | undefined)?.release?.();
-    conn = tx = copy = undefined;
-    await c?.close().catch(() => {});
-  };
+  const fail = (err: unknown) => pgError(err, tx.target, doing);
   return {
     description: `${resolveTarget(options.url).description} table ${options.table}`,
     async open(cols: ColumnInfo[]) {
@@ -94,15 +86,15 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
           );
         }
       }
-      conn = await connectPostgres(options.url, { ...options.connect, max: 1 });
+      columns = cols;
       try {
+        const conn = await tx.connection();
         doing = `creating table ${table}`;
         await ensureTable(conn.sql, table, cols, replace);
         doing = `checking table ${table}`;
         await checkColumns(conn.sql, options.table, table, cols);
-        tx = await conn.sql.reserve() as unknown as Sql;
         doing = `writing table ${table}`;
-        await tx.unsafe("begin");
+        await tx.begin();
         if (replace) {
           const params = replace.match.map((m) => textOf(m.value));
           const lockKey = JSON.stringify([
@@ -111,8 +103,8 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
             replace.shard ? [replace.shard.index, replace.shard.count] : null,
           ]);
           // Two runs of the same slice at once would each delete, then both insert.
-          await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
-          where = replace.match.map((m, i) => {
+          await tx.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
+          let where = replace.match.map((m, i) => {
             const col = cols.find((c) => c.name === m.name)!;
             return `t.${quoteIdent(m.name)} is not distinct from $${i + 1}::${pgTypeOf(col)}`;
           }).join(" and ") || "true";
@@ -125,46 +117,32 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
             where += ` and ${shardCondition(replace.shard, "t", key)}`;
           }
           doing = `replacing earlier rows in ${table}`;
-          await tx.unsafe(`delete from ${table} as t where ${where}`, params as never[]);
+          await tx.execute(`delete from ${table} as t where ${where}`, params);
         }
         doing = `writing table ${table}`;
-        // One COPY for the whole run: Postgres ingests while the next batch is scored.
-        copy = await openCopy(tx, options.table, cols);
       } catch (err) {
         const e = fail(err);
-        await finish();
+        await tx.rollback();
         throw e;
       }
     },
     async write(batch: RowBatch) {
-      if (!copy) throw new Error("postgres sink: write before open");
       try {
-        await copy.write(batch);
+        // One COPY for the whole run: Postgres ingests while the next batch is scored.
+        await tx.write(options.table, columns, batch);
       } catch (err) {
         throw fail(err);
       }
     },
     async commit() {
-      if (!tx || !copy) throw new Error("postgres sink: commit before open");
+      doing = `committing table ${table}`;
       try {
-        await copy.end();
-        copy = undefined;
-        doing = `committing table ${table}`;
-        await tx.unsafe("commit");
+        await tx.commit();
       } catch (err) {
-        const e = fail(err);
-        await finish();
-        throw e;
+        throw fail(err);
       }
-      await finish();
     },
-    async abort() {
-      // Closing the connection rolls the transaction back; an explicit
-      // rollback first just makes it prompt.
-      await copy?.cancel().catch(() => {});
-      if (tx) await tx.unsafe("rollback").catch(() => {});
-      await finish();
-    },
+    abort: () => tx.rollback(),
   };
 }
 

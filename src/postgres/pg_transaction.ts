@@ -1,0 +1,129 @@
+/**
+ * One Postgres transaction that one or more sinks write through. A batch
+ * job's predictions and its rejects go to the same database: sharing one
+ * transaction makes a window's new predictions and new rejects visible
+ * together, or neither (a job killed in between leaves the old ones).
+ *
+ * A connection carries one COPY at a time, so the transaction keeps the
+ * COPY of the table last written open (batches stream in while the next
+ * is scored) and switches only when another table is written or a
+ * statement runs: rejects are rare, switches are too.
+ */
+import type { ColumnInfo, RowBatch } from "../rows.ts";
+import {
+  type ConnectOptions,
+  connectPostgres,
+  type PgConnection,
+  type PgTarget,
+  resolveTarget,
+  type Sql,
+} from "./connect.ts";
+import { type CopyWriter, openCopy } from "./copy_rows.ts";
+
+/**
+ * A lazily opened transaction. `commit` and `rollback` end it once, so
+ * each sharing sink may call them.
+ *
+ * @example
+ * ```ts
+ * const tx = new PgTransaction("postgres://postgres@127.0.0.1:5432/test");
+ * await tx.begin();
+ * await tx.execute("delete from predictions where model_version = $1", ["v1"]);
+ * await tx.write("predictions", columns, batch);
+ * await tx.commit();
+ * ```
+ */
+export class PgTransaction {
+  readonly target: PgTarget;
+  readonly #url: string | undefined;
+  readonly #connect: ConnectOptions;
+  #conn: Promise<PgConnection> | undefined;
+  #tx: Sql | undefined;
+  #copy: { table: string; columns: ColumnInfo[]; writer: CopyWriter } | undefined;
+  #outcome: "committed" | "rolled back" | undefined;
+
+  constructor(url?: string, connect: ConnectOptions = {}) {
+    this.target = resolveTarget(url);
+    this.#url = url;
+    this.#connect = connect;
+  }
+
+  /** The pool, for statements that must not wait for this transaction (creating a table). */
+  connection(): Promise<PgConnection> {
+    // Two connections: one held by the transaction, one for such statements.
+    this.#conn ??= connectPostgres(this.#url, { ...this.#connect, max: 2 });
+    return this.#conn;
+  }
+
+  /** Starts the transaction (once). */
+  async begin(): Promise<void> {
+    if (this.#outcome) throw new Error(`postgres transaction: begin after it was ${this.#outcome}`);
+    if (this.#tx) return;
+    const conn = await this.connection();
+    const tx = await conn.sql.reserve() as unknown as Sql;
+    this.#tx = tx;
+    await tx.unsafe("begin");
+  }
+
+  /** Runs a statement inside the transaction (after ending any open COPY). */
+  async execute(query: string, params: unknown[] = []): Promise<unknown[]> {
+    const tx = await this.#ready();
+    await this.#endCopy();
+    return await tx.unsafe(query, params as never[]) as unknown as unknown[];
+  }
+
+  /** Streams a batch into `table` through a COPY kept open until another table or statement needs the connection. */
+  async write(table: string, columns: ColumnInfo[], batch: RowBatch): Promise<void> {
+    const tx = await this.#ready();
+    if (this.#copy && (this.#copy.table !== table || this.#copy.columns !== columns)) await this.#endCopy();
+    this.#copy ??= { table, columns, writer: await openCopy(tx, table, columns) };
+    await this.#copy.writer.write(batch);
+  }
+
+  /**
+   * Ends the COPY, commits and closes; a later call does nothing. After a
+   * rollback it throws: a sharing sink must not believe its rows landed.
+   */
+  async commit(): Promise<void> {
+    if (this.#outcome === "committed") return;
+    if (this.#outcome === "rolled back") throw new Error("postgres transaction: commit after it was rolled back");
+    try {
+      const tx = await this.#ready();
+      await this.#endCopy();
+      await tx.unsafe("commit");
+      this.#outcome = "committed";
+    } finally {
+      if (this.#outcome === "committed") await this.#close();
+      else await this.rollback();
+    }
+  }
+
+  /** Abandons everything written and closes; a later call, or one after commit, does nothing. */
+  async rollback(): Promise<void> {
+    if (this.#outcome) return;
+    this.#outcome = "rolled back";
+    await this.#copy?.writer.cancel().catch(() => {});
+    this.#copy = undefined;
+    // Closing the connection rolls back too; an explicit rollback makes it prompt.
+    if (this.#tx) await this.#tx.unsafe("rollback").catch(() => {});
+    await this.#close();
+  }
+
+  async #ready(): Promise<Sql> {
+    await this.begin();
+    return this.#tx!;
+  }
+
+  async #endCopy() {
+    const copy = this.#copy;
+    this.#copy = undefined;
+    await copy?.writer.end();
+  }
+
+  async #close() {
+    (this.#tx as unknown as { release?: () => void } | undefined)?.release?.();
+    this.#tx = undefined;
+    const conn = await this.#conn?.catch(() => undefined);
+    await conn?.close().catch(() => {});
+  }
+}
