@@ -21,6 +21,7 @@ import {
   loadRides,
   pct,
   rawOnnxruntime,
+  RF,
   RIDE_COLUMNS,
   rideBatch,
   ROOT,
@@ -65,6 +66,24 @@ for (
   console.log(`I/O only (read, write, no model), ${name}: ${fmt(io[name])} rows/s`);
 }
 
+// A model heavy enough to bound the job: the random forest (100 trees), raw and through score batch.
+const rawRf = await rawOnnxruntime(rides, 1_000_000, RF);
+const rf = await runScoreBatch([
+  "--model",
+  RF,
+  "--input",
+  files["1m.parquet"],
+  "--output",
+  join(OUT, "pred_rf_1m.parquet"),
+  "--keep",
+  "ride_id",
+]);
+console.log(
+  `raw onnxruntime, random forest: ${fmt(rawRf)} rows/s; score batch Parquet -> Parquet with it: ${
+    fmt(rf.rowsPerSecond)
+  } rows/s`,
+);
+
 const results: [string, number, number, number][] = [];
 for (
   const [name, input, output] of [
@@ -91,6 +110,17 @@ for (const [name, rps, wall, rss] of results) {
     } | ${rss.toFixed(0)} MB |`,
   );
 }
+
+console.log(
+  `\n| random forest (ride-duration-rf), 1M | rows/s (job) | rows/s (wall) | vs raw onnxruntime | peak RSS |`,
+);
+console.log("| --- | ---: | ---: | ---: | ---: |");
+console.log(`| raw onnxruntime | ${fmt(rawRf)} | | 100% | |`);
+console.log(
+  `| score batch Parquet -> Parquet | ${fmt(rf.rowsPerSecond)} | ${fmt(rf.wallRowsPerSecond)} | ${
+    pct(rf.rowsPerSecond, rawRf)
+  } | ${rf.peakRssMb.toFixed(0)} MB |`,
+);
 
 /** Our source straight into our sink, the columns a `--keep ride_id` job writes, no model. */
 async function copyOnly(input: string, output: string): Promise<number> {

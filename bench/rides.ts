@@ -76,9 +76,15 @@ export function rideBatch(rides: Rides, start: number, length: number, firstId =
   };
 }
 
-/** Raw onnxruntime rows/s for the linreg model on tensors built beforehand, `BATCH` rows a run. */
-export async function rawOnnxruntime(rides: Rides, n: number): Promise<number> {
-  const session = await ort.InferenceSession.create(join(LINREG, "model.onnx"));
+/** The random-forest ride model: heavy enough that onnxruntime, not I/O, bounds a job. */
+export const RF = join(ROOT, "models", "ride-duration-rf");
+
+/**
+ * Raw onnxruntime rows/s for a ride model (linreg by default) on tensors built beforehand, `BATCH` rows a run,
+ * with one intra-op thread, as `score` runs by default.
+ */
+export async function rawOnnxruntime(rides: Rides, n: number, model = LINREG): Promise<number> {
+  const session = await ort.InferenceSession.create(join(model, "model.onnx"), { intraOpNumThreads: 1 });
   const feeds: Record<string, ort.Tensor>[] = [];
   for (let start = 0; start < n; start += BATCH) {
     const len = Math.min(BATCH, n - start);
