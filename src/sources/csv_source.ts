@@ -13,8 +13,14 @@ import type { RowBatch, SourceReject } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
-/** Bytes parsed per chunk. */
+/** Bytes read (and parsed) at a time. */
 const CHUNK_BYTES = 1 << 20;
+/**
+ * Chunks in a row without one whole record before we give up: a stray quote
+ * would otherwise make the rest of the file one record, held in memory and
+ * parsed again with every chunk.
+ */
+const MAX_CHUNKS_PER_RECORD = 16;
 
 /**
  * Opens a CSV source and reads its header.
@@ -27,7 +33,9 @@ const CHUNK_BYTES = 1 << 20;
  */
 export async function openCsvSource(path: string, options: { delimiter?: string } = {}): Promise<Source> {
   const total = await fileSize(path);
-  const stream = createReadStream(path);
+  // Decoded by the stream, which keeps a character split between two reads whole (papaparse would decode each
+  // read alone and turn such a character into U+FFFD).
+  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: CHUNK_BYTES });
   const records = new RecordQueue(stream, path, options.delimiter ?? ",");
   const first = await records.next();
   if (first === undefined) throw new InputError(`Cannot read CSV file ${path}: it is empty (no header line)`);
@@ -107,6 +115,9 @@ class RecordQueue {
   #wake: (() => void) | undefined;
   #parser: Papa.Parser | undefined;
   #paused = false;
+  /** Records parsed so far (the header is the first). */
+  #records = 0;
+  #emptyChunks = 0;
 
   constructor(stream: ReadStream, path: string, delimiter: string) {
     stream.on(
@@ -118,6 +129,18 @@ class RecordQueue {
       skipEmptyLines: true,
       chunkSize: CHUNK_BYTES,
       chunk: (results, parser) => {
+        this.#emptyChunks = results.data.length === 0 ? this.#emptyChunks + 1 : 0;
+        if (this.#emptyChunks > MAX_CHUNKS_PER_RECORD) {
+          parser.abort();
+          this.#fail(
+            new InputError(
+              `Cannot parse row ${this.#records}: it runs on for more than ${MAX_CHUNKS_PER_RECORD} MiB ` +
+                `(a quote that is never closed?)`,
+            ),
+          );
+          return;
+        }
+        this.#records += results.data.length;
         const bad = new Map(results.errors.filter((e) => e.row !== undefined).map((e) => [e.row!, e.message]));
         this.#chunks.push((results.data as string[][]).map((fields, i) => ({ fields, error: bad.get(i) })));
         if (this.#chunks.length >= 2) {

@@ -1,6 +1,6 @@
 /**
  * Reads JSON lines: one object per line. Its columns are the keys of the
- * first object; a line that is not a JSON object is rejected alone.
+ * first 1,000 objects; a line that is not a JSON object is rejected alone.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
@@ -8,8 +8,11 @@ import type { RowBatch, SourceReject } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
+/** Lines read ahead to find the columns. */
+const LOOKAHEAD_LINES = 1000;
+
 /**
- * Opens a JSON-lines source and peeks at its first object for the columns.
+ * Opens a JSON-lines source and reads ahead up to 1,000 lines for the columns.
  *
  * @example
  * ```ts
@@ -20,19 +23,18 @@ export async function openJsonlSource(path: string): Promise<Source> {
   const total = await fileSize(path);
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  // The columns are the keys seen in the first lines, in order of appearance: a first object without an
+  // optional key must not hide that column from the whole job.
   const pending: string[] = [];
-  let keys: string[] = [];
-  for (;;) {
+  const seen = new Set<string>();
+  while (pending.length < LOOKAHEAD_LINES) {
     const r = await lines.next();
     if (r.done) break;
     pending.push(r.value);
     const parsed = tryParse(r.value);
-    if (parsed.ok) {
-      keys = Object.keys(parsed.value);
-      break;
-    }
-    if (pending.length > 1000) break;
+    if (parsed.ok) { for (const key of Object.keys(parsed.value)) seen.add(key); }
   }
+  const keys = [...seen];
   return {
     description: path,
     columns: keys.map((name) => ({ name, type: "json" })),

@@ -8,7 +8,12 @@ import { rejection, ROOT, tempDir } from "../helpers.ts";
 
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
 
-async function readAll(source: Source, batchSize: number, columns?: string[]): Promise<RowBatch[]> {
+async function readAll(
+  sourceOrPromise: Source | Promise<Source>,
+  batchSize: number,
+  columns?: string[],
+): Promise<RowBatch[]> {
+  const source = await sourceOrPromise;
   const out: RowBatch[] = [];
   for await (const b of source.batches({ batchSize, columns })) out.push(b);
   await source.close();
@@ -46,6 +51,26 @@ Deno.test("CSV source", async (t) => {
     assert.equal(batch.rejects!.length, 1);
     assert.match(batch.rejects![0].message, /^Cannot parse row 2: Quoted field unterminated/);
   });
+  await t.step("a quote never closed fails clearly, naming its row, instead of swallowing the file", async () => {
+    const runaway = join(dir.path, "runaway.csv");
+    const line = "12345,some text that goes on\n";
+    await Deno.writeTextFile(runaway, 'a,b\n1,2\n3,"oops\n' + line.repeat(Math.ceil((20 << 20) / line.length)));
+    const err = await rejection(() => readAll(openSource(runaway), 1000));
+    assert.ok(err instanceof InputError);
+    assert.match(
+      err.message,
+      /^Cannot parse row 2: it runs on for more than 16 MiB \(a quote that is never closed\?\)/,
+    );
+  });
+  await t.step("UTF-8 characters split between two reads stay whole", async () => {
+    const utf = join(dir.path, "utf.csv");
+    let text = "id,name\n";
+    for (let i = 0; i < 100_000; i++) text += `${i},café-ñ-日本-${i}\n`;
+    await Deno.writeTextFile(utf, text);
+    const names = (await readAll(await openSource(utf), 10_000)).flatMap((b) => b.columns.name as string[]);
+    assert.equal(names.length, 100_000);
+    assert.deepEqual(names.filter((n) => !/^café-ñ-日本-\d+$/.test(n)), []);
+  });
   await t.step("only the asked columns are kept", async () => {
     const batches = await readAll(await openSource(path), 10, ["c"]);
     assert.deepEqual(batches[0].columns, { c: ["3", "8", "11"] });
@@ -62,12 +87,12 @@ Deno.test("CSV source", async (t) => {
 Deno.test("JSON-lines source", async (t) => {
   await using dir = await tempDir();
   const path = join(dir.path, "in.jsonl");
-  await Deno.writeTextFile(path, '{"a":1,"b":"x"}\nnot json\n[1,2]\n{"a":2}\n');
-  await t.step("columns from the first object; bad lines rejected alone", async () => {
+  await Deno.writeTextFile(path, '{"a":1,"b":"x"}\nnot json\n[1,2]\n{"a":2,"c":"日本"}\n');
+  await t.step("columns from the keys of the first lines, in order; bad lines rejected alone", async () => {
     const source = await openSource(path);
-    assert.deepEqual(source.columns.map((c) => c.name), ["a", "b"]);
+    assert.deepEqual(source.columns.map((c) => c.name), ["a", "b", "c"]);
     const [batch] = await readAll(source, 100);
-    assert.deepEqual(batch.columns, { a: [1, 2], b: ["x", undefined] });
+    assert.deepEqual(batch.columns, { a: [1, 2], b: ["x", undefined], c: [undefined, "日本"] });
     assert.deepEqual(batch.rejects!.map((r) => [r.row, r.message.slice(0, 48)]), [
       [1, "Cannot parse row 2: the line is not valid JSON ("],
       [2, "Cannot parse row 3: the line is not a JSON objec"],
