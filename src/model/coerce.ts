@@ -80,8 +80,9 @@ const TRUE_WORDS = new Set(["true", "t", "yes", "y", "1"]);
 const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
 
 /**
- * Coerces `values` to `type`. Floats: numbers, numeric strings and bigints;
- * a blank or null becomes NaN, or is a failure when `required`. Integers: whole numbers, whole numeric
+ * Coerces `values` to `type`. Floats: finite numbers, decimal text and
+ * bigints (infinities, hex and words fail); a blank, null or NaN becomes
+ * NaN, or is a failure when `required`. Integers: whole numbers, whole numeric
  * strings and bigints, within the type's range; null is a failure. Bools:
  * true/false, 1/0 and the words true/false, yes/no, t/f. Strings: strings,
  * and numbers/bigints/bools printed; null is a failure.
@@ -125,15 +126,19 @@ export function coerceColumn(
   }
 }
 
+/** Decimal notation only: no hex, no "Infinity", no stray words that `Number()` would accept. */
+const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, required: boolean): Coerced {
   const failures: CoercionFailure[] = [];
-  // Typed arrays of numbers need no checks: the fast path for Parquet/ORT data.
+  // Typed arrays hold numbers already: only NaN (missing) and infinities need a look.
   if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
     out.set(values);
-    if (required) {
-      for (let i = 0; i < out.length; i++) {
-        if (Number.isNaN(out[i])) failures.push({ index: i, reason: "is missing", value: values[i] });
-      }
+    for (let i = 0; i < out.length; i++) {
+      const n = out[i];
+      if (Number.isFinite(n)) continue;
+      if (!Number.isNaN(n)) failures.push({ index: i, reason: "is not a finite number", value: values[i] });
+      else if (required) failures.push({ index: i, reason: "is missing", value: values[i] });
     }
     return { data: out, failures };
   }
@@ -144,8 +149,9 @@ function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, 
     else if (v === null || v === undefined) n = NaN;
     else if (typeof v === "string") {
       const s = v.trim();
-      n = s === "" ? NaN : Number(s);
-      if (Number.isNaN(n) && s !== "" && s.toLowerCase() !== "nan") {
+      if (s === "" || s === "NaN" || s === "nan") n = NaN;
+      else if (DECIMAL_TEXT.test(s)) n = Number(s);
+      else {
         failures.push({ index: i, reason: "is not a number", value: v });
         continue;
       }
@@ -154,8 +160,9 @@ function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, 
       failures.push({ index: i, reason: "is not a number", value: v });
       continue;
     }
-    if (required && Number.isNaN(n)) failures.push({ index: i, reason: "is missing", value: v });
-    else out[i] = n;
+    if (Number.isNaN(n) ? required : !Number.isFinite(n)) {
+      failures.push({ index: i, reason: Number.isNaN(n) ? "is missing" : "is not a finite number", value: v });
+    } else out[i] = n;
   }
   return { data: out, failures };
 }

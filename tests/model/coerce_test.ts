@@ -38,6 +38,21 @@ const cases: Case[] = [
     data: [1, 0, 0, 0, 0],
     failures: [[1, "is missing"], [2, "is missing"], [3, "is missing"], [4, "is missing"]],
   },
+  {
+    name: "float64: infinities, overflow, hex and words are rejected",
+    type: "float64",
+    values: ["Infinity", "-Infinity", 1 / 0, "1e400", "0x10", "1_000", "12abc", " -1.5e3 ", ".5", "5."],
+    data: [0, 0, 0, 0, 0, 0, 0, -1500, 0.5, 5],
+    failures: [
+      [0, "is not a number"],
+      [1, "is not a number"],
+      [2, "is not a finite number"],
+      [3, "is not a finite number"],
+      [4, "is not a number"],
+      [5, "is not a number"],
+      [6, "is not a number"],
+    ],
+  },
   { name: "float32 keeps float32 precision", type: "float32", values: [0.1], data: [Math.fround(0.1)] },
   {
     name: "int64 from numbers, text and bigints",
@@ -116,6 +131,10 @@ Deno.test("coerceColumn", async (t) => {
   await t.step("typed arrays: NaN is missing when required", () => {
     const { failures } = coerceColumn(new Float64Array([1, NaN]), "float64", { required: true });
     assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[1, "is missing"]]);
+  });
+  await t.step("typed arrays: an infinity is rejected", () => {
+    const { failures } = coerceColumn(new Float64Array([1, Infinity, NaN]), "float64");
+    assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[1, "is not a finite number"]]);
   });
   await t.step("typed arrays of floats are copied as they are", () => {
     const { data, failures } = coerceColumn(new Float64Array([1, 2]), "float32");
