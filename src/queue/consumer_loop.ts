@@ -21,7 +21,7 @@ export interface ConsumerLoopOptions {
   prefetch: number;
   /** The pure message handler. */
   handle(event: EventMessage): Promise<Verdict>;
-  /** Publish nothing: hand each verdict to `onDryRun` and ack. */
+  /** Publish, dead-letter and requeue nothing: hand each verdict to `onDryRun`, log failures, ack. */
   dryRun?: boolean;
   onDryRun?(verdict: Verdict): void;
   metrics?: ConsumerMetrics;
@@ -234,32 +234,42 @@ class Session {
     });
     if (this.#closed) return false; // this channel's deliveries come back from the broker
     const channel = this.#channel!;
+    if (o.dryRun) {
+      // A dry run watches: it publishes, dead-letters and requeues nothing, and acks every event.
+      o.onDryRun?.(verdict);
+      if (verdict.action !== "publish") {
+        log.warn(
+          verdict.action === "requeue"
+            ? "model failed (dry run: not requeued)"
+            : "poison event (dry run: not dead-lettered)",
+          { code: verdict.code, reason: verdict.reason, message_id: m.properties.messageId },
+        );
+      }
+      channel.ack(m);
+      return true;
+    }
     if (verdict.action === "requeue") {
       log.warn("model failed; event requeued", { code: verdict.code, reason: verdict.reason });
       channel.nack(m, false, true);
       if (o.metrics) o.metrics.requeued++;
       return false;
     }
-    if (o.dryRun) {
-      o.onDryRun?.(verdict);
-    } else {
-      const out = verdict.action === "publish" ? verdict.messages : [verdict.message];
-      try {
-        await Promise.all(out.map((message) => this.#publish(message)));
-      } catch (err) {
-        if (this.#closed) return false;
-        log.warn("publish not confirmed; event requeued", { error: (err as Error).message });
-        channel.nack(m, false, true);
-        return false;
-      }
+    const out = verdict.action === "publish" ? verdict.messages : [verdict.message];
+    try {
+      await Promise.all(out.map((message) => this.#publish(message)));
+    } catch (err) {
       if (this.#closed) return false;
-      if (o.metrics) {
-        if (verdict.action === "publish") o.metrics.published += out.length;
-        else o.metrics.deadLettered++;
-      }
+      log.warn("publish not confirmed; event requeued", { error: (err as Error).message });
+      channel.nack(m, false, true);
+      return false;
+    }
+    if (this.#closed) return false;
+    if (o.metrics) {
+      if (verdict.action === "publish") o.metrics.published += out.length;
+      else o.metrics.deadLettered++;
     }
     if (verdict.action === "dead-letter") {
-      log.warn(o.dryRun ? "poison event (dry run: not dead-lettered)" : "event dead-lettered", {
+      log.warn("event dead-lettered", {
         code: verdict.code,
         reason: verdict.reason,
         message_id: m.properties.messageId,

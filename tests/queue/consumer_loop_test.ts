@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
 import { runConsumerLoop } from "../../src/queue/consumer_loop.ts";
 import { ConsumerMetrics } from "../../src/queue/consumer_metrics.ts";
+import type { Verdict } from "../../src/queue/message.ts";
 import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_handler.ts";
 import { declareTopology, defaultTopology, type Topology } from "../../src/queue/topology.ts";
 import { Batcher } from "../../src/scoring/batcher.ts";
@@ -29,6 +30,7 @@ function startLoop(
   model: Model,
   scorer: Scorer,
   connectionName = randomName("score consume test"),
+  dryRun?: { onDryRun(verdict: Verdict): void },
 ) {
   const metrics = new ConsumerMetrics(model.name);
   const stop = new AbortController();
@@ -48,6 +50,8 @@ function startLoop(
     prefetch: 64,
     handle: (e) => handler.handle(e),
     metrics,
+    dryRun: dryRun !== undefined,
+    onDryRun: dryRun?.onDryRun,
     signal: stop.signal,
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     connectionName,
@@ -193,6 +197,39 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         await loop.stop();
       }
     });
+
+    await t.step(
+      "dry run, failing model: the event is logged and acked once, never requeued or dead-lettered",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const dead = await broker.collect(topology.deadLetterQueue!);
+        const failing: Scorer = { predict: () => Promise.reject(ModelError.runFailed("onnxruntime fell over")) };
+        const verdicts: Verdict[] = [];
+        const loop = startLoop(topology, model, failing, undefined, { onDryRun: (v) => verdicts.push(v) });
+        try {
+          await loop.ready();
+          await broker.publish(topology.exchange, [SEED_EVENT]);
+          await until(() => loop.metrics.consumed >= 1 && loop.metrics.inFlight === 0, "the event");
+          // A requeue would come back at once: give it time to.
+          await new Promise((r) => setTimeout(r, 500));
+          assert.deepEqual([
+            loop.metrics.consumed,
+            loop.metrics.requeued,
+            loop.metrics.redelivered,
+            loop.metrics.deadLettered,
+            loop.metrics.published,
+          ], [1, 0, 0, 0, 0]);
+          assert.deepEqual(verdicts.map((v) => v.action), ["requeue"]);
+          assert.equal(await broker.count(topology.queue), 0);
+          assert.equal(predictions.messages.length, 0);
+          assert.equal(dead.messages.length, 0);
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
 
     await t.step(
       "a prediction the broker refuses is not acked: its event comes back until it is published",
