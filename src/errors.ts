@@ -82,6 +82,18 @@ export class TooManyRejectsError extends ScoreError {
   }
 }
 
+/** SIGTERM or SIGINT stopped a job; nothing of the run in progress was committed. Exit 143 or 130 (128 + the signal). */
+export class InterruptedError extends ScoreError {
+  constructor(signal: "SIGTERM" | "SIGINT") {
+    super(
+      `Interrupted by ${signal}: the run in progress was stopped and nothing of it was committed`,
+      "interrupted",
+      503,
+      signal === "SIGINT" ? 130 : 143,
+    );
+  }
+}
+
 /**
  * Reads any thrown value as a {@linkcode Failure}: handled failures keep
  * their fields, anything else is an internal error (500, exit 70) whose

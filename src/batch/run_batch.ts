@@ -4,7 +4,7 @@
  * read ahead while the model runs, so reading and scoring overlap and at
  * most two batches are in memory.
  */
-import { InputError, UsageError } from "../errors.ts";
+import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
 import type { Model } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/sink.ts";
@@ -29,6 +29,13 @@ export interface BatchJob {
   batchSize: number;
   /** Extra columns after `model_name` and `model_version`. */
   constants?: Constant[];
+  /**
+   * Most rows that may be rejected: past it the job stops and commits
+   * nothing (output and rejects are aborted). Negative or unset: no limit.
+   */
+  maxRejects?: number;
+  /** Stops the job between batches, committing nothing. */
+  signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
   /** Called for each rejected row (after it is written to `rejects`, if any). */
   onReject?: (row: number, message: string) => void;
@@ -82,6 +89,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   }
   const read = [...new Set([...inputs.values(), ...keep.map((c) => c.name)])];
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
+  let firstReject: string | undefined;
 
   let opened: Sink[] = [];
   try {
@@ -112,6 +120,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       }
       const rejected = collectRejects(batch, prediction.rejects, read);
       if (rejected.length > 0) {
+        firstReject ??= rejected[0].error;
         if (rejects) await rejects.write(rejectBatch(rejected, constants));
         for (const x of rejected) job.onReject?.(x.row, x.error);
       }
@@ -119,6 +128,13 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       progress.predicted += rowsOut;
       progress.rejected += rejected.length;
       job.onProgress?.({ ...progress });
+      if (job.maxRejects !== undefined && job.maxRejects >= 0 && progress.rejected > job.maxRejects) {
+        throw new TooManyRejectsError(
+          `Stopped after ${progress.rejected} rejected rows, more than --max-errors ${job.maxRejects}: ` +
+            `nothing was written. The first: ${firstReject}`,
+        );
+      }
+      job.signal?.throwIfAborted();
     }
     await sink.commit();
     opened = opened.filter((s) => s !== sink);

@@ -17,8 +17,9 @@ import {
 } from "../batch/period_window.ts";
 import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
 import { list, loadOptions, modelOption, modelTuningOptions, pairs, wholeNumber } from "../cli/options.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
-import { TooManyRejectsError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { loadModel, type Model } from "../model/mod.ts";
 import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
@@ -208,11 +209,13 @@ export function batchCommand(): Command {
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planJob(flags);
     const model = await loadModel(flags.model, loadOptions(flags));
+    const interrupt = listenForInterrupt();
     try {
       for (const w of model.warnings) log.warn(w, { model: model.name });
       const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
       for (const window of plan.windows) {
-        const summary = await runWindow(flags, plan, model, window);
+        interrupt.signal.throwIfAborted();
+        const summary = await runWindow(flags, plan, model, window, interrupt.signal);
         totals.read += summary.read;
         totals.predicted += summary.predicted;
         totals.rejected += summary.rejected;
@@ -227,6 +230,7 @@ export function batchCommand(): Command {
         });
       }
     } finally {
+      interrupt.dispose();
       await model.close();
     }
   });
@@ -323,6 +327,7 @@ async function runWindow(
   plan: Plan,
   model: Model,
   window: Window | undefined,
+  signal: AbortSignal,
 ): Promise<BatchSummary> {
   const scoredAt = new Date();
   const constants: Constant[] = window
@@ -391,6 +396,8 @@ async function runWindow(
     keep: plan.keep,
     batchSize: flags.batchSize,
     constants,
+    maxRejects: flags.maxErrors,
+    signal,
     onProgress: (p) => progress?.update(p),
     onReject: (row, error) => {
       if (rejects) return;
@@ -409,12 +416,6 @@ async function runWindow(
     seconds: Math.round(summary.seconds * 1000) / 1000,
     rows_per_s: Math.round(summary.rowsPerSecond),
   });
-  if (flags.maxErrors >= 0 && summary.rejected > flags.maxErrors) {
-    throw new TooManyRejectsError(
-      `${summary.rejected} rows were rejected, more than --max-errors ${flags.maxErrors}` +
-        (rejects ? ` (see ${rejects.description})` : ""),
-    );
-  }
   return summary;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runBatch } from "../../src/batch/run_batch.ts";
-import { InputError } from "../../src/errors.ts";
+import { InputError, TooManyRejectsError } from "../../src/errors.ts";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import type { Sink } from "../../src/sinks/sink.ts";
@@ -126,6 +126,46 @@ Deno.test("runBatch", async (t) => {
       );
       assert.ok(err instanceof InputError);
       assert.match(err.message, /Cannot keep column "nope": the input has no such column/);
+    });
+    await t.step("past maxRejects the job stops and writes nothing", async () => {
+      const input = join(dir.path, "many_bad.csv");
+      await Deno.writeTextFile(input, csvRows(50, { 1: "r1,x,1,1,1,s,true\n", 30: "r30,x,1,1,1,s,true\n" }));
+      const err = await rejection(async () =>
+        runBatch({
+          model,
+          source: await openSource(input),
+          sink: createSink(join(dir.path, "many_out.csv")),
+          rejects: createSink(join(dir.path, "many_rejects.csv")),
+          batchSize: 10,
+          maxRejects: 1,
+        })
+      );
+      assert.ok(err instanceof TooManyRejectsError);
+      assert.match(
+        err.message,
+        /^Stopped after 2 rejected rows, more than --max-errors 1: nothing was written\. The first: Cannot parse row 2:/,
+      );
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("many_")), [
+        "many_bad.csv",
+      ]);
+    });
+    await t.step("an aborted signal stops the job between batches and writes nothing", async () => {
+      const input = join(dir.path, "signal.csv");
+      await Deno.writeTextFile(input, csvRows(50));
+      const controller = new AbortController();
+      const reason = new Error("stop");
+      const err = await rejection(async () =>
+        runBatch({
+          model,
+          source: await openSource(input),
+          sink: createSink(join(dir.path, "signal_out.csv")),
+          batchSize: 10,
+          signal: controller.signal,
+          onProgress: (p) => p.read >= 20 && controller.abort(reason),
+        })
+      );
+      assert.equal(err, reason);
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("signal_")), []);
     });
     await t.step("a failing sink aborts both sinks: no output, no rejects file", async () => {
       const input = join(dir.path, "fail.csv");

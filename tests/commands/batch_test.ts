@@ -105,9 +105,31 @@ Deno.test("score batch: rejected rows and --max-errors", async (t) => {
     input,
     "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n,205,1\n130,205,3.66\n",
   );
-  await t.step("bad rows go to --rejects, good rows are scored; over --max-errors exits 65", async () => {
+  await t.step("bad rows go to --rejects with row number and reason, good rows are scored", async () => {
     const output = join(dir.path, "out.jsonl");
     const rejects = join(dir.path, "rejects.csv");
+    const run = await runScore([
+      "batch",
+      "--model",
+      LINREG,
+      "--input",
+      input,
+      "--output",
+      output,
+      "--rejects",
+      rejects,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(out.map((r) => r.duration), [26.43883355119793, 12.78553032985699]);
+    const bad = (await Deno.readTextFile(rejects)).trimEnd().split("\n");
+    assert.equal(bad[0], "row,error,data,model_name,model_version");
+    assert.match(bad[1], /^2,"Cannot parse row 2: column ""trip_distance"" is not a number \(got ""abc""\)"/);
+    assert.match(bad[2], /^3,"Cannot parse row 3: column ""PULocationID"" is missing \(expected an integer\)"/);
+  });
+  await t.step("over --max-errors: exit 65, nothing written, the first reason in the error", async () => {
+    const output = join(dir.path, "over.jsonl");
+    const rejects = join(dir.path, "over_rejects.csv");
     const run = await runScore([
       "batch",
       "--model",
@@ -122,13 +144,12 @@ Deno.test("score batch: rejected rows and --max-errors", async (t) => {
       "1",
     ]);
     assert.equal(run.code, 65, run.stderr);
-    assert.match(run.stderr, /2 rows were rejected, more than --max-errors 1/);
-    const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(out.map((r) => r.duration), [26.43883355119793, 12.78553032985699]);
-    const bad = (await Deno.readTextFile(rejects)).trimEnd().split("\n");
-    assert.equal(bad[0], "row,error,data,model_name,model_version");
-    assert.match(bad[1], /^2,"Cannot parse row 2: column ""trip_distance"" is not a number \(got ""abc""\)"/);
-    assert.match(bad[2], /^3,"Cannot parse row 3: column ""PULocationID"" is missing \(expected an integer\)"/);
+    const [error] = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+    assert.match(
+      error,
+      /^Stopped after 2 rejected rows, more than --max-errors 1: nothing was written\. The first: Cannot parse row 2: column "trip_distance" is not a number/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("over")), []);
   });
   await t.step("within --max-errors exits 0; without --rejects each reject is logged", async () => {
     const run = await runScore(["batch", "--model", LINREG, "--input", input, "--output", "-", "--max-errors", "2"]);
@@ -200,4 +221,30 @@ Deno.test("score: --help for every command", async (t) => {
       assert.match(run.stdout, /--help/);
     });
   }
+});
+
+Deno.test("score batch: SIGTERM stops the job between batches, leaves no file, exits 143", async () => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "rides.csv");
+  await Deno.writeTextFile(input, "PULocationID,DOLocationID,trip_distance\n" + "130,205,3.66\n".repeat(400_000));
+  const output = join(dir.path, "out.csv");
+  const child = new Deno.Command(join(ROOT, "score"), {
+    args: ["batch", "--model", LINREG, "--input", input, "--output", output, "--batch-size", "20", "--no-progress"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Signal once the job is writing: its temporary output file exists.
+  const deadline = Date.now() + 30_000;
+  while (![...Deno.readDirSync(dir.path)].some((e) => e.name.endsWith(".tmp")) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGTERM");
+  const { code, stderr } = await child.output();
+  const errors = logLines(new TextDecoder().decode(stderr)).filter((l) => l.level === "error");
+  assert.equal(code, 143, JSON.stringify(errors));
+  assert.match(
+    errors[0].msg as string,
+    /^Interrupted by SIGTERM: the run in progress was stopped and nothing of it was committed/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["rides.csv"]);
 });
