@@ -37,8 +37,10 @@ EXPOSE 9696
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["deno", "eval", "--no-lock", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('SCORE_PORT') ?? '9696'}/v2/health/ready`).catch(() => null); Deno.exit(r?.status === 200 ? 0 : 1);"]
 
-# docker stop sends SIGTERM: in-flight requests finish (--shutdown-timeout, 30 s by default; give
-# docker stop a longer -t), then exit 0.
+# docker stop (or Kubernetes) sends SIGTERM: readiness turns false while requests are still served
+# for --drain-delay (5 s by default, so endpoints stop routing here first; no preStop sleep needed),
+# then in-flight requests finish (--shutdown-timeout, 30 s by default), then exit 0. Give docker stop
+# a -t, or the pod a terminationGracePeriodSeconds, longer than the two together (e.g. 40).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["score"]
 CMD ["serve", "--model", "/app/models/ride-duration-linreg"]

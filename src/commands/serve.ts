@@ -1,9 +1,11 @@
 /**
  * `score serve`: the composition root of the web service. It reads flags,
  * loads the models, opens the prediction log, builds the HTTP app, listens
- * with `Deno.serve`, and on SIGTERM/SIGINT drains: readiness turns false,
- * the listener closes, in-flight requests finish (up to
- * `--shutdown-timeout`), the prediction log is flushed, exit 0.
+ * with `Deno.serve`, and on SIGTERM/SIGINT drains: readiness turns false
+ * while requests are still served for `--drain-delay` (so a load balancer
+ * or Kubernetes sees it and stops routing), then the listener closes,
+ * in-flight requests finish (up to `--shutdown-timeout`), the prediction
+ * log is flushed, exit 0.
  */
 import { Command, Option } from "commander";
 import {
@@ -33,6 +35,7 @@ interface ServeFlags {
   maxBodyBytes: number;
   apiKey?: string;
   shutdownTimeout: number;
+  drainDelay: number;
   logPredictions?: string;
   logPredictionsBuffer: number;
   accessLog: boolean;
@@ -87,6 +90,12 @@ export function serveCommand(): Command {
       new Option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, how long in-flight requests may finish").env(
         "SCORE_SHUTDOWN_TIMEOUT",
       ).argParser(wholeNumber(0)).default(30),
+    )
+    .addOption(
+      new Option(
+        "--drain-delay <seconds>",
+        "on SIGTERM/SIGINT, how long to keep serving while readiness answers not-ready, before closing the listener",
+      ).env("SCORE_DRAIN_DELAY").argParser(wholeNumber(0)).default(5),
     )
     .addOption(
       new Option(
@@ -211,8 +220,10 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
   try {
     const signal = await stopped.promise;
     ready = false;
-    log.info("draining", { signal, shutdown_timeout_s: flags.shutdownTimeout });
+    log.info("draining", { signal, drain_delay_s: flags.drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
     const started = performance.now();
+    // Still serving, but not ready: whoever routes traffic here has time to notice and stop.
+    if (flags.drainDelay > 0) await new Promise((r) => setTimeout(r, flags.drainDelay * 1000));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), flags.shutdownTimeout * 1000));
     // shutdown() closes the listener at once and resolves when in-flight requests are answered.

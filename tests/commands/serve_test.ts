@@ -182,7 +182,15 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     await t.step(signal, async () => {
       // A long batch delay keeps a request in flight while the signal arrives.
-      await using server = await startServer(["--model", LINREG, "--max-batch-delay-ms", "1500", "--no-access-log"]);
+      await using server = await startServer([
+        "--model",
+        LINREG,
+        "--max-batch-delay-ms",
+        "1500",
+        "--drain-delay",
+        "0",
+        "--no-access-log",
+      ]);
       const inFlight = postJson(`${server.url}/predict`, SEED);
       await new Promise((r) => setTimeout(r, 300));
       const code = server.stop(signal);
@@ -198,6 +206,32 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
   }
 });
 
+Deno.test("score serve on SIGTERM: during the drain delay readiness answers 400 while /predict still answers 200, then exit 0", async () => {
+  await using server = await startServer(["--model", LINREG, "--no-access-log"], { SCORE_DRAIN_DELAY: "2" });
+  const status = async (res: Promise<Response>) => {
+    const r = await res;
+    await r.body?.cancel();
+    return r.status;
+  };
+  assert.equal(await status(fetch(`${server.url}/v2/health/ready`)), 200);
+  const started = performance.now();
+  const code = server.stop("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await status(fetch(`${server.url}/v2/health/ready`)), 400);
+  assert.equal(await status(fetch(`${server.url}/v2/models/ride-duration-linreg/ready`)), 400);
+  assert.equal(await status(fetch(`${server.url}/v2/health/live`)), 200);
+  const res = await postJson(`${server.url}/predict`, SEED);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.duration, 26.43883355119793);
+  assert.ok((performance.now() - started) / 1000 < 1.5, "all answered within the delay");
+  assert.equal(await code, 0);
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds >= 1.9 && seconds < 10, `stopped after ${seconds} s`);
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }), Deno.errors.ConnectionRefused);
+  const draining = logLines(server.lines.join("\n")).find((l) => l.msg === "draining");
+  assert.equal(draining?.drain_delay_s, 2);
+});
+
 Deno.test("score serve stops after --shutdown-timeout even with a request still running, exit 0", async () => {
   await using server = await startServer([
     "--model",
@@ -206,6 +240,8 @@ Deno.test("score serve stops after --shutdown-timeout even with a request still 
     "20000",
     "--shutdown-timeout",
     "1",
+    "--drain-delay",
+    "0",
     "--no-access-log",
   ]);
   const stuck = fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) }).then(
@@ -267,6 +303,8 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
         LINREG,
         "--log-predictions",
         `${PG_URL}/${table}`,
+        "--drain-delay",
+        "0",
         "--no-access-log",
       ]);
       const one = await postJson(`${server.url}/predict`, SEED, { "x-request-id": "log-1" });
