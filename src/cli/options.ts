@@ -32,11 +32,28 @@ export function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((s) => s.trim()).filter((s) => s !== "")];
 }
 
-/** Parses repeatable `key=value` pairs into a record. */
+/** Parses repeatable `key=value[,key=value...]` into a record (`--rename a=b --rename c=d`, or `SCORE_RENAME=a=b,c=d`). */
 export function pairs(value: string, previous: Record<string, string> = {}): Record<string, string> {
-  const at = value.indexOf("=");
-  if (at <= 0) throw new InvalidArgumentError(`"${value}" is not of the form name=value.`);
-  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+  return { ...previous, ...Object.fromEntries(value.split(",").map(pair)) };
+}
+
+/**
+ * Parses a repeatable `name=value` into a list that keeps the order given
+ * and every repeat (query parameters bind by position).
+ *
+ * @example
+ * ```ts
+ * new Option("--param <name=value>").argParser(pairList);
+ * ```
+ */
+export function pairList(value: string, previous: [string, string][] = []): [string, string][] {
+  return [...previous, pair(value)];
+}
+
+function pair(text: string): [string, string] {
+  const at = text.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError(`"${text}" is not of the form name=value.`);
+  return [text.slice(0, at), text.slice(at + 1)];
 }
 
 /** The models shipped with score (inside the executable, for a compiled one). */
@@ -78,7 +95,8 @@ export function modelTuningOptions(): Option[] {
       .env("SCORE_THREADS").argParser(wholeNumber(0)).default(1),
     new Option("--graph-optimization <level>", "onnxruntime graph optimisation level")
       .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
-    new Option("--rename <output=name>", "rename an output column (repeatable)").argParser(pairs),
+    new Option("--rename <output=name>", "rename an output column (repeatable, or comma-separated)")
+      .env("SCORE_RENAME").argParser(pairs),
   ];
 }
 

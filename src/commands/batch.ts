@@ -16,7 +16,7 @@ import {
   windowLabel,
 } from "../batch/period_window.ts";
 import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
-import { list, loadOptions, modelOption, modelTuningOptions, pairs, wholeNumber } from "../cli/options.ts";
+import { list, loadOptions, modelOption, modelTuningOptions, pairList, wholeNumber } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
 import { UsageError } from "../errors.ts";
@@ -43,7 +43,7 @@ interface BatchFlags {
   query?: string;
   table?: string;
   timeColumn?: string;
-  param?: Record<string, string>;
+  param?: [string, string][];
   period?: Period;
   at?: string;
   backfill?: boolean;
@@ -116,9 +116,8 @@ export function batchCommand(): Command {
       ).env("SCORE_TIME_COLUMN"),
     )
     .addOption(
-      new Option("--param <name=value>", "a query parameter, bound (never pasted) in order (repeatable)").argParser(
-        pairs,
-      ),
+      new Option("--param <name=value>", "a query parameter, bound (never pasted) in the order given (repeatable)")
+        .argParser(pairList),
     )
     .addOption(
       new Option("--period <period>", "score the previous whole period before --at, [start, end) in UTC").env(
@@ -167,14 +166,14 @@ export function batchCommand(): Command {
         "parquet",
         "csv",
         "jsonl",
-      ]),
+      ]).env("SCORE_INPUT_FORMAT"),
     )
     .addOption(
       new Option("--output-format <format>", "output format, when the extension does not tell").choices([
         "parquet",
         "csv",
         "jsonl",
-      ]),
+      ]).env("SCORE_OUTPUT_FORMAT"),
     )
     .addOption(
       new Option("--keep <columns>", "input columns copied to the output, comma-separated").env("SCORE_KEEP").argParser(
@@ -192,7 +191,7 @@ export function batchCommand(): Command {
         "parquet",
         "csv",
         "jsonl",
-      ]),
+      ]).env("SCORE_REJECTS_FORMAT"),
     )
     .addOption(
       new Option("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit").env(
@@ -318,7 +317,7 @@ function planJob(flags: BatchFlags): Plan {
     // Else every window would score (and store) the whole table again.
     throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
   }
-  const params = Object.values(flags.param ?? {});
+  const params = (flags.param ?? []).map(([, value]) => value);
   return { input, output, pgInput, pgOutput, params, shard, keep, windows };
 }
 
