@@ -11,7 +11,11 @@ export interface EventShape {
   envelope: string;
   /** The column holding the event id; when the file has none, the row's 0-based index is the id. */
   idColumn: string;
-  /** CSV text: a value that reads as a JSON number is sent as a number, an empty field as null. */
+  /**
+   * CSV text: a value that reads as a JSON number is sent as a number, an empty field as null. An integer
+   * beyond `Number.MAX_SAFE_INTEGER` stays text, as a bigint does: a number would lose digits (and two ids
+   * could become one).
+   */
   inferNumbers?: boolean;
 }
 
@@ -23,6 +27,7 @@ export interface RowEvent {
 }
 
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+const INTEGER = /^-?(0|[1-9]\d*)$/;
 const encoder = new TextEncoder();
 
 /**
@@ -41,8 +46,9 @@ export function rowEvents(batch: RowBatch, types: Record<string, ValueType>, sha
   const value = (name: string, v: unknown): unknown => {
     if (shape.inferNumbers && typeof v === "string") {
       if (v === "") return null;
-      if (NUMBER.test(v)) return Number(v);
-      return v;
+      if (!NUMBER.test(v)) return v;
+      const n = Number(v);
+      return INTEGER.test(v) && !Number.isSafeInteger(n) ? v : n;
     }
     return jsonValue(v, types[name] ?? "json");
   };

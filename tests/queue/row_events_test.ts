@@ -46,6 +46,37 @@ Deno.test("rowEvents", async (t) => {
       shape: { envelope: "ride", idColumn: "ride_id", inferNumbers: true },
       want: [["r-1", { ride: { a: 130, b: 3.66, c: null, d: "N", e: "007" }, ride_id: "r-1" }]],
     },
+    {
+      name: "int64 ids beyond 2^53 stay exact, as text in the event and the message_id",
+      batch: {
+        offset: 0,
+        length: 3,
+        columns: { trip_distance: [1, 2, 3], ride_id: [9007199254740993n, 9007199254740992n, 9007199254740991n] },
+      },
+      shape: { envelope: "ride", idColumn: "ride_id" },
+      want: [
+        ["9007199254740993", { ride: { trip_distance: 1 }, ride_id: "9007199254740993" }],
+        ["9007199254740992", { ride: { trip_distance: 2 }, ride_id: "9007199254740992" }],
+        ["9007199254740991", { ride: { trip_distance: 3 }, ride_id: 9007199254740991 }],
+      ],
+    },
+    {
+      name: "CSV integer text beyond 2^53 stays text (ids and features); safe integers and decimals are numbers",
+      batch: {
+        offset: 0,
+        length: 3,
+        columns: {
+          a: ["12345678901234567890", "-9007199254740992", "1.5e300"],
+          ride_id: ["9007199254740993", "9007199254740992", "-9007199254740991"],
+        },
+      },
+      shape: { envelope: "ride", idColumn: "ride_id", inferNumbers: true },
+      want: [
+        ["9007199254740993", { ride: { a: "12345678901234567890" }, ride_id: "9007199254740993" }],
+        ["9007199254740992", { ride: { a: "-9007199254740992" }, ride_id: "9007199254740992" }],
+        ["-9007199254740991", { ride: { a: 1.5e300 }, ride_id: -9007199254740991 }],
+      ],
+    },
   ];
   for (const c of cases) {
     await t.step(c.name, () => {
