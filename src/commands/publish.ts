@@ -53,7 +53,7 @@ export function publishCommand(): Command {
         "parquet",
         "csv",
         "jsonl",
-      ]),
+      ]).env("SCORE_INPUT_FORMAT"),
     )
     .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
     .addOption(
@@ -74,9 +74,18 @@ export function publishCommand(): Command {
       )
         .env("SCORE_ID_COLUMN").default("ride_id"),
     )
-    .addOption(new Option("--columns <names>", "only these columns, comma-separated (besides the id)").argParser(list))
-    .addOption(new Option("--limit <n>", "publish at most this many rows").argParser(wholeNumber(1)))
-    .addOption(new Option("--batch-size <n>", "rows read at a time").argParser(wholeNumber(1)).default(10_000))
+    .addOption(
+      new Option("--columns <names>", "only these columns, comma-separated (besides the id)").env("SCORE_COLUMNS")
+        .argParser(list),
+    )
+    .addOption(
+      new Option("--limit <n>", "publish at most this many rows").env("SCORE_LIMIT").argParser(wholeNumber(1)),
+    )
+    .addOption(
+      new Option("--batch-size <n>", "rows read at a time").env("SCORE_BATCH_SIZE").argParser(wholeNumber(1)).default(
+        10_000,
+      ),
+    )
     .addOption(
       new Option("--window <n>", "most messages awaiting a confirm").env("SCORE_PUBLISH_WINDOW").argParser(
         wholeNumber(1),

@@ -76,6 +76,47 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     assert.deepEqual(received.json(), [{ trip_distance: 3.66, n: 0 }, { trip_distance: 40, n: 1 }]);
   });
 
+  await t.step("integer ids beyond 2^53 stay exact: distinct events keep distinct ids and message_ids", async () => {
+    const big = join(dir.path, "big_ids.csv");
+    await Deno.writeTextFile(
+      big,
+      "trip_distance,ride_id\n1,9007199254740993\n2,9007199254740992\n3,-9007199254740993\n4,9007199254740991\n",
+    );
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    const received = await broker.collect(await broker.queue(events));
+    const run = await runScore(["publish", "--input", big, "--exchange", events, "--amqp-url", AMQP_URL]);
+    assert.equal(run.code, 0, run.stderr);
+    await received.waitFor(4);
+    assert.deepEqual(received.messages.map((m) => [m.properties.messageId, m.content.toString()]), [
+      ["9007199254740993", '{"ride":{"trip_distance":1},"ride_id":"9007199254740993"}'],
+      ["9007199254740992", '{"ride":{"trip_distance":2},"ride_id":"9007199254740992"}'],
+      ["-9007199254740993", '{"ride":{"trip_distance":3},"ride_id":"-9007199254740993"}'],
+      ["9007199254740991", '{"ride":{"trip_distance":4},"ride_id":9007199254740991}'],
+    ]);
+  });
+
+  await t.step("--input-format, --columns, --limit and --batch-size from the environment", async () => {
+    const noExtension = join(dir.path, "rides.data");
+    await Deno.copyFile(csv, noExtension);
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    const received = await broker.collect(await broker.queue(events));
+    const env = { SCORE_INPUT_FORMAT: "csv", SCORE_COLUMNS: "trip_distance", SCORE_LIMIT: "2", SCORE_BATCH_SIZE: "1" };
+    const args = ["publish", "--input", noExtension, "--exchange", events, "--amqp-url", AMQP_URL];
+    const run = await runScore(args, { env });
+    assert.equal(run.code, 0, run.stderr);
+    await received.waitFor(2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(received.json(), [{ ride: { trip_distance: 3.66 }, ride_id: 256 }, {
+      ride: { trip_distance: 40 },
+      ride_id: 257,
+    }]);
+    const bad = await runScore(args, { env: { ...env, SCORE_BATCH_SIZE: "0" } });
+    assert.equal(bad.code, 64, bad.stderr);
+    assert.match(bad.stderr, /whole number/);
+  });
+
   await t.step("an unreachable broker fails with exit 69", async () => {
     const run = await runScore([
       "publish",
