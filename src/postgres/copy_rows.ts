@@ -90,6 +90,9 @@ export async function copyRows(sql: Sql, table: string, columns: ColumnInfo[], b
 /**
  * Encodes rows in COPY text format: tab-separated, `\N` for null,
  * backslash escapes for tab, newline, carriage return and backslash.
+ * Postgres cannot store U+0000 in text or jsonb, nor a lone UTF-16
+ * surrogate: both become U+FFFD in text and in JSON values (keys too), so
+ * one odd value never fails a whole COPY.
  *
  * @example
  * ```ts
@@ -100,7 +103,17 @@ export function copyText(columns: ColumnInfo[], batch: RowBatch): string {
   return copyEncoder(columns)(batch);
 }
 
-function copyEncoder(columns: ColumnInfo[]): (batch: RowBatch) => string {
+/**
+ * An encoder of batches into COPY text for `columns`, made once and reused
+ * (it caches a constant column's text between rows).
+ *
+ * @example
+ * ```ts
+ * const encode = copyEncoder([{ name: "doc", type: "json" }]);
+ * encode({ offset: 0, length: 1, columns: { doc: [{ s: "a\u0000b" }] } }); // '{"s":"a\uFFFDb"}\n'
+ * ```
+ */
+export function copyEncoder(columns: ColumnInfo[]): (batch: RowBatch) => string {
   const cells = columns.map((c) => cached(encoderFor(c.type)));
   return (batch) => encodeBatch(columns, cells, batch);
 }
@@ -109,7 +122,13 @@ function copyEncoder(columns: ColumnInfo[]): (batch: RowBatch) => string {
 function cached(encode: Encode): Encode {
   let last: unknown = Symbol();
   let text = "";
-  return (v) => (v === last ? text : (text = encode(last = v)));
+  return (v) => {
+    if (v !== last) {
+      text = encode(v); // assigned after: a value that throws is not cached
+      last = v;
+    }
+    return text;
+  };
 }
 
 function encodeBatch(columns: ColumnInfo[], cells: Encode[], batch: RowBatch): string {
@@ -167,7 +186,7 @@ function encoderFor(type: ValueType): Encode {
         v,
       ) => (v === null || v === undefined
         ? NULL
-        : escape(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, jsonSafe)));
+        : escape(storableJson(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, jsonSafe))));
     case "string":
       return (
         v,
@@ -194,11 +213,26 @@ function time(v: unknown, format: (iso: string) => string): string {
   return escape(String(v));
 }
 
-const SPECIAL = /[\\\t\n\r]/;
+const SPECIAL = /[\\\t\n\r\0]/;
+const SPECIALS = /[\\\t\n\r\0]/g;
+const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\uFFFD" };
 
+// Every value's text passes here: lone surrogates and NULs, which Postgres
+// cannot store, become U+FFFD; COPY's special characters are escaped.
 function escape(s: string): string {
+  if (!s.isWellFormed()) s = s.toWellFormed();
   if (!SPECIAL.test(s)) return s;
-  return s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+  return s.replace(SPECIALS, (c) => ESCAPES[c]);
+}
+
+// JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX, escapes
+// jsonb refuses; an escaped backslash is matched first so "\\u0000" stays.
+const BAD_JSON = /\\u(?:0000|d[89a-f])/i;
+const BAD_JSON_ESCAPES = /\\\\|\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
+
+function storableJson(json: string): string {
+  if (!BAD_JSON.test(json)) return json;
+  return json.replace(BAD_JSON_ESCAPES, (m) => (m === "\\\\" ? m : "\uFFFD"));
 }
 
 // Bigints in JSON: numbers when exact, else text (JSON.stringify throws on them).

@@ -13,8 +13,9 @@ import { pipeline } from "node:stream/promises";
 import { describeError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { connectPostgres, type PgConnection } from "../postgres/connect.ts";
+import { copyEncoder } from "../postgres/copy_rows.ts";
 import { quoteTable } from "../postgres/identifier.ts";
-import { jsonSafe } from "./cell.ts";
+import type { ColumnInfo, RowBatch } from "../rows.ts";
 
 /** One scored row. */
 export interface PredictionRecord {
@@ -41,6 +42,31 @@ const SLICE_ROWS = 256;
 
 /** The columns of the log table, in COPY order. */
 const COLUMNS = "logged_at, request_id, model, model_version, features, outputs";
+
+/** The same columns for the shared COPY encoder (which also makes NULs and lone surrogates U+FFFD). */
+const COPY_COLUMNS: ColumnInfo[] = [
+  { name: "logged_at", type: "timestamptz" },
+  { name: "request_id", type: "string" },
+  { name: "model", type: "string" },
+  { name: "model_version", type: "string" },
+  { name: "features", type: "json" },
+  { name: "outputs", type: "json" },
+];
+
+function recordBatch(records: PredictionRecord[]): RowBatch {
+  return {
+    offset: 0,
+    length: records.length,
+    columns: {
+      logged_at: records.map((r) => r.time),
+      request_id: records.map((r) => r.requestId),
+      model: records.map((r) => r.model),
+      model_version: records.map((r) => r.modelVersion),
+      features: records.map((r) => r.features),
+      outputs: records.map((r) => r.outputs),
+    },
+  };
+}
 
 /**
  * Splits `postgres://user@host:port/database/table` into the database URL
@@ -85,6 +111,7 @@ export class PredictionLog {
   readonly #bufferRows: number;
   readonly #batchRows: number;
   readonly #flushMs: number;
+  readonly #encode = copyEncoder(COPY_COLUMNS);
   #buffer: PredictionRecord[] = [];
   #written = 0;
   #dropped = 0;
@@ -195,19 +222,25 @@ export class PredictionLog {
   async #copy(batch: PredictionRecord[]): Promise<number> {
     let written = 0;
     let unwritable = 0;
+    const encode = this.#encode;
     // The text is made in slices with a turn of the event loop between them: serializing
     // thousands of rows at once would stall the requests being answered meanwhile.
     async function* lines() {
       for (let start = 0; start < batch.length; start += SLICE_ROWS) {
+        const records = batch.slice(start, start + SLICE_ROWS);
         let text = "";
-        for (const r of batch.slice(start, start + SLICE_ROWS)) {
-          try {
-            text += r.time.toISOString() + "\t" + field(r.requestId) + "\t" + field(r.model) + "\t" +
-              field(r.modelVersion) + "\t" + field(jsonText(r.features)) + "\t" + field(jsonText(r.outputs)) + "\n";
-            written++;
-          } catch {
-            // A record that cannot be written (too deep to clean) is dropped alone, not with its batch.
-            unwritable++;
+        try {
+          text = encode(recordBatch(records));
+          written += records.length;
+        } catch {
+          // A record that cannot be serialized (circular, too deep) is dropped alone, not with its slice.
+          for (const r of records) {
+            try {
+              text += encode(recordBatch([r]));
+              written++;
+            } catch {
+              unwritable++;
+            }
           }
         }
         if (text !== "") yield text;
@@ -232,24 +265,4 @@ export class PredictionLog {
       dropped: this.#dropped,
     });
   }
-}
-
-/** JSON for a jsonb column: Postgres refuses `\u0000`, so NULs (rare) become U+FFFD. */
-function jsonText(v: unknown): string {
-  const text = JSON.stringify(v, jsonSafe);
-  return text.includes("\\u0000") ? JSON.stringify(withoutNul(v), jsonSafe) : text;
-}
-
-function withoutNul(v: unknown): unknown {
-  if (typeof v === "string") return v.replaceAll("\0", "\uFFFD");
-  if (Array.isArray(v)) return v.map(withoutNul);
-  if (typeof v === "object" && v !== null && !(v instanceof Date)) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replaceAll("\0", "\uFFFD"), withoutNul(x)]));
-  }
-  return v;
-}
-
-/** Escapes a value for COPY's text format. */
-function field(s: string): string {
-  return s.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"));
 }

@@ -569,3 +569,43 @@ Deno.test("score batch postgres: each failure with its clear error and exit code
     assert.match(r.stdout.replace(/\s+/g, " "), /with --period, \$1 = window_start and \$2 = window_end/);
   });
 });
+
+Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text value lands as U+FFFD, in the table and in the rejects' jsonb data", async () => {
+  const preds = randomName("preds_nul");
+  const rejects = randomName("rejects_nul");
+  await using dir = await tempDir();
+  const input = join(dir.path, "rides.jsonl");
+  // JSON escapes: \u0000 is a NUL, \ud800 a lone high surrogate, \udc00 a lone low one.
+  await Deno.writeTextFile(
+    input,
+    [
+      String.raw`{"ride_id":"bad\u0000nul","PULocationID":10,"DOLocationID":50,"trip_distance":40}`,
+      String.raw`{"ride_id":"lone\ud800high","PULocationID":10,"DOLocationID":50,"trip_distance":40}`,
+      String.raw`{"ride_id":"ok","PULocationID":10,"DOLocationID":50,"trip_distance":40}`,
+      String.raw`{"ride_id":"rej\u0000nul","PULocationID":10,"DOLocationID":50,"trip_distance":"x"}`,
+      String.raw`{"ride_id":"rej\udc00low","PULocationID":10,"DOLocationID":50,"trip_distance":"x"}`,
+    ].join("\n") + "\n",
+  );
+  await withPg([preds, rejects], async ({ sql }) => {
+    const run = await score(
+      "--input",
+      input,
+      ...FEBRUARY,
+      "--output",
+      PG_URL,
+      "--output-table",
+      preds,
+      "--keep",
+      "ride_id",
+      "--rejects",
+      PG_URL,
+      "--rejects-table",
+      rejects,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const rows = await sql.unsafe(`select ride_id from "${preds}" order by ride_id`);
+    assert.deepEqual(rows.map((r) => r.ride_id), ["bad\uFFFDnul", "lone\uFFFDhigh", "ok"]);
+    const bad = await sql.unsafe(`select data from "${rejects}" order by row`);
+    assert.deepEqual(bad.map((r) => (r.data as Record<string, unknown>).ride_id), ["rej\uFFFDnul", "rej\uFFFDlow"]);
+  });
+});

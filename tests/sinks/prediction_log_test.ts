@@ -77,6 +77,18 @@ Deno.test("PredictionLog writes in the background and counts what it drops", asy
       assert.deepEqual(rows[0].features, { i: 1, "k\uFFFDey": "nul\uFFFDhere" });
     });
 
+    await t.step("one record with a lone surrogate or a NUL among good ones drops nothing", async () => {
+      const { table, log } = await open({ flushMs: 10 });
+      for (let i = 0; i < 500; i++) log.write(record(i));
+      log.write({ ...record(500, { s: "lone\ud800", t: "\udc00x" }), requestId: "r500\u0000\ud800" });
+      for (let i = 501; i < 1001; i++) log.write(record(i));
+      await log.close();
+      assert.deepEqual([log.written, log.dropped], [1001, 0]);
+      const [row] = await sql`select request_id, features from ${sql(table)} where features->>'i' = '500'`;
+      assert.equal(row.request_id, "r500\uFFFD\uFFFD");
+      assert.deepEqual(row.features, { i: 500, s: "lone\uFFFD", t: "\uFFFDx" });
+    });
+
     await t.step("a full buffer drops new records and counts them; write never throws", async () => {
       const { table, log } = await open({ bufferRows: 5, flushMs: 10 });
       for (let i = 0; i < 20; i++) log.write(record(i));
