@@ -7,6 +7,7 @@
  * old rows or the new ones, never a mix, and never both.
  */
 import { UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { type ConnectOptions, resolveTarget, type Sql } from "../postgres/connect.ts";
 import { PgTransaction } from "../postgres/pg_transaction.ts";
 import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
@@ -25,7 +26,7 @@ export interface SliceValue {
 
 /** Which rows a run replaces. */
 export interface Replace {
-  /** Rows where every column equals its value (NULL equals NULL). */
+  /** Rows where every column equals its value (a null value matches NULL). */
   match: SliceValue[];
   /** And whose key column hashes to this shard (the key must be an output column). */
   shard?: Shard;
@@ -96,17 +97,22 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
         doing = `writing table ${table}`;
         await tx.begin();
         if (replace) {
-          const params = replace.match.map((m) => textOf(m.value));
+          const values = replace.match.map((m) => textOf(m.value));
           const lockKey = JSON.stringify([
             table,
-            params,
+            values,
             replace.shard ? [replace.shard.index, replace.shard.count] : null,
           ]);
           // Two runs of the same slice at once would each delete, then both insert.
           await tx.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey]);
+          // `=` (and `is null` for a null value, known here) so the index on the slice
+          // columns serves the delete; `is not distinct from` would scan the whole table.
+          const params: (string | null)[] = [];
           let where = replace.match.map((m, i) => {
-            const col = cols.find((c) => c.name === m.name)!;
-            return `t.${quoteIdent(m.name)} is not distinct from $${i + 1}::${pgTypeOf(col)}`;
+            const col = `t.${quoteIdent(m.name)}`;
+            if (values[i] === null) return `${col} is null`;
+            params.push(values[i]);
+            return `${col} = $${params.length}::${pgTypeOf(cols.find((c) => c.name === m.name)!)}`;
           }).join(" and ") || "true";
           if (replace.shard) {
             let key: string | undefined;
@@ -117,7 +123,8 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
             where += ` and ${shardCondition(replace.shard, "t", key)}`;
           }
           doing = `replacing earlier rows in ${table}`;
-          await tx.execute(`delete from ${table} as t where ${where}`, params);
+          const deleted = await tx.execute(`delete from ${table} as t where ${where}`, params) as { count?: number };
+          log.info("deleted the earlier rows of this slice", { table: options.table, deleted: deleted.count ?? 0 });
         }
         doing = `writing table ${table}`;
       } catch (err) {

@@ -172,6 +172,58 @@ Deno.test("postgres sink: a rerun replaces its own slice (model version, window,
   });
 });
 
+Deno.test("postgres sink: the replace's delete uses the slice index, not a scan of the whole table", async () => {
+  const table = randomName("sink_index");
+  await withPg([table], async ({ sql }) => {
+    // 400 windows of 100 rows; the sink creates the table with its index on (model_version, window_start).
+    await writeAll(table, slice("v1", "2020-01-01Z"), []);
+    await sql.unsafe(`insert into ${table} (ride_id, duration, model_version, window_start)
+      select 'r' || i, 1, 'v1', timestamptz '2020-01-01Z' + (i % 400) * interval '1 day'
+      from generate_series(1, 40000) i`);
+    await sql.unsafe(`analyze ${table}`);
+    const scans = async () => {
+      const [r] = await sql.unsafe(
+        `select coalesce(seq_scan, 0)::int as seq, coalesce(idx_scan, 0)::int as idx from pg_stat_user_tables where relid = $1::regclass`,
+        [table],
+      );
+      return r as unknown as { seq: number; idx: number };
+    };
+    const before = await scans();
+    // The sink's only read of the table is its delete (COPY does not scan).
+    await writeAll(table, slice("v1", "2020-02-01Z"), [rides(["new"], "v1", "2020-02-01Z")]);
+    // The sink's backend reports its counts when it ends, just after its connection closes.
+    let after = await scans();
+    for (let i = 0; i < 100 && after.seq + after.idx === before.seq + before.idx; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await scans();
+    }
+    assert.deepEqual({ seq: after.seq - before.seq, idx: after.idx - before.idx }, { seq: 0, idx: 1 });
+    const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table} where window_start = '2020-02-01Z'`);
+    assert.equal(n, 1, "the window's 100 rows were replaced by the new one");
+  });
+});
+
+Deno.test("postgres sink: a null slice value replaces the rows where that column is NULL", async () => {
+  const table = randomName("sink_null");
+  await withPg([table], async ({ sql }) => {
+    const nullWindow: Replace = {
+      match: [
+        { name: "model_version", type: "string", value: "v1" },
+        { name: "window_start", type: "timestamptz", value: null },
+      ],
+    };
+    const batch = (ids: string[]) => ({
+      ...rides(ids, "v1", "2021-02-01Z"),
+      columns: { ...rides(ids, "v1", "2021-02-01Z").columns, window_start: ids.map(() => null) },
+    });
+    await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["feb"], "v1", "2021-02-01Z")]);
+    await writeAll(table, nullWindow, [batch(["a", "b"])]);
+    await writeAll(table, nullWindow, [batch(["c"])]);
+    const rows = await sql.unsafe(`select ride_id from ${table} order by 1`);
+    assert.deepEqual(rows.map((r) => r.ride_id), ["c", "feb"]);
+  });
+});
+
 Deno.test("postgres sink: a rejects table replaces its shard by the key inside its JSON data", async () => {
   const table = randomName("sink_rejects");
   await withPg([table], async ({ sql }) => {
