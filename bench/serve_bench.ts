@@ -175,7 +175,15 @@ async function runs(cmd: string, args: string[]): Promise<boolean> {
 async function start(cmd: string, args: string[], label: string) {
   const logPath = join(OUT, `serve_bench_${label}.log`);
   const logFile = await Deno.open(logPath, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped", cwd: ROOT }).spawn();
+  // No drain delay: the bench stops each server with SIGTERM and has no load balancer to tell.
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    cwd: ROOT,
+    env: { SCORE_DRAIN_DELAY: "0" },
+  }).spawn();
   const reader = child.stderr.getReader();
   const decoder = new TextDecoder();
   let seen = "";
