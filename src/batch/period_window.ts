@@ -119,9 +119,15 @@ export function parseTimestamp(text: string, flag = "--at", now: () => Date = ()
     : zone.includes(":")
     ? zone
     : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  // Date() rolls 2021-02-30 over to March, and an offset hides the roll-over: check the parts themselves.
+  const year = Number(y), month = Number(mo), day = Number(d);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  const valid = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && Number(h) <= 23 &&
+    Number(mi) <= 59 && Number(sec) <= 59 && (z === "Z" || (Number(z.slice(1, 3)) <= 23 && Number(z.slice(4)) <= 59));
+  if (!valid) throw bad();
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac}${z}`);
-  // Date() rolls 2021-02-30 over to March: refuse instead.
-  if (Number.isNaN(date.getTime()) || (zone.toUpperCase() === "Z" && date.getUTCDate() !== Number(d))) throw bad();
+  if (Number.isNaN(date.getTime())) throw bad();
   return date;
 }
 

@@ -72,6 +72,25 @@ Deno.test("parseTimestamp: the forms --at, --from and --to take", async (t) => {
     ["2021-02-30", /not a timestamp/],
     ["2021-13-01", /not a timestamp/],
     ["1614556800", /not a timestamp/],
+    // Impossible parts are refused in every form, with or without an offset (an offset once hid the roll-over).
+    ["2021-02-30T00:00+02:00", /not a timestamp/],
+    ["2021-02-29T00:00Z", /not a timestamp/],
+    ["2021-02-29 10:00-05:00", /not a timestamp/],
+    ["2020-02-29T00:00+02:00", "2020-02-28T22:00:00.000Z"],
+    ["2021-04-31T12:00-0130", /not a timestamp/],
+    ["2021-04-31", /not a timestamp/],
+    ["2021-00-10", /not a timestamp/],
+    ["2021-00", /not a timestamp/],
+    ["2021-13", /not a timestamp/],
+    ["2021-03-00T05:00+01", /not a timestamp/],
+    ["2021-03-01T24:00", /not a timestamp/],
+    ["2021-03-01T24:00+02:00", /not a timestamp/],
+    ["2021-03-01T23:60-01:00", /not a timestamp/],
+    ["2021-03-01T23:59:60+01:00", /not a timestamp/],
+    ["2021-03-01T23:59:59.999+01:00", "2021-03-01T22:59:59.999Z"],
+    ["2021-03-01T05:00+24:00", /not a timestamp/],
+    ["2021-03-01T05:00+02:60", /not a timestamp/],
+    ["2021-12-31T23:30-01:00", "2022-01-01T00:30:00.000Z"],
   ];
   for (const [text, want] of cases) {
     await t.step(text, () => {
