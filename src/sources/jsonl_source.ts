@@ -97,10 +97,18 @@ type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error:
 
 function tryParse(line: string): Parsed {
   try {
-    const value = JSON.parse(line);
+    const value = JSON.parse(line, exactIntegers);
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return { ok: true, value };
     return { ok: false, error: "the line is not a JSON object" };
   } catch (err) {
     return { ok: false, error: `the line is not valid JSON (${(err as Error).message})` };
   }
+}
+
+/** Keeps integers beyond 2^53 exact (as bigints, like Parquet's int64) instead of rounding them. */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+    return BigInt(context.source);
+  }
+  return value;
 }

@@ -100,6 +100,16 @@ Deno.test("JSON-lines source", async (t) => {
   });
 });
 
+Deno.test("JSON-lines source keeps integers beyond 2^53 exact", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "ids.jsonl");
+  await Deno.writeTextFile(path, '{"id":9007199254740993,"x":1.5,"n":42}\n{"id":-9007199254740995,"x":2,"n":7}\n');
+  const [batch] = await readAll(await openSource(path), 10);
+  assert.deepEqual(batch.columns.id, [9007199254740993n, -9007199254740995n]);
+  assert.deepEqual(batch.columns.x, [1.5, 2]);
+  assert.deepEqual(batch.columns.n, [42, 7]);
+});
+
 Deno.test("Parquet source (the shipped GZIP rides)", async (t) => {
   await t.step("types follow the file's schema", async () => {
     const source = await openSource(RIDES);
