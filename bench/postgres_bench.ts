@@ -155,6 +155,8 @@ async function scoreBatch(rows: number) {
     PG_URL,
     "--output-table",
     PREDS,
+    "--replace",
+    "version",
     "--keep",
     "ride_id",
   ]);

@@ -52,6 +52,7 @@ interface BatchFlags {
   shard?: string;
   shardKey?: string;
   outputTable?: string;
+  replace?: ReplaceMode;
   rejectsTable?: string;
   inputFormat?: string;
   outputFormat?: string;
@@ -153,8 +154,16 @@ export function batchCommand(): Command {
     .addOption(
       new Option(
         "--output-table <name>",
-        "Postgres output table (or schema.table), created when missing; a rerun replaces its window's rows for the model version",
+        "Postgres output table (or schema.table), created when missing; what a rerun replaces: see --replace",
       ).env("SCORE_OUTPUT_TABLE"),
+    )
+    .addOption(
+      new Option(
+        "--replace <mode>",
+        "Postgres output and rejects tables: window = a rerun replaces the model version's rows of its window (the default with --period); " +
+          "version = replaces every row of the model version (without --period); none = append (a rerun duplicates). " +
+          "Without --period, choose one",
+      ).env("SCORE_REPLACE").choices(REPLACE_MODES),
     )
     .addOption(
       new Option("--rejects-table <name>", "Postgres rejects table, when --rejects is postgres://...").env(
@@ -317,6 +326,7 @@ function planJob(flags: BatchFlags): Plan {
     // Else every window would score (and store) the whole table again.
     throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
   }
+  replaceMode(flags, pgOutput || pgRejects);
   const params = (flags.param ?? []).map(([, value]) => value);
   return { input, output, pgInput, pgOutput, params, shard, keep, windows };
 }
@@ -338,12 +348,14 @@ async function runWindow(
     : plan.pgOutput
     ? [{ name: "scored_at", type: "timestamptz", value: scoredAt }]
     : [];
-  // The slice a rerun replaces: this model version's rows of this window (and shard).
+  // The slice a rerun replaces: this model version's rows of this window (or of every row, with
+  // --replace version), and of this shard; nothing with --replace none.
   const match = [
     { name: "model_name", type: "string" as const, value: model.name },
     { name: "model_version", type: "string" as const, value: model.version },
     ...constants.filter((c) => c.name !== "scored_at"),
   ];
+  const replaceRule = replaceMode(flags, plan.pgOutput);
   const label = window && flags.period ? windowLabel(flags.period, window) : "";
   const named = (path: string) => path.replaceAll("{window}", label);
   const source = await openSource(named(plan.input), flags.inputFormat, {
@@ -356,7 +368,7 @@ async function runWindow(
   let sink: Sink;
   let rejects: Sink | undefined;
   try {
-    const replace: Replace = { match, shard: plan.shard };
+    const replace: Replace | undefined = replaceRule === "none" ? undefined : { match, shard: plan.shard };
     // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
     const transaction = sameDatabase(plan.output, flags.outputFormat, flags.rejects, flags.rejectsFormat)
       ? new PgTransaction(named(plan.output))
@@ -369,7 +381,7 @@ async function runWindow(
     rejects = flags.rejects
       ? createSink(named(flags.rejects), flags.rejectsFormat, "--rejects-format", {
         table: flags.rejectsTable!,
-        replace: { ...replace, shardKeyIn: "data" },
+        replace: replace && { ...replace, shardKeyIn: "data" },
         transaction,
       })
       : undefined;
@@ -423,4 +435,34 @@ function sameDatabase(output: string, outputFormat?: string, rejects?: string, r
   if (!isPostgresUrl(output) || outputFormat !== undefined) return false;
   if (!isPostgresUrl(rejects) || rejectsFormat !== undefined) return false;
   return resolveTarget(output).description === resolveTarget(rejects).description;
+}
+
+/** What a rerun into a Postgres table replaces. */
+type ReplaceMode = "window" | "version" | "none";
+const REPLACE_MODES: ReplaceMode[] = ["window", "version", "none"];
+
+/**
+ * The --replace rule, checked: `window` needs --period (and is its
+ * default), `version` goes without it, and a Postgres table written
+ * without --period needs an explicit choice, so nothing is deleted by
+ * surprise (scoring day2.csv would otherwise replace day1.csv's rows).
+ */
+function replaceMode(flags: BatchFlags, pgTable: boolean): ReplaceMode {
+  const mode = flags.replace;
+  if (flags.period) {
+    if (mode === "version") {
+      throw new UsageError(
+        "--replace version deletes every row of the model version, other windows too: with --period use --replace window (or none)",
+      );
+    }
+    return mode ?? "window";
+  }
+  if (mode === "window") throw new UsageError("--replace window needs --period (the window is what it replaces)");
+  if (mode === undefined && pgTable) {
+    throw new UsageError(
+      "Writing a Postgres table without --period: choose what a rerun replaces with --replace version " +
+        "(every row of this model version, so a rerun replaces them) or --replace none (append; a rerun duplicates)",
+    );
+  }
+  return mode ?? "none";
 }

@@ -366,23 +366,30 @@ Deno.test("score batch: any mix of files and Postgres", async (t) => {
   const rides = randomName("rides_csv");
   await using dir = await tempDir();
   await withPg([rides], async ({ sql }) => {
-    await t.step("CSV -> Postgres (no window: a rerun replaces the model version's rows)", async () => {
-      for (let i = 0; i < 2; i++) {
-        const r = await score(
-          "--input",
-          join(FIXTURES, "rides_small.csv"),
-          "--output",
-          PG_URL,
-          "--output-table",
-          rides,
-          "--keep",
-          "row,PULocationID,DOLocationID,trip_distance",
-        );
-        assert.equal(r.code, 0, r.stderr);
-      }
-      const [{ n }] = await sql.unsafe(`select count(*)::int as n from "${rides}"`);
-      assert.equal(n, 200);
-    });
+    await t.step(
+      "CSV -> Postgres (no window, --replace version: a rerun replaces the model version's rows)",
+      async () => {
+        for (let i = 0; i < 2; i++) {
+          const r = await score(
+            "--input",
+            join(FIXTURES, "rides_small.csv"),
+            "--output",
+            PG_URL,
+            "--output-table",
+            rides,
+            "--replace",
+            "version",
+            "--keep",
+            "row,PULocationID,DOLocationID,trip_distance",
+          );
+          assert.equal(r.code, 0, r.stderr);
+          const deleted = logLines(r.stderr).find((l) => l.msg === "deleted the earlier rows of this slice");
+          assert.equal(deleted?.deleted, i === 0 ? 0 : 200, "the replace logs how many rows it deleted");
+        }
+        const [{ n }] = await sql.unsafe(`select count(*)::int as n from "${rides}"`);
+        assert.equal(n, 200);
+      },
+    );
     await t.step("Postgres -> Parquet", async () => {
       const out = join(dir.path, "preds.parquet");
       const r = await score("--input", PG_URL, "--table", rides, "--output", out, "--keep", "row");
@@ -436,6 +443,8 @@ Deno.test("score batch postgres: identifiers are quoted, and names that break ou
       PG_URL,
       "--output-table",
       weird,
+      "--replace",
+      "none",
       "--keep",
       "select",
     );
@@ -450,6 +459,8 @@ Deno.test("score batch postgres: identifiers are quoted, and names that break ou
       PG_URL,
       "--output-table",
       weird,
+      "--replace",
+      "none",
       "--keep",
       "select",
       "--rename",
@@ -459,7 +470,18 @@ Deno.test("score batch postgres: identifiers are quoted, and names that break ou
     const rows = await sql.unsafe(`select "select", "Duration (min)" from "${weird}"`);
     assert.equal(rows[0].select, "a");
     assert.ok(Math.abs((rows[0]["Duration (min)"] as number) - 26.43883355119793) < 1e-9);
-    const refused = await score("--input", PG_URL, "--table", rides, "--output", PG_URL, "--output-table", preds);
+    const refused = await score(
+      "--input",
+      PG_URL,
+      "--table",
+      rides,
+      "--output",
+      PG_URL,
+      "--output-table",
+      preds,
+      "--replace",
+      "none",
+    );
     assert.equal(refused.code, 64);
     assert.match(refused.stderr, /output table name .* is refused: it holds a double quote/);
     const [{ n }] = await sql.unsafe(`select count(*)::int as n from pg_tables where tablename like 'Preds%'`);
@@ -607,5 +629,83 @@ Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text val
     assert.deepEqual(rows.map((r) => r.ride_id), ["bad\uFFFDnul", "lone\uFFFDhigh", "ok"]);
     const bad = await sql.unsafe(`select data from "${rejects}" order by row`);
     assert.deepEqual(bad.map((r) => (r.data as Record<string, unknown>).ride_id), ["rej\uFFFDnul", "rej\uFFFDlow"]);
+  });
+});
+
+Deno.test("score batch file -> postgres without --period: --replace must be chosen; none appends, version replaces", async (t) => {
+  const preds = randomName("preds_daily");
+  const windowed = randomName("preds_windowed");
+  await using dir = await tempDir();
+  const day1 = join(dir.path, "day1.csv");
+  const day2 = join(dir.path, "day2.csv");
+  await Deno.writeTextFile(day1, "ride_id,PULocationID,DOLocationID,trip_distance\nd1-a,10,50,40\nd1-b,130,205,3.66\n");
+  await Deno.writeTextFile(day2, "ride_id,PULocationID,DOLocationID,trip_distance\nd2-a,10,50,4\n");
+  const into = (file: string, ...more: string[]) =>
+    score("--input", file, "--output", PG_URL, "--output-table", preds, "--keep", "ride_id", ...more);
+  const ids = async (sql: Awaited<Parameters<Parameters<typeof withPg>[1]>[0]>["sql"]) =>
+    (await sql.unsafe(`select ride_id from "${preds}" order by 1`)).map((r) => r.ride_id);
+  await withPg([preds, windowed], async ({ sql }) => {
+    await t.step("no --period and no --replace: refused before anything is written", async () => {
+      const r = await into(day1);
+      assert.equal(r.code, 64);
+      assert.match(r.stderr, /--replace version .*--replace none/);
+      const [{ t: exists }] = await sql.unsafe(`select to_regclass($1) is not null as t`, [`"${preds}"`]);
+      assert.equal(exists, false);
+    });
+    await t.step("--replace none: daily files append, day 1 stays", async () => {
+      assert.equal((await into(day1, "--replace", "none")).code, 0);
+      assert.equal((await into(day2, "--replace", "none")).code, 0);
+      assert.deepEqual(await ids(sql), ["d1-a", "d1-b", "d2-a"]);
+    });
+    await t.step("SCORE_REPLACE=version: a rerun replaces every row of the model version", async () => {
+      const r = await runScore(
+        [
+          "batch",
+          "--model",
+          LINREG,
+          "--no-progress",
+          "--input",
+          day2,
+          "--output",
+          PG_URL,
+          "--output-table",
+          preds,
+          "--keep",
+          "ride_id",
+        ],
+        { env: { SCORE_REPLACE: "version" } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const deleted = logLines(r.stderr).find((l) => l.msg === "deleted the earlier rows of this slice");
+      assert.equal(deleted?.deleted, 3);
+      assert.deepEqual(await ids(sql), ["d2-a"]);
+    });
+    await t.step("--replace window needs --period; --replace version refuses --period", async () => {
+      const w = await into(day1, "--replace", "window");
+      assert.equal(w.code, 64);
+      assert.match(w.stderr, /--replace window needs --period/);
+      const v = await into(day1, "--replace", "version", ...FEBRUARY);
+      assert.equal(v.code, 64);
+      assert.match(v.stderr, /with --period use --replace window/);
+      assert.deepEqual(await ids(sql), ["d2-a"]);
+    });
+    await t.step("--period with --replace none appends to the window", async () => {
+      for (let i = 0; i < 2; i++) {
+        const r = await score(
+          "--input",
+          day1,
+          ...FEBRUARY,
+          "--output",
+          PG_URL,
+          "--output-table",
+          windowed,
+          "--replace",
+          "none",
+        );
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const [{ n }] = await sql.unsafe(`select count(*)::int as n from "${windowed}" where window_start is not null`);
+      assert.equal(n, 4);
+    });
   });
 });
