@@ -80,6 +80,7 @@ interface BatchFlags {
  */
 export function batchCommand(): Command {
   const cmd = new Command("batch")
+    .summary("Score every row of a file or a Postgres query into a file or a Postgres table.")
     .description(
       "Score every row of a file or a Postgres query and write the predictions to a file or a Postgres table.\n" +
         "Postgres query parameters: with --period, $1 = window_start and $2 = window_end (timestamptz, [start, end));\n" +
