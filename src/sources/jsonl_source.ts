@@ -4,6 +4,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { parseJson } from "../json_text.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
@@ -97,18 +98,12 @@ type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error:
 
 function tryParse(line: string): Parsed {
   try {
-    const value = JSON.parse(line, exactIntegers);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return { ok: true, value };
+    const value = parseJson(line);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      return { ok: true, value: value as Record<string, unknown> };
+    }
     return { ok: false, error: "the line is not a JSON object" };
   } catch (err) {
     return { ok: false, error: `the line is not valid JSON (${(err as Error).message})` };
   }
-}
-
-/** Keeps integers beyond 2^53 exact (as bigints, like Parquet's int64) instead of rounding them. */
-function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
-    return BigInt(context.source);
-  }
-  return value;
 }
