@@ -138,16 +138,23 @@ export class Batcher {
 
   async #run(batch: Pending[], rows: number) {
     this.#onBatch?.(rows);
+    if (batch.length === 1) return await this.#alone(batch[0]);
+    let result: Prediction;
     try {
-      if (batch.length === 1) {
-        batch[0].resolve(await this.model.predict(batch[0].columns, batch[0].length));
-        return;
-      }
-      const merged = merge(batch, rows);
-      const result = await this.model.predict(merged, rows);
-      split(batch, result);
+      result = await this.model.predict(merge(batch, rows), rows);
+    } catch {
+      // One request's rows may have made the merged run fail: score each alone, so only that one fails.
+      for (const p of batch) await this.#alone(p);
+      return;
+    }
+    split(batch, result);
+  }
+
+  async #alone(p: Pending) {
+    try {
+      p.resolve(await this.model.predict(p.columns, p.length));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      p.reject(err);
     }
   }
 }
