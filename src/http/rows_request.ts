@@ -107,7 +107,7 @@ function outputColumns(model: Model) {
 }
 
 function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record<string, unknown> {
-  if (isObject(item)) return item;
+  if (isObject(item)) return byInputName(item, model);
   if (shape === "instances" && Array.isArray(item)) {
     if (item.length !== model.inputs.length) {
       throw badRequest(
@@ -118,6 +118,20 @@ function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record
     return Object.fromEntries(model.inputs.map((input, k) => [input.name, item[k]]));
   }
   throw badRequest(`${shape === "instances" ? "instance" : "row"} ${i} is not a JSON object of features`);
+}
+
+/** The row with each feature given under an alias moved to its input's name, so rows of one request may differ. */
+function byInputName(item: Record<string, unknown>, model: Model): Record<string, unknown> {
+  let row = item;
+  for (const input of model.inputs) {
+    if (input.name in row) continue;
+    const alias = input.aliases.find((a) => a in row);
+    if (alias === undefined) continue;
+    if (row === item) row = { ...item };
+    row[input.name] = row[alias];
+    delete row[alias];
+  }
+  return row;
 }
 
 function where(shape: RowsShape, index: number): string {

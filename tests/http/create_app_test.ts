@@ -64,6 +64,19 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
       assert.deepEqual(body, { churn_probability: CUSTOMER_PROBABILITY, churn: true, model_version: churn.version });
     });
 
+    await t.step("rows of one request may name a feature by its input name or by an alias", async () => {
+      const csvForm = Object.fromEntries(
+        Object.entries(CUSTOMER).map(([k, v]) => [churn.inputs.find((i) => i.aliases.includes(k))?.name ?? k, v]),
+      );
+      assert.notDeepEqual(Object.keys(csvForm), Object.keys(CUSTOMER));
+      const { status, body } = await call(post("/models/churn/predict", [csvForm, CUSTOMER]));
+      assert.deepEqual(status, 200, JSON.stringify(body));
+      assert.deepEqual(body.map((r: { churn_probability: number }) => r.churn_probability), [
+        CUSTOMER_PROBABILITY,
+        CUSTOMER_PROBABILITY,
+      ]);
+    });
+
     await t.step("the random forest answers with its MLflow run id as version", async () => {
       const { status, body } = await call(
         post("/models/ride-duration-rf/predict", { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }),
