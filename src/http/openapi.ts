@@ -150,6 +150,7 @@ export function openApi(models: readonly Model[], version: string, withAuth: boo
         responses: { "200": { description: "Ready" }, "400": { description: "Not ready" } },
       },
     };
+    paths[`${base}/versions/${model.version}/ready`] = paths[`${base}/ready`];
     const infer = {
       post: {
         summary: `OIP v2 inference with ${model.name}`,

@@ -207,17 +207,13 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
       const { status, body } = await call({ path: "/openapi.json" });
       assert.deepEqual(status, 200);
       assert.deepEqual(body.openapi, "3.1.0");
-      for (
-        const p of [
-          "/predict",
-          "/models/churn/predict",
-          "/v2/models/churn/infer",
-          "/v2/models/ride-duration-rf",
-          "/v2/health/ready",
-          "/metrics",
-        ]
-      ) {
-        assert.ok(body.paths[p] !== undefined, `missing ${p}`);
+      // Every route the app serves, for every model, with the methods it answers.
+      for (const route of app.routes.filter((r) => r.method !== "ALL")) {
+        for (const model of models) {
+          const path = route.path.replace(":name", model.name).replace(":version", model.version);
+          const documented = body.paths[path]?.[route.method.toLowerCase()];
+          assert.ok(documented !== undefined, `${route.method} ${path} is not in /openapi.json`);
+        }
       }
       const features = body.components.schemas.RideDurationLinregFeatures;
       assert.deepEqual(features.required, ["PULocationID", "DOLocationID", "trip_distance"]);
