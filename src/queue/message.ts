@@ -16,13 +16,25 @@
  * ```
  */
 
-/** The AMQP properties the handler reads or carries over. */
+/**
+ * The AMQP basic properties (amqplib's names). A dead letter carries every
+ * one of the event's; `timestamp` is in seconds, as AMQP sends it.
+ */
 export interface MessageProperties {
-  correlationId?: string;
-  messageId?: string;
-  replyTo?: string;
   contentType?: string;
+  contentEncoding?: string;
   headers?: Record<string, unknown>;
+  deliveryMode?: number;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  expiration?: string;
+  messageId?: string;
+  timestamp?: number;
+  type?: string;
+  userId?: string;
+  appId?: string;
+  clusterId?: string;
 }
 
 /** One event as delivered. */
@@ -61,3 +73,14 @@ export type Verdict =
   | { action: "publish"; record: PredictionRecord; messages: OutgoingMessage[] }
   | { action: "dead-letter"; code: string; reason: string; message: OutgoingMessage }
   | { action: "requeue"; code: string; reason: string };
+
+/**
+ * Why a verdict's publish failed, as the loop reports it back to the
+ * handler (which maps every failure to a verdict in one place).
+ * `refused`: the client would not send the message (a property it cannot
+ * encode); `unroutable`: the broker returned a mandatory message no queue
+ * is bound for.
+ */
+export type PublishFailure =
+  | { kind: "refused"; error: string }
+  | { kind: "unroutable"; exchange: string; routingKey: string };

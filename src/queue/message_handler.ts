@@ -7,9 +7,17 @@
  */
 import { describeError, InputError } from "../errors.ts";
 import type { Prediction, TensorType } from "../model/mod.ts";
+import { parseJson } from "../json_text.ts";
 import { jsonValue } from "../sinks/cell.ts";
 import { dotPath } from "./dot_path.ts";
-import type { EventMessage, MessageProperties, OutgoingMessage, PredictionRecord, Verdict } from "./message.ts";
+import type {
+  EventMessage,
+  MessageProperties,
+  OutgoingMessage,
+  PredictionRecord,
+  PublishFailure,
+  Verdict,
+} from "./message.ts";
 
 /** What scores the features: the shared `Batcher` (anything with its `predict`). */
 export interface Scorer {
@@ -41,7 +49,43 @@ export const HEADERS = {
   code: "x-score-error-code",
   exchange: "x-score-original-exchange",
   routingKey: "x-score-original-routing-key",
+  /** A dead letter's copy of the event's `expiration` and `user_id` (left off the dead letter itself). */
+  expiration: "x-score-original-expiration",
+  userId: "x-score-original-user-id",
 } as const;
+
+/** The longest AMQP short string (a property such as `correlation_id`), in bytes. */
+export const MAX_SHORT_STRING_BYTES = 255;
+
+/**
+ * JSON text with every bigint written as its exact digits (a JSON number),
+ * where `JSON.stringify` would throw: ids beyond 2^53 survive unchanged.
+ *
+ * @example
+ * ```ts
+ * jsonText({ ride_id: 9007199254740993n }); // '{"ride_id":9007199254740993}'
+ * ```
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, exactBigints);
+}
+
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+function exactBigints(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? rawJSON(v.toString()) : v;
+}
+
+/**
+ * The prediction's correlation id made from the event's id: a string as
+ * it is, anything else as its JSON text; none when it is longer than an
+ * AMQP short string allows (the id is in the body anyway).
+ */
+function correlationIdOf(id: unknown): string | undefined {
+  if (id === undefined || id === null) return undefined;
+  const text = typeof id === "string" ? id : jsonText(id);
+  return encoder.encode(text).byteLength <= MAX_SHORT_STRING_BYTES ? text : undefined;
+}
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -87,7 +131,7 @@ export class MessageHandler {
   #read(body: Uint8Array): { features: Record<string, unknown>; id: unknown } {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(decoder.decode(body));
+      parsed = parseJson(decoder.decode(body));
     } catch (err) {
       throw new InputError(`the body is not JSON: ${(err as Error).message}`, { code: "not_json" });
     }
@@ -108,9 +152,8 @@ export class MessageHandler {
     for (const { name, type } of model.outputColumns) prediction[name] = jsonValue(p.columns[name]?.[0], type);
     if (id !== undefined) prediction[this.#idKey] = id;
     const record: PredictionRecord = { model: model.name, version: model.version, prediction };
-    const body = encoder.encode(JSON.stringify(record));
-    const correlationId = properties.correlationId ?? properties.messageId ??
-      (id === undefined || id === null ? undefined : String(id));
+    const body = encoder.encode(jsonText(record));
+    const correlationId = properties.correlationId ?? properties.messageId ?? correlationIdOf(id);
     const out: MessageProperties = {
       contentType: "application/json",
       correlationId,
@@ -122,6 +165,21 @@ export class MessageHandler {
     // Request/reply: the default exchange routes a queue's own name to it.
     if (properties.replyTo) messages.push({ exchange: "", routingKey: properties.replyTo, body, properties: out });
     return { action: "publish", record, messages };
+  }
+
+  /**
+   * The verdict for an event whose verdict could not be published: the
+   * client refused a message (a property it cannot encode), or the broker
+   * returned the prediction because no queue is bound for it. Either is
+   * dead-lettered with the reason: publishing again would fail the same way.
+   */
+  publishFailed(event: EventMessage, failure: PublishFailure): Verdict {
+    const err = failure.kind === "refused"
+      ? new InputError(`the prediction could not be published: ${failure.error}`, { code: "unpublishable" })
+      : new InputError(`unroutable: no queue bound to ${failure.exchange} for ${failure.routingKey}`, {
+        code: "unroutable",
+      });
+    return this.#failure(event, err);
   }
 
   /**
@@ -142,10 +200,17 @@ export class MessageHandler {
         exchange: this.#o.deadLetterExchange,
         routingKey: this.#o.deadLetterRoutingKey,
         body: event.body,
+        // Every property of the event, except two that would change what happens to the dead letter:
+        // `expiration` would let it expire in the dead-letter queue, `user_id` must name the worker's own
+        // broker user. Both are kept in headers.
         properties: {
           ...event.properties,
+          expiration: undefined,
+          userId: undefined,
           headers: {
             ...event.properties.headers,
+            ...(event.properties.expiration !== undefined ? { [HEADERS.expiration]: event.properties.expiration } : {}),
+            ...(event.properties.userId !== undefined ? { [HEADERS.userId]: event.properties.userId } : {}),
             [HEADERS.reason]: reason,
             [HEADERS.code]: code,
             [HEADERS.model]: this.#o.model.name,

@@ -237,3 +237,96 @@ Deno.test("message handler: a failing model requeues once, then dead-letters", a
     });
   }
 });
+
+Deno.test("message handler: event ids survive exactly, and the correlation id is always sendable", async (t) => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"), { renames: { duration: "ride_duration" } });
+  const batcher = new Batcher(model, { maxBatchSize: 256, maxDelayMs: 1 });
+  const bodyText = (v: Verdict) => new TextDecoder().decode(published(v).messages[0].body);
+  const features = JSON.stringify(SEED.ride);
+  try {
+    await t.step("an integer id beyond 2^53: the exact digits in the body and the correlation id", async () => {
+      const v = await handlerFor(batcher, model).handle(event(`{"ride": ${features}, "ride_id": 9007199254740993}`));
+      assert.match(bodyText(v), /"ride_id":9007199254740993\}/);
+      assert.deepEqual(published(v).messages[0].properties.correlationId, "9007199254740993");
+      assert.deepEqual(published(v).record.prediction.ride_id, 9007199254740993n);
+    });
+
+    await t.step("an object id: its JSON text is the correlation id", async () => {
+      const v = published(await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: { a: 1 } })));
+      assert.deepEqual(v.messages[0].properties.correlationId, '{"a":1}');
+      assert.match(bodyText(v), /"ride_id":\{"a":1\}/);
+    });
+
+    await t.step("an id over 255 bytes: no correlation id (the id is in the body)", async () => {
+      for (const id of ["r".repeat(256), "é".repeat(128), { long: "x".repeat(300) }]) {
+        const v = published(await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: id })));
+        assert.deepEqual(v.messages[0].properties.correlationId, undefined);
+        assert.deepEqual(JSON.parse(bodyText(v)).prediction.ride_id, id);
+      }
+      const v = published(
+        await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: "r".repeat(255) })),
+      );
+      assert.deepEqual(v.messages[0].properties.correlationId, "r".repeat(255));
+    });
+
+    await t.step("a dead letter keeps every property; expiration and user_id move to headers", async () => {
+      const properties = {
+        contentType: "application/json",
+        contentEncoding: "identity",
+        headers: { tenant: "a" },
+        deliveryMode: 2,
+        priority: 3,
+        correlationId: "c-1",
+        replyTo: "replies",
+        expiration: "60000",
+        messageId: "m-1",
+        timestamp: 1_700_000_000,
+        type: "ride.requested",
+        userId: "guest",
+        appId: "backend",
+      };
+      const v = await handlerFor(batcher, model).handle(event("not json", { properties }));
+      if (v.action !== "dead-letter") throw new Error(`expected a dead letter, got ${v.action}`);
+      const { headers, ...rest } = v.message.properties;
+      const { headers: _, ...others } = properties;
+      assert.deepEqual(rest, { ...others, expiration: undefined, userId: undefined });
+      assert.deepEqual(headers?.tenant, "a");
+      assert.deepEqual(headers?.[HEADERS.expiration], "60000");
+      assert.deepEqual(headers?.[HEADERS.userId], "guest");
+    });
+  } finally {
+    await batcher.drain();
+    await model.close();
+  }
+});
+
+Deno.test("message handler: a prediction that cannot be published is dead-lettered with the reason", async (t) => {
+  const identity = { name: "m", version: "1", outputColumns: [{ name: "duration", type: "float64" as const }] };
+  const handler = handlerFor({ predict: () => Promise.reject(new Error("unused")) }, identity);
+  const e = event(SEED, { properties: { messageId: "m-1", timestamp: 1_700_000_000 } });
+  const cases = [
+    {
+      name: "unroutable",
+      failure: { kind: "unroutable" as const, exchange: "predictions", routingKey: "m" },
+      code: "unroutable",
+      reason: "unroutable: no queue bound to predictions for m",
+    },
+    {
+      name: "refused by the client",
+      failure: { kind: "refused" as const, error: "value too long" },
+      code: "unpublishable",
+      reason: "the prediction could not be published: value too long",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const v = handler.publishFailed(e, c.failure);
+      if (v.action !== "dead-letter") throw new Error(`expected a dead letter, got ${v.action}`);
+      assert.deepEqual([v.code, v.reason], [c.code, c.reason]);
+      assert.deepEqual(v.message.body, e.body);
+      assert.deepEqual(v.message.properties.timestamp, 1_700_000_000);
+      assert.deepEqual(v.message.properties.headers?.[HEADERS.reason], c.reason);
+      assert.deepEqual(v.message.properties.headers?.[HEADERS.code], c.code);
+    });
+  }
+});
