@@ -11,7 +11,7 @@ import { log, redact } from "../log.ts";
 import { loadModel } from "../model/mod.ts";
 import { runConsumerLoop } from "../queue/consumer_loop.ts";
 import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
-import { MessageHandler } from "../queue/message_handler.ts";
+import { jsonText, MessageHandler } from "../queue/message_handler.ts";
 import { serveMetrics } from "../queue/metrics_server.ts";
 import { defaultTopology } from "../queue/topology.ts";
 import { Batcher } from "../scoring/batcher.ts";
@@ -192,9 +192,10 @@ export function consumeCommand(): Command {
         topology,
         prefetch: flags.prefetch,
         handle: (event) => handler.handle(event),
+        publishFailed: (event, failure) => handler.publishFailed(event, failure),
         dryRun: flags.dryRun,
         onDryRun: (verdict) => {
-          if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(JSON.stringify(verdict.record) + "\n"));
+          if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(jsonText(verdict.record) + "\n"));
         },
         metrics,
         signal: stop.signal,
@@ -208,6 +209,9 @@ export function consumeCommand(): Command {
         published: metrics.published,
         dead_lettered: metrics.deadLettered,
         requeued: metrics.requeued,
+        publish_retries: metrics.publishRetried,
+        predictions_unroutable: metrics.predictionsUnroutable,
+        replies_failed: metrics.repliesFailed,
         redelivered: metrics.redelivered,
         reconnects: Math.max(0, metrics.connects - 1),
         model_runs: metrics.batchSize.count,

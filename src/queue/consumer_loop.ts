@@ -10,7 +10,7 @@ import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Con
 import { AuthError, UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
-import type { EventMessage, OutgoingMessage, Verdict } from "./message.ts";
+import type { EventMessage, MessageProperties, OutgoingMessage, PublishFailure, Verdict } from "./message.ts";
 import { declareTopology, type Topology } from "./topology.ts";
 
 /** What the loop needs. */
@@ -21,6 +21,17 @@ export interface ConsumerLoopOptions {
   prefetch: number;
   /** The pure message handler. */
   handle(event: EventMessage): Promise<Verdict>;
+  /**
+   * The verdict (a dead letter) for an event whose prediction could not be
+   * published: the client refused it, or the broker returned it as unroutable.
+   */
+  publishFailed(event: EventMessage, failure: PublishFailure): Verdict;
+  /**
+   * How long an event waits before it is requeued because the broker nacked
+   * (or returned) what its verdict published, e.g. a full queue: requeued at
+   * once, it would come straight back and fail again in a tight loop.
+   */
+  retryDelayMs?: number;
   /** Publish, dead-letter and requeue nothing: hand each verdict to `onDryRun`, log failures, ack. */
   dryRun?: boolean;
   onDryRun?(verdict: Verdict): void;
@@ -39,6 +50,20 @@ export interface ConsumerLoopOptions {
 const ACCESS_REFUSED = 403;
 const PRECONDITION_FAILED = 406;
 const NOT_ALLOWED = 530;
+
+/**
+ * A header on every message the loop publishes, unique within the channel:
+ * a `basic.return` (which arrives before the publish's ack) is matched to
+ * its publish by it.
+ */
+export const PUBLISH_ID_HEADER = "x-score-publish-id";
+
+/** What became of one publish. */
+type Outcome =
+  | { kind: "confirmed" }
+  | { kind: "nacked"; error: string }
+  | { kind: "returned"; exchange: string; routingKey: string; reply: string }
+  | { kind: "refused"; error: string };
 
 /**
  * Consumes until `signal` is aborted; resolves once the events in flight
@@ -89,6 +114,10 @@ class Session {
   #settled = false;
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  /** Publishes so far on this channel (the next publish id). */
+  #published = 0;
+  /** Returned messages by publish id, until their ack arrives. */
+  readonly #returned = new Map<string, { exchange: string; routingKey: string; reply: string }>();
   #lost!: (err: Error) => void;
   readonly #lostPromise = new Promise<Error>((resolve) => (this.#lost = resolve));
 
@@ -109,6 +138,18 @@ class Session {
     this.#channel.on("close", () => {
       this.#closed = true;
       setTimeout(() => this.#lose(new Error("channel closed")), 0);
+    });
+    // Every publish is mandatory: what no queue is bound for comes back here, before the publish's ack.
+    this.#channel.on("return", (m: ConsumeMessage) => {
+      const id = m.properties.headers?.[PUBLISH_ID_HEADER];
+      const f = m.fields as unknown as { exchange: string; routingKey: string; replyCode?: number; replyText?: string };
+      if (id !== undefined) {
+        this.#returned.set(String(id), {
+          exchange: f.exchange,
+          routingKey: f.routingKey,
+          reply: `${f.replyCode ?? ""} ${f.replyText ?? ""}`.trim(),
+        });
+      }
     });
     await this.#channel.prefetch(o.prefetch);
     const queue = await declareTopology(this.#channel as Channel, o.topology);
@@ -219,19 +260,29 @@ class Session {
   async #process(m: ConsumeMessage): Promise<boolean> {
     const o = this.#o;
     const p = m.properties;
-    const verdict = await o.handle({
+    const event: EventMessage = {
       body: m.content,
       properties: {
-        correlationId: p.correlationId,
-        messageId: p.messageId,
-        replyTo: p.replyTo,
         contentType: p.contentType,
+        contentEncoding: p.contentEncoding,
         headers: p.headers,
+        deliveryMode: p.deliveryMode,
+        priority: p.priority,
+        correlationId: p.correlationId,
+        replyTo: p.replyTo,
+        expiration: p.expiration,
+        messageId: p.messageId,
+        timestamp: p.timestamp,
+        type: p.type,
+        userId: p.userId,
+        appId: p.appId,
+        clusterId: p.clusterId,
       },
       exchange: m.fields.exchange,
       routingKey: m.fields.routingKey,
       redelivered: m.fields.redelivered,
-    });
+    };
+    let verdict = await o.handle(event);
     if (this.#closed) return false; // this channel's deliveries come back from the broker
     const channel = this.#channel!;
     if (o.dryRun) {
@@ -254,57 +305,147 @@ class Session {
       if (o.metrics) o.metrics.requeued++;
       return false;
     }
-    const out = verdict.action === "publish" ? verdict.messages : [verdict.message];
-    try {
-      await Promise.all(out.map((message) => this.#publish(message)));
-    } catch (err) {
+    if (verdict.action === "publish") {
+      const [prediction, ...replies] = await Promise.all(verdict.messages.map((message) => this.#publish(message)));
       if (this.#closed) return false;
-      log.warn("publish not confirmed; event requeued", { error: (err as Error).message });
-      channel.nack(m, false, true);
-      return false;
+      // A reply that fails (reply_to naming no queue, say) does not fail the event: the prediction exchange's
+      // copy was delivered. It is logged and counted.
+      replies.forEach((r, i) => {
+        if (r.kind === "confirmed") return;
+        if (o.metrics) o.metrics.repliesFailed++;
+        log.warn("reply not delivered", {
+          reply_to: verdict.action === "publish" ? verdict.messages[i + 1]?.routingKey : undefined,
+          outcome: r.kind,
+          error: r.kind === "returned" ? r.reply : r.error,
+          message_id: m.properties.messageId,
+        });
+      });
+      if (prediction.kind === "nacked") return await this.#retryLater(m, `prediction nacked: ${prediction.error}`);
+      if (prediction.kind === "confirmed") {
+        if (o.metrics) o.metrics.published += 1 + replies.filter((r) => r.kind === "confirmed").length;
+        channel.ack(m);
+        return true;
+      }
+      if (prediction.kind === "returned" && o.metrics) o.metrics.predictionsUnroutable++;
+      verdict = o.publishFailed(
+        event,
+        prediction.kind === "returned"
+          ? { kind: "unroutable", exchange: prediction.exchange, routingKey: prediction.routingKey }
+          : { kind: "refused", error: prediction.error },
+      );
+      if (verdict.action !== "dead-letter") return await this.#retryLater(m, "prediction not published");
+    }
+    return await this.#deadLetter(m, verdict);
+  }
+
+  /** Publishes a dead letter, acks once it is confirmed. */
+  async #deadLetter(m: ConsumeMessage, verdict: Verdict & { action: "dead-letter" }): Promise<boolean> {
+    const o = this.#o;
+    let outcome = await this.#publish(verdict.message);
+    if (outcome.kind === "refused") {
+      // The event's own properties are what the client refused: send the body with the reason headers only.
+      log.warn("dead letter refused by the client; sending it without the event's properties", {
+        error: outcome.error,
+      });
+      const headers = Object.fromEntries(
+        Object.entries(verdict.message.properties.headers ?? {}).filter(([k]) => k.startsWith("x-score-")),
+      );
+      outcome = await this.#publish({ ...verdict.message, properties: { headers } });
     }
     if (this.#closed) return false;
-    if (o.metrics) {
-      if (verdict.action === "publish") o.metrics.published += out.length;
-      else o.metrics.deadLettered++;
+    if (outcome.kind === "nacked" || outcome.kind === "returned") {
+      return await this.#retryLater(
+        m,
+        outcome.kind === "nacked"
+          ? `dead letter nacked: ${outcome.error}`
+          : `dead letter unroutable: no queue bound to ${outcome.exchange} for ${outcome.routingKey}`,
+      );
     }
-    if (verdict.action === "dead-letter") {
-      log.warn("event dead-lettered", {
+    if (outcome.kind === "refused") {
+      // Nothing can carry it: reject it (the queue's own dead-lettering, if any, takes it) rather than loop.
+      log.error("event rejected: not even a bare dead letter could be published", {
         code: verdict.code,
         reason: verdict.reason,
+        error: outcome.error,
         message_id: m.properties.messageId,
-        dead_letter_exchange: o.topology.deadLetterExchange,
       });
+      this.#channel!.nack(m, false, false);
+      return false;
     }
-    channel.ack(m);
+    if (o.metrics) o.metrics.deadLettered++;
+    log.warn("event dead-lettered", {
+      code: verdict.code,
+      reason: verdict.reason,
+      message_id: m.properties.messageId,
+      dead_letter_exchange: verdict.message.exchange,
+    });
+    this.#channel!.ack(m);
     return true;
   }
 
-  #publish(message: OutgoingMessage): Promise<void> {
+  /** The broker did not take what the verdict published: wait, then requeue the event. */
+  async #retryLater(m: ConsumeMessage, reason: string): Promise<boolean> {
+    const o = this.#o;
+    const delay = o.retryDelayMs ?? 1000;
+    log.warn("publish not confirmed; event requeued after a delay", {
+      reason,
+      delay_ms: delay,
+      message_id: m.properties.messageId,
+    });
+    if (o.metrics) o.metrics.publishRetried++;
+    await sleep(delay, o.signal);
+    if (this.#closed) return false;
+    this.#channel!.nack(m, false, true);
+    if (o.metrics) o.metrics.requeued++;
+    return false;
+  }
+
+  /** Publishes one message, persistent and mandatory, and tells what became of it. Never rejects. */
+  #publish(message: OutgoingMessage): Promise<Outcome> {
     const { body, properties } = message;
-    return new Promise((resolve, reject) => {
+    const id = String(++this.#published);
+    return new Promise((resolve) => {
       try {
         this.#channel!.publish(
           message.exchange,
           message.routingKey,
           Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-          {
-            persistent: true,
-            contentType: properties.contentType,
-            correlationId: properties.correlationId,
-            messageId: properties.messageId,
-            replyTo: properties.replyTo,
-            headers: properties.headers,
+          { ...publishOptions(properties), headers: { ...properties.headers, [PUBLISH_ID_HEADER]: id } },
+          (err: unknown) => {
+            const returned = this.#returned.get(id);
+            this.#returned.delete(id);
+            if (err) {
+              resolve({ kind: "nacked", error: err instanceof Error ? err.message : "the broker nacked the publish" });
+            } else if (returned) resolve({ kind: "returned", ...returned });
+            else resolve({ kind: "confirmed" });
           },
-          (
-            err: unknown,
-          ) => (err ? reject(err instanceof Error ? err : new Error("the broker nacked the publish")) : resolve()),
         );
       } catch (err) {
-        reject(err);
+        // amqplib throws before sending for a message it cannot encode (a correlation id over 255 bytes, ...).
+        resolve({ kind: "refused", error: err instanceof Error ? err.message : String(err) });
       }
     });
   }
+}
+
+/** amqplib's publish options for `properties`: every property, persistent, mandatory. */
+function publishOptions(p: MessageProperties) {
+  return {
+    contentType: p.contentType,
+    contentEncoding: p.contentEncoding,
+    priority: p.priority,
+    correlationId: p.correlationId,
+    replyTo: p.replyTo,
+    expiration: p.expiration,
+    messageId: p.messageId,
+    timestamp: p.timestamp,
+    type: p.type,
+    userId: p.userId,
+    appId: p.appId,
+    // Always persistent: a prediction or dead letter must survive a broker restart.
+    persistent: true,
+    mandatory: true,
+  };
 }
 
 /** A failure that reconnecting cannot fix, as our error; undefined for the rest. */

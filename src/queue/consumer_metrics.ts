@@ -37,6 +37,12 @@ export class ConsumerMetrics {
   deadLettered = 0;
   redelivered = 0;
   requeued = 0;
+  /** Events requeued after a delay because the broker nacked or returned what their verdict published. */
+  publishRetried = 0;
+  /** Predictions the broker returned: no queue bound for them (their events are dead-lettered). */
+  predictionsUnroutable = 0;
+  /** Replies (to an event's reply_to) not delivered: returned, nacked or refused. */
+  repliesFailed = 0;
   /** Successful connections: 1 + reconnects. */
   connects = 0;
   connected = false;
@@ -82,7 +88,30 @@ export class ConsumerMetrics {
       "Events the broker had delivered before.",
       this.redelivered,
     );
-    scalar("score_consumer_events_requeued_total", "counter", "Events put back after a model failure.", this.requeued);
+    scalar(
+      "score_consumer_events_requeued_total",
+      "counter",
+      "Events put back on their queue (a model failure, or a publish the broker did not take).",
+      this.requeued,
+    );
+    scalar(
+      "score_consumer_publish_retries_total",
+      "counter",
+      "Events requeued after a delay because the broker nacked or returned what they published.",
+      this.publishRetried,
+    );
+    scalar(
+      "score_consumer_predictions_unroutable_total",
+      "counter",
+      "Predictions returned by the broker (no queue bound); their events are dead-lettered.",
+      this.predictionsUnroutable,
+    );
+    scalar(
+      "score_consumer_replies_failed_total",
+      "counter",
+      "Replies to an event's reply_to not delivered (no such queue, nacked, refused).",
+      this.repliesFailed,
+    );
     scalar("score_consumer_events_in_flight", "gauge", "Events delivered and not yet acked.", this.inFlight);
     scalar("score_consumer_connects_total", "counter", "Connections opened (1 + reconnects).", this.connects);
     scalar("score_consumer_connected", "gauge", "1 while connected to the broker.", this.connected ? 1 : 0);

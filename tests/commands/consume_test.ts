@@ -337,6 +337,57 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     assert.equal(await broker.count(modelQueue), 2, "the real queue keeps its events");
   });
 
+  await t.step("--dry-run prints an id beyond 2^53 with its exact digits", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    defaults(broker, "ride-duration-linreg", events);
+    const dry = new Consumer(["--model", "ride-duration-linreg", "--exchange", events, "--dry-run"]);
+    try {
+      await dry.waitForLog("consuming");
+      await broker.publish(events, [`{"ride": ${JSON.stringify(SEED_EVENT.ride)}, "ride_id": 9007199254740993}`]);
+      const deadline = Date.now() + 10_000;
+      while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      assert.equal(await dry.stop(), 0);
+    }
+    assert.match(dry.stdout, /"prediction":\{"duration":[0-9.]+,"ride_id":9007199254740993\}\}\n$/);
+  });
+
+  await t.step(
+    "no queue bound to the prediction exchange: events dead-lettered as unroutable, counted, logged",
+    async () => {
+      await using broker = await TestBroker.open();
+      const events = await broker.exchange("rides");
+      const predictionExchange = await broker.exchange("predictions"); // nothing bound
+      defaults(broker, "ride-duration-linreg", events);
+      const c = new Consumer([
+        "--model",
+        "ride-duration-linreg",
+        "--exchange",
+        events,
+        "--prediction-exchange",
+        predictionExchange,
+      ]);
+      let dead: Awaited<ReturnType<typeof broker.collect>>;
+      try {
+        await c.waitForLog("consuming");
+        dead = await broker.collect("ride-duration-linreg." + events + ".dead-letter");
+        await broker.publish(events, rides(2));
+        await dead.waitFor(2);
+        const logged = await c.waitForLog("event dead-lettered");
+        assert.equal(logged.code, "unroutable");
+        assert.equal(logged.reason, `unroutable: no queue bound to ${predictionExchange} for ride-duration-linreg`);
+      } finally {
+        assert.equal(await c.stop(), 0);
+      }
+      const stopped = await c.waitForLog("consumer stopped");
+      assert.deepEqual(
+        [stopped.published, stopped.dead_lettered, stopped.predictions_unroutable, stopped.consumed],
+        [0, 2, 2, 2],
+      );
+    },
+  );
+
   await t.step("--metrics-port serves /metrics and /health", async () => {
     await using broker = await TestBroker.open();
     const events = await broker.exchange("rides");

@@ -31,6 +31,8 @@ function startLoop(
   scorer: Scorer,
   connectionName = randomName("score consume test"),
   dryRun?: { onDryRun(verdict: Verdict): void },
+  /** Changes each verdict before the loop carries it out (to make a message the client refuses). */
+  tamper: (verdict: Verdict) => Verdict = (v) => v,
 ) {
   const metrics = new ConsumerMetrics(model.name);
   const stop = new AbortController();
@@ -48,7 +50,9 @@ function startLoop(
     url: AMQP_URL,
     topology,
     prefetch: 64,
-    handle: (e) => handler.handle(e),
+    handle: async (e) => tamper(await handler.handle(e)),
+    publishFailed: (e, f) => handler.publishFailed(e, f),
+    retryDelayMs: 100,
     metrics,
     dryRun: dryRun !== undefined,
     onDryRun: dryRun?.onDryRun,
@@ -59,6 +63,7 @@ function startLoop(
   return {
     metrics,
     connectionName,
+    metricsText: () => metrics.render(),
     /** Resolves once the loop consumes. */
     ready: () => until(() => metrics.connected, "the loop to connect"),
     stop: async () => {
@@ -260,6 +265,204 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         }
       },
     );
+
+    await t.step("an id over 255 bytes: predicted once, without a correlation id (no loop)", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+      const dead = await broker.collect(topology.deadLetterQueue!);
+      const loop = startLoop(topology, model, batcher);
+      try {
+        await loop.ready();
+        const id = "r".repeat(300);
+        await broker.publish(topology.exchange, [{ ...SEED_EVENT, ride_id: id }]);
+        const [m] = await predictions.waitFor(1);
+        assert.equal(JSON.parse(m.content.toString()).prediction.ride_id, id);
+        assert.equal(m.properties.correlationId, undefined);
+        await until(() => loop.metrics.inFlight === 0, "the ack");
+        await new Promise((r) => setTimeout(r, 300)); // a loop would show here
+        assert.deepEqual([loop.metrics.consumed, loop.metrics.published, dead.messages.length], [1, 1, 0]);
+        assert.equal(await broker.count(topology.queue), 0);
+      } finally {
+        await loop.stop();
+      }
+    });
+
+    await t.step("a prediction the client refuses: the event is dead-lettered with the reason, once", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+      const dead = await broker.collect(topology.deadLetterQueue!);
+      // A correlation id over 255 bytes: amqplib throws before sending.
+      const loop = startLoop(topology, model, batcher, undefined, undefined, (v) => {
+        if (v.action === "publish") v.messages[0].properties.correlationId = "c".repeat(300);
+        return v;
+      });
+      try {
+        await loop.ready();
+        await broker.publish(topology.exchange, [SEED_EVENT], () => ({ messageId: "too-long" }));
+        const [m] = await dead.waitFor(1);
+        assert.equal(m.properties.messageId, "too-long");
+        assert.equal(m.properties.headers?.[HEADERS.code], "unpublishable");
+        assert.match(String(m.properties.headers?.[HEADERS.reason]), /^the prediction could not be published: /);
+        await until(() => loop.metrics.inFlight === 0, "the ack");
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual([loop.metrics.consumed, loop.metrics.deadLettered, loop.metrics.published], [1, 1, 0]);
+        assert.equal(predictions.messages.length, 0);
+        assert.equal(await broker.count(topology.queue), 0);
+      } finally {
+        await loop.stop();
+      }
+    });
+
+    await t.step(
+      "a prediction the broker nacks is requeued after a delay, counted, never in a tight loop",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        // A queue that holds nothing, with reject-publish: every prediction is nacked.
+        const full = randomName("full");
+        await broker.channel.assertQueue(full, {
+          durable: true,
+          arguments: { "x-max-length": 0, "x-overflow": "reject-publish" },
+        });
+        await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
+        broker.track({ queues: [full] });
+        const loop = startLoop(topology, model, batcher); // retryDelayMs: 100
+        try {
+          await loop.ready();
+          await broker.publish(topology.exchange, [SEED_EVENT]);
+          await new Promise((r) => setTimeout(r, 1000));
+          const { consumed, requeued, publishRetried, published } = loop.metrics;
+          assert.ok(consumed >= 3 && consumed <= 12, `consumed ${consumed} times in 1 s`);
+          assert.ok(publishRetried >= consumed - 1 && requeued >= consumed - 1, `${publishRetried}, ${requeued}`);
+          assert.equal(published, 0);
+          assert.match(
+            loop.metricsText(),
+            /score_consumer_publish_retries_total\{model="ride-duration-linreg"\} [1-9]/,
+          );
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
+
+    await t.step(
+      "a prediction no queue is bound for: the event is dead-lettered as unroutable, counted, not acked silently",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker); // nothing bound to the prediction exchange
+        const dead = await broker.collect(topology.deadLetterQueue!);
+        const loop = startLoop(topology, model, batcher);
+        try {
+          await loop.ready();
+          await broker.publish(topology.exchange, rides(3), (i) => ({ messageId: `u-${i}` }));
+          await dead.waitFor(3);
+          for (const m of dead.messages) {
+            assert.equal(m.properties.headers?.[HEADERS.code], "unroutable");
+            assert.equal(
+              m.properties.headers?.[HEADERS.reason],
+              `unroutable: no queue bound to ${topology.predictionExchange} for ride-duration-linreg`,
+            );
+          }
+          await until(() => loop.metrics.inFlight === 0, "the acks");
+          assert.deepEqual(
+            [loop.metrics.published, loop.metrics.predictionsUnroutable, loop.metrics.deadLettered],
+            [0, 3, 3],
+          );
+          assert.equal(await broker.count(topology.queue), 0);
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
+
+    await t.step(
+      "reply_to naming no queue: the prediction still goes out, the event is acked, the reply counted",
+      async () => {
+        await using broker = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const dead = await broker.collect(topology.deadLetterQueue!);
+        const loop = startLoop(topology, model, batcher);
+        try {
+          await loop.ready();
+          await broker.publish(topology.exchange, [SEED_EVENT], () => ({ replyTo: randomName("no-such-queue") }));
+          await predictions.waitFor(1);
+          await until(() => loop.metrics.inFlight === 0, "the ack");
+          assert.deepEqual(
+            [loop.metrics.published, loop.metrics.repliesFailed, loop.metrics.deadLettered, dead.messages.length],
+            [1, 1, 0, 0],
+          );
+          assert.equal(await broker.count(topology.queue), 0);
+        } finally {
+          await loop.stop();
+        }
+      },
+    );
+
+    await t.step("a dead letter carries every property of the event, plus the reason headers", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const dead = await broker.collect(topology.deadLetterQueue!);
+      const loop = startLoop(topology, model, batcher);
+      try {
+        await loop.ready();
+        const properties = {
+          contentType: "text/plain",
+          contentEncoding: "identity",
+          priority: 3,
+          correlationId: "c-1",
+          replyTo: "replies",
+          messageId: "m-1",
+          timestamp: 1_700_000_000,
+          type: "ride.requested",
+          userId: "guest",
+          appId: "backend",
+          expiration: "600000",
+          headers: { tenant: "a" },
+        };
+        await broker.publish(topology.exchange, ["{not json"], () => properties);
+        const [m] = await dead.waitFor(1);
+        const p = m.properties;
+        assert.deepEqual(
+          [p.contentType, p.contentEncoding, p.priority, p.correlationId, p.replyTo, p.messageId],
+          ["text/plain", "identity", 3, "c-1", "replies", "m-1"],
+        );
+        assert.deepEqual([p.timestamp, p.type, p.appId, p.deliveryMode], [
+          1_700_000_000,
+          "ride.requested",
+          "backend",
+          2,
+        ]);
+        assert.deepEqual([p.expiration, p.userId], [undefined, undefined]);
+        assert.equal(p.headers?.tenant, "a");
+        assert.equal(p.headers?.[HEADERS.expiration], "600000");
+        assert.equal(p.headers?.[HEADERS.userId], "guest");
+        assert.equal(p.headers?.[HEADERS.code], "not_json");
+        assert.equal(m.content.toString(), "{not json");
+      } finally {
+        await loop.stop();
+      }
+    });
+
+    await t.step("an id beyond 2^53: the exact digits in the prediction and its correlation id", async () => {
+      await using broker = await TestBroker.open();
+      const topology = await topologyFor(broker);
+      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+      const loop = startLoop(topology, model, batcher);
+      try {
+        await loop.ready();
+        await broker.publish(topology.exchange, [
+          `{"ride": ${JSON.stringify(SEED_EVENT.ride)}, "ride_id": 9007199254740993}`,
+        ]);
+        const [m] = await predictions.waitFor(1);
+        assert.match(m.content.toString(), /"ride_id":9007199254740993\}/);
+        assert.equal(m.properties.correlationId, "9007199254740993");
+      } finally {
+        await loop.stop();
+      }
+    });
 
     await t.step("connections force-closed mid-run: every event of the run has a prediction at the end", async () => {
       await using broker = await TestBroker.open();
