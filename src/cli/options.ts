@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, Option } from "commander";
+import { FILE_FORMATS } from "../file_format.ts";
 import type { LoadOptions } from "../model/mod.ts";
 
 /**
@@ -130,4 +131,17 @@ export function batchingOptions(defaults: { unit: string; delayMs: number }): Op
       `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
     ).env("SCORE_MAX_BATCH_DELAY_MS").argParser(wholeNumber(0)).default(defaults.delayMs),
   ];
+}
+
+/**
+ * A `--<what>-format` option: the file format when the extension does not tell.
+ *
+ * @example
+ * ```ts
+ * cmd.addOption(formatOption("input"));  // --input-format, SCORE_INPUT_FORMAT
+ * ```
+ */
+export function formatOption(what: "input" | "output" | "rejects"): Option {
+  return new Option(`--${what}-format <format>`, `${what} format, when the extension does not tell`)
+    .choices(FILE_FORMATS).env(`SCORE_${what.toUpperCase()}_FORMAT`);
 }

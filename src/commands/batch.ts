@@ -16,7 +16,15 @@ import {
   windowLabel,
 } from "../batch/period_window.ts";
 import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
-import { list, loadOptions, modelOption, modelTuningOptions, pairList, wholeNumber } from "../cli/options.ts";
+import {
+  formatOption,
+  list,
+  loadOptions,
+  modelOption,
+  modelTuningOptions,
+  pairList,
+  wholeNumber,
+} from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
 import { UsageError } from "../errors.ts";
@@ -172,18 +180,10 @@ export function batchCommand(): Command {
       ),
     )
     .addOption(
-      new Option("--input-format <format>", "input format, when the extension does not tell").choices([
-        "parquet",
-        "csv",
-        "jsonl",
-      ]).env("SCORE_INPUT_FORMAT"),
+      formatOption("input"),
     )
     .addOption(
-      new Option("--output-format <format>", "output format, when the extension does not tell").choices([
-        "parquet",
-        "csv",
-        "jsonl",
-      ]).env("SCORE_OUTPUT_FORMAT"),
+      formatOption("output"),
     )
     .addOption(
       new Option("--keep <columns>", "input columns copied to the output, comma-separated").env("SCORE_KEEP").argParser(
@@ -197,11 +197,7 @@ export function batchCommand(): Command {
       ).env("SCORE_REJECTS"),
     )
     .addOption(
-      new Option("--rejects-format <format>", "rejects format, when the extension does not tell").choices([
-        "parquet",
-        "csv",
-        "jsonl",
-      ]).env("SCORE_REJECTS_FORMAT"),
+      formatOption("rejects"),
     )
     .addOption(
       new Option("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit").env(

@@ -5,7 +5,7 @@
  * publishes them with confirms and a progress display.
  */
 import { Command, Option } from "commander";
-import { list, wholeNumber } from "../cli/options.ts";
+import { formatOption, list, wholeNumber } from "../cli/options.ts";
 import { startProgress } from "../cli/progress.ts";
 import { fileFormat } from "../file_format.ts";
 import { log, redact } from "../log.ts";
@@ -49,11 +49,7 @@ export function publishCommand(): Command {
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option("--input-format <format>", "input format, when the extension does not tell").choices([
-        "parquet",
-        "csv",
-        "jsonl",
-      ]).env("SCORE_INPUT_FORMAT"),
+      formatOption("input"),
     )
     .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
     .addOption(
