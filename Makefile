@@ -2,7 +2,7 @@
 # Deno on first use. `make test` is what CI runs.
 DENO   := ./scripts/deno
 PYTHON := /usr/bin/python3
-DATA   ?= ../shared/data
+DATA   ?= data
 ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/bin/napi-v6
 
 .PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume clean

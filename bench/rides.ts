@@ -17,7 +17,8 @@ import type { ColumnInfo, RowBatch } from "../src/rows.ts";
 import { openParquetSource } from "../src/sources/parquet_source.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const DATA = Deno.env.get("SCORE_SHARED_DATA") ?? join(ROOT, "..", "shared", "data");
+/** The course's rides, shipped in `data/`. */
+export const DATA = join(ROOT, "data");
 export const LINREG = join(ROOT, "models", "ride-duration-linreg");
 /** Rows per model run, as `score batch` runs by default. */
 export const BATCH = 10_000;
@@ -40,11 +41,11 @@ export const RIDE_COLUMNS: ColumnInfo[] = [
   { name: "trip_distance", type: "float64" },
 ];
 
-/** Reads the course's three 2021 green taxi files (from `../shared/data`). */
+/** Reads the course's three 2021 green taxi files (from `data/`). */
 export async function loadRides(): Promise<Rides> {
   const rides: Rides = { n: 0, pu: [], dO: [], dist: [], pickup: [] };
   for (const month of ["01", "02", "03"]) {
-    const source = await openParquetSource(join(DATA, "taxi", `green_tripdata_2021-${month}.parquet`));
+    const source = await openParquetSource(join(DATA, `green_tripdata_2021-${month}.parquet`));
     const columns = ["lpep_pickup_datetime", "PULocationID", "DOLocationID", "trip_distance"];
     for await (const b of source.batches({ batchSize: 100_000, columns })) {
       for (let i = 0; i < b.length; i++) {

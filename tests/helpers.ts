@@ -11,17 +11,8 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MODELS = join(ROOT, "models");
 /** Committed fixtures. */
 export const FIXTURES = join(ROOT, "tests", "fixtures");
-/** The course's data, beside the repo in CI; tests that need it say so when it is missing. */
-export const SHARED_DATA = Deno.env.get("SCORE_SHARED_DATA") ?? join(ROOT, "..", "shared", "data");
-
-/** Whether `../shared/data` is there (full-size parity tests run only then). */
-export const HAVE_SHARED_DATA = (() => {
-  try {
-    return Deno.statSync(join(SHARED_DATA, "taxi")).isDirectory;
-  } catch {
-    return false;
-  }
-})();
+/** The course's rides, customers and pickled models, shipped in `data/` (see data/README.md). */
+export const DATA = join(ROOT, "data");
 
 /** A name no other test run uses: `prefix_` + 10 random hex digits. */
 export function randomName(prefix: string): string {

@@ -1,15 +1,15 @@
 // Runs the converted models in onnxruntime-node against the golden sklearn predictions
 // that convert.py wrote, and prints the max abs / max rel differences.
 //
-//   ./scripts/deno run -A models/recipe/check.ts [--data ../shared/data]
+//   ./scripts/deno run -A models/recipe/check.ts [--data data]
 //
 // Reads models/*/model.onnx and tests/fixtures/golden/*.csv; the raw telco CSV comes from
-// --data (default ../shared/data). Exits 1 when a figure is over its bound.
+// --data (default data/, see data/README.md). Exits 1 when a figure is over its bound.
 import * as ort from "onnxruntime-node";
 
 const root = new URL("../../", import.meta.url).pathname;
 const dataArg = Deno.args.indexOf("--data");
-const data = dataArg >= 0 ? Deno.args[dataArg + 1] : `${root}../shared/data`;
+const data = dataArg >= 0 ? Deno.args[dataArg + 1] : `${root}data`;
 
 function readCsv(path: string): { header: string[]; rows: string[][] } {
   const lines = Deno.readTextFileSync(path).split(/\r?\n/).filter((l) => l.length > 0);
@@ -89,7 +89,7 @@ for (
 // churn -------------------------------------------------------------------------------
 {
   const golden = readCsv(`${root}tests/fixtures/golden/churn.telco.csv`).rows.map((r) => Number(r[1]));
-  const { header, rows } = readCsv(`${data}/churn/telco_customer_churn.csv`);
+  const { header, rows } = readCsv(`${data}/telco_customer_churn.csv`);
   const numeric = new Set(["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"]);
   const feeds: Feeds = {};
   header.forEach((col, j) => {

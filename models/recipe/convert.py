@@ -1,7 +1,7 @@
 """Converts the course's pickled scikit-learn models to ONNX and writes golden predictions.
 
 Run from the project root (see models/recipe/README.md):
-    /usr/bin/python3 models/recipe/convert.py --data ../shared/data --out models
+    /usr/bin/python3 models/recipe/convert.py --data data --out models
 
 Needs Debian's python3-sklearn, python3-onnx and python3-pandas (no PyPI, no skl2onnx:
 the graphs are built with onnx.helper from the fitted parameters). Writes
@@ -582,7 +582,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data"), help="the shared data folder")
+    ap.add_argument("--data", default=os.path.join(root, "data"), help="the course's rides, customers and pickles (data/README.md)")
     ap.add_argument("--out", default=os.path.join(root, "models"), help="where the model folders go")
     ap.add_argument("--fixtures", default=os.path.join(root, "tests", "fixtures"), help="golden and small fixtures")
     args = ap.parse_args()
@@ -591,7 +591,7 @@ def main():
     os.makedirs(golden, exist_ok=True)
 
     # rides -----------------------------------------------------------------------
-    rides, keep = load_rides(os.path.join(data, "taxi", "green_tripdata_2021-02.parquet"))
+    rides, keep = load_rides(os.path.join(data, "green_tripdata_2021-02.parquet"))
     filtered = rides[keep]
     X_rows = ride_dicts(filtered)
     print(f"green 2021-02: {len(rides)} rows, {len(filtered)} with 1 <= duration <= 60 min")
@@ -605,7 +605,7 @@ def main():
             w.writerow([row, iso(r.lpep_pickup_datetime), iso(r.lpep_dropoff_datetime), int(r.PULocationID),
                         int(r.DOLocationID), repr(float(r.trip_distance))])
 
-    dv, lr = load_pickle(os.path.join(data, "taxi", "lin_reg.bin"))
+    dv, lr = load_pickle(os.path.join(data, "course", "lin_reg.bin"))
     folder = os.path.join(out, "ride-duration-linreg")
     p = convert_linreg(dv, lr, os.path.join(folder, "model.onnx"))
     save_manifest(folder, {
@@ -621,7 +621,7 @@ def main():
     check = lr.predict(dv.transform([{"PU_DO": "10_50", "trip_distance": 40}]))[0]
     print(f"{p}: {os.path.getsize(p)} bytes, sha256 {sha256(p)[:12]}; published check 10_50/40 -> {check!r}")
 
-    pipe = load_pickle(os.path.join(data, "taxi", "rf_pipeline", "model.pkl"))
+    pipe = load_pickle(os.path.join(data, "course", "rf_pipeline", "model.pkl"))
     dv, rf = pipe.steps[0][1], pipe.steps[-1][1]
     rf.n_jobs = 1  # the pickle says -1: threads sum the trees in a varying order, the last bit would vary
     folder = os.path.join(out, "ride-duration-rf")
@@ -641,12 +641,12 @@ def main():
     print(f"{p}: {os.path.getsize(p)} bytes, sha256 {sha256(p)[:12]}; published check 130_205/3.66 -> {check!r}")
 
     # churn -----------------------------------------------------------------------
-    csv_path = os.path.join(data, "churn", "telco_customer_churn.csv")
+    csv_path = os.path.join(data, "telco_customer_churn.csv")
     with open(csv_path, newline="") as f:
         lines = f.readlines()
     with open(os.path.join(fixtures, "churn_small.csv"), "w", newline="") as f:
         f.writelines(lines[:51])
-    dv, lr = load_pickle(os.path.join(data, "churn", "churn_model.bin"))
+    dv, lr = load_pickle(os.path.join(data, "course", "churn_model.bin"))
     folder = os.path.join(out, "churn")
     p = convert_churn(dv, lr, os.path.join(folder, "model.onnx"))
     save_manifest(folder, {

@@ -6,14 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSource } from "../../src/sources/open_source.ts";
-import { FIXTURES, HAVE_SHARED_DATA, logLines, MODELS, randomName, ROOT, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, randomName, ROOT, runScore, tempDir } from "../helpers.ts";
 import { goldenDurations, loadRides, monthQuery, PG_URL, ridesFile, withPg } from "../postgres/helpers.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const FEBRUARY = ["--period", "month", "--at", "2021-03-01T00:05:00Z"];
-if (!HAVE_SHARED_DATA) {
-  console.warn("../shared/data is missing: the Postgres batch tests use tests/fixtures/rides_small.csv only");
-}
 
 function score(...args: string[]) {
   return runScore(["batch", "--model", LINREG, "--no-progress", ...args]);
@@ -62,7 +59,7 @@ Deno.test("score batch postgres -> postgres: a month window, checked against the
     await t.step("one row per input row, equal to the golden predictions", async () => {
       const got = await predictions(sql, preds);
       assert.equal(got.length, expected);
-      assert.ok(expected > (HAVE_SHARED_DATA ? 61_000 : 150), `enough rides scored: ${expected}`);
+      assert.ok(expected > 61_000, `enough rides scored: ${expected}`);
       const golden = await goldenDurations();
       for (const [row, duration] of got) {
         const want = golden.get(row);
@@ -109,7 +106,7 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
   await withPg([rides, preds], async ({ sql }) => {
     await loadRides(rides);
     // Each ride five times, small batches: a run long enough to kill while it copies.
-    const copies = HAVE_SHARED_DATA ? 5 : 2000;
+    const copies = 5;
     const query = `select r.*, r.ride_id || '-' || g as uid from "${rides}" r, generate_series(1, ${copies}) g
       where r.lpep_pickup_datetime >= $1 and r.lpep_pickup_datetime < $2`;
     const args = [
@@ -272,7 +269,6 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
 
 Deno.test({
   name: "score batch --backfill: three months in order, one transaction each, each reported",
-  ignore: !HAVE_SHARED_DATA,
   fn: async () => {
     const rides = randomName("rides3");
     const preds = randomName("preds3");

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel, type Model } from "../../src/model/mod.ts";
 import { openSource } from "../../src/sources/open_source.ts";
-import { FIXTURES, HAVE_SHARED_DATA, MODELS, SHARED_DATA } from "../helpers.ts";
+import { DATA, FIXTURES, MODELS } from "../helpers.ts";
 
 const SEED_RIDE = { PULocationID: [10], DOLocationID: [50], trip_distance: [40] };
 const EVENT_RIDE = { PULocationID: [130], DOLocationID: [205], trip_distance: [3.66] };
@@ -134,9 +134,8 @@ Deno.test("churn: the CSV's rows and the course's request form give the same pro
 
 Deno.test({
   name: "churn equals sklearn on all 7,043 rows of the course's CSV",
-  ignore: !HAVE_SHARED_DATA,
   fn: async () => {
-    const rows = await readCsv(join(SHARED_DATA, "churn", "telco_customer_churn.csv"));
+    const rows = await readCsv(join(DATA, "telco_customer_churn.csv"));
     const golden = await readCsv(join(FIXTURES, "golden", "churn.telco.csv"));
     assert.equal(rows.length, 7043);
     await withModel("churn", async (m) => {

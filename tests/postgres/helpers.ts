@@ -7,7 +7,7 @@ import { connectPostgres, type PgConnection } from "../../src/postgres/connect.t
 import type { RowBatch } from "../../src/rows.ts";
 import { createPostgresSink } from "../../src/sinks/postgres_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
-import { FIXTURES, HAVE_SHARED_DATA, SHARED_DATA } from "../helpers.ts";
+import { DATA } from "../helpers.ts";
 
 /** The test database (trust auth on 127.0.0.1). */
 export const PG_URL = Deno.env.get("SCORE_TEST_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -30,14 +30,12 @@ export async function withPg<T>(tables: string[], fn: (conn: PgConnection) => Pr
   }
 }
 
-/** Where the rides come from: the shared February Parquet, else the small committed CSV. */
-export const RIDES_FILE = HAVE_SHARED_DATA
-  ? join(SHARED_DATA, "taxi", "green_tripdata_2021-02.parquet")
-  : join(FIXTURES, "rides_small.csv");
+/** Where the rides come from: the shipped February Parquet. */
+export const RIDES_FILE = ridesFile("2021-02");
 
-/** The shared green taxi file of a month ("2021-01"), when the shared data is there. */
+/** The shipped green taxi file of a month ("2021-01"). */
 export function ridesFile(month: string): string {
-  return join(SHARED_DATA, "taxi", `green_tripdata_${month}.parquet`);
+  return join(DATA, `green_tripdata_${month}.parquet`);
 }
 
 /**
