@@ -7,7 +7,7 @@ import { connectPostgres, type PgConnection } from "../../src/postgres/connect.t
 import type { RowBatch } from "../../src/rows.ts";
 import { createPostgresSink } from "../../src/sinks/postgres_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
-import { DATA } from "../helpers.ts";
+import { DATA, FIXTURES } from "../helpers.ts";
 
 /** The test database (trust auth on 127.0.0.1). */
 export const PG_URL = Deno.env.get("SCORE_TEST_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
