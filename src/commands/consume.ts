@@ -14,7 +14,7 @@ import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
 import { jsonText, MessageHandler } from "../queue/message_handler.ts";
 import { serveMetrics } from "../queue/metrics_server.ts";
 import { defaultTopology } from "../queue/topology.ts";
-import { Batcher } from "../scoring/batcher.ts";
+import { Batcher } from "../serving/batcher.ts";
 
 interface ConsumeFlags {
   model: string;

@@ -12,15 +12,15 @@ import { routePath } from "hono/route";
 import { describeError, InputError, NotFoundError, UnavailableError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
-import { Batcher, type BatcherOptions } from "../scoring/batcher.ts";
+import { Batcher, type BatcherOptions } from "../serving/batcher.ts";
 import type { PredictionRecord } from "../sinks/prediction_log.ts";
 import { AccessLog } from "./access_log.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { Metrics } from "./metrics.ts";
-import { inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
+import { inferResponse, modelMetadata, parseInferRequest } from "../serving/oip.ts";
 import { openApi } from "./openapi.ts";
 import { readJson } from "./read_json.ts";
-import { parseRowsRequest, rowsResponse } from "./rows_request.ts";
+import { parseRowsRequest, rowsResponse } from "../serving/rows_request.ts";
 
 /** Where scored rows go besides the response (e.g. the Postgres prediction log). */
 export interface PredictionWriter {

@@ -4,7 +4,7 @@
  * built from the model itself so it cannot drift from what is served.
  */
 import type { Model, TensorType } from "../model/mod.ts";
-import { DATATYPES } from "./oip.ts";
+import { DATATYPES } from "../serving/oip.ts";
 
 /**
  * The OpenAPI document for these models (the first answers `POST /predict`).

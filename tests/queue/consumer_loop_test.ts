@@ -10,7 +10,7 @@ import { ConsumerMetrics } from "../../src/queue/consumer_metrics.ts";
 import type { Verdict } from "../../src/queue/message.ts";
 import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_handler.ts";
 import { declareTopology, defaultTopology, type Topology } from "../../src/queue/topology.ts";
-import { Batcher } from "../../src/scoring/batcher.ts";
+import { Batcher } from "../../src/serving/batcher.ts";
 import { MODELS, randomName } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, SEED_EVENT, TestBroker } from "./broker.ts";
 

@@ -7,7 +7,7 @@ import { UnavailableError } from "../../src/errors.ts";
 import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
 import type { EventMessage, Verdict } from "../../src/queue/message.ts";
 import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_handler.ts";
-import { Batcher } from "../../src/scoring/batcher.ts";
+import { Batcher } from "../../src/serving/batcher.ts";
 import { MODELS } from "../helpers.ts";
 
 const SEED = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Model, Prediction } from "../../src/model/mod.ts";
-import { Batcher } from "../../src/scoring/batcher.ts";
+import { Batcher } from "../../src/serving/batcher.ts";
 import { rejection } from "../helpers.ts";
 
 /**
