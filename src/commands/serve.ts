@@ -23,6 +23,7 @@ import { createApp } from "../http/create_app.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log } from "../log.ts";
 import { loadModel, type Model } from "../model/mod.ts";
+import { DataPlane } from "../serving/data_plane.ts";
 import { PredictionLog } from "../sinks/prediction_log.ts";
 
 interface ServeFlags {
@@ -169,15 +170,17 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
   }
   let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
-  const app = createApp(models, {
+  const plane = new DataPlane(models, {
     version: SERVER_VERSION,
-    apiKey: flags.apiKey || undefined,
-    maxBodyBytes: flags.maxBodyBytes,
     batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
-    metrics,
-    accessLog,
     predictions,
     isReady: () => ready,
+  });
+  const app = createApp(plane, {
+    apiKey: flags.apiKey || undefined,
+    maxBodyBytes: flags.maxBodyBytes,
+    metrics,
+    accessLog,
   });
   const listening = Promise.withResolvers<void>();
   let server: Deno.HttpServer;

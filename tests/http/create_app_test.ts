@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
+import { DataPlane } from "../../src/serving/data_plane.ts";
 import { loadModel, type Model } from "../../src/model/mod.ts";
 import { MODELS } from "../helpers.ts";
 import { CUSTOMER, SEED, SEED_DURATION } from "./requests.ts";
@@ -42,7 +43,7 @@ function seedInfer(rides: { PULocationID: number; DOLocationID: number; trip_dis
 Deno.test("createApp answers the seed and the course's requests", async (t) => {
   const models = await loadAll();
   const [linreg, churn, rf] = models;
-  const app = createApp(models, { accessLog: false, version: "9.9.9" });
+  const app = createApp(new DataPlane(models, { version: "9.9.9" }), { accessLog: false });
   const call = async (r: RequestInit & { path: string }) => {
     const res = await app.request(r.path, r);
     return {
@@ -386,12 +387,8 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
   const model = await loadModel(join(MODELS, "ride-duration-linreg"));
   let ready = true;
   // A long batch delay keeps the first requests queued while the next one arrives.
-  const app = createApp([model], {
-    accessLog: false,
-    maxBodyBytes: 200,
-    batching: { maxQueue: 2, maxDelayMs: 300 },
-    isReady: () => ready,
-  });
+  const plane = new DataPlane([model], { batching: { maxQueue: 2, maxDelayMs: 300 }, isReady: () => ready });
+  const app = createApp(plane, { accessLog: false, maxBodyBytes: 200 });
   try {
     await t.step("a body over the limit is 413, declared or chunked", async () => {
       const big = JSON.stringify(Array.from({ length: 10 }, () => SEED));
@@ -441,7 +438,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
 
 Deno.test("createApp with an API key: 401 without it, health exempt", async (t) => {
   const model = await loadModel(join(MODELS, "ride-duration-linreg"));
-  const app = createApp([model], { accessLog: false, apiKey: "s3cret-key" });
+  const app = createApp(new DataPlane([model]), { accessLog: false, apiKey: "s3cret-key" });
   try {
     const cases: [string, string, Record<string, string>, number][] = [
       ["no header", "/predict", {}, 401],
@@ -496,7 +493,9 @@ Deno.test("dynamic batching: 200 concurrent distinct requests each get exactly t
       );
     }
     assert.deepEqual(new Set(expected).size, 200, "the test needs distinct answers");
-    const app = createApp([linreg, churn], { accessLog: false, batching: { maxBatchSize: 64, maxDelayMs: 5 } });
+    const app = createApp(new DataPlane([linreg, churn], { batching: { maxBatchSize: 64, maxDelayMs: 5 } }), {
+      accessLog: false,
+    });
 
     await t.step("seed-shaped requests of 1 to 3 rows, object, array and instances mixed", async () => {
       const results = await Promise.all(rides.map(async (ride, i) => {

@@ -1,0 +1,60 @@
+/**
+ * The Open Inference Protocol v2 REST routes (`/v2/...`). Health answers
+ * are status-only, as the protocol says. Mounted by `createApp`.
+ */
+import { type Context, Hono } from "hono";
+import type { DataPlane } from "../serving/data_plane.ts";
+import { type Env, methodNotAllowed } from "./env.ts";
+import { readJson } from "./read_json.ts";
+
+/**
+ * The protocol's routes over this data plane.
+ *
+ * @example
+ * ```ts
+ * app.route("/", oipRoutes(dataPlane, 1_048_576));
+ * ```
+ */
+export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
+  const app = new Hono<Env>();
+  /** The model named by the path; the label is set only once it is known to exist. */
+  const model = (c: Context<Env>) => {
+    const name = c.req.param("name")!;
+    const version = c.req.param("version");
+    c.set("model", plane.entry(name, version).model.name);
+    return { name, version };
+  };
+  app.get("/v2/health/live", (c) => c.body(null, 200));
+  app.get("/v2/health/ready", (c) => c.body(null, plane.ready() ? 200 : 400));
+  app.get("/v2", (c) => c.json(plane.metadata()));
+  const metadata = (c: Context<Env>) => {
+    const { name, version } = model(c);
+    return c.json(plane.modelMetadata(name, version));
+  };
+  app.get("/v2/models/:name", metadata);
+  app.get("/v2/models/:name/versions/:version", metadata);
+  const ready = (c: Context<Env>) => {
+    const { name, version } = model(c);
+    return c.body(null, plane.modelReady(name, version) ? 200 : 400);
+  };
+  app.get("/v2/models/:name/ready", ready);
+  app.get("/v2/models/:name/versions/:version/ready", ready);
+  const infer = async (c: Context<Env>) => {
+    const { name, version } = model(c);
+    const body = await readJson(c.req.raw, maxBodyBytes);
+    return c.json(await plane.infer(name, version, body, { requestId: c.get("requestId") }));
+  };
+  app.post("/v2/models/:name/infer", infer);
+  app.post("/v2/models/:name/versions/:version/infer", infer);
+  methodNotAllowed(app, "POST", ["/v2/models/:name/infer", "/v2/models/:name/versions/:version/infer"]);
+  methodNotAllowed(app, "GET, HEAD", [
+    "/v2",
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2/models/:name",
+    "/v2/models/:name/versions/:version",
+    "/v2/models/:name/ready",
+    "/v2/models/:name/versions/:version/ready",
+  ]);
+  return app;
+}

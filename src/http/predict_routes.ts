@@ -1,0 +1,30 @@
+/**
+ * The course-shaped routes: `POST /predict` (the first model) and
+ * `POST /models/{name}/predict`. Mounted by `createApp`.
+ */
+import { type Context, Hono } from "hono";
+import type { DataPlane } from "../serving/data_plane.ts";
+import { type Env, methodNotAllowed } from "./env.ts";
+import { readJson } from "./read_json.ts";
+
+/**
+ * The routes of the course's web service over this data plane.
+ *
+ * @example
+ * ```ts
+ * app.route("/", predictRoutes(dataPlane, 1_048_576));
+ * ```
+ */
+export function predictRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
+  const app = new Hono<Env>();
+  const predict = async (c: Context<Env>, name: string) => {
+    // The label is set once the model is known to exist: an unknown name must not become a series.
+    c.set("model", plane.entry(name).model.name);
+    const body = await readJson(c.req.raw, maxBodyBytes);
+    return c.json(await plane.predictRows(name, body, { requestId: c.get("requestId") }));
+  };
+  app.post("/predict", (c) => predict(c, plane.defaultModel));
+  app.post("/models/:name/predict", (c) => predict(c, c.req.param("name")));
+  methodNotAllowed(app, "POST", ["/predict", "/models/:name/predict"]);
+  return app;
+}

@@ -1,0 +1,208 @@
+/**
+ * The data plane of `score serve`: the one object that owns the loaded
+ * models, their batchers and the prediction log, whatever transport asks.
+ * The HTTP app maps routes to it; a gRPC server or a second HTTP app given
+ * the same data plane shares its batchers, so their requests merge into
+ * the same model runs.
+ *
+ * Models are held as one registry snapshot, a map name -> {model, batcher}
+ * that is only ever replaced as a whole: a request takes its entry once
+ * and keeps it to the end, so a model swapped for a new version while the
+ * request runs answers it with the version it started with.
+ */
+import { NotFoundError, UsageError } from "../errors.ts";
+import type { Model, Prediction } from "../model/mod.ts";
+import type { PredictionRecord } from "../sinks/prediction_log.ts";
+import { jsonValue } from "../sinks/cell.ts";
+import { Batcher, type BatcherOptions } from "./batcher.ts";
+import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
+import { parseRowsRequest, rowsResponse } from "./rows_request.ts";
+
+/** Where scored rows go besides the response (e.g. the Postgres prediction log). */
+export interface PredictionWriter {
+  /** Must not block or throw: it is called on the response path. */
+  write(record: PredictionRecord): void;
+}
+
+/** How the data plane behaves; every field has a default. */
+export interface DataPlaneOptions {
+  /** Reported by the server metadata (`GET /v2`). */
+  version?: string;
+  /** Dynamic batching limits, per model. */
+  batching?: Omit<BatcherOptions, "onBatch">;
+  /** Prediction log: one record per scored row. */
+  predictions?: PredictionWriter;
+  /** Readiness: false while the server drains (default: always ready). */
+  isReady?: () => boolean;
+}
+
+/** One served model and the batcher in front of it. */
+export interface ServedModel {
+  readonly model: Model;
+  readonly batcher: Batcher;
+}
+
+/** Who asks, for the prediction log. */
+export interface RequestContext {
+  requestId: string;
+}
+
+/** Called with every model run: the model's name and the rows it scored. */
+export type BatchListener = (model: string, rows: number) => void;
+
+/**
+ * Models, batchers and the prediction log behind every transport.
+ *
+ * @example
+ * ```ts
+ * const plane = new DataPlane([model], { batching: { maxBatchSize: 256 } });
+ * const body = await plane.predictRows(model.name, { PULocationID: 10, DOLocationID: 50, trip_distance: 40 }, { requestId });
+ * // { duration: 26.43883355119793, model_version: "..." }
+ * ```
+ */
+export class DataPlane {
+  /** The first model: the one `POST /predict` answers. */
+  readonly defaultModel: string;
+  readonly version: string;
+  readonly #options: DataPlaneOptions;
+  readonly #listeners = new Set<BatchListener>();
+  /** Replaced as a whole, never changed in place (see the module note). */
+  #registry: ReadonlyMap<string, ServedModel>;
+  #models: readonly Model[];
+
+  constructor(models: readonly Model[], options: DataPlaneOptions = {}) {
+    if (models.length === 0) throw new UsageError("score serve needs at least one model (--model)");
+    this.#options = options;
+    this.version = options.version ?? "0.0.0";
+    this.defaultModel = models[0].name;
+    const registry = new Map<string, ServedModel>();
+    for (const model of models) registry.set(model.name, this.#serve(model));
+    this.#registry = registry;
+    this.#models = Object.freeze([...models]);
+  }
+
+  /** The served models, in the order given; a new array only when the registry changes. */
+  get models(): readonly Model[] {
+    return this.#models;
+  }
+
+  /** Calls `listener` with every model run of every model; returns how to stop. */
+  onBatch(listener: BatchListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Rows waiting for a model run, by model. */
+  queuedRows(): { model: string; rows: number }[] {
+    return [...this.#registry.values()].map(({ model, batcher }) => ({ model: model.name, rows: batcher.queuedRows }));
+  }
+
+  /**
+   * The served model and its batcher, as of now. Throws a 404-mapped error
+   * naming the models served when there is no such model (or version).
+   */
+  entry(name: string, version?: string): ServedModel {
+    const found = this.#registry.get(name);
+    if (found === undefined) {
+      throw new NotFoundError(`Unknown model "${name}" (models: ${[...this.#registry.keys()].join(", ")})`);
+    }
+    if (version !== undefined && version !== found.model.version) {
+      throw new NotFoundError(`Model "${name}" has no version "${version}" (it serves ${found.model.version})`);
+    }
+    return found;
+  }
+
+  /** The server metadata of the Open Inference Protocol. */
+  metadata(): { name: string; version: string; extensions: string[] } {
+    return { name: "score", version: this.version, extensions: [] };
+  }
+
+  /** A model's metadata (inputs, outputs, datatypes) as the Open Inference Protocol lists it. */
+  modelMetadata(name: string, version?: string): ReturnType<typeof modelMetadata> {
+    return modelMetadata(this.entry(name, version).model);
+  }
+
+  /** Whether requests should be sent here: false while draining. */
+  ready(): boolean {
+    return this.#options.isReady?.() ?? true;
+  }
+
+  /** Whether a model is served (and the server ready); throws for an unknown model. */
+  modelReady(name: string, version?: string): boolean {
+    this.entry(name, version);
+    return this.ready();
+  }
+
+  /**
+   * Scores an Open Inference Protocol infer request (the parsed JSON body)
+   * and returns the response document.
+   */
+  async infer(name: string, version: string | undefined, body: unknown, context: RequestContext) {
+    const served = this.entry(name, version);
+    const req: InferRequest = parseInferRequest(body, served.model);
+    const prediction = await served.batcher.predict(req.columns, req.length);
+    const out = inferResponse(served.model, req, prediction);
+    this.#log(served.model, context, req.columns, req.length, prediction);
+    return out;
+  }
+
+  /**
+   * Scores a course-shaped request (an object of features, an array of
+   * them, or `{"instances": [...]}`) and returns the response of that shape.
+   */
+  async predictRows(name: string, body: unknown, context: RequestContext): Promise<unknown> {
+    const served = this.entry(name);
+    const req = parseRowsRequest(body, served.model);
+    const prediction = await served.batcher.predict(req.columns, req.rows.length);
+    const out = rowsResponse(served.model, req.shape, prediction);
+    this.#log(served.model, context, req.columns, req.rows.length, prediction);
+    return out;
+  }
+
+  /** Waits until no batcher has rows queued or running. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#registry.values()].map(({ batcher }) => batcher.drain()));
+  }
+
+  #serve(model: Model): ServedModel {
+    const batcher = new Batcher(model, {
+      ...this.#options.batching,
+      onBatch: (rows) => {
+        for (const listener of this.#listeners) listener(model.name, rows);
+      },
+    });
+    return { model, batcher };
+  }
+
+  /** The one place the prediction log is fed: from the request's columns and the prediction's. */
+  #log(
+    model: Model,
+    context: RequestContext,
+    inputs: Record<string, ArrayLike<unknown>>,
+    length: number,
+    prediction: Prediction,
+  ) {
+    const predictions = this.#options.predictions;
+    if (predictions === undefined) return;
+    const time = new Date();
+    const names = Object.keys(inputs);
+    const outputs = model.outputColumns;
+    for (let r = 0; r < length; r++) {
+      const features: Record<string, unknown> = {};
+      for (const name of names) {
+        // A row lacking a field another row of the request has is logged without it.
+        if (inputs[name][r] !== undefined) features[name] = inputs[name][r];
+      }
+      const out: Record<string, unknown> = {};
+      for (const { name, type } of outputs) out[name] = jsonValue(prediction.columns[name][r], type);
+      predictions.write({
+        time,
+        requestId: context.requestId,
+        model: model.name,
+        modelVersion: model.version,
+        features,
+        outputs: out,
+      });
+    }
+  }
+}

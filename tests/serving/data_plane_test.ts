@@ -1,0 +1,127 @@
+/**
+ * The data plane without any transport: both request shapes scored through
+ * the shared batchers, metadata and readiness, the prediction log fed from
+ * columns, and two HTTP apps over one data plane merging into the same runs.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createApp } from "../../src/http/create_app.ts";
+import { loadModel } from "../../src/model/mod.ts";
+import { DataPlane } from "../../src/serving/data_plane.ts";
+import type { PredictionRecord } from "../../src/sinks/prediction_log.ts";
+import { MODELS } from "../helpers.ts";
+import { SEED, SEED_DURATION } from "../http/requests.ts";
+
+const CONTEXT = { requestId: "r-1" };
+
+function seedInfer(n: number) {
+  return {
+    inputs: [
+      { name: "PULocationID", shape: [n], datatype: "INT64", data: Array(n).fill(SEED.PULocationID) },
+      { name: "DOLocationID", shape: [n], datatype: "INT64", data: Array(n).fill(SEED.DOLocationID) },
+      { name: "trip_distance", shape: [n], datatype: "FP64", data: Array(n).fill(SEED.trip_distance) },
+    ],
+  };
+}
+
+Deno.test("DataPlane", async (t) => {
+  const linreg = await loadModel(join(MODELS, "ride-duration-linreg"));
+  const churn = await loadModel(join(MODELS, "churn"));
+  const records: PredictionRecord[] = [];
+  let ready = true;
+  const plane = new DataPlane([linreg, churn], {
+    version: "1.2.3",
+    predictions: { write: (r) => records.push(r) },
+    isReady: () => ready,
+  });
+  try {
+    await t.step("predictRows answers each course shape; the first model is the default", async () => {
+      assert.equal(plane.defaultModel, "ride-duration-linreg");
+      const cases: [unknown, unknown][] = [
+        [SEED, { duration: SEED_DURATION, model_version: linreg.version }],
+        [[SEED], [{ duration: SEED_DURATION, model_version: linreg.version }]],
+        [{ instances: [[10, 50, 40]] }, {
+          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }],
+          model_name: linreg.name,
+          model_version: linreg.version,
+        }],
+      ];
+      for (const [body, expected] of cases) {
+        assert.deepEqual(await plane.predictRows(linreg.name, body, CONTEXT), expected);
+      }
+    });
+
+    await t.step("infer answers the protocol's response", async () => {
+      const out = await plane.infer(linreg.name, linreg.version, { id: "x", ...seedInfer(2) }, CONTEXT);
+      assert.deepEqual(out, {
+        model_name: linreg.name,
+        model_version: linreg.version,
+        id: "x",
+        outputs: [{ name: "duration", datatype: "FP64", shape: [2], data: [SEED_DURATION, SEED_DURATION] }],
+      });
+    });
+
+    await t.step("the prediction log gets one record per row, the same from either shape", async () => {
+      records.length = 0;
+      await plane.predictRows(linreg.name, [SEED, { ...SEED, note: "extra" }], { requestId: "rows" });
+      await plane.infer(linreg.name, undefined, seedInfer(1), { requestId: "oip" });
+      assert.deepEqual(
+        records.map(({ time: _, ...r }) => r),
+        [
+          ["rows", SEED],
+          ["rows", { ...SEED, note: "extra" }],
+          ["oip", SEED],
+        ].map(([requestId, features]) => ({
+          requestId,
+          model: linreg.name,
+          modelVersion: linreg.version,
+          features,
+          outputs: { duration: SEED_DURATION },
+        })),
+      );
+    });
+
+    await t.step("a refused request is not logged", async () => {
+      records.length = 0;
+      await assert.rejects(plane.predictRows(linreg.name, { ...SEED, trip_distance: null }, CONTEXT), /trip_distance/);
+      await assert.rejects(plane.infer(linreg.name, undefined, { inputs: [] }, CONTEXT), /non-empty/);
+      assert.equal(records.length, 0);
+    });
+
+    await t.step("metadata, readiness and unknown models", async () => {
+      assert.deepEqual(plane.metadata(), { name: "score", version: "1.2.3", extensions: [] });
+      assert.equal(plane.modelMetadata(churn.name).name, churn.name);
+      assert.deepEqual(plane.models, [linreg, churn]);
+      assert.equal(plane.modelReady(churn.name, churn.version), true);
+      ready = false;
+      assert.equal(plane.ready(), false);
+      assert.equal(plane.modelReady(churn.name), false);
+      ready = true;
+      assert.throws(() => plane.entry("nope"), /Unknown model "nope" \(models: ride-duration-linreg, churn\)/);
+      assert.throws(() => plane.entry(churn.name, "v0"), /has no version "v0"/);
+      await assert.rejects(plane.predictRows("nope", SEED, CONTEXT), /Unknown model/);
+    });
+
+    await t.step("two HTTP apps over one data plane share its batchers", async () => {
+      const shared = new DataPlane([linreg], { batching: { maxBatchSize: 2, maxDelayMs: 10_000 } });
+      const runs: number[] = [];
+      shared.onBatch((_, rows) => runs.push(rows));
+      const apps = [createApp(shared, { accessLog: false }), createApp(shared, { accessLog: false })];
+      const responses = await Promise.all(apps.map((app) =>
+        app.request("/predict", {
+          method: "POST",
+          body: JSON.stringify(SEED),
+          headers: { "content-type": "application/json" },
+        })
+      ));
+      assert.deepEqual(responses.map((r) => r.status), [200, 200]);
+      // Both requests waited in the one batcher and ran together (a run starts at two rows, or after 10 s).
+      assert.deepEqual(runs, [2]);
+      await shared.drain();
+    });
+  } finally {
+    await plane.drain();
+    await linreg.close();
+    await churn.close();
+  }
+});
