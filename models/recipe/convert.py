@@ -249,54 +249,15 @@ import argparse
 import csv
 import datetime
 import hashlib
-import json
 import math
 import os
-import pickle
 import sys
-import warnings
 
 import numpy as np
-import onnx
 import pandas as pd
 from onnx import TensorProto, helper
 
-N = "N"
-OPSET = 20  # StringConcat
-ML_OPSET_LINEAR = 4  # LabelEncoder with values_tensor / default_tensor
-ML_OPSET_TREES = 5  # TreeEnsemble (and LabelEncoder 4)
-IR_VERSION = 9  # the IR version opset 20 needs (Debian's onnx 1.12 would write 8)
-
-
-def load_pickle(path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # sklearn version warnings: pickles from 0.24 / 1.0
-        with open(path, "rb") as f:
-            return pickle.load(f)
-
-
-def save_model(graph, ml_opset, path, doc):
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ml_opset)],
-        producer_name="score models/recipe/convert.py",
-        doc_string=doc,
-    )
-    model.ir_version = IR_VERSION
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    onnx.save(model, path)
-    return path
-
-
-def save_manifest(folder, manifest):
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-
-
-def dbl(name, values, dims=None):
-    values = [float(v) for v in np.ravel(values)]
-    return helper.make_tensor(name, TensorProto.DOUBLE, [len(values)] if dims is None else dims, values)
+from onnx_parts import ML_OPSET_LINEAR, ML_OPSET_TREES, N, dbl, load_pickle, save_manifest, save_model, tree_layout
 
 
 def pu_do_nodes(prefix=""):
@@ -374,46 +335,8 @@ def convert_rf(dv, rf, path):
         raise ValueError("expected the PU_DO columns first and trip_distance last")
     keys = sorted(vocab, key=lambda k: vocab[k])
 
-    # Trees, in the opset-5 TreeEnsemble layout: interior nodes and leaves numbered apart.
-    roots, feat, split, true_ids, true_leaf, false_ids, false_leaf = [], [], [], [], [], [], []
-    leaf_w = []
-    for est in rf.estimators_:
-        t = est.tree_
-        left, right = t.children_left, t.children_right
-        interior = {}
-        leaves = {}
-        stack = [0]
-        order = []
-        while stack:  # number the nodes depth first
-            i = stack.pop()
-            if left[i] == -1:
-                leaves[i] = len(leaf_w) + len(leaves)
-            else:
-                interior[i] = len(feat) + len(interior)
-                order.append(i)
-                stack.append(right[i])
-                stack.append(left[i])
-        leaf_order = sorted(leaves, key=leaves.get)
-        if not interior:  # a single-leaf tree: one split whose branches both reach the leaf
-            roots.append(len(feat))
-            feat.append(0)
-            split.append(0.0)
-            for ids, flags in ((true_ids, true_leaf), (false_ids, false_leaf)):
-                ids.append(leaves[0])
-                flags.append(1)
-        else:
-            roots.append(interior[0])
-            for i in sorted(order, key=interior.get):
-                feat.append(int(t.feature[i]))
-                split.append(float(t.threshold[i]))  # float64, as sklearn compares it
-                for child, ids, flags in ((left[i], true_ids, true_leaf), (right[i], false_ids, false_leaf)):
-                    if left[child] == -1:
-                        ids.append(leaves[child])
-                        flags.append(1)
-                    else:
-                        ids.append(interior[child])
-                        flags.append(0)
-        leaf_w.extend(float(t.value[i].ravel()[0]) for i in leaf_order)
+    roots, feat, split, true_ids, true_leaf, false_ids, false_leaf, leaf_w = tree_layout(
+        rf.estimators_, lambda t, i: float(t.value[i].ravel()[0]))
 
     nodes, inits = pu_do_nodes()
     inits += [
@@ -578,14 +501,44 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def convert_own(args):
+    from dictvectorizer import ConvertError, convert_pickle, parse_join
+    if args.out is None:
+        sys.exit("convert.py: --pickle needs --out, the folder to write model.onnx and model.json to")
+    try:
+        path, manifest = convert_pickle(
+            args.pickle, args.out, name=args.name, description=args.description, version=args.version,
+            target=args.target, joins=[parse_join(j) for j in args.join], separator=args.join_separator,
+        )
+    except ConvertError as err:
+        sys.exit(f"convert.py: {args.pickle}: {err}")
+    print(f"{path}: {os.path.getsize(path)} bytes, sha256 {sha256(path)[:12]}; "
+          f"inputs {', '.join(manifest['inputs'])}; outputs {', '.join(manifest['outputs'])}")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.path.join(root, "data"), help="the course's rides, customers and pickles (data/README.md)")
-    ap.add_argument("--out", default=os.path.join(root, "models"), help="where the model folders go")
+    ap.add_argument("--out", help="where the model folders go (default: models); with --pickle, the model's folder")
     ap.add_argument("--fixtures", default=os.path.join(root, "tests", "fixtures"), help="golden and small fixtures")
+    own = ap.add_argument_group("your own model", "convert one course-style pickle instead of the shipped models")
+    own.add_argument("--pickle", help="a pickled (DictVectorizer, model) tuple or Pipeline, or an MLflow sklearn "
+                                      "model folder")
+    own.add_argument("--name", help="the model's name (default: the --out folder's name)")
+    own.add_argument("--description", help="the manifest's description")
+    own.add_argument("--version", help="the manifest's version (default: the MLflow run id, else the file's hash)")
+    own.add_argument("--target", default="prediction",
+                     help="the output's name (a classifier adds TARGET_probability); default: prediction")
+    own.add_argument("--join", action="append", default=[], metavar="KEY=COLUMN[:TYPE],...",
+                     help="build the DictVectorizer's KEY in the graph by joining columns (TYPE: string, int64, "
+                          "double; default string), e.g. PU_DO=PULocationID:int64,DOLocationID:int64")
+    own.add_argument("--join-separator", default="_", help="what --join puts between the columns (default: _)")
     args = ap.parse_args()
+    if args.pickle is not None:
+        return convert_own(args)
+    args.out = args.out or os.path.join(root, "models")
     data, out, fixtures = args.data, args.out, args.fixtures
     golden = os.path.join(fixtures, "golden")
     os.makedirs(golden, exist_ok=True)
