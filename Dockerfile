@@ -1,4 +1,4 @@
-# score serve in a container: the seed's POST /predict and the Open Inference Protocol v2.
+# score serve in a container: the course's POST /predict and the Open Inference Protocol v2.
 #
 #   docker build -t score .
 #   docker run --rm -p 9696:9696 score                                   # the linreg model

@@ -2,7 +2,7 @@
  * `deno task bench:consume`: how close `score consume` comes to what the
  * broker itself can do on this machine, in one run.
  *
- * For 100k seed-shaped events (`BENCH_EVENTS` to change), already waiting
+ * For 100k ride events in the course's shape (`BENCH_EVENTS` to change), already waiting
  * in a durable queue, it measures:
  * - the broker ceiling: a bare amqplib consumer (its own process, prefetch
  *   256) that, per event, publishes a persistent prediction-sized message
@@ -41,7 +41,7 @@ const queues: string[] = [];
 const exchanges: string[] = [];
 
 try {
-  console.log(`${N} seed-shaped events per run, prefetch ${PREFETCH}\n`);
+  console.log(`${N} ride events in the course's shape per run, prefetch ${PREFETCH}\n`);
 
   // --- broker ceiling
   const c = await topology("ceiling", `bench_ceiling_${tag}`);
@@ -131,7 +131,7 @@ async function topology(label: string, queue: string) {
   return { events, predictions, queue, predictionsQueue };
 }
 
-/** Publishes N seed-shaped events (persistent, confirms, 1000 in flight) into `queue`; returns events/s. */
+/** Publishes N ride events in the course's shape (persistent, confirms, 1000 in flight) into `queue`; returns events/s. */
 async function fill(exchange: string, queue: string): Promise<number> {
   const t = performance.now();
   for (let i = 0; i < N; i += 1000) {

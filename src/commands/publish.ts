@@ -1,7 +1,7 @@
 /**
  * `score publish`: the backend's side of the stream, for demos, load tests
  * and replays. The composition root reads flags, opens the file with the
- * same readers as `score batch`, shapes rows as the seed's events and
+ * same readers as `score batch`, shapes rows as the course's events and
  * publishes them with confirms and a progress display.
  */
 import { Command, Option } from "commander";

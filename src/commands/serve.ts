@@ -59,7 +59,7 @@ const SERVER_VERSION = "0.1.0";
 export function serveCommand(): Command {
   const cmd = new Command("serve")
     .description(
-      "Serve models over HTTP: the seed's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
+      "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
     )
     .addOption(modelOption().argParser(models))
     .addOption(

@@ -56,7 +56,7 @@ export interface OutgoingMessage {
   properties: MessageProperties;
 }
 
-/** The seed's prediction record. */
+/** The course's prediction record. */
 export interface PredictionRecord {
   model: string;
   version: string;

@@ -1,5 +1,5 @@
 /**
- * The producer's side of the seed's stream: rows of a file become events
+ * The producer's side of the course's stream: rows of a file become events
  * shaped like `{"ride": {...features}, "ride_id": 256}`.
  */
 import type { RowBatch, ValueType } from "../rows.ts";

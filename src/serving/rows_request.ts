@@ -1,5 +1,5 @@
 /**
- * The seed-compatible request shapes of `POST /predict` and
+ * The course-compatible request shapes of `POST /predict` and
  * `POST /models/{name}/predict`, turned into columns for the batcher and
  * back into JSON:
  *

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { logLines, ROOT, runScore } from "../helpers.ts";
-import { AMQP_URL, closeConnectionsNamed, SEED_EVENT, TestBroker } from "../queue/broker.ts";
+import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 
 /** A running `./score consume`, its logs read as they come. */
 class Consumer {
@@ -60,7 +60,7 @@ class Consumer {
 const rides = (n: number, from = 0) =>
   Array.from(
     { length: n },
-    (_, i) => ({ ride: { ...SEED_EVENT.ride, trip_distance: 1 + ((from + i) % 30) }, ride_id: from + i }),
+    (_, i) => ({ ride: { ...COURSE_EVENT.ride, trip_distance: 1 + ((from + i) % 30) }, ride_id: from + i }),
   );
 
 /** What `score consume` declares by default for a model on an exchange. */
@@ -147,7 +147,7 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
 
 Deno.test("score consume (real RabbitMQ)", async (t) => {
   await t.step(
-    "1 to N: linreg and RF consume one exchange; every event gets both predictions, the seed's values",
+    "1 to N: linreg and RF consume one exchange; every event gets both predictions, the course's values",
     async () => {
       await using broker = await TestBroker.open();
       const events = await broker.exchange("rides");
@@ -167,7 +167,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       const rf = new Consumer(["--model", "ride-duration-rf", ...common]);
       try {
         await Promise.all([linreg.waitForLog("consuming"), rf.waitForLog("consuming")]);
-        await broker.publish(events, [SEED_EVENT, ...rides(99, 1000)]);
+        await broker.publish(events, [COURSE_EVENT, ...rides(99, 1000)]);
         await predictions.waitFor(200);
         const byModel = (m: string) =>
           predictions.messages.filter((x) => x.fields.routingKey === m).map((x) => JSON.parse(x.content.toString()));
@@ -177,11 +177,11 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
             new Set([256, ...rides(99, 1000).map((r) => r.ride_id)]),
           );
         }
-        const seed = (m: string) => byModel(m).find((p) => p.prediction.ride_id === 256);
-        assert.deepEqual(Object.keys(seed("ride-duration-linreg")), ["model", "version", "prediction"]);
-        assert.equal(seed("ride-duration-linreg").prediction.ride_duration, 12.78553032985699);
-        assert.equal(seed("ride-duration-rf").version, "e1efc53e9bd149078b0c12aeaa6365df");
-        assert.ok(Math.abs(seed("ride-duration-rf").prediction.ride_duration - 21.29) < 0.005);
+        const courseRide = (m: string) => byModel(m).find((p) => p.prediction.ride_id === 256);
+        assert.deepEqual(Object.keys(courseRide("ride-duration-linreg")), ["model", "version", "prediction"]);
+        assert.equal(courseRide("ride-duration-linreg").prediction.ride_duration, 12.78553032985699);
+        assert.equal(courseRide("ride-duration-rf").version, "e1efc53e9bd149078b0c12aeaa6365df");
+        assert.ok(Math.abs(courseRide("ride-duration-rf").prediction.ride_duration - 21.29) < 0.005);
       } finally {
         assert.deepEqual(await Promise.all([linreg.stop(), rf.stop()]), [0, 0]);
       }
@@ -318,7 +318,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     ]);
     try {
       await dry.waitForLog("consuming");
-      await broker.publish(events, [SEED_EVENT, "not json"]);
+      await broker.publish(events, [COURSE_EVENT, "not json"]);
       await dry.waitForLog("poison event (dry run: not dead-lettered)");
       const deadline = Date.now() + 10_000;
       while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -344,7 +344,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const dry = new Consumer(["--model", "ride-duration-linreg", "--exchange", events, "--dry-run"]);
     try {
       await dry.waitForLog("consuming");
-      await broker.publish(events, [`{"ride": ${JSON.stringify(SEED_EVENT.ride)}, "ride_id": 9007199254740993}`]);
+      await broker.publish(events, [`{"ride": ${JSON.stringify(COURSE_EVENT.ride)}, "ride_id": 9007199254740993}`]);
       const deadline = Date.now() + 10_000;
       while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     } finally {

@@ -14,7 +14,7 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     "PULocationID,DOLocationID,trip_distance,ride_id\n130,205,3.66,256\n10,50,40,257\n1,2,oops,258\n",
   );
 
-  await t.step("rows become the seed's events, persistent, confirmed, with the id as message_id", async () => {
+  await t.step("rows become the course's events, persistent, confirmed, with the id as message_id", async () => {
     await using broker = await TestBroker.open();
     const events = await broker.exchange("rides");
     const received = await broker.collect(await broker.queue(events));

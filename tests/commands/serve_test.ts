@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
 import { logLines, MODELS, randomName, ROOT, runScore } from "../helpers.ts";
-import { CUSTOMER, SEED } from "../http/requests.ts";
+import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const LINREG = join(MODELS, "ride-duration-linreg");
@@ -104,12 +104,12 @@ Deno.test("score serve answers over real HTTP", async (t) => {
     "2",
   ]);
 
-  await t.step("the seed request gives the course's duration", async () => {
-    const res = await postJson(`${server.url}/predict`, SEED, { "x-request-id": "seed-1" });
+  await t.step("the course's request gives the course's duration", async () => {
+    const res = await postJson(`${server.url}/predict`, COURSE_RIDE, { "x-request-id": "ride-1" });
     assert.equal(res.status, 200);
     assert.equal(res.body.duration, 26.43883355119793);
     assert.equal(typeof res.body.model_version, "string");
-    assert.equal(res.headers.get("x-request-id"), "seed-1");
+    assert.equal(res.headers.get("x-request-id"), "ride-1");
   });
 
   await t.step("the churn model answers the course's customer", async () => {
@@ -156,7 +156,7 @@ Deno.test("score serve answers over real HTTP", async (t) => {
     const cases: [string, string, number, RegExp][] = [
       ["/predict", "{nope", 400, /not valid JSON/],
       ["/predict", JSON.stringify({ PULocationID: 1, DOLocationID: 2 }), 422, /"trip_distance"/],
-      ["/models/nope/predict", JSON.stringify(SEED), 404, /Unknown model "nope"/],
+      ["/models/nope/predict", JSON.stringify(COURSE_RIDE), 404, /Unknown model "nope"/],
     ];
     for (const [path, body, status, message] of cases) {
       const res = await fetch(`${server.url}${path}`, { method: "POST", body });
@@ -168,8 +168,8 @@ Deno.test("score serve answers over real HTTP", async (t) => {
   await t.step("every request gets one JSON access log line with its id, model, status and latency", async () => {
     // The line is written after the response is sent.
     await new Promise((r) => setTimeout(r, 100));
-    const line = logLines(server.lines.join("\n")).find((l) => l.msg === "request" && l.request_id === "seed-1");
-    assert.ok(line, "access log line for seed-1");
+    const line = logLines(server.lines.join("\n")).find((l) => l.msg === "request" && l.request_id === "ride-1");
+    assert.ok(line, "access log line for ride-1");
     assert.equal(line.status, 200);
     assert.equal(line.model, "ride-duration-linreg");
     assert.equal(line.route, "/predict");
@@ -191,7 +191,7 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
         "0",
         "--no-access-log",
       ]);
-      const inFlight = postJson(`${server.url}/predict`, SEED);
+      const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE);
       await new Promise((r) => setTimeout(r, 300));
       const code = server.stop(signal);
       await new Promise((r) => setTimeout(r, 200));
@@ -220,7 +220,7 @@ Deno.test("score serve on SIGTERM: during the drain delay readiness answers 400 
   assert.equal(await status(fetch(`${server.url}/v2/health/ready`)), 400);
   assert.equal(await status(fetch(`${server.url}/v2/models/ride-duration-linreg/ready`)), 400);
   assert.equal(await status(fetch(`${server.url}/v2/health/live`)), 200);
-  const res = await postJson(`${server.url}/predict`, SEED);
+  const res = await postJson(`${server.url}/predict`, COURSE_RIDE);
   assert.equal(res.status, 200);
   assert.equal(res.body.duration, 26.43883355119793);
   assert.ok((performance.now() - started) / 1000 < 1.5, "all answered within the delay");
@@ -244,7 +244,7 @@ Deno.test("score serve stops after --shutdown-timeout even with a request still 
     "0",
     "--no-access-log",
   ]);
-  const stuck = fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) }).then(
+  const stuck = fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(COURSE_RIDE) }).then(
     async (r) => (await r.body?.cancel(), "answered"),
     () => "cut off",
   );
@@ -259,10 +259,10 @@ Deno.test("score serve stops after --shutdown-timeout even with a request still 
 
 Deno.test("score serve --api-key from the environment", async () => {
   await using server = await startServer(["--model", LINREG, "--no-access-log"], { SCORE_API_KEY: "k-123" });
-  const denied = await fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(SEED) });
+  const denied = await fetch(`${server.url}/predict`, { method: "POST", body: JSON.stringify(COURSE_RIDE) });
   assert.equal(denied.status, 401);
   assert.match((await denied.json()).error, /API key/);
-  const ok = await postJson(`${server.url}/predict`, SEED, { authorization: "Bearer k-123" });
+  const ok = await postJson(`${server.url}/predict`, COURSE_RIDE, { authorization: "Bearer k-123" });
   assert.equal(ok.status, 200);
   const health = await fetch(`${server.url}/v2/health/ready`);
   assert.equal(health.status, 200);
@@ -307,8 +307,12 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
         "0",
         "--no-access-log",
       ]);
-      const one = await postJson(`${server.url}/predict`, SEED, { "x-request-id": "log-1" });
-      const two = await postJson(`${server.url}/predict`, [SEED, { ...SEED, trip_distance: 2, note: "tab\there" }], {
+      const one = await postJson(`${server.url}/predict`, COURSE_RIDE, { "x-request-id": "log-1" });
+      const two = await postJson(`${server.url}/predict`, [COURSE_RIDE, {
+        ...COURSE_RIDE,
+        trip_distance: 2,
+        note: "tab\there",
+      }], {
         "x-request-id": "log-2",
       });
       assert.equal(one.status, 200);
@@ -337,10 +341,10 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
       sql(table)
     } order by request_id, (features->>'trip_distance')::float8 desc`;
     assert.deepEqual(rows.map((r) => [r.request_id, r.model, r.features, r.outputs]), [
-      ["log-1", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
-      ["log-2", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
-      ["log-2", "ride-duration-linreg", { ...SEED, trip_distance: 2, note: "tab\there" }, rows[2].outputs],
-      ["log-3", "ride-duration-linreg", SEED, { duration: 26.43883355119793 }],
+      ["log-1", "ride-duration-linreg", COURSE_RIDE, { duration: 26.43883355119793 }],
+      ["log-2", "ride-duration-linreg", COURSE_RIDE, { duration: 26.43883355119793 }],
+      ["log-2", "ride-duration-linreg", { ...COURSE_RIDE, trip_distance: 2, note: "tab\there" }, rows[2].outputs],
+      ["log-3", "ride-duration-linreg", COURSE_RIDE, { duration: 26.43883355119793 }],
     ]);
     assert.equal(typeof rows[2].outputs.duration, "number");
     assert.equal(rows[0].model_version, rows[3].model_version);

@@ -9,7 +9,7 @@ import { createApp } from "../../src/http/create_app.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
 import { loadModel, type Model } from "../../src/model/mod.ts";
 import { MODELS } from "../helpers.ts";
-import { CUSTOMER, SEED, SEED_DURATION } from "./requests.ts";
+import { COURSE_RIDE, COURSE_RIDE_DURATION, CUSTOMER } from "./requests.ts";
 
 const CUSTOMER_PROBABILITY = 0.6363584152715288;
 
@@ -30,7 +30,7 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
   };
 }
 
-function seedInfer(rides: { PULocationID: number; DOLocationID: number; trip_distance: number }[]) {
+function rideInfer(rides: { PULocationID: number; DOLocationID: number; trip_distance: number }[]) {
   return {
     inputs: [
       { name: "PULocationID", shape: [rides.length], datatype: "INT64", data: rides.map((r) => r.PULocationID) },
@@ -40,7 +40,7 @@ function seedInfer(rides: { PULocationID: number; DOLocationID: number; trip_dis
   };
 }
 
-Deno.test("createApp answers the seed and the course's requests", async (t) => {
+Deno.test("createApp answers the course's requests", async (t) => {
   const models = await loadAll();
   const [linreg, churn, rf] = models;
   const app = createApp(new DataPlane(models, { version: "9.9.9" }), { accessLog: false });
@@ -53,10 +53,10 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
     };
   };
   try {
-    await t.step("POST /predict answers the seed ride exactly, with model_version", async () => {
-      const { status, body } = await call(post("/predict", SEED));
+    await t.step("POST /predict answers the course's ride exactly, with model_version", async () => {
+      const { status, body } = await call(post("/predict", COURSE_RIDE));
       assert.deepEqual(status, 200);
-      assert.deepEqual(body, { duration: SEED_DURATION, model_version: linreg.version });
+      assert.deepEqual(body, { duration: COURSE_RIDE_DURATION, model_version: linreg.version });
     });
 
     await t.step("the churn model answers the course's customer (lower-case keys)", async () => {
@@ -92,19 +92,19 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
       const other = { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 };
       const one = (await call(post("/predict", other))).body;
       const cases: [string, unknown, unknown][] = [
-        ["array", [SEED, other], [{ duration: SEED_DURATION, model_version: linreg.version }, one]],
-        ["instances", { instances: [SEED, other] }, {
-          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }, one],
+        ["array", [COURSE_RIDE, other], [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }, one]],
+        ["instances", { instances: [COURSE_RIDE, other] }, {
+          predictions: [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }, one],
           model_name: "ride-duration-linreg",
           model_version: linreg.version,
         }],
         ["positional instances", { instances: [[10, 50, 40]] }, {
-          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }],
+          predictions: [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }],
           model_name: "ride-duration-linreg",
           model_version: linreg.version,
         }],
         ["numbers as strings", { PULocationID: "10", DOLocationID: "50", trip_distance: "40" }, {
-          duration: SEED_DURATION,
+          duration: COURSE_RIDE_DURATION,
           model_version: linreg.version,
         }],
       ];
@@ -160,25 +160,27 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
     });
 
     await t.step("OIP v2 infer: flat and nested data, id echoed, output selection, all three models", async () => {
-      const flat = await call(post("/v2/models/ride-duration-linreg/infer", { id: "req-1", ...seedInfer([SEED]) }));
+      const flat = await call(
+        post("/v2/models/ride-duration-linreg/infer", { id: "req-1", ...rideInfer([COURSE_RIDE]) }),
+      );
       assert.deepEqual(flat.status, 200);
       assert.deepEqual(flat.body, {
         model_name: "ride-duration-linreg",
         model_version: linreg.version,
         id: "req-1",
-        outputs: [{ name: "duration", datatype: "FP64", shape: [1], data: [SEED_DURATION] }],
+        outputs: [{ name: "duration", datatype: "FP64", shape: [1], data: [COURSE_RIDE_DURATION] }],
       });
-      const nested = seedInfer([SEED, SEED]);
+      const nested = rideInfer([COURSE_RIDE, COURSE_RIDE]);
       for (const i of nested.inputs) Object.assign(i, { shape: [2, 1], data: i.data.map((v) => [v]) });
       const n = await call(post(`/v2/models/ride-duration-linreg/versions/${linreg.version}/infer`, nested));
       assert.deepEqual(n.status, 200, JSON.stringify(n.body));
-      assert.deepEqual(n.body.outputs[0].data, [SEED_DURATION, SEED_DURATION]);
+      assert.deepEqual(n.body.outputs[0].data, [COURSE_RIDE_DURATION, COURSE_RIDE_DURATION]);
       assert.deepEqual(n.body.id, undefined);
 
       const rfRes = await call(
         post(
           "/v2/models/ride-duration-rf/infer",
-          seedInfer([{ PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }]),
+          rideInfer([{ PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }]),
         ),
       );
       assert.deepEqual(Math.round(rfRes.body.outputs[0].data[0] * 100) / 100, 21.29);
@@ -241,7 +243,7 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
     });
 
     await t.step("bad input gets a JSON error naming the problem, never a 500 or a stack", async (t) => {
-      const ok = seedInfer([SEED]);
+      const ok = rideInfer([COURSE_RIDE]);
       const cases: [string, RequestInit & { path: string }, number, RegExp][] = [
         ["malformed JSON", post("/predict", '{"PULocationID": 10,'), 400, /not valid JSON/],
         ["empty body", post("/predict", ""), 400, /empty/],
@@ -252,24 +254,24 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
         ["missing field", post("/predict", { PULocationID: 10, DOLocationID: 50 }), 422, /"trip_distance"/],
         [
           "missing field in one row",
-          post("/predict", [SEED, { PULocationID: 1, DOLocationID: 2 }]),
+          post("/predict", [COURSE_RIDE, { PULocationID: 1, DOLocationID: 2 }]),
           422,
           /row 1: field "trip_distance" is missing/,
         ],
-        ["null field", post("/predict", { ...SEED, trip_distance: null }), 422, /field "trip_distance" is null/],
+        ["null field", post("/predict", { ...COURSE_RIDE, trip_distance: null }), 422, /field "trip_distance" is null/],
         [
           "wrongly typed field",
-          post("/predict", { ...SEED, trip_distance: "forty" }),
+          post("/predict", { ...COURSE_RIDE, trip_distance: "forty" }),
           422,
           /"trip_distance" is not a number/,
         ],
         [
           "wrongly typed integer",
-          post("/predict", [SEED, { ...SEED, PULocationID: 1.5 }]),
+          post("/predict", [COURSE_RIDE, { ...COURSE_RIDE, PULocationID: 1.5 }]),
           422,
           /row 1: column "PULocationID" is not an integer/,
         ],
-        ["unknown model", post("/models/nope/predict", SEED), 404, /Unknown model "nope"/],
+        ["unknown model", post("/models/nope/predict", COURSE_RIDE), 404, /Unknown model "nope"/],
         ["unknown route", { path: "/nope" }, 404, /No route GET \/nope/],
         ["GET on a POST route", { path: "/predict" }, 405, /GET is not allowed on \/predict; use POST/],
         ["POST on a GET route", post("/v2/models/churn", {}), 405, /use GET, HEAD/],
@@ -323,7 +325,7 @@ Deno.test("createApp answers the seed and the course's requests", async (t) => {
         ],
         [
           "a huge bad value is not echoed whole",
-          post("/predict", { ...SEED, PULocationID: Array.from({ length: 20_000 }, (_, i) => i) }),
+          post("/predict", { ...COURSE_RIDE, PULocationID: Array.from({ length: 20_000 }, (_, i) => i) }),
           422,
           /^column "PULocationID" is not an integer \(got \[0,1,2,.{0,80}…\)$/,
         ],
@@ -391,7 +393,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
   const app = createApp(plane, { accessLog: false, maxBodyBytes: 200 });
   try {
     await t.step("a body over the limit is 413, declared or chunked", async () => {
-      const big = JSON.stringify(Array.from({ length: 10 }, () => SEED));
+      const big = JSON.stringify(Array.from({ length: 10 }, () => COURSE_RIDE));
       const declared = await app.request("/predict", {
         method: "POST",
         body: big,
@@ -405,7 +407,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
       });
       assert.deepEqual(chunked.status, 413);
       await chunked.body?.cancel();
-      const small = await app.request("/predict", { method: "POST", body: JSON.stringify(SEED) });
+      const small = await app.request("/predict", { method: "POST", body: JSON.stringify(COURSE_RIDE) });
       assert.deepEqual(small.status, 200);
       await small.body?.cancel();
     });
@@ -413,7 +415,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
     await t.step("past --max-queue rows: 503 with Retry-After, the queued ones are answered", async () => {
       const responses = await Promise.all(
         [0, 1, 2].map((i) =>
-          app.request("/predict", { method: "POST", body: JSON.stringify({ ...SEED, trip_distance: i }) })
+          app.request("/predict", { method: "POST", body: JSON.stringify({ ...COURSE_RIDE, trip_distance: i }) })
         ),
       );
       assert.deepEqual(responses.map((r) => r.status), [200, 200, 503]);
@@ -457,7 +459,7 @@ Deno.test("createApp with an API key: 401 without it, health exempt", async (t) 
         const res = await app.request(path, {
           method,
           headers,
-          body: method === "POST" ? JSON.stringify(SEED) : undefined,
+          body: method === "POST" ? JSON.stringify(COURSE_RIDE) : undefined,
         });
         assert.deepEqual(res.status, status);
         if (status === 401) {
@@ -497,7 +499,7 @@ Deno.test("dynamic batching: 200 concurrent distinct requests each get exactly t
       accessLog: false,
     });
 
-    await t.step("seed-shaped requests of 1 to 3 rows, object, array and instances mixed", async () => {
+    await t.step("course-shaped requests of 1 to 3 rows, object, array and instances mixed", async () => {
       const results = await Promise.all(rides.map(async (ride, i) => {
         const rows = i % 3 === 0
           ? [ride]

@@ -1,7 +1,7 @@
-/** Requests several serve tests send: the seed ride and the course's churn customer. */
+/** Requests several serve tests send: the course's ride and churn customer. */
 
-export const SEED = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
-export const SEED_DURATION = 26.43883355119793;
+export const COURSE_RIDE = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
+export const COURSE_RIDE_DURATION = 26.43883355119793;
 /** The first customer of the course's CSV, normalized as the course's service expects. */
 export const CUSTOMER = {
   gender: "female",

@@ -9,7 +9,7 @@ import { loadModel, type Model } from "../../src/model/mod.ts";
 import { openSource } from "../../src/sources/open_source.ts";
 import { DATA, FIXTURES, MODELS } from "../helpers.ts";
 
-const SEED_RIDE = { PULocationID: [10], DOLocationID: [50], trip_distance: [40] };
+const COURSE_RIDE = { PULocationID: [10], DOLocationID: [50], trip_distance: [40] };
 const EVENT_RIDE = { PULocationID: [130], DOLocationID: [205], trip_distance: [3.66] };
 
 async function withModel(name: string, fn: (m: Model) => Promise<void>) {
@@ -69,10 +69,10 @@ for (
 
 Deno.test("published answers of the course", async (t) => {
   await t.step(
-    "web service, lin_reg.bin: the seed ride -> 26.43883355119793",
+    "web service, lin_reg.bin: the course's ride -> 26.43883355119793",
     () =>
       withModel("ride-duration-linreg", async (m) => {
-        const p = await m.predict(SEED_RIDE, 1);
+        const p = await m.predict(COURSE_RIDE, 1);
         assert.ok(Math.abs((p.columns.duration[0] as number) - 26.43883355119793) < 1e-9);
       }),
   );

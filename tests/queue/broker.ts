@@ -9,8 +9,8 @@ import { randomName } from "../helpers.ts";
 /** The broker the tests use. */
 export const AMQP_URL = Deno.env.get("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
 
-/** The seed's event. */
-export const SEED_EVENT = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };
+/** The course's event. */
+export const COURSE_EVENT = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };
 
 /** Messages arriving on one queue. */
 export interface Collector {

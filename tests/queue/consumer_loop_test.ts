@@ -12,7 +12,7 @@ import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_ha
 import { declareTopology, defaultTopology, type Topology } from "../../src/queue/topology.ts";
 import { Batcher } from "../../src/serving/batcher.ts";
 import { MODELS, randomName } from "../helpers.ts";
-import { AMQP_URL, closeConnectionsNamed, SEED_EVENT, TestBroker } from "./broker.ts";
+import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "./broker.ts";
 
 /** A model's topology on random names, declared and tracked for deletion. */
 async function topologyFor(broker: TestBroker): Promise<Topology> {
@@ -82,13 +82,13 @@ async function until(ok: () => boolean, what: string, timeoutMs = 20_000) {
 }
 
 const rides = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ ride: { ...SEED_EVENT.ride, trip_distance: 1 + (i % 20) }, ride_id: i }));
+  Array.from({ length: n }, (_, i) => ({ ride: { ...COURSE_EVENT.ride, trip_distance: 1 + (i % 20) }, ride_id: i }));
 
 Deno.test("consumer loop (real RabbitMQ)", async (t) => {
   const model = await loadModel(join(MODELS, "ride-duration-linreg"), { renames: { duration: "ride_duration" } });
   const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 2 });
   try {
-    await t.step("the seed's event: prediction and reply confirmed, then the event acked", async () => {
+    await t.step("the course's event: prediction and reply confirmed, then the event acked", async () => {
       await using broker = await TestBroker.open();
       const topology = await topologyFor(broker);
       const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
@@ -97,7 +97,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       const loop = startLoop(topology, model, batcher);
       try {
         await loop.ready();
-        await broker.publish(topology.exchange, [SEED_EVENT], () => ({ messageId: "evt-256", replyTo: replyQueue }));
+        await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ messageId: "evt-256", replyTo: replyQueue }));
         const [m] = await predictions.waitFor(1);
         await replies.waitFor(1);
         assert.deepEqual(JSON.parse(m.content.toString()), {
@@ -134,7 +134,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
             0: ["{not json", "not_json"],
             3: [{ ride_id: 3 }, "missing_features"],
             6: [{ ride: { PULocationID: 1, DOLocationID: 2 }, ride_id: 6 }, "missing_inputs"],
-            9: [{ ride: { ...SEED_EVENT.ride, trip_distance: "far" }, ride_id: 9 }, "invalid_features"],
+            9: [{ ride: { ...COURSE_EVENT.ride, trip_distance: "far" }, ride_id: 9 }, "invalid_features"],
           };
           const events = rides(12).map((e, i) => poison[i]?.[0] ?? e);
           await broker.publish(topology.exchange, events, (i) => ({ messageId: `m-${i}` }));
@@ -183,7 +183,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       const loop = startLoop(topology, model, failing);
       try {
         await loop.ready();
-        await broker.publish(topology.exchange, [SEED_EVENT]);
+        await broker.publish(topology.exchange, [COURSE_EVENT]);
         const [m] = await dead.waitFor(1);
         assert.match(
           String(m.properties.headers?.[HEADERS.reason]),
@@ -215,7 +215,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         const loop = startLoop(topology, model, failing, undefined, { onDryRun: (v) => verdicts.push(v) });
         try {
           await loop.ready();
-          await broker.publish(topology.exchange, [SEED_EVENT]);
+          await broker.publish(topology.exchange, [COURSE_EVENT]);
           await until(() => loop.metrics.consumed >= 1 && loop.metrics.inFlight === 0, "the event");
           // A requeue would come back at once: give it time to.
           await new Promise((r) => setTimeout(r, 500));
@@ -275,7 +275,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       try {
         await loop.ready();
         const id = "r".repeat(300);
-        await broker.publish(topology.exchange, [{ ...SEED_EVENT, ride_id: id }]);
+        await broker.publish(topology.exchange, [{ ...COURSE_EVENT, ride_id: id }]);
         const [m] = await predictions.waitFor(1);
         assert.equal(JSON.parse(m.content.toString()).prediction.ride_id, id);
         assert.equal(m.properties.correlationId, undefined);
@@ -300,7 +300,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       });
       try {
         await loop.ready();
-        await broker.publish(topology.exchange, [SEED_EVENT], () => ({ messageId: "too-long" }));
+        await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ messageId: "too-long" }));
         const [m] = await dead.waitFor(1);
         assert.equal(m.properties.messageId, "too-long");
         assert.equal(m.properties.headers?.[HEADERS.code], "unpublishable");
@@ -331,7 +331,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         const loop = startLoop(topology, model, batcher); // retryDelayMs: 100
         try {
           await loop.ready();
-          await broker.publish(topology.exchange, [SEED_EVENT]);
+          await broker.publish(topology.exchange, [COURSE_EVENT]);
           await new Promise((r) => setTimeout(r, 1000));
           const { consumed, requeued, publishRetried, published } = loop.metrics;
           assert.ok(consumed >= 3 && consumed <= 12, `consumed ${consumed} times in 1 s`);
@@ -387,7 +387,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         const loop = startLoop(topology, model, batcher);
         try {
           await loop.ready();
-          await broker.publish(topology.exchange, [SEED_EVENT], () => ({ replyTo: randomName("no-such-queue") }));
+          await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ replyTo: randomName("no-such-queue") }));
           await predictions.waitFor(1);
           await until(() => loop.metrics.inFlight === 0, "the ack");
           assert.deepEqual(
@@ -454,7 +454,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       try {
         await loop.ready();
         await broker.publish(topology.exchange, [
-          `{"ride": ${JSON.stringify(SEED_EVENT.ride)}, "ride_id": 9007199254740993}`,
+          `{"ride": ${JSON.stringify(COURSE_EVENT.ride)}, "ride_id": 9007199254740993}`,
         ]);
         const [m] = await predictions.waitFor(1);
         assert.match(m.content.toString(), /"ride_id":9007199254740993\}/);

@@ -10,7 +10,7 @@ import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_ha
 import { Batcher } from "../../src/serving/batcher.ts";
 import { MODELS } from "../helpers.ts";
 
-const SEED = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };
+const COURSE_EVENT = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };
 const encoder = new TextEncoder();
 
 function event(body: unknown, o: Partial<EventMessage> = {}): EventMessage {
@@ -51,8 +51,10 @@ Deno.test("message handler", async (t) => {
   const model = await loadModel(join(MODELS, "ride-duration-linreg"), { renames: { duration: "ride_duration" } });
   const batcher = new Batcher(model, { maxBatchSize: 256, maxDelayMs: 1 });
   try {
-    await t.step("the seed's event gives the seed's record, addressed to the prediction exchange", async () => {
-      const v = published(await handlerFor(batcher, model).handle(event(SEED, { properties: { messageId: "e-1" } })));
+    await t.step("the course's event gives the course's record, addressed to the prediction exchange", async () => {
+      const v = published(
+        await handlerFor(batcher, model).handle(event(COURSE_EVENT, { properties: { messageId: "e-1" } })),
+      );
       assert.deepEqual(Object.keys(v.record), ["model", "version", "prediction"]);
       assert.deepEqual(v.record.model, "ride-duration-linreg");
       assert.deepEqual(v.record.version, model.version);
@@ -77,7 +79,9 @@ Deno.test("message handler", async (t) => {
       ];
       for (const c of cases) {
         await t.step(c.want, async () => {
-          const v = published(await handlerFor(batcher, model).handle(event(SEED, { properties: c.properties })));
+          const v = published(
+            await handlerFor(batcher, model).handle(event(COURSE_EVENT, { properties: c.properties })),
+          );
           assert.deepEqual(v.messages[0].properties.correlationId, c.want);
         });
       }
@@ -85,7 +89,7 @@ Deno.test("message handler", async (t) => {
 
     await t.step("reply_to gets the prediction too, through the default exchange", async () => {
       const v = published(
-        await handlerFor(batcher, model).handle(event(SEED, { properties: { replyTo: "amq.gen-reply" } })),
+        await handlerFor(batcher, model).handle(event(COURSE_EVENT, { properties: { replyTo: "amq.gen-reply" } })),
       );
       assert.deepEqual(v.messages.map((m) => [m.exchange, m.routingKey]), [["predictions", "ride-duration-linreg"], [
         "",
@@ -98,16 +102,16 @@ Deno.test("message handler", async (t) => {
         {
           name: "nested",
           o: { featuresPath: "data.ride", idPath: "meta.id" },
-          body: { data: { ride: SEED.ride }, meta: { id: "r-9" } },
+          body: { data: { ride: COURSE_EVENT.ride }, meta: { id: "r-9" } },
           id: ["id", "r-9"],
         },
         {
           name: "body is the features",
           o: { featuresPath: "", idPath: "ride_id" },
-          body: { ...SEED.ride, ride_id: 7 },
+          body: { ...COURSE_EVENT.ride, ride_id: 7 },
           id: ["ride_id", 7],
         },
-        { name: "no id", o: { featuresPath: "ride", idPath: "" }, body: SEED, id: undefined },
+        { name: "no id", o: { featuresPath: "ride", idPath: "" }, body: COURSE_EVENT, id: undefined },
       ];
       for (const c of cases) {
         await t.step(c.name, async () => {
@@ -142,13 +146,13 @@ Deno.test("message handler", async (t) => {
         },
         {
           name: "a feature of the wrong type",
-          body: { ride: { ...SEED.ride, trip_distance: "far" } },
+          body: { ride: { ...COURSE_EVENT.ride, trip_distance: "far" } },
           code: "invalid_features",
           reason: /trip_distance/,
         },
         {
           name: "an id that is not an integer",
-          body: { ride: { ...SEED.ride, PULocationID: 1.5 } },
+          body: { ride: { ...COURSE_EVENT.ride, PULocationID: 1.5 } },
           code: "invalid_features",
           reason: /PULocationID/,
         },
@@ -179,12 +183,13 @@ Deno.test("message handler", async (t) => {
       const handler = handlerFor(shared, model);
       const events = Array.from(
         { length: 300 },
-        (_, i) => ({ ride: { ...SEED.ride, trip_distance: i % 2 ? 3.66 : 40 }, ride_id: i }),
+        (_, i) => ({ ride: { ...COURSE_EVENT.ride, trip_distance: i % 2 ? 3.66 : 40 }, ride_id: i }),
       );
       const verdicts = await Promise.all(events.map((e) => handler.handle(event(e))));
       assert.deepEqual(sizes, [256, 44]);
       const alone =
-        published(await handler.handle(event({ ride: { ...SEED.ride, trip_distance: 40 }, ride_id: 0 }))).record;
+        published(await handler.handle(event({ ride: { ...COURSE_EVENT.ride, trip_distance: 40 }, ride_id: 0 })))
+          .record;
       verdicts.forEach((v, i) => {
         const { prediction } = published(v).record;
         assert.deepEqual(prediction.ride_id, i);
@@ -196,7 +201,7 @@ Deno.test("message handler", async (t) => {
     await t.step("the RF model gives the course's 21.29", async () => {
       const rf = await loadModel(join(MODELS, "ride-duration-rf"), { renames: { duration: "ride_duration" } });
       try {
-        const v = published(await handlerFor(new Batcher(rf), rf).handle(event(SEED)));
+        const v = published(await handlerFor(new Batcher(rf), rf).handle(event(COURSE_EVENT)));
         assert.deepEqual(v.record.version, "e1efc53e9bd149078b0c12aeaa6365df");
         assert.ok(
           Math.abs((v.record.prediction.ride_duration as number) - 21.29) < 0.005,
@@ -227,7 +232,7 @@ Deno.test("message handler: a failing model requeues once, then dead-letters", a
   for (const c of cases) {
     await t.step(c.name, async () => {
       const failing: Scorer = { predict: () => Promise.reject(c.err) };
-      const v = await handlerFor(failing, identity).handle(event(SEED, { redelivered: c.redelivered }));
+      const v = await handlerFor(failing, identity).handle(event(COURSE_EVENT, { redelivered: c.redelivered }));
       assert.deepEqual(v.action, c.want);
       if (v.action === "dead-letter") {
         assert.deepEqual(v.code, "model_failed");
@@ -242,7 +247,7 @@ Deno.test("message handler: event ids survive exactly, and the correlation id is
   const model = await loadModel(join(MODELS, "ride-duration-linreg"), { renames: { duration: "ride_duration" } });
   const batcher = new Batcher(model, { maxBatchSize: 256, maxDelayMs: 1 });
   const bodyText = (v: Verdict) => new TextDecoder().decode(published(v).messages[0].body);
-  const features = JSON.stringify(SEED.ride);
+  const features = JSON.stringify(COURSE_EVENT.ride);
   try {
     await t.step("an integer id beyond 2^53: the exact digits in the body and the correlation id", async () => {
       const v = await handlerFor(batcher, model).handle(event(`{"ride": ${features}, "ride_id": 9007199254740993}`));
@@ -252,19 +257,21 @@ Deno.test("message handler: event ids survive exactly, and the correlation id is
     });
 
     await t.step("an object id: its JSON text is the correlation id", async () => {
-      const v = published(await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: { a: 1 } })));
+      const v = published(
+        await handlerFor(batcher, model).handle(event({ ride: COURSE_EVENT.ride, ride_id: { a: 1 } })),
+      );
       assert.deepEqual(v.messages[0].properties.correlationId, '{"a":1}');
       assert.match(bodyText(v), /"ride_id":\{"a":1\}/);
     });
 
     await t.step("an id over 255 bytes: no correlation id (the id is in the body)", async () => {
       for (const id of ["r".repeat(256), "é".repeat(128), { long: "x".repeat(300) }]) {
-        const v = published(await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: id })));
+        const v = published(await handlerFor(batcher, model).handle(event({ ride: COURSE_EVENT.ride, ride_id: id })));
         assert.deepEqual(v.messages[0].properties.correlationId, undefined);
         assert.deepEqual(JSON.parse(bodyText(v)).prediction.ride_id, id);
       }
       const v = published(
-        await handlerFor(batcher, model).handle(event({ ride: SEED.ride, ride_id: "r".repeat(255) })),
+        await handlerFor(batcher, model).handle(event({ ride: COURSE_EVENT.ride, ride_id: "r".repeat(255) })),
       );
       assert.deepEqual(v.messages[0].properties.correlationId, "r".repeat(255));
     });
@@ -303,7 +310,7 @@ Deno.test("message handler: event ids survive exactly, and the correlation id is
 Deno.test("message handler: a prediction that cannot be published is dead-lettered with the reason", async (t) => {
   const identity = { name: "m", version: "1", outputColumns: [{ name: "duration", type: "float64" as const }] };
   const handler = handlerFor({ predict: () => Promise.reject(new Error("unused")) }, identity);
-  const e = event(SEED, { properties: { messageId: "m-1", timestamp: 1_700_000_000 } });
+  const e = event(COURSE_EVENT, { properties: { messageId: "m-1", timestamp: 1_700_000_000 } });
   const cases = [
     {
       name: "unroutable",

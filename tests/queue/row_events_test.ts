@@ -1,5 +1,5 @@
 /**
- * Rows becoming the seed's events (pure).
+ * Rows becoming the course's events (pure).
  */
 import assert from "node:assert/strict";
 import { rowEvents } from "../../src/queue/row_events.ts";
@@ -16,7 +16,7 @@ Deno.test("rowEvents", async (t) => {
   const types = { PULocationID: "int64", DOLocationID: "int64", trip_distance: "float64", ride_id: "int64" } as const;
   const cases = [
     {
-      name: "the seed's shape, bigints as numbers, the id as message_id",
+      name: "the course's shape, bigints as numbers, the id as message_id",
       batch: parquetLike,
       shape: { envelope: "ride", idColumn: "ride_id" },
       want: [
