@@ -10,16 +10,16 @@ import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
 import type { PredictionRecord } from "../../src/sinks/prediction_log.ts";
 import { MODELS } from "../helpers.ts";
-import { SEED, SEED_DURATION } from "../http/requests.ts";
+import { COURSE_RIDE, COURSE_RIDE_DURATION } from "../http/requests.ts";
 
 const CONTEXT = { requestId: "r-1" };
 
-function seedInfer(n: number) {
+function rideInfer(n: number) {
   return {
     inputs: [
-      { name: "PULocationID", shape: [n], datatype: "INT64", data: Array(n).fill(SEED.PULocationID) },
-      { name: "DOLocationID", shape: [n], datatype: "INT64", data: Array(n).fill(SEED.DOLocationID) },
-      { name: "trip_distance", shape: [n], datatype: "FP64", data: Array(n).fill(SEED.trip_distance) },
+      { name: "PULocationID", shape: [n], datatype: "INT64", data: Array(n).fill(COURSE_RIDE.PULocationID) },
+      { name: "DOLocationID", shape: [n], datatype: "INT64", data: Array(n).fill(COURSE_RIDE.DOLocationID) },
+      { name: "trip_distance", shape: [n], datatype: "FP64", data: Array(n).fill(COURSE_RIDE.trip_distance) },
     ],
   };
 }
@@ -38,10 +38,10 @@ Deno.test("DataPlane", async (t) => {
     await t.step("predictRows answers each course shape; the first model is the default", async () => {
       assert.equal(plane.defaultModel, "ride-duration-linreg");
       const cases: [unknown, unknown][] = [
-        [SEED, { duration: SEED_DURATION, model_version: linreg.version }],
-        [[SEED], [{ duration: SEED_DURATION, model_version: linreg.version }]],
+        [COURSE_RIDE, { duration: COURSE_RIDE_DURATION, model_version: linreg.version }],
+        [[COURSE_RIDE], [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }]],
         [{ instances: [[10, 50, 40]] }, {
-          predictions: [{ duration: SEED_DURATION, model_version: linreg.version }],
+          predictions: [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }],
           model_name: linreg.name,
           model_version: linreg.version,
         }],
@@ -52,38 +52,46 @@ Deno.test("DataPlane", async (t) => {
     });
 
     await t.step("infer answers the protocol's response", async () => {
-      const out = await plane.infer(linreg.name, linreg.version, { id: "x", ...seedInfer(2) }, CONTEXT);
+      const out = await plane.infer(linreg.name, linreg.version, { id: "x", ...rideInfer(2) }, CONTEXT);
       assert.deepEqual(out, {
         model_name: linreg.name,
         model_version: linreg.version,
         id: "x",
-        outputs: [{ name: "duration", datatype: "FP64", shape: [2], data: [SEED_DURATION, SEED_DURATION] }],
+        outputs: [{
+          name: "duration",
+          datatype: "FP64",
+          shape: [2],
+          data: [COURSE_RIDE_DURATION, COURSE_RIDE_DURATION],
+        }],
       });
     });
 
     await t.step("the prediction log gets one record per row, the same from either shape", async () => {
       records.length = 0;
-      await plane.predictRows(linreg.name, [SEED, { ...SEED, note: "extra" }], { requestId: "rows" });
-      await plane.infer(linreg.name, undefined, seedInfer(1), { requestId: "oip" });
+      await plane.predictRows(linreg.name, [COURSE_RIDE, { ...COURSE_RIDE, note: "extra" }], { requestId: "rows" });
+      await plane.infer(linreg.name, undefined, rideInfer(1), { requestId: "oip" });
       assert.deepEqual(
         records.map(({ time: _, ...r }) => r),
         [
-          ["rows", SEED],
-          ["rows", { ...SEED, note: "extra" }],
-          ["oip", SEED],
+          ["rows", COURSE_RIDE],
+          ["rows", { ...COURSE_RIDE, note: "extra" }],
+          ["oip", COURSE_RIDE],
         ].map(([requestId, features]) => ({
           requestId,
           model: linreg.name,
           modelVersion: linreg.version,
           features,
-          outputs: { duration: SEED_DURATION },
+          outputs: { duration: COURSE_RIDE_DURATION },
         })),
       );
     });
 
     await t.step("a refused request is not logged", async () => {
       records.length = 0;
-      await assert.rejects(plane.predictRows(linreg.name, { ...SEED, trip_distance: null }, CONTEXT), /trip_distance/);
+      await assert.rejects(
+        plane.predictRows(linreg.name, { ...COURSE_RIDE, trip_distance: null }, CONTEXT),
+        /trip_distance/,
+      );
       await assert.rejects(plane.infer(linreg.name, undefined, { inputs: [] }, CONTEXT), /non-empty/);
       assert.equal(records.length, 0);
     });
@@ -99,7 +107,7 @@ Deno.test("DataPlane", async (t) => {
       ready = true;
       assert.throws(() => plane.entry("nope"), /Unknown model "nope" \(models: ride-duration-linreg, churn\)/);
       assert.throws(() => plane.entry(churn.name, "v0"), /has no version "v0"/);
-      await assert.rejects(plane.predictRows("nope", SEED, CONTEXT), /Unknown model/);
+      await assert.rejects(plane.predictRows("nope", COURSE_RIDE, CONTEXT), /Unknown model/);
     });
 
     await t.step("two HTTP apps over one data plane share its batchers", async () => {
@@ -110,7 +118,7 @@ Deno.test("DataPlane", async (t) => {
       const responses = await Promise.all(apps.map((app) =>
         app.request("/predict", {
           method: "POST",
-          body: JSON.stringify(SEED),
+          body: JSON.stringify(COURSE_RIDE),
           headers: { "content-type": "application/json" },
         })
       ));
