@@ -11,7 +11,7 @@ test: ## every test: unit, parity, end to end, Postgres and RabbitMQ integration
 	$(DENO) task test
 
 check: ## type-check everything
-	$(DENO) check main.ts tests/ bench/
+	$(DENO) check main.ts tests/ bench/ examples/
 
 lint: ## deno lint and format check
 	$(DENO) lint && $(DENO) fmt --check

@@ -21,6 +21,7 @@ interface ConsumeFlags {
   amqpUrl: string;
   exchange: string;
   predictionExchange?: string;
+  predictionQueue?: string;
   queue?: string;
   bindingKey: string;
   routingKey?: string;
@@ -66,6 +67,13 @@ export function consumeCommand(): Command {
         "--prediction-exchange <name>",
         "where predictions go (durable topic, declared if missing); not needed with --dry-run",
       ).env("SCORE_PREDICTION_EXCHANGE"),
+    )
+    .addOption(
+      new Option(
+        "--prediction-queue <name>",
+        "also declare this durable queue and bind it to the prediction exchange with the routing key, " +
+          "so the predictions wait there for a reader (a decision service's inbox)",
+      ).env("SCORE_PREDICTION_QUEUE"),
     )
     .addOption(
       new Option("--queue <name>", "the model's queue, shared by its workers (default: <model name>.<exchange>)").env(
@@ -132,6 +140,9 @@ export function consumeCommand(): Command {
     if (!flags.dryRun && !flags.predictionExchange) {
       throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
     }
+    if (flags.dryRun && flags.predictionQueue) {
+      throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
+    }
     const model = await loadModel(flags.model, loadOptions(flags));
     const metrics = new ConsumerMetrics(model.name);
     const server = flags.metricsPort === undefined
@@ -157,6 +168,8 @@ export function consumeCommand(): Command {
         model: model.name,
         exchange: flags.exchange,
         predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
+        predictionQueue: flags.predictionQueue,
+        predictionRoutingKey: flags.routingKey,
         queue: flags.queue,
         bindingKey: flags.bindingKey,
         deadLetterExchange: flags.deadLetterExchange,
@@ -173,7 +186,7 @@ export function consumeCommand(): Command {
         featuresPath: flags.featuresPath || "",
         idPath: flags.idPath || "",
         predictionExchange: topology.predictionExchange ?? "",
-        routingKey: flags.routingKey ?? model.name,
+        routingKey: topology.predictionRoutingKey ?? model.name,
         deadLetterExchange: topology.deadLetterExchange ?? "",
         deadLetterRoutingKey: topology.queue,
       });
@@ -183,6 +196,7 @@ export function consumeCommand(): Command {
         url: redact(flags.amqpUrl),
         queue: topology.temporaryQueue ? "(temporary)" : topology.queue,
         prediction_exchange: topology.predictionExchange,
+        prediction_queue: topology.predictionQueue,
         dead_letter_queue: topology.deadLetterQueue,
         outputs: model.outputColumns.map((c) => c.name),
       });

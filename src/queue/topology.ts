@@ -14,6 +14,13 @@ export interface Topology {
   bindingKey: string;
   /** Where predictions go (durable topic); absent in a dry run. */
   predictionExchange?: string;
+  /**
+   * A durable queue bound to the prediction exchange with `predictionRoutingKey`: a decision
+   * service's inbox, which keeps the predictions until it reads them.
+   */
+  predictionQueue?: string;
+  /** The routing key of the predictions (the model name by default). */
+  predictionRoutingKey?: string;
   deadLetterExchange?: string;
   deadLetterQueue?: string;
   /** A server-named, exclusive queue that goes away with the connection (dry runs). */
@@ -23,7 +30,7 @@ export interface Topology {
 /**
  * The names `score consume` uses when not told otherwise: the queue is
  * `<model>.<exchange>`, dead letters go through `<exchange>.dead-letter` to
- * `<queue>.dead-letter`.
+ * `<queue>.dead-letter`; predictions are routed by the model name.
  *
  * @example
  * ```ts
@@ -35,6 +42,8 @@ export function defaultTopology(o: {
   model: string;
   exchange: string;
   predictionExchange?: string;
+  predictionQueue?: string;
+  predictionRoutingKey?: string;
   queue?: string;
   bindingKey?: string;
   deadLetterExchange?: string;
@@ -46,6 +55,8 @@ export function defaultTopology(o: {
     queue,
     bindingKey: o.bindingKey ?? "#",
     predictionExchange: o.predictionExchange,
+    predictionQueue: o.predictionQueue,
+    predictionRoutingKey: o.predictionRoutingKey ?? o.model,
     deadLetterExchange: o.deadLetterExchange ?? `${o.exchange}.dead-letter`,
     deadLetterQueue: o.deadLetterQueue ?? `${queue}.dead-letter`,
   };
@@ -64,7 +75,13 @@ export function defaultTopology(o: {
  */
 export async function declareTopology(channel: Channel, t: Topology): Promise<string> {
   await channel.assertExchange(t.exchange, "topic", { durable: true });
-  if (t.predictionExchange) await channel.assertExchange(t.predictionExchange, "topic", { durable: true });
+  if (t.predictionExchange) {
+    await channel.assertExchange(t.predictionExchange, "topic", { durable: true });
+    if (t.predictionQueue) {
+      await channel.assertQueue(t.predictionQueue, { durable: true });
+      await channel.bindQueue(t.predictionQueue, t.predictionExchange, t.predictionRoutingKey ?? "#");
+    }
+  }
   const queue = t.temporaryQueue
     ? (await channel.assertQueue("", { exclusive: true, autoDelete: true, durable: false })).queue
     : (await channel.assertQueue(t.queue, { durable: true })).queue;

@@ -2,60 +2,9 @@
  * `score consume` end to end: the real launcher against the real RabbitMQ.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { logLines, ROOT, runScore } from "../helpers.ts";
+import { runScore } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
-
-/** A running `./score consume`, its logs read as they come. */
-class Consumer {
-  readonly #child: Deno.ChildProcess;
-  readonly logs: Record<string, any>[] = [];
-  stdout = "";
-  readonly #done: Promise<number>;
-
-  constructor(args: string[]) {
-    this.#child = new Deno.Command(join(ROOT, "score"), {
-      args: ["consume", "--amqp-url", AMQP_URL, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    const lines = async (stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) => {
-      let rest = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop()!;
-        parts.forEach(onLine);
-      }
-    };
-    const reading = Promise.all([
-      lines(this.#child.stderr, (l) => this.logs.push(...logLines(l))),
-      lines(this.#child.stdout, (l) => (this.stdout += l + "\n")),
-    ]);
-    this.#done = Promise.all([this.#child.status, reading]).then(([s]) => s.code);
-  }
-
-  /** Resolves with the first log line with this message. */
-  async waitForLog(msg: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.logs.find((l) => l.msg === msg);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no "${msg}" log line after ${timeoutMs} ms; logs: ${JSON.stringify(this.logs)}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Sends a signal and resolves with the exit code. */
-  stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
-    try {
-      this.#child.kill(signal);
-    } catch { /* already gone */ }
-    return this.#done;
-  }
-}
+import { Consumer } from "./consumer_process.ts";
 
 const rides = (n: number, from = 0) =>
   Array.from(
@@ -79,6 +28,7 @@ Deno.test("score consume --help and usage errors", async (t) => {
       const flag of [
         "--exchange",
         "--prediction-exchange",
+        "--prediction-queue",
         "--queue",
         "--binding-key",
         "--prefetch",
@@ -96,6 +46,13 @@ Deno.test("score consume --help and usage errors", async (t) => {
     const { code, stderr } = await runScore(["consume", "--model", "ride-duration-linreg", "--exchange", "x"]);
     assert.equal(code, 64);
     assert.match(stderr, /--prediction-exchange/);
+  });
+  await t.step("--prediction-queue has nothing to receive in a dry run", async () => {
+    const { code, stderr } = await runScore(
+      ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--prediction-queue", "q"],
+    );
+    assert.equal(code, 64);
+    assert.match(stderr, /--prediction-queue/);
   });
 });
 

@@ -1,0 +1,58 @@
+/**
+ * A running `./score consume` for tests: the real launcher, its JSON logs
+ * collected as they come, stopped by a signal.
+ */
+import { join } from "node:path";
+import { logLines, ROOT } from "../helpers.ts";
+import { AMQP_URL } from "../queue/broker.ts";
+
+/** A running `./score consume`, its logs read as they come. */
+export class Consumer {
+  readonly #child: Deno.ChildProcess;
+  readonly logs: Record<string, any>[] = [];
+  stdout = "";
+  readonly #done: Promise<number>;
+
+  constructor(args: string[]) {
+    this.#child = new Deno.Command(join(ROOT, "score"), {
+      args: ["consume", "--amqp-url", AMQP_URL, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const lines = async (stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        parts.forEach(onLine);
+      }
+    };
+    const reading = Promise.all([
+      lines(this.#child.stderr, (l) => this.logs.push(...logLines(l))),
+      lines(this.#child.stdout, (l) => (this.stdout += l + "\n")),
+    ]);
+    this.#done = Promise.all([this.#child.status, reading]).then(([s]) => s.code);
+  }
+
+  /** Resolves with the first log line with this message. */
+  async waitForLog(msg: string, timeoutMs = 30_000): Promise<Record<string, any>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find((l) => l.msg === msg);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no "${msg}" log line after ${timeoutMs} ms; logs: ${JSON.stringify(this.logs)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+    return this.#done;
+  }
+}
