@@ -5,7 +5,7 @@
  * most two batches are in memory.
  */
 import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
-import type { Model } from "../model/mod.ts";
+import { type Model, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { Source } from "../sources/source.ts";
@@ -87,7 +87,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   if (clash) {
     throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
   }
-  const read = [...new Set([...inputs.values(), ...keep.map((c) => c.name)])];
+  const read = [...new Set([...sourceColumns(inputs), ...keep.map((c) => c.name)])];
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
   let firstReject: string | undefined;
 

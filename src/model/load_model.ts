@@ -4,10 +4,13 @@
  */
 import * as ort from "onnxruntime-node";
 import { basename, dirname, join } from "node:path";
-import type { TensorType } from "./coerce.ts";
+import { inputLayout } from "./input_layout.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
-import { type InputSpec, Model, type OutputSpec } from "./model.ts";
+import { checkInputColumns, checkManifest } from "./manifest_check.ts";
+import { Model } from "./model.ts";
 import { ModelError } from "./model_error.ts";
+import { outputLayout } from "./output_layout.ts";
+import { unzipMaps } from "./zipmap.ts";
 
 /** Session and naming options. */
 export interface LoadOptions {
@@ -23,21 +26,6 @@ export interface LoadOptions {
   renames?: Record<string, string>;
 }
 
-const TENSOR_TYPES = new Set<string>([
-  "float32",
-  "float64",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "bool",
-  "string",
-]);
-
 /**
  * Loads a model. The name defaults to the directory's (or file's) name, the
  * version to the first 12 hex digits of the `.onnx` file's sha256.
@@ -52,60 +40,27 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const { onnxPath, manifestPath, defaultName } = await locate(path);
   const manifest = manifestPath ? await readManifest(manifestPath) : {};
   const bytes = await Deno.readFile(onnxPath);
-  let session: ort.InferenceSession;
-  try {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: options.graphOptimization ?? "all",
-    };
-    // onnxruntime rejects an explicit undefined: leave the key out for its default.
-    const threads = options.intraOpThreads ?? 1;
-    if (threads > 0) sessionOptions.intraOpNumThreads = threads;
-    session = await ort.InferenceSession.create(bytes, sessionOptions);
-  } catch (err) {
-    throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
-  }
+  let session = await createSession(bytes, onnxPath, options);
   const warnings: string[] = [];
   try {
-    const inputs = session.inputMetadata.map((m): InputSpec => {
-      if (!m.isTensor) throw ModelError.badModel(`Input "${m.name}" of ${onnxPath} is not a tensor`);
-      const shape = m.shape;
-      const rowShape = shape.length === 1 || (shape.length === 2 && shape[1] === 1);
-      if (!TENSOR_TYPES.has(m.type) || !rowShape) {
-        throw ModelError.badModel(
-          `Input "${m.name}" of ${onnxPath} is ${m.type} [${shape.map(dim)}]; ` +
-            `only inputs of shape [N] or [N,1] with a numeric, bool or string type are supported`,
-        );
+    // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
+    const zipLabels = new Map<string, string[]>();
+    if (session.outputMetadata.some((m) => !m.isTensor)) {
+      const unzipped = unzipFile(bytes, onnxPath);
+      if (unzipped !== undefined) {
+        await session.release();
+        session = await createSession(unzipped.bytes, onnxPath, options);
+        for (const z of unzipped.outputs) zipLabels.set(z.output, z.labels);
       }
-      const spec = manifest.inputs?.[m.name] ?? {};
-      return {
-        name: m.name,
-        type: m.type as TensorType,
-        shape,
-        aliases: spec.aliases ?? [],
-        required: spec.required ?? false,
-      };
-    });
-    const outputs: OutputSpec[] = [];
-    for (const m of session.outputMetadata) {
-      if (!m.isTensor || !TENSOR_TYPES.has(m.type)) {
-        warnings.push(
-          `Output "${m.name}" of model ${onnxPath} is not a tensor of a supported type (a ZipMap?); it is left out`,
-        );
-        continue;
-      }
-      const spec = manifest.outputs?.[m.name] ?? {};
-      const k = m.shape.length === 2 && typeof m.shape[1] === "number" ? m.shape[1] : 1;
-      const base = options.renames?.[m.name] ?? spec.rename ?? m.name;
-      let columns = k === 1 ? [base] : Array.from({ length: k }, (_, i) => spec.labels?.[i] ?? `${base}_${i}`);
-      if (spec.labels && spec.labels.length !== k) {
-        throw ModelError.badModel(
-          `Output "${m.name}" has ${k} columns but the manifest gives ${spec.labels.length} labels`,
-        );
-      }
-      columns = columns.map((c) => options.renames?.[c] ?? c);
-      outputs.push({ name: m.name, type: m.type as TensorType, shape: m.shape, columns });
     }
-    if (outputs.length === 0) throw ModelError.badModel(`Model ${onnxPath} has no tensor output to predict`);
+    checkManifest(manifest, session.inputNames, session.outputNames, manifestPath ?? onnxPath);
+    const { inputs, fixedBatch } = inputLayout(session.inputMetadata, manifest, onnxPath);
+    checkInputColumns(inputs, onnxPath);
+    const outputs = await outputLayout(
+      session,
+      { manifest, inputs, fixedBatch, zipLabels, renames: options.renames, where: onnxPath },
+      warnings,
+    );
     return new Model({
       session,
       name: manifest.name ?? defaultName,
@@ -114,11 +69,40 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       path,
       inputs,
       outputs,
+      fixedBatch,
       warnings,
     });
   } catch (err) {
     await session.release();
     throw err;
+  }
+}
+
+async function createSession(
+  bytes: Uint8Array,
+  onnxPath: string,
+  options: LoadOptions,
+): Promise<ort.InferenceSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: options.graphOptimization ?? "all",
+    // Warnings (a declared output shape that differs from the real one) would print raw text amid the JSON logs.
+    logSeverityLevel: 3,
+  };
+  // onnxruntime rejects an explicit undefined: leave the key out for its default.
+  const threads = options.intraOpThreads ?? 1;
+  if (threads > 0) sessionOptions.intraOpNumThreads = threads;
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions);
+  } catch (err) {
+    throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function unzipFile(bytes: Uint8Array, onnxPath: string) {
+  try {
+    return unzipMaps(bytes);
+  } catch (err) {
+    throw ModelError.badModel(`Cannot read the graph of ${onnxPath}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -172,8 +156,4 @@ async function exists(path: string): Promise<boolean> {
 async function shortSha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
   return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function dim(d: number | string): string {
-  return typeof d === "number" ? String(d) : d || "?";
 }

@@ -8,7 +8,11 @@
  *   "name": "churn",
  *   "version": "2024-05",
  *   "description": "Telco churn probability",
- *   "inputs": { "SeniorCitizen": { "aliases": ["seniorcitizen"] }, "tenure": { "required": true } },
+ *   "inputs": {
+ *     "SeniorCitizen": { "aliases": ["seniorcitizen"] },
+ *     "tenure": { "required": true },
+ *     "float_input": { "columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"] }
+ *   },
  *   "outputs": { "probabilities": { "labels": ["no", "yes"] }, "duration": { "rename": "ride_duration" } }
  * }
  * ```
@@ -21,6 +25,8 @@ export interface InputManifest {
   aliases?: string[];
   /** A null or blank value rejects its row instead of becoming NaN (for a float input). */
   required?: boolean;
+  /** For an [N,K] input: the K columns that feed it, in order (required when K is dynamic). */
+  columns?: string[];
 }
 
 /** How one ONNX output becomes columns. */
@@ -52,6 +58,7 @@ export interface Manifest {
 export function parseManifest(raw: unknown, where: string): Manifest {
   const fail = (what: string) => ModelError.badModel(`Invalid model manifest ${where}: ${what}`);
   if (!isObject(raw)) throw fail("it is not a JSON object");
+  checkKeys(raw, KEYS.top, "", fail);
   for (const key of ["name", "version", "description"] as const) {
     if (raw[key] !== undefined && typeof raw[key] !== "string") throw fail(`"${key}" is not a string`);
   }
@@ -61,7 +68,8 @@ export function parseManifest(raw: unknown, where: string): Manifest {
     if (!isObject(entries)) throw fail(`"${section}" is not an object`);
     for (const [name, entry] of Object.entries(entries)) {
       if (!isObject(entry)) throw fail(`"${section}.${name}" is not an object`);
-      for (const list of ["aliases", "labels"]) {
+      checkKeys(entry, KEYS[section], `${section}.${name}.`, fail);
+      for (const list of ["aliases", "labels", "columns"]) {
         const v = entry[list];
         if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === "string"))) {
           throw fail(`"${section}.${name}.${list}" is not a list of strings`);
@@ -76,6 +84,25 @@ export function parseManifest(raw: unknown, where: string): Manifest {
     }
   }
   return raw as Manifest;
+}
+
+/** The keys a manifest may have, at the top and in each input or output entry. */
+const KEYS = {
+  top: ["name", "version", "description", "inputs", "outputs"],
+  inputs: ["aliases", "required", "columns"],
+  outputs: ["rename", "labels"],
+};
+
+function checkKeys(
+  object: Record<string, unknown>,
+  known: string[],
+  prefix: string,
+  fail: (what: string) => ModelError,
+) {
+  const unknown = Object.keys(object).find((k) => !known.includes(k));
+  if (unknown !== undefined) {
+    throw fail(`unknown key "${prefix}${unknown}" (known keys here: ${known.map((k) => `"${k}"`).join(", ")})`);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

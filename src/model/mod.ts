@@ -18,4 +18,5 @@ export {
   type RowReject,
 } from "./model.ts";
 export { ModelError } from "./model_error.ts";
+export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
 export type { TensorType } from "./coerce.ts";

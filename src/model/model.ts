@@ -6,28 +6,76 @@
  * else of ours, so every transport scores through the same code.
  */
 import * as ort from "onnxruntime-node";
-import { coerceColumn, EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
+import { EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
+import { inputValues } from "./input_values.ts";
 import { ModelError } from "./model_error.ts";
+import { type InputSource, resolveInputs } from "./resolve_inputs.ts";
 
-/** One ONNX input and the columns that may feed it. */
+/**
+ * One ONNX input and the columns that feed it.
+ *
+ * @example
+ * ```ts
+ * // skl2onnx's FloatTensorType([None, 4]) with a manifest naming its columns:
+ * // { name: "float_input", type: "float32", shape: ["", 4], vector: true, fixedBatch: null,
+ * //   columns: ["sepal_length", "sepal_width", "petal_length", "petal_width"], aliases: [], required: false }
+ * ```
+ */
 export interface InputSpec {
   name: string;
   type: TensorType;
   /** As onnxruntime reports it: a number, or a name / "" for a dynamic dimension. */
   shape: ReadonlyArray<number | string>;
-  /** Column names tried after `name`, from the manifest. */
+  /**
+   * The columns a row gives, one per value: `[name]` for an `[N]` or `[N,1]` input (or the manifest's one
+   * column); for an `[N,K]` input its K columns, `<name>_0`… `<name>_{K-1}` unless the manifest's `columns`
+   * name them.
+   */
+  columns: string[];
+  /**
+   * True for an `[N,K]` input (K > 1, or dynamic): besides its K columns, a JSON row may give its values as
+   * one list under the input's name (or an alias), e.g. `{"float_input": [5.1, 3.5, 1.4, 0.2]}`.
+   */
+  vector: boolean;
+  /** Other names tried after `columns`/`name`: for an `[N]` input its column, for an `[N,K]` one its list. */
   aliases: string[];
   /** Whether a null or blank value rejects its row (else a float input takes NaN). */
   required: boolean;
+  /** The batch size this input fixes (`[1,K]` gives 1), or null when it takes any number of rows. */
+  fixedBatch: number | null;
 }
 
-/** One tensor output and the columns it becomes. */
+/**
+ * One tensor output and the columns it becomes.
+ *
+ * @example
+ * ```ts
+ * // a ZipMap classifier's probabilities, rewritten to a tensor at load:
+ * // { name: "output_probability", type: "float32", shape: ["N", 3], key: "output_probability",
+ * //   columns: ["output_probability_setosa", "output_probability_versicolor", "output_probability_virginica"],
+ * //   labels: ["setosa", "versicolor", "virginica"] }
+ * ```
+ */
 export interface OutputSpec {
   name: string;
   type: TensorType;
+  /**
+   * The batch dimension as declared, then the dimensions of one row as a trial run at load returned them (a
+   * file's declared shape may be wrong: `[N]` that returns `[N,2]`).
+   */
   shape: ReadonlyArray<number | string>;
-  /** One column for [N] or [N,1]; K columns for [N,K]. */
+  /** The output's name in answers that keep it whole (JSON): its rename, else its name. */
+  key: string;
+  /**
+   * One column per value of a row: `[key]` for one value; else `<key>_<i>`, `<key>_<label>` for a ZipMap's
+   * probabilities, or the manifest's `labels`.
+   */
   columns: string[];
+  /**
+   * A ZipMap classifier's class labels (as text; int64 labels in decimal), one per column. JSON answers give
+   * such an output as an object `{label: probability}`, as skl2onnx users know it from Python.
+   */
+  labels?: string[];
 }
 
 /** A row that could not be scored, and why. */
@@ -65,6 +113,7 @@ export interface ModelInit {
   path: string;
   inputs: InputSpec[];
   outputs: OutputSpec[];
+  fixedBatch: number | null;
   warnings: string[];
 }
 
@@ -84,8 +133,13 @@ export class Model {
   readonly description: string;
   readonly path: string;
   readonly inputs: readonly InputSpec[];
-  /** Tensor outputs only: non-tensor ones (a ZipMap) are left out with a warning. */
+  /** Tensor outputs (a ZipMap's maps are rewritten to a tensor at load); other kinds are left out with a warning. */
   readonly outputs: readonly OutputSpec[];
+  /**
+   * The batch size the model fixes (e.g. 1 for `[1,K]` inputs), or null. `predict` takes any number of rows
+   * either way: it runs them in runs of this size.
+   */
+  readonly fixedBatch: number | null;
   /** Things worth a log line, found while loading. */
   readonly warnings: readonly string[];
   readonly #session: ort.InferenceSession;
@@ -98,6 +152,7 @@ export class Model {
     this.path = init.path;
     this.inputs = init.inputs;
     this.outputs = init.outputs;
+    this.fixedBatch = init.fixedBatch;
     this.warnings = init.warnings;
   }
 
@@ -107,37 +162,44 @@ export class Model {
   }
 
   /**
-   * Finds the column feeding each input: its own name, else its aliases.
-   * Throws when any input has no column, naming them all and what is there.
+   * Finds the columns feeding each input: for an `[N]` input its column (`columns`, its name, its aliases); for an
+   * `[N,K]` input its K columns and/or the column holding its values as lists. A name matches exactly, else the
+   * one column equal ignoring case. Throws when any input has no column, naming them all and what is there.
    *
    * @example
    * ```ts
    * model.resolveInputs(["PULocationID", "DOLocationID", "trip_distance"]);
+   * // Map { "PULocationID" => { columns: ["PULocationID"] }, ... }
    * ```
    */
-  resolveInputs(available: Iterable<string>): Map<string, string> {
-    const have = new Set(available);
-    const found = new Map<string, string>();
-    const missing: string[] = [];
-    for (const input of this.inputs) {
-      const column = [input.name, ...input.aliases].find((c) => have.has(c));
-      if (column === undefined) missing.push(input.name);
-      else found.set(input.name, column);
+  resolveInputs(available: Iterable<string>): Map<string, InputSource> {
+    return resolveInputs(this.name, this.inputs, available);
+  }
+
+  /**
+   * The columns that feed the model, under their canonical names (each input's `columns`, and its own name for
+   * the list form), whatever names or case the batch used: batches keyed alike can be merged row by row.
+   *
+   * @example
+   * ```ts
+   * model.canonicalColumns({ Trip_Distance: [40], dee: [1] }); // { trip_distance: [40], d: [1] }
+   * ```
+   */
+  canonicalColumns(columns: Readonly<Record<string, ArrayLike<unknown>>>): Record<string, ArrayLike<unknown>> {
+    const out: Record<string, ArrayLike<unknown>> = {};
+    for (const [name, source] of this.resolveInputs(Object.keys(columns))) {
+      const input = this.inputs.find((i) => i.name === name)!;
+      if (source.packed !== undefined) out[name] = columns[source.packed];
+      source.columns?.forEach((c, k) => out[input.columns[k]] = columns[c]);
     }
-    if (missing.length > 0) {
-      const there = [...have].map((c) => `"${c}"`).join(", ") || "none";
-      throw ModelError.missingInputs(
-        `Missing input ${missing.length === 1 ? "column" : "columns"} for model "${this.name}": ` +
-          `${missing.map((c) => `"${c}"`).join(", ")} (columns present: ${there})`,
-      );
-    }
-    return found;
+    return out;
   }
 
   /**
    * Scores `length` rows given as columns (extra columns are ignored). A
    * value that cannot be coerced to its input's type rejects that row only;
-   * the other rows are scored in one `session.run`.
+   * the other rows are scored in one `session.run` (in runs of `fixedBatch`
+   * rows when the model fixes its batch size).
    */
   async predict(
     columns: Readonly<Record<string, ArrayLike<unknown>>>,
@@ -149,19 +211,21 @@ export class Model {
     const rejects: RowReject[] = [];
     const bad = new Set<number>();
     for (const input of this.inputs) {
-      const column = sources.get(input.name)!;
-      const { data, failures } = coerceColumn(columns[column], input.type, { required: input.required });
+      const { data, failures } = inputValues(input, sources.get(input.name)!, columns, length);
       coerced.set(input.name, data);
       for (const f of failures) {
         if (bad.has(f.index)) continue;
         bad.add(f.index);
+        const what = f.item === undefined ? `column "${f.column}"` : `column "${f.column}" value ${f.item}`;
+        const list = input.vector && f.item === undefined && f.column === sources.get(input.name)!.packed;
+        const expected = list ? `a list of ${input.columns.length} values` : EXPECTED[input.type];
         rejects.push({
           index: f.index,
-          column,
+          column: f.column,
           value: f.value,
           message: f.reason === "is missing"
-            ? `column "${column}" is missing (expected ${EXPECTED[input.type]})`
-            : `column "${column}" ${f.reason} (got ${show(f.value)})`,
+            ? `${what} is missing (expected ${expected})`
+            : `${what} ${f.reason} (got ${show(f.value)})`,
         });
       }
     }
@@ -172,12 +236,43 @@ export class Model {
     if (n === 0) {
       return { rows, columns: Object.fromEntries(selected.flatMap((o) => o.columns.map((c) => [c, []]))), rejects };
     }
+    const data = new Map<string, TensorData>();
+    for (const input of this.inputs) {
+      const all = coerced.get(input.name)!;
+      data.set(input.name, rows === null ? all : gather(all, rows, input.columns.length));
+    }
+    const batch = this.fixedBatch;
+    if (batch === null || n === batch) return { rows, columns: await this.#run(data, n, selected), rejects };
+    const parts: Record<string, ArrayLike<unknown>>[] = [];
+    for (let start = 0; start < n; start += batch) {
+      const chunk = new Map<string, TensorData>();
+      for (const input of this.inputs) {
+        chunk.set(
+          input.name,
+          runOf(data.get(input.name)!, start, Math.min(n, start + batch), batch, input.columns.length),
+        );
+      }
+      const out = await this.#run(chunk, batch, selected);
+      const kept = Math.min(n, start + batch) - start;
+      parts.push(
+        kept === batch ? out : Object.fromEntries(Object.entries(out).map(([c, v]) => [c, slice(v, 0, kept)])),
+      );
+    }
+    const out: Record<string, ArrayLike<unknown>> = {};
+    for (const c of Object.keys(parts[0])) out[c] = concat(parts.map((p) => p[c]));
+    return { rows, columns: out, rejects };
+  }
+
+  /** One `session.run` of `n` rows (flat row-major data per input); the outputs split into their columns. */
+  async #run(
+    data: ReadonlyMap<string, TensorData>,
+    n: number,
+    selected: readonly OutputSpec[],
+  ): Promise<Record<string, ArrayLike<unknown>>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.inputs) {
-      let data = coerced.get(input.name)!;
-      if (rows !== null) data = gather(data, rows);
-      const dims = input.shape.length === 2 ? [n, 1] : [n];
-      feeds[input.name] = new ort.Tensor(input.type, data as never, dims);
+      const dims = input.shape.length === 2 ? [n, input.columns.length] : [n];
+      feeds[input.name] = new ort.Tensor(input.type, data.get(input.name)! as never, dims);
     }
     let results: ort.InferenceSession.OnnxValueMapType;
     try {
@@ -189,7 +284,7 @@ export class Model {
     }
     const out: Record<string, ArrayLike<unknown>> = {};
     for (const o of selected) splitOutput(o, results[o.name] as ort.Tensor, n, out);
-    return { rows, columns: out, rejects };
+    return out;
   }
 
   /** Releases the onnxruntime session. */
@@ -220,26 +315,52 @@ function keptRows(length: number, bad: Set<number>): Uint32Array {
   return rows;
 }
 
-function gather(data: TensorData, rows: Uint32Array): TensorData {
-  if (Array.isArray(data)) return Array.from(rows, (i) => data[i]);
-  const ctor = data.constructor as new (n: number) => typeof data;
-  const out = new ctor(rows.length);
-  for (let j = 0; j < rows.length; j++) out[j] = data[rows[j]];
+/** The rows at `rows` of row-major data with `k` values per row. */
+function gather(data: TensorData, rows: Uint32Array, k: number): TensorData {
+  const out = Array.isArray(data)
+    ? new Array<string>(rows.length * k)
+    : new (data.constructor as new (n: number) => Exclude<TensorData, string[]>)(rows.length * k);
+  const src = data as ArrayLike<unknown>;
+  const dst = out as unknown as unknown[];
+  for (let j = 0; j < rows.length; j++) for (let c = 0; c < k; c++) dst[j * k + c] = src[rows[j] * k + c];
+  return out;
+}
+
+/** Rows `start` to `end` of row-major data, padded to `size` rows by repeating the last (a fixed batch takes exactly `size`). */
+function runOf(data: TensorData, start: number, end: number, size: number, k: number): TensorData {
+  const rows = new Uint32Array(size);
+  for (let j = 0; j < size; j++) rows[j] = Math.min(start + j, end - 1);
+  return gather(data, rows, k);
+}
+
+function slice(values: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
+  return Array.isArray(values) ? values.slice(start, end) : (values as unknown as Float64Array).slice(start, end);
+}
+
+function concat(parts: ArrayLike<unknown>[]): ArrayLike<unknown> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  if (Array.isArray(parts[0])) return (parts as unknown[][]).flat();
+  const out = new (parts[0].constructor as new (n: number) => Float64Array)(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p as Float64Array, at);
+    at += p.length;
+  }
   return out;
 }
 
 function splitOutput(o: OutputSpec, t: ort.Tensor, n: number, out: Record<string, ArrayLike<unknown>>) {
-  const data = t.data as ArrayLike<unknown> & { subarray?: unknown };
-  const k = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
-  if (t.dims[0] !== n || data.length !== n * k) {
-    throw ModelError.runFailed(`Output "${o.name}" has shape [${t.dims}], expected [${n}] or [${n}, K]`);
+  const data = t.data as ArrayLike<unknown>;
+  const k = o.columns.length;
+  if (t.dims.length === 0 || t.dims[0] !== n || data.length !== n * k) {
+    throw ModelError.runFailed(
+      `Output "${o.name}" has shape [${t.dims}] for a run of ${n} rows; ${k} ${k === 1 ? "value" : "values"} ` +
+        `per row were expected (as a trial run at load returned)`,
+    );
   }
   if (k === 1) {
     out[o.columns[0]] = data;
     return;
-  }
-  if (k !== o.columns.length) {
-    throw ModelError.runFailed(`Output "${o.name}" has ${k} columns, expected ${o.columns.length}`);
   }
   for (let c = 0; c < k; c++) {
     const col = Array.isArray(data) ? new Array(n) : new (data.constructor as new (n: number) => unknown[])(n);

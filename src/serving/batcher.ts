@@ -76,9 +76,7 @@ export class Batcher {
    */
   predict(columns: Record<string, ArrayLike<unknown>>, length: number): Promise<Prediction> {
     // Key every request by input name, so requests using different aliases merge.
-    const sources = this.model.resolveInputs(Object.keys(columns));
-    const canonical: Record<string, ArrayLike<unknown>> = {};
-    for (const [input, column] of sources) canonical[input] = columns[column];
+    const canonical = this.model.canonicalColumns(columns);
     if (this.#queuedRows + length > this.#maxQueue && this.#queuedRows > 0) {
       return Promise.reject(
         new UnavailableError(
@@ -161,12 +159,14 @@ export class Batcher {
 
 function merge(batch: Pending[], rows: number): Record<string, unknown[]> {
   const merged: Record<string, unknown[]> = {};
-  for (const name of Object.keys(batch[0].columns)) {
+  // Requests may give an [N,K] input as K columns or as lists: a row lacking one form has undefined there.
+  for (const name of new Set(batch.flatMap((p) => Object.keys(p.columns)))) {
     const out = new Array<unknown>(rows);
     let at = 0;
     for (const p of batch) {
       const col = p.columns[name];
-      for (let i = 0; i < p.length; i++) out[at++] = col[i];
+      if (col === undefined) at += p.length;
+      else for (let i = 0; i < p.length; i++) out[at++] = col[i];
     }
     merged[name] = out;
   }

@@ -53,13 +53,15 @@ export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
   if (items.length === 0) throw badRequest(`The request has no rows to score`);
   const rows = items.map((item, i) => toRow(item, i, shape, model));
   const columns = rowsToColumns(rows);
-  const sources = model.resolveInputs(Object.keys(columns));
-  for (const [, column] of sources) {
-    const values = columns[column];
-    for (let r = 0; r < values.length; r++) {
-      if (values[r] === undefined || values[r] === null) {
-        throw new InputError(`${where(shape, r)}field "${column}" is ${values[r] === null ? "null" : "missing"}`);
-      }
+  // A null is the model's to judge (NaN for a float input that is not required); an absent field is a mistake.
+  for (const source of model.resolveInputs(Object.keys(columns)).values()) {
+    if (source.packed !== undefined) continue;
+    for (const column of source.columns!) {
+      const values = columns[column];
+      // rowsToColumns leaves holes, which indexOf skips.
+      let r = 0;
+      while (r < values.length && values[r] !== undefined) r++;
+      if (r < values.length) throw new InputError(`${where(shape, r)}field "${column}" is missing`);
     }
   }
   return { shape, rows, columns };

@@ -23,18 +23,21 @@ Deno.test("loadModel reads metadata", async (t) => {
       );
       assert.deepEqual(model.inputs[1].aliases, ["dee", "D"]);
     });
-    await t.step("outputs: [N,2] splits by labels, renames apply, the ZipMap is left out with a warning", () => {
+    await t.step("outputs: [N,2] splits by labels, renames apply, the ZipMap becomes a labelled tensor", () => {
       assert.deepEqual(model.outputColumns.map((c) => c.name), [
         "p_yes",
         "p_no",
+        "probs_map_yes",
+        "probs_map_no",
         "double_out",
         "i_out",
         "j_out",
         "s_out",
         "not_b",
       ]);
-      assert.deepEqual(model.warnings.length, 1);
-      assert.match(model.warnings[0], /"probs_map".*left out/);
+      assert.deepEqual(model.warnings, []);
+      const zip = model.outputs.find((o) => o.name === "probs_map")!;
+      assert.deepEqual([zip.type, zip.shape, zip.labels], ["float32", ["N", 2], ["yes", "no"]]);
     });
   } finally {
     await model.close();
@@ -130,7 +133,7 @@ Deno.test("loadModel errors", async (t) => {
         return join(dir.path, "badlabels");
       },
       "bad_model",
-      /2 columns but the manifest gives 1 labels/,
+      /has 2 columns but the manifest's "outputs.probs.labels" gives 1/,
     ],
   ];
   for (const [name, make, code, message] of cases) {

@@ -11,9 +11,9 @@ import { rejection } from "../helpers.ts";
 function fakeModel(runs: number[]): Model {
   return {
     name: "fake",
-    resolveInputs: (columns: Iterable<string>) => {
-      if (![...columns].includes("x")) throw new Error('Missing input column for model "fake": "x"');
-      return new Map([["x", "x"]]);
+    canonicalColumns: (columns: Record<string, ArrayLike<unknown>>) => {
+      if (!("x" in columns)) throw new Error('Missing input column for model "fake": "x"');
+      return { x: columns.x };
     },
     predict: (columns: Record<string, ArrayLike<unknown>>, length: number): Promise<Prediction> => {
       runs.push(length);

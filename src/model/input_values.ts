@@ -1,0 +1,88 @@
+/**
+ * One input's tensor data for a batch: its K value columns (or the packed
+ * lists of JSON's array form) coerced to the input's type and laid out row
+ * by row, with a failure per bad value naming its column.
+ */
+import { coerceColumn, type TensorData } from "./coerce.ts";
+import type { InputSpec } from "./model.ts";
+import type { InputSource } from "./resolve_inputs.ts";
+
+/** A value that rejects its row. */
+export interface ValueFailure {
+  index: number;
+  /** The column that holds it (for the array form, the list's column). */
+  column: string;
+  value: unknown;
+  /** Why, as coercion says it: `is not a number`, `is missing`, `is not a list of 4 values`. */
+  reason: string;
+  /** Which value of the list was bad, for the array form. */
+  item?: number;
+}
+
+/**
+ * Coerces `length` rows of one input into its flat tensor data (`length × K` values).
+ *
+ * @example
+ * ```ts
+ * const { data, failures } = inputValues(input, { packed: "float_input" }, columns, 2);
+ * ```
+ */
+export function inputValues(
+  input: InputSpec,
+  source: InputSource,
+  columns: Readonly<Record<string, ArrayLike<unknown>>>,
+  length: number,
+): { data: TensorData; failures: ValueFailure[] } {
+  const k = input.columns.length;
+  const failures: ValueFailure[] = [];
+  const split = source.columns?.map((c) => columns[c]);
+  let perValue: ArrayLike<unknown>[];
+  let packedRow: Uint8Array | undefined;
+  if (source.packed === undefined) perValue = split!;
+  else {
+    const packed = columns[source.packed];
+    perValue = Array.from({ length: k }, () => new Array(length));
+    packedRow = new Uint8Array(length);
+    for (let r = 0; r < length; r++) {
+      const v = packed[r];
+      if (Array.isArray(v) && v.length === k) {
+        packedRow[r] = 1;
+        for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = v[j];
+      } else if ((v === undefined || v === null) && split !== undefined) {
+        for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = split[j][r];
+      } else {
+        packedRow[r] = 1;
+        failures.push({
+          index: r,
+          column: source.packed,
+          value: v,
+          reason: v === undefined || v === null ? "is missing" : `is not a list of ${k} values`,
+        });
+      }
+    }
+  }
+  const coerced = perValue.map((values) => coerceColumn(values, input.type, { required: input.required }));
+  for (let j = 0; j < k; j++) {
+    for (const f of coerced[j].failures) {
+      if (packedRow?.[f.index]) {
+        failures.push({ index: f.index, column: source.packed!, value: f.value, reason: f.reason, item: j });
+      } else failures.push({ index: f.index, column: source.columns![j], value: f.value, reason: f.reason });
+    }
+  }
+  return { data: interleave(coerced.map((c) => c.data), length), failures };
+}
+
+/** K columns of `length` values as one row-major array. */
+function interleave(parts: TensorData[], length: number): TensorData {
+  if (parts.length === 1) return parts[0];
+  const k = parts.length;
+  const first = parts[0];
+  const out = Array.isArray(first)
+    ? new Array<string>(length * k)
+    : new (first.constructor as new (n: number) => Exclude<TensorData, string[]>)(length * k);
+  for (let j = 0; j < k; j++) {
+    const part = parts[j] as ArrayLike<unknown>;
+    for (let r = 0; r < length; r++) (out as unknown as unknown[])[r * k + j] = part[r];
+  }
+  return out;
+}
