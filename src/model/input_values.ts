@@ -50,21 +50,23 @@ export function inputValues(
         for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = v[j];
       } else if ((v === undefined || v === null) && split !== undefined) {
         for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = split[j][r];
+      } else if (v === undefined || v === null) {
+        // A missing list is K missing values: NaN for a float input that is not required, else a reject.
+        packedRow[r] = 2;
+        for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = null;
       } else {
         packedRow[r] = 1;
-        failures.push({
-          index: r,
-          column: source.packed,
-          value: v,
-          reason: v === undefined || v === null ? "is missing" : `is not a list of ${k} values`,
-        });
+        failures.push({ index: r, column: source.packed, value: v, reason: `is not a list of ${k} values` });
       }
     }
   }
   const coerced = perValue.map((values) => coerceColumn(values, input.type, { required: input.required }));
   for (let j = 0; j < k; j++) {
     for (const f of coerced[j].failures) {
-      if (packedRow?.[f.index]) {
+      const form = packedRow?.[f.index];
+      if (form === 2) {
+        if (j === 0) failures.push({ index: f.index, column: source.packed!, value: null, reason: "is missing" });
+      } else if (form === 1) {
         failures.push({ index: f.index, column: source.packed!, value: f.value, reason: f.reason, item: j });
       } else failures.push({ index: f.index, column: source.columns![j], value: f.value, reason: f.reason });
     }

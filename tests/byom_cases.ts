@@ -1,0 +1,179 @@
+/**
+ * Models people bring, for the tests of every mode: the small synthetic
+ * ones of `fixtures/models/byom` (one of each kind) and the real exports of
+ * `fixtures/real-exports`, each with rows to score and what onnxruntime run
+ * directly on those rows returns, so every transport can be checked for the
+ * same bits.
+ */
+import * as ort from "onnxruntime-node";
+import { join } from "node:path";
+import type { Model } from "../src/model/mod.ts";
+import { unzipMaps } from "../src/model/zipmap.ts";
+import { FIXTURES } from "./helpers.ts";
+
+/** One model and rows to score. */
+export interface ByomCase {
+  name: string;
+  path: string;
+  /** Rows keyed by the model's columns (an [N,K] input as its K columns). */
+  rows: Record<string, unknown>[];
+}
+
+const SYNTHETIC = join(FIXTURES, "models", "byom");
+/** The real exports, and what SOURCES recorded for them. */
+export const REAL = join(FIXTURES, "real-exports");
+
+/** What onnxruntime returned for each real export when it was collected (row 0 fed first). */
+export interface RecordedRun {
+  inputs: Record<string, { type: string; row0: unknown[] }>;
+  outputs: Record<string, { type: string; shape: number[]; data: unknown[] }>;
+}
+
+/** expected.json of the real exports. */
+export const RECORDED: Record<string, RecordedRun> = JSON.parse(
+  await Deno.readTextFile(join(REAL, "expected.json")),
+);
+
+/** The synthetic models, each with rows that exercise it. */
+export const SYNTHETIC_CASES: ByomCase[] = [
+  {
+    name: "nk_regressor",
+    path: join(SYNTHETIC, "nk_regressor"),
+    rows: [
+      { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+      { sepal_length: 6.7, sepal_width: 3.1, petal_length: 4.4, petal_width: 1.4 },
+      { sepal_length: 6.3, sepal_width: 2.9, petal_length: 5.6, petal_width: 1.8 },
+    ],
+  },
+  ...["zipmap_strings", "zipmap_int64"].map((name) => ({
+    name,
+    path: join(SYNTHETIC, name),
+    rows: [[1, 2, 3], [3, -1, 0.5], [-2, 4, 1], [0.25, 0.5, -0.75]].map((v) => vectorRow("float_input", v)),
+  })),
+  {
+    name: "fixed_batch",
+    path: join(SYNTHETIC, "fixed_batch"),
+    rows: [[1, 2, 3], [4, 5, 6], [-1, 0.5, 2]].map((v) => vectorRow("x", v)),
+  },
+  {
+    name: "mixed",
+    path: join(SYNTHETIC, "mixed"),
+    rows: [
+      { color: "red", features_0: 1.5, features_1: -2, features_2: 0.25, counts_0: 3, counts_1: 7 },
+      { color: "blue", features_0: 0, features_1: 1, features_2: 2, counts_0: -1, counts_1: 40 },
+      { color: "purple", features_0: 9, features_1: 8, features_2: 7, counts_0: 0, counts_1: 0 },
+    ],
+  },
+  {
+    name: "wrong_shape",
+    path: join(SYNTHETIC, "wrong_shape"),
+    rows: [[1, 2], [5, -3], [0.5, 0.75]].map((v) => vectorRow("x", v)),
+  },
+  {
+    name: "dynamic_k",
+    path: join(SYNTHETIC, "dynamic_k"),
+    rows: [{ a: 1, b: 2, c: 3.5 }, { a: -1, b: 0.25, c: 8 }],
+  },
+];
+
+/** The real exports, each with the recorded row 0 and a second row made from it (to score several rows). */
+export const REAL_CASES: ByomCase[] = Object.entries(RECORDED).map(([name, run]) => {
+  const row0: Record<string, unknown> = {};
+  const row1: Record<string, unknown> = {};
+  for (const [input, { type, row0: values }] of Object.entries(run.inputs)) {
+    // An [N,1] input is fed from a column named after it.
+    const names = values.length === 1 ? [input] : values.map((_, k) => `${input}_${k}`);
+    names.forEach((c, k) => {
+      row0[c] = values[k];
+      row1[c] = typeof values[k] === "number" && type.startsWith("float")
+        ? (values[k] as number) * 0.9 + 0.5
+        : values[k];
+    });
+  }
+  return { name, path: join(REAL, name), rows: [row0, row1] };
+});
+
+/** A row giving an [N,K] input's values as `<input>_<k>` columns. */
+export function vectorRow(input: string, values: unknown[]): Record<string, unknown> {
+  return Object.fromEntries(values.map((v, k) => [`${input}_${k}`, v]));
+}
+
+/** The same row with each [N,K] input's values as one list under the input's name (JSON's array form). */
+export function packedRow(model: Model, row: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...row };
+  for (const input of model.inputs) {
+    if (!input.vector) continue;
+    out[input.name] = input.columns.map((c) => row[c]);
+    for (const c of input.columns) delete out[c];
+  }
+  return out;
+}
+
+/**
+ * What onnxruntime returns for `rows` run directly (no code of ours but the
+ * ZipMap rewrite for a ZipMap's probabilities, which onnxruntime-node cannot
+ * return otherwise): per output name, per row, the row's values in order.
+ * A model with a fixed batch size is run one row at a time.
+ *
+ * @example
+ * ```ts
+ * const direct = await directRun(model, rows); direct.get("variable")![0]; // [20850.2...]
+ * ```
+ */
+export async function directRun(model: Model, rows: Record<string, unknown>[]): Promise<Map<string, unknown[][]>> {
+  const original = await Deno.readFile(model.path.endsWith(".onnx") ? model.path : join(model.path, "model.onnx"));
+  const bytes = unzipMaps(original)?.bytes ?? original;
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const out = new Map<string, unknown[][]>(model.outputs.map((o) => [o.name, []]));
+  try {
+    const runs = model.fixedBatch === null ? [rows] : rows.map((r) => [r]);
+    for (const part of runs) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const input of model.inputs) {
+        const values = part.flatMap((row) => input.columns.map((c) => row[c]));
+        const dims = input.shape.length === 2 ? [part.length, input.columns.length] : [part.length];
+        feeds[input.name] = new ort.Tensor(input.type, typed(input.type, values) as never, dims);
+      }
+      const results = await session.run(feeds, model.outputs.map((o) => o.name));
+      for (const o of model.outputs) {
+        const data = results[o.name].data as ArrayLike<unknown>;
+        const k = data.length / part.length;
+        for (let r = 0; r < part.length; r++) {
+          out.get(o.name)!.push(Array.from({ length: k }, (_, j) => data[r * k + j]));
+        }
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+/** Our prediction's values of row `r` for each output, as `directRun` gives them. */
+export function predictedRow(
+  model: Model,
+  columns: Record<string, ArrayLike<unknown>>,
+  r: number,
+): Map<string, unknown[]> {
+  return new Map(model.outputs.map((o) => [o.name, o.columns.map((c) => columns[c][r])]));
+}
+
+function typed(type: string, values: unknown[]) {
+  const nums = values as number[];
+  switch (type) {
+    case "float32":
+      return Float32Array.from(values.map((v) => v === null ? NaN : Number(v)));
+    case "float64":
+      return Float64Array.from(values.map((v) => v === null ? NaN : Number(v)));
+    case "int64":
+      return BigInt64Array.from(values.map((v) => BigInt(v as number)));
+    case "int32":
+      return Int32Array.from(nums);
+    case "string":
+      return values.map(String);
+    case "bool":
+      return Uint8Array.from(values.map((v) => (v ? 1 : 0)));
+    default:
+      throw new Error(`no direct feed for ${type} in the tests`);
+  }
+}
