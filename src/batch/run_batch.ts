@@ -4,6 +4,7 @@
  * read ahead while the model runs, so reading and scoring overlap and at
  * most two batches are in memory.
  */
+import { abortable } from "../abortable.ts";
 import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
 import { type Model, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
@@ -34,7 +35,7 @@ export interface BatchJob {
    * nothing (output and rejects are aborted). Negative or unset: no limit.
    */
   maxRejects?: number;
-  /** Stops the job between batches, committing nothing. */
+  /** Stops the job at once, committing nothing: a read or write in progress is abandoned and the sinks aborted. */
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
   /** Called for each rejected row (after it is written to `rejects`, if any). */
@@ -91,18 +92,21 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
   let firstReject: string | undefined;
 
+  const wait = <T>(work: Promise<T>) => abortable(work, job.signal);
+  // A sink counts as opened from the start of its open: an open cut short is aborted too.
   let opened: Sink[] = [];
   try {
-    await sink.open(columns);
+    job.signal?.throwIfAborted();
     opened.push(sink);
+    await wait(sink.open(columns));
     if (rejects) {
-      await rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]);
       opened.push(rejects);
+      await wait(rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]));
     }
     const batches = source.batches({ batchSize: job.batchSize, columns: read })[Symbol.asyncIterator]();
     let next = batches.next();
     for (;;) {
-      const r = await next;
+      const r = await wait(next);
       if (r.done) break;
       const batch = r.value;
       next = batches.next();
@@ -116,12 +120,12 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
         }
         Object.assign(out, prediction.columns);
         for (const c of constants) out[c.name] = repeat(c.value, rowsOut);
-        await sink.write({ offset: batch.offset, length: rowsOut, columns: out });
+        await wait(sink.write({ offset: batch.offset, length: rowsOut, columns: out }));
       }
       const rejected = collectRejects(batch, prediction.rejects, read);
       if (rejected.length > 0) {
         firstReject ??= rejected[0].error;
-        if (rejects) await rejects.write(rejectBatch(rejected, constants));
+        if (rejects) await wait(rejects.write(rejectBatch(rejected, constants)));
         for (const x of rejected) job.onReject?.(x.row, x.error);
       }
       progress.read += batch.length + (batch.rejects?.length ?? 0);
@@ -136,9 +140,11 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       }
       job.signal?.throwIfAborted();
     }
-    await sink.commit();
+    // A signal during the commit abandons it too: the transaction then either committed whole
+    // (the commit had reached the server) or not at all, and a rerun replaces it either way.
+    await wait(sink.commit());
     opened = opened.filter((s) => s !== sink);
-    if (rejects) await rejects.commit();
+    if (rejects) await wait(rejects.commit());
     opened = [];
   } catch (err) {
     for (const s of opened) await s.abort().catch(() => {});

@@ -44,7 +44,21 @@ export interface ConnectOptions {
 export interface PgConnection {
   sql: Sql;
   target: PgTarget;
-  close(): Promise<void>;
+  /**
+   * Calls `listener` each time a connection of the pool drops without
+   * `close` (Postgres restarted, the network went away), with an error
+   * coded `CONNECTION_CLOSED` that {@linkcode pgError} maps to exit 69.
+   * Returns a function that stops listening.
+   */
+  onLoss(listener: (err: Error) => void): () => void;
+  /**
+   * `work`, or its rejection as soon as a connection of the pool drops:
+   * postgres.js leaves some waits unsettled when the socket goes away
+   * mid-COPY, so every wait of a one-connection pool goes through here.
+   */
+  guard<T>(work: Promise<T>): Promise<T>;
+  /** Ends the pool, waiting at most `timeoutSeconds` (default 5, 0 after a drop) for queries in flight. */
+  close(timeoutSeconds?: number): Promise<void>;
 }
 
 /**
@@ -122,6 +136,14 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 250;
   for (let attempt = 0;; attempt++) {
+    const losses = new Set<(err: Error) => void>();
+    let closing = false;
+    let dropped = false;
+    const lost = (err: Error) => {
+      if (closing) return;
+      dropped = true;
+      for (const listener of [...losses]) listener(err);
+    };
     const config = {
       host: target.host,
       port: target.port,
@@ -132,8 +154,11 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       max: options.max ?? 1,
       connect_timeout: options.connectTimeout ?? 10,
       idle_timeout: 0,
+      // A connection is not recycled under a transaction; TCP keep-alive finds a peer that went silent.
+      max_lifetime: 0,
+      keep_alive: KEEP_ALIVE_SECONDS,
       onnotice: () => {},
-      socket: () => openSocket(target, (options.connectTimeout ?? 10) * 1000),
+      socket: () => openSocket(target, (options.connectTimeout ?? 10) * 1000, lost),
       connection: { application_name: options.applicationName ?? "score", TimeZone: "UTC" },
       types: {
         // int8 as bigint, not string; naive timestamps read as UTC wall time, not local time.
@@ -151,7 +176,21 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
     const sql = postgres(config as never) as unknown as Sql;
     try {
       await sql`select 1`;
-      return { sql, target, close: () => sql.end({ timeout: 5 }) };
+      const onLoss = (listener: (err: Error) => void) => {
+        losses.add(listener);
+        return () => losses.delete(listener);
+      };
+      return {
+        sql,
+        target,
+        onLoss,
+        guard: <T>(work: Promise<T>) => guarded(work, onLoss),
+        // After a drop nothing in flight will finish: no reason to wait for it.
+        close: (timeoutSeconds = dropped ? 0 : 5) => {
+          closing = true;
+          return sql.end({ timeout: timeoutSeconds });
+        },
+      };
     } catch (err) {
       await sql.end({ timeout: 0 }).catch(() => {});
       const failure = pgError(err, target);
@@ -161,10 +200,21 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
   }
 }
 
-// Our own socket only to turn Nagle off: postgres.js sends COPY's data and
-// its CopyDone in two writes, and Nagle holds the small second one until
-// the first is acknowledged, which costs ~40 ms per batch.
-function openSocket(target: PgTarget, timeoutMs: number): Promise<Socket> {
+/** Seconds of silence before TCP probes a connection. */
+const KEEP_ALIVE_SECONDS = 10;
+
+function guarded<T>(work: Promise<T>, onLoss: PgConnection["onLoss"]): Promise<T> {
+  let stop = () => {};
+  const lost = new Promise<never>((_, reject) => stop = onLoss(reject));
+  return Promise.race([work, lost]).finally(stop);
+}
+
+// Our own socket to turn Nagle off (postgres.js sends COPY's data and its
+// CopyDone in two writes, and Nagle holds the small second one until the
+// first is acknowledged, ~40 ms per batch) and to see it close: a drop in
+// the middle of a COPY or under a reserved connection is not always
+// reported to the caller by postgres.js.
+function openSocket(target: PgTarget, timeoutMs: number, lost: (err: Error) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
@@ -175,6 +225,12 @@ function openSocket(target: PgTarget, timeoutMs: number): Promise<Socket> {
     socket.once("connect", () => {
       clearTimeout(timer);
       socket.removeListener("error", reject);
+      let cause: Error | undefined;
+      socket.on("error", (err) => cause ??= err);
+      socket.once("close", () => {
+        const why = cause ? `connection lost (${cause.message})` : "connection lost";
+        lost(Object.assign(new Error(why), { code: "CONNECTION_CLOSED", cause }));
+      });
       resolve(socket);
     });
     socket.once("error", (err) => {

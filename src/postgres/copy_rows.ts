@@ -12,6 +12,8 @@ import { quoteIdent, quoteTable } from "./identifier.ts";
 export interface CopyWriter {
   /** Sends a batch; waits only while the connection's buffer is full. */
   write(batch: RowBatch): Promise<void>;
+  /** Sends rows already in COPY text (from {@linkcode copyEncoder}); `rows` is how many lines it holds. */
+  writeText(text: string, rows: number): Promise<void>;
   /** Ends the COPY and resolves once Postgres has taken every row; returns the row count. */
   end(): Promise<number>;
   /** Abandons the COPY (Postgres rolls back the statement). */
@@ -50,13 +52,15 @@ export async function openCopy(sql: Sql, table: string, columns: ColumnInfo[]): 
   stream.on("error", (err) => (failure ??= err));
   const encode = copyEncoder(columns);
   let rows = 0;
+  const writeText = async (text: string, n: number) => {
+    if (failure) throw failure;
+    if (n === 0) return;
+    rows += n;
+    if (!stream.write(text)) await Promise.race([once(stream, "drain"), failed]);
+  };
   return {
-    async write(batch) {
-      if (failure) throw failure;
-      if (batch.length === 0) return;
-      rows += batch.length;
-      if (!stream.write(encode(batch))) await Promise.race([once(stream, "drain"), failed]);
-    },
+    write: (batch) => batch.length === 0 ? writeText("", 0) : writeText(encode(batch), batch.length),
+    writeText,
     async end() {
       if (failure) throw failure;
       stream.end();
@@ -66,7 +70,11 @@ export async function openCopy(sql: Sql, table: string, columns: ColumnInfo[]): 
     async cancel() {
       if (stream.destroyed || stream.writableFinished) return;
       const settled = failed.catch(() => {});
-      stream.destroy(new Error("COPY cancelled"));
+      try {
+        stream.destroy(new Error("COPY cancelled"));
+      } catch {
+        // postgres.js writes the CopyFail on a socket that may be gone already.
+      }
       await Promise.race([settled, new Promise((r) => setTimeout(r, 1000))]);
     },
   };

@@ -8,6 +8,7 @@ import type { PgTarget } from "./connect.ts";
 const TRANSIENT_SOCKET = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "EPIPE",
   "ETIMEDOUT",
   "EHOSTUNREACH",
   "ENETUNREACH",
@@ -43,7 +44,13 @@ export function pgError(
   if (
     TRANSIENT_SOCKET.has(code) || code === "ENOTFOUND" || code.startsWith("08") || code === "57P03" || code === "53300"
   ) {
-    const why = code === "ENOTFOUND" ? "host not found" : code === "ECONNREFUSED" ? "connection refused" : msg;
+    const why = code === "ENOTFOUND"
+      ? "host not found"
+      : code === "ECONNREFUSED"
+      ? "connection refused"
+      : code === "ECONNRESET" || code === "EPIPE"
+      ? `connection lost (${msg})`
+      : msg;
     return new UnavailableError(`Cannot reach ${where}${what}: ${why}`, options);
   }
   if (code === "28P01" || code === "28000") {

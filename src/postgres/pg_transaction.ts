@@ -38,9 +38,13 @@ export class PgTransaction {
   readonly #url: string | undefined;
   readonly #connect: ConnectOptions;
   #conn: Promise<PgConnection> | undefined;
+  #txConn: Promise<PgConnection> | undefined;
   #tx: Sql | undefined;
   #copy: { table: string; columns: ColumnInfo[]; writer: CopyWriter } | undefined;
   #outcome: "committed" | "rolled back" | undefined;
+  /** Why the transaction's connection dropped: nothing more may be sent on it. */
+  #lost: Error | undefined;
+  #busy = 0;
 
   constructor(url?: string, connect: ConnectOptions = {}) {
     this.target = resolveTarget(url);
@@ -50,8 +54,7 @@ export class PgTransaction {
 
   /** The pool, for statements that must not wait for this transaction (creating a table). */
   connection(): Promise<PgConnection> {
-    // Two connections: one held by the transaction, one for such statements.
-    this.#conn ??= connectPostgres(this.#url, { ...this.#connect, max: 2 });
+    this.#conn ??= connectPostgres(this.#url, { ...this.#connect, max: 1 });
     return this.#conn;
   }
 
@@ -59,25 +62,29 @@ export class PgTransaction {
   async begin(): Promise<void> {
     if (this.#outcome) throw new Error(`postgres transaction: begin after it was ${this.#outcome}`);
     if (this.#tx) return;
-    const conn = await this.connection();
-    const tx = await conn.sql.reserve() as unknown as Sql;
+    // A pool of its own, so a drop of its one connection is the transaction's.
+    this.#txConn ??= connectPostgres(this.#url, { ...this.#connect, max: 1 });
+    const conn = await this.#txConn;
+    conn.onLoss((err) => this.#lost ??= err);
+    const tx = await conn.guard(conn.sql.reserve()) as unknown as Sql;
     this.#tx = tx;
-    await tx.unsafe("begin");
+    await this.#send(() => tx.unsafe("begin"));
   }
 
   /** Runs a statement inside the transaction (after ending any open COPY). */
   async execute(query: string, params: unknown[] = []): Promise<unknown[]> {
     const tx = await this.#ready();
     await this.#endCopy();
-    return await tx.unsafe(query, params as never[]) as unknown as unknown[];
+    return await this.#send(() => tx.unsafe(query, params as never[])) as unknown as unknown[];
   }
 
   /** Streams a batch into `table` through a COPY kept open until another table or statement needs the connection. */
   async write(table: string, columns: ColumnInfo[], batch: RowBatch): Promise<void> {
     const tx = await this.#ready();
     if (this.#copy && (this.#copy.table !== table || this.#copy.columns !== columns)) await this.#endCopy();
-    this.#copy ??= { table, columns, writer: await openCopy(tx, table, columns) };
-    await this.#copy.writer.write(batch);
+    this.#copy ??= { table, columns, writer: await this.#send(() => openCopy(tx, table, columns)) };
+    const writer = this.#copy.writer;
+    await this.#send(() => writer.write(batch));
   }
 
   /**
@@ -90,7 +97,7 @@ export class PgTransaction {
     try {
       const tx = await this.#ready();
       await this.#endCopy();
-      await tx.unsafe("commit");
+      await this.#send(() => tx.unsafe("commit"));
       this.#outcome = "committed";
     } finally {
       if (this.#outcome === "committed") await this.#close();
@@ -98,15 +105,26 @@ export class PgTransaction {
     }
   }
 
-  /** Abandons everything written and closes; a later call, or one after commit, does nothing. */
+  /**
+   * Abandons everything written and closes, within a few seconds whatever
+   * is pending; a later call, or one after commit, does nothing.
+   */
   async rollback(): Promise<void> {
     if (this.#outcome) return;
     this.#outcome = "rolled back";
-    await this.#copy?.writer.cancel().catch(() => {});
+    const copy = this.#copy;
     this.#copy = undefined;
-    // Closing the connection rolls back too; an explicit rollback makes it prompt.
-    if (this.#tx) await this.#tx.unsafe("rollback").catch(() => {});
-    await this.#close();
+    // Closing the connection rolls back too; an explicit rollback makes it prompt when the
+    // connection is idle. A lost or busy one is only closed: nothing may queue behind a wait.
+    const idle = !this.#lost && this.#busy === 0;
+    if (this.#tx && idle) {
+      const tx = this.#tx;
+      await this.#send(async () => {
+        await copy?.writer.cancel();
+        await tx.unsafe("rollback");
+      }, ROLLBACK_MS).catch(() => {});
+    }
+    await this.#close(!idle);
   }
 
   async #ready(): Promise<Sql> {
@@ -117,13 +135,43 @@ export class PgTransaction {
   async #endCopy() {
     const copy = this.#copy;
     this.#copy = undefined;
-    await copy?.writer.end();
+    if (copy) await this.#send(() => copy.writer.end());
   }
 
-  async #close() {
-    (this.#tx as unknown as { release?: () => void } | undefined)?.release?.();
+  /**
+   * Sends on the transaction's connection unless it dropped, and settles
+   * as soon as it drops: a reserved postgres.js connection that lost its
+   * socket neither answers nor fails a query sent on it.
+   */
+  async #send<T>(work: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    if (this.#lost) throw this.#lost;
+    const conn = await this.#txConn!;
+    this.#busy++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const bounded = timeoutMs === undefined ? work() : Promise.race([
+        work(),
+        new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)),
+      ]);
+      return await conn.guard(bounded);
+    } finally {
+      clearTimeout(timer);
+      this.#busy--;
+    }
+  }
+
+  /** Releases and ends both pools; `now` does not wait for a statement in flight. */
+  async #close(now = false) {
+    const tx = this.#tx as unknown as { release?: () => void } | undefined;
     this.#tx = undefined;
-    const conn = await this.#conn?.catch(() => undefined);
-    await conn?.close().catch(() => {});
+    if (!this.#lost) tx?.release?.();
+    const [conn, txConn] = await Promise.all([
+      this.#conn?.catch(() => undefined),
+      this.#txConn?.catch(() => undefined),
+    ]);
+    await Promise.all([conn?.close().catch(() => {}), txConn?.close(now ? 0 : 5).catch(() => {})]);
   }
 }
+
+/** How long an explicit rollback may take before the connection is simply closed. */
+const ROLLBACK_MS = 2000;

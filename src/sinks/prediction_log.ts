@@ -8,13 +8,12 @@
  * dropped and counted, never waited for, so the log can neither slow nor
  * fail a response.
  */
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { describeError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { connectPostgres, type PgConnection } from "../postgres/connect.ts";
-import { copyEncoder } from "../postgres/copy_rows.ts";
+import { copyEncoder, openCopy } from "../postgres/copy_rows.ts";
 import { quoteTable } from "../postgres/identifier.ts";
+import { pgError } from "../postgres/pg_error.ts";
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 
 /** One scored row. */
@@ -39,9 +38,6 @@ export interface PredictionLogOptions {
 
 /** Records serialized between two turns of the event loop. */
 const SLICE_ROWS = 256;
-
-/** The columns of the log table, in COPY order. */
-const COLUMNS = "logged_at, request_id, model, model_version, features, outputs";
 
 /** The same columns for the shared COPY encoder (which also makes NULs and lone surrogates U+FFFD). */
 const COPY_COLUMNS: ColumnInfo[] = [
@@ -120,9 +116,9 @@ export class PredictionLog {
   #loop: Promise<void>;
   #lastWarning = 0;
 
-  private constructor(pg: PgConnection, table: string, quoted: string, options: PredictionLogOptions) {
+  private constructor(pg: PgConnection, table: string, options: PredictionLogOptions) {
     this.#pg = pg;
-    this.#table = quoted;
+    this.#table = table;
     this.description = `${pg.target.description}/${table}`;
     this.#bufferRows = options.bufferRows ?? 100_000;
     this.#batchRows = options.batchRows ?? 10_000;
@@ -149,7 +145,7 @@ export class PredictionLog {
       await pg.close();
       throw err;
     }
-    return new PredictionLog(pg, table, quoted, options);
+    return new PredictionLog(pg, table, options);
   }
 
   /** Records written to Postgres so far. */
@@ -190,7 +186,7 @@ export class PredictionLog {
       this.#buffer = [];
       log.warn("prediction log: gave up flushing on close", { table: this.description, dropped: this.#dropped });
     }
-    await this.#pg.sql.end({ timeout: late ? 0 : 5 });
+    await this.#pg.close(late ? 0 : 5);
   }
 
   async #run() {
@@ -222,33 +218,39 @@ export class PredictionLog {
   async #copy(batch: PredictionRecord[]): Promise<number> {
     let written = 0;
     let unwritable = 0;
-    const encode = this.#encode;
-    // The text is made in slices with a turn of the event loop between them: serializing
-    // thousands of rows at once would stall the requests being answered meanwhile.
-    async function* lines() {
+    const pg = this.#pg;
+    // Every wait is guarded: a connection that drops mid-COPY fails this batch instead of stalling the log.
+    const copy = await pg.guard(openCopy(pg.sql, this.#table, COPY_COLUMNS));
+    try {
+      // The text is made in slices with a turn of the event loop between them: serializing
+      // thousands of rows at once would stall the requests being answered meanwhile.
       for (let start = 0; start < batch.length; start += SLICE_ROWS) {
         const records = batch.slice(start, start + SLICE_ROWS);
         let text = "";
+        let rows = records.length;
         try {
-          text = encode(recordBatch(records));
-          written += records.length;
+          text = this.#encode(recordBatch(records));
         } catch {
           // A record that cannot be serialized (circular, too deep) is dropped alone, not with its slice.
+          rows = 0;
           for (const r of records) {
             try {
-              text += encode(recordBatch([r]));
-              written++;
+              text += this.#encode(recordBatch([r]));
+              rows++;
             } catch {
               unwritable++;
             }
           }
         }
-        if (text !== "") yield text;
+        await pg.guard(copy.writeText(text, rows));
+        written += rows;
         await new Promise((r) => setTimeout(r, 0));
       }
+      await pg.guard(copy.end());
+    } catch (err) {
+      await copy.cancel().catch(() => {});
+      throw err;
     }
-    const stream = await this.#pg.sql.unsafe(`copy ${this.#table} (${COLUMNS}) from stdin`).writable();
-    await pipeline(Readable.from(lines()), stream);
     // Counted only on success: a failed COPY drops (and counts) its whole batch.
     this.#dropped += unwritable;
     return written;
@@ -261,7 +263,7 @@ export class PredictionLog {
     log.warn("prediction log: a COPY failed; its rows are dropped", {
       table: this.description,
       rows,
-      error: describeError(err).message,
+      error: describeError(pgError(err, this.#pg.target, "writing the prediction log")).message,
       dropped: this.#dropped,
     });
   }

@@ -53,7 +53,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
   let columns: ColumnInfo[];
   try {
     const from = options.shard ? `select * from (${base}\n) q where ${shardCondition(options.shard, "q")}` : base;
-    const statement = await sql.unsafe(from, params as never[]).describe() as unknown as Description;
+    const statement = await conn.guard(sql.unsafe(from, params as never[]).describe()) as unknown as Description;
     if (statement.types.length > params.length) {
       throw new UsageError(
         `The query uses $${statement.types.length} but ${params.length} ${
@@ -83,9 +83,13 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       const list = names.map((n) => `q.${quoteIdent(n, "column name")}`).join(", ") || "1";
       const text = `select ${list} from (${base}\n) q` +
         (options.shard ? ` where ${shardCondition(options.shard, "q")}` : "");
-      const cursor = sql.unsafe(text, params as never[]).values().cursor(batchSize);
+      const cursor = (sql.unsafe(text, params as never[]).values().cursor(batchSize) as AsyncIterable<unknown[][]>)
+        [Symbol.asyncIterator]();
+      let ended = false;
       try {
-        for await (const rows of cursor as AsyncIterable<unknown[][]>) {
+        // Each read is guarded: a cursor whose connection drops is not always failed by postgres.js.
+        for (let next = await conn.guard(cursor.next()); !next.done; next = await conn.guard(cursor.next())) {
+          const rows = next.value;
           const out: Record<string, unknown[]> = {};
           for (let c = 0; c < names.length; c++) {
             const col = new Array(rows.length);
@@ -96,8 +100,13 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
           done += rows.length;
           yield batch;
         }
+        ended = true;
       } catch (err) {
+        ended = true;
         throw pgError(err, target, "reading rows");
+      } finally {
+        // A reader that stops early closes the cursor, as `for await` would.
+        if (!ended) await conn.guard(Promise.resolve(cursor.return?.())).catch(() => {});
       }
     },
     close: () => conn.close(),

@@ -1,0 +1,27 @@
+/**
+ * A wait that an abort signal cuts short: a job told to stop must not sit
+ * behind a read or a write that never ends.
+ */
+
+/**
+ * `work`, or `signal`'s reason as soon as it aborts (the work itself goes
+ * on; the caller then closes whatever it was waiting for).
+ *
+ * @example
+ * ```ts
+ * const batch = await abortable(batches.next(), signal);
+ * ```
+ */
+export function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
+}
