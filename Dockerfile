@@ -6,7 +6,7 @@
 #
 # Configuration is by flags or SCORE_* variables (see `score serve --help`), e.g.
 # -e SCORE_API_KEY=... -e SCORE_LOG_PREDICTIONS=postgres://user:pw@db:5432/app/predictions.
-# onnxruntime-node needs glibc, hence the Debian image.
+# onnxruntime-node and DuckDB (the Parquet/CSV reader and writer) need glibc, hence the Debian image.
 FROM denoland/deno:debian-2.9.6
 
 # onnxruntime-node's install script would fetch CUDA libraries; the CPU build is all we need.

@@ -4,6 +4,8 @@ DENO   := ./scripts/deno
 PYTHON := /usr/bin/python3
 DATA   ?= data
 ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/bin/napi-v6
+DUCKDB_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64@1.5.6-r.1
+DUCKDB_MUSL_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1
 
 .PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume clean
 
@@ -22,16 +24,20 @@ fmt:
 models: ## convert the course's pickles to models/*/model.onnx and tests/fixtures/golden (needs apt python3-sklearn python3-onnx python3-pandas)
 	$(PYTHON) models/recipe/convert.py --data $(DATA) --out models
 
-# One self-extracting executable with the models and onnxruntime's native
-# library beside its addon (the addon loads libonnxruntime.so.1 from its own
-# folder, so a plain compile, which copies the .node file alone, cannot load
-# it). Only linux-x64's binaries are kept. deno compile downloads its
-# runtime (denort) on first use: this needs a machine that can reach it.
+# One self-extracting executable with the models and the two native
+# libraries beside their addons: onnxruntime's addon loads
+# libonnxruntime.so.1, DuckDB's (the file reader and writer) libduckdb.so,
+# each from its own folder, so a plain compile, which copies the .node file
+# alone, cannot load them. DuckDB's addon is required by a name computed at
+# run time, hence its explicit --include. Only linux-x64 (glibc) binaries
+# are kept. deno compile downloads its runtime (denort) on first use: this
+# needs a machine that can reach it.
 build: ## dist/score for linux-x64
 	$(DENO) install --quiet
 	$(DENO) compile --allow-all --self-extracting --target x86_64-unknown-linux-gnu \
-	  --include models --include $(ORT_BIN)/linux/x64 \
+	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
+	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts
 
 bench: bench-batch

@@ -8,6 +8,8 @@ import { NotFoundError, UsageError } from "../errors.ts";
 /** An open temporary file and the two ways to finish it. */
 export interface AtomicFile {
   file: Deno.FsFile;
+  /** The temporary file's path, for a writer that writes it by name (it must keep the same file: no replace). */
+  path: string;
   /** Flushes, closes and renames to the final name. */
   commit(): Promise<void>;
   /** Closes and deletes the temporary file. */
@@ -43,6 +45,7 @@ export async function createAtomicFile(path: string): Promise<AtomicFile> {
   };
   return {
     file,
+    path: tmp,
     async commit() {
       await file.syncData();
       close();

@@ -1,12 +1,13 @@
 /**
- * Reads a Parquet file one row group at a time (GZIP, SNAPPY, ZSTD, ...),
- * decoding only the columns asked for.
+ * Reads a Parquet file through DuckDB (GZIP, SNAPPY, ZSTD, ..., nested
+ * types), decoding only the columns asked for, in parallel, as typed
+ * arrays. Memory stays bounded: DuckDB streams the file a few row groups
+ * at a time.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetScan, parquetSchema } from "hyparquet";
-import type { FileMetaData, SchemaElement } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { InputError } from "../errors.ts";
-import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
+import type { ColumnInfo, ValueType } from "../rows.ts";
+import { describe, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { type ColumnConverter, duckdbBatches } from "./duckdb_batches.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
@@ -21,90 +22,93 @@ import type { ReadOptions, Source } from "./source.ts";
  */
 export async function openParquetSource(path: string): Promise<Source> {
   await fileSize(path);
-  const file = await asyncBufferFromFile(path);
-  let metadata: FileMetaData;
+  const db = await openDuckDB();
+  const file = `read_parquet(${sqlString(path)})`;
+  let described: { name: string; type: string }[];
+  let total: number;
   try {
-    metadata = await parquetMetadataAsync(file);
+    described = await describe(db.connection, `select * from ${file}`);
+    const count = await db.connection.runAndReadAll(
+      `select sum(num_rows)::BIGINT as n from parquet_file_metadata(${sqlString(path)})`,
+    );
+    total = Number(count.getRowObjectsJS()[0].n);
   } catch (err) {
-    throw new InputError(`Cannot read Parquet file ${path}: ${(err as Error).message}`, { cause: err });
+    db.close();
+    throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
   }
-  const columns = parquetSchema(metadata).children.map((c): ColumnInfo => ({
-    name: c.element.name,
-    type: c.children.length > 0 ? "json" : valueType(c.element),
-  }));
-  const total = Number(metadata.num_rows);
+  const reading = new Map(described.map((d) => [d.name, readingOf(d.type)]));
+  const columns = described.map((d): ColumnInfo => ({ name: d.name, type: reading.get(d.name)!.type }));
   let done = 0;
   return {
     description: path,
     columns,
     progress: () => ({ done, total }),
-    async *batches({ batchSize, columns: wanted }: ReadOptions): AsyncGenerator<RowBatch> {
+    async *batches({ batchSize, columns: wanted }: ReadOptions) {
       const names = wanted ?? columns.map((c) => c.name);
-      const scan = await parquetScan({ file, metadata, compressors, columns: names });
-      for (const range of scan.ranges) {
-        // One row group at a time: memory is bounded by the largest row group.
-        const data: Record<string, ArrayLike<unknown>> = {};
-        for (const column of names) {
-          try {
-            data[column] = await scan.readColumn({ column, ...range });
-          } catch (err) {
-            throw new InputError(
-              `Cannot read Parquet file ${path}: column "${column}", rows ${range.rowStart}-${range.rowEnd}: ${
-                (err as Error).message
-              }`,
-              { cause: err },
-            );
-          }
-        }
-        for (let start = range.rowStart; start < range.rowEnd; start += batchSize) {
-          const end = Math.min(start + batchSize, range.rowEnd);
-          const from = start - range.rowStart;
-          yield {
-            offset: start,
-            length: end - start,
-            columns: Object.fromEntries(names.map((n) => [n, slice(data[n], from, from + end - start)])),
-          };
-          done = end;
-        }
+      const select = names.map((n) => `${reading.get(n)!.sql(sqlName(n))} as ${sqlName(n)}`).join(", ");
+      try {
+        yield* duckdbBatches(db.connection, `select ${select} from ${file}`, names, batchSize, {
+          convert: names.map((n) => reading.get(n)!.convert),
+          onRows: (rows) => (done = rows),
+        });
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
       }
     },
-    close: () => Promise.resolve(),
+    close: () => {
+      db.close();
+      return Promise.resolve();
+    },
   };
 }
 
-function slice(values: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
-  if (start === 0 && end === values.length) return values;
-  if (ArrayBuffer.isView(values)) return (values as unknown as Float64Array).subarray(start, end);
-  return (values as unknown[]).slice(start, end);
+/** How a column of a DuckDB type is read: its value type, the SQL that selects it, and the conversion after. */
+interface Reading {
+  type: ValueType;
+  sql: (name: string) => string;
+  convert?: ColumnConverter;
 }
 
-function valueType(e: SchemaElement): ValueType {
-  const logical = e.logical_type?.type;
-  if (logical === "TIMESTAMP") {
-    return e.logical_type && "isAdjustedToUTC" in e.logical_type && e.logical_type.isAdjustedToUTC
-      ? "timestamptz"
-      : "timestamp";
+const AS_IS = (name: string) => name;
+const EPOCH_MS = (name: string) => `epoch_ms(${name})`;
+
+const DIRECT: Record<string, ValueType> = {
+  DOUBLE: "float64",
+  FLOAT: "float32",
+  BIGINT: "int64",
+  INTEGER: "int32",
+  SMALLINT: "int16",
+  TINYINT: "int8",
+  UBIGINT: "uint64",
+  UINTEGER: "uint32",
+  USMALLINT: "uint16",
+  UTINYINT: "uint8",
+  BOOLEAN: "bool",
+  VARCHAR: "string",
+};
+
+function readingOf(duckType: string): Reading {
+  const t = duckType.toUpperCase();
+  if (t in DIRECT) return { type: DIRECT[t], sql: AS_IS };
+  if (t.startsWith("DECIMAL")) return { type: "float64", sql: (n) => `${n}::DOUBLE` };
+  if (t === "DATE") return { type: "date", sql: (n) => `epoch_ms(${n}::TIMESTAMP)`, convert: toDates };
+  if (t === "TIMESTAMP WITH TIME ZONE") return { type: "timestamptz", sql: EPOCH_MS, convert: toDates };
+  if (t.startsWith("TIMESTAMP")) return { type: "timestamp", sql: EPOCH_MS, convert: toDates };
+  if (t.endsWith("[]") || t.startsWith("STRUCT") || t.startsWith("MAP") || t.startsWith("UNION")) {
+    return { type: "json", sql: (n) => `to_json(${n})::VARCHAR`, convert: fromJson };
   }
-  if (e.converted_type === "TIMESTAMP_MICROS" || e.converted_type === "TIMESTAMP_MILLIS") return "timestamptz";
-  if (logical === "DATE" || e.converted_type === "DATE") return "date";
-  if (logical === "STRING" || e.converted_type === "UTF8" || logical === "ENUM" || logical === "UUID") return "string";
-  if (logical === "DECIMAL" || e.converted_type === "DECIMAL") return "float64";
-  if (logical === "NULL") return "string";
-  switch (e.type) {
-    case "BOOLEAN":
-      return "bool";
-    case "INT32":
-      return "int32";
-    case "INT64":
-      return "int64";
-    case "FLOAT":
-      return "float32";
-    case "DOUBLE":
-      return "float64";
-    case "BYTE_ARRAY":
-    case "FIXED_LEN_BYTE_ARRAY":
-      return "string";
-    default:
-      return "json";
-  }
+  return { type: "string", sql: (n) => `${n}::VARCHAR` };
+}
+
+function toDates(values: ArrayLike<unknown>): Date[] {
+  return Array.from(values, (v) => (v === null ? null : new Date(Number(v))) as Date);
+}
+
+function fromJson(values: ArrayLike<unknown>): unknown[] {
+  return Array.from(values, (v) => (typeof v === "string" ? JSON.parse(v) : v));
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error).message ?? err).split("\n")[0];
 }

@@ -42,15 +42,15 @@ Deno.test("score batch: Parquet -> Parquet on the shipped rides equals sklearn",
   const file = await asyncBufferFromFile(output);
   const schema = parquetSchema(await parquetMetadataAsync(file)).children.map((
     c,
-  ) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+  ) => [c.element.name, c.element.type, c.element.logical_type?.type ?? c.element.converted_type]);
   assert.deepEqual(schema, [
     ["lpep_pickup_datetime", "INT64", "TIMESTAMP"],
-    ["PULocationID", "INT64", undefined],
-    ["DOLocationID", "INT64", undefined],
+    ["PULocationID", "INT64", "INT_64"],
+    ["DOLocationID", "INT64", "INT_64"],
     ["trip_distance", "DOUBLE", undefined],
     ["duration", "DOUBLE", undefined],
-    ["model_name", "BYTE_ARRAY", "STRING"],
-    ["model_version", "BYTE_ARRAY", "STRING"],
+    ["model_name", "BYTE_ARRAY", "UTF8"],
+    ["model_version", "BYTE_ARRAY", "UTF8"],
   ]);
   const rows = await parquetReadObjects({ file });
   assert.equal(rows.length, done.predicted);

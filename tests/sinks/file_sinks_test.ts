@@ -60,20 +60,20 @@ Deno.test("file sinks", async (t) => {
     });
     assert.equal(rows.length, 4);
   });
-  await t.step("Parquet: types are kept (timestamp, int64, double, bool, string)", async () => {
+  await t.step("Parquet: types are kept (timestamp, int64, double, bool, UTF-8 string)", async () => {
     const path = join(dir.path, "out.parquet");
     await writeOnce(path);
     const file = await asyncBufferFromFile(path);
     const metadata = await parquetMetadataAsync(file);
     const types = parquetSchema(metadata).children.map((
       c,
-    ) => [c.element.name, c.element.type, c.element.logical_type?.type]);
+    ) => [c.element.name, c.element.type, c.element.logical_type?.type ?? c.element.converted_type]);
     assert.deepEqual(types, [
       ["pickup", "INT64", "TIMESTAMP"],
-      ["id", "INT64", undefined],
+      ["id", "INT64", "INT_64"],
       ["distance", "DOUBLE", undefined],
       ["flag", "BOOLEAN", undefined],
-      ["label", "BYTE_ARRAY", "STRING"],
+      ["label", "BYTE_ARRAY", "UTF8"],
     ]);
     const rows = await parquetReadObjects({ file });
     assert.equal(rows.length, 4);

@@ -1,0 +1,194 @@
+/**
+ * The one place that reaches into `@duckdb/node-api`'s vectors: a result's
+ * columns come out as typed arrays (one copy of DuckDB's own memory, no
+ * value objects), and typed arrays go into an appender the same way.
+ *
+ * `tests/duckdb/duckdb_test.ts` pins what this relies on: a numeric vector
+ * keeps its values in a typed array named `items`, its validity mask in
+ * `validity.data` (null when every row is valid), and `flush()` copies
+ * `items` and the mask into DuckDB's vector.
+ */
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBAppender,
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBType,
+  FLOAT,
+  INTEGER,
+  VARCHAR,
+} from "@duckdb/node-api";
+
+export { BIGINT, BOOLEAN, DOUBLE, type DuckDBType, FLOAT, INTEGER, VARCHAR };
+
+/** An embedded database and its one connection. */
+export interface DuckDB {
+  connection: DuckDBConnection;
+  close(): void;
+}
+
+/**
+ * Opens an in-memory DuckDB. `memoryLimit` bounds what it holds in memory
+ * (past it, tables spill to `tempDirectory`).
+ *
+ * @example
+ * ```ts
+ * const db = await openDuckDB({ threads: 2 });
+ * await db.connection.run("select 1");
+ * db.close();
+ * ```
+ */
+export async function openDuckDB(
+  options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {},
+): Promise<DuckDB> {
+  const config: Record<string, string> = {
+    threads: String(options.threads ?? Math.max(1, navigator.hardwareConcurrency ?? 1)),
+    // Row order is the source's order: rejects and row numbers depend on it.
+    preserve_insertion_order: "true",
+    // Nothing is fetched from the network: every reader we use is built in.
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+  };
+  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+  const instance = await DuckDBInstance.create(":memory:", config);
+  const connection = await instance.connect();
+  return {
+    connection,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** One chunk of a result: a value array per column, typed where DuckDB's type allows and no value is null. */
+export interface ColumnChunk {
+  length: number;
+  columns: ArrayLike<unknown>[];
+}
+
+/**
+ * Streams a query's rows as columns, one DuckDB chunk (2,048 rows) at a
+ * time. Numeric columns come as typed arrays (BIGINT as BigInt64Array);
+ * a chunk with a null in such a column gives a plain array with `null`
+ * there. VARCHAR gives strings, BOOLEAN booleans; convert other types to
+ * one of these in the query.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of streamColumns(db.connection, "select 1.5 as x")) chunk.columns[0]; // Float64Array [1.5]
+ * ```
+ */
+export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
+  const result = await connection.stream(sql);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) return;
+    const length = chunk.rowCount;
+    const columns: ArrayLike<unknown>[] = [];
+    for (let c = 0; c < chunk.columnCount; c++) columns.push(vectorValues(chunk, c, length));
+    yield { length, columns };
+  }
+}
+
+/**
+ * The column names and DuckDB types (as DuckDB spells them) a query returns, without running it.
+ *
+ * @example
+ * ```ts
+ * await describe(db.connection, "select 1.5 as x"); // [{ name: "x", type: "DECIMAL(2,1)" }]
+ * ```
+ */
+export async function describe(connection: DuckDBConnection, sql: string): Promise<{ name: string; type: string }[]> {
+  const result = await connection.run(`describe ${sql}`);
+  const rows = await result.getRowObjectsJS();
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+/** A string as a SQL literal. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** A name as a SQL identifier. */
+export function sqlName(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+/** The parts of a vector this file reads and writes directly (see the file's comment). */
+interface RawVector {
+  items?: ArrayLike<unknown> & { slice(): ArrayLike<unknown>; set(values: ArrayLike<unknown>, at?: number): void };
+  validity?: { data: BigUint64Array | null };
+  getItem(i: number): unknown;
+  setItem(i: number, v: unknown): void;
+  flush(): void;
+}
+
+function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayLike<unknown> {
+  const vector = chunk.getColumnVector(c) as unknown as RawVector;
+  const mask = vector.validity?.data ?? null;
+  if (vector.items !== undefined && ArrayBuffer.isView(vector.items)) {
+    // A copy: the chunk's memory goes back to DuckDB.
+    if (mask === null || allValid(mask, length)) return vector.items.slice();
+    const out = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) out[i] = isValid(mask, i) ? vector.items[i] : null;
+    return out;
+  }
+  const out = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) out[i] = mask === null || isValid(mask, i) ? vector.getItem(i) : null;
+  return out;
+}
+
+function allValid(mask: BigUint64Array, length: number): boolean {
+  const full = Math.floor(length / 64);
+  for (let w = 0; w < full; w++) if (mask[w] !== 0xffffffffffffffffn) return false;
+  for (let i = full * 64; i < length; i++) if (!isValid(mask, i)) return false;
+  return true;
+}
+
+function isValid(mask: BigUint64Array, i: number): boolean {
+  return ((mask[i >>> 6] >> BigInt(i & 63)) & 1n) === 1n;
+}
+
+/**
+ * Appends `length` rows given as columns (one per appender column, of the
+ * matching `types`) in DuckDB chunks. A typed array of the column's own
+ * element type is copied as it is; anything else goes value by value
+ * (null or undefined is NULL).
+ *
+ * @example
+ * ```ts
+ * appendColumns(appender, [DOUBLE], [new Float64Array([1.5])], 1);
+ * ```
+ */
+export function appendColumns(
+  appender: DuckDBAppender,
+  types: readonly DuckDBType[],
+  columns: readonly ArrayLike<unknown>[],
+  length: number,
+): void {
+  const size = 2048;
+  for (let start = 0; start < length; start += size) {
+    const n = Math.min(size, length - start);
+    const chunk = DuckDBDataChunk.create(types, n);
+    for (let c = 0; c < types.length; c++) {
+      const vector = chunk.getColumnVector(c) as unknown as RawVector;
+      const values = columns[c];
+      if (vector.items !== undefined && sameElements(vector.items, values)) {
+        vector.items.set((values as unknown as Float64Array).subarray(start, start + n));
+      } else {
+        for (let i = 0; i < n; i++) vector.setItem(i, values[start + i] ?? null);
+      }
+      vector.flush();
+    }
+    appender.appendDataChunk(chunk);
+  }
+}
+
+function sameElements(items: ArrayLike<unknown>, values: ArrayLike<unknown>): boolean {
+  return ArrayBuffer.isView(values) && values.constructor === items.constructor;
+}

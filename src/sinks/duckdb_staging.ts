@@ -1,0 +1,249 @@
+/**
+ * Rows staged in an embedded DuckDB table and written out at commit by
+ * DuckDB's own (parallel) file writer: `COPY (select ...) TO file`.
+ *
+ * Appending typed arrays costs a copy; a string column that holds the same
+ * value on every row so far (the model name, its version) is not stored at
+ * all but written as a constant, until a row differs. The table lives in
+ * memory up to `memoryLimit` and spills to a temporary folder beyond it,
+ * so memory stays bounded whatever the input.
+ */
+import type { DuckDBAppender } from "@duckdb/node-api";
+import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
+import {
+  appendColumns,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  type DuckDB,
+  type DuckDBType,
+  FLOAT,
+  INTEGER,
+  openDuckDB,
+  sqlName,
+  sqlString,
+  VARCHAR,
+} from "../duckdb/duckdb.ts";
+import { jsonSafe } from "./cell.ts";
+
+/** What DuckDB holds in memory before the staged rows spill to disk. */
+const MEMORY_LIMIT = "256MB";
+
+/** An open staging table. */
+export interface Staging {
+  write(batch: RowBatch): Promise<void>;
+  /** Writes every staged row, in order, to `path` with `COPY (...) TO path (options)`. */
+  copyTo(path: string, options: string): Promise<void>;
+  /** Frees the database and its spill folder. */
+  close(): Promise<void>;
+}
+
+/** How a value type is staged (the table's type, the value a row holds) and read back for the file. */
+interface Staged {
+  type: DuckDBType;
+  typeName: string;
+  value: (v: unknown) => unknown;
+  select: (name: string) => string;
+}
+
+/** Stands for "no row yet" in a text column's constant. */
+const NO_ROW = Symbol("no row");
+
+/**
+ * Opens a staging table for rows of `columns`.
+ *
+ * @example
+ * ```ts
+ * const staging = await openStaging([{ name: "x", type: "float64" }]);
+ * await staging.write({ offset: 0, length: 1, columns: { x: new Float64Array([1.5]) } });
+ * await staging.copyTo("out.parquet", "format parquet");
+ * await staging.close();
+ * ```
+ */
+export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
+  const spill = await Deno.makeTempDir({ prefix: "score-staging-" });
+  let db: DuckDB;
+  try {
+    db = await openDuckDB({ memoryLimit: MEMORY_LIMIT, tempDirectory: spill });
+  } catch (err) {
+    await Deno.remove(spill, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  const staged = columns.map((c) => stagedAs(c.type));
+  // A text column's value on every row so far, until one differs; then it is stored (in `table`).
+  const constant = new Map<number, string | null | typeof NO_ROW>();
+  // The table's columns, in order: indices into `columns` (-1: a placeholder when every column is a constant).
+  const table: number[] = [];
+  columns.forEach((c, i) => (isText(c.type) ? constant.set(i, NO_ROW) : table.push(i)));
+  if (table.length === 0) table.push(-1);
+  const columnName = (i: number) => sqlName(i < 0 ? "placeholder" : `c${i}`);
+  const typeOf = (i: number) => (i < 0 ? BOOLEAN : staged[i].type);
+  let rows = 0;
+  let appender: DuckDBAppender | undefined;
+  const reopen = async () => {
+    appender?.closeSync();
+    appender = await db.connection.createAppender("staged");
+  };
+
+  try {
+    await db.connection.run(
+      `create table staged (${table.map((i) => `${columnName(i)} ${i < 0 ? "BOOLEAN" : staged[i].typeName}`)})`,
+    );
+    await reopen();
+  } catch (err) {
+    db.close();
+    await Deno.remove(spill, { recursive: true }).catch(() => {});
+    throw err;
+  }
+
+  /** Turns a constant column into a stored one: the rows staged so far get the constant. */
+  const store = async (i: number) => {
+    const value = constant.get(i);
+    constant.delete(i);
+    appender!.closeSync();
+    appender = undefined;
+    const fill = value === undefined || value === NO_ROW
+      ? ""
+      : ` default ${value === null ? "null" : sqlString(value)}`;
+    await db.connection.run(`alter table staged add column ${columnName(i)} VARCHAR${fill}`);
+    table.push(i);
+    await reopen();
+  };
+
+  return {
+    async write(batch) {
+      if (batch.length === 0) return;
+      for (const [i, value] of [...constant]) {
+        const values = batch.columns[columns[i].name];
+        const first = value === NO_ROW ? staged[i].value(values[0]) as string | null : value;
+        if (sameText(values, first, staged[i].value)) constant.set(i, first);
+        else await store(i);
+      }
+      const data = table.map((i) =>
+        i < 0 ? new Array(batch.length).fill(null) : fitted(batch.columns[columns[i].name], staged[i])
+      );
+      appendColumns(appender!, table.map(typeOf), data, batch.length);
+      rows += batch.length;
+    },
+    async copyTo(path, options) {
+      appender!.flushSync();
+      const select = columns.map((c, i) => {
+        const value = constant.get(i);
+        const expr = value === undefined
+          ? staged[i].select(columnName(i))
+          : value === null || value === NO_ROW
+          ? "null::VARCHAR"
+          : `${sqlString(value)}::VARCHAR`;
+        return `${expr} as ${sqlName(c.name)}`;
+      }).join(", ");
+      await db.connection.run(`copy (select ${select} from staged) to ${sqlString(path)} (${options})`);
+    },
+    async close() {
+      try {
+        appender?.closeSync();
+      } catch {
+        // A failed append leaves nothing worth flushing.
+      }
+      db.close();
+      await Deno.remove(spill, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether every value of a text column is `text` (as staged). */
+function sameText(values: ArrayLike<unknown>, text: string | null, value: (v: unknown) => unknown): boolean {
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r];
+    if (v === text) continue;
+    if (typeof v !== "string" && value(v) === text) continue;
+    return false;
+  }
+  return true;
+}
+
+/** A typed array goes in as it is when it is the vector's own element type; anything else value by value. */
+function fitted(values: ArrayLike<unknown>, staged: Staged): ArrayLike<unknown> {
+  if (ArrayBuffer.isView(values) && values.constructor === OWN_ARRAY.get(staged.type)) return values;
+  return Array.from(values, (v) => staged.value(v));
+}
+
+const OWN_ARRAY = new Map<DuckDBType, unknown>([
+  [DOUBLE, Float64Array],
+  [FLOAT, Float32Array],
+  [BIGINT, BigInt64Array],
+  [INTEGER, Int32Array],
+]);
+
+function isText(type: ValueType): boolean {
+  return type === "string" || type === "json";
+}
+
+function stagedAs(type: ValueType): Staged {
+  const orNull = (f: (v: unknown) => unknown) => (v: unknown) => (v === null || v === undefined ? null : f(v));
+  const same = (name: string) => name;
+  switch (type) {
+    case "float64":
+      return { type: DOUBLE, typeName: "DOUBLE", value: orNull(Number), select: same };
+    case "float32":
+      return { type: FLOAT, typeName: "FLOAT", value: orNull(Number), select: same };
+    case "int64":
+    case "uint64":
+      return {
+        type: BIGINT,
+        typeName: "BIGINT",
+        value: orNull((v) => (typeof v === "bigint" ? v : BigInt(v as number))),
+        select: same,
+      };
+    case "int8":
+    case "int16":
+    case "int32":
+    case "uint8":
+    case "uint16":
+      return { type: INTEGER, typeName: "INTEGER", value: orNull(Number), select: same };
+    case "uint32":
+      return { type: BIGINT, typeName: "BIGINT", value: orNull((v) => BigInt(v as number)), select: same };
+    case "bool":
+      return {
+        type: BOOLEAN,
+        typeName: "BOOLEAN",
+        value: orNull((v) => (typeof v === "string" ? v === "true" : Boolean(v))),
+        select: same,
+      };
+    case "timestamp":
+    case "timestamptz":
+      return {
+        type: BIGINT,
+        typeName: "BIGINT",
+        value: orNull((v) => BigInt(epochMs(v)) * 1000n),
+        select: (n) => type === "timestamp" ? `make_timestamp(${n})` : `make_timestamp(${n})::TIMESTAMPTZ`,
+      };
+    case "date":
+      return {
+        type: INTEGER,
+        typeName: "INTEGER",
+        value: orNull((v) => Math.floor(epochMs(v) / 86_400_000)),
+        select: (n) => `(DATE '1970-01-01' + ${n})`,
+      };
+    case "string":
+      return {
+        type: VARCHAR,
+        typeName: "VARCHAR",
+        value: orNull((v) => (typeof v === "string" ? v : v instanceof Date ? v.toISOString() : String(v))),
+        select: same,
+      };
+    case "json":
+      return {
+        type: VARCHAR,
+        typeName: "VARCHAR",
+        value: orNull((v) => (typeof v === "string" ? v : JSON.stringify(v, jsonSafe))),
+        select: same,
+      };
+  }
+}
+
+function epochMs(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "number") return v;
+  return new Date(String(v)).getTime();
+}

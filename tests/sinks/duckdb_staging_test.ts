@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openDuckDB } from "../../src/duckdb/duckdb.ts";
+import type { ColumnInfo } from "../../src/rows.ts";
+import { openStaging } from "../../src/sinks/duckdb_staging.ts";
+import { tempDir } from "../helpers.ts";
+
+const COLUMNS: ColumnInfo[] = [
+  { name: "id", type: "int64" },
+  { name: "y", type: "float64" },
+  { name: "model", type: "string" },
+  { name: "note", type: "string" },
+  { name: "at", type: "timestamp" },
+  { name: "extra", type: "json" },
+];
+
+Deno.test("DuckDB staging: rows come back in order, constants and all", async (t) => {
+  await using dir = await tempDir();
+  const cases: [string, (i: number) => string | null][] = [
+    ["a constant text column stays a constant", () => "linreg"],
+    ["a column constant for two batches, then not, keeps every value", (i) => (i < 20 ? "v1" : "v2")],
+    ["a null constant, then a value", (i) => (i < 10 ? null : "x")],
+  ];
+  for (const [name, note] of cases) {
+    await t.step(name, async () => {
+      const staging = await openStaging(COLUMNS);
+      for (let start = 0; start < 30; start += 10) {
+        const ids = BigInt64Array.from({ length: 10 }, (_, i) => BigInt(start + i));
+        await staging.write({
+          offset: start,
+          length: 10,
+          columns: {
+            id: ids,
+            y: Float64Array.from({ length: 10 }, (_, i) => (start + i) / 2),
+            model: new Array(10).fill("linreg"),
+            note: Array.from({ length: 10 }, (_, i) => note(start + i)),
+            at: Array.from({ length: 10 }, (_, i) => new Date(Date.UTC(2021, 0, 1, 0, start + i))),
+            extra: Array.from({ length: 10 }, (_, i) => ({ k: start + i })),
+          },
+        });
+      }
+      const out = join(dir.path, "out.parquet");
+      await staging.copyTo(out, "format parquet");
+      await staging.close();
+      const db = await openDuckDB({ threads: 1 });
+      const rows = (await db.connection.runAndReadAll(
+        `select id::INTEGER as id, y, model, note, strftime("at", '%Y-%m-%d %H:%M') as "at", extra from '${out}'`,
+      )).getRowObjectsJS();
+      db.close();
+      assert.equal(rows.length, 30);
+      rows.forEach((r, i) => {
+        assert.deepEqual(r, {
+          id: i,
+          y: i / 2,
+          model: "linreg",
+          note: note(i),
+          at: `2021-01-01 00:${String(i).padStart(2, "0")}`,
+          extra: JSON.stringify({ k: i }),
+        });
+      });
+    });
+  }
+  await t.step("close removes the spill folder", async () => {
+    const before = new Set([...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name));
+    const staging = await openStaging(COLUMNS);
+    const created = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name)
+      .filter((n) => n.startsWith("score-staging-") && !before.has(n));
+    assert.equal(created.length, 1);
+    await staging.close();
+    const left = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name);
+    assert.ok(!left.includes(created[0]));
+  });
+});
