@@ -173,6 +173,11 @@ function toBigInts(
   signed: boolean,
 ): Coerced {
   const failures: CoercionFailure[] = [];
+  // A column read as int64 already (Parquet, a CSV column of plain integers): every value fits as it is.
+  if (signed && values instanceof BigInt64Array) {
+    out.set(values);
+    return { data: out, failures };
+  }
   const min = signed ? -(2n ** 63n) : 0n;
   const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
   for (let i = 0; i < values.length; i++) {

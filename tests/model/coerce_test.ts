@@ -136,6 +136,13 @@ Deno.test("coerceColumn", async (t) => {
     const { failures } = coerceColumn(new Float64Array([1, Infinity, NaN]), "float64");
     assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[1, "is not a finite number"]]);
   });
+  await t.step("typed arrays of int64 are copied as they are", () => {
+    const values = new BigInt64Array([1n, -(2n ** 63n), 2n ** 63n - 1n]);
+    const { data, failures } = coerceColumn(values, "int64");
+    assert.deepEqual(data, values);
+    assert.notEqual(data, values, "a copy: the tensor must not alias the source's column");
+    assert.deepEqual(failures, []);
+  });
   await t.step("typed arrays of floats are copied as they are", () => {
     const { data, failures } = coerceColumn(new Float64Array([1, 2]), "float32");
     assert.deepEqual(data, new Float32Array([1, 2]));
