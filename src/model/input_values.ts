@@ -82,9 +82,17 @@ function interleave(parts: TensorData[], length: number): TensorData {
   const out = Array.isArray(first)
     ? new Array<string>(length * k)
     : new (first.constructor as new (n: number) => Exclude<TensorData, string[]>)(length * k);
-  for (let j = 0; j < k; j++) {
-    const part = parts[j] as ArrayLike<unknown>;
-    for (let r = 0; r < length; r++) (out as unknown as unknown[])[r * k + j] = part[r];
+  // Row by row, in blocks of rows: the writes are sequential and each block's reads stay in cache (a column at a
+  // time would write with a stride of K, touching every cache line of the output K times).
+  const o = out as unknown as { [i: number]: unknown };
+  const cols = parts as unknown as ArrayLike<unknown>[];
+  const block = 256;
+  for (let r0 = 0; r0 < length; r0 += block) {
+    const r1 = Math.min(length, r0 + block);
+    for (let j = 0; j < k; j++) {
+      const part = cols[j];
+      for (let r = r0, at = r0 * k + j; r < r1; r++, at += k) o[at] = part[r];
+    }
   }
   return out;
 }
