@@ -123,7 +123,11 @@ export function packedRow(model: Model, row: Record<string, unknown>): Record<st
 export async function directRun(model: Model, rows: Record<string, unknown>[]): Promise<Map<string, unknown[][]>> {
   const original = await Deno.readFile(model.path.endsWith(".onnx") ? model.path : join(model.path, "model.onnx"));
   const bytes = unzipMaps(original)?.bytes ?? original;
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+  });
   const out = new Map<string, unknown[][]>(model.outputs.map((o) => [o.name, []]));
   try {
     const runs = model.fixedBatch === null ? [rows] : rows.map((r) => [r]);
@@ -177,3 +181,27 @@ function typed(type: string, values: unknown[]) {
       throw new Error(`no direct feed for ${type} in the tests`);
   }
 }
+
+/**
+ * Row `r` of a direct run as a JSON answer gives it: each output's columns, or for a ZipMap's probabilities
+ * one object keyed by class label; int64 as numbers (text beyond 2^53), NaN as null.
+ */
+export function expectedJson(model: Model, direct: Map<string, unknown[][]>, r: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const o of model.outputs) {
+    const values = direct.get(o.name)![r].map(jsonOf);
+    if (o.labels) out[o.key] = Object.fromEntries(o.labels.map((l, i) => [l, values[i]]));
+    else o.columns.forEach((c, i) => (out[c] = values[i]));
+  }
+  return out;
+}
+
+/** A value as our JSON answers give it: int64 as a number, or its digits beyond 2^53; NaN as null. */
+export function jsonOf(v: unknown): unknown {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+  if (typeof v === "number" && !Number.isFinite(v)) return null;
+  return v;
+}
+
+/** Every case, synthetic then real. */
+export const ALL_CASES: ByomCase[] = [...SYNTHETIC_CASES, ...REAL_CASES];

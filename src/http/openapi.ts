@@ -221,18 +221,39 @@ export function openApi(models: readonly Model[], version: string, withAuth: boo
 
 function featuresSchema(model: Model) {
   const properties: Record<string, unknown> = {};
+  const required: string[] = [];
   for (const input of model.inputs) {
+    const also = input.aliases.length > 0 ? `Also accepted as: ${input.aliases.join(", ")}` : undefined;
+    if (!input.vector) {
+      properties[input.columns[0]] = { ...jsonType(input.type), description: also };
+      required.push(input.columns[0]);
+      continue;
+    }
+    // An [N,K] input: its K columns, or one list of K values under its name.
+    const k = input.columns.length;
+    for (const c of input.columns) properties[c] = { ...jsonType(input.type), description: `Or in "${input.name}"` };
     properties[input.name] = {
-      ...jsonType(input.type),
-      description: input.aliases.length > 0 ? `Also accepted as: ${input.aliases.join(", ")}` : undefined,
+      type: "array",
+      items: jsonType(input.type),
+      minItems: k,
+      maxItems: k,
+      description: `The values of ${input.columns.join(", ")} as one list. ${also ?? ""}`.trim(),
     };
   }
-  return { type: "object", required: model.inputs.map((i) => i.name), properties };
+  return { type: "object", required, properties };
 }
 
 function predictionSchema(model: Model) {
   const properties: Record<string, unknown> = {};
-  for (const c of model.outputColumns) properties[c.name] = jsonType(c.type);
+  for (const o of model.outputs) {
+    if (o.labels) {
+      properties[o.key] = {
+        type: "object",
+        description: "Probability of each class",
+        properties: Object.fromEntries(o.labels.map((l) => [l, jsonType(o.type)])),
+      };
+    } else for (const c of o.columns) properties[c] = jsonType(o.type);
+  }
   properties.model_version = { type: "string", const: model.version };
   return { type: "object", required: Object.keys(properties), properties };
 }

@@ -199,7 +199,8 @@ export class Model {
    * Scores `length` rows given as columns (extra columns are ignored). A
    * value that cannot be coerced to its input's type rejects that row only;
    * the other rows are scored in one `session.run` (in runs of `fixedBatch`
-   * rows when the model fixes its batch size).
+   * rows when the model fixes its batch size). A row gets the same bits
+   * whatever else is in its batch.
    */
   async predict(
     columns: Readonly<Record<string, ArrayLike<unknown>>>,
@@ -241,8 +242,10 @@ export class Model {
       const all = coerced.get(input.name)!;
       data.set(input.name, rows === null ? all : gather(all, rows, input.columns.length));
     }
-    const batch = this.fixedBatch;
-    if (batch === null || n === batch) return { rows, columns: await this.#run(data, n, selected), rejects };
+    // A lone row runs as two (itself twice): for one row onnxruntime's matrix products take another kernel
+    // (a GEMV), whose float sums can differ in the last bit from the same row's in a batch.
+    const batch = this.fixedBatch ?? (n === 1 ? 2 : n);
+    if (n === batch) return { rows, columns: await this.#run(data, n, selected), rejects };
     const parts: Record<string, ArrayLike<unknown>>[] = [];
     for (let start = 0; start < n; start += batch) {
       const chunk = new Map<string, TensorData>();

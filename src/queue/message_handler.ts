@@ -6,9 +6,9 @@
  * verdicts.
  */
 import { describeError, InputError } from "../errors.ts";
-import type { Prediction, TensorType } from "../model/mod.ts";
+import type { Prediction } from "../model/mod.ts";
 import { parseJson } from "../json_text.ts";
-import { jsonValue } from "../sinks/cell.ts";
+import { type JsonOutput, predictionJson } from "../sinks/prediction_json.ts";
 import { dotPath } from "./dot_path.ts";
 import type {
   EventMessage,
@@ -27,8 +27,8 @@ export interface Scorer {
 /** How events are read and predictions addressed. */
 export interface MessageHandlerOptions {
   scorer: Scorer;
-  /** The model's name and version (the record's `model` / `version`) and its output columns. */
-  model: { name: string; version: string; outputColumns: { name: string; type: TensorType }[] };
+  /** The model's name and version (the record's `model` / `version`) and its outputs. */
+  model: { name: string; version: string; outputs: readonly JsonOutput[] };
   /** Dot path of the features object in the body; "" for the body itself. */
   featuresPath: string;
   /** Dot path of the event's id; "" for none. Its last segment names the id in the prediction. */
@@ -148,8 +148,7 @@ export class MessageHandler {
 
   #prediction(properties: MessageProperties, p: Prediction, id: unknown): Verdict {
     const { model } = this.#o;
-    const prediction: Record<string, unknown> = {};
-    for (const { name, type } of model.outputColumns) prediction[name] = jsonValue(p.columns[name]?.[0], type);
+    const prediction = predictionJson(model.outputs, p.columns, 0);
     if (id !== undefined) prediction[this.#idKey] = id;
     const record: PredictionRecord = { model: model.name, version: model.version, prediction };
     const body = encoder.encode(jsonText(record));

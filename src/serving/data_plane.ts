@@ -13,7 +13,7 @@
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import type { PredictionRecord } from "../sinks/prediction_log.ts";
-import { jsonValue } from "../sinks/cell.ts";
+import { predictionJson } from "../sinks/prediction_json.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
 import { parseRowsRequest, rowsResponse } from "./rows_request.ts";
@@ -186,15 +186,13 @@ export class DataPlane {
     if (predictions === undefined) return;
     const time = new Date();
     const names = Object.keys(inputs);
-    const outputs = model.outputColumns;
     for (let r = 0; r < length; r++) {
       const features: Record<string, unknown> = {};
       for (const name of names) {
         // A row lacking a field another row of the request has is logged without it.
         if (inputs[name][r] !== undefined) features[name] = inputs[name][r];
       }
-      const out: Record<string, unknown> = {};
-      for (const { name, type } of outputs) out[name] = jsonValue(prediction.columns[name][r], type);
+      const out = predictionJson(model.outputs, prediction.columns, r);
       predictions.write({
         time,
         requestId: context.requestId,

@@ -41,11 +41,16 @@ export interface TensorMetadata {
   name: string;
   datatype: string;
   shape: number[];
+  /** Our addition for a ZipMap classifier's probabilities: the class label of each column. */
+  parameters?: { labels: string[] };
 }
 
 /**
  * The model metadata response (`GET /v2/models/{name}`): dynamic dimensions
- * are `-1`.
+ * are `-1`, and so is the batch dimension of a model that fixes it (any
+ * number of rows is accepted and run in runs of its size). An `[N,K]` input
+ * is `[-1, K]`; a ZipMap classifier's probabilities are FP32 `[-1, C]` with
+ * the class labels in `parameters.labels`.
  *
  * @example
  * ```ts
@@ -60,12 +65,13 @@ export function modelMetadata(model: Model) {
     inputs: model.inputs.map((i): TensorMetadata => ({
       name: i.name,
       datatype: DATATYPES[i.type],
-      shape: dims(i.shape),
+      shape: i.vector ? [-1, i.columns.length] : [-1, ...dims(i.shape.slice(1))],
     })),
     outputs: model.outputs.map((o): TensorMetadata => ({
       name: o.name,
       datatype: DATATYPES[o.type],
-      shape: dims(o.shape),
+      shape: [-1, ...dims(o.shape.slice(1))],
+      ...(o.labels ? { parameters: { labels: o.labels } } : {}),
     })),
   };
 }
@@ -73,7 +79,7 @@ export function modelMetadata(model: Model) {
 /** A checked infer request. */
 export interface InferRequest {
   id?: string;
-  /** Columns keyed by model input name. */
+  /** Columns keyed by model input name (an `[N,K]` input's K columns by its `columns`). */
   columns: Record<string, unknown[]>;
   /** Rows (the first dimension, shared by every input). */
   length: number;
@@ -96,6 +102,7 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
     throw bad(`"inputs" must be a non-empty array of tensors`);
   }
   const columns: Record<string, unknown[]> = {};
+  const given = new Set<string>();
   let length: number | undefined;
   for (const [k, raw] of body.inputs.entries()) {
     if (!isObject(raw)) throw bad(`inputs[${k}] is not a tensor object`);
@@ -107,7 +114,8 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
         `Unknown input "${name}" for model "${model.name}" (inputs: ${model.inputs.map((i) => i.name).join(", ")})`,
       );
     }
-    if (columns[input.name] !== undefined) throw bad(`Input "${input.name}" is given twice`);
+    if (given.has(input.name)) throw bad(`Input "${input.name}" is given twice`);
+    given.add(input.name);
     const expected = DATATYPES[input.type];
     if (datatype !== expected) {
       throw bad(`Input "${name}" has datatype ${JSON.stringify(datatype)}; the model expects ${expected}`);
@@ -115,25 +123,34 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || shape.length === 0) {
       throw bad(`Input "${name}" needs a "shape": a list of non-negative whole numbers`);
     }
-    if (shape.slice(1).some((d) => d !== 1)) {
+    const width = input.columns.length;
+    const fits = input.vector
+      ? shape.length === 2 && shape[1] === width
+      : shape.slice(1).every((d) => d === 1) && shape.length <= 2;
+    if (!fits) {
       throw bad(
-        `Input "${name}" has shape [${shape}]; the model takes [N] or [N, 1] (${dims(input.shape).join(", ")})`,
+        `Input "${name}" has shape [${shape}]; the model takes ${input.vector ? `[N, ${width}]` : "[N] or [N, 1]"}`,
       );
     }
     if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data": a list of values`);
     // Nested data may nest only as deep as the shape: deeper lists are bad values, not recursion.
     const values = data.flat(shape.length - 1);
-    if (values.length !== shape[0]) {
-      throw bad(`Input "${name}" has ${values.length} values but its shape [${shape}] needs ${shape[0]}`);
+    if (values.length !== shape[0] * width) {
+      throw bad(`Input "${name}" has ${values.length} values but its shape [${shape}] needs ${shape[0] * width}`);
     }
     if (length !== undefined && shape[0] !== length) {
       throw bad(`Input "${name}" has ${shape[0]} rows but another input has ${length}`);
     }
     length = shape[0];
     checkValues(name, expected, values);
-    columns[input.name] = values;
+    if (width === 1) columns[input.columns[0]] = values;
+    else {
+      for (let c = 0; c < width; c++) {
+        columns[input.columns[c]] = Array.from({ length: shape[0] }, (_, r) => values[r * width + c]);
+      }
+    }
   }
-  const missing = model.inputs.filter((i) => columns[i.name] === undefined).map((i) => `"${i.name}"`);
+  const missing = model.inputs.filter((i) => !given.has(i.name)).map((i) => `"${i.name}"`);
   if (missing.length > 0) {
     throw bad(`Missing ${missing.length === 1 ? "input" : "inputs"} for model "${model.name}": ${missing.join(", ")}`);
   }
@@ -157,7 +174,7 @@ export function inferResponse(model: Model, req: InferRequest, prediction: Predi
     const n = cols[0].length;
     const data = new Array(n * k);
     for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) data[r * k + c] = jsonValue(cols[c][r], o.type);
-    return { name: o.name, datatype: DATATYPES[o.type], shape: o.shape.length >= 2 ? [n, k] : [n], data };
+    return { name: o.name, datatype: DATATYPES[o.type], shape: responseShape(o, n), data };
   });
   const body: Record<string, unknown> = { model_name: model.name, model_version: model.version };
   if (req.id !== undefined) body.id = req.id;
@@ -184,6 +201,19 @@ function selectOutputs(raw: unknown, model: Model): readonly OutputSpec[] {
   return chosen.length === 0 ? model.outputs : chosen;
 }
 
+/** `[n]`, or `[n, ...]` with the dimensions of a row as the model returns them. */
+function responseShape(o: OutputSpec, n: number): number[] {
+  if (o.shape.length < 2) return [n];
+  const row = o.shape.slice(1);
+  const exact = row.every((d) => typeof d === "number" && d > 0) &&
+    row.reduce<number>((p, d) => p * (d as number), 1) === o.columns.length;
+  return exact ? [n, ...(row as number[])] : [n, o.columns.length];
+}
+
+/**
+ * Checks each value against the datatype. A null is accepted in FP32 and FP64 data (our extension to the
+ * protocol, which has no missing value): the model makes it NaN, or rejects the row for a required input.
+ */
 function checkValues(name: string, datatype: string, values: unknown[]) {
   const range = RANGES[datatype];
   for (let i = 0; i < values.length; i++) {
@@ -192,7 +222,7 @@ function checkValues(name: string, datatype: string, values: unknown[]) {
     if (datatype === "BOOL") ok = typeof v === "boolean";
     else if (datatype === "BYTES") ok = typeof v === "string";
     else if (range !== undefined) ok = Number.isInteger(v) && (v as number) >= range[0] && (v as number) <= range[1];
-    else ok = typeof v === "number";
+    else ok = typeof v === "number" || v === null;
     if (!ok) {
       throw bad(`Input "${name}" element ${i} is ${describe(v)}, not a valid ${datatype} value`);
     }

@@ -9,9 +9,9 @@
  *   an instance may also be a list of values in the model's input order.
  */
 import { InputError } from "../errors.ts";
-import type { Model, Prediction, TensorType } from "../model/mod.ts";
+import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
-import { jsonValue } from "../sinks/cell.ts";
+import { predictionJson } from "../sinks/prediction_json.ts";
 
 /** Which of the three shapes a request used. */
 export type RowsShape = "object" | "array" | "instances";
@@ -85,12 +85,11 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
     // The model quotes a bad value short, however large it is.
     throw new InputError(`${where(shape, first.index)}${first.message}${more}`);
   }
-  const outputs = outputColumns(model);
-  const n = outputs.length === 0 ? 0 : prediction.columns[outputs[0].name].length;
+  const outputs = model.outputs;
+  const n = prediction.columns[outputs[0].columns[0]].length;
   const objects = new Array<Record<string, unknown>>(n);
   for (let r = 0; r < n; r++) {
-    const o: Record<string, unknown> = {};
-    for (const { name, type } of outputs) o[name] = jsonValue(prediction.columns[name][r], type);
+    const o = predictionJson(outputs, prediction.columns, r);
     o.model_version = model.version;
     objects[r] = o;
   }
@@ -99,25 +98,17 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
   return { predictions: objects, model_name: model.name, model_version: model.version };
 }
 
-const OUTPUT_COLUMNS = new WeakMap<Model, { name: string; type: TensorType }[]>();
-
-// `Model.outputColumns` builds a new list on each call; this runs on every request.
-function outputColumns(model: Model) {
-  let columns = OUTPUT_COLUMNS.get(model);
-  if (columns === undefined) OUTPUT_COLUMNS.set(model, columns = model.outputColumns);
-  return columns;
-}
-
 function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record<string, unknown> {
   if (isObject(item)) return byInputName(item, model);
   if (shape === "instances" && Array.isArray(item)) {
-    if (item.length !== model.inputs.length) {
+    // A list of values in the model's input order, an [N,K] input's K values in a row (as sklearn's predict takes them).
+    const names = model.inputs.flatMap((input) => input.columns);
+    if (item.length !== names.length) {
       throw badRequest(
-        `instance ${i} has ${item.length} values, the model takes ${model.inputs.length} ` +
-          `(${model.inputs.map((x) => x.name).join(", ")})`,
+        `instance ${i} has ${item.length} values, the model takes ${names.length} (${names.join(", ")})`,
       );
     }
-    return Object.fromEntries(model.inputs.map((input, k) => [input.name, item[k]]));
+    return Object.fromEntries(names.map((name, k) => [name, item[k]]));
   }
   throw badRequest(`${shape === "instances" ? "instance" : "row"} ${i} is not a JSON object of features`);
 }

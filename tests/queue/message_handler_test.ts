@@ -26,7 +26,7 @@ function event(body: unknown, o: Partial<EventMessage> = {}): EventMessage {
 
 function handlerFor(
   scorer: Scorer,
-  model: Model | { name: string; version: string; outputColumns: Model["outputColumns"] },
+  model: Model | { name: string; version: string; outputs: Model["outputs"] },
   o = {},
 ) {
   return new MessageHandler({
@@ -217,7 +217,11 @@ Deno.test("message handler", async (t) => {
 });
 
 Deno.test("message handler: a failing model requeues once, then dead-letters", async (t) => {
-  const identity = { name: "m", version: "1", outputColumns: [{ name: "duration", type: "float64" as const }] };
+  const identity = {
+    name: "m",
+    version: "1",
+    outputs: [{ name: "duration", key: "duration", type: "float64" as const, shape: [""], columns: ["duration"] }],
+  };
   const cases = [
     { name: "model failure, first delivery", err: ModelError.runFailed("boom"), redelivered: false, want: "requeue" },
     {
@@ -308,7 +312,11 @@ Deno.test("message handler: event ids survive exactly, and the correlation id is
 });
 
 Deno.test("message handler: a prediction that cannot be published is dead-lettered with the reason", async (t) => {
-  const identity = { name: "m", version: "1", outputColumns: [{ name: "duration", type: "float64" as const }] };
+  const identity = {
+    name: "m",
+    version: "1",
+    outputs: [{ name: "duration", key: "duration", type: "float64" as const, shape: [""], columns: ["duration"] }],
+  };
   const handler = handlerFor({ predict: () => Promise.reject(new Error("unused")) }, identity);
   const e = event(COURSE_EVENT, { properties: { messageId: "m-1", timestamp: 1_700_000_000 } });
   const cases = [

@@ -1,0 +1,86 @@
+/**
+ * Models people bring, through the consumer's pure message handler: one
+ * event per row, in the columns form and in the array form of [N,K] inputs,
+ * each prediction checked against onnxruntime run directly on the row.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadModel } from "../../src/model/mod.ts";
+import { MessageHandler } from "../../src/queue/message_handler.ts";
+import type { EventMessage, Verdict } from "../../src/queue/message.ts";
+import { Batcher } from "../../src/serving/batcher.ts";
+import { ALL_CASES, directRun, expectedJson, packedRow } from "../byom_cases.ts";
+import { FIXTURES } from "../helpers.ts";
+
+function event(body: unknown): EventMessage {
+  return {
+    body: new TextEncoder().encode(JSON.stringify(body)),
+    properties: {},
+    exchange: "events",
+    routingKey: "event",
+    redelivered: false,
+  };
+}
+
+function prediction(v: Verdict): Record<string, unknown> {
+  if (v.action !== "publish") throw new Error(`expected a prediction, got ${JSON.stringify(v)}`);
+  return v.record.prediction;
+}
+
+Deno.test("consume: every model people bring predicts each event as onnxruntime does", async (t) => {
+  for (const c of ALL_CASES) {
+    await t.step(c.name, async () => {
+      const model = await loadModel(c.path);
+      const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
+      try {
+        const handler = new MessageHandler({
+          scorer: batcher,
+          model,
+          featuresPath: "features",
+          idPath: "id",
+          predictionExchange: "predictions",
+          routingKey: model.name,
+          deadLetterExchange: "events.dead-letter",
+          deadLetterRoutingKey: `${model.name}.events`,
+        });
+        const direct = await directRun(model, c.rows);
+        for (const [r, row] of c.rows.entries()) {
+          const want = { ...expectedJson(model, direct, r), id: r };
+          assert.deepEqual(prediction(await handler.handle(event({ id: r, features: row }))), want);
+          const packed = packedRow(model, row);
+          assert.deepEqual(prediction(await handler.handle(event({ id: r, features: packed }))), want);
+        }
+      } finally {
+        await model.close();
+      }
+    });
+  }
+});
+
+Deno.test("consume: a null feeds NaN, a bad value dead-letters naming its column", async () => {
+  const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+  const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
+  const handler = new MessageHandler({
+    scorer: batcher,
+    model,
+    featuresPath: "",
+    idPath: "",
+    predictionExchange: "predictions",
+    routingKey: model.name,
+    deadLetterExchange: "events.dead-letter",
+    deadLetterRoutingKey: `${model.name}.events`,
+  });
+  try {
+    const row = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
+    const withNaN = (await directRun(model, [{ ...row, petal_width: NaN }])).get("variable")![0][0];
+    assert.deepEqual(prediction(await handler.handle(event({ ...row, petal_width: null }))), { variable: withNaN });
+    assert.deepEqual(prediction(await handler.handle(event({ float_input: [5.1, 3.5, 1.4, null] }))), {
+      variable: withNaN,
+    });
+    const v = await handler.handle(event({ float_input: [5.1, "x", 1.4, 0.2] }));
+    assert.equal(v.action, "dead-letter");
+    assert.match(JSON.stringify(v), /column \\"float_input\\" value 1 is not a number/);
+  } finally {
+    await model.close();
+  }
+});
