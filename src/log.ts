@@ -35,15 +35,21 @@ export const log = {
   },
 };
 
+/** Query parameters that carry a credential: a presigned URL's signature and token, API keys. */
+const SECRET_PARAMS =
+  /([?&](?:x-amz-signature|x-amz-security-token|x-amz-credential|signature|sig|token|access_token|api_key|apikey|password|secret)=)[^&#\s"]*/gi;
+
 /**
  * Hides the password of every URL in `text` (`postgres://u:secret@h` ->
- * `postgres://u:***@h`).
+ * `postgres://u:***@h`) and the credentials in its query (a presigned URL's
+ * `X-Amz-Signature`, a `token=`).
  *
  * @example
  * ```ts
  * redact("amqp://guest:guest@127.0.0.1"); // "amqp://guest:***@127.0.0.1"
+ * redact("https://h/m.onnx?X-Amz-Signature=abc"); // "https://h/m.onnx?X-Amz-Signature=***"
  * ```
  */
 export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@").replace(SECRET_PARAMS, "$1***");
 }

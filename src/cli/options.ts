@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
 import type { LoadOptions } from "../model/mod.ts";
+import { ModelCache, type ResolveOptions } from "../store/mod.ts";
 
 /**
  * Parses a whole number at least `min`.
@@ -78,8 +79,9 @@ export function modelPath(value: string): string {
 /** `--model`, required unless the variable is set. */
 export function modelOption(): Option {
   return new Option(
-    "--model <path>",
-    "model directory (model.onnx + model.json), .onnx file, or a shipped model's name",
+    "--model <uri>",
+    "model directory (model.onnx + model.json), MLflow model directory, .onnx file, shipped model's name, " +
+      "s3://bucket/prefix, or http(s):// URL; #name=<name> names it, #sha256=<hex> pins an .onnx file",
   )
     .env("SCORE_MODEL")
     .argParser(modelPath)
@@ -98,7 +100,14 @@ export function modelTuningOptions(): Option[] {
       .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
     new Option("--rename <output=name>", "rename an output column (repeatable, or comma-separated)")
       .env("SCORE_RENAME").argParser(pairs),
+    new Option("--cache-dir <dir>", "where models fetched from S3 or HTTP are kept (and served from when it is down)")
+      .env("SCORE_CACHE_DIR").default(ModelCache.defaultDir(), "$XDG_CACHE_HOME/score or ~/.cache/score"),
   ];
+}
+
+/** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
+export function storeOptions(opts: { cacheDir: string }): ResolveOptions {
+  return { cacheDir: opts.cacheDir };
 }
 
 /** Reads the model tuning options back into `loadModel`'s options. */

@@ -23,13 +23,15 @@ import {
   modelOption,
   modelTuningOptions,
   pairList,
+  storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { loadModel, type Model } from "../model/mod.ts";
+import type { Model } from "../model/mod.ts";
+import { openModel } from "../store/mod.ts";
 import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
 import { PgTransaction } from "../postgres/pg_transaction.ts";
 import { parseShard, type Shard } from "../postgres/shard.ts";
@@ -46,6 +48,7 @@ const POSTGRES_FROM_ENV = "postgres:";
 
 interface BatchFlags {
   model: string;
+  cacheDir: string;
   input?: string;
   output?: string;
   query?: string;
@@ -213,10 +216,9 @@ export function batchCommand(): Command {
   for (const o of modelTuningOptions()) cmd.addOption(o);
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planJob(flags);
-    const model = await loadModel(flags.model, loadOptions(flags));
+    const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;
     const interrupt = listenForInterrupt();
     try {
-      for (const w of model.warnings) log.warn(w, { model: model.name });
       const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();

@@ -5,10 +5,17 @@
  * optional metrics endpoint.
  */
 import { Command, Option } from "commander";
-import { batchingOptions, loadOptions, modelOption, modelTuningOptions, wholeNumber } from "../cli/options.ts";
+import {
+  batchingOptions,
+  loadOptions,
+  modelOption,
+  modelTuningOptions,
+  storeOptions,
+  wholeNumber,
+} from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
-import { loadModel } from "../model/mod.ts";
+import { openModel } from "../store/mod.ts";
 import { runConsumerLoop } from "../queue/consumer_loop.ts";
 import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
 import { jsonText, MessageHandler } from "../queue/message_handler.ts";
@@ -18,6 +25,7 @@ import { Batcher } from "../serving/batcher.ts";
 
 interface ConsumeFlags {
   model: string;
+  cacheDir: string;
   amqpUrl: string;
   exchange: string;
   predictionExchange?: string;
@@ -143,7 +151,7 @@ export function consumeCommand(): Command {
     if (flags.dryRun && flags.predictionQueue) {
       throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
     }
-    const model = await loadModel(flags.model, loadOptions(flags));
+    const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;
     const metrics = new ConsumerMetrics(model.name);
     const server = flags.metricsPort === undefined
       ? undefined
@@ -156,7 +164,6 @@ export function consumeCommand(): Command {
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
     try {
-      for (const w of model.warnings) log.warn(w, { model: model.name });
       const batcher = new Batcher(model, {
         maxBatchSize: flags.maxBatchSize,
         maxDelayMs: flags.maxBatchDelayMs,

@@ -15,19 +15,22 @@ import {
   modelOption,
   modelPath,
   modelTuningOptions,
+  storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { Metrics } from "../http/metrics.ts";
-import { log } from "../log.ts";
-import { loadModel, type Model } from "../model/mod.ts";
+import { log, redact } from "../log.ts";
+import type { Model } from "../model/mod.ts";
 import { DataPlane } from "../serving/data_plane.ts";
+import { openModel } from "../store/mod.ts";
 import { PredictionLog } from "../sinks/prediction_log.ts";
 
 interface ServeFlags {
   model: string[];
+  cacheDir: string;
   host: string;
   port: number;
   maxBatchSize: number;
@@ -117,12 +120,15 @@ export function serveCommand(): Command {
     let predictions: PredictionLog | undefined;
     let late = false;
     try {
-      for (const path of flags.model) {
-        const model = await loadModel(path, loadOptions(flags));
-        for (const w of model.warnings) log.warn(w, { model: model.name });
+      for (const uri of flags.model) {
+        const { model } = await openModel(uri, storeOptions(flags), loadOptions(flags));
         if (models.some((m) => m.name === model.name)) {
           models.push(model);
-          throw new UsageError(`Two models are named "${model.name}" (${path}); give one a "name" in its model.json`);
+          throw new UsageError(
+            `Two models are named "${model.name}" (${
+              redact(uri)
+            }); give one a "name" in its model.json or #name=<name>`,
+          );
         }
         models.push(model);
       }

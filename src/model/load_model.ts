@@ -24,6 +24,11 @@ export interface LoadOptions {
   graphOptimization?: "disabled" | "basic" | "extended" | "all";
   /** Output renames on top of the manifest's: ONNX output name or column -> new name. */
   renames?: Record<string, string>;
+  /**
+   * The manifest to use instead of reading a `model.json` beside the model: the model store gives it when it
+   * knows more than the file (an MLflow run id and signature).
+   */
+  manifest?: Manifest;
 }
 
 /**
@@ -38,7 +43,7 @@ export interface LoadOptions {
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
   const { onnxPath, manifestPath, defaultName } = await locate(path);
-  const manifest = manifestPath ? await readManifest(manifestPath) : {};
+  const manifest = options.manifest ?? (manifestPath ? await readManifest(manifestPath) : {});
   const bytes = await Deno.readFile(onnxPath);
   let session = await createSession(bytes, onnxPath, options);
   const warnings: string[] = [];

@@ -19,4 +19,5 @@ export {
 } from "./model.ts";
 export { ModelError } from "./model_error.ts";
 export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
+export { type Manifest, parseManifest } from "./manifest.ts";
 export type { TensorType } from "./coerce.ts";

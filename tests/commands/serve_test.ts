@@ -6,80 +6,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
-import { logLines, MODELS, randomName, ROOT, runScore } from "../helpers.ts";
+import { logLines, MODELS, randomName, runScore } from "../helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
+import { startServer } from "./serve_process.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const LINREG = join(MODELS, "ride-duration-linreg");
 const CHURN = join(MODELS, "churn");
 const RF = join(MODELS, "ride-duration-rf");
-
-/** A running `score serve`, stopped and reaped on dispose. */
-interface Server {
-  url: string;
-  port: number;
-  child: Deno.ChildProcess;
-  /** stderr lines so far. */
-  lines: string[];
-  /** Sends a signal and waits for the exit code. */
-  stop(signal?: Deno.Signal): Promise<number>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const child = new Deno.Command(join(ROOT, "score"), {
-    args: ["serve", "--port", "0", ...args],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const listening = Promise.withResolvers<number>();
-  // Read stderr to the end in the background, so the child never blocks on a full pipe.
-  const reading = (async () => {
-    let rest = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) >= 0) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        lines.push(line);
-        if (line.includes('"msg":"listening"')) listening.resolve(JSON.parse(line).port);
-      }
-    }
-    listening.reject(new Error(`score serve exited before listening:\n${lines.join("\n")}${rest}`));
-  })();
-  let exited: Promise<number> | undefined;
-  const wait = () =>
-    exited ??= child.status.then(async (s) => {
-      await reading;
-      return s.code;
-    });
-  const port = await listening.promise.catch(async (err) => {
-    await wait();
-    throw err;
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    lines,
-    stop: (signal: Deno.Signal = "SIGTERM") => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      return wait();
-    },
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await wait();
-    },
-  };
-}
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {

@@ -1,0 +1,51 @@
+/**
+ * Resolves a `--model` value and loads it: the one call every command makes
+ * to get a model, wherever it lives.
+ */
+import { log } from "../log.ts";
+import { loadModel, type LoadOptions, type Model } from "../model/mod.ts";
+import { type ResolvedModel, resolveModel, type ResolveOptions } from "./resolve_model.ts";
+
+/** A loaded model and where it came from. */
+export interface OpenedModel {
+  model: Model;
+  resolved: ResolvedModel;
+}
+
+/**
+ * Resolves and loads a model; logs the warnings of both steps (a copy from
+ * the cache because the store is down, an MLflow signature that does not
+ * match the graph, a left-out output).
+ *
+ * @example
+ * ```ts
+ * const { model } = await openModel("s3://mlflow/1/e1efc53e/artifacts/model", { cacheDir }, { intraOpThreads: 1 });
+ * ```
+ */
+export async function openModel(value: string, store: ResolveOptions, options: LoadOptions = {}): Promise<OpenedModel> {
+  const resolved = await resolveModel(value, store);
+  return { model: await loadResolved(resolved, options), resolved };
+}
+
+/** Loads a model already resolved (a reload resolves first, to load only what changed). */
+export async function loadResolved(resolved: ResolvedModel, options: LoadOptions = {}): Promise<Model> {
+  if (resolved.stale) {
+    log.warn("model store unreachable: using the copy last fetched", {
+      model_uri: resolved.uri,
+      fetched_at: resolved.stale.resolvedAt,
+      reason: resolved.stale.reason,
+    });
+  }
+  const model = await loadModel(resolved.onnxPath, { ...options, manifest: resolved.manifest });
+  for (const w of model.warnings) log.warn(w, { model: model.name });
+  const names = new Set(model.inputs.flatMap((i) => [i.name, ...i.aliases]));
+  const unknown = resolved.signature.filter((s) => !names.has(s.name)).map((s) => `"${s.name}"`);
+  if (unknown.length > 0) {
+    log.warn("MLflow signature inputs that are not inputs of the ONNX graph are ignored", {
+      model: model.name,
+      signature_inputs: unknown.join(", "),
+      graph_inputs: model.inputs.map((i) => i.name).join(", "),
+    });
+  }
+  return model;
+}

@@ -1,0 +1,152 @@
+/**
+ * Models in S3 or an S3-compatible store (MinIO, Ceph, s3rver): a directory
+ * (every object directly under the prefix) or a single `.onnx` object.
+ * Requests are signed by aws4fetch; the settings are the standard AWS and
+ * MLflow environment variables.
+ */
+import { AwsClient } from "aws4fetch";
+import { XMLParser } from "fast-xml-parser";
+import { posix } from "node:path";
+import { ModelError } from "../model/mod.ts";
+import { cleanEtag, type Remote, type RemoteFile, STORE_TIMEOUT_MS, storeError, storeFetch } from "./remote.ts";
+
+/** Where and how to reach S3. */
+export interface S3Config {
+  /** A custom endpoint (MinIO, ...): path-style addressing. Unset: AWS, virtual-hosted style. */
+  endpoint?: string;
+  region: string;
+  /** Unset: anonymous requests (a public bucket). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * The S3 settings from the standard variables: `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `AWS_REGION`, else
+ * `AWS_DEFAULT_REGION`, else us-east-1; the endpoint from
+ * `AWS_ENDPOINT_URL_S3`, else `MLFLOW_S3_ENDPOINT_URL`, else `AWS_ENDPOINT_URL`.
+ *
+ * @example
+ * ```ts
+ * s3Config({ AWS_ENDPOINT_URL: "http://127.0.0.1:9000", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" });
+ * ```
+ */
+export function s3Config(env: Record<string, string | undefined> = Deno.env.toObject()): S3Config {
+  const set = (name: string) => (env[name] ?? "") !== "" ? env[name] : undefined;
+  const endpoint = set("AWS_ENDPOINT_URL_S3") ?? set("MLFLOW_S3_ENDPOINT_URL") ?? set("AWS_ENDPOINT_URL");
+  const region = set("AWS_REGION") ?? set("AWS_DEFAULT_REGION") ?? "us-east-1";
+  const accessKeyId = set("AWS_ACCESS_KEY_ID");
+  const secretAccessKey = set("AWS_SECRET_ACCESS_KEY");
+  const credentials = accessKeyId !== undefined && secretAccessKey !== undefined
+    ? { accessKeyId, secretAccessKey, sessionToken: set("AWS_SESSION_TOKEN") }
+    : undefined;
+  return { endpoint: endpoint?.replace(/\/+$/, ""), region, credentials };
+}
+
+/**
+ * The URL of an object or of a bucket (`key` empty): path-style on a custom
+ * endpoint, virtual-hosted on AWS.
+ *
+ * @example
+ * ```ts
+ * objectUrl({ endpoint: "http://127.0.0.1:9000", region: "us-east-1" }, "mlflow", "1/abc/MLmodel");
+ * // "http://127.0.0.1:9000/mlflow/1/abc/MLmodel"
+ * ```
+ */
+export function objectUrl(config: S3Config, bucket: string, key: string): string {
+  const path = key.split("/").map(encodeURIComponent).join("/");
+  if (config.endpoint !== undefined) return `${config.endpoint}/${encodeURIComponent(bucket)}/${path}`;
+  return `https://${bucket}.s3.${config.region}.amazonaws.com/${path}`;
+}
+
+const xml = new XMLParser({ parseTagValue: false, isArray: (name) => name === "Contents" });
+
+/**
+ * A model at `s3://bucket/key`: a key ending in `.onnx` is one object (with
+ * the `model.json` beside it when it is a `model.onnx`); any other key is a
+ * prefix whose objects are the model's files.
+ */
+export class S3Store implements Remote {
+  readonly where: string;
+  readonly #client?: AwsClient;
+  readonly #files = new Map<string, string>();
+
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly config: S3Config = s3Config(),
+  ) {
+    this.where = `s3://${bucket}/${key}`;
+    if (config.credentials !== undefined) {
+      // Retries are ours to bound: aws4fetch's default backs off for ~50 s on a failing store.
+      this.#client = new AwsClient({ ...config.credentials, region: config.region, service: "s3", retries: 1 });
+    }
+  }
+
+  async list(): Promise<RemoteFile[]> {
+    if (this.key.endsWith(".onnx")) {
+      const name = posix.basename(this.key);
+      const files = [await this.#head(this.key, name, false)];
+      if (name === "model.onnx") {
+        const manifest = await this.#head(posix.join(posix.dirname(this.key), "model.json"), "model.json", true);
+        if (manifest) files.push(manifest);
+      }
+      return files.filter((f): f is RemoteFile => f !== undefined);
+    }
+    const prefix = this.key.replace(/\/+$/, "") + "/";
+    const files: RemoteFile[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ "list-type": "2", prefix, delimiter: "/" });
+      if (token !== undefined) query.set("continuation-token", token);
+      const res = await this.#request(`${objectUrl(this.config, this.bucket, "")}?${query}`, "GET");
+      const body = await res.text();
+      if (!res.ok) throw storeError(res.status, this.where, s3Detail(body));
+      const result = xml.parse(body).ListBucketResult ?? {};
+      for (const o of result.Contents ?? []) {
+        const name = String(o.Key).slice(prefix.length);
+        if (name === "" || name.includes("/")) continue;
+        this.#files.set(name, String(o.Key));
+        files.push({ name, etag: cleanEtag(String(o.ETag ?? "")), size: Number(o.Size) });
+      }
+      token = result.IsTruncated === "true" ? String(result.NextContinuationToken) : undefined;
+    } while (token !== undefined);
+    if (files.length === 0) throw ModelError.notFound(`Model not found: no objects under ${this.where}/`);
+    return files;
+  }
+
+  get(file: RemoteFile, signal: AbortSignal): Promise<Response> {
+    const key = this.#files.get(file.name) ?? file.name;
+    const url = objectUrl(this.config, this.bucket, key);
+    return this.#client ? this.#client.fetch(url, { signal }) : fetch(url, { signal });
+  }
+
+  async #head(key: string, name: string, optional: boolean): Promise<RemoteFile | undefined> {
+    const res = await this.#request(objectUrl(this.config, this.bucket, key), "HEAD");
+    if (res.status === 404 && optional) return undefined;
+    if (!res.ok) {
+      // A HEAD answer has no body: ask again with a GET for the store's error code.
+      const detail = await this.#request(objectUrl(this.config, this.bucket, key), "GET")
+        .then((r) => r.text()).then(s3Detail, () => "");
+      throw storeError(res.status, `s3://${this.bucket}/${key}`, detail);
+    }
+    this.#files.set(name, key);
+    const size = res.headers.get("content-length");
+    return { name, etag: cleanEtag(res.headers.get("etag")), size: size === null ? undefined : Number(size) };
+  }
+
+  #request(url: string, method: string): Promise<Response> {
+    const init = { method, signal: AbortSignal.timeout(STORE_TIMEOUT_MS) };
+    return storeFetch(this.where, () => this.#client ? this.#client.fetch(url, init) : fetch(url, init));
+  }
+}
+
+/** The `Code: Message` of an S3 error body (it names nothing secret). */
+function s3Detail(body: string): string {
+  try {
+    const error = xml.parse(body).Error;
+    if (error?.Code) return error.Message ? `${error.Code}: ${error.Message}` : String(error.Code);
+  } catch {
+    // not XML: no detail
+  }
+  return "";
+}
