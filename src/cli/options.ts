@@ -105,6 +105,14 @@ export function modelTuningOptions(): Option[] {
   ];
 }
 
+/** `--reload-interval`: how often `serve` and `consume` look for a new version of their models (besides SIGHUP). */
+export function reloadOption(): Option {
+  return new Option(
+    "--reload-interval <seconds>",
+    "also look for new versions of the models every so many seconds (0: only on SIGHUP)",
+  ).env("SCORE_RELOAD_INTERVAL").argParser(wholeNumber(0)).default(0);
+}
+
 /** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
 export function storeOptions(opts: { cacheDir: string }): ResolveOptions {
   return { cacheDir: opts.cacheDir };

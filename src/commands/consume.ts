@@ -10,12 +10,14 @@ import {
   loadOptions,
   modelOption,
   modelTuningOptions,
+  reloadOption,
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
-import { openModel } from "../store/mod.ts";
+import type { Model } from "../model/mod.ts";
+import { ModelReloader, openModel } from "../store/mod.ts";
 import { runConsumerLoop } from "../queue/consumer_loop.ts";
 import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
 import { jsonText, MessageHandler } from "../queue/message_handler.ts";
@@ -26,6 +28,7 @@ import { Batcher } from "../serving/batcher.ts";
 interface ConsumeFlags {
   model: string;
   cacheDir: string;
+  reloadInterval: number;
   amqpUrl: string;
   exchange: string;
   predictionExchange?: string;
@@ -142,7 +145,8 @@ export function consumeCommand(): Command {
     .addOption(
       new Option("--dry-run", "print the predictions on stdout, publish nothing (a temporary queue unless --queue)")
         .env("SCORE_DRY_RUN"),
-    );
+    )
+    .addOption(reloadOption());
   for (const o of [...batchingOptions({ unit: "events", delayMs: 2 }), ...modelTuningOptions()]) cmd.addOption(o);
   return cmd.action(async (flags: ConsumeFlags) => {
     if (!flags.dryRun && !flags.predictionExchange) {
@@ -151,8 +155,10 @@ export function consumeCommand(): Command {
     if (flags.dryRun && flags.predictionQueue) {
       throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
     }
-    const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;
+    const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
+    const model = opened.model;
     const metrics = new ConsumerMetrics(model.name);
+    metrics.version = model.version;
     const server = flags.metricsPort === undefined
       ? undefined
       : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
@@ -163,14 +169,17 @@ export function consumeCommand(): Command {
     };
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
+    let stopReloading = async () => {};
     try {
-      const batcher = new Batcher(model, {
-        maxBatchSize: flags.maxBatchSize,
-        maxDelayMs: flags.maxBatchDelayMs,
-        // Never refuse what the broker may hand us at once: prefetch bounds the queue.
-        maxQueue: Math.max(10_000, 2 * flags.prefetch),
-        onBatch: (rows) => metrics.batchSize.observe(rows),
-      });
+      const newBatcher = (m: Model) =>
+        new Batcher(m, {
+          maxBatchSize: flags.maxBatchSize,
+          maxDelayMs: flags.maxBatchDelayMs,
+          // Never refuse what the broker may hand us at once: prefetch bounds the queue.
+          maxQueue: Math.max(10_000, 2 * flags.prefetch),
+          onBatch: (rows) => metrics.batchSize.observe(rows),
+        });
+      let batcher = newBatcher(model);
       const topology = defaultTopology({
         model: model.name,
         exchange: flags.exchange,
@@ -207,6 +216,20 @@ export function consumeCommand(): Command {
         dead_letter_queue: topology.deadLetterQueue,
         outputs: model.outputColumns.map((c) => c.name),
       });
+      const reloader = new ModelReloader([opened], {
+        store: storeOptions(flags),
+        load: loadOptions(flags),
+        swap: async (next) => {
+          // Events from now on go to the new version; those already queued finish on the old one.
+          const old = batcher;
+          batcher = newBatcher(next);
+          handler.replace(batcher, next);
+          metrics.version = next.version;
+          await old.drain();
+          await old.model.close().catch(() => {});
+        },
+      });
+      stopReloading = reloader.listen(flags.reloadInterval);
       const out = new TextEncoder();
       await runConsumerLoop({
         url: flags.amqpUrl,
@@ -223,6 +246,7 @@ export function consumeCommand(): Command {
         reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
         connectionName: `score consume ${model.name}`,
       });
+      await stopReloading();
       await batcher.drain();
       log.info("consumer stopped", {
         model: model.name,
@@ -243,8 +267,9 @@ export function consumeCommand(): Command {
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);
+      await stopReloading();
       await server?.shutdown();
-      await model.close();
+      await opened.model.close();
     }
   });
 }

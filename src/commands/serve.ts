@@ -15,6 +15,7 @@ import {
   modelOption,
   modelPath,
   modelTuningOptions,
+  reloadOption,
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
@@ -23,9 +24,8 @@ import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log, redact } from "../log.ts";
-import type { Model } from "../model/mod.ts";
 import { DataPlane } from "../serving/data_plane.ts";
-import { openModel } from "../store/mod.ts";
+import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../sinks/prediction_log.ts";
 
 interface ServeFlags {
@@ -42,6 +42,7 @@ interface ServeFlags {
   drainDelay: number;
   logPredictions?: string;
   logPredictionsBuffer: number;
+  reloadInterval: number;
   accessLog: boolean;
   threads: number;
   graphOptimization: string;
@@ -113,32 +114,34 @@ export function serveCommand(): Command {
         "predictions held for the log before new ones are dropped (counted in /metrics)",
       ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
     )
-    .addOption(new Option("--no-access-log", "no JSON log line per request"));
+    .addOption(new Option("--no-access-log", "no JSON log line per request"))
+    .addOption(reloadOption());
   for (const o of [...batchingOptions({ unit: "rows", delayMs: 0 }), ...modelTuningOptions()]) cmd.addOption(o);
   return cmd.action(async (flags: ServeFlags) => {
-    const models: Model[] = [];
+    const opened: (OpenedModel & { uri: string })[] = [];
     let predictions: PredictionLog | undefined;
     let late = false;
     try {
       for (const uri of flags.model) {
-        const { model } = await openModel(uri, storeOptions(flags), loadOptions(flags));
-        if (models.some((m) => m.name === model.name)) {
-          models.push(model);
+        const { model, resolved } = await openModel(uri, storeOptions(flags), loadOptions(flags));
+        const twin = opened.some((o) => o.model.name === model.name);
+        opened.push({ uri, model, resolved });
+        if (twin) {
           throw new UsageError(
             `Two models are named "${model.name}" (${
               redact(uri)
             }); give one a "name" in its model.json or #name=<name>`,
           );
         }
-        models.push(model);
       }
       if (flags.logPredictions) {
         predictions = await PredictionLog.open(flags.logPredictions, { bufferRows: flags.logPredictionsBuffer });
       }
-      late = await serve(models, predictions, flags);
+      late = await serve(opened, predictions, flags);
     } finally {
       await predictions?.close();
-      for (const m of models) await m.close();
+      // A reload keeps `opened` up to date: these are the models serving now (a swapped-out one is closed already).
+      for (const { model } of opened) await model.close();
     }
     // Requests still running past --shutdown-timeout would keep the process alive.
     if (late) Deno.exit(0);
@@ -151,7 +154,12 @@ function models(value: string, previous: string[] | undefined): string[] {
 }
 
 /** Listens until a signal, then drains; true when the drain timed out. */
-async function serve(models: Model[], predictions: PredictionLog | undefined, flags: ServeFlags): Promise<boolean> {
+async function serve(
+  opened: (OpenedModel & { uri: string })[],
+  predictions: PredictionLog | undefined,
+  flags: ServeFlags,
+): Promise<boolean> {
+  const models = opened.map((o) => o.model);
   const metrics = new Metrics();
   if (predictions !== undefined) {
     const p = predictions;
@@ -181,6 +189,11 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
     batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
     predictions,
     isReady: () => ready,
+  });
+  const reloader = new ModelReloader(opened, {
+    store: storeOptions(flags),
+    load: loadOptions(flags),
+    swap: (next) => plane.swap(next),
   });
   const app = createApp(plane, {
     apiKey: flags.apiKey || undefined,
@@ -212,6 +225,7 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
     throw err;
   }
   await listening.promise;
+  const stopReloading = reloader.listen(flags.reloadInterval);
 
   const stopped = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
@@ -246,5 +260,6 @@ async function serve(models: Model[], predictions: PredictionLog | undefined, fl
     return late;
   } finally {
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    await stopReloading();
   }
 }

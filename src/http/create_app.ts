@@ -52,7 +52,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const accessLog = options.accessLog ?? new AccessLog();
   const checkKey = options.apiKey ? bearerToken(options.apiKey) : undefined;
-  plane.onBatch((model, rows) => metrics.observeBatch(model, rows));
+  plane.onBatch((model, rows, version) => metrics.observeBatch(model, rows, version));
   metrics.addGauge({
     name: "score_queue_rows",
     help: "Rows waiting for a model run, by model.",
@@ -88,7 +88,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     const seconds = (performance.now() - start) / 1000;
     const model = c.get("model") ?? "";
     const route = routePath(c);
-    metrics.observeRequest(model, route, c.res.status, seconds);
+    metrics.observeRequest(model, route, c.res.status, seconds, c.get("modelVersion") ?? "");
     if (accessLog) {
       accessLog.write({
         requestId,

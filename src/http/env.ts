@@ -1,13 +1,13 @@
 /**
  * What the HTTP app's routes share: the context variables the outer
- * middleware reads back (request id, model label) and the answer to a known
+ * middleware reads back (request id, model and version labels) and the answer to a known
  * route asked with the wrong method.
  */
 import type { Context } from "hono";
 import { InputError } from "../errors.ts";
 
 /** Context variables set while a request is handled. */
-export type Env = { Variables: { requestId: string; model: string } };
+export type Env = { Variables: { requestId: string; model: string; modelVersion: string } };
 
 /**
  * Registers a 405 naming the methods to use for each path, so a known route

@@ -56,12 +56,20 @@ export class Metrics {
   readonly #rejected = new Map<string, number>();
   readonly #gauges: Gauge[] = [];
 
-  /** Counts one answered request and its latency. */
-  observeRequest(model: string, route: string, status: number, seconds: number) {
-    const id = `${model}\0${route}\0${status}`;
+  /**
+   * Counts one answered request and its latency; `version` is the model
+   * version that scored it ("" for a request that scored nothing), so a
+   * reload shows as a new series.
+   */
+  observeRequest(model: string, route: string, status: number, seconds: number, version = "") {
+    const id = `${model}\0${route}\0${status}\0${version}`;
     let keys = this.#requestKeys.get(id);
     if (keys === undefined) {
-      keys = { count: labels({ model, route, status: String(status) }), latency: labels({ model, route }) };
+      const v: Record<string, string> = version === "" ? {} : { version };
+      keys = {
+        count: labels({ model, ...v, route, status: String(status) }),
+        latency: labels({ model, ...v, route }),
+      };
       this.#requestKeys.set(id, keys);
     }
     this.#requests.set(keys.count, (this.#requests.get(keys.count) ?? 0) + 1);
@@ -70,9 +78,9 @@ export class Metrics {
     h.observe(seconds);
   }
 
-  /** Counts one model run of `rows` rows. */
-  observeBatch(model: string, rows: number) {
-    const key = labels({ model });
+  /** Counts one model run of `rows` rows by a model version. */
+  observeBatch(model: string, rows: number, version?: string) {
+    const key = labels(version === undefined ? { model } : { model, version });
     let h = this.#batches.get(key);
     if (h === undefined) this.#batches.set(key, h = new Histogram(BATCH_BUCKETS));
     h.observe(rows);
@@ -92,16 +100,21 @@ export class Metrics {
   /** The Prometheus text exposition (version 0.0.4). */
   render(): string {
     const out: string[] = [];
-    out.push("# HELP score_http_requests_total HTTP requests answered, by model, route and status.");
+    out.push("# HELP score_http_requests_total HTTP requests answered, by model, version, route and status.");
     out.push("# TYPE score_http_requests_total counter");
     for (const [k, v] of this.#requests) out.push(`score_http_requests_total{${k}} ${v}`);
     renderHistogram(
       out,
       "score_http_request_duration_seconds",
-      "Time to answer a request, by model and route.",
+      "Time to answer a request, by model, version and route.",
       this.#latency,
     );
-    renderHistogram(out, "score_batch_rows", "Rows per model run (dynamic batching), by model.", this.#batches);
+    renderHistogram(
+      out,
+      "score_batch_rows",
+      "Rows per model run (dynamic batching), by model and version.",
+      this.#batches,
+    );
     out.push("# HELP score_rejected_requests_total Requests refused before scoring, by reason.");
     out.push("# TYPE score_rejected_requests_total counter");
     for (const [k, v] of this.#rejected) out.push(`score_rejected_requests_total{${k}} ${v}`);

@@ -42,7 +42,10 @@ export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
   const infer = async (c: Context<Env>) => {
     const { name, version } = model(c);
     const body = await readJson(c.req.raw, maxBodyBytes);
-    return c.json(await plane.infer(name, version, body, { requestId: c.get("requestId") }));
+    const context = { requestId: c.get("requestId"), modelVersion: "" };
+    const out = await plane.infer(name, version, body, context);
+    c.set("modelVersion", context.modelVersion);
+    return c.json(out);
   };
   app.post("/v2/models/:name/infer", infer);
   app.post("/v2/models/:name/versions/:version/infer", infer);

@@ -21,7 +21,10 @@ export function predictRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env>
     // The label is set once the model is known to exist: an unknown name must not become a series.
     c.set("model", plane.entry(name).model.name);
     const body = await readJson(c.req.raw, maxBodyBytes);
-    return c.json(await plane.predictRows(name, body, { requestId: c.get("requestId") }));
+    const context = { requestId: c.get("requestId"), modelVersion: "" };
+    const out = await plane.predictRows(name, body, context);
+    c.set("modelVersion", context.modelVersion);
+    return c.json(out);
   };
   app.post("/predict", (c) => predict(c, plane.defaultModel));
   app.post("/models/:name/predict", (c) => predict(c, c.req.param("name")));

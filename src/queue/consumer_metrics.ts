@@ -51,6 +51,9 @@ export class ConsumerMetrics {
   /** Seconds from delivery to ack. */
   readonly latency = new Histogram(LATENCY_BUCKETS);
 
+  /** The model version consuming now (it changes on a reload). */
+  version = "";
+
   constructor(readonly model: string) {}
 
   /** The Prometheus exposition text. */
@@ -117,6 +120,12 @@ export class ConsumerMetrics {
     scalar("score_consumer_connected", "gauge", "1 while connected to the broker.", this.connected ? 1 : 0);
     histogram("score_consumer_batch_size", "Events scored per model run.", this.batchSize);
     histogram("score_consumer_event_latency_seconds", "Seconds from delivery to ack.", this.latency);
+    const version = this.version.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+    lines.push(
+      "# HELP score_consumer_model_info The model consuming and its version (it changes on a reload).",
+      "# TYPE score_consumer_model_info gauge",
+      `score_consumer_model_info{${label},version="${version}"} 1`,
+    );
     return lines.join("\n") + "\n";
   }
 }

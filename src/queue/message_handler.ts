@@ -106,25 +106,37 @@ const encoder = new TextEncoder();
 export class MessageHandler {
   readonly #o: MessageHandlerOptions;
   readonly #idKey: string;
+  /** Replaced as a pair, so an event is scored and labelled by the same model version. */
+  #serving: Pick<MessageHandlerOptions, "scorer" | "model">;
 
   constructor(options: MessageHandlerOptions) {
     this.#o = options;
     this.#idKey = options.idPath.split(".").at(-1) ?? "";
+    this.#serving = { scorer: options.scorer, model: options.model };
+  }
+
+  /**
+   * Scores the events from now on with another model version (a reload);
+   * events already being scored finish with the one they started with.
+   */
+  replace(scorer: Scorer, model: MessageHandlerOptions["model"]): void {
+    this.#serving = { scorer, model };
   }
 
   /** Decides what becomes of one event. Never throws. */
   async handle(event: EventMessage): Promise<Verdict> {
+    const serving = this.#serving;
     try {
       const { features, id } = this.#read(event.body);
       const columns: Record<string, unknown[]> = {};
       for (const key of Object.keys(features)) columns[key] = [features[key]];
-      const p = await this.#o.scorer.predict(columns, 1);
+      const p = await serving.scorer.predict(columns, 1);
       if (p.rejects.length > 0 || (p.rows !== null && p.rows.length === 0)) {
         throw new InputError(p.rejects[0]?.message ?? "the features could not be scored", { code: "invalid_features" });
       }
-      return this.#prediction(event.properties, p, id);
+      return this.#prediction(serving.model, event.properties, p, id);
     } catch (err) {
-      return this.#failure(event, err);
+      return this.#failure(event, err, serving.model);
     }
   }
 
@@ -146,8 +158,12 @@ export class MessageHandler {
     };
   }
 
-  #prediction(properties: MessageProperties, p: Prediction, id: unknown): Verdict {
-    const { model } = this.#o;
+  #prediction(
+    model: MessageHandlerOptions["model"],
+    properties: MessageProperties,
+    p: Prediction,
+    id: unknown,
+  ): Verdict {
     const prediction = predictionJson(model.outputs, p.columns, 0);
     if (id !== undefined) prediction[this.#idKey] = id;
     const record: PredictionRecord = { model: model.name, version: model.version, prediction };
@@ -187,7 +203,7 @@ export class MessageHandler {
    * requeues, but an event that was delivered before is dead-lettered, so
    * a failure that repeats cannot loop forever. 503 (overloaded) always requeues.
    */
-  #failure(event: EventMessage, err: unknown): Verdict {
+  #failure(event: EventMessage, err: unknown, model = this.#serving.model): Verdict {
     const { code, status, message } = describeError(err);
     if (status === 503 || (status >= 500 && !event.redelivered)) return { action: "requeue", code, reason: message };
     const reason = status >= 500 ? `${message} (failed again after a requeue)` : message;
@@ -212,8 +228,8 @@ export class MessageHandler {
             ...(event.properties.userId !== undefined ? { [HEADERS.userId]: event.properties.userId } : {}),
             [HEADERS.reason]: reason,
             [HEADERS.code]: code,
-            [HEADERS.model]: this.#o.model.name,
-            [HEADERS.version]: this.#o.model.version,
+            [HEADERS.model]: model.name,
+            [HEADERS.version]: model.version,
             [HEADERS.exchange]: event.exchange,
             [HEADERS.routingKey]: event.routingKey,
           },

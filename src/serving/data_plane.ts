@@ -42,13 +42,15 @@ export interface ServedModel {
   readonly batcher: Batcher;
 }
 
-/** Who asks, for the prediction log. */
+/** Who asks, for the prediction log; the data plane fills in the version that answered. */
 export interface RequestContext {
   requestId: string;
+  /** Set by the data plane: the version of the model that scored the request. */
+  modelVersion?: string;
 }
 
-/** Called with every model run: the model's name and the rows it scored. */
-export type BatchListener = (model: string, rows: number) => void;
+/** Called with every model run: the model's name, the rows it scored and the model's version. */
+export type BatchListener = (model: string, rows: number, version: string) => void;
 
 /**
  * Models, batchers and the prediction log behind every transport.
@@ -139,6 +141,7 @@ export class DataPlane {
    */
   async infer(name: string, version: string | undefined, body: unknown, context: RequestContext) {
     const served = this.entry(name, version);
+    context.modelVersion = served.model.version;
     const req: InferRequest = parseInferRequest(body, served.model);
     const prediction = await served.batcher.predict(req.columns, req.length);
     const out = inferResponse(served.model, req, prediction);
@@ -152,11 +155,34 @@ export class DataPlane {
    */
   async predictRows(name: string, body: unknown, context: RequestContext): Promise<unknown> {
     const served = this.entry(name);
+    context.modelVersion = served.model.version;
     const req = parseRowsRequest(body, served.model);
     const prediction = await served.batcher.predict(req.columns, req.rows.length);
     const out = rowsResponse(served.model, req.shape, prediction);
     this.#log(served.model, context, req.columns, req.rows.length, prediction);
     return out;
+  }
+
+  /**
+   * Serves `model` in place of the served model of the same name, atomically:
+   * requests from now on get the new one, requests that already took the old
+   * one finish on it. Resolves once the old model has answered them all and
+   * is closed.
+   *
+   * @example
+   * ```ts
+   * await plane.swap(await loadModel("models/ride-duration-rf"));
+   * ```
+   */
+  async swap(model: Model): Promise<void> {
+    const old = this.entry(model.name);
+    const registry = new Map(this.#registry);
+    registry.set(model.name, this.#serve(model));
+    this.#registry = registry;
+    this.#models = Object.freeze(this.#models.map((m) => m.name === model.name ? model : m));
+    await old.batcher.drain();
+    // Nothing uses the old session any more; failing to release it changes nothing for the new one.
+    await old.model.close().catch(() => {});
   }
 
   /** Waits until no batcher has rows queued or running. */
@@ -168,7 +194,7 @@ export class DataPlane {
     const batcher = new Batcher(model, {
       ...this.#options.batching,
       onBatch: (rows) => {
-        for (const listener of this.#listeners) listener(model.name, rows);
+        for (const listener of this.#listeners) listener(model.name, rows, model.version);
       },
     });
     return { model, batcher };

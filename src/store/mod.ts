@@ -12,5 +12,6 @@
 export { loadResolved, type OpenedModel, openModel } from "./open_model.ts";
 export { type ResolvedModel, resolveModel, type ResolveOptions } from "./resolve_model.ts";
 export { ModelCache } from "./model_cache.ts";
+export { ModelReloader, type ReloaderOptions, type ReloadOutcome } from "./model_reloader.ts";
 export { parseModelUri } from "./model_uri.ts";
 export { s3Config } from "./s3_store.ts";

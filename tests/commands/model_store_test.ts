@@ -122,3 +122,91 @@ Deno.test("score serve restarted while the store is down serves the cached copy,
     assert.equal(await server.stop(), 0);
   }
 });
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("score serve reloads on SIGHUP under load: no request fails, new requests get the new version", async () => {
+  await using s3 = await startS3();
+  await using dir = await tempDir();
+  const LINREG_ONNX = await Deno.readFile(join(MODELS, "ride-duration-linreg", "model.onnx"));
+  const RUN_A = "a".repeat(32), RUN_B = "b".repeat(32), RUN_C = "c".repeat(32);
+  const prefix = "production/ride-duration";
+  const publish = async (runId: string, onnx: Uint8Array) => {
+    await s3.put(`${prefix}/model.onnx`, onnx);
+    await s3.put(`${prefix}/MLmodel`, MLMODEL.replace(RUN_ID, runId));
+  };
+  await publish(RUN_A, LINREG_ONNX);
+  await using server = await startServer(
+    ["--model", `s3://mlflow/${prefix}#name=ride-duration`, "--no-access-log", "--max-batch-delay-ms", "1"],
+    { ...s3.env, SCORE_CACHE_DIR: join(dir.path, "cache"), SCORE_DRAIN_DELAY: "0" },
+  );
+  const logs = () => logLines(server.lines.join("\n"));
+  const ride = JSON.stringify({ PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 });
+  const answers: { status: number; version?: string; duration?: number }[] = [];
+  let load = true;
+  // 8 clients, each sending its next request when the last is answered: once one has seen the new
+  // version, every request it sends after must get it.
+  const clients = Array.from({ length: 8 }, async () => {
+    let seenB = false;
+    while (load) {
+      const res = await fetch(`${server.url}/predict`, { method: "POST", body: ride });
+      const body = await res.json();
+      answers.push({ status: res.status, version: body.model_version, duration: body.duration });
+      if (seenB) assert.equal(body.model_version, RUN_B, "a request sent after the swap got the old version");
+      seenB ||= body.model_version === RUN_B;
+    }
+  });
+  try {
+    await until("requests on version A", () => answers.length >= 50);
+    await publish(RUN_B, RF_ONNX);
+    server.child.kill("SIGHUP");
+    await until("version B answering", () => answers.some((a) => a.version === RUN_B));
+    const reloaded = logs().find((l) => l.msg === "model reloaded");
+    assert.equal(reloaded?.from_version, RUN_A);
+    assert.equal(reloaded?.version, RUN_B);
+    const atSwap = answers.length;
+    await until("more requests on version B", () => answers.length >= atSwap + 50);
+
+    // A new version that does not load leaves B serving and says why.
+    await publish(RUN_C, new TextEncoder().encode("not an onnx model"));
+    server.child.kill("SIGHUP");
+    await until(
+      "the failed reload",
+      () => logs().some((l) => l.msg === "model reload failed: the serving version stays"),
+    );
+    const failed = logs().find((l) => l.msg === "model reload failed: the serving version stays")!;
+    assert.equal(failed.version, RUN_B);
+    assert.match(String(failed.reason), /the new version does not load: Cannot load model/);
+    const afterFailure = answers.length;
+    await until("requests after the failed reload", () => answers.length >= afterFailure + 20);
+  } finally {
+    load = false;
+    await Promise.all(clients);
+  }
+  assert.deepEqual(answers.filter((a) => a.status !== 200), [], "no request failed");
+  const durations = new Map<string, Set<number>>();
+  for (const a of answers) durations.set(a.version!, (durations.get(a.version!) ?? new Set()).add(a.duration!));
+  assert.deepEqual([...durations.keys()].sort(), [RUN_A, RUN_B]);
+  assert.equal(durations.get(RUN_A)!.size, 1, "version A always answered with the linear model");
+  assert.deepEqual([...durations.get(RUN_B)!].map((d) => Math.round(d * 100) / 100), [21.29]);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^score_model_info\\{model="ride-duration",version="${RUN_B}"\\} 1$`, "m"));
+  assert.doesNotMatch(metrics, new RegExp(`^score_model_info\\{model="ride-duration",version="${RUN_A}"\\}`, "m"));
+  for (const v of [RUN_A, RUN_B]) {
+    assert.match(
+      metrics,
+      new RegExp(
+        `^score_http_requests_total\\{model="ride-duration",version="${v}",route="/predict",status="200"\\} \\d+$`,
+        "m",
+      ),
+    );
+  }
+  assert.equal(await server.stop(), 0);
+});

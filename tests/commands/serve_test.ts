@@ -82,7 +82,9 @@ Deno.test("score serve answers over real HTTP", async (t) => {
     assert.deepEqual(together.map((r) => r.status), rides.map(() => 200));
     assert.deepEqual(together.map((r) => r.body.duration), alone);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const runs = Number(/^score_batch_rows_count\{model="ride-duration-linreg"\} (\d+)$/m.exec(metrics)![1]);
+    const runs = Number(
+      /^score_batch_rows_count\{model="ride-duration-linreg",version="[0-9a-f]{12}"\} (\d+)$/m.exec(metrics)![1],
+    );
     assert.ok(runs < 200 + 200, `200 lone runs, then merged ones: ${runs} runs in all`);
   });
 

@@ -364,21 +364,21 @@ Deno.test("createApp answers the course's requests", async (t) => {
       }
     });
 
-    await t.step("metrics count requests by model, route and status, batches and rejections", async () => {
+    await t.step("metrics count requests by model, version, route and status, batches and rejections", async () => {
       const res = await app.request("/metrics");
       assert.deepEqual(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
       const text = await res.text();
       assert.match(
         text,
-        /^score_http_requests_total\{model="ride-duration-linreg",route="\/predict",status="200"\} \d+$/m,
+        /^score_http_requests_total\{model="ride-duration-linreg",version="[0-9a-f]{12}",route="\/predict",status="200"\} \d+$/m,
       );
       assert.match(text, /^score_http_requests_total\{model="",route="\/\*",status="404"\} \d+$/m);
       assert.match(
         text,
-        /^score_http_request_duration_seconds_bucket\{model="churn",route="\/models\/:name\/predict",le="\+Inf"\} \d+$/m,
+        /^score_http_request_duration_seconds_bucket\{model="churn",version="[^"]+",route="\/models\/:name\/predict",le="\+Inf"\} \d+$/m,
       );
-      assert.match(text, /^score_batch_rows_count\{model="ride-duration-linreg"\} \d+$/m);
+      assert.match(text, /^score_batch_rows_count\{model="ride-duration-linreg",version="[0-9a-f]{12}"\} \d+$/m);
       assert.match(text, /^score_queue_rows\{model="churn"\} 0$/m);
       assert.match(
         text,
@@ -566,8 +566,12 @@ Deno.test("dynamic batching: 200 concurrent distinct requests each get exactly t
 
     await t.step("requests were merged: some model runs had more than one row", async () => {
       const text = await (await app.request("/metrics")).text();
-      const count = Number(/^score_batch_rows_count\{model="ride-duration-linreg"\} (\d+)$/m.exec(text)![1]);
-      const sum = Number(/^score_batch_rows_sum\{model="ride-duration-linreg"\} (\d+)$/m.exec(text)![1]);
+      const count = Number(
+        /^score_batch_rows_count\{model="ride-duration-linreg",version="[0-9a-f]{12}"\} (\d+)$/m.exec(text)![1],
+      );
+      const sum = Number(
+        /^score_batch_rows_sum\{model="ride-duration-linreg",version="[0-9a-f]{12}"\} (\d+)$/m.exec(text)![1],
+      );
       assert.deepEqual(sum, 67 * 1 + 67 * 2 + 66 * 3, "every row scored once");
       assert.ok(count < 200, `expected merged runs, got ${count} runs for 200 requests`);
     });
