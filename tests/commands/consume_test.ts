@@ -2,7 +2,8 @@
  * `score consume` end to end: the real launcher against the real RabbitMQ.
  */
 import assert from "node:assert/strict";
-import { runScore } from "../helpers.ts";
+import { join } from "node:path";
+import { MODELS, runScore, tempDir } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
 
@@ -389,4 +390,58 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       assert.equal(await c.stop(), 0);
     }
   });
+});
+
+Deno.test("score consume reloads its model on SIGHUP while events flow: none lost or dead-lettered", async () => {
+  await using broker = await TestBroker.open();
+  await using dir = await tempDir();
+  const events = await broker.exchange("rides");
+  const predictionExchange = await broker.exchange("predictions");
+  const predictions = await broker.collect(await broker.queue(predictionExchange));
+  defaults(broker, "ride-duration", events);
+  const RUN_A = "a".repeat(32), RUN_B = "b".repeat(32);
+  // An MLflow model directory, replaced in place the way a deployment step would.
+  const put = async (runId: string, model: string) => {
+    await Deno.copyFile(join(MODELS, model, "model.onnx"), join(dir.path, "model.onnx"));
+    await Deno.writeTextFile(
+      join(dir.path, "MLmodel"),
+      `flavors:\n  onnx:\n    data: model.onnx\nrun_id: ${runId}\n`,
+    );
+  };
+  await put(RUN_A, "ride-duration-linreg");
+  const consumer = new Consumer([
+    "--model",
+    `file://${dir.path}#name=ride-duration`,
+    "--exchange",
+    events,
+    "--prediction-exchange",
+    predictionExchange,
+    "--cache-dir",
+    join(dir.path, "cache"),
+  ]);
+  try {
+    await consumer.waitForLog("consuming");
+    await broker.publish(events, rides(2000, 1000));
+    await predictions.waitFor(50);
+    await put(RUN_B, "ride-duration-rf");
+    consumer.kill("SIGHUP");
+    const reloaded = await consumer.waitForLog("model reloaded");
+    assert.deepEqual([reloaded.from_version, reloaded.version], [RUN_A, RUN_B]);
+    await predictions.waitFor(2000);
+    await broker.publish(events, [COURSE_EVENT]);
+    await predictions.waitFor(2001);
+    const all = predictions.json();
+    assert.deepEqual(
+      new Set(all.map((p) => p.prediction.ride_id)),
+      new Set([256, ...rides(2000, 1000).map((r) => r.ride_id)]),
+    );
+    assert.ok(all.every((p) => p.version === RUN_A || p.version === RUN_B));
+    assert.ok(all.slice(0, 50).every((p) => p.version === RUN_A));
+    const seed = all.find((p) => p.prediction.ride_id === 256)!;
+    assert.equal(seed.version, RUN_B);
+    assert.ok(Math.abs(seed.prediction.duration - 21.29) < 0.005);
+    assert.equal(await broker.count(`ride-duration.${events}.dead-letter`), 0);
+  } finally {
+    assert.equal(await consumer.stop(), 0);
+  }
 });

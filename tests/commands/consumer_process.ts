@@ -48,6 +48,11 @@ export class Consumer {
     }
   }
 
+  /** Sends a signal without waiting (SIGHUP: reload the model). */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /** Sends a signal and resolves with the exit code. */
   stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
     try {

@@ -1,0 +1,62 @@
+/**
+ * Reading MLflow's `MLmodel` files: the onnx flavour's file, the run id,
+ * the signature; a model without the onnx flavour refused with what to do.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseMlmodel, readMlflowModel } from "../../src/store/mlflow_model.ts";
+import { FIXTURES, rejection, tempDir } from "../helpers.ts";
+
+Deno.test("parseMlmodel", async (t) => {
+  await t.step("onnx flavour, run id, column signature (required when MLflow says so)", () => {
+    const m = parseMlmodel(
+      `flavors:
+  onnx:
+    data: rf.onnx
+run_id: 0123abcd
+signature:
+  inputs: '[{"type": "string", "name": "PULocationID", "required": true}, {"type": "double", "name": "trip_distance"}]'
+  outputs: '[{"type": "double"}]'
+`,
+      "MLmodel",
+    );
+    assert.deepEqual(m, {
+      onnxFile: "rf.onnx",
+      runId: "0123abcd",
+      inputs: [{ name: "PULocationID", type: "string", required: true }, { name: "trip_distance", type: "double" }],
+    });
+  });
+  await t.step("no run id, no signature", () => {
+    assert.deepEqual(parseMlmodel("flavors:\n  onnx:\n    data: model.onnx\n", "MLmodel"), {
+      onnxFile: "model.onnx",
+      runId: undefined,
+      inputs: [],
+    });
+  });
+  const bad: [string, string, RegExp][] = [
+    ["not YAML", "flavors: [", /Invalid MLmodel file MLmodel/],
+    ["no flavors", "run_id: x\n", /it has no "flavors"/],
+    ["a data path leaving the folder", "flavors:\n  onnx:\n    data: ../x.onnx\n", /does not name a file in the model/],
+    ["a signature that is not JSON", "flavors:\n  onnx:\n    data: m.onnx\nsignature:\n  inputs: '[{'\n", /not JSON/],
+  ];
+  for (const [name, text, message] of bad) {
+    await t.step(`refused: ${name}`, async () => {
+      const err = await rejection(async () => parseMlmodel(text, "MLmodel"));
+      assert.equal(err.exitCode, 78);
+      assert.match(err.message, message);
+    });
+  }
+});
+
+Deno.test("readMlflowModel", async (t) => {
+  await t.step("the course's rf_pipeline (sklearn only) is refused with how to convert it", async () => {
+    const err = await rejection(() => readMlflowModel(join(FIXTURES, "mlflow", "rf_pipeline")));
+    assert.equal(err.exitCode, 78);
+    assert.match(err.message, /has no onnx flavour \(it has: python_function, sklearn\)/);
+    assert.match(err.message, /mlflow\.onnx\.log_model, or convert this one to ONNX: see docs\/models\.md/);
+  });
+  await t.step("a folder without MLmodel is not an MLflow model", async () => {
+    await using dir = await tempDir();
+    assert.equal(await readMlflowModel(dir.path), undefined);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The reloader on a real model folder: only a changed model is loaded and
+ * swapped; a version that does not load, or is named otherwise, leaves the
+ * serving one; reloads asked for while one runs are done once, after it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Model } from "../../src/model/mod.ts";
+import { ModelReloader, openModel } from "../../src/store/mod.ts";
+import { MODELS, tempDir } from "../helpers.ts";
+
+const mlmodel = (runId: string) => `flavors:\n  onnx:\n    data: model.onnx\nrun_id: ${runId}\n`;
+
+Deno.test("ModelReloader", async (t) => {
+  await using dir = await tempDir();
+  const store = { cacheDir: join(dir.path, "cache") };
+  await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(dir.path, "model.onnx"));
+  await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-a"));
+  const uri = `file://${dir.path}#name=rides`;
+  const opened = [{ uri, ...await openModel(uri, store) }];
+  const swapped: Model[] = [];
+  const reloader = new ModelReloader(opened, {
+    store,
+    load: {},
+    swap: async (next) => {
+      swapped.push(next);
+      await new Promise((r) => setTimeout(r, 10));
+    },
+  });
+  try {
+    await t.step("unchanged: nothing loaded", async () => {
+      assert.deepEqual(await reloader.reload(), [{ model: "rides", result: "unchanged", version: "run-a" }]);
+      assert.equal(swapped.length, 0);
+    });
+    await t.step("a new run: loaded, swapped, and the caller's entry updated", async () => {
+      await Deno.copyFile(join(MODELS, "ride-duration-rf", "model.onnx"), join(dir.path, "model.onnx"));
+      await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-b"));
+      const old = opened[0].model;
+      assert.deepEqual(await reloader.reload(), [{
+        model: "rides",
+        result: "reloaded",
+        version: "run-b",
+        from: "run-a",
+      }]);
+      assert.equal(swapped.length, 1);
+      assert.equal(opened[0].model, swapped[0]);
+      assert.notEqual(opened[0].model, old);
+      await old.close();
+    });
+    await t.step("a version that does not load: failed, with why; the serving one stays", async () => {
+      await Deno.writeTextFile(join(dir.path, "model.onnx"), "garbage");
+      await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-c"));
+      const [outcome] = await reloader.reload();
+      assert.equal(outcome.result, "failed");
+      assert.equal(outcome.version, "run-b");
+      assert.match(outcome.reason!, /the new version does not load: Cannot load model/);
+      assert.equal(swapped.length, 1);
+    });
+    await t.step("a folder gone: failed, not found", async () => {
+      await Deno.remove(join(dir.path, "model.onnx"));
+      const [outcome] = await reloader.reload();
+      assert.equal(outcome.result, "failed");
+      assert.match(outcome.reason!, /Model not found/);
+    });
+    await t.step("reloads asked for during one are done once, after it", async () => {
+      await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(dir.path, "model.onnx"));
+      await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-d"));
+      const calls = [reloader.reload(), reloader.reload(), reloader.reload()];
+      const [first, second, third] = await Promise.all(calls);
+      assert.equal(first[0].result, "reloaded");
+      assert.equal(second, third, "the queued calls share one reload");
+      assert.equal(second[0].result, "unchanged");
+      assert.equal(swapped.length, 2);
+      await swapped[0].close();
+    });
+  } finally {
+    for (const { model } of opened) await model.close();
+  }
+});
