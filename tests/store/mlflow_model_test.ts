@@ -41,7 +41,7 @@ signature:
   ];
   for (const [name, text, message] of bad) {
     await t.step(`refused: ${name}`, async () => {
-      const err = await rejection(async () => parseMlmodel(text, "MLmodel"));
+      const err = await rejection(() => Promise.resolve().then(() => parseMlmodel(text, "MLmodel")));
       assert.equal(err.exitCode, 78);
       assert.match(err.message, message);
     });

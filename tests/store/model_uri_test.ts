@@ -41,7 +41,7 @@ Deno.test("parseModelUri", async (t) => {
   ];
   for (const [value, message] of refused) {
     await t.step(`refused: ${value}`, async () => {
-      const err = await rejection(async () => parseModelUri(value));
+      const err = await rejection(() => Promise.resolve().then(() => parseModelUri(value)));
       assert.equal(err.exitCode, 64);
       assert.match(err.message, message);
     });
