@@ -437,9 +437,9 @@ Deno.test("score consume reloads its model on SIGHUP while events flow: none los
     );
     assert.ok(all.every((p) => p.version === RUN_A || p.version === RUN_B));
     assert.ok(all.slice(0, 50).every((p) => p.version === RUN_A));
-    const seed = all.find((p) => p.prediction.ride_id === 256)!;
-    assert.equal(seed.version, RUN_B);
-    assert.ok(Math.abs(seed.prediction.duration - 21.29) < 0.005);
+    const ride256 = all.find((p) => p.prediction.ride_id === 256)!;
+    assert.equal(ride256.version, RUN_B);
+    assert.ok(Math.abs(ride256.prediction.duration - 21.29) < 0.005);
     assert.equal(await broker.count(`ride-duration.${events}.dead-letter`), 0);
   } finally {
     assert.equal(await consumer.stop(), 0);
