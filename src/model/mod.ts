@@ -20,4 +20,5 @@ export {
 export { ModelError } from "./model_error.ts";
 export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
 export { type Manifest, parseManifest } from "./manifest.ts";
+export { type GraphInput, graphInputs } from "./graph_inputs.ts";
 export type { TensorType } from "./coerce.ts";

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, posix } from "node:path";
 import { UnavailableError, UsageError } from "../errors.ts";
-import { type Manifest, ModelError, parseManifest } from "../model/mod.ts";
+import { type GraphInput, graphInputs, type Manifest, ModelError, parseManifest } from "../model/mod.ts";
 import { readMlflowModel, type SignatureInput } from "./mlflow_model.ts";
 import { ModelCache } from "./model_cache.ts";
 import { type ModelUri, parseModelUri } from "./model_uri.ts";
@@ -140,8 +140,8 @@ async function describe(
     checkPin(createHash("sha256").update(await Deno.readFile(onnxPath)).digest("hex"), uri.sha256, uri.text);
   }
   const fromFile = withManifest ? await readManifest(join(dir, "model.json")) : undefined;
-  const fromSignature: Manifest = mlflow && mlflow.inputs.length > 0
-    ? { inputs: Object.fromEntries(mlflow.inputs.map((i) => [i.name, i.required ? { required: true } : {}])) }
+  const fromSignature: Manifest = mlflow && mlflow.inputs.length > 0 && fromFile === undefined
+    ? signatureManifest(mlflow.inputs, graphInputs(await Deno.readFile(onnxPath)))
     : {};
   const manifest: Manifest = { ...(fromFile ?? fromSignature), name: uri.name ?? fromFile?.name ?? defaultName };
   // MLflow's run id is the version the course reports, whatever a model.json beside it says.
@@ -164,6 +164,32 @@ async function readManifest(path: string): Promise<Manifest | undefined> {
     if (err instanceof ModelError) throw err;
     throw ModelError.badModel(`Invalid model manifest ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * What an MLflow signature says about the graph's inputs: a column MLflow
+ * marks required makes its input required; a graph with one `[N,K]` input
+ * whose name the signature does not use (an export with a single tensor
+ * input, logged with a DataFrame's signature) is fed by the signature's
+ * columns, in order.
+ */
+export function signatureManifest(signature: SignatureInput[], graph: GraphInput[]): Manifest {
+  const names = new Set(graph.map((g) => g.name));
+  const inputs: NonNullable<Manifest["inputs"]> = {};
+  for (const s of signature) if (names.has(s.name) && s.required) inputs[s.name] = { required: true };
+  const only = graph.length === 1 ? graph[0] : undefined;
+  const width = only?.shape.length === 2 ? only.shape[1] : undefined;
+  const columns = signature.filter((s) => s.type !== "tensor");
+  if (
+    only !== undefined && width !== undefined && width !== 1 && signature.every((s) => !names.has(s.name)) &&
+    columns.length === signature.length && (typeof width !== "number" || width === columns.length)
+  ) {
+    inputs[only.name] = {
+      columns: columns.map((s) => s.name),
+      ...(columns.every((s) => s.required) ? { required: true } : {}),
+    };
+  }
+  return Object.keys(inputs).length > 0 ? { inputs } : {};
 }
 
 function checkPin(actual: string, pin: string, where: string): void {

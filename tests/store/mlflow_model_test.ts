@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMlmodel, readMlflowModel } from "../../src/store/mlflow_model.ts";
+import { signatureManifest } from "../../src/store/resolve_model.ts";
 import { FIXTURES, rejection, tempDir } from "../helpers.ts";
 
 Deno.test("parseMlmodel", async (t) => {
@@ -59,4 +60,31 @@ Deno.test("readMlflowModel", async (t) => {
     await using dir = await tempDir();
     assert.equal(await readMlflowModel(dir.path), undefined);
   });
+});
+
+Deno.test("signatureManifest maps an MLflow signature onto the graph's inputs", async (t) => {
+  const col = (name: string, required?: boolean) => ({ name, type: "double", ...(required ? { required } : {}) });
+  const cases: [string, ReturnType<typeof col>[], { name: string; shape: (number | string)[] }[], unknown][] = [
+    ["required columns that are inputs", [col("a", true), col("b")], [{ name: "a", shape: ["N"] }, {
+      name: "b",
+      shape: ["N"],
+    }], { inputs: { a: { required: true } } }],
+    ["nothing required: nothing to say", [col("a")], [{ name: "a", shape: ["N"] }], {}],
+    ["one [N,K] input: the signature's columns feed it", [col("x1", true), col("x2", true)], [{
+      name: "float_input",
+      shape: ["N", 2],
+    }], { inputs: { float_input: { columns: ["x1", "x2"], required: true } } }],
+    ["a dynamic width takes the signature's count", [col("x1"), col("x2"), col("x3")], [{
+      name: "x",
+      shape: ["N", "K"],
+    }], { inputs: { x: { columns: ["x1", "x2", "x3"] } } }],
+    ["a width that differs: nothing guessed", [col("x1"), col("x2")], [{ name: "x", shape: ["N", 3] }], {}],
+    ["signature names unknown to a many-input graph: ignored", [col("z", true)], [{ name: "a", shape: ["N"] }, {
+      name: "b",
+      shape: ["N"],
+    }], {}],
+  ];
+  for (const [name, signature, graph, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(signatureManifest(signature, graph), expected));
+  }
 });

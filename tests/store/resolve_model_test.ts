@@ -272,6 +272,23 @@ Deno.test("local MLflow model directories", async (t) => {
     assert.equal(err.exitCode, 78);
     assert.match(err.message, /no onnx flavour.*docs\/models\.md/);
   });
+  await t.step("a signature names the columns of a single [N,K] input", async () => {
+    await using nk = await tempDir();
+    await Deno.copyFile(join(FIXTURES, "models", "byom", "dynamic_k", "model.onnx"), join(nk.path, "model.onnx"));
+    const columns = ["a", "b", "c"].map((name) => `{"type": "float", "name": "${name}", "required": true}`);
+    await Deno.writeTextFile(
+      join(nk.path, "MLmodel"),
+      `flavors:\n  onnx:\n    data: model.onnx\nrun_id: r1\nsignature:\n  inputs: '[${columns.join(", ")}]'\n`,
+    );
+    const { model } = await openModel(nk.path, { cacheDir: nk.path });
+    try {
+      assert.deepEqual(model.inputs.map((i) => [i.name, i.columns, i.required]), [["x", ["a", "b", "c"], true]]);
+      const p = await model.predict({ a: [1], b: [2], c: [4] }, 1);
+      assert.equal(p.columns[model.outputs[0].columns[0]][0], 7);
+    } finally {
+      await model.close();
+    }
+  });
   await t.step("the tag follows the content", async () => {
     const a = await resolveModel(dir.path, { cacheDir: dir.path });
     await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("f".repeat(32)));
