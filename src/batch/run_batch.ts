@@ -6,10 +6,10 @@
  */
 import { abortable } from "../abortable.ts";
 import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
-import { type Model, sourceColumns } from "../model/mod.ts";
+import { type InputSource, type Model, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/sink.ts";
-import type { Source } from "../sources/source.ts";
+import type { NumberType, Source } from "../sources/source.ts";
 
 /** A value written on every output and reject row (model name, window, ...). */
 export interface Constant {
@@ -103,7 +103,8 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       opened.push(rejects);
       await wait(rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]));
     }
-    const batches = source.batches({ batchSize: job.batchSize, columns: read })[Symbol.asyncIterator]();
+    const numbers = numberColumns(model, inputs, keep);
+    const batches = source.batches({ batchSize: job.batchSize, columns: read, numbers })[Symbol.asyncIterator]();
     let next = batches.next();
     for (;;) {
       const r = await wait(next);
@@ -185,6 +186,34 @@ function rejectBatch(rows: RejectedRow[], constants: Constant[]): RowBatch {
   for (const c of constants) columns[c.name] = repeat(c.value, rows.length);
   return { offset: 0, length: rows.length, columns };
 }
+
+/**
+ * The columns only the model reads, as the number type it coerces them to: a CSV reader may then parse them
+ * natively. Kept columns are left out (they are written as they were read: "007" stays "007").
+ */
+function numberColumns(
+  model: Model,
+  inputs: ReadonlyMap<string, InputSource>,
+  keep: ColumnInfo[],
+): Record<string, NumberType> {
+  const kept = new Set(keep.map((c) => c.name));
+  const types = new Map<string, string>();
+  for (const input of model.inputs) {
+    const source = inputs.get(input.name);
+    if (source?.packed !== undefined) continue;
+    for (const column of source?.columns ?? []) {
+      // A column feeding two inputs of different types gets no hint.
+      types.set(column, types.has(column) && types.get(column) !== input.type ? "" : input.type);
+    }
+  }
+  const out: Record<string, NumberType> = {};
+  for (const [column, type] of types) {
+    if (!kept.has(column) && NUMBER_TYPES.has(type)) out[column] = type as NumberType;
+  }
+  return out;
+}
+
+const NUMBER_TYPES = new Set<string>(["float64", "float32", "int64", "int32"] satisfies NumberType[]);
 
 function keptColumns(available: ColumnInfo[], keep: string[]): ColumnInfo[] {
   return keep.map((name) => {

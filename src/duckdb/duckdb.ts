@@ -17,6 +17,7 @@ import {
   DuckDBDataChunk,
   DuckDBInstance,
   type DuckDBType,
+  DuckDBTypeId,
   FLOAT,
   INTEGER,
   VARCHAR,
@@ -24,9 +25,11 @@ import {
 
 export { BIGINT, BOOLEAN, DOUBLE, type DuckDBType, FLOAT, INTEGER, VARCHAR };
 
-/** An embedded database and its one connection. */
+/** An embedded database and its first connection. */
 export interface DuckDB {
   connection: DuckDBConnection;
+  /** Another connection, for a query run beside the first one's. */
+  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
@@ -56,10 +59,16 @@ export async function openDuckDB(
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(":memory:", config);
   const connection = await instance.connect();
+  const others: DuckDBConnection[] = [];
   return {
     connection,
+    async connect() {
+      const other = await instance.connect();
+      others.push(other);
+      return other;
+    },
     close() {
-      connection.closeSync();
+      for (const c of [connection, ...others]) c.closeSync();
       instance.closeSync();
     },
   };
@@ -73,7 +82,11 @@ export interface ColumnChunk {
 
 /**
  * Streams a query's rows as columns, one DuckDB chunk (2,048 rows) at a
- * time. Numeric columns come as typed arrays (BIGINT as BigInt64Array);
+ * time.
+ *
+ * Beware: a streamed query that fails midway ENDS like one that is done
+ * (the binding does not read the result's error), so a caller must check
+ * the row count by other means (see `duckdbBatches`' `check`). Numeric columns come as typed arrays (BIGINT as BigInt64Array);
  * a chunk with a null in such a column gives a plain array with `null`
  * there. VARCHAR gives strings, BOOLEAN booleans; convert other types to
  * one of these in the query.
@@ -123,6 +136,8 @@ export function sqlName(s: string): string {
 interface RawVector {
   items?: ArrayLike<unknown> & { slice(): ArrayLike<unknown>; set(values: ArrayLike<unknown>, at?: number): void };
   validity?: { data: BigUint64Array | null };
+  /** A VARCHAR vector's 16-byte string headers: length (uint32), then the bytes inline when 12 or fewer. */
+  dataView?: DataView;
   getItem(i: number): unknown;
   setItem(i: number, v: unknown): void;
   flush(): void;
@@ -130,28 +145,52 @@ interface RawVector {
 
 function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayLike<unknown> {
   const vector = chunk.getColumnVector(c) as unknown as RawVector;
-  const mask = vector.validity?.data ?? null;
+  const bits = vector.validity?.data
+    ? new Uint32Array(vector.validity.data.buffer, vector.validity.data.byteOffset, Math.ceil(length / 32))
+    : null;
   if (vector.items !== undefined && ArrayBuffer.isView(vector.items)) {
     // A copy: the chunk's memory goes back to DuckDB.
-    if (mask === null || allValid(mask, length)) return vector.items.slice();
+    if (bits === null || allValid(bits, length)) return vector.items.slice();
     const out = new Array<unknown>(length);
-    for (let i = 0; i < length; i++) out[i] = isValid(mask, i) ? vector.items[i] : null;
+    for (let i = 0; i < length; i++) out[i] = isValid(bits, i) ? vector.items[i] : null;
     return out;
   }
-  const out = new Array<unknown>(length);
-  for (let i = 0; i < length; i++) out[i] = mask === null || isValid(mask, i) ? vector.getItem(i) : null;
+  const out = new Array<unknown>(length).fill(null);
+  const view = chunk.getColumnVector(c).type.typeId === DuckDBTypeId.VARCHAR ? vector.dataView : undefined;
+  for (let w = 0; w < Math.ceil(length / 32); w++) {
+    // A word of 32 nulls (a column that is mostly null) is skipped whole.
+    if (bits !== null && bits[w] === 0) continue;
+    for (let i = w * 32; i < Math.min(length, w * 32 + 32); i++) {
+      if (bits !== null && !isValid(bits, i)) continue;
+      out[i] = (view && shortAscii(view, i)) ?? vector.getItem(i);
+    }
+  }
   return out;
 }
 
-function allValid(mask: BigUint64Array, length: number): boolean {
-  const full = Math.floor(length / 64);
-  for (let w = 0; w < full; w++) if (mask[w] !== 0xffffffffffffffffn) return false;
-  for (let i = full * 64; i < length; i++) if (!isValid(mask, i)) return false;
+/** A string of up to 12 ASCII bytes, read from its header in place; undefined for any other (read by the library). */
+function shortAscii(view: DataView, i: number): string | undefined {
+  const at = i * 16;
+  const n = view.getUint32(at, true);
+  if (n > 12) return undefined;
+  let s = "";
+  for (let k = 0; k < n; k++) {
+    const b = view.getUint8(at + 4 + k);
+    if (b >= 0x80) return undefined;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+function allValid(bits: Uint32Array, length: number): boolean {
+  const full = Math.floor(length / 32);
+  for (let w = 0; w < full; w++) if (bits[w] !== 0xffffffff) return false;
+  for (let i = full * 32; i < length; i++) if (!isValid(bits, i)) return false;
   return true;
 }
 
-function isValid(mask: BigUint64Array, i: number): boolean {
-  return ((mask[i >>> 6] >> BigInt(i & 63)) & 1n) === 1n;
+function isValid(bits: Uint32Array, i: number): boolean {
+  return ((bits[i >>> 5] >>> (i & 31)) & 1) === 1;
 }
 
 /**

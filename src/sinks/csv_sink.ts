@@ -1,8 +1,13 @@
 /**
  * Writes rows as CSV with a header line, through a temporary file.
+ *
+ * Each batch becomes one string, column by column: a number column of a
+ * typed array prints its numbers as they are, a column holding one value
+ * on every row of the batch (the model's name) is printed once, and a field
+ * is quoted only when it holds a quote, a comma or a line break (as RFC
+ * 4180, and csv-stringify, do).
  */
-import { stringify } from "csv-stringify/sync";
-import type { ColumnInfo, RowBatch } from "../rows.ts";
+import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
 import { cellText } from "./cell.ts";
 import type { Sink } from "./sink.ts";
@@ -27,17 +32,18 @@ export function createCsvSink(path: string): Sink {
     async open(cols) {
       columns = cols;
       out = await createAtomicFile(path);
-      await out.file.write(encoder.encode(stringify([cols.map((c) => c.name)])));
+      await writeAll(out.file, encoder.encode(cols.map((c) => csvField(c.name)).join(",") + "\n"));
     },
     async write(batch: RowBatch) {
-      const rows = new Array<string[]>(batch.length);
-      const data = columns.map((c) => batch.columns[c.name]);
+      if (batch.length === 0) return;
+      const cells = columns.map((c) => columnCells(batch.columns[c.name], c.type, batch.length));
+      let text = "";
       for (let r = 0; r < batch.length; r++) {
-        const row = new Array<string>(columns.length);
-        for (let c = 0; c < columns.length; c++) row[c] = cellText(data[c][r], columns[c].type);
-        rows[r] = row;
+        let line = cells[0](r);
+        for (let c = 1; c < cells.length; c++) line += "," + cells[c](r);
+        text += line + "\n";
       }
-      await writeAll(out!.file, encoder.encode(stringify(rows)));
+      await writeAll(out!.file, encoder.encode(text));
     },
     commit: () => out!.commit(),
     abort: async () => await out?.abort(),
@@ -48,4 +54,36 @@ export function createCsvSink(path: string): Sink {
 export async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await file.write(bytes.subarray(done));
+}
+
+/** The types whose typed-array values print as `String(v)` does. */
+const NUMBER_TYPES = new Set<ValueType>([
+  "float64",
+  "float32",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+]);
+
+/** How row `r` of a column prints. */
+function columnCells(values: ArrayLike<unknown>, type: ValueType, length: number): (r: number) => string {
+  if (ArrayBuffer.isView(values) && NUMBER_TYPES.has(type)) return (r) => String(values[r]);
+  const first = values[0];
+  let same = true;
+  for (let r = 1; r < length && same; r++) same = values[r] === first;
+  if (same) {
+    const cell = csvField(cellText(first, type));
+    return () => cell;
+  }
+  return (r) => csvField(cellText(values[r], type));
+}
+
+/** A field, quoted when it holds a quote, a comma or a line break. */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

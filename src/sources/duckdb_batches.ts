@@ -15,9 +15,14 @@ export type ColumnConverter = ((values: ArrayLike<unknown>) => ArrayLike<unknown
  * `batchSize` rows; `offset` is the source index of the first row.
  * `onRows` hears how many rows were read so far.
  *
+ * A DuckDB stream that fails midway ends as if it were done, so `check` is
+ * called with the number of rows read once the stream ends, and must throw
+ * when that is not every row (the rows it holds back are not given).
+ *
  * @example
  * ```ts
- * for await (const b of duckdbBatches(db.connection, "select 1 as x", ["x"], 10_000)) b.columns.x;
+ * const check = (rows: number) => (rows === 1 ? Promise.resolve() : Promise.reject(new Error(`read ${rows} of 1`)));
+ * for await (const b of duckdbBatches(db.connection, "select 1 as x", ["x"], 10_000, { check })) b.columns.x;
  * ```
  */
 export async function* duckdbBatches(
@@ -25,7 +30,12 @@ export async function* duckdbBatches(
   sql: string,
   names: string[],
   batchSize: number,
-  options: { offset?: number; convert?: ColumnConverter[]; onRows?: (rows: number) => void } = {},
+  options: {
+    offset?: number;
+    convert?: ColumnConverter[];
+    onRows?: (rows: number) => void;
+    check: (rows: number) => Promise<void>;
+  },
 ): AsyncGenerator<RowBatch> {
   let offset = options.offset ?? 0;
   let parts: ArrayLike<unknown>[][] = names.map(() => []);
@@ -53,6 +63,7 @@ export async function* duckdbBatches(
       if (buffered === batchSize) yield flush();
     }
   }
+  await options.check(offset + buffered - (options.offset ?? 0));
   if (buffered > 0) yield flush();
 }
 

@@ -46,10 +46,18 @@ export async function openParquetSource(path: string): Promise<Source> {
     async *batches({ batchSize, columns: wanted }: ReadOptions) {
       const names = wanted ?? columns.map((c) => c.name);
       const select = names.map((n) => `${reading.get(n)!.sql(sqlName(n))} as ${sqlName(n)}`).join(", ");
+      const sql = `select ${select} from ${file}`;
+      const check = async (rows: number) => {
+        if (rows === total) return;
+        // The stream hid why it stopped: the same query, run whole, tells.
+        await db.connection.run(`select count(*) from (${sql})`);
+        throw new InputError(`Cannot read Parquet file ${path}: it ended after ${rows} of its ${total} rows`);
+      };
       try {
-        yield* duckdbBatches(db.connection, `select ${select} from ${file}`, names, batchSize, {
+        yield* duckdbBatches(db.connection, sql, names, batchSize, {
           convert: names.map((n) => reading.get(n)!.convert),
           onRows: (rows) => (done = rows),
+          check,
         });
       } catch (err) {
         if (err instanceof InputError) throw err;

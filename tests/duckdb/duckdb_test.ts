@@ -115,3 +115,31 @@ Deno.test("DuckDB adapter: the vector internals it relies on are there", async (
   assert.ok("data" in validity);
   assert.equal(typeof vectors[0].flush, "function");
 });
+
+Deno.test("DuckDB adapter: strings short and long, ASCII or not, read back whole", async () => {
+  const db = await openDuckDB({ threads: 1 });
+  try {
+    const values = ["", "a", "twelve bytes", "thirteen byte", "café", "日本", "ñ".repeat(6), "x".repeat(100)];
+    const sql = `select * from (values ${
+      values.map((v, i) => `(${i}, ${sqlString(v)})`).join(", ")
+    }) t(i, s) order by i`;
+    const [chunk] = await collect(db, sql);
+    assert.deepEqual(chunk.columns[1], values);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("DuckDB adapter: a streamed query failing midway ends early, its error unseen", async () => {
+  // Why every reader checks its row count: if a later binding reports the error, this test fails and the checks
+  // may go.
+  const db = await openDuckDB({ threads: 1 });
+  try {
+    let rows = 0;
+    const sql = "select case when i < 3000000 then i else error('boom') end as x from range(5000000) t(i)";
+    for await (const chunk of streamColumns(db.connection, sql)) rows += chunk.length;
+    assert.ok(rows < 3_000_000, `${rows} rows`);
+  } finally {
+    db.close();
+  }
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError, NotFoundError, UsageError } from "../../src/errors.ts";
 import type { RowBatch } from "../../src/rows.ts";
+import { createSink } from "../../src/sinks/create_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
 import type { Source } from "../../src/sources/source.ts";
 import { rejection, ROOT, tempDir } from "../helpers.ts";
@@ -9,11 +10,13 @@ import { rejection, ROOT, tempDir } from "../helpers.ts";
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
 
 async function readAll(
-  sourceOrPromise: Source | Promise<Source>,
-  batchSize: number,
+  sourceOrPromise: Source | Promise<Source> | AsyncIterable<RowBatch>,
+  batchSize = 10,
   columns?: string[],
 ): Promise<RowBatch[]> {
-  const source = await sourceOrPromise;
+  const given = await sourceOrPromise;
+  if (Symbol.asyncIterator in given) return await Array.fromAsync(given);
+  const source = given;
   const out: RowBatch[] = [];
   for await (const b of source.batches({ batchSize, columns })) out.push(b);
   await source.close();
@@ -75,6 +78,45 @@ Deno.test("CSV source", async (t) => {
     const batches = await readAll(await openSource(path), 10, ["c"]);
     assert.deepEqual(batches[0].columns, { c: ["3", "8", "11"] });
   });
+  await t.step("a column read as numbers: plain numbers come typed, any other value stays its text", async () => {
+    const mixed = join(dir.path, "mixed.csv");
+    await Deno.writeTextFile(
+      mixed,
+      "id,x,n\n007,1.5,3\n8,,4\n9,abc,5.0\n10,1e999,x\n11,NaN,-2\n12, 2 ,99999999999999999999\n",
+    );
+    const [batch] = await readAll(
+      (await openSource(mixed)).batches({ batchSize: 10, numbers: { x: "float64", n: "int64" } }),
+    );
+    assert.deepEqual(batch.columns.id, ["007", "8", "9", "10", "11", "12"], "columns not asked as numbers stay text");
+    assert.deepEqual(batch.columns.x, [1.5, "", "abc", "1e999", "NaN", " 2 "]);
+    assert.deepEqual(batch.columns.n, [3n, 4n, "5.0", "x", -2n, "99999999999999999999"]);
+    const typed = join(dir.path, "typed.csv");
+    await Deno.writeTextFile(typed, "x,n\n1.5,3\n-2e3,4\n");
+    const [all] = await readAll(
+      (await openSource(typed)).batches({ batchSize: 10, numbers: { x: "float64", n: "int64" } }),
+    );
+    assert.deepEqual(all.columns.x, new Float64Array([1.5, -2000]));
+    assert.deepEqual(all.columns.n, new BigInt64Array([3n, 4n]));
+  });
+  await t.step("a ragged row deep in the file: the rows before and after it keep their numbers", async () => {
+    const long = join(dir.path, "long.csv");
+    const lines = ["a,b"];
+    for (let i = 0; i < 30_000; i++) lines.push(i === 25_000 ? "ragged" : `${i},${i % 7}`);
+    await Deno.writeTextFile(long, lines.join("\n") + "\n");
+    const batches = await readAll(await openSource(long), 10_000);
+    const rows = batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => b.rowNumbers?.[i] ?? b.offset + i));
+    const a = batches.flatMap((b) => Array.from(b.columns.a as ArrayLike<string>));
+    assert.equal(rows.length, 29_999);
+    assert.deepEqual(rows.filter((r, i) => r !== Number(a[i])), [], "every row's number is its source index");
+    assert.deepEqual(batches.flatMap((b) => b.rejects ?? []).map((r) => [r.row, r.message]), [
+      [25_000, "Cannot parse row 25001: it has 1 fields, the header has 2"],
+    ]);
+  });
+  await t.step("a blank line is skipped, also in a one-column file", async () => {
+    const single = join(dir.path, "single.csv");
+    await Deno.writeTextFile(single, "a\n1\n\n2\n");
+    assert.deepEqual((await readAll(await openSource(single), 10))[0].columns.a, ["1", "2"]);
+  });
   await t.step("progress counts bytes", async () => {
     const source = await openSource(path);
     await readAll(source, 10);
@@ -130,6 +172,30 @@ Deno.test("Parquet source (the shipped GZIP rides)", async (t) => {
     assert.equal(batches[0].columns.trip_distance[0], 3.66);
     assert.deepEqual(source.progress!(), { done: 64_572, total: 64_572 });
   });
+});
+
+Deno.test("Parquet source: a file broken midway fails, it does not end early", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "broken.parquet");
+  const sink = createSink(path);
+  await sink.open([{ name: "x", type: "float64" }, { name: "s", type: "string" }]);
+  const n = 200_000;
+  await sink.write({
+    offset: 0,
+    length: n,
+    columns: {
+      x: Float64Array.from({ length: n }, () => Math.random()),
+      s: Array.from({ length: n }, (_, i) => `s${i % 1000}-${Math.random()}`),
+    },
+  });
+  await sink.commit();
+  const bytes = await Deno.readFile(path);
+  // Garbage over a stretch of the second half: pages there no longer decode.
+  for (let i = Math.floor(bytes.length * 0.6); i < Math.floor(bytes.length * 0.7); i++) bytes[i] = (i * 7919) & 0xff;
+  await Deno.writeFile(path, bytes);
+  const err = await rejection(() => readAll(openSource(path), 10_000));
+  assert.ok(err instanceof InputError, `${err.name}: ${err.message}`);
+  assert.match(err.message, /^Cannot read Parquet file .*broken\.parquet: /);
 });
 
 Deno.test("source errors", async (t) => {
