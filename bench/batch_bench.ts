@@ -1,17 +1,23 @@
 /**
- * `deno task bench:batch`: how close `score batch` comes to raw onnxruntime
- * on this machine, in one run.
+ * `deno task bench:batch`: `score batch` against the ceilings of this
+ * machine, in one run.
  *
- * It builds ride files of 1M and 5M rows from the course's 2021 green taxi
- * Parquet files (repeated), then prints side by side:
- * - raw onnxruntime rows/s on pre-built tensors (the linreg model, 10k-row runs),
- * - `./score batch` CSV -> CSV and Parquet -> Parquet rows/s (1M rows),
- * - the I/O ceiling: our reader straight into our writer, no model,
- * - the ratios, and peak RSS at 1M and 5M rows (Parquet -> Parquet).
+ * It builds ride files of 1M and 5M rows (CSV and Parquet) from the course's
+ * 2021 green taxi Parquet files (repeated), then prints side by side:
+ * - the native reference: DuckDB (`@duckdb/node-api`, all cores) copying the
+ *   same rows, file to file in the same format, the columns a
+ *   `--keep ride_id` job writes, no model;
+ * - `./score batch` CSV -> CSV and Parquet -> Parquet with the linreg model,
+ *   rows/s, as a percentage of DuckDB's copy, and peak RSS;
+ * - raw onnxruntime on pre-built tensors, and the random forest through
+ *   `score batch` (a model heavy enough to bound the job);
+ * - the I/O ceiling of our own reader into our own writer, no model.
  *
- * A benchmark, not a test: it asserts nothing and takes a minute or two.
+ * `--quick` runs 200k rows only. A benchmark, not a test: it asserts nothing
+ * and takes a few minutes.
  */
 import { join } from "node:path";
+import { openDuckDB, sqlString } from "../src/duckdb/duckdb.ts";
 import { createSink } from "../src/sinks/create_sink.ts";
 import { openSource } from "../src/sources/open_source.ts";
 import {
@@ -29,15 +35,17 @@ import {
 } from "./rides.ts";
 
 const OUT = join(ROOT, "bench", "out");
+const QUICK = Deno.args.includes("--quick");
+const SIZES: [string, number][] = QUICK ? [["200k", 200_000]] : [["1M", 1_000_000], ["5M", 5_000_000]];
 
 await Deno.mkdir(OUT, { recursive: true });
 const rides = await loadRides();
 console.log(`base rides: ${rides.n} rows from the 2021 green taxi files`);
 
 const files: Record<string, string> = {};
-for (const [label, n, formats] of [["1m", 1_000_000, ["csv", "parquet"]], ["5m", 5_000_000, ["parquet"]]] as const) {
-  for (const format of formats) {
-    const path = join(OUT, `rides_${label}.${format}`);
+for (const [label, n] of SIZES) {
+  for (const format of ["csv", "parquet"]) {
+    const path = join(OUT, `rides_${label.toLowerCase()}.${format}`);
     files[`${label}.${format}`] = path;
     if (await exists(path)) continue;
     const t = performance.now();
@@ -51,76 +59,100 @@ for (const [label, n, formats] of [["1m", 1_000_000, ["csv", "parquet"]], ["5m",
   }
 }
 
-const raw = await rawOnnxruntime(rides, 1_000_000);
+const small = files[`${SIZES[0][0]}.parquet`];
+const raw = await rawOnnxruntime(rides, SIZES[0][1]);
 console.log(`\nraw onnxruntime (pre-built tensors, ${BATCH}-row runs): ${fmt(raw)} rows/s`);
 
-// The I/O ceiling: the same reader and writer with no model (each row's distance stands in for a prediction).
+// Native reference and score batch back to back, per file, so both see the same load.
+const results: { name: string; duckdb: number; job: number; wall: number; rss: number }[] = [];
+for (const [label, n] of SIZES) {
+  for (const [format, title] of [["csv", "CSV -> CSV"], ["parquet", "Parquet -> Parquet"]]) {
+    const input = files[`${label}.${format}`];
+    const duckdb = await duckdbCopy(input, join(OUT, `duckdb_${label.toLowerCase()}.${format}`), format, n);
+    const r = await runScoreBatch([
+      "--model",
+      LINREG,
+      "--input",
+      input,
+      "--output",
+      join(OUT, `pred_${label.toLowerCase()}.${format}`),
+      "--keep",
+      "ride_id",
+    ]);
+    const name = `${title}, ${label}`;
+    console.log(
+      `${name}: DuckDB ${fmt(duckdb)} rows/s, score batch ${fmt(r.rowsPerSecond)} rows/s (${
+        pct(r.rowsPerSecond, duckdb)
+      })`,
+    );
+    results.push({ name, duckdb, job: r.rowsPerSecond, wall: r.wallRowsPerSecond, rss: r.peakRssMb });
+  }
+}
+
+// The I/O ceiling of our own code: the same reader and writer with no model.
 const io: Record<string, number> = {};
-for (
-  const [name, input, output] of [
-    ["CSV -> CSV, 1M", files["1m.csv"], join(OUT, "copy_1m.csv")],
-    ["Parquet -> Parquet, 1M", files["1m.parquet"], join(OUT, "copy_1m.parquet")],
-  ] as const
-) {
-  io[name] = await copyOnly(input, output);
-  console.log(`I/O only (read, write, no model), ${name}: ${fmt(io[name])} rows/s`);
+for (const format of ["csv", "parquet"]) {
+  io[format] = await copyOnly(
+    files[`${SIZES[0][0]}.${format}`],
+    join(OUT, `copy_${SIZES[0][0].toLowerCase()}.${format}`),
+  );
 }
 
 // A model heavy enough to bound the job: the random forest (100 trees), raw and through score batch.
-const rawRf = await rawOnnxruntime(rides, 1_000_000, RF);
+const rawRf = await rawOnnxruntime(rides, SIZES[0][1], RF);
 const rf = await runScoreBatch([
   "--model",
   RF,
   "--input",
-  files["1m.parquet"],
+  small,
   "--output",
-  join(OUT, "pred_rf_1m.parquet"),
+  join(OUT, "pred_rf.parquet"),
   "--keep",
   "ride_id",
 ]);
+
 console.log(
-  `raw onnxruntime, random forest: ${fmt(rawRf)} rows/s; score batch Parquet -> Parquet with it: ${
-    fmt(rf.rowsPerSecond)
-  } rows/s`,
+  "\n| run (linreg, `--keep ride_id`) | DuckDB copy, rows/s | `score batch`, rows/s (job) | **vs DuckDB** | " +
+    "rows/s (wall, incl. start-up) | wall vs DuckDB | peak RSS |",
 );
-
-const results: [string, number, number, number][] = [];
-for (
-  const [name, input, output] of [
-    ["CSV -> CSV, 1M", files["1m.csv"], join(OUT, "pred_1m.csv")],
-    ["Parquet -> Parquet, 1M", files["1m.parquet"], join(OUT, "pred_1m.parquet")],
-    ["Parquet -> Parquet, 5M", files["5m.parquet"], join(OUT, "pred_5m.parquet")],
-  ] as const
-) {
-  const r = await runScoreBatch(["--model", LINREG, "--input", input, "--output", output, "--keep", "ride_id"]);
-  results.push([name, r.rowsPerSecond, r.wallRowsPerSecond, r.peakRssMb]);
-}
-
-console.log("\n| run | rows/s (job) | rows/s (wall, incl. start-up) | vs raw onnxruntime | vs I/O only | peak RSS |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-console.log(`| raw onnxruntime, 1M | ${fmt(raw)} | | 100% | | |`);
-for (const [name, rps] of Object.entries(io)) {
-  console.log(`| I/O only ${name} | ${fmt(rps)} | | ${pct(rps, raw)} | 100% | |`);
-}
-for (const [name, rps, wall, rss] of results) {
-  const ioCeiling = io[name];
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const r of results) {
   console.log(
-    `| score batch ${name} | ${fmt(rps)} | ${fmt(wall)} | ${pct(rps, raw)} | ${
-      ioCeiling ? pct(rps, ioCeiling) : ""
-    } | ${rss.toFixed(0)} MB |`,
+    `| ${r.name} | ${fmt(r.duckdb)} | ${fmt(r.job)} | **${pct(r.job, r.duckdb)}** | ${fmt(r.wall)} | ${
+      pct(r.wall, r.duckdb)
+    } | ${r.rss.toFixed(0)} MB |`,
   );
 }
-
+console.log(`\n| ceiling, ${SIZES[0][0]} rows | rows/s |`);
+console.log("| --- | ---: |");
+console.log(`| raw onnxruntime, linreg, pre-built tensors, ${BATCH}-row runs | ${fmt(raw)} |`);
+console.log(`| our CSV reader into our CSV writer, no model | ${fmt(io.csv)} |`);
+console.log(`| our Parquet reader into our Parquet writer, no model | ${fmt(io.parquet)} |`);
+console.log(`| raw onnxruntime, random forest | ${fmt(rawRf)} |`);
 console.log(
-  `\n| random forest (ride-duration-rf), 1M | rows/s (job) | rows/s (wall) | vs raw onnxruntime | peak RSS |`,
-);
-console.log("| --- | ---: | ---: | ---: | ---: |");
-console.log(`| raw onnxruntime | ${fmt(rawRf)} | | 100% | |`);
-console.log(
-  `| score batch Parquet -> Parquet | ${fmt(rf.rowsPerSecond)} | ${fmt(rf.wallRowsPerSecond)} | ${
+  `| \`score batch\` Parquet -> Parquet, random forest | ${fmt(rf.rowsPerSecond)} (${
     pct(rf.rowsPerSecond, rawRf)
-  } | ${rf.peakRssMb.toFixed(0)} MB |`,
+  } of raw onnxruntime, peak RSS ${rf.peakRssMb.toFixed(0)} MB) |`,
 );
+
+/**
+ * DuckDB copying the rows a `--keep ride_id` job writes (its distance standing in for the prediction), file to
+ * file in the same format, all cores: the native reference.
+ */
+async function duckdbCopy(input: string, output: string, format: string, rows: number): Promise<number> {
+  const db = await openDuckDB();
+  try {
+    const read = format === "csv" ? `read_csv(${sqlString(input)})` : `read_parquet(${sqlString(input)})`;
+    const t = performance.now();
+    await db.connection.run(
+      `copy (select ride_id, trip_distance as duration, 'ride-duration-linreg' as model_name, ` +
+        `'9bceaa0ed43a' as model_version from ${read}) to ${sqlString(output)} (format ${format})`,
+    );
+    return rows / ((performance.now() - t) / 1000);
+  } finally {
+    db.close();
+  }
+}
 
 /** Our source straight into our sink, the columns a `--keep ride_id` job writes, no model. */
 async function copyOnly(input: string, output: string): Promise<number> {
