@@ -8,25 +8,10 @@
  * const batch: RowBatch = { offset: 0, length: 2, columns: { trip_distance: [1.2, 3.4] } };
  * ```
  */
+import type { TensorType } from "./model/mod.ts";
 
-/** The value types a column may have, as sinks need to know them to write. */
-export type ValueType =
-  | "string"
-  | "float64"
-  | "float32"
-  | "int8"
-  | "int16"
-  | "int32"
-  | "int64"
-  | "uint8"
-  | "uint16"
-  | "uint32"
-  | "uint64"
-  | "bool"
-  | "timestamp"
-  | "timestamptz"
-  | "date"
-  | "json";
+/** The value types a column may have, as sinks need to know them to write: the model's tensor types and a few more. */
+export type ValueType = TensorType | "timestamp" | "timestamptz" | "date" | "json";
 
 /** A column's name and type; `dbType` keeps a database's own type name where known. */
 export interface ColumnInfo {

@@ -5,21 +5,9 @@
  * A value that cannot be coerced does not fail the column: it is reported
  * as a {@linkcode CoercionFailure} so the caller can reject that row alone.
  */
+import { INTEGER_RANGES, type TensorType } from "./tensor_types.ts";
 
-/** The ONNX tensor element types we feed. */
-export type TensorType =
-  | "float32"
-  | "float64"
-  | "int8"
-  | "int16"
-  | "int32"
-  | "int64"
-  | "uint8"
-  | "uint16"
-  | "uint32"
-  | "uint64"
-  | "bool"
-  | "string";
+export { EXPECTED, type TensorType } from "./tensor_types.ts";
 
 /** The typed storage of a coerced column. */
 export type TensorData =
@@ -49,31 +37,6 @@ export interface Coerced {
   data: TensorData;
   failures: CoercionFailure[];
 }
-
-/** Words used in messages: `column "x" is not <expected>`. */
-export const EXPECTED: Record<TensorType, string> = {
-  float32: "a number",
-  float64: "a number",
-  int8: "an integer",
-  int16: "an integer",
-  int32: "an integer",
-  int64: "an integer",
-  uint8: "an integer",
-  uint16: "an integer",
-  uint32: "an integer",
-  uint64: "an integer",
-  bool: "a boolean",
-  string: "a string",
-};
-
-const INTEGER_RANGE: Partial<Record<TensorType, [number, number]>> = {
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  int32: [-2147483648, 2147483647],
-  uint8: [0, 255],
-  uint16: [0, 65535],
-  uint32: [0, 4294967295],
-};
 
 const INTEGER_TEXT = /^\s*[+-]?\d+(\.0*)?\s*$/;
 const TRUE_WORDS = new Set(["true", "t", "yes", "y", "1"]);
@@ -178,8 +141,7 @@ function toBigInts(
     out.set(values);
     return { data: out, failures };
   }
-  const min = signed ? -(2n ** 63n) : 0n;
-  const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+  const [min, max] = INTEGER_RANGES[signed ? "int64" : "uint64"];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     let n: bigint | undefined;
@@ -206,9 +168,10 @@ function toBigInts(
 function toInts(
   values: ArrayLike<unknown>,
   out: Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array,
-  type: TensorType,
+  type: "int32" | "int16" | "int8" | "uint32" | "uint16" | "uint8",
 ): Coerced {
-  const [min, max] = INTEGER_RANGE[type]!;
+  const min = Number(INTEGER_RANGES[type][0]);
+  const max = Number(INTEGER_RANGES[type][1]);
   const failures: CoercionFailure[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

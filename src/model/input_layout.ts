@@ -4,26 +4,10 @@
  * manifest's `columns`), and the batch dimension a model may fix.
  */
 import type * as ort from "onnxruntime-node";
-import type { TensorType } from "./coerce.ts";
 import type { Manifest } from "./manifest.ts";
 import type { InputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
-
-/** The element types we can feed. */
-export const TENSOR_TYPES: ReadonlySet<string> = new Set<string>([
-  "float32",
-  "float64",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "bool",
-  "string",
-]);
+import { isTensorType } from "./tensor_types.ts";
 
 /**
  * The input specs of a session and the batch size the model fixes (null
@@ -45,7 +29,7 @@ export function inputLayout(
   const inputs = metadata.map((m): InputSpec => {
     if (!m.isTensor) throw ModelError.badModel(`Input "${m.name}" of ${where} is not a tensor`);
     const shape = m.shape;
-    if (!TENSOR_TYPES.has(m.type) || shape.length < 1 || shape.length > 2) {
+    if (!isTensorType(m.type) || shape.length < 1 || shape.length > 2) {
       throw ModelError.badModel(
         `Input "${m.name}" of ${where} is ${m.type} [${shape.map(dim)}]; only inputs of shape [N] or [N,K] ` +
           `with a numeric, bool or string type are supported`,
@@ -72,7 +56,7 @@ export function inputLayout(
       (vector ? Array.from({ length: width as number }, (_, k) => `${m.name}_${k}`) : [m.name]);
     return {
       name: m.name,
-      type: m.type as TensorType,
+      type: m.type,
       shape,
       columns,
       vector,

@@ -21,4 +21,11 @@ export { ModelError } from "./model_error.ts";
 export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
 export { type Manifest, parseManifest } from "./manifest.ts";
 export { type GraphInput, graphInputs } from "./graph_inputs.ts";
-export type { TensorType } from "./coerce.ts";
+export {
+  EXPECTED,
+  INTEGER_RANGES,
+  type IntegerType,
+  isIntegerType,
+  isTensorType,
+  type TensorType,
+} from "./tensor_types.ts";

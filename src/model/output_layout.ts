@@ -6,7 +6,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { TensorType } from "./coerce.ts";
-import { TENSOR_TYPES } from "./input_layout.ts";
+import { isTensorType } from "./tensor_types.ts";
 import type { Manifest } from "./manifest.ts";
 import type { InputSpec, OutputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
@@ -41,7 +41,7 @@ export async function outputLayout(
 ): Promise<OutputSpec[]> {
   const { manifest, renames, where } = options;
   const tensors = session.outputMetadata.filter((m) => {
-    if (m.isTensor && TENSOR_TYPES.has(m.type)) return true;
+    if (m.isTensor && isTensorType(m.type)) return true;
     warnings.push(`Output "${m.name}" of model ${where} is not a tensor of a supported type; it is left out`);
     return false;
   }) as ort.InferenceSession.TensorValueMetadata[];

@@ -6,7 +6,14 @@
  * nested) matching the shape. Each failure is a 400 naming the input.
  */
 import { InputError } from "../errors.ts";
-import type { Model, OutputSpec, Prediction, TensorType } from "../model/mod.ts";
+import {
+  INTEGER_RANGES,
+  isIntegerType,
+  type Model,
+  type OutputSpec,
+  type Prediction,
+  type TensorType,
+} from "../model/mod.ts";
 import { jsonValue } from "../sinks/cell.ts";
 
 /** OIP datatype of each tensor type we serve. */
@@ -23,17 +30,6 @@ export const DATATYPES: Record<TensorType, string> = {
   float32: "FP32",
   float64: "FP64",
   string: "BYTES",
-};
-
-const RANGES: Record<string, [number, number]> = {
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
 /** A tensor's metadata as OIP lists it. */
@@ -142,7 +138,7 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
       throw bad(`Input "${name}" has ${shape[0]} rows but another input has ${length}`);
     }
     length = shape[0];
-    checkValues(name, expected, values);
+    checkValues(name, input.type, values);
     if (width === 1) columns[input.columns[0]] = values;
     else {
       for (let c = 0; c < width; c++) {
@@ -214,19 +210,28 @@ function responseShape(o: OutputSpec, n: number): number[] {
  * Checks each value against the datatype. A null is accepted in FP32 and FP64 data (our extension to the
  * protocol, which has no missing value): the model makes it NaN, or rejects the row for a required input.
  */
-function checkValues(name: string, datatype: string, values: unknown[]) {
-  const range = RANGES[datatype];
+function checkValues(name: string, type: TensorType, values: unknown[]) {
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    let ok: boolean;
-    if (datatype === "BOOL") ok = typeof v === "boolean";
-    else if (datatype === "BYTES") ok = typeof v === "string";
-    else if (range !== undefined) ok = Number.isInteger(v) && (v as number) >= range[0] && (v as number) <= range[1];
-    else ok = typeof v === "number" || v === null;
-    if (!ok) {
-      throw bad(`Input "${name}" element ${i} is ${describe(v)}, not a valid ${datatype} value`);
+    if (!isValid(values[i], type)) {
+      throw bad(`Input "${name}" element ${i} is ${describe(values[i])}, not a valid ${DATATYPES[type]} value`);
     }
   }
+}
+
+/**
+ * A JSON value of a tensor of this type; an integer written beyond 2^53 is read exactly, as a bigint. A null is
+ * accepted in FP32 and FP64 data (our extension to the protocol, which has no missing value): the model makes it
+ * NaN, or rejects the row for a required input.
+ */
+function isValid(v: unknown, type: TensorType): boolean {
+  if (type === "bool") return typeof v === "boolean";
+  if (type === "string") return typeof v === "string";
+  if (isIntegerType(type)) {
+    const [min, max] = INTEGER_RANGES[type];
+    if (typeof v === "bigint") return v >= min && v <= max;
+    return Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+  }
+  return typeof v === "number" || typeof v === "bigint" || v === null;
 }
 
 function describe(v: unknown): string {
