@@ -8,6 +8,7 @@
  * log.info("batch done", { rows: 64572, seconds: 0.4 });
  * ```
  */
+import { jsonText } from "./value_codec.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -19,7 +20,7 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}) 
   const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: redact(msg) };
   for (const [k, v] of Object.entries(fields)) line[k] = typeof v === "string" ? redact(v) : v;
   Deno.stderr.writeSync(
-    encoder.encode(JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? String(v) : v)) + "\n"),
+    encoder.encode(jsonText(line) + "\n"),
   );
 }
 

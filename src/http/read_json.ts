@@ -2,8 +2,10 @@
  * Reads a request body as JSON within a byte limit: a declared
  * `Content-Length` over the limit is refused before reading, a chunked body
  * is counted as it streams, so an oversized body is never held in memory.
+ * Integers beyond 2^53 are read exactly (see `src/value_codec.ts`).
  */
 import { InputError } from "../errors.ts";
+import { parseJson } from "../value_codec.ts";
 
 /**
  * The parsed JSON body. Throws a 413 `InputError` past `maxBytes` and a
@@ -28,7 +30,7 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
     throw new InputError("The request body is empty; send a JSON document", { status: 400, code: "bad_request" });
   }
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch (err) {
     throw new InputError(`The request body is not valid JSON: ${(err as Error).message}`, {
       status: 400,

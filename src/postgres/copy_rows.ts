@@ -5,6 +5,7 @@
  */
 import { once } from "node:events";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
+import { jsonText } from "../value_codec.ts";
 import type { Sql } from "./connect.ts";
 import { quoteIdent, quoteTable } from "./identifier.ts";
 
@@ -192,9 +193,7 @@ function encoderFor(type: ValueType): Encode {
     case "json":
       return (
         v,
-      ) => (v === null || v === undefined
-        ? NULL
-        : escape(storableJson(typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, jsonSafe))));
+      ) => (v === null || v === undefined ? NULL : escape(storableJson(jsonText(v))));
     case "string":
       return (
         v,
@@ -204,7 +203,7 @@ function encoderFor(type: ValueType): Encode {
           : v instanceof Date
           ? v.toISOString()
           : typeof v === "object"
-          ? JSON.stringify(v, jsonSafe)
+          ? jsonText(v)
           : String(v),
       ));
   }
@@ -241,9 +240,4 @@ const BAD_JSON_ESCAPES = /\\\\|\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 function storableJson(json: string): string {
   if (!BAD_JSON.test(json)) return json;
   return json.replace(BAD_JSON_ESCAPES, (m) => (m === "\\\\" ? m : "\uFFFD"));
-}
-
-// Bigints in JSON: numbers when exact, else text (JSON.stringify throws on them).
-function jsonSafe(_key: string, v: unknown): unknown {
-  return typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v;
 }

@@ -7,7 +7,7 @@
  */
 import { describeError, InputError } from "../errors.ts";
 import type { Prediction } from "../model/mod.ts";
-import { parseJson } from "../json_text.ts";
+import { jsonText, parseJson } from "../value_codec.ts";
 import { type JsonOutput, predictionJson } from "../sinks/prediction_json.ts";
 import { dotPath } from "./dot_path.ts";
 import type {
@@ -56,25 +56,6 @@ export const HEADERS = {
 
 /** The longest AMQP short string (a property such as `correlation_id`), in bytes. */
 export const MAX_SHORT_STRING_BYTES = 255;
-
-/**
- * JSON text with every bigint written as its exact digits (a JSON number),
- * where `JSON.stringify` would throw: ids beyond 2^53 survive unchanged.
- *
- * @example
- * ```ts
- * jsonText({ ride_id: 9007199254740993n }); // '{"ride_id":9007199254740993}'
- * ```
- */
-export function jsonText(value: unknown): string {
-  return JSON.stringify(value, exactBigints);
-}
-
-const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-
-function exactBigints(_key: string, v: unknown): unknown {
-  return typeof v === "bigint" ? rawJSON(v.toString()) : v;
-}
 
 /**
  * The prediction's correlation id made from the event's id: a string as

@@ -3,7 +3,7 @@
  * shaped like `{"ride": {...features}, "ride_id": 256}`.
  */
 import type { RowBatch, ValueType } from "../rows.ts";
-import { jsonValue } from "../sinks/cell.ts";
+import { jsonText, jsonValue } from "../value_codec.ts";
 
 /** How a row becomes an event. */
 export interface EventShape {
@@ -13,8 +13,7 @@ export interface EventShape {
   idColumn: string;
   /**
    * CSV text: a value that reads as a JSON number is sent as a number, an empty field as null. An integer
-   * beyond `Number.MAX_SAFE_INTEGER` stays text, as a bigint does: a number would lose digits (and two ids
-   * could become one).
+   * beyond `Number.MAX_SAFE_INTEGER` is sent with all its digits, as a bigint is.
    */
   inferNumbers?: boolean;
 }
@@ -48,7 +47,7 @@ export function rowEvents(batch: RowBatch, types: Record<string, ValueType>, sha
       if (v === "") return null;
       if (!NUMBER.test(v)) return v;
       const n = Number(v);
-      return INTEGER.test(v) && !Number.isSafeInteger(n) ? v : n;
+      return INTEGER.test(v) && !Number.isSafeInteger(n) ? BigInt(v) : n;
     }
     return jsonValue(v, types[name] ?? "json");
   };
@@ -60,7 +59,10 @@ export function rowEvents(batch: RowBatch, types: Record<string, ValueType>, sha
     const event = shape.envelope === ""
       ? { ...features, [shape.idColumn]: id }
       : { [shape.envelope]: features, [shape.idColumn]: id };
-    events.push({ messageId: String(id), body: encoder.encode(JSON.stringify(event)) });
+    events.push({
+      messageId: typeof id === "object" ? jsonText(id) : String(id),
+      body: encoder.encode(jsonText(event)),
+    });
   }
   return events;
 }

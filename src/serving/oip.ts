@@ -14,7 +14,7 @@ import {
   type Prediction,
   type TensorType,
 } from "../model/mod.ts";
-import { jsonValue } from "../sinks/cell.ts";
+import { jsonValue } from "../value_codec.ts";
 
 /** OIP datatype of each tensor type we serve. */
 export const DATATYPES: Record<TensorType, string> = {

@@ -9,7 +9,7 @@
  */
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
-import { cellText } from "./cell.ts";
+import { cellText } from "../value_codec.ts";
 import type { Sink } from "./sink.ts";
 
 /**

@@ -24,7 +24,7 @@ import {
   sqlString,
   VARCHAR,
 } from "../duckdb/duckdb.ts";
-import { jsonSafe } from "./cell.ts";
+import { jsonText } from "../value_codec.ts";
 
 /** What DuckDB holds in memory before the staged rows spill to disk. */
 const MEMORY_LIMIT = "256MB";
@@ -235,7 +235,7 @@ function stagedAs(type: ValueType): Staged {
       return {
         type: VARCHAR,
         typeName: "VARCHAR",
-        value: orNull((v) => (typeof v === "string" ? v : JSON.stringify(v, jsonSafe))),
+        value: orNull((v) => (typeof v === "string" ? v : jsonText(v))),
         select: same,
       };
   }

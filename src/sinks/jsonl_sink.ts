@@ -4,7 +4,7 @@
  */
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
-import { jsonValue } from "./cell.ts";
+import { jsonText, jsonValue } from "../value_codec.ts";
 import { writeAll } from "./csv_sink.ts";
 import type { Sink } from "./sink.ts";
 
@@ -33,7 +33,7 @@ export function createJsonlSink(path: string): Sink {
       for (let r = 0; r < batch.length; r++) {
         const row: Record<string, unknown> = {};
         for (let c = 0; c < columns.length; c++) row[columns[c].name] = jsonValue(data[c][r], columns[c].type);
-        text += JSON.stringify(row) + "\n";
+        text += jsonText(row) + "\n";
       }
       await writeAll(target(), encoder.encode(text));
     },

@@ -6,7 +6,7 @@
  * (`{"output_label": "setosa", "output_probability": {"setosa": 0.97, ...}}`).
  */
 import type { ValueType } from "../rows.ts";
-import { jsonValue } from "./cell.ts";
+import { jsonValue } from "../value_codec.ts";
 
 /** What the JSON form of an output needs (a model's `OutputSpec` has it). */
 export interface JsonOutput {

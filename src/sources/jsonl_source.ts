@@ -4,7 +4,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseJson } from "../json_text.ts";
+import { parseJson } from "../value_codec.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";

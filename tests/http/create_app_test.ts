@@ -321,6 +321,15 @@ Deno.test("createApp answers the course's requests", async (t) => {
           /2 rows but another input has 1/,
         ],
         [
+          "OIP INT64 beyond int64: the error names the digits sent",
+          post(
+            "/v2/models/ride-duration-linreg/infer",
+            JSON.stringify(ok).replace('"data":[10]', '"data":[9223372036854775808]'),
+          ),
+          400,
+          /"PULocationID" element 0 is 9223372036854775808, not a valid INT64 value/,
+        ],
+        [
           "OIP value of the wrong type",
           post("/v2/models/ride-duration-linreg/infer", {
             inputs: [ok.inputs[0], ok.inputs[1], { ...ok.inputs[2], data: ["x"] }],

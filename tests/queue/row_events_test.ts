@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { rowEvents } from "../../src/queue/row_events.ts";
 import type { RowBatch } from "../../src/rows.ts";
+import { parseJson } from "../../src/value_codec.ts";
 
-const decode = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
+const decode = (b: Uint8Array) => parseJson(new TextDecoder().decode(b));
 
 Deno.test("rowEvents", async (t) => {
   const parquetLike: RowBatch = {
@@ -47,7 +48,7 @@ Deno.test("rowEvents", async (t) => {
       want: [["r-1", { ride: { a: 130, b: 3.66, c: null, d: "N", e: "007" }, ride_id: "r-1" }]],
     },
     {
-      name: "int64 ids beyond 2^53 stay exact, as text in the event and the message_id",
+      name: "int64 ids beyond 2^53 stay exact, as JSON numbers with all their digits and in the message_id",
       batch: {
         offset: 0,
         length: 3,
@@ -55,13 +56,14 @@ Deno.test("rowEvents", async (t) => {
       },
       shape: { envelope: "ride", idColumn: "ride_id" },
       want: [
-        ["9007199254740993", { ride: { trip_distance: 1 }, ride_id: "9007199254740993" }],
-        ["9007199254740992", { ride: { trip_distance: 2 }, ride_id: "9007199254740992" }],
+        ["9007199254740993", { ride: { trip_distance: 1 }, ride_id: 9007199254740993n }],
+        ["9007199254740992", { ride: { trip_distance: 2 }, ride_id: 9007199254740992n }],
         ["9007199254740991", { ride: { trip_distance: 3 }, ride_id: 9007199254740991 }],
       ],
     },
     {
-      name: "CSV integer text beyond 2^53 stays text (ids and features); safe integers and decimals are numbers",
+      name:
+        "CSV integer text beyond 2^53 keeps all its digits (ids and features); safe integers and decimals are numbers",
       batch: {
         offset: 0,
         length: 3,
@@ -72,8 +74,8 @@ Deno.test("rowEvents", async (t) => {
       },
       shape: { envelope: "ride", idColumn: "ride_id", inferNumbers: true },
       want: [
-        ["9007199254740993", { ride: { a: "12345678901234567890" }, ride_id: "9007199254740993" }],
-        ["9007199254740992", { ride: { a: "-9007199254740992" }, ride_id: "9007199254740992" }],
+        ["9007199254740993", { ride: { a: 12345678901234567890n }, ride_id: 9007199254740993n }],
+        ["9007199254740992", { ride: { a: -9007199254740992n }, ride_id: 9007199254740992n }],
         ["-9007199254740991", { ride: { a: 1.5e300 }, ride_id: -9007199254740991 }],
       ],
     },

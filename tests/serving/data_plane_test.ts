@@ -86,6 +86,25 @@ Deno.test("DataPlane", async (t) => {
       );
     });
 
+    await t.step("an id beyond 2^53 is logged with all its digits; INT64 takes the whole int64 range", async () => {
+      records.length = 0;
+      const app = createApp(plane, { accessLog: false });
+      const post = (path: string, text: string) =>
+        app.request(path, { method: "POST", body: text, headers: { "content-type": "application/json" } });
+      const rows = await post(
+        "/predict",
+        `{"PULocationID": 10, "DOLocationID": 50, "trip_distance": 40, "ride_id": 9007199254740993}`,
+      );
+      assert.equal(rows.status, 200);
+      const oip = await post(
+        `/v2/models/${linreg.name}/infer`,
+        JSON.stringify(rideInfer(1)).replace('"data":[10]', '"data":[9007199254740993]'),
+      );
+      assert.equal(oip.status, 200, await oip.clone().text());
+      assert.equal(records[0].features.ride_id, 9007199254740993n);
+      assert.equal(records[1].features.PULocationID, 9007199254740993n);
+    });
+
     await t.step("a refused request is not logged", async () => {
       records.length = 0;
       await assert.rejects(

@@ -1,0 +1,103 @@
+/**
+ * Values to and from JSON and text, with one policy for integers beyond
+ * 2^53 used by every reader and writer: exact. A reader keeps such an
+ * integer as a bigint (as Parquet's and Postgres' int64 are), a writer
+ * writes a bigint as its digits, a plain JSON number. Ids survive a trip
+ * through score unchanged, whichever way they come and go.
+ *
+ * @example
+ * ```ts
+ * const v = parseJson('{"ride_id": 9007199254740993}'); // { ride_id: 9007199254740993n }
+ * jsonText(v); // '{"ride_id":9007199254740993}'
+ * ```
+ */
+import type { ValueType } from "./rows.ts";
+
+/**
+ * JSON text in, values out; an integer beyond 2^53 becomes a bigint.
+ *
+ * @example
+ * ```ts
+ * parseJson('{"ride_id": 9007199254740993}'); // { ride_id: 9007199254740993n }
+ * ```
+ */
+export function parseJson(text: string): unknown {
+  // An integer beyond 2^53 has at least 16 digits. Without such a run the reviver, which is slower
+  // and recurses once per level of nesting, is not needed.
+  return MAYBE_BIG.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
+}
+
+const MAYBE_BIG = /\d{16}/;
+
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+    return BigInt(context.source);
+  }
+  return value;
+}
+
+/**
+ * JSON text with every bigint written as its exact digits (a JSON number),
+ * where `JSON.stringify` would throw.
+ *
+ * @example
+ * ```ts
+ * jsonText({ ride_id: 9007199254740993n }); // '{"ride_id":9007199254740993}'
+ * ```
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, exactBigints);
+}
+
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+function exactBigints(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? rawJSON(v.toString()) : v;
+}
+
+/**
+ * A value as it goes into a JSON document: a bigint as a number (its
+ * exact digits beyond 2^53, however the document is stringified), dates as
+ * ISO text, 0/1 bools as booleans, NaN and infinities as null.
+ *
+ * @example
+ * ```ts
+ * jsonValue(130n, "int64"); // 130
+ * JSON.stringify({ id: jsonValue(2n ** 60n, "int64") }); // '{"id":1152921504606846976}'
+ * ```
+ */
+export function jsonValue(v: unknown, type: ValueType): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return isoTime(v, type);
+  if (type === "bool") return Boolean(v);
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : rawJSON(v.toString());
+  if (typeof v === "number" && !Number.isFinite(v)) return null;
+  return v;
+}
+
+/**
+ * A value as text in a text format (CSV): timestamps in ISO 8601 (naive
+ * ones without a zone), bools as true/false, null as the empty field,
+ * objects as JSON.
+ *
+ * @example
+ * ```ts
+ * cellText(new Date(0), "timestamp"); // "1970-01-01T00:00:00"
+ * ```
+ */
+export function cellText(v: unknown, type: ValueType): string {
+  if (v === null || v === undefined) return "";
+  if (v instanceof Date) return isoTime(v, type);
+  if (type === "bool") return v ? "true" : "false";
+  if (typeof v === "string") return v;
+  if (typeof v === "object") return jsonText(v);
+  return String(v);
+}
+
+function isoTime(d: Date, type: ValueType): string {
+  if (Number.isNaN(d.getTime())) return "";
+  const iso = d.toISOString();
+  if (type === "date") return iso.slice(0, 10);
+  if (type === "timestamp") return iso.endsWith(".000Z") ? iso.slice(0, -5) : iso.slice(0, -1);
+  return iso;
+}
