@@ -89,9 +89,9 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     assert.equal(run.code, 0, run.stderr);
     await received.waitFor(4);
     assert.deepEqual(received.messages.map((m) => [m.properties.messageId, m.content.toString()]), [
-      ["9007199254740993", '{"ride":{"trip_distance":1},"ride_id":"9007199254740993"}'],
-      ["9007199254740992", '{"ride":{"trip_distance":2},"ride_id":"9007199254740992"}'],
-      ["-9007199254740993", '{"ride":{"trip_distance":3},"ride_id":"-9007199254740993"}'],
+      ["9007199254740993", '{"ride":{"trip_distance":1},"ride_id":9007199254740993}'],
+      ["9007199254740992", '{"ride":{"trip_distance":2},"ride_id":9007199254740992}'],
+      ["-9007199254740993", '{"ride":{"trip_distance":3},"ride_id":-9007199254740993}'],
       ["9007199254740991", '{"ride":{"trip_distance":4},"ride_id":9007199254740991}'],
     ]);
   });
