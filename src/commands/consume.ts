@@ -245,7 +245,8 @@ export function consumeCommand(): Command {
         metrics,
         signal: stop.signal,
         reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
-        connectionName: `score consume ${model.name}`,
+        // The queue tells apart consumers of one model on different exchanges (or test runs on one broker).
+        connectionName: `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`,
       });
       await stopReloading();
       await batcher.drain();

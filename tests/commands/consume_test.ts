@@ -241,7 +241,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       ]);
       try {
         await predictions.waitFor(1000);
-        assert.equal(await closeConnectionsNamed("score consume ride-duration-linreg"), 1);
+        assert.equal(await closeConnectionsNamed(`score consume ride-duration-linreg ${queue}`), 1);
         await c.waitForLog("connection to the broker lost; reconnecting");
         assert.ok(await broker.count(queue) > 0, "events were left at the close");
         await predictions.waitFor(n, 60_000);
