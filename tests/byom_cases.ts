@@ -196,9 +196,9 @@ export function expectedJson(model: Model, direct: Map<string, unknown[][]>, r: 
   return out;
 }
 
-/** A value as our JSON answers give it: int64 as a number, or its digits beyond 2^53; NaN as null. */
+/** A value as our JSON answers give it, read back exactly (`parseJson`): int64 as a number, a bigint beyond 2^53; NaN as null. */
 export function jsonOf(v: unknown): unknown {
-  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (typeof v === "number" && !Number.isFinite(v)) return null;
   return v;
 }

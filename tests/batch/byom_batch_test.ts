@@ -10,6 +10,7 @@ import { runBatch } from "../../src/batch/run_batch.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
+import { parseJson } from "../../src/value_codec.ts";
 import { ALL_CASES, directRun, jsonOf, packedRow } from "../byom_cases.ts";
 import { FIXTURES, tempDir } from "../helpers.ts";
 
@@ -20,7 +21,7 @@ function csv(rows: Record<string, unknown>[]): string {
 }
 
 async function jsonl(path: string): Promise<Record<string, unknown>[]> {
-  return (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => JSON.parse(l));
+  return (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => parseJson(l) as Record<string, unknown>);
 }
 
 Deno.test("batch: every model people bring scores CSV and JSON lines files as onnxruntime does", async (t) => {

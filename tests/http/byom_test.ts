@@ -9,10 +9,16 @@ import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel, type Model } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
+import { jsonText, parseJson } from "../../src/value_codec.ts";
 import { ALL_CASES, directRun, expectedJson, jsonOf, packedRow } from "../byom_cases.ts";
 import { FIXTURES } from "../helpers.ts";
 
 const DATATYPE: Record<string, string> = { float32: "FP32", float64: "FP64", int64: "INT64", string: "BYTES" };
+
+/** A response body read as score reads JSON: integers beyond 2^53 exactly. */
+async function json(res: Response) {
+  return parseJson(await res.text()) as Record<string, any>;
+}
 
 function post(app: ReturnType<typeof createApp>, path: string, body: unknown) {
   return app.request(path, {
@@ -35,14 +41,14 @@ Deno.test("serve: every model people bring answers /predict and OIP with onnxrun
         const path = `/models/${model.name}/predict`;
         let res = await post(app, path, c.rows);
         assert.equal(res.status, 200);
-        assert.deepEqual(await res.json(), expected);
+        assert.deepEqual(await json(res), expected);
         res = await post(app, path, c.rows.map((row) => packedRow(model, row)));
-        assert.deepEqual(await res.json(), expected);
+        assert.deepEqual(await json(res), expected);
         res = await post(app, path, packedRow(model, c.rows[0]));
-        assert.deepEqual(await res.json(), expected[0]);
+        assert.deepEqual(await json(res), expected[0]);
         const instances = c.rows.map((row) => model.inputs.flatMap((input) => input.columns.map((col) => row[col])));
         res = await post(app, path, { instances });
-        assert.deepEqual((await res.json()).predictions, expected);
+        assert.deepEqual((await json(res)).predictions, expected);
       });
       await t.step(`${c.name}: OIP metadata [-1, K] and infer with [N, K] data, flat and nested`, async () => {
         const meta = await (await app.request(`/v2/models/${model.name}`)).json();
@@ -60,8 +66,8 @@ Deno.test("serve: every model people bring answers /predict and OIP with onnxrun
             return { name: input.name, datatype: DATATYPE[input.type], shape, data: nested ? rows : rows.flat() };
           });
           const res = await post(app, `/v2/models/${model.name}/infer`, { inputs });
-          const body = await res.json();
-          assert.equal(res.status, 200, JSON.stringify(body));
+          const body = await json(res);
+          assert.equal(res.status, 200, jsonText(body));
           for (const o of model.outputs) {
             const out = body.outputs.find((x: { name: string }) => x.name === o.name);
             const k = o.columns.length;
@@ -94,7 +100,7 @@ Deno.test("serve: missing values and bad values of [N,K] inputs", async (t) => {
     await t.step("/predict: null, in a column or in the list, becomes NaN for the imputer", async () => {
       for (const body of [{ ...row, petal_width: null }, { float_input: [5.1, 3.5, 1.4, null] }]) {
         const res = await post(app, "/predict", body);
-        assert.deepEqual(await res.json(), { variable: withNaN, model_version: model.version });
+        assert.deepEqual(await json(res), { variable: withNaN, model_version: model.version });
       }
     });
     await t.step("OIP: null in FP32 data becomes NaN", async () => {
@@ -147,7 +153,7 @@ Deno.test("serve: missing values and bad values of [N,K] inputs", async (t) => {
       await t.step(name, async () => {
         const res = await post(app, path, body);
         assert.equal(res.status, status);
-        assert.match((await res.json()).error, message);
+        assert.match((await json(res)).error, message);
       });
     }
   } finally {

@@ -9,6 +9,7 @@ import { loadModel } from "../../src/model/mod.ts";
 import { MessageHandler } from "../../src/queue/message_handler.ts";
 import type { EventMessage, Verdict } from "../../src/queue/message.ts";
 import { Batcher } from "../../src/serving/batcher.ts";
+import { jsonText, parseJson } from "../../src/value_codec.ts";
 import { ALL_CASES, directRun, expectedJson, packedRow } from "../byom_cases.ts";
 import { FIXTURES } from "../helpers.ts";
 
@@ -24,7 +25,8 @@ function event(body: unknown): EventMessage {
 
 function prediction(v: Verdict): Record<string, unknown> {
   if (v.action !== "publish") throw new Error(`expected a prediction, got ${JSON.stringify(v)}`);
-  return v.record.prediction;
+  // As published: JSON text, read back exactly.
+  return parseJson(jsonText(v.record.prediction)) as Record<string, unknown>;
 }
 
 Deno.test("consume: every model people bring predicts each event as onnxruntime does", async (t) => {
