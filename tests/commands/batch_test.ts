@@ -248,3 +248,47 @@ Deno.test("score batch: SIGTERM stops the job between batches, leaves no file, e
   );
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["rides.csv"]);
 });
+
+Deno.test("score batch: models people bring, as a user runs them", async (t) => {
+  await using dir = await tempDir();
+  const byom = join(FIXTURES, "models", "byom");
+  await t.step("a ZipMap classifier: JSON lines with lists in, one column per class out, logs stay JSON", async () => {
+    const input = join(dir.path, "flowers.jsonl");
+    await Deno.writeTextFile(
+      input,
+      '{"id": "a", "float_input": [1, 2, 3]}\n{"id": "b", "float_input": [3, -1, 0.5]}\n',
+    );
+    const output = join(dir.path, "flowers.csv");
+    const run = await runScore(
+      ["batch", "--model", join(byom, "zipmap_strings"), "--input", input, "--output", output, "--keep", "id"],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    // onnxruntime's own warnings would be raw text amid the JSON log lines.
+    assert.deepEqual(run.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{")), []);
+    const [header, ...lines] = (await Deno.readTextFile(output)).trimEnd().split("\n");
+    assert.equal(
+      header,
+      "id,output_label,output_probability_setosa,output_probability_versicolor,output_probability_virginica," +
+        "model_name,model_version",
+    );
+    assert.deepEqual(lines.map((l) => l.split(",").slice(0, 2)), [["a", "versicolor"], ["b", "setosa"]]);
+  });
+  await t.step("declared output shapes that are wrong: the real columns, no warning on stderr", async () => {
+    const input = join(dir.path, "x.csv");
+    await Deno.writeTextFile(input, "x_0,x_1\n1,2\n5,-3\n");
+    const output = join(dir.path, "x.jsonl");
+    const run = await runScore(["batch", "--model", join(byom, "wrong_shape"), "--input", input, "--output", output]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(run.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{")), []);
+    const rows = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((r) => [r.scores_0, r.scores_1, r.label]), [[2, 4, 1], [10, -6, 0]]);
+  });
+  await t.step("a dynamic width without the manifest's columns: exit 78 naming the input and the key", async () => {
+    const bare = join(dir.path, "dynamic.onnx");
+    await Deno.copyFile(join(byom, "dynamic_k", "model.onnx"), bare);
+    const input = join(dir.path, "x.csv");
+    const run = await runScore(["batch", "--model", bare, "--input", input, "--output", join(dir.path, "o.csv")]);
+    assert.equal(run.code, 78);
+    assert.match(run.stderr, /Input \\"x\\".*its width is dynamic.*\\"columns\\"/);
+  });
+});

@@ -3,7 +3,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MODELS, runScore, tempDir } from "../helpers.ts";
+import { loadModel } from "../../src/model/mod.ts";
+import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts";
+import { FIXTURES, MODELS, runScore, tempDir } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
 
@@ -441,6 +443,51 @@ Deno.test("score consume reloads its model on SIGHUP while events flow: none los
     assert.equal(ride256.version, RUN_B);
     assert.ok(Math.abs(ride256.prediction.duration - 21.29) < 0.005);
     assert.equal(await broker.count(`ride-duration.${events}.dead-letter`), 0);
+  } finally {
+    assert.equal(await consumer.stop(), 0);
+  }
+});
+
+Deno.test("score consume (real RabbitMQ): a ZipMap classifier people bring, [N,K] features in both forms", async () => {
+  const path = join(FIXTURES, "models", "byom", "zipmap_strings");
+  const model = await loadModel(path);
+  const rows = [[1, 2, 3], [3, -1, 0.5], [-2, 4, 1], [0.25, 0.5, -0.75]].map((v) => vectorRow("float_input", v));
+  const direct = await directRun(model, rows);
+  await model.close();
+  await using broker = await TestBroker.open();
+  const events = await broker.exchange("flowers");
+  const predictionExchange = await broker.exchange("predictions");
+  const predictions = await broker.collect(await broker.queue(predictionExchange));
+  defaults(broker, "zipmap_strings", events);
+  const consumer = new Consumer([
+    "--model",
+    path,
+    "--exchange",
+    events,
+    "--prediction-exchange",
+    predictionExchange,
+    "--features-path",
+    "features",
+    "--id-path",
+    "id",
+  ]);
+  try {
+    await consumer.waitForLog("consuming");
+    // Even ids give the K columns, odd ids the same values as one list.
+    const sent = rows.flatMap((row, r) => [
+      { id: 2 * r, features: row },
+      { id: 2 * r + 1, features: packedRow(model, row) },
+    ]);
+    await broker.publish(events, sent);
+    await predictions.waitFor(sent.length);
+    const byId = new Map(predictions.json().map((p) => [p.prediction.id, p]));
+    for (const { id } of sent) {
+      const p = byId.get(id)!;
+      assert.equal(p.model, "zipmap_strings");
+      assert.deepEqual(p.prediction, { ...expectedJson(model, direct, Math.floor(id / 2)), id });
+      const probabilities = (p.prediction as unknown as Record<string, object>).output_probability;
+      assert.deepEqual(Object.keys(probabilities), ["setosa", "versicolor", "virginica"]);
+    }
   } finally {
     assert.equal(await consumer.stop(), 0);
   }
