@@ -11,6 +11,7 @@
 import { Command, CommanderError } from "commander";
 import { batchCommand } from "./src/commands/batch.ts";
 import { consumeCommand } from "./src/commands/consume.ts";
+import { inspectCommand } from "./src/commands/inspect.ts";
 import { publishCommand } from "./src/commands/publish.ts";
 import { serveCommand } from "./src/commands/serve.ts";
 import { describeError } from "./src/errors.ts";
@@ -24,7 +25,9 @@ export function program(): Command {
     .description("Run an ONNX model: batch jobs over files and Postgres, an HTTP service, a RabbitMQ consumer.")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)");
-  for (const cmd of [batchCommand(), consumeCommand(), publishCommand(), serveCommand()]) root.addCommand(cmd);
+  for (const cmd of [batchCommand(), consumeCommand(), inspectCommand(), publishCommand(), serveCommand()]) {
+    root.addCommand(cmd);
+  }
   root.exitOverride();
   for (const cmd of root.commands) cmd.exitOverride();
   return root;

@@ -76,8 +76,8 @@ export function modelPath(value: string): string {
   return existsSync(shipped) ? shipped : value;
 }
 
-/** `--model`, required unless the variable is set. */
-export function modelOption(): Option {
+/** `--model`, required unless the variable is set (or, with `required: false`, when given another way). */
+export function modelOption({ required = true } = {}): Option {
   return new Option(
     "--model <uri>",
     "model directory (model.onnx + model.json), MLflow model directory, .onnx file, shipped model's name, " +
@@ -85,7 +85,7 @@ export function modelOption(): Option {
   )
     .env("SCORE_MODEL")
     .argParser(modelPath)
-    .makeOptionMandatory();
+    .makeOptionMandatory(required);
 }
 
 /** Session options every command that loads a model takes. */

@@ -1,0 +1,108 @@
+/**
+ * `score inspect`: the first minute with a new model. It loads the model
+ * as every command does and prints what `score` reads off it: inputs and
+ * outputs, the columns a row needs, requests ready to paste, a CSV header;
+ * `--write-manifest` writes a `model.json` skeleton beside the model.
+ */
+import { basename, dirname, join } from "node:path";
+import { Command, Option } from "commander";
+import { loadOptions, modelOption, modelPath, modelTuningOptions } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import { describeModel, manifestSkeleton, renderText } from "../inspect/mod.ts";
+import { log } from "../log.ts";
+import { loadModel } from "../model/mod.ts";
+
+interface InspectFlags {
+  model?: string;
+  json: boolean;
+  url: string;
+  writeManifest: boolean;
+  force: boolean;
+  threads: number;
+  graphOptimization: string;
+  rename?: Record<string, string>;
+}
+
+/**
+ * The `inspect` command.
+ *
+ * @example
+ * ```sh
+ * score inspect models/iris
+ * score inspect model.onnx --json
+ * score inspect models/iris --write-manifest
+ * ```
+ */
+export function inspectCommand(): Command {
+  const cmd = new Command("inspect")
+    .summary("Show a model's inputs, outputs, the columns a row needs and requests ready to send.")
+    .description(
+      "Show what score reads off a model: its inputs and outputs (names, types, shapes, fixed batch, ZipMap and its " +
+        "labels), the columns a row needs (a CSV header for score batch), and curl commands for /predict and OIP " +
+        "infer with an example row. --write-manifest writes a model.json skeleton beside the model to edit.",
+    )
+    .argument("[model]", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name")
+    .addOption(modelOption({ required: false }))
+    .addOption(new Option("--json", "print the description as JSON").env("SCORE_JSON").default(false))
+    .addOption(
+      new Option("--url <url>", "where score serve listens, for the curl commands").env("SCORE_URL")
+        .default("http://localhost:9696"),
+    )
+    .addOption(
+      new Option("--write-manifest", "write a model.json skeleton beside the model (inputs, columns, outputs, labels)")
+        .env("SCORE_WRITE_MANIFEST").default(false),
+    )
+    .addOption(
+      new Option("--force", "with --write-manifest: replace an existing model.json").env("SCORE_FORCE").default(false),
+    );
+  for (const o of modelTuningOptions()) cmd.addOption(o);
+  return cmd.action(async (positional: string | undefined, flags: InspectFlags) => {
+    if (positional !== undefined && flags.model !== undefined && modelPath(positional) !== flags.model) {
+      throw new UsageError(`Give the model once: "${positional}" and --model "${flags.model}"`);
+    }
+    const path = positional !== undefined ? modelPath(positional) : flags.model;
+    if (path === undefined) throw new UsageError("Which model? score inspect MODEL (or --model, SCORE_MODEL)");
+    const manifestPath = flags.writeManifest ? await manifestBeside(path) : undefined;
+    const model = await loadModel(path, loadOptions(flags));
+    try {
+      const description = describeModel(model, flags.url);
+      if (manifestPath !== undefined) {
+        await writeManifest(manifestPath, manifestSkeleton(description), flags.force);
+        log.info("manifest written", { model: model.name, path: manifestPath });
+      }
+      await writeStdout(flags.json ? JSON.stringify(description, null, 2) + "\n" : renderText(description));
+    } finally {
+      await model.close();
+    }
+  });
+}
+
+/** Where the loader reads a manifest: in a model directory, or beside a file named model.onnx. */
+async function manifestBeside(path: string): Promise<string> {
+  const stat = await Deno.stat(path).catch(() => null);
+  if (stat?.isDirectory) return join(path, "model.json");
+  if (stat?.isFile && basename(path) === "model.onnx") return join(dirname(path), "model.json");
+  throw new UsageError(
+    `--write-manifest needs a model directory or a file named model.onnx (a manifest is read from there); ` +
+      `"${path}" is ${stat === null ? "not a file" : "another file"}: put it in a folder as model.onnx`,
+  );
+}
+
+async function writeManifest(path: string, manifest: unknown, force: boolean): Promise<void> {
+  const text = JSON.stringify(manifest, null, 2) + "\n";
+  try {
+    // createNew: an existing file is refused atomically, never half-replaced
+    await Deno.writeTextFile(path, text, force ? {} : { createNew: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`${path} already exists; --force replaces it`);
+    }
+    throw err;
+  }
+}
+
+async function writeStdout(text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
+}

@@ -1,0 +1,30 @@
+/**
+ * A `model.json` for the user to edit, written from what `score` read off
+ * the model: loading the model with it changes nothing until it is edited.
+ */
+import type { ModelDescription } from "./describe_model.ts";
+
+/**
+ * The manifest skeleton of a described model: every input (its columns when it takes several, its aliases and
+ * `required`), every output (its labels when it has several columns).
+ *
+ * @example
+ * ```ts
+ * manifestSkeleton(describeModel(model, "http://localhost:9696")).inputs.float_input.columns;
+ * // ["float_input_0", "float_input_1", "float_input_2", "float_input_3"]
+ * ```
+ */
+export function manifestSkeleton(d: ModelDescription) {
+  return {
+    name: d.name,
+    description: d.description,
+    inputs: Object.fromEntries(d.inputs.map((i) => [
+      i.name,
+      i.list ? { columns: i.columns, aliases: i.aliases, required: i.required } : {
+        aliases: i.aliases,
+        required: i.required,
+      },
+    ])),
+    outputs: Object.fromEntries(d.outputs.map((o) => [o.name, o.columns.length > 1 ? { labels: o.columns } : {}])),
+  };
+}

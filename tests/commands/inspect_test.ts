@@ -1,0 +1,176 @@
+/**
+ * `score inspect` on the shipped models and on real exports made by others:
+ * what it prints is what `score` does (its example requests are answered by
+ * the HTTP app, its CSV header feeds `score batch`), and `--write-manifest`
+ * writes a manifest that loads to the same model.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createApp } from "../../src/http/create_app.ts";
+import { describeModel, manifestSkeleton, type ModelDescription } from "../../src/inspect/mod.ts";
+import { loadModel } from "../../src/model/mod.ts";
+import { DataPlane } from "../../src/serving/data_plane.ts";
+import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
+
+const REAL_EXPORTS = join(FIXTURES, "real-exports");
+const MODEL_DIRS = [
+  ...["ride-duration-linreg", "ride-duration-rf", "churn"].map((m) => join(MODELS, m)),
+  ...[...Deno.readDirSync(REAL_EXPORTS)].filter((e) => e.isDirectory).map((e) => join(REAL_EXPORTS, e.name)).sort(),
+];
+
+async function describe(path: string): Promise<ModelDescription> {
+  const model = await loadModel(path);
+  try {
+    return describeModel(model, "http://localhost:9696");
+  } finally {
+    await model.close();
+  }
+}
+
+Deno.test("inspect: the example requests are answered by score serve's app, for every model", async (t) => {
+  assert.ok(MODEL_DIRS.length >= 15);
+  for (const dir of MODEL_DIRS) {
+    await t.step(dir.slice(dir.lastIndexOf("/") + 1), async () => {
+      const model = await loadModel(dir);
+      try {
+        const d = describeModel(model, "http://localhost:9696/");
+        assert.deepEqual(d.columns, model.inputs.flatMap((i) => i.columns));
+        assert.equal(d.csvHeader, d.columns.map((c) => /[",]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c).join(","));
+        assert.equal(d.predict.url, "http://localhost:9696/predict");
+        assert.equal(d.infer.url, `http://localhost:9696/v2/models/${model.name}/infer`);
+        const app = createApp(new DataPlane([model]), { accessLog: false });
+        const predict = await app.request(new URL(d.predict.url).pathname, {
+          method: "POST",
+          body: JSON.stringify(d.predict.body),
+          headers: { "content-type": "application/json" },
+        });
+        const answer = await predict.json();
+        assert.equal(predict.status, 200, JSON.stringify(answer));
+        // an output answers under its key (a ZipMap's as {label: probability}), or as its columns
+        for (const o of d.outputs) {
+          assert.ok(o.key in answer || o.columns.every((c) => c in answer), `${o.key} in ${JSON.stringify(answer)}`);
+        }
+        const infer = await app.request(new URL(d.infer.url).pathname, {
+          method: "POST",
+          body: JSON.stringify(d.infer.body),
+          headers: { "content-type": "application/json" },
+        });
+        const inferred = await infer.json();
+        assert.equal(infer.status, 200, JSON.stringify(inferred));
+        assert.deepEqual(inferred.outputs.map((o: { name: string }) => o.name), d.outputs.map((o) => o.name));
+      } finally {
+        await model.close();
+      }
+    });
+  }
+});
+
+Deno.test("inspect: fixed batch, [N,K] inputs and ZipMap labels are shown as score reads them", async () => {
+  const fixed = await describe(join(REAL_EXPORTS, "torch_house_fixed1"));
+  assert.equal(fixed.fixedBatch, 1);
+  assert.deepEqual(fixed.inputs.map((i) => [i.shape, i.fixedBatch]), [[["1", "1"], 1]]);
+  const iris = await describe(join(REAL_EXPORTS, "lgbm_iris_zipmap"));
+  assert.equal(iris.fixedBatch, null);
+  assert.deepEqual(iris.inputs.map((i) => [i.name, i.type, i.shape, i.columns, i.list]), [
+    ["X", "float32", ["N", "4"], ["X_0", "X_1", "X_2", "X_3"], true],
+  ]);
+  const probabilities = iris.outputs.find((o) => o.zipmapLabels !== null)!;
+  assert.deepEqual(probabilities.zipmapLabels, ["0", "1", "2"]);
+  assert.equal(probabilities.columns.length, 3);
+  const linreg = await describe(join(MODELS, "ride-duration-linreg"));
+  assert.equal(linreg.csvHeader, "PULocationID,DOLocationID,trip_distance");
+  assert.deepEqual(linreg.exampleRow, { PULocationID: 1, DOLocationID: 1, trip_distance: 0.5 });
+  assert.deepEqual(linreg.outputs.map((o) => o.zipmapLabels), [null]);
+});
+
+Deno.test("score inspect: text, --json, and the CSV header feeds score batch", async (t) => {
+  await using dir = await tempDir();
+  await t.step("text names inputs, outputs, the header and both curl commands", async () => {
+    const run = await runScore(["inspect", join(REAL_EXPORTS, "lgbm_iris_zipmap"), "--url", "http://127.0.0.1:8080"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^model {8}lgbm_iris_zipmap$/m);
+    assert.match(run.stdout, /^ {2}X +float32 +\[N,4\] +X_0, X_1, X_2, X_3 \(or a list of 4 under "X"\)$/m);
+    assert.match(run.stdout, /ZipMap rewritten, labels 0, 1, 2$/m);
+    assert.match(run.stdout, /^ {2}X_0,X_1,X_2,X_3$/m);
+    assert.match(
+      run.stdout,
+      /^ {2}curl -s http:\/\/127\.0\.0\.1:8080\/predict -H 'content-type: application\/json' -d '\{"X_0":0\.5,"X_1":0\.5,"X_2":0\.5,"X_3":0\.5\}'$/m,
+    );
+    assert.match(run.stdout, /curl -s http:\/\/127\.0\.0\.1:8080\/v2\/models\/lgbm_iris_zipmap\/infer /);
+  });
+  for (const name of ["skl_coltrans_car_price", "torch_house_fixed1", "lgbm_iris_zipmap"]) {
+    await t.step(`--json (SCORE_JSON) of ${name}: its header and example row scored by score batch`, async () => {
+      const model = join(REAL_EXPORTS, name);
+      const run = await runScore(["inspect", model], { env: { SCORE_JSON: "1" } });
+      assert.equal(run.code, 0, run.stderr);
+      const d: ModelDescription = JSON.parse(run.stdout);
+      assert.deepEqual(d, await describe(model));
+      const csv = join(dir.path, `${name}.csv`);
+      const values = d.columns.map((c) => String(d.exampleRow[c]));
+      await Deno.writeTextFile(csv, `${d.csvHeader}\n${values.join(",")}\n${values.join(",")}\n`);
+      const batch = await runScore(["batch", "--model", model, "--input", csv, "--output", "-"]);
+      assert.equal(batch.code, 0, batch.stderr);
+      assert.equal(batch.stdout.trim().split("\n").length, 2);
+      const done = logLines(batch.stderr).find((l) => l.msg === "batch done")!;
+      assert.deepEqual([done.predicted, done.rejected], [2, 0]);
+    });
+  }
+  await t.step("--help, and a usage error without a model", async () => {
+    const help = await runScore(["inspect", "--help"]);
+    assert.equal(help.code, 0);
+    for (const flag of ["--json", "--url", "--write-manifest", "--force", "SCORE_URL", "SCORE_MODEL"]) {
+      assert.ok(help.stdout.includes(flag), flag);
+    }
+    const none = await runScore(["inspect"]);
+    assert.equal(none.code, 64);
+    assert.match(none.stderr, /Which model\? score inspect MODEL/);
+    const missing = await runScore(["inspect", join(dir.path, "nope")]);
+    assert.equal(missing.code, 66, missing.stderr);
+  });
+});
+
+Deno.test("score inspect --write-manifest: a skeleton that loads to the same model, never overwritten unasked", async (t) => {
+  await using dir = await tempDir();
+  for (const name of ["lgbm_iris_zipmap", "skl_coltrans_used_car_linreg", "torch_multi_io"]) {
+    await t.step(name, async () => {
+      const folder = join(dir.path, name);
+      await Deno.mkdir(folder);
+      await Deno.copyFile(join(REAL_EXPORTS, name, "model.onnx"), join(folder, "model.onnx"));
+      const before = await describe(folder);
+      const run = await runScore(["inspect", folder, "--write-manifest"]);
+      assert.equal(run.code, 0, run.stderr);
+      const written = JSON.parse(await Deno.readTextFile(join(folder, "model.json")));
+      assert.deepEqual(written, manifestSkeleton(before));
+      assert.deepEqual(Object.keys(written.inputs), before.inputs.map((i) => i.name));
+      assert.deepEqual(await describe(folder), before);
+
+      // edited, it changes what score reads
+      const vector = before.inputs.find((i) => i.list);
+      if (vector !== undefined) {
+        written.inputs[vector.name].columns = vector.columns.map((_, k) => `feature_${k}`);
+        await Deno.writeTextFile(join(folder, "model.json"), JSON.stringify(written));
+        const edited = await describe(folder);
+        assert.deepEqual(
+          edited.inputs.find((i) => i.name === vector.name)!.columns,
+          vector.columns.map((_, k) => `feature_${k}`),
+        );
+      }
+      const kept = await Deno.readTextFile(join(folder, "model.json"));
+      const again = await runScore(["inspect", folder, "--write-manifest"]);
+      assert.equal(again.code, 64);
+      assert.match(again.stderr, /model\.json already exists; --force replaces it/);
+      assert.equal(await Deno.readTextFile(join(folder, "model.json")), kept);
+      const forced = await runScore(["inspect", folder, "--write-manifest", "--force"]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.notEqual(await Deno.readTextFile(join(folder, "model.json")), vector === undefined ? "" : kept);
+    });
+  }
+  await t.step("a bare .onnx file not named model.onnx is refused: no manifest would be read beside it", async () => {
+    const file = join(dir.path, "bare.onnx");
+    await Deno.copyFile(join(REAL_EXPORTS, "skl_double_demand_curve", "model.onnx"), file);
+    const run = await runScore(["inspect", file, "--write-manifest"]);
+    assert.equal(run.code, 64);
+    assert.match(run.stderr, /--write-manifest needs a model directory or a file named model\.onnx/);
+    await assert.rejects(Deno.stat(join(dir.path, "model.json")), Deno.errors.NotFound);
+  });
+});
