@@ -46,9 +46,10 @@ Deno.test("inspect: the example requests are answered by score serve's app, for 
         });
         const answer = await predict.json();
         assert.equal(predict.status, 200, JSON.stringify(answer));
-        // an output answers under its key (a ZipMap's as {label: probability}), or as its columns
+        // a ZipMap's probabilities answer under its key as {label: probability}; other outputs as their columns
         for (const o of d.outputs) {
-          assert.ok(o.key in answer || o.columns.every((c) => c in answer), `${o.key} in ${JSON.stringify(answer)}`);
+          if (o.zipmapLabels !== null) assert.deepEqual(Object.keys(answer[o.key]), o.zipmapLabels);
+          else for (const c of o.columns) assert.ok(c in answer, `${c} in ${JSON.stringify(answer)}`);
         }
         const infer = await app.request(new URL(d.infer.url).pathname, {
           method: "POST",

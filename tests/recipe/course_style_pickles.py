@@ -4,7 +4,7 @@
 
 Writes OUT_DIR/<case>.bin for every case, OUT_DIR/rows.json (rows as the DictVectorizer saw them, one with
 a category it never saw) and OUT_DIR/expected.json (sklearn's predict and predict_proba on those rows).
-Deterministic: fixed seeds, one thread.
+Deterministic: fixed random states.
 """
 import json
 import os
