@@ -101,12 +101,14 @@ console.log(
 );
 
 /**
- * `model.predict` rows/s on 10k-row batches of plain number columns (what the Parquet reader hands over), the two
+ * `model.predict` rows/s on 10k-row batches of float64 columns (what the Parquet reader hands over), the two
  * models alternated five times and the best of each kept: the machine is shared, the best run is the least disturbed.
  */
 async function predictOnly(): Promise<[number, number]> {
   const n = BATCH;
-  const columns = Object.fromEntries(COLUMNS.map((c, i) => [c, Array.from({ length: n }, (_, r) => value(r, i))]));
+  const columns = Object.fromEntries(
+    COLUMNS.map((c, i) => [c, Float64Array.from({ length: n }, (_, r) => value(r, i))]),
+  );
   const models = [await loadModel(VECTOR), await loadModel(NAMED)];
   const best = [0, 0];
   for (let round = 0; round < 5; round++) {
