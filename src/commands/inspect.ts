@@ -6,11 +6,11 @@
  */
 import { basename, dirname, join } from "node:path";
 import { Command, Option } from "commander";
-import { loadOptions, modelOption, modelPath, modelTuningOptions } from "../cli/options.ts";
+import { loadOptions, modelOption, modelPath, modelTuningOptions, storeOptions } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { describeModel, manifestSkeleton, renderText } from "../inspect/mod.ts";
 import { log } from "../log.ts";
-import { loadModel } from "../model/mod.ts";
+import { openModel, parseModelUri } from "../store/mod.ts";
 
 interface InspectFlags {
   model?: string;
@@ -21,6 +21,7 @@ interface InspectFlags {
   threads: number;
   graphOptimization: string;
   rename?: Record<string, string>;
+  cacheDir: string;
 }
 
 /**
@@ -63,7 +64,7 @@ export function inspectCommand(): Command {
     const path = positional !== undefined ? modelPath(positional) : flags.model;
     if (path === undefined) throw new UsageError("Which model? score inspect MODEL (or --model, SCORE_MODEL)");
     const manifestPath = flags.writeManifest ? await manifestBeside(path) : undefined;
-    const model = await loadModel(path, loadOptions(flags));
+    const { model } = await openModel(path, storeOptions(flags), loadOptions(flags));
     try {
       const description = describeModel(model, flags.url);
       if (manifestPath !== undefined) {
@@ -77,8 +78,13 @@ export function inspectCommand(): Command {
   });
 }
 
-/** Where the loader reads a manifest: in a model directory, or beside a file named model.onnx. */
-async function manifestBeside(path: string): Promise<string> {
+/** Where the loader reads a manifest: in a local model directory, or beside a file named model.onnx. */
+async function manifestBeside(value: string): Promise<string> {
+  const uri = parseModelUri(value);
+  if (uri.kind !== "local") {
+    throw new UsageError(`--write-manifest writes beside a local model; "${uri.text}" is not on this machine`);
+  }
+  const path = uri.path;
   const stat = await Deno.stat(path).catch(() => null);
   if (stat?.isDirectory) return join(path, "model.json");
   if (stat?.isFile && basename(path) === "model.onnx") return join(dirname(path), "model.json");

@@ -105,7 +105,7 @@ Deno.test("score inspect: text, --json, and the CSV header feeds score batch", a
       const run = await runScore(["inspect", model], { env: { SCORE_JSON: "1" } });
       assert.equal(run.code, 0, run.stderr);
       const d: ModelDescription = JSON.parse(run.stdout);
-      assert.deepEqual(d, await describe(model));
+      assert.deepEqual(d, { ...await describe(model), path: join(model, "model.onnx") });
       const csv = join(dir.path, `${name}.csv`);
       const values = d.columns.map((c) => String(d.exampleRow[c]));
       await Deno.writeTextFile(csv, `${d.csvHeader}\n${values.join(",")}\n${values.join(",")}\n`);
@@ -173,5 +173,11 @@ Deno.test("score inspect --write-manifest: a skeleton that loads to the same mod
     assert.equal(run.code, 64);
     assert.match(run.stderr, /--write-manifest needs a model directory or a file named model\.onnx/);
     await assert.rejects(Deno.stat(join(dir.path, "model.json")), Deno.errors.NotFound);
+    const remote = await runScore(["inspect", "s3://models/rides/model.onnx", "--write-manifest"]);
+    assert.equal(remote.code, 64);
+    assert.match(
+      remote.stderr,
+      /--write-manifest writes beside a local model; \\"s3:\/\/models\/rides\/model\.onnx\\" is not on/,
+    );
   });
 });
