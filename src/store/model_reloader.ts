@@ -43,6 +43,7 @@ export interface ReloaderOptions {
 export class ModelReloader {
   readonly #entries: (OpenedModel & { uri: string })[];
   readonly #options: ReloaderOptions;
+  readonly #counts = new Map<string, { model: string; result: string; count: number }>();
   #running: Promise<ReloadOutcome[]> | undefined;
   #queued: Promise<ReloadOutcome[]> | undefined;
 
@@ -55,6 +56,11 @@ export class ModelReloader {
   /** The models serving now. */
   get models(): Model[] {
     return this.#entries.map((e) => e.model);
+  }
+
+  /** How many reloads swapped a model in, or failed, by model and result (for `/metrics`). */
+  counts(): { model: string; result: string; count: number }[] {
+    return [...this.#counts.values()];
   }
 
   /**
@@ -95,7 +101,15 @@ export class ModelReloader {
 
   async #reloadAll(): Promise<ReloadOutcome[]> {
     const outcomes: ReloadOutcome[] = [];
-    for (const entry of this.#entries) outcomes.push(await this.#reloadOne(entry));
+    for (const entry of this.#entries) {
+      const outcome = await this.#reloadOne(entry);
+      outcomes.push(outcome);
+      if (outcome.result === "unchanged") continue;
+      const key = `${outcome.model}\0${outcome.result}`;
+      const c = this.#counts.get(key) ?? { model: outcome.model, result: outcome.result, count: 0 };
+      c.count++;
+      this.#counts.set(key, c);
+    }
     return outcomes;
   }
 

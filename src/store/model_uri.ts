@@ -38,8 +38,15 @@ export function parseModelUri(value: string): ModelUri {
   url.hash = "";
   const text = redact(value);
   switch (scheme) {
-    case "file":
-      return { kind: "local", path: fileURLToPath(url), name, sha256, text };
+    case "file": {
+      let path: string;
+      try {
+        path = fileURLToPath(url);
+      } catch (err) {
+        throw new UsageError(`--model "${text}": ${(err as Error).message} (write file:///absolute/path)`);
+      }
+      return { kind: "local", path, name, sha256, text };
+    }
     case "s3": {
       const key = decodeURIComponent(url.pathname.replace(/^\/+/, ""));
       if (url.hostname === "" || key === "") {

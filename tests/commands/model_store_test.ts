@@ -199,6 +199,8 @@ Deno.test("score serve reloads on SIGHUP under load: no request fails, new reque
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`^score_model_info\\{model="ride-duration",version="${RUN_B}"\\} 1$`, "m"));
   assert.doesNotMatch(metrics, new RegExp(`^score_model_info\\{model="ride-duration",version="${RUN_A}"\\}`, "m"));
+  assert.match(metrics, /^score_model_reloads_total\{model="ride-duration",result="reloaded"\} 1$/m);
+  assert.match(metrics, /^score_model_reloads_total\{model="ride-duration",result="failed"\} 1$/m);
   for (const v of [RUN_A, RUN_B]) {
     assert.match(
       metrics,

@@ -71,6 +71,10 @@ Deno.test("ModelReloader", async (t) => {
       assert.equal(second, third, "the queued calls share one reload");
       assert.equal(second[0].result, "unchanged");
       assert.equal(swapped.length, 2);
+      assert.deepEqual(reloader.counts(), [
+        { model: "rides", result: "reloaded", count: 2 },
+        { model: "rides", result: "failed", count: 2 },
+      ]);
       await swapped[0].close();
     });
   } finally {

@@ -36,6 +36,7 @@ Deno.test("parseModelUri", async (t) => {
   const refused: [string, RegExp][] = [
     ["runs:/abc/model", /need an MLflow tracking server; give the run's artifact URI/],
     ["gs://bucket/model", /unsupported scheme "gs:"/],
+    ["file://models/rf", /write file:\/\/\/absolute\/path/],
     ["s3://bucket", /an S3 URI is s3:\/\/<bucket>\/<prefix or key>/],
     ["https://h/m.onnx#sha256=1234", /unknown fragment "sha256=1234"/],
   ];
