@@ -24,13 +24,17 @@ COPY models ./models
 # `score` on PATH, so the same image runs every command: serve (the default), a batch CronJob
 # (args: ["batch", ...]) or `sh -c 'exec score batch ... --shard "$((JOB_COMPLETION_INDEX + 1))/4"'`.
 RUN deno install --entrypoint main.ts \
-    && chown -R deno:deno /app/.deno /app/node_modules \
+    && mkdir -p /var/cache/score \
+    && chown -R deno:deno /app/.deno /app/node_modules /var/cache/score \
     && printf '#!/bin/sh\nexec deno run --cached-only --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys /app/main.ts "$@"\n' > /usr/local/bin/score \
     && chmod 755 /usr/local/bin/score
 USER deno
 
+# Models fetched from S3 or HTTP (--model s3://...) are kept here, and served from here while their
+# store is down: mount a volume on it to keep them across restarts.
 ENV SCORE_HOST=0.0.0.0 \
-    SCORE_PORT=9696
+    SCORE_PORT=9696 \
+    SCORE_CACHE_DIR=/var/cache/score
 EXPOSE 9696
 
 # Readiness turns false while the server drains on SIGTERM (docker stop), so the check fails then.

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { UsageError } from "../errors.ts";
 
 /** The content last resolved for a URI. */
 export interface CacheEntry {
@@ -59,8 +60,16 @@ export class ModelCache {
    */
   async fill(uri: string, fill: (tmp: string) => Promise<string>): Promise<{ tag: string; dir: string }> {
     const slot = this.#slot(uri);
-    await Deno.mkdir(slot, { recursive: true });
-    const tmp = await Deno.makeTempDir({ dir: slot, prefix: ".download-" });
+    let tmp: string;
+    try {
+      await Deno.mkdir(slot, { recursive: true });
+      tmp = await Deno.makeTempDir({ dir: slot, prefix: ".download-" });
+    } catch (err) {
+      throw new UsageError(
+        `Cannot write the model cache ${this.root} (--cache-dir, SCORE_CACHE_DIR): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     try {
       const tag = await fill(tmp);
       const dir = join(slot, tag);

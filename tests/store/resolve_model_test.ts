@@ -219,6 +219,11 @@ Deno.test("models over HTTP", async (t) => {
     );
     assert.equal(err.exitCode, 78);
   });
+  await t.step("a cache folder that cannot be written: a usage error naming it", async () => {
+    const err = await rejection(() => resolveModel(`${http.url}/bare/ride.onnx`, { cacheDir: "/proc/score-cache" }));
+    assert.equal(err.exitCode, 64);
+    assert.match(err.message, /Cannot write the model cache \/proc\/score-cache \(--cache-dir, SCORE_CACHE_DIR\)/);
+  });
   await t.step("a bare .onnx is named after its file", async () => {
     const { model } = await predict256(`${http.url}/bare/ride.onnx`, cache.path);
     assert.equal(model.name, "ride");
