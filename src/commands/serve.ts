@@ -163,23 +163,20 @@ async function serve(
   const metrics = new Metrics();
   if (predictions !== undefined) {
     const p = predictions;
-    metrics.addGauge({
+    metrics.addCounter({
       name: "score_prediction_log_written_total",
       help: "Predictions written to the log table.",
-      type: "counter",
-      read: () => [{ labels: {}, value: p.written }],
+      read: () => [{ value: p.written }],
     });
-    metrics.addGauge({
+    metrics.addCounter({
       name: "score_prediction_log_dropped_total",
       help: "Predictions dropped from the log (buffer full or Postgres failing).",
-      type: "counter",
-      read: () => [{ labels: {}, value: p.dropped }],
+      read: () => [{ value: p.dropped }],
     });
     metrics.addGauge({
       name: "score_prediction_log_buffered",
       help: "Predictions waiting to be written to the log.",
-      type: "gauge",
-      read: () => [{ labels: {}, value: p.buffered }],
+      read: () => [{ value: p.buffered }],
     });
   }
   let ready = true;

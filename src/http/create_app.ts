@@ -19,6 +19,7 @@ import { AccessLog } from "./access_log.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
 import { Metrics } from "./metrics.ts";
+import { METRICS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { oipRoutes } from "./oip_routes.ts";
 import { openApi } from "./openapi.ts";
 import { predictRoutes } from "./predict_routes.ts";
@@ -56,13 +57,13 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   metrics.addGauge({
     name: "score_queue_rows",
     help: "Rows waiting for a model run, by model.",
-    type: "gauge",
+    labelNames: ["model"],
     read: () => plane.queuedRows().map(({ model, rows }) => ({ labels: { model }, value: rows })),
   });
   metrics.addGauge({
     name: "score_model_info",
     help: "The loaded models and their versions.",
-    type: "gauge",
+    labelNames: ["model", "version"],
     read: () => plane.models.map((m) => ({ labels: { model: m.name, version: m.version }, value: 1 })),
   });
   // Built again only when the served models change.
@@ -141,7 +142,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   app.route("/", oipRoutes(plane, maxBodyBytes));
   app.get(
     "/metrics",
-    (c) => c.text(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
+    async (c) => c.text(await metrics.render(), 200, { "Content-Type": METRICS_CONTENT_TYPE }),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   methodNotAllowed(app, "GET, HEAD", ["/metrics", "/openapi.json"]);

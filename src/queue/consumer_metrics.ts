@@ -1,22 +1,25 @@
 /**
- * The consumer's counters and histograms, rendered in the Prometheus text
- * format for `/metrics`.
+ * The consumer's counters and histograms, in a prom-client registry served
+ * on `/metrics` by the metrics app.
  */
+import { Histogram, metricsText, Registry, scrapedCounter, scrapedGauge } from "../metrics/mod.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-class Histogram {
-  readonly counts: number[];
-  sum = 0;
+/** A histogram of one label set that also keeps its count and sum at hand, for the summary log line. */
+class Observed {
   count = 0;
-  constructor(readonly buckets: number[]) {
-    this.counts = buckets.map(() => 0);
+  sum = 0;
+  readonly #observe: (v: number) => void;
+  constructor(histogram: InstanceType<typeof Histogram>, labels: Record<string, string>) {
+    const child = histogram.labels(labels);
+    this.#observe = (v) => child.observe(v);
   }
   observe(v: number) {
-    this.sum += v;
     this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.counts[i]++;
+    this.sum += v;
+    this.#observe(v);
   }
 }
 
@@ -28,7 +31,7 @@ class Histogram {
  * ```ts
  * const metrics = new ConsumerMetrics("ride-duration-linreg");
  * metrics.consumed++;
- * metrics.render(); // "# TYPE score_consumer_events_consumed_total counter\n..."
+ * await metrics.render(); // "# HELP score_consumer_events_consumed_total ..."
  * ```
  */
 export class ConsumerMetrics {
@@ -47,85 +50,74 @@ export class ConsumerMetrics {
   connects = 0;
   connected = false;
   inFlight = 0;
-  readonly batchSize = new Histogram(BATCH_BUCKETS);
+  readonly registry = new Registry();
+  readonly batchSize: Observed;
   /** Seconds from delivery to ack. */
-  readonly latency = new Histogram(LATENCY_BUCKETS);
+  readonly latency: Observed;
 
   /** The model version consuming now (it changes on a reload). */
   version = "";
 
-  constructor(readonly model: string) {}
+  constructor(readonly model: string) {
+    const registry = this.registry;
+    const labelNames = ["model"];
+    const counter = (name: string, help: string, read: () => number) =>
+      scrapedCounter(registry, { name, help, labelNames, read: () => [{ labels: { model }, value: read() }] });
+    const gauge = (name: string, help: string, read: () => number) =>
+      scrapedGauge(registry, { name, help, labelNames, read: () => [{ labels: { model }, value: read() }] });
+    counter("score_consumer_events_consumed_total", "Events delivered to this consumer.", () => this.consumed);
+    counter(
+      "score_consumer_predictions_published_total",
+      "Prediction messages confirmed by the broker.",
+      () => this.published,
+    );
+    counter(
+      "score_consumer_events_dead_lettered_total",
+      "Events sent to the dead-letter exchange.",
+      () => this.deadLettered,
+    );
+    counter(
+      "score_consumer_events_redelivered_total",
+      "Events the broker had delivered before.",
+      () => this.redelivered,
+    );
+    counter(
+      "score_consumer_events_requeued_total",
+      "Events put back on their queue (a model failure, or a publish the broker did not take).",
+      () => this.requeued,
+    );
+    counter(
+      "score_consumer_publish_retries_total",
+      "Events requeued after a delay because the broker nacked or returned what they published.",
+      () => this.publishRetried,
+    );
+    counter(
+      "score_consumer_predictions_unroutable_total",
+      "Predictions returned by the broker (no queue bound); their events are dead-lettered.",
+      () => this.predictionsUnroutable,
+    );
+    counter(
+      "score_consumer_replies_failed_total",
+      "Replies to an event's reply_to not delivered (no such queue, nacked, refused).",
+      () => this.repliesFailed,
+    );
+    gauge("score_consumer_events_in_flight", "Events delivered and not yet acked.", () => this.inFlight);
+    counter("score_consumer_connects_total", "Connections opened (1 + reconnects).", () => this.connects);
+    gauge("score_consumer_connected", "1 while connected to the broker.", () => (this.connected ? 1 : 0));
+    const histogram = (name: string, help: string, buckets: number[]) =>
+      new Observed(new Histogram({ name, help, labelNames, buckets, registers: [registry] }), { model });
+    this.batchSize = histogram("score_consumer_batch_size", "Events scored per model run.", BATCH_BUCKETS);
+    this.latency = histogram("score_consumer_event_latency_seconds", "Seconds from delivery to ack.", LATENCY_BUCKETS);
+    scrapedGauge(registry, {
+      name: "score_consumer_model_info",
+      help: "The model consuming and its version (it changes on a reload).",
+      labelNames: ["model", "version"],
+      read: () => [{ labels: { model, version: this.version }, value: 1 }],
+    });
+  }
 
   /** The Prometheus exposition text. */
-  render(): string {
-    const label = `model="${this.model.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-    const lines: string[] = [];
-    const scalar = (name: string, type: string, help: string, v: number) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${label}} ${v}`);
-    };
-    const histogram = (name: string, help: string, h: Histogram) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
-      h.buckets.forEach((b, i) => lines.push(`${name}_bucket{${label},le="${b}"} ${h.counts[i]}`));
-      lines.push(
-        `${name}_bucket{${label},le="+Inf"} ${h.count}`,
-        `${name}_sum{${label}} ${h.sum}`,
-        `${name}_count{${label}} ${h.count}`,
-      );
-    };
-    scalar("score_consumer_events_consumed_total", "counter", "Events delivered to this consumer.", this.consumed);
-    scalar(
-      "score_consumer_predictions_published_total",
-      "counter",
-      "Prediction messages confirmed by the broker.",
-      this.published,
-    );
-    scalar(
-      "score_consumer_events_dead_lettered_total",
-      "counter",
-      "Events sent to the dead-letter exchange.",
-      this.deadLettered,
-    );
-    scalar(
-      "score_consumer_events_redelivered_total",
-      "counter",
-      "Events the broker had delivered before.",
-      this.redelivered,
-    );
-    scalar(
-      "score_consumer_events_requeued_total",
-      "counter",
-      "Events put back on their queue (a model failure, or a publish the broker did not take).",
-      this.requeued,
-    );
-    scalar(
-      "score_consumer_publish_retries_total",
-      "counter",
-      "Events requeued after a delay because the broker nacked or returned what they published.",
-      this.publishRetried,
-    );
-    scalar(
-      "score_consumer_predictions_unroutable_total",
-      "counter",
-      "Predictions returned by the broker (no queue bound); their events are dead-lettered.",
-      this.predictionsUnroutable,
-    );
-    scalar(
-      "score_consumer_replies_failed_total",
-      "counter",
-      "Replies to an event's reply_to not delivered (no such queue, nacked, refused).",
-      this.repliesFailed,
-    );
-    scalar("score_consumer_events_in_flight", "gauge", "Events delivered and not yet acked.", this.inFlight);
-    scalar("score_consumer_connects_total", "counter", "Connections opened (1 + reconnects).", this.connects);
-    scalar("score_consumer_connected", "gauge", "1 while connected to the broker.", this.connected ? 1 : 0);
-    histogram("score_consumer_batch_size", "Events scored per model run.", this.batchSize);
-    histogram("score_consumer_event_latency_seconds", "Seconds from delivery to ack.", this.latency);
-    const version = this.version.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
-    lines.push(
-      "# HELP score_consumer_model_info The model consuming and its version (it changes on a reload).",
-      "# TYPE score_consumer_model_info gauge",
-      `score_consumer_model_info{${label},version="${version}"} 1`,
-    );
-    return lines.join("\n") + "\n";
+  render(): Promise<string> {
+    return metricsText(this.registry);
   }
 }

@@ -1,9 +1,11 @@
 /**
- * The consumer's small HTTP side: `/metrics` (Prometheus text) and
- * `/health` (a liveness probe: the process answers, whether or not the
- * broker is up, since restarting us would not bring it back).
+ * The consumer's small HTTP side, served on `--metrics-port`: `/metrics`
+ * (Prometheus text) and `/health` (a liveness probe: the process answers,
+ * whether or not the broker is up, since restarting us would not bring it
+ * back).
  */
 import { log } from "../log.ts";
+import { metricsApp } from "../metrics/mod.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 
 /**
@@ -16,21 +18,13 @@ import type { ConsumerMetrics } from "./consumer_metrics.ts";
  * ```
  */
 export function serveMetrics(metrics: ConsumerMetrics, o: { port: number; hostname?: string }): Deno.HttpServer {
+  const app = metricsApp(
+    metrics.registry,
+    () => ({ status: "ok", model: metrics.model, connected: metrics.connected }),
+  );
   return Deno.serve({
     port: o.port,
     hostname: o.hostname ?? "0.0.0.0",
     onListen: ({ hostname, port }) => log.info("metrics listening", { url: `http://${hostname}:${port}/metrics` }),
-  }, (req) => {
-    const { pathname } = new URL(req.url);
-    if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
-    if (pathname === "/metrics") {
-      return new Response(metrics.render(), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      });
-    }
-    if (pathname === "/health") {
-      return Response.json({ status: "ok", model: metrics.model, connected: metrics.connected });
-    }
-    return new Response("not found\n", { status: 404 });
-  });
+  }, app.fetch);
 }

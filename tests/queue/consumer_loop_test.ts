@@ -338,7 +338,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
           assert.ok(publishRetried >= consumed - 1 && requeued >= consumed - 1, `${publishRetried}, ${requeued}`);
           assert.equal(published, 0);
           assert.match(
-            loop.metricsText(),
+            await loop.metricsText(),
             /score_consumer_publish_retries_total\{model="ride-duration-linreg"\} [1-9]/,
           );
         } finally {

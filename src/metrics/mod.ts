@@ -1,0 +1,22 @@
+/**
+ * Metrics: one Prometheus registry type (prom-client's) for every command,
+ * and the metrics/health app of `score consume`.
+ *
+ * @example
+ * ```ts
+ * import { metricsApp, Registry } from "./src/metrics/mod.ts";
+ * ```
+ */
+export { metricsApp } from "./metrics_app.ts";
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  METRICS_CONTENT_TYPE,
+  metricsText,
+  Registry,
+  type Sample,
+  scrapedCounter,
+  scrapedGauge,
+  type ScrapedMetric,
+} from "./registry.ts";
