@@ -192,10 +192,10 @@ async function serve(
     load: loadOptions(flags),
     swap: (next) => plane.swap(next),
   });
-  metrics.addGauge({
+  metrics.addCounter({
     name: "score_model_reloads_total",
     help: "Reloads that swapped in a new model version (reloaded) or left the old one serving (failed), by model.",
-    type: "counter",
+    labelNames: ["model", "result"],
     read: () => reloader.counts().map((c) => ({ labels: { model: c.model, result: c.result }, value: c.count })),
   });
   const app = createApp(plane, {
