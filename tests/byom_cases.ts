@@ -70,6 +70,11 @@ export const SYNTHETIC_CASES: ByomCase[] = [
     rows: [[1, 2], [5, -3], [0.5, 0.75]].map((v) => vectorRow("x", v)),
   },
   {
+    name: "old_onnxmltools",
+    path: join(SYNTHETIC, "old_onnxmltools"),
+    rows: [[1, 0], [2, 1], [-0.5, 3]].map((v) => vectorRow("x", v)),
+  },
+  {
     name: "dynamic_k",
     path: join(SYNTHETIC, "dynamic_k"),
     rows: [{ a: 1, b: 2, c: 3.5 }, { a: -1, b: 0.25, c: 8 }],

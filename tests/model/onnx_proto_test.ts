@@ -72,6 +72,13 @@ Deno.test("unzipMaps: a ZipMap's output becomes the probability tensor under the
       ["lgbm_iris_zipmap", ["probabilities:int64:3"]],
     ]);
   });
+  await t.step("an export that imports only ai.onnx.ml gets the default domain its Identity needs", async () => {
+    const bytes = await Deno.readFile(join(BYOM, "old_onnxmltools", "model.onnx"));
+    assert.deepEqual(decodeModel(bytes).opsetImport?.map((o) => o.domain), ["ai.onnx.ml"]);
+    const model = decodeModel(unzipMaps(bytes)!.bytes);
+    assert.deepEqual(model.opsetImport?.map((o) => `${o.domain}:${o.version}`), ["ai.onnx.ml:1", ":9"]);
+    assert.equal(String(model.irVersion), "3");
+  });
   await t.step("a model without a ZipMap is left alone", async () => {
     assert.equal(unzipMaps(await Deno.readFile(join(BYOM, "nk_regressor", "model.onnx"))), undefined);
   });
