@@ -1,7 +1,7 @@
 /**
  * `score serve`: the composition root of the web service. It reads flags,
  * loads the models, opens the prediction log, builds the HTTP app, listens
- * with `Deno.serve`, and on SIGTERM/SIGINT drains: readiness turns false
+ * (`src/http/listen.ts`: timeouts and a connection cap), and on SIGTERM/SIGINT drains: readiness turns false
  * while requests are still served for `--drain-delay` (so a load balancer
  * or Kubernetes sees it and stops routing), then the listener closes,
  * in-flight requests finish (up to `--shutdown-timeout`), the prediction
@@ -22,6 +22,7 @@ import {
 import { UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
+import { defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
@@ -44,6 +45,10 @@ interface ServeFlags {
   logPredictionsBuffer: number;
   reloadInterval: number;
   accessLog: boolean;
+  headersTimeout: number;
+  bodyTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
   threads: number;
   graphOptimization: string;
   rename?: Record<string, string>;
@@ -113,6 +118,26 @@ export function serveCommand(): Command {
         "--log-predictions-buffer <rows>",
         "predictions held for the log before new ones are dropped (counted in /metrics)",
       ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
+    )
+    .addOption(
+      new Option("--headers-timeout <seconds>", "close a connection whose request headers do not arrive in time").env(
+        "SCORE_HEADERS_TIMEOUT",
+      ).argParser(wholeNumber(1)).default(30),
+    )
+    .addOption(
+      new Option("--body-timeout <seconds>", "close a request whose body does not arrive in time after its headers")
+        .env("SCORE_BODY_TIMEOUT").argParser(wholeNumber(1)).default(60),
+    )
+    .addOption(
+      new Option("--keep-alive-timeout <seconds>", "close a keep-alive connection idle this long").env(
+        "SCORE_KEEP_ALIVE_TIMEOUT",
+      ).argParser(wholeNumber(1)).default(5),
+    )
+    .addOption(
+      new Option(
+        "--max-connections <n>",
+        "most open connections; past it new ones are closed at once (default: half the open-files limit)",
+      ).env("SCORE_MAX_CONNECTIONS").argParser(wholeNumber(1)).default(defaultMaxConnections()),
     )
     .addOption(new Option("--no-access-log", "no JSON log line per request"))
     .addOption(reloadOption());
@@ -204,30 +229,50 @@ async function serve(
     metrics,
     accessLog,
   });
-  const listening = Promise.withResolvers<void>();
-  let server: Deno.HttpServer;
+  let server: HttpListener;
   try {
-    server = Deno.serve({
+    server = await listen(app.fetch, {
       hostname: flags.host,
       port: flags.port,
-      onListen: ({ hostname, port }) => {
-        log.info("listening", {
-          url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
-          port,
-          models: models.map((m) => `${m.name}@${m.version}`),
-          api_key: flags.apiKey ? "required" : "off",
-          prediction_log: predictions?.description,
-        });
-        listening.resolve();
-      },
-    }, app.fetch);
+      headersTimeoutMs: flags.headersTimeout * 1000,
+      bodyTimeoutMs: flags.bodyTimeout * 1000,
+      keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
+      maxConnections: flags.maxConnections,
+    });
   } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
+    if ((err as { code?: string }).code === "EADDRINUSE") {
       throw new UsageError(`Port ${flags.port} on ${flags.host} is already in use (--port)`);
     }
     throw err;
   }
-  await listening.promise;
+  const { stats } = server;
+  metrics.addGauge({
+    name: "score_http_connections",
+    help: "Open HTTP connections.",
+    type: "gauge",
+    read: () => [{ labels: {}, value: stats.open }],
+  });
+  metrics.addGauge({
+    name: "score_http_connections_refused_total",
+    help: "Connections closed at once because --max-connections were open.",
+    type: "counter",
+    read: () => [{ labels: {}, value: stats.refused }],
+  });
+  metrics.addGauge({
+    name: "score_http_timeouts_total",
+    help: "Connections closed because request headers or a body did not arrive in time.",
+    type: "counter",
+    read: () => [{ labels: {}, value: stats.timedOut }],
+  });
+  const hostname = server.hostname;
+  log.info("listening", {
+    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
+    port: server.port,
+    models: models.map((m) => `${m.name}@${m.version}`),
+    api_key: flags.apiKey ? "required" : "off",
+    prediction_log: predictions?.description,
+    max_connections: flags.maxConnections,
+  });
   const stopReloading = reloader.listen(flags.reloadInterval);
 
   const stopped = Promise.withResolvers<string>();

@@ -6,7 +6,7 @@
  * metrics, the API key, `/metrics`, `/openapi.json`, and the mapping of
  * every failure to a status and a JSON body, in one place (`onError`);
  * handlers only throw. It never listens: the composition root
- * (`src/commands/serve.ts`) hands `app.fetch` to `Deno.serve`, and tests
+ * (`src/commands/serve.ts`) hands `app.fetch` to `listen` (src/http/listen.ts), and tests
  * call `app.request()` directly.
  */
 import { Hono } from "hono";

@@ -18,9 +18,18 @@ export interface Server {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const child = new Deno.Command(join(ROOT, "score"), {
-    args: ["serve", "--port", "0", ...args],
+export async function startServer(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { openFiles?: number } = {},
+): Promise<Server> {
+  const score = [join(ROOT, "score"), "serve", "--port", "0", ...args];
+  // With openFiles, under `ulimit -n` as an operator might set it.
+  const command = options.openFiles
+    ? ["sh", "-c", `ulimit -n ${options.openFiles} && exec "$@"`, "sh", ...score]
+    : score;
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     env,
     stdin: "null",
     stdout: "null",

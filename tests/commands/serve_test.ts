@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { connect, type Socket } from "node:net";
 import postgres from "postgres";
 import { logLines, MODELS, randomName, runScore } from "../helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
@@ -287,5 +288,36 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
   } finally {
     await sql`drop table if exists ${sql(table)}`;
     await sql.end();
+  }
+});
+
+Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the excess is refused, the slow are timed out, then it answers", async () => {
+  await using server = await startServer(["--model", LINREG, "--headers-timeout", "2", "--no-access-log"], {}, {
+    openFiles: 512,
+  });
+  const sockets: Socket[] = [];
+  let closedByServer = 0;
+  try {
+    for (let i = 0; i < 600; i++) {
+      const socket = connect(server.port, "127.0.0.1", () => socket.write("POST /predict HTTP/1.1\r\nHost: x\r\n"));
+      socket.on("error", () => {});
+      socket.on("close", () => closedByServer++);
+      sockets.push(socket);
+    }
+    // Every one of them is closed by the server: at once past the cap, after the headers timeout otherwise.
+    for (const deadline = Date.now() + 30_000; closedByServer < 600 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(closedByServer, 600, "the server closed every half-sent connection");
+    const res = await postJson(`${server.url}/predict`, COURSE_RIDE);
+    assert.equal(res.status, 200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
+    assert.ok(value("score_http_connections_refused_total") > 0, metrics);
+    assert.ok(value("score_http_timeouts_total") > 0, metrics);
+    assert.ok(server.lines.some((l) => l.includes("connection limit reached")), "logged");
+    assert.equal(server.lines.filter((l) => l.includes("connection limit reached")).length, 1, "logged once");
+  } finally {
+    for (const s of sockets) s.destroy();
   }
 });
