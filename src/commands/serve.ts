@@ -249,20 +249,17 @@ async function serve(
   metrics.addGauge({
     name: "score_http_connections",
     help: "Open HTTP connections.",
-    type: "gauge",
-    read: () => [{ labels: {}, value: stats.open }],
+    read: () => [{ value: stats.open }],
   });
-  metrics.addGauge({
+  metrics.addCounter({
     name: "score_http_connections_refused_total",
     help: "Connections closed at once because --max-connections were open.",
-    type: "counter",
-    read: () => [{ labels: {}, value: stats.refused }],
+    read: () => [{ value: stats.refused }],
   });
-  metrics.addGauge({
+  metrics.addCounter({
     name: "score_http_timeouts_total",
     help: "Connections closed because request headers or a body did not arrive in time.",
-    type: "counter",
-    read: () => [{ labels: {}, value: stats.timedOut }],
+    read: () => [{ value: stats.timedOut }],
   });
   const hostname = server.hostname;
   log.info("listening", {
