@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { redact } from "../log.ts";
 import { parseMlmodel } from "./mlflow_model.ts";
-import { cleanEtag, type Remote, type RemoteFile, STORE_TIMEOUT_MS, storeError, storeFetch } from "./remote.ts";
+import { cleanEtag, type Remote, type RemoteFile, requestSignal, storeError, storeFetch } from "./remote.ts";
 
 /**
  * A model behind `url`. Credentials in the URL (`https://user:pass@host/`)
@@ -23,7 +23,7 @@ export class HttpStore implements Remote {
   readonly #base: URL;
   readonly #headers: Headers;
 
-  constructor(url: URL) {
+  constructor(url: URL, readonly cancel?: AbortSignal) {
     this.#base = new URL(url);
     this.#headers = new Headers();
     if (url.username !== "" || url.password !== "") {
@@ -69,8 +69,8 @@ export class HttpStore implements Remote {
   }
 
   #fetch(name: string, method: string): Promise<Response> {
-    const init = { method, headers: this.#headers, signal: AbortSignal.timeout(STORE_TIMEOUT_MS) };
-    return storeFetch(this.where, () => fetch(this.#url(name), init));
+    const init = { method, headers: this.#headers, signal: requestSignal(this.cancel) };
+    return storeFetch(this.where, () => fetch(this.#url(name), init), this.cancel);
   }
 
   /** The URL of a file beside (or, for a directory URL, inside) the model's. */

@@ -44,6 +44,7 @@ export class ModelReloader {
   readonly #entries: (OpenedModel & { uri: string })[];
   readonly #options: ReloaderOptions;
   readonly #counts = new Map<string, { model: string; result: string; count: number }>();
+  readonly #stop = new AbortController();
   #running: Promise<ReloadOutcome[]> | undefined;
   #queued: Promise<ReloadOutcome[]> | undefined;
 
@@ -94,6 +95,8 @@ export class ModelReloader {
     return async () => {
       Deno.removeSignalListener("SIGHUP", onHangup);
       clearInterval(timer);
+      // A reload in progress stops fetching at once and swaps nothing in: SIGTERM must not wait on a slow store.
+      this.#stop.abort();
       await this.#queued;
       await this.#running;
     };
@@ -124,12 +127,16 @@ export class ModelReloader {
       });
       return { model: current.name, result: "failed", version: current.version, reason };
     };
+    const unchanged: ReloadOutcome = { model: current.name, result: "unchanged", version: current.version };
+    if (this.#stop.signal.aborted) return unchanged;
     let resolved: ResolvedModel;
     try {
-      resolved = await resolveModel(entry.uri, this.#options.store);
+      resolved = await resolveModel(entry.uri, { ...this.#options.store, signal: this.#stop.signal });
     } catch (err) {
+      if (this.#stop.signal.aborted) return unchanged;
       return failed(describeError(err).message);
     }
+    if (this.#stop.signal.aborted) return unchanged;
     if (resolved.tag === entry.resolved.tag) {
       if (resolved.stale === undefined) return { model: current.name, result: "unchanged", version: current.version };
       log.warn("model store unreachable: the serving version stays", {
@@ -144,6 +151,10 @@ export class ModelReloader {
       next = await loadResolved(resolved, this.#options.load);
     } catch (err) {
       return failed(`the new version does not load: ${describeError(err).message}`);
+    }
+    if (this.#stop.signal.aborted) {
+      await next.close();
+      return unchanged;
     }
     if (next.name !== current.name) {
       await next.close();

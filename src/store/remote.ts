@@ -21,6 +21,8 @@ export interface RemoteFile {
 export interface Remote {
   /** The model's location, safe for a log line. */
   readonly where: string;
+  /** Aborts every request in progress (a reload stopped by SIGTERM). */
+  readonly cancel?: AbortSignal;
   /** The files to fetch; the optional ones (a `model.json` beside) only when present. */
   list(): Promise<RemoteFile[]>;
   /** The response whose body is the file. */
@@ -29,6 +31,12 @@ export interface Remote {
 
 /** How long a store may take to answer a metadata request, or to send the next bytes of a file. */
 export const STORE_TIMEOUT_MS = 30_000;
+
+/** The signal of one metadata request: its timeout, or `cancel`. */
+export function requestSignal(cancel?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(STORE_TIMEOUT_MS);
+  return cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
+}
 
 /**
  * Maps a store's answer that is not a success to our errors: 404 is not
@@ -54,10 +62,15 @@ export function storeError(status: number, where: string, detail: string): Score
  * Runs one request to a store: a network failure or a timeout becomes the
  * store being unavailable (exit 69), which lets a cached copy serve.
  */
-export async function storeFetch(where: string, request: () => Promise<Response>): Promise<Response> {
+export async function storeFetch(
+  where: string,
+  request: () => Promise<Response>,
+  cancel?: AbortSignal,
+): Promise<Response> {
   try {
     return await request();
   } catch (err) {
+    if (cancel?.aborted) throw new UnavailableError(`Stopped while fetching ${where}`, { cause: err });
     const why = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError"
       ? `no answer within ${STORE_TIMEOUT_MS / 1000} s`
       : (err as Error).message;
@@ -80,11 +93,13 @@ export async function download(remote: Remote, file: RemoteFile, path: string): 
   const where = `${remote.where} (${file.name})`;
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), STORE_TIMEOUT_MS);
+  const stop = () => abort.abort();
+  remote.cancel?.addEventListener("abort", stop, { once: true });
   const sha256 = createHash("sha256");
   const md5 = createHash("md5");
   let bytes = 0;
   try {
-    const res = await storeFetch(where, () => remote.get(file, abort.signal));
+    const res = await storeFetch(where, () => remote.get(file, abort.signal), remote.cancel);
     if (!res.ok || res.body === null) {
       await res.body?.cancel();
       throw storeError(res.status, where, "");
@@ -109,6 +124,7 @@ export async function download(remote: Remote, file: RemoteFile, path: string): 
     }
   } finally {
     clearTimeout(timer);
+    remote.cancel?.removeEventListener("abort", stop);
   }
   if (file.size !== undefined && bytes !== file.size) {
     throw new UnavailableError(`Download of ${where} is incomplete: ${bytes} of ${file.size} bytes`);

@@ -19,6 +19,8 @@ import { s3Config, S3Store } from "./s3_store.ts";
 export interface ResolveOptions {
   cacheDir: string;
   env?: Record<string, string | undefined>;
+  /** Aborts the store's requests in progress (the copy last fetched is used then, as when the store is down). */
+  signal?: AbortSignal;
 }
 
 /** A model's files on disk and what its store says about them. */
@@ -52,8 +54,8 @@ export async function resolveModel(value: string, options: ResolveOptions): Prom
   const uri = parseModelUri(value);
   if (uri.kind === "local") return await resolveLocal(uri);
   const remote: Remote = uri.kind === "s3"
-    ? new S3Store(uri.bucket, uri.key, s3Config(options.env))
-    : new HttpStore(uri.url);
+    ? new S3Store(uri.bucket, uri.key, s3Config(options.env), options.signal)
+    : new HttpStore(uri.url, options.signal);
   const single = remote.where.endsWith(".onnx") || /\.onnx$/.test(uri.kind === "http" ? uri.url.pathname : "");
   if (uri.sha256 !== undefined && !single) {
     throw new UsageError(`--model "${uri.text}": a #sha256 pin names one .onnx file, not a directory`);

@@ -8,7 +8,7 @@ import { AwsClient } from "aws4fetch";
 import { XMLParser } from "fast-xml-parser";
 import { posix } from "node:path";
 import { ModelError } from "../model/mod.ts";
-import { cleanEtag, type Remote, type RemoteFile, STORE_TIMEOUT_MS, storeError, storeFetch } from "./remote.ts";
+import { cleanEtag, type Remote, type RemoteFile, requestSignal, storeError, storeFetch } from "./remote.ts";
 
 /** Where and how to reach S3. */
 export interface S3Config {
@@ -74,6 +74,7 @@ export class S3Store implements Remote {
     readonly bucket: string,
     readonly key: string,
     readonly config: S3Config = s3Config(),
+    readonly cancel?: AbortSignal,
   ) {
     this.where = `s3://${bucket}/${key}`;
     if (config.credentials !== undefined) {
@@ -135,8 +136,12 @@ export class S3Store implements Remote {
   }
 
   #request(url: string, method: string): Promise<Response> {
-    const init = { method, signal: AbortSignal.timeout(STORE_TIMEOUT_MS) };
-    return storeFetch(this.where, () => this.#client ? this.#client.fetch(url, init) : fetch(url, init));
+    const init = { method, signal: requestSignal(this.cancel) };
+    return storeFetch(
+      this.where,
+      () => this.#client ? this.#client.fetch(url, init) : fetch(url, init),
+      this.cancel,
+    );
   }
 }
 

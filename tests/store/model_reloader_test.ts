@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Model } from "../../src/model/mod.ts";
 import { ModelReloader, openModel } from "../../src/store/mod.ts";
 import { MODELS, tempDir } from "../helpers.ts";
+import { startHttp } from "./servers.ts";
 
 const mlmodel = (runId: string) => `flavors:\n  onnx:\n    data: model.onnx\nrun_id: ${runId}\n`;
 
@@ -79,5 +80,35 @@ Deno.test("ModelReloader", async (t) => {
     });
   } finally {
     for (const { model } of opened) await model.close();
+  }
+});
+
+Deno.test("ModelReloader: stopping it cancels a reload waiting on a store that hangs", async () => {
+  await using http = startHttp();
+  await using dir = await tempDir();
+  http.files.set("/m/model.onnx", await Deno.readFile(join(MODELS, "ride-duration-linreg", "model.onnx")));
+  const store = { cacheDir: dir.path };
+  const opened = [{ uri: `${http.url}/m/model.onnx`, ...await openModel(`${http.url}/m/model.onnx`, store) }];
+  const reloader = new ModelReloader(opened, { store, load: {}, swap: () => Promise.reject(new Error("no swap")) });
+  const stop = reloader.listen(0);
+  const release = Promise.withResolvers<void>();
+  http.stall = release.promise;
+  try {
+    const hits = () => [...http.hits.values()].reduce((a, b) => a + b, 0);
+    const before = hits();
+    const reload = reloader.reload();
+    const deadline = Date.now() + 10_000;
+    while (hits() === before) {
+      assert.ok(Date.now() < deadline, "the reload never reached the store");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const started = performance.now();
+    await stop();
+    assert.ok(performance.now() - started < 5_000, "stopping waited on the store");
+    assert.deepEqual(await reload, [{ model: "model", result: "unchanged", version: opened[0].model.version }]);
+  } finally {
+    release.resolve();
+    http.stall = undefined;
+    await opened[0].model.close();
   }
 });

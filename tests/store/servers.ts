@@ -72,6 +72,8 @@ export interface HttpServer {
   files: Map<string, Uint8Array>;
   /** Requests per "METHOD /path". */
   hits: Map<string, number>;
+  /** When set, every request waits for it before it is answered (a store that hangs). */
+  stall?: Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -83,10 +85,12 @@ export interface HttpServer {
 export function startHttp(options: { etag?: boolean; auth?: string } = {}): HttpServer {
   const files = new Map<string, Uint8Array>();
   const hits = new Map<string, number>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+  const state: { stall?: Promise<void> } = {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const path = new URL(req.url).pathname;
     const key = `${req.method} ${path}`;
     hits.set(key, (hits.get(key) ?? 0) + 1);
+    if (state.stall) await state.stall;
     if (options.auth !== undefined && req.headers.get("authorization") !== `Basic ${btoa(options.auth)}`) {
       return new Response("who are you?", { status: 401 });
     }
@@ -101,6 +105,12 @@ export function startHttp(options: { etag?: boolean; auth?: string } = {}): Http
     url: `http://127.0.0.1:${server.addr.port}`,
     files,
     hits,
+    get stall() {
+      return state.stall;
+    },
+    set stall(p) {
+      state.stall = p;
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
