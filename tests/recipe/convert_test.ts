@@ -63,6 +63,7 @@ Deno.test({
       "ridge_pipeline",
       "logreg_binary",
       "logreg_three",
+      "logreg_bool",
       "logreg_ovr",
       "rf_pipeline",
       "tree",
@@ -89,7 +90,10 @@ Deno.test({
             return;
           }
           assert.deepEqual(
-            Array.from(p.columns.y as ArrayLike<unknown>, (v) => typeof v === "bigint" ? Number(v) : v),
+            Array.from(
+              p.columns.y as ArrayLike<unknown>,
+              (v, i) => typeof v === "bigint" ? Number(v) : typeof want.predict[i] === "boolean" ? Boolean(v) : v,
+            ),
             want.predict,
           );
           if (want.classes.length === 2) {

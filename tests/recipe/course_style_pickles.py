@@ -40,6 +40,7 @@ cases = {
     "ridge_pipeline": (make_pipeline(DictVectorizer(), Ridge(alpha=0.5)), y),
     "logreg_binary": ((dv, LogisticRegression(max_iter=1000).fit(X, binary)), binary),
     "logreg_three": ((dv, LogisticRegression(max_iter=1000).fit(X, three)), three),
+    "logreg_bool": ((dv, LogisticRegression(max_iter=1000).fit(X, y > 1.0)), y > 1.0),
     "logreg_ovr": ((dv, LogisticRegression(solver="liblinear").fit(X, three)), three),
     "rf_pipeline": (make_pipeline(DictVectorizer(), RandomForestRegressor(n_estimators=7, max_depth=5, random_state=0)), y),
     "tree": ((dv, DecisionTreeRegressor(max_depth=4, random_state=0).fit(X, y)), y),
