@@ -15,7 +15,10 @@ import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
 const REAL_EXPORTS = join(FIXTURES, "real-exports");
 const MODEL_DIRS = [
   ...["ride-duration-linreg", "ride-duration-rf", "churn"].map((m) => join(MODELS, m)),
-  ...[...Deno.readDirSync(REAL_EXPORTS)].filter((e) => e.isDirectory).map((e) => join(REAL_EXPORTS, e.name)).sort(),
+  ...[REAL_EXPORTS, join(FIXTURES, "models", "byom")].flatMap((parent) =>
+    [...Deno.readDirSync(parent)].filter((e) => e.isDirectory).map((e) => join(parent, e.name)).sort()
+  ),
+  join(FIXTURES, "models", "multi"),
 ];
 
 async function describe(path: string): Promise<ModelDescription> {
@@ -28,7 +31,7 @@ async function describe(path: string): Promise<ModelDescription> {
 }
 
 Deno.test("inspect: the example requests are answered by score serve's app, for every model", async (t) => {
-  assert.ok(MODEL_DIRS.length >= 15);
+  assert.ok(MODEL_DIRS.length >= 23);
   for (const dir of MODEL_DIRS) {
     await t.step(dir.slice(dir.lastIndexOf("/") + 1), async () => {
       const model = await loadModel(dir);
