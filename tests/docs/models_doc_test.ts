@@ -1,6 +1,6 @@
 /**
  * docs/models.md's "Bring your own model" runs as written: every `sh` block is run from a copy of the
- * repository's layout (the shipped models, the course's data, a `./score`),
+ * repository's layout (the shipped models, the course's data, the test fixtures, a `./score`),
  * and the `text` block that follows one is exactly what it prints.
  */
 import assert from "node:assert/strict";
@@ -64,6 +64,7 @@ Deno.test("docs/models.md: its commands run and print what the page shows", asyn
   );
   await Deno.chmod(join(dir.path, "score"), 0o755);
   await Deno.symlink(join(ROOT, "data"), join(dir.path, "data"));
+  await Deno.symlink(join(ROOT, "tests"), join(dir.path, "tests"));
   await Deno.mkdir(join(dir.path, "models"));
   for await (const entry of Deno.readDir(join(ROOT, "models"))) {
     await Deno.symlink(join(ROOT, "models", entry.name), join(dir.path, "models", entry.name));
