@@ -10,9 +10,11 @@ import { runBatch } from "../../src/batch/run_batch.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
+import { openPostgresSource } from "../../src/sources/postgres_source.ts";
 import { parseJson } from "../../src/value_codec.ts";
 import { ALL_CASES, directRun, jsonOf, packedRow } from "../byom_cases.ts";
 import { FIXTURES, tempDir } from "../helpers.ts";
+import { PG_URL } from "../postgres/helpers.ts";
 
 function csv(rows: Record<string, unknown>[]): string {
   const names = Object.keys(rows[0]);
@@ -83,6 +85,63 @@ Deno.test("batch: a blank float in a CSV is NaN for a model's imputer; a bad one
         .get("variable")![0][0];
     assert.deepEqual((await jsonl(output)).map((r) => r.variable), [want]);
     assert.deepEqual(rejects, ['Cannot parse row 2: column "petal_width" is not a number (got "x")']);
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("batch: a CSV header matches an input ignoring case; two headers equal but for case are an error", async (t) => {
+  await using dir = await tempDir();
+  const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+  try {
+    await t.step("Sepal_Length feeds sepal_length", async () => {
+      const input = join(dir.path, "case.csv");
+      await Deno.writeTextFile(input, "Sepal_Length,SEPAL_WIDTH,petal_length,Petal_Width\n5.1,3.5,1.4,0.2\n");
+      const output = join(dir.path, "case.jsonl");
+      await runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 10 });
+      const want =
+        (await directRun(model, [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }]))
+          .get("variable")![0][0];
+      assert.deepEqual((await jsonl(output)).map((r) => r.variable), [want]);
+    });
+    await t.step("Sepal_Length beside SEPAL_LENGTH fails before any row is read, naming both", async () => {
+      const input = join(dir.path, "twice.csv");
+      await Deno.writeTextFile(
+        input,
+        "Sepal_Length,SEPAL_LENGTH,sepal_width,petal_length,petal_width\n5.1,5.1,3.5,1.4,0.2\n",
+      );
+      const err = await runBatch({
+        model,
+        source: await openSource(input),
+        sink: createSink(join(dir.path, "twice.jsonl")),
+        batchSize: 10,
+      }).then(() => undefined, (e: Error) => e);
+      assert.match(String(err?.message), /"sepal_length" .*differ only in case: "Sepal_Length", "SEPAL_LENGTH"/);
+    });
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("batch: a Postgres array column feeds an [N,K] input (a NULL item is NaN)", async () => {
+  await using dir = await tempDir();
+  const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+  try {
+    const source = await openPostgresSource({
+      url: PG_URL,
+      query: "select 1 as id, array[5.1, 3.5, 1.4, 0.2]::float8[] as float_input " +
+        "union all select 2, array[6.7, 3.1, 4.4, null]::float8[] order by id",
+    });
+    const output = join(dir.path, "pg.jsonl");
+    await runBatch({ model, source, sink: createSink(output), keep: ["id"], batchSize: 10 });
+    const direct = await directRun(model, [
+      { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+      { sepal_length: 6.7, sepal_width: 3.1, petal_length: 4.4, petal_width: NaN },
+    ]);
+    assert.deepEqual(
+      (await jsonl(output)).map((r) => [r.id, r.variable]),
+      [[1, direct.get("variable")![0][0]], [2, direct.get("variable")![1][0]]],
+    );
   } finally {
     await model.close();
   }
