@@ -9,6 +9,7 @@
  * ```
  */
 import { Command, CommanderError } from "commander";
+import { checkOptions } from "./src/cli/check_options.ts";
 import { batchCommand } from "./src/commands/batch.ts";
 import { consumeCommand } from "./src/commands/consume.ts";
 import { inspectCommand } from "./src/commands/inspect.ts";
@@ -30,6 +31,7 @@ export function program(): Command {
   }
   root.exitOverride();
   for (const cmd of root.commands) cmd.exitOverride();
+  checkOptions(root);
   return root;
 }
 

@@ -10,10 +10,12 @@
  */
 import { jsonText } from "./value_codec.ts";
 
-type Level = "debug" | "info" | "warn" | "error";
+/** The levels, lowest first (`LOG_LEVEL` takes one; anything else is refused when a command starts). */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+type Level = (typeof LOG_LEVELS)[number];
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const encoder = new TextEncoder();
-let threshold = ORDER[(Deno.env.get("LOG_LEVEL") as Level) ?? "info"] ?? ORDER.info;
+let threshold = ORDER[Deno.env.get("LOG_LEVEL")?.trim().toLowerCase() as Level] ?? ORDER.info;
 
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}) {
   if (ORDER[level] < threshold) return;

@@ -14,20 +14,26 @@ import type { LoadOptions } from "../model/mod.ts";
 import { ModelCache, type ResolveOptions } from "../store/mod.ts";
 
 /**
- * Parses a whole number at least `min`.
+ * Parses a whole number at least `min` (and at most `max`).
  *
  * @example
  * ```ts
  * new Option("--batch-size <n>").argParser(wholeNumber(1));
  * ```
  */
-export function wholeNumber(min = 0): (value: string) => number {
+export function wholeNumber(min = 0, max = Infinity): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`"${value}" is not a whole number >= ${min}.`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`"${value}" is not a whole number ${range}.`);
+    }
     return n;
   };
 }
+
+/** Parses a TCP port to listen on: 0 (any free port) to 65535. */
+export const portNumber: (value: string) => number = wholeNumber(0, 65_535);
 
 /** Parses `a,b,c` into a list, dropping blanks. */
 export function list(value: string, previous: string[] = []): string[] {
@@ -71,9 +77,21 @@ const SHIPPED_MODELS = fileURLToPath(new URL("../../models", import.meta.url));
  * ```
  */
 export function modelPath(value: string): string {
-  if (existsSync(value) || value.includes("/")) return value;
+  if (existsSync(value) || value.includes("/") || value.includes(":")) return value;
   const shipped = join(SHIPPED_MODELS, value);
-  return existsSync(shipped) ? shipped : value;
+  if (existsSync(shipped)) return shipped;
+  if (/\.onnx$/i.test(value)) return value;
+  throw new InvalidArgumentError(
+    `"${value}" is neither a path nor a shipped model (the shipped models: ${shippedModels().join(", ")}).`,
+  );
+}
+
+/** The names of the shipped models. */
+export function shippedModels(): string[] {
+  return [...Deno.readDirSync(SHIPPED_MODELS)]
+    .filter((e) => e.isDirectory && existsSync(join(SHIPPED_MODELS, e.name, "model.onnx")))
+    .map((e) => e.name)
+    .sort();
 }
 
 /** `--model`, required unless the variable is set (or, with `required: false`, when given another way). */

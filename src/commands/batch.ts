@@ -146,7 +146,7 @@ export function batchCommand(): Command {
       new Option(
         "--backfill",
         "with --period, --from and --to: score every period in [from, to) in order, one transaction each",
-      ),
+      ).env("SCORE_BACKFILL"),
     )
     .addOption(
       new Option("--from <timestamp>", "backfill start (the period containing it is the first)").env("SCORE_FROM"),
@@ -212,7 +212,7 @@ export function batchCommand(): Command {
         10_000,
       ),
     )
-    .addOption(new Option("--no-progress", "no progress bar or progress lines"));
+    .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"));
   for (const o of modelTuningOptions()) cmd.addOption(o);
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planJob(flags);

@@ -10,6 +10,7 @@ import {
   loadOptions,
   modelOption,
   modelTuningOptions,
+  portNumber,
   reloadOption,
   storeOptions,
   wholeNumber,
@@ -131,7 +132,7 @@ export function consumeCommand(): Command {
     )
     .addOption(
       new Option("--metrics-port <port>", "serve /metrics and /health on this port").env("SCORE_METRICS_PORT")
-        .argParser(wholeNumber(0)),
+        .argParser(portNumber),
     )
     .addOption(
       new Option("--metrics-host <host>", "address the metrics server listens on").env("SCORE_METRICS_HOST").default(

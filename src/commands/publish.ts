@@ -87,7 +87,7 @@ export function publishCommand(): Command {
         wholeNumber(1),
       ).default(1000),
     )
-    .addOption(new Option("--no-progress", "no progress bar or progress lines"))
+    .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"))
     .action(async (flags: PublishFlags) => {
       const source = await openSource(flags.input, flags.inputFormat);
       const stop = new AbortController();

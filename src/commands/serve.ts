@@ -15,6 +15,7 @@ import {
   modelOption,
   modelPath,
   modelTuningOptions,
+  portNumber,
   reloadOption,
   storeOptions,
   wholeNumber,
@@ -78,7 +79,7 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option("--port <port>", "port to listen on (0: any free port, logged)").env("SCORE_PORT").argParser(
-        wholeNumber(0),
+        portNumber,
       ).default(9696),
     )
     .addOption(
@@ -139,7 +140,7 @@ export function serveCommand(): Command {
         "most open connections; past it new ones are closed at once (default: half the open-files limit)",
       ).env("SCORE_MAX_CONNECTIONS").argParser(wholeNumber(1)).default(defaultMaxConnections()),
     )
-    .addOption(new Option("--no-access-log", "no JSON log line per request"))
+    .addOption(new Option("--no-access-log", "no JSON log line per request").env("SCORE_NO_ACCESS_LOG"))
     .addOption(reloadOption());
   for (const o of [...batchingOptions({ unit: "rows", delayMs: 0 }), ...modelTuningOptions()]) cmd.addOption(o);
   return cmd.action(async (flags: ServeFlags) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Command, InvalidArgumentError } from "commander";
-import { list, modelPath, pairList, pairs, wholeNumber } from "../../src/cli/options.ts";
+import { list, modelPath, pairList, pairs, portNumber, wholeNumber } from "../../src/cli/options.ts";
 import { MODELS } from "../helpers.ts";
 
 Deno.test("option parsers", async (t) => {
@@ -27,6 +27,18 @@ Deno.test("option parsers", async (t) => {
   await t.step("a bare model name finds the shipped model; a path stays as given", () => {
     assert.equal(modelPath("churn"), `${MODELS}/churn`);
     assert.equal(modelPath("./nope"), "./nope");
-    assert.equal(modelPath("no-such-model"), "no-such-model");
+    assert.equal(modelPath("nope.onnx"), "nope.onnx");
+  });
+  await t.step("an unknown bare name is refused with the shipped models listed", () => {
+    assert.throws(
+      () => modelPath("no-such-model"),
+      (e: Error) =>
+        e instanceof InvalidArgumentError &&
+        /shipped models: churn, ride-duration-linreg, ride-duration-rf\)/.test(e.message),
+    );
+  });
+  await t.step("a port is 0 to 65535", () => {
+    assert.equal(portNumber("65535"), 65_535);
+    assert.throws(() => portNumber("99999"), /from 0 to 65535/);
   });
 });
