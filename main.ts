@@ -20,6 +20,12 @@ import { log } from "./src/log.ts";
 
 export const VERSION = "0.1.0";
 
+/** Whether `err` (or what caused it) is a write to a pipe whose reader has gone. */
+function closedPipe(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof Deno.errors.BrokenPipe) return true;
+  return false;
+}
+
 /** Builds the whole command tree (exported for tests of `--help`). */
 export function program(): Command {
   const root = new Command("score")
@@ -42,6 +48,11 @@ if (import.meta.main) {
     if (err instanceof CommanderError) {
       // commander has already printed the help, version or usage error.
       Deno.exit(err.exitCode === 0 ? 0 : 64);
+    }
+    if (closedPipe(err)) {
+      // `score batch --output - | head`: the reader has all it wanted; a normal end, as for any Unix filter.
+      log.debug("stdout closed by its reader: stopping", { error: String(err) });
+      Deno.exit(0);
     }
     const failure = describeError(err);
     log.error(failure.message, { code: failure.code });

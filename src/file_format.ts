@@ -23,8 +23,9 @@ export function fileFormat(path: string, format?: string, flag = "--input-format
   const ext = path.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
   if (ext === "parquet" || ext === "pq") return "parquet";
   if (ext === "csv") return "csv";
-  if (ext === "jsonl" || ext === "ndjson") return "jsonl";
+  // The JSON reader takes JSON lines or one JSON array of objects.
+  if (ext === "jsonl" || ext === "ndjson" || ext === "json") return "jsonl";
   throw new UsageError(
-    `Cannot tell the format of "${path}" from its extension: name it .parquet, .csv or .jsonl, or pass ${flag}`,
+    `Cannot tell the format of "${path}" from its extension: name it .parquet, .csv, .jsonl or .json, or pass ${flag}`,
   );
 }

@@ -101,13 +101,13 @@ export function batchCommand(): Command {
     .addOption(
       new Option(
         "--input <path|url>",
-        "rows to score: .parquet, .csv, .jsonl, or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)",
+        "rows to score: .parquet, .csv, .jsonl, .json (JSON lines or an array), - for stdin (JSON lines, or --input-format csv), or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)",
       ).env("SCORE_INPUT"),
     )
     .addOption(
       new Option(
         "--output <path|url>",
-        "where predictions go: .parquet, .csv, .jsonl, - for JSON lines on stdout, or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)",
+        "where predictions go: .parquet, .csv, .jsonl, - for stdout (JSON lines, or --output-format csv), or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)",
       ).env("SCORE_OUTPUT"),
     )
     .addOption(

@@ -45,7 +45,10 @@ export function publishCommand(): Command {
   return new Command("publish")
     .description('Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms.')
     .addOption(
-      new Option("--input <path>", "rows to publish: .parquet, .csv or .jsonl").env("SCORE_INPUT")
+      new Option(
+        "--input <path>",
+        "rows to publish: .parquet, .csv, .jsonl, .json (JSON lines or an array), or - for stdin",
+      ).env("SCORE_INPUT")
         .makeOptionMandatory(),
     )
     .addOption(

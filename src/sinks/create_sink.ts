@@ -38,6 +38,9 @@ export function createSink(
     return createPostgresSink({ ...postgres, url: path });
   }
   if (path === "-" && format === undefined) return createJsonlSink("-");
+  if (path === "-" && format === "parquet") {
+    throw new UsageError(`Parquet cannot be written to stdout (-): give a file name, or ${flag} csv or jsonl`);
+  }
   switch (fileFormat(path, format, flag)) {
     case "parquet":
       return createParquetSink(path);

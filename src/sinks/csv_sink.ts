@@ -1,5 +1,6 @@
 /**
- * Writes rows as CSV with a header line, through a temporary file.
+ * Writes rows as CSV with a header line, through a temporary file or, for
+ * `-`, to standard output.
  *
  * Each batch becomes one string, column by column: a number column of a
  * typed array prints its numbers as they are, a column holding one value
@@ -13,7 +14,7 @@ import { cellText } from "../value_codec.ts";
 import type { Sink } from "./sink.ts";
 
 /**
- * A CSV file sink.
+ * A CSV sink; `path` `-` is standard output.
  *
  * @example
  * ```ts
@@ -27,12 +28,13 @@ export function createCsvSink(path: string): Sink {
   let out: AtomicFile | undefined;
   let columns: ColumnInfo[] = [];
   const encoder = new TextEncoder();
+  const target = () => (path === "-" ? Deno.stdout : out!.file);
   return {
-    description: path,
+    description: path === "-" ? "stdout" : path,
     async open(cols) {
       columns = cols;
-      out = await createAtomicFile(path);
-      await writeAll(out.file, encoder.encode(cols.map((c) => csvField(c.name)).join(",") + "\n"));
+      if (path !== "-") out = await createAtomicFile(path);
+      await writeAll(target(), encoder.encode(cols.map((c) => csvField(c.name)).join(",") + "\n"));
     },
     async write(batch: RowBatch) {
       if (batch.length === 0) return;
@@ -43,9 +45,9 @@ export function createCsvSink(path: string): Sink {
         for (let c = 1; c < cells.length; c++) line += "," + cells[c](r);
         text += line + "\n";
       }
-      await writeAll(out!.file, encoder.encode(text));
+      await writeAll(target(), encoder.encode(text));
     },
-    commit: () => out!.commit(),
+    commit: async () => await out?.commit(),
     abort: async () => await out?.abort(),
   };
 }

@@ -21,7 +21,7 @@ import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { duckdbBatches } from "./duckdb_batches.ts";
-import { fileSize } from "./file_size.ts";
+import { fileSize, STDIN } from "./file_size.ts";
 import type { NumberType, ReadOptions, Source } from "./source.ts";
 
 /**
@@ -74,7 +74,7 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   const bytesPerRow = (stream as ReadStream).bytesRead / Math.max(1, records.parsed);
   const reading = { rows: 0, byDuckDB: false, done: false };
   return {
-    description: path,
+    description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
     progress: () => ({
       done: reading.done
@@ -107,7 +107,8 @@ async function* readBatches(
 ): AsyncGenerator<RowBatch> {
   // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
   // blank line.
-  if (header.length > 1) {
+  // DuckDB opens the file by its name: standard input, already being read here, is not a file it can reopen.
+  if (header.length > 1 && path !== STDIN) {
     reading.byDuckDB = true;
     try {
       yield* duckdbCsvBatches(path, delimiter, header, options, (rows) => (reading.rows = rows));

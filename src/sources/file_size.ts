@@ -8,6 +8,10 @@
  */
 import { NotFoundError, UsageError } from "../errors.ts";
 
+/** Standard input, as a path the file readers open (`--input -`). */
+export const STDIN = "/dev/stdin";
+
+/** The size of `path` in bytes (0 for a pipe). */
 export async function fileSize(path: string): Promise<number> {
   try {
     const stat = await Deno.stat(path);

@@ -1,12 +1,13 @@
 /**
- * Reads JSON lines: one object per line. Its columns are the keys of the
- * first 1,000 objects; a line that is not a JSON object is rejected alone.
+ * Reads JSON lines (one object per line) or a JSON array of objects (a
+ * `.json` file may be either: the first character tells). Its columns are
+ * the keys of the first 1,000 objects; a line or element that is not a JSON
+ * object is rejected alone.
  */
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import { parseJson } from "../value_codec.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
-import { fileSize } from "./file_size.ts";
+import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
 /** Lines read ahead to find the columns. */
@@ -22,8 +23,8 @@ const LOOKAHEAD_LINES = 1000;
  */
 export async function openJsonlSource(path: string): Promise<Source> {
   const total = await fileSize(path);
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+  const lines = await records(stream[Symbol.asyncIterator]() as AsyncIterator<string>);
   // The columns are the keys seen in the first lines, in order of appearance: a first object without an
   // optional key must not hide that column from the whole job.
   const pending: string[] = [];
@@ -37,7 +38,7 @@ export async function openJsonlSource(path: string): Promise<Source> {
   }
   const keys = [...seen];
   return {
-    description: path,
+    description: path === STDIN ? "stdin" : path,
     columns: keys.map((name) => ({ name, type: "json" })),
     progress: () => ({ done: stream.bytesRead, total }),
     batches: (options) => readBatches(pending, lines, keys, options),
@@ -92,6 +93,73 @@ async function* readBatches(
       rejects: rejects.length > 0 ? rejects : undefined,
     };
   }
+}
+
+/** The texts of the records: lines, or the elements of a JSON array when the text starts with `[`. */
+async function records(chunks: AsyncIterator<string>): Promise<AsyncIterator<string>> {
+  const head: string[] = [];
+  let first: string | undefined;
+  while (first === undefined) {
+    const r = await chunks.next();
+    if (r.done) break;
+    head.push(r.value);
+    first = r.value.match(/\S/)?.[0];
+  }
+  async function* all() {
+    yield* head;
+    for (let r = await chunks.next(); !r.done; r = await chunks.next()) yield r.value;
+  }
+  return first === "[" ? arrayElements(all()) : linesOf(all());
+}
+
+async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of chunks) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const line of parts) yield line.endsWith("\r") ? line.slice(0, -1) : line;
+  }
+  if (rest !== "") yield rest;
+}
+
+/**
+ * The text of each element of a JSON array, one at a time, so memory holds
+ * one element however long the array. (JSON.parse needs the whole text; a
+ * streaming JSON parser would round integers beyond 2^53, which parseJson
+ * keeps exact, so this only finds the element boundaries.)
+ */
+async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let current = "";
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (ch === "\\") escaped = true;
+        else if (ch === '"') inString = false;
+      } else if (ch === '"') {
+        inString = true;
+      } else if (ch === "[" || ch === "{") {
+        if (++depth === 1) [current, from] = ["", i + 1];
+      } else if (ch === "]" || ch === "}") {
+        if (--depth === 0) {
+          const last = (current + chunk.slice(from, i)).trim();
+          if (last !== "") yield last;
+          return; // what follows the array is ignored
+        }
+      } else if (ch === "," && depth === 1) {
+        yield (current + chunk.slice(from, i)).trim();
+        [current, from] = ["", i + 1];
+      }
+    }
+    current += chunk.slice(from);
+  }
+  // An unterminated array: its last, partial element is rejected like any unreadable one.
+  if (depth > 0 && current.trim() !== "") yield current.trim();
 }
 
 type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };

@@ -1,10 +1,12 @@
 /**
  * Picks the reader for an input from its format: named, or from the file's
- * extension.
+ * extension; `-` is standard input (JSON lines unless the format is named).
  */
+import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
 import { isPostgresUrl } from "../postgres/connect.ts";
 import { openCsvSource } from "./csv_source.ts";
+import { STDIN } from "./file_size.ts";
 import { openJsonlSource } from "./jsonl_source.ts";
 import { openParquetSource } from "./parquet_source.ts";
 import { openPostgresSource, type PostgresSourceOptions } from "./postgres_source.ts";
@@ -26,12 +28,15 @@ export function openSource(
   postgres?: Omit<PostgresSourceOptions, "url">,
 ): Promise<Source> {
   if (isPostgresUrl(path) && format === undefined) return openPostgresSource({ ...postgres, url: path });
-  switch (fileFormat(path, format)) {
+  const stdin = path === "-";
+  switch (stdin && format === undefined ? "jsonl" : fileFormat(path, format)) {
     case "parquet":
+      // Parquet's footer is at the end: it needs a file it can seek in.
+      if (stdin) return Promise.reject(new UsageError("Parquet cannot be read from stdin (-): give the file's path"));
       return openParquetSource(path);
     case "csv":
-      return openCsvSource(path);
+      return openCsvSource(stdin ? STDIN : path);
     case "jsonl":
-      return openJsonlSource(path);
+      return openJsonlSource(stdin ? STDIN : path);
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The JSON reader on `.json` files: JSON lines or one JSON array of objects,
+ * element by element, every awkward element boundary included.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openSource } from "../../src/sources/open_source.ts";
+import { tempDir } from "../helpers.ts";
+
+async function readAll(text: string, name = "rows.json") {
+  await using dir = await tempDir();
+  const file = join(dir.path, name);
+  await Deno.writeTextFile(file, text);
+  const source = await openSource(file);
+  const rows: Record<string, unknown>[] = [];
+  const rejects: { row: number; message: string }[] = [];
+  try {
+    for await (const b of source.batches({ batchSize: 2 })) {
+      for (let i = 0; i < b.length; i++) {
+        rows.push(Object.fromEntries(source.columns.map((c) => [c.name, b.columns[c.name][i]])));
+      }
+      rejects.push(...(b.rejects ?? []));
+    }
+  } finally {
+    await source.close();
+  }
+  return { columns: source.columns.map((c) => c.name), rows, rejects };
+}
+
+Deno.test(".json: JSON lines or a JSON array of objects", async (t) => {
+  const cases: [string, string, Record<string, unknown>[]][] = [
+    ["JSON lines", '{"a": 1}\n{"a": 2, "b": "x"}\n', [{ a: 1, b: undefined }, { a: 2, b: "x" }]],
+    ["an array on one line", '[{"a": 1}, {"a": 2, "b": "x"}]', [{ a: 1, b: undefined }, { a: 2, b: "x" }]],
+    [
+      "a pretty-printed array, CRLF, leading blanks",
+      '\r\n  [\r\n  {\r\n    "a": 1\r\n  },\r\n  {"a": 2, "b": "x"}\r\n]\r\n',
+      [{ a: 1, b: undefined }, { a: 2, b: "x" }],
+    ],
+    [
+      "brackets, braces, commas and escaped quotes inside strings; nested values",
+      '[{"a": "],}{[,\\"\\\\", "b": [1, [2]], "c": {"d": [3]}}, {"a": "\\\\"}]',
+      [{ a: '],}{[,"\\', b: [1, [2]], c: { d: [3] } }, { a: "\\", b: undefined, c: undefined }],
+    ],
+    ["integers beyond 2^53 stay exact", '[{"id": 9007199254740993}]', [{ id: 9007199254740993n }]],
+    ["an empty array", "[]", []],
+  ];
+  for (const [name, text, want] of cases) {
+    await t.step(name, async () => {
+      const { rows, rejects } = await readAll(text);
+      assert.deepEqual(rejects, []);
+      assert.deepEqual(rows, want);
+    });
+  }
+  await t.step("an element that is not an object is rejected alone, with its number", async () => {
+    const { rows, rejects } = await readAll('[{"a": 1}, 7, {"a": 3}]');
+    assert.deepEqual(rows, [{ a: 1 }, { a: 3 }]);
+    assert.equal(rejects.length, 1);
+    assert.equal(rejects[0].row, 1);
+    assert.match(rejects[0].message, /Cannot parse row 2: .*not a JSON object/);
+  });
+  await t.step("an unterminated array: the last, partial element is rejected", async () => {
+    const { rows, rejects } = await readAll('[{"a": 1}, {"a": ');
+    assert.deepEqual(rows, [{ a: 1 }]);
+    assert.equal(rejects.length, 1);
+  });
+  await t.step("a 1 MB chunk boundary inside an element", async () => {
+    const long = "x".repeat((1 << 20) - 9);
+    const { rows } = await readAll(`[{"a": "${long}"}, {"a": "y"}]`);
+    assert.deepEqual(rows.map((r) => (r.a as string).length), [long.length, 1]);
+  });
+});
