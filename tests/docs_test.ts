@@ -1,0 +1,94 @@
+/**
+ * Where the docs repeat what the code decides, they agree with it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { logLines, randomName, ROOT, runScore, tempDir } from "./helpers.ts";
+import { PG_URL, withPg } from "./postgres/helpers.ts";
+
+const read = (file: string) => Deno.readTextFile(join(ROOT, file));
+
+Deno.test("the docs agree with the code", async (t) => {
+  await t.step("the serve examples use serve's default port", async () => {
+    const help = (await runScore(["serve", "--help"])).stdout.replace(/\s+/g, " ");
+    const port = help.match(/--port <port> .*?\(default: (\d+)/)?.[1];
+    assert.ok(port, "serve --help shows the default port");
+    for (const file of ["README.md", "docs/serve.md"]) {
+      const text = await read(file);
+      const ports = [...text.matchAll(/localhost:(\d+)/g)].map((m) => m[1]);
+      assert.ok(ports.length > 0, file);
+      for (const p of ports) assert.equal(p, port, `${file} uses localhost:${p}`);
+    }
+  });
+  await t.step("docs/serve.md lists exactly the permissions the container grants", async () => {
+    const granted = (await read("Dockerfile")).match(/exec deno run [^\n]*?((?:--allow-[a-z]+ ?)+)/)![1].trim().split(
+      /\s+/,
+    );
+    const listed = (await read("docs/serve.md")).replace(/\s+/g, " ").match(/with only `((?:--allow-[a-z]+ ?)+)`/)![1]
+      .trim().split(/\s+/);
+    assert.deepEqual(listed.sort(), granted.sort());
+  });
+});
+
+Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it says", async (t) => {
+  const text = await read("docs/postgres.md");
+  const at = text.indexOf("## Loading the shipped rides");
+  const start = text.indexOf("```sh\n", at) + 6;
+  const block = text.slice(start, text.indexOf("```", start));
+  const rides = randomName("rides");
+  await using dir = await tempDir();
+  const out = join(dir.path, "february.parquet");
+  const commands = block.replaceAll("\\\n", " ").split("\n").filter((l) => l.trim() !== "").map((line) =>
+    [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).map((arg) =>
+      arg === "rides"
+        ? rides
+        : arg === "/tmp/february.parquet"
+        ? out
+        : arg.replace("postgres://postgres@127.0.0.1:5432/test", PG_URL).replace(/\bfrom rides\b/, `from ${rides}`)
+    )
+  );
+  assert.equal(commands.length, 2);
+  await withPg([rides, `${rides}_lower`], async ({ sql }) => {
+    const logs: Record<string, unknown>[][] = [];
+    for (const [launcher, ...args] of commands) {
+      assert.equal(launcher, "./score");
+      const r = await runScore(args, { cwd: ROOT });
+      assert.equal(r.code, 0, r.stderr);
+      logs.push(logLines(r.stderr));
+    }
+    await t.step("the load logs 64,572 rides", () => {
+      const done = logs[0].find((l) => l.msg === "batch done")!;
+      assert.equal(done.read, 64572);
+      assert.equal(done.predicted, 64572);
+    });
+    await t.step("scoring February from the table logs 64,570", () => {
+      const done = logs[1].find((l) => l.msg === "window done")!;
+      assert.equal(done.read, 64570);
+      assert.equal(done.predicted, 64570);
+    });
+    await t.step("the columns keep their case", async () => {
+      const [{ n }] = await sql`select count("PULocationID")::int as n from ${sql(rides)}`;
+      assert.equal(n, 64572);
+    });
+    await t.step("a table with lower-cased names scores too", async () => {
+      await sql.unsafe(
+        `create table "${rides}_lower" as select lpep_pickup_datetime, "PULocationID" as pulocationid,
+         "DOLocationID" as dolocationid, trip_distance from "${rides}" limit 100`,
+      );
+      const r = await runScore([
+        "batch",
+        "--model",
+        "ride-duration-linreg",
+        "--input",
+        PG_URL,
+        "--table",
+        `${rides}_lower`,
+        "--output",
+        "-",
+        "--no-progress",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split("\n").length, 100);
+    });
+  });
+});
