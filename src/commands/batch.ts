@@ -234,6 +234,7 @@ export function batchCommand(): Command {
           version: model.version,
           windows: plan.windows.length,
           ...totals,
+          seconds: Math.round(totals.seconds * 1000) / 1000,
         });
       }
     } finally {
@@ -426,6 +427,16 @@ async function runWindow(
     seconds: Math.round(summary.seconds * 1000) / 1000,
     rows_per_s: Math.round(summary.rowsPerSecond),
   });
+  if (window && summary.read === 0) {
+    // An empty window is most often a window or a query that does not select what the user meant.
+    log.info(
+      "the window had no rows: check its bounds against the data, and the query (or --table and --time-column) that selects it",
+      {
+        ...where,
+        ...(flags.query ? { query: flags.query } : { table: flags.table, time_column: flags.timeColumn }),
+      },
+    );
+  }
   return summary;
 }
 

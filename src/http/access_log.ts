@@ -28,6 +28,8 @@ export interface AccessEntry {
   model: string;
   status: number;
   latencyMs: number;
+  /** The error's code, for a request that failed. */
+  code?: string;
 }
 
 /** A buffered JSON-lines writer for request lines. */
@@ -58,7 +60,7 @@ export class AccessLog {
       quote(e.requestId)
     },"method":${quote(e.method)},"path":${quote(path)},"route":${quote(e.route)}${
       e.model === "" ? "" : `,"model":${quote(e.model)}`
-    },"status":${e.status},"latency_ms":${e.latencyMs}}\n`;
+    },"status":${e.status}${e.code === undefined ? "" : `,"code":${quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
     if (this.#buffer.length >= FLUSH_BYTES) this.flush();
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => this.flush(), FLUSH_MS);

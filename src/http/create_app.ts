@@ -10,7 +10,7 @@
  * call `app.request()` directly.
  */
 import { Hono } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes, routePath } from "hono/route";
 import { describeError, NotFoundError, UnavailableError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
@@ -75,7 +75,8 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     return document.body;
   };
 
-  const app = new Hono<Env>();
+  // strict: false, so `/v2/` is `/v2` (the KServe and OIP OpenAPI files list server metadata under `/v2/`).
+  const app = new Hono<Env>({ strict: false });
 
   // Access log and request metrics wrap everything, errors included.
   app.use(async (c, next) => {
@@ -88,7 +89,8 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     await next();
     const seconds = (performance.now() - start) / 1000;
     const model = c.get("model") ?? "";
-    const route = routePath(c);
+    // A middleware that answered first (the API key) is not the route: log the route the request was for.
+    const route = routePath(c) === "/*" ? matchedRoutes(c).find((r) => r.path !== "/*")?.path ?? "/*" : routePath(c);
     metrics.observeRequest(model, route, c.res.status, seconds, c.get("modelVersion") ?? "");
     if (accessLog) {
       accessLog.write({
@@ -99,6 +101,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
         model,
         status: c.res.status,
         latencyMs: Math.round(seconds * 1e6) / 1000,
+        code: c.get("errorCode"),
       });
     }
   });
@@ -113,6 +116,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   app.onError((err, c) => {
     const failure = describeError(err);
     const requestId = c.get("requestId");
+    c.set("errorCode", failure.code);
     if (failure.status >= 500 && !(err instanceof UnavailableError)) {
       log.error("request failed", {
         request_id: requestId,

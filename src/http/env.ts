@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { InputError } from "../errors.ts";
 
 /** Context variables set while a request is handled. */
-export type Env = { Variables: { requestId: string; model: string; modelVersion: string } };
+export type Env = { Variables: { requestId: string; model: string; modelVersion: string; errorCode: string } };
 
 /**
  * Registers a 405 naming the methods to use for each path, so a known route

@@ -6,6 +6,7 @@ import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
 import { readJson } from "./read_json.ts";
+import { InputError } from "../errors.ts";
 
 /**
  * The protocol's routes over this data plane.
@@ -41,6 +42,12 @@ export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
   app.get("/v2/models/:name/versions/:version/ready", ready);
   const infer = async (c: Context<Env>) => {
     const { name, version } = model(c);
+    if (c.req.header("inference-header-content-length") !== undefined || isBinary(c.req.header("content-type"))) {
+      throw new InputError(
+        "The binary tensor extension (Inference-Header-Content-Length, binary data) is not supported: send the inputs as JSON data",
+        { status: 415, code: "binary_tensors_unsupported" },
+      );
+    }
     const body = await readJson(c.req.raw, maxBodyBytes);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
     const out = await plane.infer(name, version, body, context);
@@ -60,4 +67,9 @@ export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
     "/v2/models/:name/versions/:version/ready",
   ]);
   return app;
+}
+
+/** A Triton client sending tensors as raw bytes says so in the content type. */
+function isBinary(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/octet-stream/i.test(contentType);
 }
