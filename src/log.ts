@@ -21,10 +21,13 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}) 
   if (ORDER[level] < threshold) return;
   const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: redact(msg) };
   for (const [k, v] of Object.entries(fields)) line[k] = typeof v === "string" ? redact(v) : v;
-  Deno.stderr.writeSync(
-    encoder.encode(jsonText(line) + "\n"),
-  );
+  const text = jsonText(line) + "\n";
+  if (divert) divert(text);
+  else Deno.stderr.writeSync(encoder.encode(text));
 }
+
+/** Where whole lines go instead of stderr while a progress bar owns the terminal's last line. */
+let divert: ((line: string) => void) | undefined;
 
 /** The process logger. */
 export const log = {
@@ -32,6 +35,10 @@ export const log = {
   info: (msg: string, fields?: Record<string, unknown>) => write("info", msg, fields),
   warn: (msg: string, fields?: Record<string, unknown>) => write("warn", msg, fields),
   error: (msg: string, fields?: Record<string, unknown>) => write("error", msg, fields),
+  /** Sends every line (whole, newline included) to `to` instead of stderr; `undefined` restores stderr. */
+  divert: (to: ((line: string) => void) | undefined) => {
+    divert = to;
+  },
   /** Sets the lowest level written. */
   setLevel: (level: Level) => {
     threshold = ORDER[level];

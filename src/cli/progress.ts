@@ -1,6 +1,10 @@
 /**
- * Progress for long work: a bar on a terminal (rows, rows/s, ETA where the
- * size is known), a structured log line every few seconds otherwise.
+ * Progress for long work: a bar on a terminal (rows, rows/s, percentage and
+ * ETA where the size is known), a structured log line every few seconds
+ * otherwise. While the bar is shown, log lines are written above it, whole.
+ *
+ * The percentage is never shown past what is known: below 100% until the
+ * work ends, and the ETA only once a first 1% took at least a second.
  */
 import cliProgress from "cli-progress";
 import { log } from "../log.ts";
@@ -32,30 +36,64 @@ export interface Progress {
 export function startProgress(
   label: string,
   position: () => { done: number; total: number } | undefined,
-  options: { interactive?: boolean; intervalMs?: number; report?: (fields: Record<string, unknown>) => void } = {},
+  options: {
+    interactive?: boolean;
+    intervalMs?: number;
+    report?: (fields: Record<string, unknown>) => void;
+    /** The terminal (default: stderr); tests give a fake one. */
+    stream?: NodeJS.WritableStream;
+  } = {},
 ): Progress {
   const started = performance.now();
   const interactive = options.interactive ?? Deno.stderr.isTerminal();
-  const rate = (n: number) => Math.round(n / Math.max((performance.now() - started) / 1000, 1e-3));
+  const elapsed = () => Math.max((performance.now() - started) / 1000, 1e-3);
+  const rate = (n: number) => Math.round(n / elapsed());
+  /** How far the input is read, 0..1, or undefined when its size is not known. */
+  const fraction = () => {
+    const p = position();
+    return p && p.total > 0 ? Math.min(p.done / p.total, 1) : undefined;
+  };
   if (interactive) {
-    const bar = new cliProgress.SingleBar({
-      format:
-        `${label} [{bar}] {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {eta_formatted}`,
-      stream: process.stderr,
+    const sized = fraction() !== undefined;
+    const bars = new cliProgress.MultiBar({
+      format: sized
+        ? `${label} [{bar}] {pct} | {rows} rows | {rate} rows/s | {rejected} rejected{etaText}`
+        : `${label} | {rows} rows | {rate} rows/s | {rejected} rejected`,
+      stream: options.stream ?? process.stderr,
       hideCursor: true,
-      etaBuffer: 50,
+      // Our own SIGINT/SIGTERM handling ends the work; the bar must not exit the process.
+      gracefulExit: false,
     }, cliProgress.Presets.shades_classic);
-    bar.start(1000, 0, { rows: 0, rate: 0, rejected: 0 });
+    const bar = bars.create(1000, 0, { pct: "0.0%", rows: 0, rate: 0, rejected: 0, etaText: "" });
+    // Log lines wait for the next redraw (at most 100 ms) and are then written above the bar.
+    log.divert((line) => bars.log(line));
+    const show = (c: Counts, done: boolean) => {
+      const f = done ? 1 : Math.min(fraction() ?? 0, 0.999);
+      const s = elapsed();
+      bar.update(Math.floor(f * 1000), {
+        pct: `${(Math.floor(f * 1000) / 10).toFixed(1)}%`,
+        rows: c.read,
+        rate: rate(c.read),
+        rejected: c.rejected,
+        etaText: !done && f >= 0.01 && s * (0.01 / f) >= 1 ? ` | ETA ${duration(s / f - s)}` : "",
+      });
+    };
+    let last: Counts = { read: 0, predicted: 0, rejected: 0 };
+    let stopped = false;
     return {
       update(c) {
-        const p = position();
-        bar.update(p && p.total > 0 ? Math.round((1000 * p.done) / p.total) : 0, {
-          rows: c.read,
-          rate: rate(c.read),
-          rejected: c.rejected,
-        });
+        last = c;
+        show(c, false);
       },
-      stop: () => bar.stop(),
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        const complete = fraction();
+        show(last, complete !== undefined && complete >= 1);
+        bars.update(); // writes the lines still waiting above the bar
+        log.divert(undefined);
+        bars.stop();
+      },
     };
   }
   const interval = options.intervalMs ?? 5000;
@@ -65,16 +103,23 @@ export function startProgress(
       const now = performance.now();
       if (now - last < interval) return;
       last = now;
-      const p = position();
-      const fraction = p && p.total > 0 ? p.done / p.total : undefined;
+      const f = fraction();
       const seconds = (now - started) / 1000;
       (options.report ?? ((fields) => log.info(label, fields)))({
         ...c,
         rows_per_s: rate(c.read),
-        percent: fraction === undefined ? undefined : Math.round(fraction * 1000) / 10,
-        eta_s: fraction ? Math.round(seconds / fraction - seconds) : undefined,
+        percent: f === undefined ? undefined : Math.floor(Math.min(f, 0.999) * 1000) / 10,
+        eta_s: f !== undefined && f >= 0.01 ? Math.round(seconds / f - seconds) : undefined,
       });
     },
     stop: () => {},
   };
+}
+
+/** `42s`, `3m05s`, `1h02m`. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }

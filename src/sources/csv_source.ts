@@ -77,11 +77,11 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
     progress: () => ({
-      done: reading.done
-        ? total
-        : reading.byDuckDB
+      done: reading.done ? total : reading.byDuckDB
         ? Math.min(total, Math.round((reading.rows + 1) * bytesPerRow))
-        : (stream as ReadStream).bytesRead,
+        // What the rows handed out so far span (characters, i.e. bytes for ASCII; fewer for other text, so the
+        // fraction never runs ahead), not what the stream read ahead.
+        : Math.min(records.consumed, total),
       total,
     }),
     batches: async function* (options) {
@@ -248,6 +248,10 @@ interface ParsedRecord {
 /** Turns papaparse's pushed chunks into records pulled one at a time. */
 class RecordQueue {
   #chunks: ParsedRecord[][] = [];
+  /** Where each chunk of `#chunks` ends in the input, in characters. */
+  #ends: number[] = [];
+  /** Where the records handed out so far end in the input, in characters. */
+  consumed = 0;
   #at = 0;
   #done = false;
   #failure: Error | undefined;
@@ -287,6 +291,7 @@ class RecordQueue {
         this.#records += results.data.length;
         const bad = new Map(results.errors.filter((e) => e.row !== undefined).map((e) => [e.row!, e.message]));
         this.#chunks.push((results.data as string[][]).map((fields, i) => ({ fields, error: bad.get(i) })));
+        this.#ends.push(results.meta.cursor);
         if (this.#chunks.length >= 2) {
           this.#parser = parser;
           this.#paused = true;
@@ -310,6 +315,7 @@ class RecordQueue {
       if (chunk !== undefined) {
         if (this.#at < chunk.length) return chunk[this.#at++];
         this.#chunks.shift();
+        this.consumed = this.#ends.shift() ?? this.consumed;
         this.#at = 0;
         if (this.#paused && this.#chunks.length < 2) {
           this.#paused = false;

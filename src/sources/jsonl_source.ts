@@ -37,11 +37,14 @@ export async function openJsonlSource(path: string): Promise<Source> {
     if (parsed.ok) { for (const key of Object.keys(parsed.value)) seen.add(key); }
   }
   const keys = [...seen];
+  const consumed = { chars: 0 };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: keys.map((name) => ({ name, type: "json" })),
-    progress: () => ({ done: stream.bytesRead, total }),
-    batches: (options) => readBatches(pending, lines, keys, options),
+    // What the records handed out so far span (characters: bytes for ASCII, fewer otherwise, so the fraction
+    // never runs ahead), not what the stream read ahead.
+    progress: () => ({ done: Math.min(consumed.chars, total), total }),
+    batches: (options) => readBatches(pending, lines, keys, options, consumed),
     close: async () => {
       stream.destroy();
       await Promise.resolve();
@@ -54,14 +57,16 @@ async function* readBatches(
   lines: AsyncIterator<string>,
   keys: string[],
   { batchSize, columns }: ReadOptions,
+  consumed: { chars: number },
 ): AsyncGenerator<RowBatch> {
   const names = columns ?? keys;
   let row = 0;
   let ended = false;
   const nextLine = async () => {
-    if (pending.length > 0) return pending.shift();
-    const r = await lines.next();
-    return r.done ? undefined : r.value;
+    const r = pending.length > 0 ? { done: false, value: pending.shift()! } : await lines.next();
+    if (r.done) return undefined;
+    consumed.chars += r.value.length + 1;
+    return r.value;
   };
   while (!ended) {
     const cols = names.map(() => [] as unknown[]);

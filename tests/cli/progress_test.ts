@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startProgress } from "../../src/cli/progress.ts";
+import { log } from "../../src/log.ts";
 
 Deno.test("progress lines off a terminal", async (t) => {
   await t.step("rows, rows/s, percent and ETA when the size is known", async () => {
@@ -41,5 +42,118 @@ Deno.test("progress lines off a terminal", async (t) => {
     for (let i = 0; i < 100; i++) progress.update({ read: i, predicted: i, rejected: 0 });
     progress.stop();
     assert.equal(lines.length, 0);
+  });
+});
+
+/** A terminal for the bar: records what is written, escape codes included. */
+function fakeTerminal() {
+  let text = "";
+  const stream = {
+    isTTY: true,
+    columns: 200,
+    rows: 40,
+    write(chunk: string | Uint8Array, ...rest: unknown[]) {
+      text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+      const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+      done?.();
+      return true;
+    },
+    on: () => stream,
+    once: () => stream,
+    removeListener: () => stream,
+    off: () => stream,
+  };
+  // What a terminal would show: text overwrites from the cursor; \r and CSI G move it to column 1 (clearing
+  // nothing), CSI 0K clears to the end of the line, CSI 2K the whole line.
+  // deno-lint-ignore no-control-regex -- terminal escape codes are what is parsed
+  const PRIVATE = /\x1b\[\?[0-9;]*[a-z]/g;
+  // deno-lint-ignore no-control-regex -- as above
+  const TOKENS = /(\r|\n|\x1b\[[0-9;]*[A-Za-z])/;
+  const screen = () => {
+    const lines: string[] = [""];
+    let col = 0;
+    const plain = text.replace(PRIVATE, "");
+    for (const part of plain.split(TOKENS)) {
+      const at = lines.length - 1;
+      if (part === "\n") [lines[lines.length], col] = ["", 0];
+      else if (part === "\r" || (part.startsWith("\x1b[") && part.endsWith("G"))) col = 0;
+      else if (part === "\x1b[0K" || part === "\x1b[K") lines[at] = lines[at].slice(0, col);
+      else if (part === "\x1b[2K") lines[at] = "";
+      else if (!part.startsWith("\x1b")) {
+        lines[at] = lines[at].slice(0, col) + part + lines[at].slice(col + part.length);
+        col += part.length;
+      }
+    }
+    return lines;
+  };
+  return { stream: stream as unknown as NodeJS.WritableStream, screen, raw: () => text };
+}
+
+Deno.test("the progress bar on a terminal", async (t) => {
+  await t.step("log lines go above the bar, whole; the bar stays the last line", async () => {
+    const term = fakeTerminal();
+    let done = 0;
+    const progress = startProgress("scoring", () => ({ done, total: 1000 }), {
+      interactive: true,
+      stream: term.stream,
+    });
+    done = 300;
+    progress.update({ read: 3000, predicted: 3000, rejected: 0 });
+    log.warn("row rejected", { row: 12, error: "a rather long message that must not be cut by the bar" });
+    log.info("signal received: stopping");
+    await new Promise((r) => setTimeout(r, 250)); // a redraw or two
+    progress.update({ read: 4000, predicted: 4000, rejected: 0 });
+    progress.stop();
+    const lines = term.screen().filter((l) => l !== "");
+    const logs = lines.filter((l) => l.startsWith("{"));
+    assert.equal(logs.length, 2, JSON.stringify(term.raw()));
+    assert.match(JSON.parse(logs[0]).error, /must not be cut by the bar$/);
+    assert.equal(JSON.parse(logs[1]).msg, "signal received: stopping");
+    assert.match(lines.at(-1)!, /^scoring \[.*\] \d+\.\d% \| 4000 rows/, JSON.stringify(term.raw()));
+    for (const l of lines) {
+      assert.ok(!/\{"time".*scoring|rejected.*\{"time"/.test(l), `a log line mixed with the bar: ${l}`);
+    }
+  });
+  await t.step("logs written after stop go to stderr again", () => {
+    const term = fakeTerminal();
+    const progress = startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
+    progress.stop();
+    const before = term.raw();
+    log.debug("after the bar");
+    assert.equal(term.raw(), before);
+  });
+  await t.step("the percentage stays below 100% until the end, and reaches it then", async () => {
+    const term = fakeTerminal();
+    let done = 0;
+    const progress = startProgress("scoring", () => ({ done, total: 1000 }), {
+      interactive: true,
+      stream: term.stream,
+    });
+    done = 1000; // read to the end, but not yet written
+    progress.update({ read: 10, predicted: 10, rejected: 0 });
+    await new Promise((r) => setTimeout(r, 250)); // a redraw or two
+    const during = term.raw();
+    assert.doesNotMatch(during, /100\.0%/);
+    assert.match(during, /99\.9%/);
+    progress.stop();
+    assert.match(term.raw().slice(during.length), /100\.0%/);
+  });
+  await t.step("no percentage nor ETA when the size is not known", () => {
+    const term = fakeTerminal();
+    const progress = startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
+    progress.update({ read: 10, predicted: 10, rejected: 0 });
+    progress.stop();
+    assert.doesNotMatch(term.raw(), /%|ETA/);
+    assert.match(term.raw(), /scoring \| 10 rows/);
+  });
+  await t.step("no ETA before the first 1% took a second", () => {
+    const term = fakeTerminal();
+    const progress = startProgress("scoring", () => ({ done: 500, total: 1000 }), {
+      interactive: true,
+      stream: term.stream,
+    });
+    progress.update({ read: 10, predicted: 10, rejected: 0 });
+    progress.stop();
+    assert.doesNotMatch(term.raw(), /ETA/);
   });
 });
