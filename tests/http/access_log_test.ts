@@ -4,17 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { AccessLog } from "../../src/http/access_log.ts";
-
-function collector() {
-  const chunks: Uint8Array[] = [];
-  return {
-    out: { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) },
-    lines: () =>
-      chunks.map((c) => new TextDecoder().decode(c)).join("").split("\n").filter((l) => l !== "").map((l) =>
-        JSON.parse(l)
-      ),
-  };
-}
+import { collector } from "./line_collector.ts";
 
 Deno.test("AccessLog", async (t) => {
   const base = {

@@ -11,17 +11,7 @@ import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
 import { MODELS } from "../helpers.ts";
 import { COURSE_RIDE } from "./requests.ts";
-
-function collector() {
-  const chunks: Uint8Array[] = [];
-  return {
-    out: { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) },
-    lines: () =>
-      chunks.map((c) => new TextDecoder().decode(c)).join("").split("\n").filter((l) => l !== "").map((l) =>
-        JSON.parse(l)
-      ),
-  };
-}
+import { collector } from "./line_collector.ts";
 
 Deno.test("createApp at its edges", async (t) => {
   const model = await loadModel(join(MODELS, "ride-duration-linreg"));
