@@ -100,7 +100,7 @@ Deno.test("score's first-hour mistakes are usage errors that say what to do (exi
       {},
       /"99999" is not a whole number from 0 to 65535/,
     ],
-    ["serve without --model", ["serve"], {}, /required option '--model <path>' not specified \(nor SCORE_MODEL\)/],
+    ["serve without --model", ["serve"], {}, /required option '--model <uri>' not specified \(nor SCORE_MODEL\)/],
     [
       "LOG_LEVEL=verbose",
       ["batch", "--model", "churn", "--input", csv, "--output", "-"],
