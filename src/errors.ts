@@ -84,7 +84,7 @@ export class TooManyRejectsError extends ScoreError {
 
 /** SIGTERM or SIGINT stopped a job; nothing of the run in progress was committed. Exit 143 or 130 (128 + the signal). */
 export class InterruptedError extends ScoreError {
-  constructor(signal: "SIGTERM" | "SIGINT") {
+  constructor(readonly signal: "SIGTERM" | "SIGINT") {
     super(
       `Interrupted by ${signal}: the run in progress was stopped and nothing of it was committed`,
       "interrupted",

@@ -1,15 +1,26 @@
 /**
- * SIGTERM/SIGINT for jobs that run to an end (batch, publish): the first
- * signal aborts the returned signal, so the job abandons the read or write
- * in progress and aborts its sinks (no temporary file left, no transaction
- * committed); a second one, or {@linkcode STOP_TIMEOUT_MS} without an end,
- * exits at once, whatever I/O is still pending.
+ * SIGTERM and SIGINT, the same way in every command: the first signal
+ * aborts the returned signal (its reason an `InterruptedError` naming the
+ * signal) and the command stops its own way (batch aborts its sinks and
+ * commits nothing, serve drains, consume finishes the events in flight,
+ * publish stops after the confirms it awaits); a second signal exits at
+ * once with the signal's exit code (130 for SIGINT, 143 for SIGTERM),
+ * whatever is still pending. With `stopTimeoutMs`, a command that has not
+ * stopped that long after the first signal exits the same way.
  */
 import { InterruptedError } from "../errors.ts";
 import { log } from "../log.ts";
 
-/** How long a job may take to stop after the first signal before the process exits anyway. */
+/** How long a batch job may take to stop after the first signal before the process exits anyway. */
 export const STOP_TIMEOUT_MS = 10_000;
+
+/** How the first signal is answered. */
+export interface InterruptOptions {
+  /** Logged (as a warning, after the signal's name) at the first signal. */
+  stopping?: string;
+  /** After the first signal, how long the command may take to stop before the process exits (default: no limit). */
+  stopTimeoutMs?: number;
+}
 
 /** A live listener: pass `signal` to the job, `dispose` when it is done. */
 export interface Interrupt {
@@ -22,7 +33,7 @@ export interface Interrupt {
  *
  * @example
  * ```ts
- * const interrupt = listenForInterrupt();
+ * const interrupt = listenForInterrupt({ stopping: "stopping", stopTimeoutMs: STOP_TIMEOUT_MS });
  * try {
  *   await runBatch({ ...job, signal: interrupt.signal });
  * } finally {
@@ -30,22 +41,25 @@ export interface Interrupt {
  * }
  * ```
  */
-export function listenForInterrupt(stopTimeoutMs = STOP_TIMEOUT_MS): Interrupt {
+export function listenForInterrupt(options: InterruptOptions = {}): Interrupt {
   const controller = new AbortController();
   const listeners = (["SIGTERM", "SIGINT"] as const).map((name) => {
     const listener = () => {
       const error = new InterruptedError(name);
       if (controller.signal.aborted) {
-        log.error(`${name} again: exiting without cleaning up`);
+        log.error(`${name} again: exiting at once`);
         Deno.exit(error.exitCode);
       }
-      log.warn(`${name}: stopping; nothing of this run will be committed`);
+      log.warn(`${name}: ${options.stopping ?? "stopping"}`);
       controller.abort(error);
-      const timer = setTimeout(() => {
-        log.error(`${name}: not stopped after ${stopTimeoutMs / 1000} s: exiting without cleaning up`);
-        Deno.exit(error.exitCode);
-      }, stopTimeoutMs);
-      Deno.unrefTimer(timer);
+      const limit = options.stopTimeoutMs;
+      if (limit !== undefined && limit > 0) {
+        const timer = setTimeout(() => {
+          log.error(`${name}: not stopped after ${limit / 1000} s: exiting at once`);
+          Deno.exit(error.exitCode);
+        }, limit);
+        Deno.unrefTimer(timer);
+      }
     };
     Deno.addSignalListener(name, listener);
     return [name, listener] as const;

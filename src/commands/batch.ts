@@ -26,7 +26,7 @@ import {
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
-import { listenForInterrupt } from "../cli/interrupt.ts";
+import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -217,7 +217,10 @@ export function batchCommand(): Command {
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planJob(flags);
     const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;
-    const interrupt = listenForInterrupt();
+    const interrupt = listenForInterrupt({
+      stopping: "stopping; nothing of this run will be committed",
+      stopTimeoutMs: STOP_TIMEOUT_MS,
+    });
     try {
       const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
       for (const window of plan.windows) {

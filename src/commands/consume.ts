@@ -15,6 +15,7 @@ import {
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import type { Model } from "../model/mod.ts";
@@ -164,13 +165,7 @@ export function consumeCommand(): Command {
     const server = flags.metricsPort === undefined
       ? undefined
       : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
-    const stop = new AbortController();
-    const onSignal = () => {
-      if (!stop.signal.aborted) log.info("signal received: stopping");
-      stop.abort();
-    };
-    Deno.addSignalListener("SIGTERM", onSignal);
-    Deno.addSignalListener("SIGINT", onSignal);
+    const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
     let stopReloading = async () => {};
     try {
       const newBatcher = (m: Model) =>
@@ -268,8 +263,7 @@ export function consumeCommand(): Command {
           : 0,
       });
     } finally {
-      Deno.removeSignalListener("SIGTERM", onSignal);
-      Deno.removeSignalListener("SIGINT", onSignal);
+      stop.dispose();
       await stopReloading();
       await server?.shutdown();
       await opened.model.close();

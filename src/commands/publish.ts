@@ -5,6 +5,7 @@
  * publishes them with confirms and a progress display.
  */
 import { Command, Option } from "commander";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { formatOption, list, wholeNumber } from "../cli/options.ts";
 import { startProgress } from "../cli/progress.ts";
 import { fileFormat } from "../file_format.ts";
@@ -93,10 +94,7 @@ export function publishCommand(): Command {
     .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"))
     .action(async (flags: PublishFlags) => {
       const source = await openSource(flags.input, flags.inputFormat);
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      Deno.addSignalListener("SIGINT", onSignal);
-      Deno.addSignalListener("SIGTERM", onSignal);
+      const stop = listenForInterrupt({ stopping: "stopping after the confirms awaited" });
       try {
         const started = performance.now();
         const counts = { read: 0, predicted: 0, rejected: 0 };
@@ -127,8 +125,7 @@ export function publishCommand(): Command {
           events_per_s: Math.round(published / seconds),
         });
       } finally {
-        Deno.removeSignalListener("SIGINT", onSignal);
-        Deno.removeSignalListener("SIGTERM", onSignal);
+        stop.dispose();
         await source.close();
       }
     });

@@ -20,7 +20,8 @@ import {
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
-import { UsageError } from "../errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
+import { InterruptedError, UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
@@ -29,6 +30,7 @@ import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
 import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../sinks/prediction_log.ts";
+import { VERSION } from "../version.ts";
 
 interface ServeFlags {
   model: string[];
@@ -54,9 +56,6 @@ interface ServeFlags {
   graphOptimization: string;
   rename?: Record<string, string>;
 }
-
-/** Reported on `GET /v2`; kept equal to `VERSION` in main.ts (which commands do not import). */
-const SERVER_VERSION = "0.1.0";
 
 /**
  * The `serve` command.
@@ -208,7 +207,7 @@ async function serve(
   let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
   const plane = new DataPlane(models, {
-    version: SERVER_VERSION,
+    version: VERSION,
     batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
     predictions,
     isReady: () => ready,
@@ -273,21 +272,11 @@ async function serve(
   });
   const stopReloading = reloader.listen(flags.reloadInterval);
 
-  const stopped = Promise.withResolvers<string>();
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  let stopping = false;
-  const onSignal = (signal: Deno.Signal) => () => {
-    if (stopping) {
-      log.warn("second signal: exiting without draining", { signal });
-      Deno.exit(130);
-    }
-    stopping = true;
-    stopped.resolve(signal);
-  };
-  const handlers = signals.map((s) => [s, onSignal(s)] as const);
-  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
   try {
-    const signal = await stopped.promise;
+    const { signal } = await new Promise<InterruptedError>((resolve) =>
+      interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
+    );
     ready = false;
     log.info("draining", { signal, drain_delay_s: flags.drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
     const started = performance.now();
@@ -305,7 +294,7 @@ async function serve(
     log.info("stopped", { signal, drain_ms: Math.round(performance.now() - started) });
     return late;
   } finally {
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    interrupt.dispose();
     await stopReloading();
   }
 }
