@@ -17,8 +17,9 @@ import { publishCommand } from "./src/commands/publish.ts";
 import { serveCommand } from "./src/commands/serve.ts";
 import { describeError } from "./src/errors.ts";
 import { log } from "./src/log.ts";
+import { VERSION } from "./src/version.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Whether `err` (or what caused it) is a write to a pipe whose reader has gone. */
 function closedPipe(err: unknown): boolean {

@@ -213,6 +213,9 @@ Deno.test("score serve takes several shipped models by name from SCORE_MODEL", a
   assert.equal(churn.body.churn_probability, 0.6363584152715288, "the first model answers /predict");
   const rf = await (await fetch(`${server.url}/v2/models/ride-duration-rf`)).json();
   assert.equal(rf.versions[0], "e1efc53e9bd149078b0c12aeaa6365df");
+  const metadata = await (await fetch(`${server.url}/v2`)).json();
+  const version = await runScore(["--version"]);
+  assert.equal(metadata.version, version.stdout.trim(), "GET /v2 reports the version score --version prints");
 });
 
 Deno.test("score serve refuses bad configuration with a usage error", async (t) => {
