@@ -75,6 +75,17 @@ export class AuthError extends ScoreError {
   }
 }
 
+/**
+ * The client went away before its request arrived whole (hung up mid-body,
+ * or sent too slowly): nothing to answer and nobody to page. Status 499,
+ * the common convention for it; exit 75 (EX_TEMPFAIL).
+ */
+export class ClientClosedError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "client_closed_request", 499, 75, options);
+  }
+}
+
 /** The job ran but rejected more rows than allowed. Exit 65 (EX_DATAERR). */
 export class TooManyRejectsError extends ScoreError {
   constructor(message: string) {

@@ -11,7 +11,7 @@
  */
 import { Hono } from "hono";
 import { matchedRoutes, routePath } from "hono/route";
-import { describeError, NotFoundError, UnavailableError } from "../errors.ts";
+import { ClientClosedError, describeError, NotFoundError, UnavailableError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import type { DataPlane } from "../serving/data_plane.ts";
@@ -125,7 +125,10 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
         stack: (err as Error)?.stack,
       });
     }
-    if (err instanceof UnavailableError) {
+    if (err instanceof ClientClosedError) {
+      // Nobody is waiting for the answer, and nothing is wrong here: counted as 499, logged at info.
+      log.info("client closed the request", { request_id: requestId, error: failure.message });
+    } else if (err instanceof UnavailableError) {
       metrics.reject("queue_full");
       if (err.retryAfterSeconds !== undefined) {
         c.header("Retry-After", String(Math.max(1, Math.ceil(err.retryAfterSeconds))));

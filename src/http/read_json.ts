@@ -4,7 +4,7 @@
  * is counted as it streams, so an oversized body is never held in memory.
  * Integers beyond 2^53 are read exactly (see `src/value_codec.ts`).
  */
-import { InputError } from "../errors.ts";
+import { ClientClosedError, InputError } from "../errors.ts";
 import { parseJson } from "../value_codec.ts";
 
 /**
@@ -20,10 +20,14 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   let text: string;
-  if (declared !== null) {
-    text = await req.text();
-  } else {
-    text = await readCounted(req, maxBytes);
+  try {
+    text = declared !== null ? await req.text() : await readCounted(req, maxBytes);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    // The body stopped coming: the client hung up (or was cut off for being too slow).
+    throw new ClientClosedError(`The client closed the connection before the request body arrived whole`, {
+      cause: err,
+    });
   }
   if (text.length > maxBytes) throw tooLarge(maxBytes);
   if (text.trim() === "") {

@@ -102,6 +102,12 @@ export interface Prediction {
 export interface PredictOptions {
   /** Only these outputs (ONNX output names); all tensor outputs by default. */
   outputs?: string[];
+  /**
+   * Most rows in one `session.run`: more rows are scored in runs of this
+   * many, so the memory onnxruntime takes is bounded by it, not by the
+   * request. Unset: every row in one run.
+   */
+  maxRunRows?: number;
 }
 
 /** What `loadModel` hands the constructor. */
@@ -244,7 +250,7 @@ export class Model {
     }
     // A lone row runs as two (itself twice): for one row onnxruntime's matrix products take another kernel
     // (a GEMV), whose float sums can differ in the last bit from the same row's in a batch.
-    const batch = this.fixedBatch ?? (n === 1 ? 2 : n);
+    const batch = this.fixedBatch ?? (n === 1 ? 2 : Math.min(n, Math.max(2, options.maxRunRows ?? n)));
     if (n === batch) return { rows, columns: await this.#run(data, n, selected), rejects };
     const parts: Record<string, ArrayLike<unknown>>[] = [];
     for (let start = 0; start < n; start += batch) {
@@ -377,6 +383,8 @@ function show(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
   if (typeof v === "bigint") return String(v);
+  // JSON would write an infinity (1e999 read as a number) as null.
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   let text: string;
   try {
     text = JSON.stringify(v) ?? String(v);

@@ -9,7 +9,7 @@ import type { Model, Prediction } from "../model/mod.ts";
 
 /** Batching limits. */
 export interface BatcherOptions {
-  /** Most rows in one model run (a larger single request runs alone). */
+  /** Most rows in one model run (a larger single request runs alone, in runs of this many rows). */
   maxBatchSize?: number;
   /** How long the first waiting request may wait for others. */
   maxDelayMs?: number;
@@ -49,6 +49,7 @@ export class Batcher {
   #running = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #idle: (() => void)[] = [];
+  readonly #runs: { maxRunRows: number };
 
   constructor(model: Model, options: BatcherOptions = {}) {
     this.model = model;
@@ -57,6 +58,7 @@ export class Batcher {
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#concurrency = options.concurrency ?? 1;
     this.#onBatch = options.onBatch;
+    this.#runs = { maxRunRows: this.#maxBatchSize };
   }
 
   /** Rows waiting for a model run. */
@@ -139,7 +141,7 @@ export class Batcher {
     if (batch.length === 1) return await this.#alone(batch[0]);
     let result: Prediction;
     try {
-      result = await this.model.predict(merge(batch, rows), rows);
+      result = await this.model.predict(merge(batch, rows), rows, this.#runs);
     } catch {
       // One request's rows may have made the merged run fail: score each alone, so only that one fails.
       for (const p of batch) await this.#alone(p);
@@ -150,7 +152,8 @@ export class Batcher {
 
   async #alone(p: Pending) {
     try {
-      p.resolve(await this.model.predict(p.columns, p.length));
+      // However large the request, onnxruntime sees at most maxBatchSize rows at a time: its memory is bounded.
+      p.resolve(await this.model.predict(p.columns, p.length, this.#runs));
     } catch (err) {
       p.reject(err);
     }

@@ -589,3 +589,58 @@ Deno.test("dynamic batching: 200 concurrent distinct requests each get exactly t
     await churn.close();
   }
 });
+
+Deno.test("createApp: a client that hangs up mid-body is a 499 logged at info, not a 500", async (t) => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"));
+  const app = createApp(new DataPlane([model]), { accessLog: false });
+  const logged: string[] = [];
+  const write = Deno.stderr.writeSync;
+  Deno.stderr.writeSync = (p: Uint8Array) => (logged.push(new TextDecoder().decode(p)), p.length);
+  try {
+    for (const declared of [true, false]) {
+      await t.step(declared ? "with a Content-Length" : "chunked", async () => {
+        // Half a body, then the connection goes away.
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('{"PULocationID": 10, "DOLoc'));
+          },
+          pull(c) {
+            c.error(new Error("Cannot read body as underlying resource unavailable"));
+          },
+        });
+        const headers: Record<string, string> = declared ? { "content-length": "200" } : {};
+        const res = await app.request("/predict", { method: "POST", body, headers, duplex: "half" } as RequestInit);
+        assert.equal(res.status, 499);
+        assert.equal((await res.json()).code, "client_closed_request");
+      });
+    }
+  } finally {
+    Deno.stderr.writeSync = write;
+    await model.close();
+  }
+  const lines = logged.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.level, l.msg]), [["info", "client closed the request"], [
+    "info",
+    "client closed the request",
+  ]]);
+  const metrics = await (await app.request("/metrics")).text();
+  assert.match(metrics, /status="499"[^\n]* 2$/m);
+  assert.doesNotMatch(metrics, /status="500"/);
+});
+
+Deno.test("createApp: a number beyond float64 (1e999) is named as sent, not as null", async () => {
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"));
+  const app = createApp(new DataPlane([model]), { accessLog: false });
+  try {
+    for (const [text, shown] of [["1e999", "Infinity"], ["-1e999", "-Infinity"]]) {
+      const res = await app.request("/predict", {
+        method: "POST",
+        body: `{"PULocationID": 10, "DOLocationID": 50, "trip_distance": ${text}}`,
+      });
+      assert.equal(res.status, 422);
+      assert.equal((await res.json()).error, `column "trip_distance" is not a finite number (got ${shown})`);
+    }
+  } finally {
+    await model.close();
+  }
+});

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import type { Model, Prediction } from "../../src/model/mod.ts";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { loadModel, type Model, type Prediction } from "../../src/model/mod.ts";
 import { Batcher } from "../../src/serving/batcher.ts";
-import { rejection } from "../helpers.ts";
+import { MODELS, rejection } from "../helpers.ts";
 
 /**
  * A model double for the batcher's own logic (merging, splitting, failing
@@ -53,4 +55,31 @@ Deno.test("Batcher", async (t) => {
     assert.match(err.message, /Missing input column/);
     assert.deepEqual(runs, []);
   });
+});
+
+Deno.test("Batcher: a request larger than maxBatchSize reaches onnxruntime in runs of at most that many rows", async () => {
+  const model = await loadModel(join(MODELS, "ride-duration-rf"));
+  const n = 1000;
+  const columns = {
+    PULocationID: Array.from({ length: n }, (_, i) => 1 + (i * 37) % 265),
+    DOLocationID: Array.from({ length: n }, (_, i) => 1 + (i * 91) % 265),
+    trip_distance: Array.from({ length: n }, (_, i) => 0.3 + i * 0.01),
+  };
+  const runs: number[] = [];
+  // The session class's own run, spied on: what onnxruntime is actually handed.
+  const proto = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
+  const run = proto.run;
+  try {
+    const whole = await model.predict(columns, n);
+    proto.run = function (this: ort.InferenceSession, feeds: ort.InferenceSession.FeedsType, ...rest: unknown[]) {
+      runs.push(Object.values(feeds)[0].dims[0]);
+      return (run as (...a: unknown[]) => ReturnType<typeof run>).call(this, feeds, ...rest);
+    } as typeof run;
+    const batched = await new Batcher(model, { maxBatchSize: 256, maxDelayMs: 0 }).predict(columns, n);
+    assert.deepEqual(runs, [256, 256, 256, 256], "four runs; the last one padded, never more than 256 rows");
+    assert.deepEqual(Array.from(batched.columns.duration), Array.from(whole.columns.duration));
+  } finally {
+    proto.run = run;
+    await model.close();
+  }
 });
