@@ -3,7 +3,7 @@
  * lists of JSON's array form) coerced to the input's type and laid out row
  * by row, with a failure per bad value naming its column.
  */
-import { coerceColumn, type TensorData } from "./coerce.ts";
+import { coerceColumn, type Coerced, type TensorData } from "./coerce.ts";
 import type { InputSpec } from "./model.ts";
 import type { InputSource } from "./resolve_inputs.ts";
 
@@ -61,6 +61,7 @@ export function inputValues(
     }
   }
   const coerced = perValue.map((values) => coerceColumn(values, input.type, { required: input.required }));
+  if (!input.vector) coerced[0] = unwrapOneItemLists(perValue[0], coerced[0], input);
   for (let j = 0; j < k; j++) {
     for (const f of coerced[j].failures) {
       const form = packedRow?.[f.index];
@@ -72,6 +73,17 @@ export function inputValues(
     }
   }
   return { data: interleave(coerced.map((c) => c.data), length), failures };
+}
+
+/**
+ * An `[N,1]` input's value given as a list of one (`{"input": [0.5]}`, as a tensor's row is written) is that
+ * value. Only values that failed are looked at, so a column of plain values costs nothing more.
+ */
+function unwrapOneItemLists(values: ArrayLike<unknown>, coerced: Coerced, input: InputSpec): Coerced {
+  if (!coerced.failures.some((f) => Array.isArray(f.value) && f.value.length === 1)) return coerced;
+  const unwrapped = Array.from(values);
+  for (const f of coerced.failures) if (Array.isArray(f.value) && f.value.length === 1) unwrapped[f.index] = f.value[0];
+  return coerceColumn(unwrapped, input.type, { required: input.required });
 }
 
 /** K columns of `length` values as one row-major array. */

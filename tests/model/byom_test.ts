@@ -289,6 +289,15 @@ Deno.test("a model of mixed inputs: a string column, a float vector and an int64
     ]);
     const p = await model.predict(rowsToColumns([{ color: "red", features: [1, 1, 1], counts: [1, "x"] }]), 1);
     assert.deepEqual(p.rejects.map((r) => r.message), ['column "counts" value 1 is not an integer (got "x")']);
+    // An [N,1] input's value may come as a list of one, as a tensor's row is written.
+    const plain = await predictRows(model, [{ color: "blue", features: [1, 2, 3], counts: [4, 5] }]);
+    const listed = await predictRows(model, [{ color: ["blue"], features: [1, 2, 3], counts: [4, 5] }]);
+    assert.deepEqual(listed.variable, plain.variable);
+    const bad = await model.predict(
+      rowsToColumns([{ color: ["blue", "red"], features: [1, 2, 3], counts: [4, 5] }]),
+      1,
+    );
+    assert.match(bad.rejects[0].message, /column "color" is not a string/);
   } finally {
     await model.close();
   }
