@@ -65,8 +65,13 @@ export function startProgress(
       gracefulExit: false,
     }, cliProgress.Presets.shades_classic);
     const bar = bars.create(1000, 0, { pct: "0.0%", rows: 0, rate: 0, rejected: 0, etaText: "" });
-    // Log lines wait for the next redraw (at most 100 ms) and are then written above the bar.
-    log.divert((line) => bars.log(line));
+    // A log line replaces the bar's line at once (it must not wait for a redraw: the process may exit right
+    // after it); the next redraw, within 100 ms, draws the bar again below it.
+    const encoder = new TextEncoder();
+    const above = options.stream
+      ? (text: string) => void options.stream!.write(text)
+      : (text: string) => void Deno.stderr.writeSync(encoder.encode(text));
+    log.divert((line) => above("\r\x1b[2K" + line));
     const show = (c: Counts, done: boolean) => {
       const f = done ? 1 : Math.min(fraction() ?? 0, 0.999);
       const s = elapsed();
@@ -90,7 +95,6 @@ export function startProgress(
         stopped = true;
         const complete = fraction();
         show(last, complete !== undefined && complete >= 1);
-        bars.update(); // writes the lines still waiting above the bar
         log.divert(undefined);
         bars.stop();
       },

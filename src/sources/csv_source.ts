@@ -71,7 +71,8 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
     seen.add(name);
   }
   // What papaparse has read so far gives the bytes a row takes, for the progress of DuckDB's reading.
-  const bytesPerRow = (stream as ReadStream).bytesRead / Math.max(1, records.parsed);
+  // (What papaparse parsed, not what the stream read ahead of it, which made the percentage run ahead.)
+  const bytesPerRow = records.parsedChars / Math.max(1, records.parsed);
   const reading = { rows: 0, byDuckDB: false, done: false };
   return {
     description: path === STDIN ? "stdin" : path,
@@ -260,6 +261,11 @@ class RecordQueue {
   #paused = false;
   /** Records parsed so far (the header is the first). */
   #records = 0;
+
+  /** Where the records parsed so far end in the input, in characters. */
+  get parsedChars(): number {
+    return this.#ends.at(-1) ?? this.consumed;
+  }
 
   /** Records parsed so far, the header included. */
   get parsed(): number {
