@@ -92,3 +92,22 @@ Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it s
     });
   });
 });
+
+Deno.test("README's batch examples on files run as typed", async (t) => {
+  const readme = await read("README.md");
+  const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const commands = blocks.flatMap((b) => b.replaceAll("\\\n", " ").split("\n"))
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("./score batch") && !l.includes("@db"));
+  assert.ok(commands.length >= 2, "the README has batch examples on files");
+  await using dir = await tempDir();
+  for (const command of commands) {
+    await t.step(command, async () => {
+      const args = command.split(/\s+/).slice(1).map((a) => a.replaceAll("/tmp/", `${dir.path}/`));
+      const r = await runScore([...args, "--no-progress"], { cwd: ROOT });
+      assert.equal(r.code, 0, r.stderr);
+      const done = logLines(r.stderr).find((l) => l.msg === "batch done")!;
+      assert.equal(done.read, 64572);
+    });
+  }
+});
