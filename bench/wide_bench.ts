@@ -8,14 +8,16 @@
  *
  *   ./scripts/deno run -A bench/wide_bench.ts [rows]   (default 300,000)
  *
- * A benchmark, not a test: it asserts nothing.
+ * The copy and the two jobs run three times, alternated, and the best of each is kept (the machine is
+ * shared). A benchmark, not a test: it asserts nothing.
  */
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
+import process from "node:process";
 import { loadModel } from "../src/model/mod.ts";
 import { createSink } from "../src/sinks/create_sink.ts";
 import { openSource } from "../src/sources/open_source.ts";
-import { BATCH, fmt, pct, ROOT, runScoreBatch } from "./rides.ts";
+import { BATCH, type BatchRun, fmt, pct, ROOT, runScoreBatch } from "./rides.ts";
 
 const K = 100;
 const ROWS = Number(Deno.args[0] ?? 300_000);
@@ -56,16 +58,23 @@ const rawNamed = await raw(NAMED, (start, n) =>
     ]),
   ));
 const [predictVector, predictNamed] = await predictOnly();
-const copy = await copyOnly(input, join(OUT, "wide_copy.parquet"));
-const vector = await runScoreBatch(["--model", VECTOR, "--input", input, "--output", join(OUT, "wide_pred.parquet")]);
-const named = await runScoreBatch([
-  "--model",
-  NAMED,
-  "--input",
-  input,
-  "--output",
-  join(OUT, "wide_pred_named.parquet"),
-]);
+// The copy and both jobs alternated three times, the best of each kept: the machine is shared, and the best run is
+// the least disturbed one.
+let copy = 0;
+let vector: BatchRun | undefined;
+let named: BatchRun | undefined;
+const best = (a: BatchRun | undefined, b: BatchRun) => a === undefined || b.rowsPerSecond > a.rowsPerSecond ? b : a;
+for (let round = 0; round < 3; round++) {
+  copy = Math.max(copy, await copyOnly(input, join(OUT, "wide_copy.parquet")));
+  vector = best(
+    vector,
+    await runScoreBatch(["--model", VECTOR, "--input", input, "--output", join(OUT, "wide_pred.parquet")]),
+  );
+  named = best(
+    named,
+    await runScoreBatch(["--model", NAMED, "--input", input, "--output", join(OUT, "wide_pred_named.parquet")]),
+  );
+}
 
 console.log(`\n${fmt(ROWS)} rows x ${K} float features, Parquet -> Parquet, ${BATCH}-row runs, one intra-op thread`);
 console.log("\n| run | rows/s | values/s | vs raw onnxruntime | vs reader-into-writer copy | peak RSS |");
@@ -81,28 +90,33 @@ line("raw onnxruntime, 100 named [N,1] inputs, pre-built tensors", rawNamed, raw
 line("reader-into-writer copy, no model", copy, null, true);
 line(
   "`score batch`, one [N,100] input (columns from the manifest)",
-  vector.rowsPerSecond,
+  vector!.rowsPerSecond,
   rawVector,
   true,
-  vector.peakRssMb,
+  vector!.peakRssMb,
 );
-line("`score batch`, 100 named [N,1] inputs", named.rowsPerSecond, rawNamed, true, named.peakRssMb);
+line("`score batch`, 100 named [N,1] inputs", named!.rowsPerSecond, rawNamed, true, named!.peakRssMb);
 console.log(
-  `\nmodel.predict alone (columns as the Parquet reader gives them: coercion, layout, run, output columns), best of 5:\n` +
-    `  one [N,100] input ${fmt(predictVector)} rows/s (${(1e9 / (predictVector * K)).toFixed(2)} ns per value), ` +
-    `100 named [N,1] inputs ${fmt(predictNamed)} rows/s (${(1e9 / (predictNamed * K)).toFixed(2)} ns per value): ` +
+  `\nmodel.predict alone (float64 columns as the Parquet reader gives them: coercion, layout, run, output columns), rows per CPU second, best of 5:\n` +
+    `  one [N,100] input ${fmt(predictVector)} rows/CPU-s (${
+      (1e9 / (predictVector * K)).toFixed(2)
+    } CPU-ns per value), ` +
+    `100 named [N,1] inputs ${fmt(predictNamed)} rows/CPU-s (${
+      (1e9 / (predictNamed * K)).toFixed(2)
+    } CPU-ns per value): ` +
     `[N,100] at ${pct(predictVector, predictNamed)} of the named inputs' rows/s`,
 );
 console.log(
-  `\n[N,100] vs 100 x [N,1] through score batch: ${pct(vector.rowsPerSecond, named.rowsPerSecond)} of the rows/s ` +
-    `(per value: ${(1e9 / (vector.rowsPerSecond * K)).toFixed(2)} ns vs ${
-      (1e9 / (named.rowsPerSecond * K)).toFixed(2)
+  `\n[N,100] vs 100 x [N,1] through score batch: ${pct(vector!.rowsPerSecond, named!.rowsPerSecond)} of the rows/s ` +
+    `(per value: ${(1e9 / (vector!.rowsPerSecond * K)).toFixed(2)} ns vs ${
+      (1e9 / (named!.rowsPerSecond * K)).toFixed(2)
     } ns)`,
 );
 
 /**
- * `model.predict` rows/s on 10k-row batches of float64 columns (what the Parquet reader hands over), the two
- * models alternated five times and the best of each kept: the machine is shared, the best run is the least disturbed.
+ * `model.predict` rows per CPU second (this process's user + system time, which other work on a shared machine does
+ * not inflate as it does wall time) on 10k-row batches of float64 columns (what the Parquet reader hands over); the
+ * two models alternated five times, 30 batches each, the best round of each kept.
  */
 async function predictOnly(): Promise<[number, number]> {
   const n = BATCH;
@@ -114,9 +128,10 @@ async function predictOnly(): Promise<[number, number]> {
   for (let round = 0; round < 5; round++) {
     for (const [m, model] of models.entries()) {
       await model.predict(columns, n); // warm-up
-      const t = performance.now();
-      for (let i = 0; i < 10; i++) await model.predict(columns, n);
-      best[m] = Math.max(best[m], (10 * n) / ((performance.now() - t) / 1000));
+      const before = process.cpuUsage();
+      for (let i = 0; i < 30; i++) await model.predict(columns, n);
+      const used = process.cpuUsage(before);
+      best[m] = Math.max(best[m], (30 * n) / ((used.user + used.system) / 1e6));
     }
   }
   for (const model of models) await model.close();
