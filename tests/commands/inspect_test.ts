@@ -5,20 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { describeModel, manifestSkeleton, type ModelDescription } from "../../src/inspect/mod.ts";
-import { loadModel } from "../../src/model/mod.ts";
+import { manifestSkeleton, type ModelDescription } from "../../src/inspect/mod.ts";
 import { FIXTURES, logLines, runScore, tempDir } from "../helpers.ts";
+import { describe } from "../inspect/describe.ts";
 
 const REAL_EXPORTS = join(FIXTURES, "real-exports");
-
-async function describe(path: string): Promise<ModelDescription> {
-  const model = await loadModel(path);
-  try {
-    return describeModel(model, "http://localhost:9696");
-  } finally {
-    await model.close();
-  }
-}
 
 Deno.test("score inspect: text, --json, and the CSV header feeds score batch", async (t) => {
   await using dir = await tempDir();

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
-import { describeModel, type ModelDescription } from "../../src/inspect/mod.ts";
+import { describeModel } from "../../src/inspect/mod.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
 import { FIXTURES, MODELS } from "../helpers.ts";
+import { describe } from "./describe.ts";
 
 const REAL_EXPORTS = join(FIXTURES, "real-exports");
 const MODEL_DIRS = [
@@ -20,15 +21,6 @@ const MODEL_DIRS = [
   ),
   join(FIXTURES, "models", "multi"),
 ];
-
-async function describe(path: string): Promise<ModelDescription> {
-  const model = await loadModel(path);
-  try {
-    return describeModel(model, "http://localhost:9696");
-  } finally {
-    await model.close();
-  }
-}
 
 Deno.test("inspect: the example requests are answered by score serve's app, for every model", async (t) => {
   assert.ok(MODEL_DIRS.length >= 23);
