@@ -1,21 +1,13 @@
 /**
- * `score batch`: the composition root of the offline job. It reads flags,
- * opens the model, the source and the sinks, runs the batch pipeline with
- * a progress display and reports a summary. With `--period` it scores the
+ * `score batch`: the composition root of the offline job: the flag table,
+ * then the plan (`batch_plan.ts`, flags checked before anything opens), the
+ * model, and one job per window (`batch_job.ts`: source, sinks, pipeline,
+ * summary). With `--period` it scores the
  * previous whole period; with `--backfill` each period of a range in
  * order, one source, sink and transaction per period.
  */
 import { Command, Option } from "commander";
-import {
-  backfillWindows,
-  parseTimestamp,
-  type Period,
-  PERIODS,
-  periodWindow,
-  type Window,
-  windowLabel,
-} from "../batch/period_window.ts";
-import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
+import { PERIODS } from "../batch/period_window.ts";
 import {
   formatOption,
   list,
@@ -27,56 +19,10 @@ import {
   wholeNumber,
 } from "../cli/options.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
-import { startProgress } from "../cli/progress.ts";
-import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import type { Model } from "../model/mod.ts";
 import { openModel } from "../store/mod.ts";
-import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
-import { PgTransaction } from "../postgres/pg_transaction.ts";
-import { parseShard, type Shard } from "../postgres/shard.ts";
-import { createSink } from "../sinks/create_sink.ts";
-import type { Replace } from "../sinks/postgres_sink.ts";
-import type { Sink } from "../sinks/sink.ts";
-import { openSource } from "../sources/open_source.ts";
-
-/** Reject lines logged when no `--rejects` is given, before the rest are only counted. */
-const LOGGED_REJECTS = 20;
-
-/** Stands for "the database in DATABASE_URL / PG*" when no URL is given. */
-const POSTGRES_FROM_ENV = "postgres:";
-
-interface BatchFlags {
-  model: string;
-  cacheDir: string;
-  input?: string;
-  output?: string;
-  query?: string;
-  table?: string;
-  timeColumn?: string;
-  param?: [string, string][];
-  period?: Period;
-  at?: string;
-  backfill?: boolean;
-  from?: string;
-  to?: string;
-  shard?: string;
-  shardKey?: string;
-  outputTable?: string;
-  replace?: ReplaceMode;
-  rejectsTable?: string;
-  inputFormat?: string;
-  outputFormat?: string;
-  keep?: string[];
-  rejects?: string;
-  rejectsFormat?: string;
-  maxErrors: number;
-  batchSize: number;
-  progress: boolean;
-  threads: number;
-  graphOptimization: string;
-  rename?: Record<string, string>;
-}
+import { runWindow } from "./batch_job.ts";
+import { type BatchFlags, planBatch, REPLACE_MODES } from "./batch_plan.ts";
 
 /**
  * The `batch` command.
@@ -215,7 +161,7 @@ export function batchCommand(): Command {
     .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"));
   for (const o of modelTuningOptions()) cmd.addOption(o);
   return cmd.action(async (flags: BatchFlags) => {
-    const plan = planJob(flags);
+    const plan = planBatch(flags);
     const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;
     const interrupt = listenForInterrupt({
       stopping: "stopping; nothing of this run will be committed",
@@ -225,7 +171,7 @@ export function batchCommand(): Command {
       const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();
-        const summary = await runWindow(flags, plan, model, window, interrupt.signal);
+        const summary = await runWindow(plan, model, window, interrupt.signal);
         totals.read += summary.read;
         totals.predicted += summary.predicted;
         totals.rejected += summary.rejected;
@@ -245,237 +191,4 @@ export function batchCommand(): Command {
       await model.close();
     }
   });
-}
-
-/** What the flags resolve to before anything is opened. */
-interface Plan {
-  input: string;
-  output: string;
-  pgInput: boolean;
-  pgOutput: boolean;
-  params: string[];
-  shard?: Shard;
-  keep?: string[];
-  /** One run per window; `undefined` is a run without a window. */
-  windows: (Window | undefined)[];
-}
-
-// Every flag combination is checked here, before the model loads or a
-// connection opens, so a wrong command line fails fast with exit 64.
-function planJob(flags: BatchFlags): Plan {
-  const pgSource = flags.query !== undefined || flags.table !== undefined;
-  const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
-  if (input === undefined) {
-    throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
-  }
-  const output = flags.output ?? (flags.outputTable !== undefined ? POSTGRES_FROM_ENV : undefined);
-  if (output === undefined) {
-    throw new UsageError("--output is required (a file, -, or postgres://... with --output-table)");
-  }
-  const pgInput = isPostgresUrl(input) && flags.inputFormat === undefined;
-  const pgOutput = isPostgresUrl(output) && flags.outputFormat === undefined;
-  if (pgInput && !pgSource) throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
-  if (!pgInput && pgSource) {
-    throw new UsageError(
-      "--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)",
-    );
-  }
-  if (flags.query !== undefined && flags.table !== undefined) throw new UsageError("Give --query or --table, not both");
-  if (flags.timeColumn !== undefined && flags.table === undefined) {
-    throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
-  }
-  if (flags.timeColumn !== undefined && flags.period === undefined) {
-    throw new UsageError("--time-column needs --period: it selects the window's rows");
-  }
-  if (!pgOutput && flags.outputTable !== undefined) {
-    throw new UsageError("--output-table goes with a Postgres --output (postgres://...)");
-  }
-  if (pgOutput && flags.outputTable === undefined) {
-    throw new UsageError("A Postgres --output needs --output-table NAME");
-  }
-  if (isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined && flags.rejectsTable === undefined) {
-    throw new UsageError("A Postgres --rejects needs --rejects-table NAME");
-  }
-  if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
-    throw new UsageError("--rejects-table goes with --rejects postgres://...");
-  }
-  const shard = flags.shard !== undefined ? parseShard(flags.shard, flags.shardKey) : undefined;
-  if (shard && !pgInput) throw new UsageError("--shard splits a Postgres query: it needs a Postgres --input");
-  if (flags.shardKey !== undefined && !shard) throw new UsageError("--shard-key goes with --shard K/N");
-  let keep = flags.keep;
-  // A rerun of shard K replaces the rows whose key hashes to K, so the key
-  // must be in the table (and in the rejects' data).
-  const pgRejects = isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined;
-  if (shard && (pgOutput || pgRejects) && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
-  let windows: (Window | undefined)[] = [undefined];
-  if (flags.backfill) {
-    if (!flags.period || flags.from === undefined || flags.to === undefined) {
-      throw new UsageError("--backfill needs --period, --from and --to");
-    }
-    windows = backfillWindows(flags.period, parseTimestamp(flags.from, "--from"), parseTimestamp(flags.to, "--to"));
-    for (const [path, flag] of [[output, "--output"], [flags.rejects, "--rejects"]] as const) {
-      if (path !== undefined && !isPostgresUrl(path) && path !== "-" && !path.includes("{window}")) {
-        throw new UsageError(
-          `With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`,
-        );
-      }
-    }
-  } else if (flags.from !== undefined || flags.to !== undefined) {
-    throw new UsageError("--from and --to go with --backfill");
-  } else if (flags.period) {
-    windows = [periodWindow(flags.period, parseTimestamp(flags.at ?? "now", "--at"))];
-  }
-  if (flags.table !== undefined && flags.timeColumn === undefined && flags.period) {
-    // Else every window would score (and store) the whole table again.
-    throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
-  }
-  replaceMode(flags, pgOutput || pgRejects);
-  const params = (flags.param ?? []).map(([, value]) => value);
-  return { input, output, pgInput, pgOutput, params, shard, keep, windows };
-}
-
-async function runWindow(
-  flags: BatchFlags,
-  plan: Plan,
-  model: Model,
-  window: Window | undefined,
-  signal: AbortSignal,
-): Promise<BatchSummary> {
-  const scoredAt = new Date();
-  const constants: Constant[] = window
-    ? [
-      { name: "window_start", type: "timestamptz", value: window.start },
-      { name: "window_end", type: "timestamptz", value: window.end },
-      { name: "scored_at", type: "timestamptz", value: scoredAt },
-    ]
-    : plan.pgOutput
-    ? [{ name: "scored_at", type: "timestamptz", value: scoredAt }]
-    : [];
-  // The slice a rerun replaces: this model version's rows of this window (or of every row, with
-  // --replace version), and of this shard; nothing with --replace none.
-  const match = [
-    { name: "model_name", type: "string" as const, value: model.name },
-    { name: "model_version", type: "string" as const, value: model.version },
-    ...constants.filter((c) => c.name !== "scored_at"),
-  ];
-  const replaceRule = replaceMode(flags, plan.pgOutput);
-  const label = window && flags.period ? windowLabel(flags.period, window) : "";
-  const named = (path: string) => path.replaceAll("{window}", label);
-  const source = await openSource(named(plan.input), flags.inputFormat, {
-    query: flags.query,
-    table: flags.table,
-    timeColumn: flags.timeColumn,
-    params: window ? [window.start.toISOString(), window.end.toISOString(), ...plan.params] : plan.params,
-    shard: plan.shard,
-  });
-  let sink: Sink;
-  let rejects: Sink | undefined;
-  try {
-    const replace: Replace | undefined = replaceRule === "none" ? undefined : { match, shard: plan.shard };
-    // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
-    const transaction = sameDatabase(plan.output, flags.outputFormat, flags.rejects, flags.rejectsFormat)
-      ? new PgTransaction(named(plan.output))
-      : undefined;
-    sink = createSink(named(plan.output), flags.outputFormat, undefined, {
-      table: flags.outputTable!,
-      replace,
-      transaction,
-    });
-    rejects = flags.rejects
-      ? createSink(named(flags.rejects), flags.rejectsFormat, "--rejects-format", {
-        table: flags.rejectsTable!,
-        replace: replace && { ...replace, shardKeyIn: "data" },
-        transaction,
-      })
-      : undefined;
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
-  const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
-  log.info("batch started", {
-    model: model.name,
-    version: model.version,
-    input: source.description,
-    output: sink.description,
-    ...where,
-  });
-  const progress = flags.progress ? startProgress("scoring", () => source.progress?.()) : undefined;
-  let unlogged = 0;
-  const summary = await runBatch({
-    model,
-    source,
-    sink,
-    rejects,
-    keep: plan.keep,
-    batchSize: flags.batchSize,
-    constants,
-    maxRejects: flags.maxErrors,
-    signal,
-    onProgress: (p) => progress?.update(p),
-    onReject: (row, error) => {
-      if (rejects) return;
-      if (unlogged++ < LOGGED_REJECTS) log.warn("row rejected", { row, error });
-    },
-  }).finally(() => progress?.stop());
-  log.info(window ? "window done" : "batch done", {
-    model: model.name,
-    version: model.version,
-    ...where,
-    output: sink.description,
-    rejects: rejects?.description,
-    read: summary.read,
-    predicted: summary.predicted,
-    rejected: summary.rejected,
-    seconds: Math.round(summary.seconds * 1000) / 1000,
-    rows_per_s: Math.round(summary.rowsPerSecond),
-  });
-  if (window && summary.read === 0) {
-    // An empty window is most often a window or a query that does not select what the user meant.
-    log.info(
-      "the window had no rows: check its bounds against the data, and the query (or --table and --time-column) that selects it",
-      {
-        ...where,
-        ...(flags.query ? { query: flags.query } : { table: flags.table, time_column: flags.timeColumn }),
-      },
-    );
-  }
-  return summary;
-}
-
-/** Whether the output and the rejects are tables of one Postgres database (same host, port, database and user). */
-function sameDatabase(output: string, outputFormat?: string, rejects?: string, rejectsFormat?: string): boolean {
-  if (!isPostgresUrl(output) || outputFormat !== undefined) return false;
-  if (!isPostgresUrl(rejects) || rejectsFormat !== undefined) return false;
-  return resolveTarget(output).description === resolveTarget(rejects).description;
-}
-
-/** What a rerun into a Postgres table replaces. */
-type ReplaceMode = "window" | "version" | "none";
-const REPLACE_MODES: ReplaceMode[] = ["window", "version", "none"];
-
-/**
- * The --replace rule, checked: `window` needs --period (and is its
- * default), `version` goes without it, and a Postgres table written
- * without --period needs an explicit choice, so nothing is deleted by
- * surprise (scoring day2.csv would otherwise replace day1.csv's rows).
- */
-function replaceMode(flags: BatchFlags, pgTable: boolean): ReplaceMode {
-  const mode = flags.replace;
-  if (flags.period) {
-    if (mode === "version") {
-      throw new UsageError(
-        "--replace version deletes every row of the model version, other windows too: with --period use --replace window (or none)",
-      );
-    }
-    return mode ?? "window";
-  }
-  if (mode === "window") throw new UsageError("--replace window needs --period (the window is what it replaces)");
-  if (mode === undefined && pgTable) {
-    throw new UsageError(
-      "Writing a Postgres table without --period: choose what a rerun replaces with --replace version " +
-        "(every row of this model version, so a rerun replaces them) or --replace none (append; a rerun duplicates)",
-    );
-  }
-  return mode ?? "none";
 }

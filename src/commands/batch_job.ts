@@ -1,0 +1,134 @@
+/**
+ * One window of a `score batch` job: the plan's source, sinks and shared
+ * Postgres transaction opened, the pipeline run, the summary logged.
+ */
+import type { Window } from "../batch/period_window.ts";
+import { windowLabel } from "../batch/period_window.ts";
+import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
+import { startProgress } from "../cli/progress.ts";
+import { log } from "../log.ts";
+import type { Model } from "../model/mod.ts";
+import { PgTransaction } from "../postgres/pg_transaction.ts";
+import { createSink } from "../sinks/create_sink.ts";
+import type { Replace } from "../sinks/postgres_sink.ts";
+import type { Sink } from "../sinks/sink.ts";
+import { openSource } from "../sources/open_source.ts";
+import type { BatchPlan } from "./batch_plan.ts";
+
+/** Reject lines logged when no `--rejects` is given, before the rest are only counted. */
+const LOGGED_REJECTS = 20;
+
+/**
+ * Runs the plan's job for one window (or the whole input): opens the
+ * source, the sinks and their shared transaction, runs the pipeline with
+ * a progress display and logs its summary.
+ *
+ * @example
+ * ```ts
+ * for (const window of plan.windows) await runWindow(plan, model, window, interrupt.signal);
+ * ```
+ */
+export async function runWindow(
+  plan: BatchPlan,
+  model: Model,
+  window: Window | undefined,
+  signal: AbortSignal,
+): Promise<BatchSummary> {
+  const scoredAt = new Date();
+  const constants: Constant[] = window
+    ? [
+      { name: "window_start", type: "timestamptz", value: window.start },
+      { name: "window_end", type: "timestamptz", value: window.end },
+      { name: "scored_at", type: "timestamptz", value: scoredAt },
+    ]
+    : plan.pgOutput
+    ? [{ name: "scored_at", type: "timestamptz", value: scoredAt }]
+    : [];
+  // The slice a rerun replaces: this model version's rows of this window (or of every row, with
+  // --replace version), and of this shard; nothing with --replace none.
+  const match = [
+    { name: "model_name", type: "string" as const, value: model.name },
+    { name: "model_version", type: "string" as const, value: model.version },
+    ...constants.filter((c) => c.name !== "scored_at"),
+  ];
+  const label = window && plan.period ? windowLabel(plan.period, window) : "";
+  const named = (path: string) => path.replaceAll("{window}", label);
+  const source = await openSource(named(plan.input), plan.inputFormat, {
+    query: plan.query,
+    table: plan.table,
+    timeColumn: plan.timeColumn,
+    params: window ? [window.start.toISOString(), window.end.toISOString(), ...plan.params] : plan.params,
+    shard: plan.shard,
+  });
+  let sink: Sink;
+  let rejects: Sink | undefined;
+  try {
+    const replace: Replace | undefined = plan.replace === "none" ? undefined : { match, shard: plan.shard };
+    // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
+    const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
+    sink = createSink(named(plan.output), plan.outputFormat, undefined, {
+      table: plan.outputTable!,
+      replace,
+      transaction,
+    });
+    rejects = plan.rejects
+      ? createSink(named(plan.rejects), plan.rejectsFormat, "--rejects-format", {
+        table: plan.rejectsTable!,
+        replace: replace && { ...replace, shardKeyIn: "data" },
+        transaction,
+      })
+      : undefined;
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
+  log.info("batch started", {
+    model: model.name,
+    version: model.version,
+    input: source.description,
+    output: sink.description,
+    ...where,
+  });
+  const progress = plan.progress ? startProgress("scoring", () => source.progress?.()) : undefined;
+  let unlogged = 0;
+  const summary = await runBatch({
+    model,
+    source,
+    sink,
+    rejects,
+    keep: plan.keep,
+    batchSize: plan.batchSize,
+    constants,
+    maxRejects: plan.maxErrors,
+    signal,
+    onProgress: (p) => progress?.update(p),
+    onReject: (row, error) => {
+      if (rejects) return;
+      if (unlogged++ < LOGGED_REJECTS) log.warn("row rejected", { row, error });
+    },
+  }).finally(() => progress?.stop());
+  log.info(window ? "window done" : "batch done", {
+    model: model.name,
+    version: model.version,
+    ...where,
+    output: sink.description,
+    rejects: rejects?.description,
+    read: summary.read,
+    predicted: summary.predicted,
+    rejected: summary.rejected,
+    seconds: Math.round(summary.seconds * 1000) / 1000,
+    rows_per_s: Math.round(summary.rowsPerSecond),
+  });
+  if (window && summary.read === 0) {
+    // An empty window is most often a window or a query that does not select what the user meant.
+    log.info(
+      "the window had no rows: check its bounds against the data, and the query (or --table and --time-column) that selects it",
+      {
+        ...where,
+        ...(plan.query ? { query: plan.query } : { table: plan.table, time_column: plan.timeColumn }),
+      },
+    );
+  }
+  return summary;
+}

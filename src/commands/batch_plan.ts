@@ -1,0 +1,220 @@
+/**
+ * `score batch`'s flags, resolved and checked into a plan before anything
+ * is opened (pure: unit-tested without I/O). Flag names live here, in the
+ * command layer: the messages name the flags to change.
+ */
+import { backfillWindows, parseTimestamp, type Period, periodWindow, type Window } from "../batch/period_window.ts";
+import { UsageError } from "../errors.ts";
+import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
+import { parseShard, type Shard } from "../postgres/shard.ts";
+
+/** Stands for "the database in DATABASE_URL / PG*" when no URL is given. */
+export const POSTGRES_FROM_ENV = "postgres:";
+
+/** The flags of `score batch`, as commander parses them. */
+export interface BatchFlags {
+  model: string;
+  cacheDir: string;
+  input?: string;
+  output?: string;
+  query?: string;
+  table?: string;
+  timeColumn?: string;
+  param?: [string, string][];
+  period?: Period;
+  at?: string;
+  backfill?: boolean;
+  from?: string;
+  to?: string;
+  shard?: string;
+  shardKey?: string;
+  outputTable?: string;
+  replace?: ReplaceMode;
+  rejectsTable?: string;
+  inputFormat?: string;
+  outputFormat?: string;
+  keep?: string[];
+  rejects?: string;
+  rejectsFormat?: string;
+  maxErrors: number;
+  batchSize: number;
+  progress: boolean;
+  threads: number;
+  graphOptimization: string;
+  rename?: Record<string, string>;
+}
+
+/** What the flags resolve to before anything is opened: all a window's job needs. */
+export interface BatchPlan {
+  input: string;
+  output: string;
+  pgInput: boolean;
+  pgOutput: boolean;
+  params: string[];
+  shard?: Shard;
+  keep?: string[];
+  /** One run per window; `undefined` is a run without a window. */
+  windows: (Window | undefined)[];
+  /** What a rerun into a Postgres table replaces. */
+  replace: ReplaceMode;
+  /** Predictions and rejects go to tables of one database: they share one transaction per window. */
+  sharedTransaction: boolean;
+  period?: Period;
+  inputFormat?: string;
+  query?: string;
+  table?: string;
+  timeColumn?: string;
+  outputFormat?: string;
+  outputTable?: string;
+  rejects?: string;
+  rejectsFormat?: string;
+  rejectsTable?: string;
+  batchSize: number;
+  maxErrors: number;
+  progress: boolean;
+}
+
+/**
+ * Resolves and checks the flags. Every flag combination is checked here,
+ * before the model loads or a connection opens, so a wrong command line
+ * fails fast with exit 64. Pure: it reads nothing but the flags (and, for a
+ * Postgres URL left out, the environment's connection variables).
+ *
+ * @example
+ * ```ts
+ * planBatch({ input: "rides.parquet", output: "out.parquet", maxErrors: -1, batchSize: 10_000, progress: false, ... });
+ * // { input: "rides.parquet", output: "out.parquet", windows: [undefined], replace: "none", ... }
+ * ```
+ */
+export function planBatch(flags: BatchFlags): BatchPlan {
+  const pgSource = flags.query !== undefined || flags.table !== undefined;
+  const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
+  if (input === undefined) {
+    throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
+  }
+  const output = flags.output ?? (flags.outputTable !== undefined ? POSTGRES_FROM_ENV : undefined);
+  if (output === undefined) {
+    throw new UsageError("--output is required (a file, -, or postgres://... with --output-table)");
+  }
+  const pgInput = isPostgresUrl(input) && flags.inputFormat === undefined;
+  const pgOutput = isPostgresUrl(output) && flags.outputFormat === undefined;
+  if (pgInput && !pgSource) throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
+  if (!pgInput && pgSource) {
+    throw new UsageError(
+      "--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)",
+    );
+  }
+  if (flags.query !== undefined && flags.table !== undefined) throw new UsageError("Give --query or --table, not both");
+  if (flags.timeColumn !== undefined && flags.table === undefined) {
+    throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
+  }
+  if (flags.timeColumn !== undefined && flags.period === undefined) {
+    throw new UsageError("--time-column needs --period: it selects the window's rows");
+  }
+  if (!pgOutput && flags.outputTable !== undefined) {
+    throw new UsageError("--output-table goes with a Postgres --output (postgres://...)");
+  }
+  if (pgOutput && flags.outputTable === undefined) {
+    throw new UsageError("A Postgres --output needs --output-table NAME");
+  }
+  if (isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined && flags.rejectsTable === undefined) {
+    throw new UsageError("A Postgres --rejects needs --rejects-table NAME");
+  }
+  if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
+    throw new UsageError("--rejects-table goes with --rejects postgres://...");
+  }
+  const shard = flags.shard !== undefined ? parseShard(flags.shard, flags.shardKey) : undefined;
+  if (shard && !pgInput) throw new UsageError("--shard splits a Postgres query: it needs a Postgres --input");
+  if (flags.shardKey !== undefined && !shard) throw new UsageError("--shard-key goes with --shard K/N");
+  let keep = flags.keep;
+  // A rerun of shard K replaces the rows whose key hashes to K, so the key
+  // must be in the table (and in the rejects' data).
+  const pgRejects = isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined;
+  if (shard && (pgOutput || pgRejects) && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
+  let windows: (Window | undefined)[] = [undefined];
+  if (flags.backfill) {
+    if (!flags.period || flags.from === undefined || flags.to === undefined) {
+      throw new UsageError("--backfill needs --period, --from and --to");
+    }
+    windows = backfillWindows(flags.period, parseTimestamp(flags.from, "--from"), parseTimestamp(flags.to, "--to"));
+    for (const [path, flag] of [[output, "--output"], [flags.rejects, "--rejects"]] as const) {
+      if (path !== undefined && !isPostgresUrl(path) && path !== "-" && !path.includes("{window}")) {
+        throw new UsageError(
+          `With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`,
+        );
+      }
+    }
+  } else if (flags.from !== undefined || flags.to !== undefined) {
+    throw new UsageError("--from and --to go with --backfill");
+  } else if (flags.period) {
+    windows = [periodWindow(flags.period, parseTimestamp(flags.at ?? "now", "--at"))];
+  }
+  if (flags.table !== undefined && flags.timeColumn === undefined && flags.period) {
+    // Else every window would score (and store) the whole table again.
+    throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
+  }
+  const replace = replaceMode(flags, pgOutput || pgRejects);
+  const params = (flags.param ?? []).map(([, value]) => value);
+  return {
+    input,
+    output,
+    pgInput,
+    pgOutput,
+    params,
+    shard,
+    keep,
+    windows,
+    replace,
+    sharedTransaction: sameDatabase(output, flags.outputFormat, flags.rejects, flags.rejectsFormat),
+    period: flags.period,
+    inputFormat: flags.inputFormat,
+    query: flags.query,
+    table: flags.table,
+    timeColumn: flags.timeColumn,
+    outputFormat: flags.outputFormat,
+    outputTable: flags.outputTable,
+    rejects: flags.rejects,
+    rejectsFormat: flags.rejectsFormat,
+    rejectsTable: flags.rejectsTable,
+    batchSize: flags.batchSize,
+    maxErrors: flags.maxErrors,
+    progress: flags.progress,
+  };
+}
+
+/** Whether the output and the rejects are tables of one Postgres database (same host, port, database and user). */
+function sameDatabase(output: string, outputFormat?: string, rejects?: string, rejectsFormat?: string): boolean {
+  if (!isPostgresUrl(output) || outputFormat !== undefined) return false;
+  if (!isPostgresUrl(rejects) || rejectsFormat !== undefined) return false;
+  return resolveTarget(output).description === resolveTarget(rejects).description;
+}
+
+/** What a rerun into a Postgres table replaces. */
+export type ReplaceMode = "window" | "version" | "none";
+export const REPLACE_MODES: ReplaceMode[] = ["window", "version", "none"];
+
+/**
+ * The --replace rule, checked: `window` needs --period (and is its
+ * default), `version` goes without it, and a Postgres table written
+ * without --period needs an explicit choice, so nothing is deleted by
+ * surprise (scoring day2.csv would otherwise replace day1.csv's rows).
+ */
+function replaceMode(flags: BatchFlags, pgTable: boolean): ReplaceMode {
+  const mode = flags.replace;
+  if (flags.period) {
+    if (mode === "version") {
+      throw new UsageError(
+        "--replace version deletes every row of the model version, other windows too: with --period use --replace window (or none)",
+      );
+    }
+    return mode ?? "window";
+  }
+  if (mode === "window") throw new UsageError("--replace window needs --period (the window is what it replaces)");
+  if (mode === undefined && pgTable) {
+    throw new UsageError(
+      "Writing a Postgres table without --period: choose what a rerun replaces with --replace version " +
+        "(every row of this model version, so a rerun replaces them) or --replace none (append; a rerun duplicates)",
+    );
+  }
+  return mode ?? "none";
+}

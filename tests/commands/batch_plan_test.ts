@@ -1,0 +1,110 @@
+/**
+ * `score batch`'s flags into a plan, without I/O: every combination that
+ * must fail names the flags to change; good ones resolve to what a
+ * window's job needs.
+ */
+import assert from "node:assert/strict";
+import { type BatchFlags, planBatch } from "../../src/commands/batch_plan.ts";
+
+const BASE: BatchFlags = {
+  model: "m",
+  cacheDir: "",
+  maxErrors: -1,
+  batchSize: 10_000,
+  progress: false,
+  threads: 1,
+  graphOptimization: "all",
+};
+const PG = "postgres://app@db:5432/rides";
+
+Deno.test("planBatch refuses what cannot run, naming the flags", async (t) => {
+  const cases: [string, Partial<BatchFlags>, RegExp][] = [
+    ["no input", { output: "o.csv" }, /--input is required/],
+    ["no output", { input: "i.csv" }, /--output is required/],
+    ["a Postgres input without SQL", { input: PG, output: "o.csv" }, /needs --query SQL or --table NAME/],
+    [
+      "SQL with a file input",
+      { input: "i.csv", query: "select 1", output: "o.csv" },
+      /--query and --table read from Postgres/,
+    ],
+    ["both --query and --table", { input: PG, query: "select 1", table: "t", output: "o.csv" }, /not both/],
+    ["--time-column without --table", { input: PG, query: "q", timeColumn: "t", output: "o.csv" }, /goes with --table/],
+    ["--output-table with a file", { input: "i.csv", output: "o.csv", outputTable: "t" }, /--output-table goes with/],
+    ["a Postgres output without a table", { input: "i.csv", output: PG }, /needs --output-table NAME/],
+    [
+      "--shard with a file input",
+      { input: "i.csv", output: "o.csv", shard: "1/2", shardKey: "id" },
+      /needs a Postgres --input/,
+    ],
+    ["--backfill without a range", { input: "i.csv", output: "o.csv", backfill: true }, /--period, --from and --to/],
+    [
+      "--backfill into one file",
+      { input: "i.csv", output: "o.csv", backfill: true, period: "day", from: "2021-02-01", to: "2021-02-03" },
+      /needs \{window\} in its name/,
+    ],
+    ["--from without --backfill", { input: "i.csv", output: "o.csv", from: "2021-02-01" }, /go with --backfill/],
+    [
+      "a Postgres table without --period or --replace",
+      { input: "i.csv", output: PG, outputTable: "preds" },
+      /choose what a rerun replaces/,
+    ],
+    ["--replace window without --period", { input: "i.csv", output: "o.csv", replace: "window" }, /needs --period/],
+  ];
+  for (const [name, flags, message] of cases) {
+    await t.step(name, () => assert.throws(() => planBatch({ ...BASE, ...flags }), message));
+  }
+});
+
+Deno.test("planBatch resolves what a window's job needs", async (t) => {
+  await t.step("a file job: one run, nothing replaced", () => {
+    const plan = planBatch({ ...BASE, input: "i.csv", output: "o.parquet", keep: ["ride_id"] });
+    assert.deepEqual(
+      [plan.windows, plan.replace, plan.pgInput, plan.pgOutput, plan.keep, plan.sharedTransaction],
+      [[undefined], "none", false, false, ["ride_id"], false],
+    );
+  });
+  await t.step("a period: the previous whole day, replaced on a rerun", () => {
+    const plan = planBatch({ ...BASE, input: "i.csv", output: "o.csv", period: "day", at: "2021-02-02T10:00:00Z" });
+    assert.equal(plan.replace, "window");
+    assert.deepEqual(plan.windows.map((w) => [w!.start.toISOString(), w!.end.toISOString()]), [[
+      "2021-02-01T00:00:00.000Z",
+      "2021-02-02T00:00:00.000Z",
+    ]]);
+  });
+  await t.step("a backfill: one window per period of the range", () => {
+    const plan = planBatch({
+      ...BASE,
+      input: "i.csv",
+      output: "out/{window}.csv",
+      backfill: true,
+      period: "day",
+      from: "2021-02-01",
+      to: "2021-02-04",
+    });
+    assert.equal(plan.windows.length, 3);
+  });
+  await t.step("a shard of a Postgres job keeps its key in the output and shares one transaction", () => {
+    const plan = planBatch({
+      ...BASE,
+      input: PG,
+      query: "select * from rides",
+      output: PG,
+      outputTable: "preds",
+      rejects: PG,
+      rejectsTable: "rejects",
+      replace: "version",
+      shard: "1/4",
+      shardKey: "ride_id",
+      param: [["since", "2021-02-01"]],
+    });
+    assert.deepEqual(
+      [plan.pgInput, plan.pgOutput, plan.keep, plan.params, plan.sharedTransaction, plan.replace],
+      [true, true, ["ride_id"], ["2021-02-01"], true, "version"],
+    );
+    assert.deepEqual([plan.shard?.index, plan.shard?.count, plan.shard?.key], [1, 4, "ride_id"]);
+  });
+  await t.step("without a URL, --query reads the database of DATABASE_URL / PG*", () => {
+    const plan = planBatch({ ...BASE, query: "select 1", output: "o.csv" });
+    assert.deepEqual([plan.input, plan.pgInput], ["postgres:", true]);
+  });
+});
