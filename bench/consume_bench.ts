@@ -5,11 +5,18 @@
  * For 100k ride events in the course's shape (`BENCH_EVENTS` to change), already waiting
  * in a durable queue, it measures:
  * - the broker ceiling: a bare amqplib consumer (its own process, prefetch
- *   256) that, per event, publishes a persistent prediction-sized message
+ *   1024, as score consume by default) that, per event, publishes a persistent prediction-sized message
  *   with confirms and acks the event once confirmed; no JSON, no model;
  * - `./score consume` with the linreg model, same guarantees, end to end:
- *   from its "consuming" log line to the last prediction read back;
- * then prints both in events/s and the ratio (target >= 60%).
+ *   from its "consuming" log line to the last prediction read back, for
+ *   each `--prefetch`/`--max-batch-size` setting of `BENCH_CONSUME_SETTINGS`
+ *   (default "1024/512", the defaults), and then, on the idle queue, the latency of single
+ *   events (one published at a time, until its prediction is read back);
+ * - with `BENCH_BASELINE="<command>"`, a one-event-at-a-time consumer of
+ *   the course's kind, run as `<command> <queue> <predictions exchange>`
+ *   (e.g. a pika consumer), the same way as the ceiling;
+ * then prints them in events/s and the ratios (target >= 60% of the
+ * ceiling).
  *
  * Both runs end at a reader draining the predictions queue. Everything
  * declared is deleted at the end. A benchmark, not a test: it asserts nothing.
@@ -22,7 +29,7 @@ import { type Channel, type ChannelModel, connect } from "amqplib";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const URL_ = Deno.env.get("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
 const N = Number(Deno.env.get("BENCH_EVENTS") ?? 100_000);
-const PREFETCH = 256;
+const PREFETCH = 1024;
 const MODEL = "ride-duration-linreg";
 const tag = crypto.randomUUID().slice(0, 8);
 
@@ -56,14 +63,74 @@ try {
   const ceilingStart = await watchLogs(bare.stderr).when("consuming");
   await reader.until(N);
   const ceiling = N / ((performance.now() - ceilingStart) / 1000);
+  const ceilingLatency = await singleEvents(c.events, reader);
   bare.kill("SIGTERM");
   await bare.status;
   await reader.close();
   console.log(`broker ceiling (consume, publish persistent + confirm, ack): ${fmt(ceiling)} events/s`);
 
-  // --- score consume
-  const s = await topology("score", `${MODEL}.bench_score_events_${tag}`);
-  exchanges.push(`bench_score_events_${tag}.dead-letter`);
+  // --- a consumer of the course's kind, when one is given
+  let baseline: number | undefined;
+  const baselineCommand = Deno.env.get("BENCH_BASELINE")?.split(" ").filter((w) => w !== "");
+  if (baselineCommand) {
+    const b = await topology("baseline", `bench_baseline_${tag}`);
+    await fill(b.events, b.queue);
+    const baselineReader = await startReader(b.predictionsQueue);
+    const child = new Deno.Command(baselineCommand[0], {
+      args: [...baselineCommand.slice(1), b.queue, b.predictions],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const start = await watchLogs(child.stderr).when("consuming");
+    await baselineReader.until(N);
+    baseline = N / ((performance.now() - start) / 1000);
+    child.kill("SIGTERM");
+    await child.status;
+    await baselineReader.close();
+    console.log(`baseline (${baselineCommand.join(" ")}): ${fmt(baseline)} events/s`);
+  }
+
+  // --- score consume, per setting
+  const settings = (Deno.env.get("BENCH_CONSUME_SETTINGS") ?? `${PREFETCH}/512`).split(",").map((x) =>
+    x.split("/").map(Number) as [number, number]
+  );
+  const rows: string[] = [];
+  for (const [prefetch, maxBatch] of settings) {
+    const r = await scoreConsume(prefetch, maxBatch);
+    const vsBaseline = baseline ? ` | ${(r.scored / baseline).toFixed(1)}x` : "";
+    rows.push(
+      `| score consume, --prefetch ${prefetch} --max-batch-size ${maxBatch} | ${fmt(r.scored)} | ${
+        pct(r.scored / ceiling)
+      }${vsBaseline} | ${r.latency.p50.toFixed(1)} ms | ${r.latency.max.toFixed(1)} ms |`,
+    );
+  }
+
+  console.log(`\n| run | events/s | vs ceiling${baseline ? " | vs baseline" : ""} | single event, p50 | max |`);
+  console.log(`| --- | ---: | ---: |${baseline ? " ---: |" : ""} ---: | ---: |`);
+  console.log(
+    `| broker ceiling: consume + publish persistent with confirms + ack, no model | ${fmt(ceiling)} | 100% |${
+      baseline ? " |" : ""
+    } ${ceilingLatency.p50.toFixed(1)} ms | ${ceilingLatency.max.toFixed(1)} ms |`,
+  );
+  if (baseline) {
+    console.log(
+      `| baseline: ${baselineCommand!.join(" ")} | ${fmt(baseline)} | ${pct(baseline / ceiling)} | 1.0x | | |`,
+    );
+  }
+  for (const r of rows) console.log(r);
+} finally {
+  const cleanup = await admin.createChannel();
+  for (const q of queues) await cleanup.deleteQueue(q);
+  for (const e of exchanges) await cleanup.deleteExchange(e);
+  await admin.close();
+}
+
+/** `score consume` with one setting: events/s over the backlog of N, then single events on the idle queue. */
+async function scoreConsume(prefetch: number, maxBatch: number) {
+  const label = `score_${prefetch}_${maxBatch}`;
+  // score consume names its queue <model>.<events exchange>.
+  const s = await topology(label, `${MODEL}.bench_${label}_events_${tag}`);
+  exchanges.push(`${s.events}.dead-letter`);
   queues.push(`${s.queue}.dead-letter`);
   await fill(s.events, s.queue);
   const scoreReader = await startReader(s.predictionsQueue);
@@ -80,7 +147,9 @@ try {
       "--prediction-exchange",
       s.predictions,
       "--prefetch",
-      String(PREFETCH),
+      String(prefetch),
+      "--max-batch-size",
+      String(maxBatch),
     ],
     stdout: "null",
     stderr: "piped",
@@ -89,30 +158,35 @@ try {
   const consumingAt = await logs.when("consuming");
   await scoreReader.until(N);
   const end = performance.now();
+  const scored = N / ((end - consumingAt) / 1000);
+  const wall = N / ((end - spawnedAt) / 1000);
+  const latency = await singleEvents(s.events, scoreReader);
   child.kill("SIGTERM");
   const status = await child.status;
   await scoreReader.close();
-  const scored = N / ((end - consumingAt) / 1000);
-  const wall = N / ((end - spawnedAt) / 1000);
-  const batch = (await logs.done).find((l) => l.msg === "consumer stopped");
   console.log(
-    `score consume (${MODEL}): ${fmt(scored)} events/s from "consuming"; ${fmt(wall)} events/s incl. start-up ` +
-      `(${((consumingAt - spawnedAt) / 1000).toFixed(2)} s); exit ${status.code}; published ${batch?.published}`,
+    `score consume --prefetch ${prefetch} --max-batch-size ${maxBatch}: ${fmt(scored)} events/s from "consuming"; ` +
+      `${fmt(wall)} incl. start-up; single event p50 ${latency.p50.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms; ` +
+      `exit ${status.code}`,
   );
+  return { scored, wall, latency };
+}
 
-  console.log("\n| run | events/s | vs ceiling |");
-  console.log("| --- | ---: | ---: |");
-  console.log(
-    `| broker ceiling: consume + publish persistent with confirms + ack, no model | ${fmt(ceiling)} | 100% |`,
-  );
-  console.log(`| score consume, ${MODEL}, end to end | ${fmt(scored)} | ${pct(scored / ceiling)} |`);
-  console.log(`| score consume, incl. process start-up and model load | ${fmt(wall)} | ${pct(wall / ceiling)} |`);
-  console.log(`\nratio: ${pct(scored / ceiling)} of the broker ceiling (target >= 60%)`);
-} finally {
-  const cleanup = await admin.createChannel();
-  for (const q of queues) await cleanup.deleteQueue(q);
-  for (const e of exchanges) await cleanup.deleteExchange(e);
-  await admin.close();
+/** Single events on an idle queue: publish one, wait for its prediction, 20 times; p50 and max in ms. */
+async function singleEvents(exchange: string, reader: Awaited<ReturnType<typeof startReader>>) {
+  const latencies: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const ride = { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 };
+    ch.publish(exchange, "ride", Buffer.from(JSON.stringify({ ride, ride_id: i })), {
+      persistent: true,
+      contentType: "application/json",
+    });
+    await reader.until(reader.count() + 1);
+    latencies.push(performance.now() - t);
+  }
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[10], max: latencies[19] };
 }
 
 /** An events exchange with the consumer's queue bound, and a predictions exchange with a reader's queue. */
@@ -196,6 +270,7 @@ async function startReader(queue: string) {
     wake?.();
   });
   return {
+    count: () => count,
     until: async (n: number) => {
       const deadline = Date.now() + 600_000;
       while (count < n) {

@@ -157,10 +157,10 @@ export function loadOptions(
  * for (const o of batchingOptions({ unit: "events", delayMs: 2 })) cmd.addOption(o);
  * ```
  */
-export function batchingOptions(defaults: { unit: string; delayMs: number }): Option[] {
+export function batchingOptions(defaults: { unit: string; delayMs: number; maxBatch?: number }): Option[] {
   return [
     new Option("--max-batch-size <n>", `most ${defaults.unit} merged into one model run`)
-      .env("SCORE_MAX_BATCH_SIZE").argParser(wholeNumber(1)).default(256),
+      .env("SCORE_MAX_BATCH_SIZE").argParser(wholeNumber(1)).default(defaults.maxBatch ?? 256),
     new Option(
       "--max-batch-delay-ms <ms>",
       `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
