@@ -34,8 +34,8 @@ export interface DuckDB {
 }
 
 /**
- * Opens an in-memory DuckDB. `memoryLimit` bounds what it holds in memory
- * (past it, tables spill to `tempDirectory`).
+ * Opens an in-memory DuckDB. `memoryLimit` (128 MB by default) bounds what
+ * it holds in memory (past it, tables spill to `tempDirectory`).
  *
  * @example
  * ```ts
@@ -55,7 +55,9 @@ export async function openDuckDB(
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
   };
-  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  // DuckDB keeps the buffers it has used up to its limit (80% of RAM by default): a reader streaming a large file
+  // grew with it. A reader needs a few buffers per thread.
+  config.memory_limit = options.memoryLimit ?? "128MB";
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(":memory:", config);
   const connection = await instance.connect();

@@ -27,7 +27,7 @@ import {
 import { jsonText } from "../value_codec.ts";
 
 /** What DuckDB holds in memory before the staged rows spill to disk. */
-const MEMORY_LIMIT = "256MB";
+const MEMORY_LIMIT = "128MB";
 
 /** An open staging table. */
 export interface Staging {

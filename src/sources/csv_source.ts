@@ -56,43 +56,80 @@ const PLAIN_NUMBER: Record<NumberType, { pattern: string; sqlType: string }> = {
 export async function openCsvSource(path: string, options: { delimiter?: string } = {}): Promise<Source> {
   const total = await fileSize(path);
   const delimiter = options.delimiter ?? ",";
-  // Decoded by the stream, which keeps a character split between two reads whole (papaparse would decode each
-  // read alone and turn such a character into U+FFFD).
-  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: CHUNK_BYTES });
-  const records = new RecordQueue(stream, path, delimiter);
-  const first = await records.next();
-  if (first === undefined) throw new InputError(`Cannot read CSV file ${path}: it is empty (no header line)`);
-  const header = first.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name));
-  const seen = new Set<string>();
-  for (const name of header) {
-    if (seen.has(name)) {
-      throw new InputError(`Cannot read CSV file ${path}: column "${name}" appears twice in the header`);
+  const head = openRecords(path, delimiter);
+  let header: string[];
+  let bytesPerRow: number;
+  try {
+    const first = await head.records.next();
+    if (first === undefined) throw new InputError(`Cannot read CSV file ${path}: it is empty (no header line)`);
+    header = first.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name));
+    // What papaparse has parsed so far (not what the stream read ahead of it) gives the bytes a row takes, for the
+    // progress of DuckDB's reading.
+    bytesPerRow = head.records.parsedChars / Math.max(1, head.records.parsed);
+    const seen = new Set<string>();
+    for (const name of header) {
+      if (seen.has(name)) {
+        throw new InputError(`Cannot read CSV file ${path}: column "${name}" appears twice in the header`);
+      }
+      seen.add(name);
     }
-    seen.add(name);
+  } catch (err) {
+    head.close();
+    throw err;
   }
-  // What papaparse has read so far gives the bytes a row takes, for the progress of DuckDB's reading.
-  // (What papaparse parsed, not what the stream read ahead of it, which made the percentage run ahead.)
-  const bytesPerRow = records.parsedChars / Math.max(1, records.parsed);
-  const reading = { rows: 0, byDuckDB: false, done: false };
+  // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
+  // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
+  const byDuckDB = header.length > 1 && path !== STDIN;
+  // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
+  if (byDuckDB) head.close();
+  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, byDuckDB };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
     progress: () => ({
-      done: reading.done ? total : reading.byDuckDB
-        ? Math.min(total, Math.round((reading.rows + 1) * bytesPerRow))
+      done: reading.done ? total : reading.papaparse
         // What the rows handed out so far span (characters, i.e. bytes for ASCII; fewer for other text, so the
         // fraction never runs ahead), not what the stream read ahead.
-        : Math.min(records.consumed, total),
+        ? Math.min(reading.papaparse.records.consumed, total)
+        : Math.min(total, Math.round((reading.rows + 1) * bytesPerRow)),
       total,
     }),
     batches: async function* (options) {
-      yield* readBatches(path, delimiter, records, header, options, reading);
+      yield* readBatches(path, delimiter, header, options, reading);
       reading.done = true;
     },
     close: () => {
+      reading.papaparse?.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** How far reading has come, and papaparse's reader once it reads. */
+interface Reading {
+  rows: number;
+  done: boolean;
+  byDuckDB: boolean;
+  papaparse: Records | undefined;
+}
+
+interface Records {
+  stream: ReadStream;
+  records: RecordQueue;
+  close(): void;
+}
+
+function openRecords(path: string, delimiter: string): Records {
+  // Decoded by the stream, which keeps a character split between two reads whole (papaparse would decode each
+  // read alone and turn such a character into U+FFFD).
+  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: CHUNK_BYTES });
+  const records = new RecordQueue(stream, path, delimiter);
+  return {
+    stream,
+    records,
+    close() {
       records.abort();
       stream.destroy();
-      return Promise.resolve();
     },
   };
 }
@@ -101,16 +138,11 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
 async function* readBatches(
   path: string,
   delimiter: string,
-  records: RecordQueue,
   header: string[],
   options: ReadOptions,
-  reading: { rows: number; byDuckDB: boolean },
+  reading: Reading,
 ): AsyncGenerator<RowBatch> {
-  // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
-  // blank line.
-  // DuckDB opens the file by its name: standard input, already being read here, is not a file it can reopen.
-  if (header.length > 1 && path !== STDIN) {
-    reading.byDuckDB = true;
+  if (reading.byDuckDB) {
     try {
       yield* duckdbCsvBatches(path, delimiter, header, options, (rows) => (reading.rows = rows));
       return;
@@ -120,14 +152,14 @@ async function* readBatches(
         row: reading.rows + 1,
         reason: String((err as Error).message ?? err).split("\n")[0],
       });
-    } finally {
-      reading.byDuckDB = false;
+    }
+    reading.papaparse = openRecords(path, delimiter);
+    // The header, then the rows DuckDB gave.
+    for (let skipped = 0; skipped < reading.rows + 1; skipped++) {
+      if ((await reading.papaparse.records.next()) === undefined) return;
     }
   }
-  for (let skipped = 0; skipped < reading.rows; skipped++) {
-    if ((await records.next()) === undefined) return;
-  }
-  yield* papaparseBatches(records, header, options, reading.rows);
+  yield* papaparseBatches(reading.papaparse!.records, header, options, reading.rows);
 }
 
 async function* duckdbCsvBatches(
