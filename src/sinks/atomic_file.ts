@@ -1,9 +1,13 @@
 /**
  * A file written under a temporary name beside its final one and renamed
  * at the end, so a crash never leaves a half file under the output name.
+ * The temporary name carries its owner (host and process id): a job
+ * killed with -9 cannot remove its own, so the next job writing the same
+ * output removes those whose owner is gone.
  */
 import { basename, dirname, join } from "node:path";
 import { NotFoundError, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 
 /** An open temporary file and the two ways to finish it. */
 export interface AtomicFile {
@@ -36,7 +40,8 @@ export async function createAtomicFile(path: string): Promise<AtomicFile> {
     if (err instanceof Deno.errors.NotFound) throw new NotFoundError(`Output folder does not exist: "${dir}"`);
     throw err;
   }
-  const tmp = join(dir, `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  await sweepStale(dir, basename(path));
+  const tmp = join(dir, `.${basename(path)}.${OWNER}-${crypto.randomUUID().slice(0, 8)}.tmp`);
   const file = await Deno.open(tmp, { write: true, createNew: true });
   let open = true;
   const close = () => {
@@ -56,4 +61,45 @@ export async function createAtomicFile(path: string): Promise<AtomicFile> {
       await Deno.remove(tmp).catch(() => {});
     },
   };
+}
+
+/** This process, as temporary names carry it: `<host>.<pid>`. */
+const OWNER = `${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${Deno.pid}`;
+
+/**
+ * Removes `.<name>.<host>.<pid>-<random>.tmp` files in `dir` left by
+ * processes of this host that are gone (no /proc/<pid>), and says so.
+ * Files of other hosts, of live processes, or where liveness cannot be
+ * told (no /proc) are left alone.
+ *
+ * @example
+ * ```ts
+ * await sweepStale("out", "predictions.parquet");
+ * ```
+ */
+export async function sweepStale(dir: string, name: string): Promise<void> {
+  if (!isDir("/proc/self")) return;
+  const host = OWNER.slice(0, OWNER.lastIndexOf("."));
+  const prefix = `.${name}.${host}.`;
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.startsWith(prefix) || !entry.name.endsWith(".tmp")) continue;
+    const pid = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(entry.name.slice(prefix.length))?.[1];
+    if (pid === undefined || Number(pid) === Deno.pid || isDir(`/proc/${pid}`)) continue;
+    const file = join(dir, entry.name);
+    const bytes = await Deno.stat(file).then((s) => s.size, () => 0);
+    try {
+      await Deno.remove(file);
+      log.info("removed the temporary file of an earlier run that did not finish", { file, bytes, pid: Number(pid) });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,50 @@
+/**
+ * Temporary files of killed jobs: the next job writing the same output
+ * removes those whose process is gone, and only those.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
+
+/** A process id that is no longer running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+Deno.test("score batch removes the temporary files of earlier runs that were killed, and no other", async () => {
+  await using dir = await tempDir();
+  const host = Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_");
+  const dead = await deadPid();
+  const files = {
+    stale: `.pred.csv.${host}.${dead}-0000000a.tmp`,
+    live: `.pred.csv.${host}.${Deno.pid}-0000000b.tmp`,
+    otherHost: `.pred.csv.elsewhere.${dead}-0000000c.tmp`,
+    otherOutput: `.other.csv.${host}.${dead}-0000000d.tmp`,
+    notOurs: `.pred.csv.notes.tmp`,
+  };
+  for (const name of Object.values(files)) await Deno.writeTextFile(join(dir.path, name), "x".repeat(1000));
+  const run = await runScore([
+    "batch",
+    "--model",
+    join(MODELS, "ride-duration-linreg"),
+    "--no-progress",
+    "--input",
+    join(FIXTURES, "rides_small.csv"),
+    "--output",
+    join(dir.path, "pred.csv"),
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const left = [];
+  for await (const e of Deno.readDir(dir.path)) left.push(e.name);
+  assert.deepEqual(
+    left.sort(),
+    ["pred.csv", files.live, files.otherHost, files.otherOutput, files.notOurs].sort(),
+    "the dead run's file removed; live, other hosts', other outputs' and unknown files kept; none of its own left",
+  );
+  const line = logLines(run.stderr).find((l) => String(l.msg).startsWith("removed the temporary file"));
+  assert.ok(line, run.stderr);
+  assert.equal(line.file, join(dir.path, files.stale));
+  assert.equal(line.bytes, 1000);
+});
