@@ -7,7 +7,7 @@ ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-n
 DUCKDB_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64@1.5.6-r.1
 DUCKDB_MUSL_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1
 
-.PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume bench-wide clean
+.PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume bench-soak bench-wide clean
 
 test: ## every test: unit, parity, end to end, Postgres and RabbitMQ integration
 	$(DENO) task test
@@ -53,6 +53,9 @@ bench-serve:
 
 bench-consume:
 	$(DENO) task bench:consume
+
+bench-soak: ## serve and consume under hostile clients and broker drops for a few minutes (SOAK_SECONDS)
+	$(DENO) task bench:soak
 
 bench-wide: ## score batch on a 100-feature [N,K] model vs raw onnxruntime and a reader-into-writer copy
 	$(DENO) task bench:wide
