@@ -8,22 +8,23 @@
  * `validity.data` (null when every row is valid), and `flush()` copies
  * `items` and the mask into DuckDB's vector.
  */
-import {
-  BIGINT,
-  BOOLEAN,
-  DOUBLE,
-  DuckDBAppender,
-  DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBType,
-  DuckDBTypeId,
-  FLOAT,
-  INTEGER,
-  VARCHAR,
-} from "@duckdb/node-api";
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk } from "@duckdb/node-api";
 
-export { BIGINT, BOOLEAN, DOUBLE, type DuckDBType, FLOAT, INTEGER, VARCHAR };
+type Api = typeof import("@duckdb/node-api");
+let api: Api | undefined;
+
+/** The library, loaded on first use: a command that reads and writes no file never loads its 70 MB library. */
+async function load(): Promise<Api> {
+  return api ??= await import("@duckdb/node-api");
+}
+
+function loaded(): Api {
+  if (api === undefined) throw new Error("DuckDB is not loaded yet: open a database first");
+  return api;
+}
+
+/** The column types `appendColumns` writes. */
+export type ColumnType = "DOUBLE" | "FLOAT" | "BIGINT" | "INTEGER" | "BOOLEAN" | "VARCHAR";
 
 /** An embedded database and its first connection. */
 export interface DuckDB {
@@ -59,7 +60,7 @@ export async function openDuckDB(
   // grew with it. A reader needs a few buffers per thread.
   config.memory_limit = options.memoryLimit ?? "128MB";
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
-  const instance = await DuckDBInstance.create(":memory:", config);
+  const instance = await (await load()).DuckDBInstance.create(":memory:", config);
   const connection = await instance.connect();
   const others: DuckDBConnection[] = [];
   return {
@@ -158,7 +159,7 @@ function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayL
     return out;
   }
   const out = new Array<unknown>(length).fill(null);
-  const view = chunk.getColumnVector(c).type.typeId === DuckDBTypeId.VARCHAR ? vector.dataView : undefined;
+  const view = chunk.getColumnVector(c).type.typeId === loaded().DuckDBTypeId.VARCHAR ? vector.dataView : undefined;
   for (let w = 0; w < Math.ceil(length / 32); w++) {
     // A word of 32 nulls (a column that is mostly null) is skipped whole.
     if (bits !== null && bits[w] === 0) continue;
@@ -203,19 +204,19 @@ function isValid(bits: Uint32Array, i: number): boolean {
  *
  * @example
  * ```ts
- * appendColumns(appender, [DOUBLE], [new Float64Array([1.5])], 1);
+ * appendColumns(appender, ["DOUBLE"], [new Float64Array([1.5])], 1);
  * ```
  */
 export function appendColumns(
   appender: DuckDBAppender,
-  types: readonly DuckDBType[],
+  types: readonly ColumnType[],
   columns: readonly ArrayLike<unknown>[],
   length: number,
 ): void {
   const size = 2048;
   for (let start = 0; start < length; start += size) {
     const n = Math.min(size, length - start);
-    const chunk = DuckDBDataChunk.create(types, n);
+    const chunk = loaded().DuckDBDataChunk.create(types.map((t) => loaded()[t]), n);
     for (let c = 0; c < types.length; c++) {
       const vector = chunk.getColumnVector(c) as unknown as RawVector;
       const values = columns[c];

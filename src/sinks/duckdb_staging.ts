@@ -10,20 +10,7 @@
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
-import {
-  appendColumns,
-  BIGINT,
-  BOOLEAN,
-  DOUBLE,
-  type DuckDB,
-  type DuckDBType,
-  FLOAT,
-  INTEGER,
-  openDuckDB,
-  sqlName,
-  sqlString,
-  VARCHAR,
-} from "../duckdb/duckdb.ts";
+import { appendColumns, type ColumnType, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { jsonText } from "../value_codec.ts";
 
 /** What DuckDB holds in memory before the staged rows spill to disk. */
@@ -40,8 +27,7 @@ export interface Staging {
 
 /** How a value type is staged (the table's type, the value a row holds) and read back for the file. */
 interface Staged {
-  type: DuckDBType;
-  typeName: string;
+  type: ColumnType;
   value: (v: unknown) => unknown;
   select: (name: string) => string;
 }
@@ -77,7 +63,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
   columns.forEach((c, i) => (isText(c.type) ? constant.set(i, NO_ROW) : table.push(i)));
   if (table.length === 0) table.push(-1);
   const columnName = (i: number) => sqlName(i < 0 ? "placeholder" : `c${i}`);
-  const typeOf = (i: number) => (i < 0 ? BOOLEAN : staged[i].type);
+  const typeOf = (i: number): ColumnType => (i < 0 ? "BOOLEAN" : staged[i].type);
   let rows = 0;
   let appender: DuckDBAppender | undefined;
   const reopen = async () => {
@@ -87,7 +73,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
 
   try {
     await db.connection.run(
-      `create table staged (${table.map((i) => `${columnName(i)} ${i < 0 ? "BOOLEAN" : staged[i].typeName}`)})`,
+      `create table staged (${table.map((i) => `${columnName(i)} ${typeOf(i)}`)})`,
     );
     await reopen();
   } catch (err) {
@@ -167,11 +153,11 @@ function fitted(values: ArrayLike<unknown>, staged: Staged): ArrayLike<unknown> 
   return Array.from(values, (v) => staged.value(v));
 }
 
-const OWN_ARRAY = new Map<DuckDBType, unknown>([
-  [DOUBLE, Float64Array],
-  [FLOAT, Float32Array],
-  [BIGINT, BigInt64Array],
-  [INTEGER, Int32Array],
+const OWN_ARRAY = new Map<ColumnType, unknown>([
+  ["DOUBLE", Float64Array],
+  ["FLOAT", Float32Array],
+  ["BIGINT", BigInt64Array],
+  ["INTEGER", Int32Array],
 ]);
 
 function isText(type: ValueType): boolean {
@@ -183,14 +169,13 @@ function stagedAs(type: ValueType): Staged {
   const same = (name: string) => name;
   switch (type) {
     case "float64":
-      return { type: DOUBLE, typeName: "DOUBLE", value: orNull(Number), select: same };
+      return { type: "DOUBLE", value: orNull(Number), select: same };
     case "float32":
-      return { type: FLOAT, typeName: "FLOAT", value: orNull(Number), select: same };
+      return { type: "FLOAT", value: orNull(Number), select: same };
     case "int64":
     case "uint64":
       return {
-        type: BIGINT,
-        typeName: "BIGINT",
+        type: "BIGINT",
         value: orNull((v) => (typeof v === "bigint" ? v : BigInt(v as number))),
         select: same,
       };
@@ -199,42 +184,37 @@ function stagedAs(type: ValueType): Staged {
     case "int32":
     case "uint8":
     case "uint16":
-      return { type: INTEGER, typeName: "INTEGER", value: orNull(Number), select: same };
+      return { type: "INTEGER", value: orNull(Number), select: same };
     case "uint32":
-      return { type: BIGINT, typeName: "BIGINT", value: orNull((v) => BigInt(v as number)), select: same };
+      return { type: "BIGINT", value: orNull((v) => BigInt(v as number)), select: same };
     case "bool":
       return {
-        type: BOOLEAN,
-        typeName: "BOOLEAN",
+        type: "BOOLEAN",
         value: orNull((v) => (typeof v === "string" ? v === "true" : Boolean(v))),
         select: same,
       };
     case "timestamp":
     case "timestamptz":
       return {
-        type: BIGINT,
-        typeName: "BIGINT",
+        type: "BIGINT",
         value: orNull((v) => BigInt(epochMs(v)) * 1000n),
         select: (n) => type === "timestamp" ? `make_timestamp(${n})` : `make_timestamp(${n})::TIMESTAMPTZ`,
       };
     case "date":
       return {
-        type: INTEGER,
-        typeName: "INTEGER",
+        type: "INTEGER",
         value: orNull((v) => Math.floor(epochMs(v) / 86_400_000)),
         select: (n) => `(DATE '1970-01-01' + ${n})`,
       };
     case "string":
       return {
-        type: VARCHAR,
-        typeName: "VARCHAR",
+        type: "VARCHAR",
         value: orNull((v) => (typeof v === "string" ? v : v instanceof Date ? v.toISOString() : String(v))),
         select: same,
       };
     case "json":
       return {
-        type: VARCHAR,
-        typeName: "VARCHAR",
+        type: "VARCHAR",
         value: orNull((v) => (typeof v === "string" ? v : jsonText(v))),
         select: same,
       };

@@ -1,17 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  appendColumns,
-  BIGINT,
-  BOOLEAN,
-  describe,
-  DOUBLE,
-  INTEGER,
-  openDuckDB,
-  sqlName,
-  sqlString,
-  streamColumns,
-  VARCHAR,
-} from "../../src/duckdb/duckdb.ts";
+import { appendColumns, describe, openDuckDB, sqlName, sqlString, streamColumns } from "../../src/duckdb/duckdb.ts";
 
 async function collect(db: Awaited<ReturnType<typeof openDuckDB>>, sql: string) {
   const chunks = [];
@@ -80,7 +68,7 @@ Deno.test("DuckDB adapter: typed arrays go into an appender as they are", async 
     const i32 = Int32Array.from({ length: n }, (_, i) => -i);
     const s = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `s${i}`));
     const f = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : i % 2 === 0));
-    appendColumns(appender, [DOUBLE, BIGINT, INTEGER, VARCHAR, BOOLEAN], [d, b, i32, s, f], n);
+    appendColumns(appender, ["DOUBLE", "BIGINT", "INTEGER", "VARCHAR", "BOOLEAN"], [d, b, i32, s, f], n);
     appender.closeSync();
     const back = await db.connection.runAndReadAll(
       "select count(*)::INTEGER as n, sum(d) as d, sum(b)::VARCHAR as b, sum(i)::INTEGER as i, count(s)::INTEGER as s, " +
@@ -103,7 +91,7 @@ Deno.test("DuckDB adapter: typed arrays go into an appender as they are", async 
 
 Deno.test("DuckDB adapter: the vector internals it relies on are there", async () => {
   // If an upgrade of @duckdb/node-api renames these, the adapter silently falls back to value-by-value copies.
-  const { DuckDBDataChunk } = await import("@duckdb/node-api");
+  const { BIGINT, DOUBLE, DuckDBDataChunk, INTEGER } = await import("@duckdb/node-api");
   const chunk = DuckDBDataChunk.create([DOUBLE, BIGINT, INTEGER], 4);
   const vectors = [0, 1, 2].map((c) => chunk.getColumnVector(c) as unknown as Record<string, unknown>);
   assert.deepEqual(vectors.map((v) => (v.items as object).constructor.name), [
