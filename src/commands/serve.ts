@@ -29,7 +29,7 @@ import { Metrics } from "../http/metrics.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
 import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
-import { PredictionLog } from "../sinks/prediction_log.ts";
+import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
 
 interface ServeFlags {

@@ -12,7 +12,7 @@
  */
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
-import type { PredictionRecord } from "../sinks/prediction_log.ts";
+import type { PredictionRecord } from "./prediction_log.ts";
 import { predictionJson } from "../sinks/prediction_json.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";

@@ -10,7 +10,7 @@ import { connectPostgres, type PgConnection } from "../../src/postgres/connect.t
 import { pgError } from "../../src/postgres/pg_error.ts";
 import { PgTransaction } from "../../src/postgres/pg_transaction.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
-import { PredictionLog } from "../../src/sinks/prediction_log.ts";
+import { PredictionLog } from "../../src/serving/prediction_log.ts";
 import { CAN_START_POSTGRES, holdInserts, type PrivatePostgres, startPostgres } from "./private_postgres.ts";
 
 const COLUMNS: ColumnInfo[] = [{ name: "a", type: "float64" }, { name: "b", type: "string" }];

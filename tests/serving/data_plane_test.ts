@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
-import type { PredictionRecord } from "../../src/sinks/prediction_log.ts";
+import type { PredictionRecord } from "../../src/serving/prediction_log.ts";
 import { MODELS } from "../helpers.ts";
 import { COURSE_RIDE, COURSE_RIDE_DURATION } from "../http/requests.ts";
 

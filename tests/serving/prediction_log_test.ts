@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { PredictionLog, type PredictionRecord, splitTableUrl } from "../../src/sinks/prediction_log.ts";
+import { PredictionLog, type PredictionRecord, splitTableUrl } from "../../src/serving/prediction_log.ts";
 import { randomName } from "../helpers.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
