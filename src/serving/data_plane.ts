@@ -12,7 +12,7 @@
  */
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
-import type { PredictionRecord } from "./prediction_log.ts";
+import type { LoggedPrediction } from "./prediction_log.ts";
 import { predictionJson } from "../sinks/prediction_json.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
@@ -21,7 +21,7 @@ import { parseRowsRequest, rowsResponse } from "./rows_request.ts";
 /** Where scored rows go besides the response (e.g. the Postgres prediction log). */
 export interface PredictionWriter {
   /** Must not block or throw: it is called on the response path. */
-  write(record: PredictionRecord): void;
+  write(record: LoggedPrediction): void;
 }
 
 /** How the data plane behaves; every field has a default. */

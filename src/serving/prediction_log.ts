@@ -17,7 +17,7 @@ import { pgError } from "../postgres/pg_error.ts";
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 
 /** One scored row. */
-export interface PredictionRecord {
+export interface LoggedPrediction {
   time: Date;
   requestId: string;
   model: string;
@@ -49,7 +49,7 @@ const COPY_COLUMNS: ColumnInfo[] = [
   { name: "outputs", type: "json" },
 ];
 
-function recordBatch(records: PredictionRecord[]): RowBatch {
+function recordBatch(records: LoggedPrediction[]): RowBatch {
   return {
     offset: 0,
     length: records.length,
@@ -108,7 +108,7 @@ export class PredictionLog {
   readonly #batchRows: number;
   readonly #flushMs: number;
   readonly #encode = copyEncoder(COPY_COLUMNS);
-  #buffer: PredictionRecord[] = [];
+  #buffer: LoggedPrediction[] = [];
   #written = 0;
   #dropped = 0;
   #closing = false;
@@ -164,7 +164,7 @@ export class PredictionLog {
   }
 
   /** Queues one record; drops it (counted) when the buffer is full or the log is closing. */
-  write(record: PredictionRecord): void {
+  write(record: LoggedPrediction): void {
     if (this.#closing || this.#buffer.length >= this.#bufferRows) {
       this.#dropped++;
       return;
@@ -215,7 +215,7 @@ export class PredictionLog {
     }
   }
 
-  async #copy(batch: PredictionRecord[]): Promise<number> {
+  async #copy(batch: LoggedPrediction[]): Promise<number> {
     let written = 0;
     let unwritable = 0;
     const pg = this.#pg;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
-import type { PredictionRecord } from "../../src/serving/prediction_log.ts";
+import type { LoggedPrediction } from "../../src/serving/prediction_log.ts";
 import { MODELS } from "../helpers.ts";
 import { COURSE_RIDE, COURSE_RIDE_DURATION } from "../http/requests.ts";
 
@@ -27,7 +27,7 @@ function rideInfer(n: number) {
 Deno.test("DataPlane", async (t) => {
   const linreg = await loadModel(join(MODELS, "ride-duration-linreg"));
   const churn = await loadModel(join(MODELS, "churn"));
-  const records: PredictionRecord[] = [];
+  const records: LoggedPrediction[] = [];
   let ready = true;
   const plane = new DataPlane([linreg, churn], {
     version: "1.2.3",

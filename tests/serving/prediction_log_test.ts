@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { PredictionLog, type PredictionRecord, splitTableUrl } from "../../src/serving/prediction_log.ts";
+import { type LoggedPrediction, PredictionLog, splitTableUrl } from "../../src/serving/prediction_log.ts";
 import { randomName } from "../helpers.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 
-function record(i: number, features: Record<string, unknown> = {}): PredictionRecord {
+function record(i: number, features: Record<string, unknown> = {}): LoggedPrediction {
   return {
     time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
     requestId: `r${i}`,
