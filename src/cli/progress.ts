@@ -9,11 +9,14 @@
 import cliProgress from "cli-progress";
 import { log } from "../log.ts";
 
-/** Counts a running job reports. */
+/** Counts a running job reports: rows read and rejected, and what it made of them. */
 export interface Counts {
   read: number;
-  predicted: number;
   rejected: number;
+  /** Rows scored (batch). */
+  predicted?: number;
+  /** Events the broker confirmed (publish). */
+  published?: number;
 }
 
 /** A progress display: `update` often, `stop` once. */
@@ -83,7 +86,7 @@ export function startProgress(
         etaText: !done && f >= 0.01 && s * (0.01 / f) >= 1 ? ` | ETA ${duration(s / f - s)}` : "",
       });
     };
-    let last: Counts = { read: 0, predicted: 0, rejected: 0 };
+    let last: Counts = { read: 0, rejected: 0 };
     let stopped = false;
     return {
       update(c) {

@@ -97,7 +97,7 @@ export function publishCommand(): Command {
       const stop = listenForInterrupt({ stopping: "stopping after the confirms awaited" });
       try {
         const started = performance.now();
-        const counts = { read: 0, predicted: 0, rejected: 0 };
+        const counts = { read: 0, published: 0, rejected: 0 };
         const progress = flags.progress ? startProgress("publishing", () => source.progress?.()) : undefined;
         log.info("publish started", {
           input: source.description,
@@ -112,7 +112,7 @@ export function publishCommand(): Command {
           window: flags.window,
           signal: stop.signal,
           onConfirmed: (n) => {
-            counts.predicted = n;
+            counts.published = n;
             progress?.update(counts);
           },
         }).finally(() => progress?.stop());
