@@ -94,6 +94,19 @@ export function cellText(v: unknown, type: ValueType): string {
   return String(v);
 }
 
+/**
+ * Whether a parsed JSON value is an object (not an array, not null): the
+ * guard every reader of a JSON document uses.
+ *
+ * @example
+ * ```ts
+ * isJsonObject(parseJson('{"a": 1}')); // true
+ * ```
+ */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function isoTime(d: Date, type: ValueType): string {
   if (Number.isNaN(d.getTime())) return "";
   const iso = d.toISOString();

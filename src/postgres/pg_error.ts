@@ -3,6 +3,7 @@
  * socket error code, naming where it happened but never the password.
  */
 import { AuthError, InputError, NotFoundError, ScoreError, UnavailableError, UsageError } from "../errors.ts";
+import { redact } from "../log.ts";
 import type { PgTarget } from "./connect.ts";
 
 const TRANSIENT_SOCKET = new Set([
@@ -37,7 +38,11 @@ export function pgError(
   const e = (err ?? {}) as { code?: string; message?: string; detail?: string; hint?: string; position?: string };
   const where = `Postgres at ${target.host}:${target.port}, database "${target.database}"`;
   const what = doing ? ` while ${doing}` : "";
-  const msg = [scrub(e.message ?? String(err)), e.detail && `(${scrub(e.detail)})`, e.hint && `hint: ${scrub(e.hint)}`]
+  const msg = [
+    redact(e.message ?? String(err)),
+    e.detail && `(${redact(e.detail)})`,
+    e.hint && `hint: ${redact(e.hint)}`,
+  ]
     .filter(Boolean).join(" ");
   const code = e.code ?? "";
   const options = { cause: err };
@@ -68,9 +73,6 @@ export function pgError(
 }
 
 // A server message never holds our password, but a socket error may echo a URL.
-function scrub(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
-}
 
 function capital(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

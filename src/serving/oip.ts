@@ -14,7 +14,7 @@ import {
   type Prediction,
   type TensorType,
 } from "../model/mod.ts";
-import { jsonValue } from "../value_codec.ts";
+import { isJsonObject, jsonValue } from "../value_codec.ts";
 
 /** OIP datatype of each tensor type we serve. */
 export const DATATYPES: Record<TensorType, string> = {
@@ -92,7 +92,7 @@ export interface InferRequest {
  * ```
  */
 export function parseInferRequest(body: unknown, model: Model): InferRequest {
-  if (!isObject(body)) throw bad('The request body must be a JSON object with "inputs"');
+  if (!isJsonObject(body)) throw bad('The request body must be a JSON object with "inputs"');
   if (body.id !== undefined && typeof body.id !== "string") throw bad(`"id" must be a string`);
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) {
     throw bad(`"inputs" must be a non-empty array of tensors`);
@@ -101,7 +101,7 @@ export function parseInferRequest(body: unknown, model: Model): InferRequest {
   const given = new Set<string>();
   let length: number | undefined;
   for (const [k, raw] of body.inputs.entries()) {
-    if (!isObject(raw)) throw bad(`inputs[${k}] is not a tensor object`);
+    if (!isJsonObject(raw)) throw bad(`inputs[${k}] is not a tensor object`);
     const { name, shape, datatype, data } = raw;
     if (typeof name !== "string") throw bad(`inputs[${k}] has no "name"`);
     const input = model.inputs.find((i) => i.name === name) ?? model.inputs.find((i) => i.aliases.includes(name));
@@ -183,7 +183,7 @@ function selectOutputs(raw: unknown, model: Model): readonly OutputSpec[] {
   if (!Array.isArray(raw)) throw bad(`"outputs" must be a list of {"name": ...}`);
   const chosen: OutputSpec[] = [];
   for (const [k, o] of raw.entries()) {
-    if (!isObject(o) || typeof o.name !== "string") throw bad(`outputs[${k}] has no "name"`);
+    if (!isJsonObject(o) || typeof o.name !== "string") throw bad(`outputs[${k}] has no "name"`);
     const spec = model.outputs.find((x) => x.name === o.name || x.columns.includes(o.name as string));
     if (spec === undefined) {
       throw bad(
@@ -247,8 +247,4 @@ function dims(shape: ReadonlyArray<number | string>): number[] {
 
 function bad(message: string): InputError {
   return new InputError(message, { status: 400, code: "bad_request" });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

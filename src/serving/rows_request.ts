@@ -11,6 +11,7 @@
 import { InputError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
+import { isJsonObject } from "../value_codec.ts";
 import { predictionJson } from "../sinks/prediction_json.ts";
 
 /** Which of the three shapes a request used. */
@@ -40,11 +41,11 @@ export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
   if (Array.isArray(body)) {
     shape = "array";
     items = body;
-  } else if (isObject(body) && "instances" in body) {
+  } else if (isJsonObject(body) && "instances" in body) {
     if (!Array.isArray(body.instances)) throw badRequest(`"instances" must be a JSON array`);
     shape = "instances";
     items = body.instances;
-  } else if (isObject(body)) {
+  } else if (isJsonObject(body)) {
     shape = "object";
     items = [body];
   } else {
@@ -99,7 +100,7 @@ export function rowsResponse(model: Model, shape: RowsShape, prediction: Predict
 }
 
 function toRow(item: unknown, i: number, shape: RowsShape, model: Model): Record<string, unknown> {
-  if (isObject(item)) return byInputName(item, model);
+  if (isJsonObject(item)) return byInputName(item, model);
   if (shape === "instances" && Array.isArray(item)) {
     // A list of values in the model's input order, an [N,K] input's K values in a row (as sklearn's predict takes them).
     const names = model.inputs.flatMap((input) => input.columns);
@@ -130,10 +131,6 @@ function byInputName(item: Record<string, unknown>, model: Model): Record<string
 function where(shape: RowsShape, index: number): string {
   if (shape === "object") return "";
   return `${shape === "instances" ? "instance" : "row"} ${index}: `;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function badRequest(message: string): InputError {

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ModelError } from "../model/mod.ts";
+import { isJsonObject } from "../value_codec.ts";
 
 /** One input column of an MLflow signature. */
 export interface SignatureInput {
@@ -62,11 +63,11 @@ export function parseMlmodel(text: string, where: string): MlflowModel {
   } catch (err) {
     throw ModelError.badModel(`Invalid MLmodel file ${where}: ${(err as Error).message}`, { cause: err });
   }
-  if (!isObject(doc) || !isObject(doc.flavors)) {
+  if (!isJsonObject(doc) || !isJsonObject(doc.flavors)) {
     throw ModelError.badModel(`Invalid MLmodel file ${where}: it has no "flavors"`);
   }
   const onnx = doc.flavors.onnx;
-  if (!isObject(onnx)) {
+  if (!isJsonObject(onnx)) {
     const flavours = Object.keys(doc.flavors).join(", ") || "none";
     throw ModelError.badModel(
       `MLflow model ${where} has no onnx flavour (it has: ${flavours}); score runs ONNX models. ` +
@@ -82,7 +83,7 @@ export function parseMlmodel(text: string, where: string): MlflowModel {
 
 // MLflow writes each side of a signature as a JSON string inside the YAML.
 function signatureInputs(signature: unknown, where: string): SignatureInput[] {
-  if (!isObject(signature) || signature.inputs === undefined || signature.inputs === null) return [];
+  if (!isJsonObject(signature) || signature.inputs === undefined || signature.inputs === null) return [];
   let specs: unknown;
   try {
     specs = typeof signature.inputs === "string" ? JSON.parse(signature.inputs) : signature.inputs;
@@ -90,13 +91,9 @@ function signatureInputs(signature: unknown, where: string): SignatureInput[] {
     throw ModelError.badModel(`Invalid MLmodel file ${where}: signature.inputs is not JSON`, { cause: err });
   }
   if (!Array.isArray(specs)) throw ModelError.badModel(`Invalid MLmodel file ${where}: signature.inputs is not a list`);
-  return specs.filter((s): s is Record<string, unknown> => isObject(s) && typeof s.name === "string").map((s) => ({
+  return specs.filter((s): s is Record<string, unknown> => isJsonObject(s) && typeof s.name === "string").map((s) => ({
     name: s.name as string,
     type: typeof s.type === "string" ? s.type : "unknown",
     ...(typeof s.required === "boolean" ? { required: s.required } : {}),
   }));
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
