@@ -106,6 +106,14 @@ export function modelOption({ required = true } = {}): Option {
     .makeOptionMandatory(required);
 }
 
+/** The flags {@linkcode modelTuningOptions} adds, as commander parses them. */
+export interface ModelTuningFlags {
+  threads: number;
+  graphOptimization: string;
+  rename?: Record<string, string>;
+  cacheDir: string;
+}
+
 /** Session options every command that loads a model takes. */
 export function modelTuningOptions(): Option[] {
   return [

@@ -4,6 +4,7 @@
  * command layer: the messages name the flags to change.
  */
 import { backfillWindows, parseTimestamp, type Period, periodWindow, type Window } from "../batch/period_window.ts";
+import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
 import { parseShard, type Shard } from "../postgres/shard.ts";
@@ -12,9 +13,8 @@ import { parseShard, type Shard } from "../postgres/shard.ts";
 export const POSTGRES_FROM_ENV = "postgres:";
 
 /** The flags of `score batch`, as commander parses them. */
-export interface BatchFlags {
+export interface BatchFlags extends ModelTuningFlags {
   model: string;
-  cacheDir: string;
   input?: string;
   output?: string;
   query?: string;
@@ -39,8 +39,6 @@ export interface BatchFlags {
   maxErrors: number;
   batchSize: number;
   progress: boolean;
-  threads: number;
-  graphOptimization: string;
   rename?: Record<string, string>;
 }
 

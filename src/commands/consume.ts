@@ -9,6 +9,7 @@ import {
   batchingOptions,
   loadOptions,
   modelOption,
+  type ModelTuningFlags,
   modelTuningOptions,
   portNumber,
   reloadOption,
@@ -28,9 +29,8 @@ import { defaultTopology } from "../queue/topology.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
 
-interface ConsumeFlags {
+interface ConsumeFlags extends ModelTuningFlags {
   model: string;
-  cacheDir: string;
   reloadInterval: number;
   amqpUrl: string;
   exchange: string;
@@ -50,8 +50,6 @@ interface ConsumeFlags {
   metricsHost: string;
   maxReconnectDelayMs: number;
   dryRun?: boolean;
-  threads: number;
-  graphOptimization: string;
   rename?: Record<string, string>;
 }
 

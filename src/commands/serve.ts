@@ -14,6 +14,7 @@ import {
   loadOptions,
   modelOption,
   modelPath,
+  type ModelTuningFlags,
   modelTuningOptions,
   portNumber,
   reloadOption,
@@ -32,9 +33,8 @@ import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
 
-interface ServeFlags {
+interface ServeFlags extends ModelTuningFlags {
   model: string[];
-  cacheDir: string;
   host: string;
   port: number;
   maxBatchSize: number;
@@ -52,8 +52,6 @@ interface ServeFlags {
   bodyTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
-  threads: number;
-  graphOptimization: string;
   rename?: Record<string, string>;
 }
 
