@@ -262,22 +262,7 @@ class Session {
     const p = m.properties;
     const event: EventMessage = {
       body: m.content,
-      properties: {
-        contentType: p.contentType,
-        contentEncoding: p.contentEncoding,
-        headers: p.headers,
-        deliveryMode: p.deliveryMode,
-        priority: p.priority,
-        correlationId: p.correlationId,
-        replyTo: p.replyTo,
-        expiration: p.expiration,
-        messageId: p.messageId,
-        timestamp: p.timestamp,
-        type: p.type,
-        userId: p.userId,
-        appId: p.appId,
-        clusterId: p.clusterId,
-      },
+      properties: { ...carried(p), headers: p.headers, deliveryMode: p.deliveryMode, clusterId: p.clusterId },
       exchange: m.fields.exchange,
       routingKey: m.fields.routingKey,
       redelivered: m.fields.redelivered,
@@ -431,17 +416,7 @@ class Session {
 /** amqplib's publish options for `properties`: every property, persistent, mandatory. */
 function publishOptions(p: MessageProperties) {
   return {
-    contentType: p.contentType,
-    contentEncoding: p.contentEncoding,
-    priority: p.priority,
-    correlationId: p.correlationId,
-    replyTo: p.replyTo,
-    expiration: p.expiration,
-    messageId: p.messageId,
-    timestamp: p.timestamp,
-    type: p.type,
-    userId: p.userId,
-    appId: p.appId,
+    ...carried(p),
     // Always persistent: a prediction or dead letter must survive a broker restart.
     persistent: true,
     mandatory: true,
@@ -472,4 +447,27 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
+}
+
+/** The basic properties an event brings and a prediction or dead letter carries on (headers are set apart). */
+const CARRIED = [
+  "contentType",
+  "contentEncoding",
+  "priority",
+  "correlationId",
+  "replyTo",
+  "expiration",
+  "messageId",
+  "timestamp",
+  "type",
+  "userId",
+  "appId",
+] as const;
+
+type Carried = Pick<MessageProperties, (typeof CARRIED)[number]>;
+
+function carried(p: Carried): Carried {
+  const out: Record<string, unknown> = {};
+  for (const key of CARRIED) out[key] = p[key];
+  return out as Carried;
 }
