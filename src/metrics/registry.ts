@@ -52,10 +52,7 @@ export interface Sample {
  */
 export function scrapedCounter(registry: Registry, metric: ScrapedMetric): void {
   new Counter({
-    name: metric.name,
-    help: metric.help,
-    labelNames: metric.labelNames ?? [],
-    registers: [registry],
+    ...options(registry, metric),
     collect() {
       this.reset();
       for (const s of metric.read()) this.inc(s.labels ?? {}, s.value);
@@ -66,13 +63,14 @@ export function scrapedCounter(registry: Registry, metric: ScrapedMetric): void 
 /** Registers a gauge read at each scrape (queue depth, the models loaded). */
 export function scrapedGauge(registry: Registry, metric: ScrapedMetric): void {
   new Gauge({
-    name: metric.name,
-    help: metric.help,
-    labelNames: metric.labelNames ?? [],
-    registers: [registry],
+    ...options(registry, metric),
     collect() {
       this.reset();
       for (const s of metric.read()) this.set(s.labels ?? {}, s.value);
     },
   });
+}
+
+function options(registry: Registry, metric: ScrapedMetric) {
+  return { name: metric.name, help: metric.help, labelNames: metric.labelNames ?? [], registers: [registry] };
 }
