@@ -8,11 +8,9 @@ import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.t
 import { startProgress } from "../cli/progress.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
-import { PgTransaction } from "../postgres/pg_transaction.ts";
-import { createSink } from "../sinks/create_sink.ts";
-import type { Replace } from "../sinks/postgres_sink.ts";
-import type { Sink } from "../sinks/sink.ts";
-import { openSource } from "../sources/open_source.ts";
+import { PgTransaction } from "../postgres/mod.ts";
+import { createSink, type Replace, type Sink } from "../sinks/mod.ts";
+import { openSource } from "../sources/mod.ts";
 import type { BatchPlan } from "./batch_plan.ts";
 
 /** Reject lines logged when no `--rejects` is given, before the rest are only counted. */

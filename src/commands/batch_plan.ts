@@ -6,8 +6,7 @@
 import { backfillWindows, parseTimestamp, type Period, periodWindow, type Window } from "../batch/period_window.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { isPostgresUrl, resolveTarget } from "../postgres/connect.ts";
-import { parseShard, type Shard } from "../postgres/shard.ts";
+import { isPostgresUrl, parseShard, resolveTarget, type Shard } from "../postgres/mod.ts";
 
 /** Stands for "the database in DATABASE_URL / PG*" when no URL is given. */
 export const POSTGRES_FROM_ENV = "postgres:";

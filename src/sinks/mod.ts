@@ -1,0 +1,14 @@
+/**
+ * Sinks: where predictions go (Parquet, CSV, JSON lines, a Postgres table),
+ * and the JSON form of a scored row that answers and events share.
+ *
+ * @example
+ * ```ts
+ * import { createSink } from "./src/sinks/mod.ts";
+ * const sink = createSink("predictions.parquet");
+ * ```
+ */
+export { createSink } from "./create_sink.ts";
+export type { Replace } from "./postgres_sink.ts";
+export { type JsonOutput, predictionJson } from "./prediction_json.ts";
+export type { Sink } from "./sink.ts";
