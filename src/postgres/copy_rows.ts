@@ -8,6 +8,7 @@ import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import { jsonText } from "../value_codec.ts";
 import type { Sql } from "./connect.ts";
 import { quoteIdent, quoteTable } from "./identifier.ts";
+import { onLateQueryError } from "./postgres_js_internals.ts";
 
 /** An open `COPY ... FROM STDIN`: batches stream in while Postgres ingests them. */
 export interface CopyWriter {
@@ -38,18 +39,15 @@ export async function openCopy(sql: Sql, table: string, columns: ColumnInfo[]): 
   const query = sql.unsafe(`copy ${quoteTable(table)} (${names}) from stdin`);
   const stream = await query.writable();
   // postgres.js settles the query when COPY starts; a later error response
-  // (a value the column cannot take) only reaches `query.reject`, so catch it there.
-  const q = query as unknown as { reject: (err: unknown) => void };
-  const settle = q.reject;
+  // (a value the column cannot take) is caught through the adapter.
   let failure: unknown;
-  const failed = new Promise<never>((_, reject) => {
-    q.reject = (err) => {
-      failure ??= err;
-      settle(err);
-      reject(err);
-    };
-  });
+  let fail!: (err: unknown) => void;
+  const failed = new Promise<never>((_, reject) => fail = reject);
   failed.catch(() => {});
+  onLateQueryError(query, (err) => {
+    failure ??= err;
+    fail(err);
+  });
   stream.on("error", (err) => (failure ??= err));
   const encode = copyEncoder(columns);
   let rows = 0;

@@ -19,6 +19,7 @@ import {
   type Sql,
 } from "./connect.ts";
 import { type CopyWriter, openCopy } from "./copy_rows.ts";
+import { reserveConnection, type ReservedConnection } from "./postgres_js_internals.ts";
 
 /**
  * A lazily opened transaction. `commit` and `rollback` end it once, so
@@ -39,7 +40,7 @@ export class PgTransaction {
   readonly #connect: ConnectOptions;
   #conn: Promise<PgConnection> | undefined;
   #txConn: Promise<PgConnection> | undefined;
-  #tx: Sql | undefined;
+  #tx: ReservedConnection | undefined;
   #copy: { table: string; columns: ColumnInfo[]; writer: CopyWriter } | undefined;
   #outcome: "committed" | "rolled back" | undefined;
   /** Why the transaction's connection dropped: nothing more may be sent on it. */
@@ -66,7 +67,7 @@ export class PgTransaction {
     this.#txConn ??= connectPostgres(this.#url, { ...this.#connect, max: 1 });
     const conn = await this.#txConn;
     conn.onLoss((err) => this.#lost ??= err);
-    const tx = await conn.guard(conn.sql.reserve()) as unknown as Sql;
+    const tx = await conn.guard(reserveConnection(conn.sql));
     this.#tx = tx;
     await this.#send(() => tx.unsafe("begin"));
   }
@@ -162,9 +163,9 @@ export class PgTransaction {
 
   /** Releases and ends both pools; `now` does not wait for a statement in flight. */
   async #close(now = false) {
-    const tx = this.#tx as unknown as { release?: () => void } | undefined;
+    const tx = this.#tx;
     this.#tx = undefined;
-    if (!this.#lost) tx?.release?.();
+    if (!this.#lost) tx?.release();
     const [conn, txConn] = await Promise.all([
       this.#conn?.catch(() => undefined),
       this.#txConn?.catch(() => undefined),
