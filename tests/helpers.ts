@@ -79,3 +79,25 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & Rec
   }
   throw new Error("expected a rejection, but it resolved");
 }
+
+/**
+ * Waits until `condition` holds, looking every 10 ms; fails naming `what`
+ * past `timeoutMs`. For what a test must see happen (a log line, a status),
+ * instead of a fixed sleep.
+ *
+ * @example
+ * ```ts
+ * await waitUntil(() => server.lines.some((l) => l.includes('"msg":"request"')), "the access log line");
+ * ```
+ */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect, type Socket } from "node:net";
 import postgres from "postgres";
-import { logLines, MODELS, randomName, runScore } from "../helpers.ts";
+import { logLines, MODELS, randomName, runScore, waitUntil } from "../helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
 import { startServer } from "./serve_process.ts";
 
@@ -104,8 +104,9 @@ Deno.test("score serve answers over real HTTP", async (t) => {
 
   await t.step("every request gets one JSON access log line with its id, model, status and latency", async () => {
     // The line is written after the response is sent.
-    await new Promise((r) => setTimeout(r, 100));
-    const line = logLines(server.lines.join("\n")).find((l) => l.msg === "request" && l.request_id === "ride-1");
+    const find = () => logLines(server.lines.join("\n")).find((l) => l.msg === "request" && l.request_id === "ride-1");
+    await waitUntil(() => find() !== undefined, "the access log line of ride-1");
+    const line = find();
     assert.ok(line, "access log line for ride-1");
     assert.equal(line.status, 200);
     assert.equal(line.model, "ride-duration-linreg");
@@ -131,8 +132,15 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
       const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE);
       await new Promise((r) => setTimeout(r, 300));
       const code = server.stop(signal);
-      await new Promise((r) => setTimeout(r, 200));
-      await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }), Deno.errors.ConnectionRefused);
+      const refused = async () => {
+        try {
+          (await Deno.connect({ hostname: "127.0.0.1", port: server.port })).close();
+          return false;
+        } catch (err) {
+          return err instanceof Deno.errors.ConnectionRefused;
+        }
+      };
+      await waitUntil(refused, "the listener to close");
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.equal(res.body.duration, 26.43883355119793);
@@ -153,8 +161,7 @@ Deno.test("score serve on SIGTERM: during the drain delay readiness answers 400 
   assert.equal(await status(fetch(`${server.url}/v2/health/ready`)), 200);
   const started = performance.now();
   const code = server.stop("SIGTERM");
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(await status(fetch(`${server.url}/v2/health/ready`)), 400);
+  await waitUntil(async () => await status(fetch(`${server.url}/v2/health/ready`)) === 400, "readiness to turn 400");
   assert.equal(await status(fetch(`${server.url}/v2/models/ride-duration-linreg/ready`)), 400);
   assert.equal(await status(fetch(`${server.url}/v2/health/live`)), 200);
   const res = await postJson(`${server.url}/predict`, COURSE_RIDE);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { AccessLog } from "../../src/http/access_log.ts";
+import { waitUntil } from "../helpers.ts";
 import { collector } from "./line_collector.ts";
 
 Deno.test("AccessLog", async (t) => {
@@ -60,7 +61,6 @@ Deno.test("AccessLog", async (t) => {
     const c = collector();
     const log = new AccessLog(c.out);
     log.write(base);
-    await new Promise((r) => setTimeout(r, 120));
-    assert.equal(c.lines().length, 1);
+    await waitUntil(() => c.lines().length === 1, "the buffered line to be flushed");
   });
 });
