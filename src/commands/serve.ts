@@ -158,7 +158,10 @@ export function serveCommand(): Command {
         }
       }
       if (flags.logPredictions) {
-        predictions = await PredictionLog.open(flags.logPredictions, { bufferRows: flags.logPredictionsBuffer });
+        predictions = await PredictionLog.open(flags.logPredictions, {
+          bufferRows: flags.logPredictionsBuffer,
+          what: "--log-predictions",
+        });
       }
       late = await serve(opened, predictions, flags);
     } finally {
@@ -224,6 +227,7 @@ async function serve(
   const app = createApp(plane, {
     apiKey: flags.apiKey || undefined,
     maxBodyBytes: flags.maxBodyBytes,
+    maxBodyBytesName: "--max-body-bytes",
     metrics,
     accessLog,
   });

@@ -30,6 +30,8 @@ export interface AppOptions {
   apiKey?: string;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
+  /** The setting that raises the limit, named in a 413 (e.g. the command's flag). */
+  maxBodyBytesName?: string;
   /** Metrics to fill (a fresh set by default). */
   metrics?: Metrics;
   /** Where the JSON line of each request goes (default: a buffered stderr log); false: none. */
@@ -50,7 +52,7 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
  */
 export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env> {
   const metrics = options.metrics ?? new Metrics();
-  const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
+  const body = { maxBytes: options.maxBodyBytes ?? 1_048_576, limitName: options.maxBodyBytesName };
   const accessLog = options.accessLog ?? new AccessLog();
   const checkKey = options.apiKey ? bearerToken(options.apiKey) : undefined;
   plane.onBatch((model, rows, version) => metrics.observeBatch(model, rows, version));
@@ -145,8 +147,8 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     return c.json({ error: message, code: failure.code }, failure.status as 400);
   });
 
-  app.route("/", predictRoutes(plane, maxBodyBytes));
-  app.route("/", oipRoutes(plane, maxBodyBytes));
+  app.route("/", predictRoutes(plane, body));
+  app.route("/", oipRoutes(plane, body));
   app.get(
     "/metrics",
     async (c) => c.text(await metrics.render(), 200, { "Content-Type": METRICS_CONTENT_TYPE }),

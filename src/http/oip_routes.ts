@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
-import { readJson } from "./read_json.ts";
+import { type BodyLimit, readJson } from "./read_json.ts";
 import { InputError } from "../errors.ts";
 
 /**
@@ -13,10 +13,10 @@ import { InputError } from "../errors.ts";
  *
  * @example
  * ```ts
- * app.route("/", oipRoutes(dataPlane, 1_048_576));
+ * app.route("/", oipRoutes(dataPlane, { maxBytes: 1_048_576 }));
  * ```
  */
-export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
+export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   const app = new Hono<Env>();
   /** The model named by the path; the label is set only once it is known to exist. */
   const model = (c: Context<Env>) => {
@@ -48,7 +48,7 @@ export function oipRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
         { status: 415, code: "binary_tensors_unsupported" },
       );
     }
-    const body = await readJson(c.req.raw, maxBodyBytes);
+    const body = await readJson(c.req.raw, limit.maxBytes, limit.limitName);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
     const out = await plane.infer(name, version, body, context);
     c.set("modelVersion", context.modelVersion);

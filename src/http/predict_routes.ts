@@ -5,22 +5,22 @@
 import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
-import { readJson } from "./read_json.ts";
+import { type BodyLimit, readJson } from "./read_json.ts";
 
 /**
  * The routes of the course's web service over this data plane.
  *
  * @example
  * ```ts
- * app.route("/", predictRoutes(dataPlane, 1_048_576));
+ * app.route("/", predictRoutes(dataPlane, { maxBytes: 1_048_576 }));
  * ```
  */
-export function predictRoutes(plane: DataPlane, maxBodyBytes: number): Hono<Env> {
+export function predictRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   const app = new Hono<Env>();
   const predict = async (c: Context<Env>, name: string) => {
     // The label is set once the model is known to exist: an unknown name must not become a series.
     c.set("model", plane.entry(name).model.name);
-    const body = await readJson(c.req.raw, maxBodyBytes);
+    const body = await readJson(c.req.raw, limit.maxBytes, limit.limitName);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
     const out = await plane.predictRows(name, body, context);
     c.set("modelVersion", context.modelVersion);

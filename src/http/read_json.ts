@@ -7,21 +7,28 @@
 import { ClientClosedError, InputError } from "../errors.ts";
 import { parseJson } from "../value_codec.ts";
 
+/** The largest body accepted, and the setting that raises it (named in the 413's message). */
+export interface BodyLimit {
+  maxBytes: number;
+  limitName?: string;
+}
+
 /**
- * The parsed JSON body. Throws a 413 `InputError` past `maxBytes` and a
- * 400 `InputError` for a body that is not JSON.
+ * The parsed JSON body. Throws a 413 `InputError` past `maxBytes` (naming
+ * `limitName`, the setting that raises it, when given) and a 400
+ * `InputError` for a body that is not JSON.
  *
  * @example
  * ```ts
  * const body = await readJson(c.req.raw, 1_048_576);
  * ```
  */
-export async function readJson(req: Request, maxBytes: number): Promise<unknown> {
+export async function readJson(req: Request, maxBytes: number, limitName?: string): Promise<unknown> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes, limitName);
   let text: string;
   try {
-    text = declared !== null ? await req.text() : await readCounted(req, maxBytes);
+    text = declared !== null ? await req.text() : await readCounted(req, maxBytes, limitName);
   } catch (err) {
     if (err instanceof InputError) throw err;
     // The body stopped coming: the client hung up (or was cut off for being too slow).
@@ -29,7 +36,7 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
       cause: err,
     });
   }
-  if (text.length > maxBytes) throw tooLarge(maxBytes);
+  if (text.length > maxBytes) throw tooLarge(maxBytes, limitName);
   if (text.trim() === "") {
     throw new InputError("The request body is empty; send a JSON document", { status: 400, code: "bad_request" });
   }
@@ -43,7 +50,7 @@ export async function readJson(req: Request, maxBytes: number): Promise<unknown>
   }
 }
 
-async function readCounted(req: Request, maxBytes: number): Promise<string> {
+async function readCounted(req: Request, maxBytes: number, limitName: string | undefined): Promise<string> {
   if (req.body === null) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -54,7 +61,7 @@ async function readCounted(req: Request, maxBytes: number): Promise<string> {
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw tooLarge(maxBytes);
+      throw tooLarge(maxBytes, limitName);
     }
     chunks.push(value);
   }
@@ -67,8 +74,9 @@ async function readCounted(req: Request, maxBytes: number): Promise<string> {
   return new TextDecoder().decode(all);
 }
 
-function tooLarge(maxBytes: number): InputError {
-  return new InputError(`The request body is larger than ${maxBytes} bytes (--max-body-bytes)`, {
+function tooLarge(maxBytes: number, limitName: string | undefined): InputError {
+  const setting = limitName === undefined ? "" : ` (${limitName})`;
+  return new InputError(`The request body is larger than ${maxBytes} bytes${setting}`, {
     status: 413,
     code: "body_too_large",
   });

@@ -28,6 +28,8 @@ export interface LoggedPrediction {
 
 /** Buffering limits. */
 export interface PredictionLogOptions {
+  /** How errors name the log's URL (the caller's setting, e.g. its flag); "the prediction log URL" by default. */
+  what?: string;
   /** Most records held waiting (default 100,000); past it they are dropped. */
   bufferRows?: number;
   /** Most records per COPY (default 10,000). */
@@ -35,6 +37,8 @@ export interface PredictionLogOptions {
   /** How long records may wait for company before a COPY (default 200 ms). */
   flushMs?: number;
 }
+
+const DEFAULT_WHAT = "the prediction log URL";
 
 /** Records serialized between two turns of the event loop. */
 const SLICE_ROWS = 256;
@@ -74,16 +78,16 @@ function recordBatch(records: LoggedPrediction[]): RowBatch {
  * // { url: "postgres://postgres@127.0.0.1:5432/test", table: "predictions" }
  * ```
  */
-export function splitTableUrl(text: string): { url: string; table: string } {
+export function splitTableUrl(text: string, what = DEFAULT_WHAT): { url: string; table: string } {
   let u: URL;
   try {
     u = new URL(text);
   } catch {
-    throw new UsageError("--log-predictions must be postgres://user@host:port/database/table");
+    throw new UsageError(`${what} must be postgres://user@host:port/database/table`);
   }
   const parts = u.pathname.split("/").filter((p) => p !== "");
   if (!/^postgres(ql)?:$/i.test(u.protocol) || parts.length !== 2) {
-    throw new UsageError("--log-predictions must be postgres://user@host:port/database/table (a database and a table)");
+    throw new UsageError(`${what} must be postgres://user@host:port/database/table (a database and a table)`);
   }
   const table = decodeURIComponent(parts[1]);
   u.pathname = `/${parts[0]}`;
@@ -128,8 +132,8 @@ export class PredictionLog {
 
   /** Connects, creates the table if needed and starts the background writer. */
   static async open(text: string, options: PredictionLogOptions = {}): Promise<PredictionLog> {
-    const { url, table } = splitTableUrl(text);
-    const quoted = quoteTable(table, "--log-predictions table");
+    const { url, table } = splitTableUrl(text, options.what);
+    const quoted = quoteTable(table, `${options.what ?? DEFAULT_WHAT} table`);
     const pg = await connectPostgres(url, { applicationName: "score serve predictions" });
     try {
       await pg.sql.unsafe(

@@ -227,7 +227,11 @@ Deno.test("score serve takes several shipped models by name from SCORE_MODEL", a
 
 Deno.test("score serve refuses bad configuration with a usage error", async (t) => {
   const cases: [string, string[], RegExp][] = [
-    ["a prediction log URL without a table", ["--log-predictions", PG_URL], /database\/table/],
+    [
+      "a prediction log URL without a table",
+      ["--log-predictions", PG_URL],
+      /--log-predictions must be .*database\/table/,
+    ],
     ["a table name with a quote", ["--log-predictions", `${PG_URL}/bad%22name`], /refused/],
     ["a negative batch size", ["--max-batch-size", "-1"], /whole number/],
   ];

@@ -404,7 +404,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
   let ready = true;
   // A long batch delay keeps the first requests queued while the next one arrives.
   const plane = new DataPlane([model], { batching: { maxQueue: 2, maxDelayMs: 300 }, isReady: () => ready });
-  const app = createApp(plane, { accessLog: false, maxBodyBytes: 200 });
+  const app = createApp(plane, { accessLog: false, maxBodyBytes: 200, maxBodyBytesName: "--max-body-bytes" });
   try {
     await t.step("a body over the limit is 413, declared or chunked", async () => {
       const big = JSON.stringify(Array.from({ length: 10 }, () => COURSE_RIDE));
@@ -414,7 +414,7 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
         headers: { "content-length": String(big.length) },
       });
       assert.deepEqual(declared.status, 413);
-      assert.match((await declared.json()).error, /larger than 200 bytes/);
+      assert.match((await declared.json()).error, /larger than 200 bytes \(--max-body-bytes\)$/);
       const chunked = await app.request("/predict", {
         method: "POST",
         body: ReadableStream.from([new TextEncoder().encode(big)]),

@@ -29,7 +29,7 @@ Deno.test("splitTableUrl", async (t) => {
       url: "postgres://u:pw@db:5433/app?sslmode=require",
       table: "preds",
     }],
-    [PG_URL, /a database and a table/],
+    [PG_URL, /the prediction log URL must be .*a database and a table/],
     ["mysql://h/db/t", /postgres:\/\//],
   ];
   for (const [input, expected] of cases) {
