@@ -41,6 +41,22 @@ export interface RowBatch {
   rejects?: SourceReject[];
 }
 
+/**
+ * Rows `start` to `end` of a column without copying: a typed array's
+ * `subarray` (a view), a plain array's slice; the column itself when that is
+ * all of it.
+ *
+ * @example
+ * ```ts
+ * sliceColumn(new Float64Array([1, 2, 3]), 1, 3); // Float64Array [2, 3], a view
+ * ```
+ */
+export function sliceColumn(values: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
+  if (start === 0 && end === values.length) return values;
+  if (ArrayBuffer.isView(values)) return (values as unknown as Float64Array).subarray(start, end);
+  return (values as unknown[]).slice(start, end);
+}
+
 /** Picks the rows at `indices` out of a column, keeping typed arrays typed. */
 export function gatherColumn(values: ArrayLike<unknown>, indices: ArrayLike<number>): ArrayLike<unknown> {
   if (ArrayBuffer.isView(values)) {

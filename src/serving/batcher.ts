@@ -6,6 +6,7 @@
  */
 import { UnavailableError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
+import { sliceColumn } from "../rows.ts";
 
 /** Batching limits. */
 export interface BatcherOptions {
@@ -198,14 +199,9 @@ function split(batch: Pending[], result: Prediction) {
       rowsOut = result.rows.slice(cursor, stop).map((i) => i - start);
     }
     const columns: Record<string, ArrayLike<unknown>> = {};
-    for (const name of names) columns[name] = sliceOf(result.columns[name], cursor, cursor + count);
+    for (const name of names) columns[name] = sliceColumn(result.columns[name], cursor, cursor + count);
     p.resolve({ rows: rowsOut, columns, rejects });
     cursor += count;
     start = end;
   }
-}
-
-function sliceOf(values: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
-  if (ArrayBuffer.isView(values)) return (values as unknown as Float64Array).subarray(start, end);
-  return (values as unknown[]).slice(start, end);
 }

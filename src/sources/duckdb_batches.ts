@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { streamColumns } from "../duckdb/duckdb.ts";
-import type { RowBatch } from "../rows.ts";
+import { type RowBatch, sliceColumn } from "../rows.ts";
 
 /** How each selected column's values are turned into the source's (dates from epoch milliseconds, ...). */
 export type ColumnConverter = ((values: ArrayLike<unknown>) => ArrayLike<unknown>) | undefined;
@@ -57,7 +57,7 @@ export async function* duckdbBatches(
     let from = 0;
     while (from < chunk.length) {
       const take = Math.min(batchSize - buffered, chunk.length - from);
-      for (let c = 0; c < names.length; c++) parts[c].push(part(chunk.columns[c], from, from + take));
+      for (let c = 0; c < names.length; c++) parts[c].push(sliceColumn(chunk.columns[c], from, from + take));
       buffered += take;
       from += take;
       if (buffered === batchSize) yield flush();
@@ -65,12 +65,6 @@ export async function* duckdbBatches(
   }
   await options.check(offset + buffered - (options.offset ?? 0));
   if (buffered > 0) yield flush();
-}
-
-function part(values: ArrayLike<unknown>, start: number, end: number): ArrayLike<unknown> {
-  if (start === 0 && end === values.length) return values;
-  if (ArrayBuffer.isView(values)) return (values as unknown as Float64Array).subarray(start, end);
-  return (values as unknown[]).slice(start, end);
 }
 
 /** Joins parts: one typed array when every part is one of the same kind, else a plain array. */
