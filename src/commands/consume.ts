@@ -49,6 +49,7 @@ interface ConsumeFlags extends ModelTuningFlags {
   metricsPort?: number;
   metricsHost: string;
   maxReconnectDelayMs: number;
+  connectionName?: string;
   dryRun?: boolean;
   rename?: Record<string, string>;
 }
@@ -145,6 +146,13 @@ export function consumeCommand(): Command {
       ).argParser(wholeNumber(1)).default(30_000),
     )
     .addOption(
+      new Option(
+        "--connection-name <name>",
+        "how the broker names this worker's connection (rabbitmqctl list_connections, the management UI) " +
+          '(default: "score consume <model name> <queue>")',
+      ).env("SCORE_CONNECTION_NAME"),
+    )
+    .addOption(
       new Option("--dry-run", "print the predictions on stdout, publish nothing (a temporary queue unless --queue)")
         .env("SCORE_DRY_RUN"),
     )
@@ -204,8 +212,12 @@ export function consumeCommand(): Command {
         deadLetterExchange: topology.deadLetterExchange ?? "",
         deadLetterRoutingKey: topology.queue,
       });
+      // The queue tells apart consumers of one model on different exchanges; --connection-name, its workers.
+      const connectionName = flags.connectionName ??
+        `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`;
       log.info("consumer starting", {
         model: model.name,
+        connection_name: connectionName,
         version: model.version,
         url: redact(flags.amqpUrl),
         queue: topology.temporaryQueue ? "(temporary)" : topology.queue,
@@ -242,8 +254,7 @@ export function consumeCommand(): Command {
         metrics,
         signal: stop.signal,
         reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
-        // The queue tells apart consumers of one model on different exchanges (or test runs on one broker).
-        connectionName: `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`,
+        connectionName,
       });
       await stopReloading();
       await batcher.drain();

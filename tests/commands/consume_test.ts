@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel } from "../../src/model/mod.ts";
 import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts";
-import { FIXTURES, MODELS, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
 
@@ -40,6 +40,7 @@ Deno.test("score consume --help and usage errors", async (t) => {
         "--features-path",
         "--id-path",
         "--dead-letter-exchange",
+        "--connection-name",
       ]
     ) {
       assert.match(stdout, new RegExp(flag));
@@ -74,10 +75,10 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
     let code: number;
     try {
       await c.waitForLog("cannot reach the broker; retrying");
-      const deadline = Date.now() + 10_000;
-      while (c.logs.filter((l) => l.msg === "cannot reach the broker; retrying").length < 3 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil(
+        () => c.logs.filter((l) => l.msg === "cannot reach the broker; retrying").length >= 3,
+        "three attempts",
+      );
     } finally {
       code = await c.stop();
     }
@@ -165,19 +166,22 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       "20",
     ];
     const workers = [new Consumer(args), new Consumer(args)];
+    const n = 2000;
     try {
       await Promise.all(workers.map((w) => w.waitForLog("consuming")));
-      const n = 2000;
       await broker.publish(events, rides(n));
       await predictions.waitFor(n);
-      await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up
-      const ids = predictions.json().map((p) => p.prediction.ride_id);
-      assert.equal(ids.length, n);
-      assert.equal(new Set(ids).size, n);
     } finally {
       assert.deepEqual(await Promise.all(workers.map((w) => w.stop())), [0, 0]);
     }
-    const consumed = workers.map((w) => w.logs.find((l) => l.msg === "consumer stopped")?.consumed);
+    // Once both stopped, every prediction they published is on its way: a duplicate would show in the count.
+    const stopped = await Promise.all(workers.map((w) => w.waitForLog("consumer stopped")));
+    const published = stopped[0].published + stopped[1].published;
+    await waitUntil(() => predictions.messages.length >= published, `${published} predictions`);
+    const ids = predictions.json().map((p) => p.prediction.ride_id);
+    assert.equal(ids.length, n);
+    assert.equal(new Set(ids).size, n);
+    const consumed = stopped.map((l) => l.consumed);
     assert.ok(consumed.every((c) => c > 0), `both workers took events: ${consumed}`);
     assert.equal(consumed[0] + consumed[1], 2000);
   });
@@ -196,10 +200,19 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     await broker.channel.bindQueue(queue, events, "#");
     await broker.publish(events, rides(n));
     // Slowed (each model run waits 100 ms for company), so a batch is surely waiting at SIGTERM.
-    const first = new Consumer([...args, "--prefetch", "64", "--max-batch-delay-ms", "100"]);
+    const first = new Consumer([
+      ...args,
+      ...["--prefetch", "64", "--max-batch-delay-ms", "100", "--metrics-port", "0", "--metrics-host", "127.0.0.1"],
+    ]);
     let code: number;
     try {
+      const url = (await first.waitForLog("metrics listening")).url as string;
       await predictions.waitFor(500);
+      // SIGTERM once the consumer itself says it holds events, not after a guessed time.
+      await waitUntil(async () => {
+        const text = await (await fetch(url)).text();
+        return Number(text.match(/^score_consumer_events_in_flight\{[^}]*\} (\S+)$/m)?.[1]) > 0;
+      }, "events in flight");
     } finally {
       code = await first.stop("SIGTERM");
     }
@@ -208,9 +221,15 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const stopped = await first.waitForLog("consumer stopped");
     await first.waitForLog("drained");
     assert.ok(stopping.in_flight > 0, "events were in flight at SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    // Every event is either predicted or back in the queue, never both, never neither.
+    // Every event is either predicted or back in the queue, never both, never neither. What it published
+    // is still on its way to the reader, and what it left unacked on its way back to the queue: wait for both.
+    await predictions.waitFor(stopped.published);
+    await waitUntil(
+      async () => predictions.messages.length + await broker.count(queue) >= n,
+      `${n} events predicted or back in the queue`,
+    );
     const predicted = new Set(predictions.json().map((p) => p.prediction.ride_id));
+    assert.equal(predictions.messages.length, stopped.published);
     assert.equal(predicted.size, stopped.published);
     assert.ok(predicted.size < n, "the consumer stopped before the end");
     assert.equal(predicted.size + await broker.count(queue), n);
@@ -236,22 +255,25 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       await broker.channel.assertQueue(queue, { durable: true });
       await broker.channel.bindQueue(queue, events, "#");
       await broker.publish(events, rides(n));
-      // Slowed to a few thousand events/s, so the close lands mid-run.
+      // Its own connection name: closing it leaves every other run's consumers on the shared broker alone.
+      const name = randomName("score consume test");
+      // Slowed to about a thousand events/s (64 a model run, each waiting 50 ms for company), so the close
+      // lands mid-run even when rabbitmqctl takes seconds on a loaded machine.
       const c = new Consumer([
         ...["--model", "ride-duration-linreg", "--exchange", events, "--prediction-exchange", predictionExchange],
-        ...["--prefetch", "64", "--max-batch-delay-ms", "20"],
+        ...["--prefetch", "64", "--max-batch-delay-ms", "50", "--connection-name", name],
       ]);
       try {
         await predictions.waitFor(1000);
-        assert.equal(await closeConnectionsNamed(`score consume ride-duration-linreg ${queue}`), 1);
+        assert.equal(await closeConnectionsNamed(name), 1);
         await c.waitForLog("connection to the broker lost; reconnecting");
         assert.ok(await broker.count(queue) > 0, "events were left at the close");
-        await predictions.waitFor(n, 60_000);
-        const deadline = Date.now() + 10_000;
-        while (new Set(predictions.json().map((p) => p.prediction.ride_id)).size < n && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        assert.equal(new Set(predictions.json().map((p) => p.prediction.ride_id)).size, n);
+        // Duplicates are allowed (an ack lost with the connection): wait for every id, not for n messages.
+        await waitUntil(
+          () => new Set(predictions.json().map((p) => p.prediction.ride_id)).size >= n,
+          `a prediction for each of the ${n} events`,
+          60_000,
+        );
       } finally {
         assert.equal(await c.stop(), 0);
       }
@@ -259,6 +281,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       assert.match(lost?.error, /CONNECTION_FORCED|closed/i);
       assert.equal(c.logs.filter((l) => l.msg === "consuming").length, 2);
       assert.equal((await c.waitForLog("consumer stopped")).reconnects, 1);
+      assert.equal((await c.waitForLog("consumer starting")).connection_name, name);
     },
   );
 
@@ -280,8 +303,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       await dry.waitForLog("consuming");
       await broker.publish(events, [COURSE_EVENT, "not json"]);
       await dry.waitForLog("poison event (dry run: not dead-lettered)");
-      const deadline = Date.now() + 10_000;
-      while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => dry.stdout.includes("\n"), "a prediction on stdout");
     } finally {
       assert.equal(await dry.stop(), 0);
     }
@@ -305,8 +327,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     try {
       await dry.waitForLog("consuming");
       await broker.publish(events, [`{"ride": ${JSON.stringify(COURSE_EVENT.ride)}, "ride_id": 9007199254740993}`]);
-      const deadline = Date.now() + 10_000;
-      while (!dry.stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => dry.stdout.includes("\n"), "a prediction on stdout");
     } finally {
       assert.equal(await dry.stop(), 0);
     }

@@ -138,7 +138,10 @@ export class TestBroker {
   }
 }
 
-/** Closes, as an admin would, every broker connection whose client calls itself `name...`. */
+/**
+ * Closes, as an admin would, every broker connection whose client calls itself exactly `name`: give each
+ * test's client a name of its own (`randomName`), so parallel runs on the shared broker never close each other's.
+ */
 export async function closeConnectionsNamed(name: string): Promise<number> {
   const run = async (args: string[]) => {
     const out = await new Deno.Command("rabbitmqctl", { args, stdout: "piped", stderr: "piped" }).output();
@@ -148,7 +151,7 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
   // The JSON formatter prints pids close_connection cannot read; the table prints them whole.
   const table = await run(["list_connections", "pid", "client_properties", "--quiet"]);
   const pids = table.split("\n").slice(1)
-    .filter((line) => line.includes(`{"connection_name","${name}`))
+    .filter((line) => line.includes(`{"connection_name","${name}"}`))
     .map((line) => line.split("\t")[0]);
   for (const pid of pids) await run(["close_connection", pid, "test: forced close"]);
   return pids.length;
