@@ -4,7 +4,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { logLines, runScore, tempDir } from "../helpers.ts";
-import { AMQP_URL, TestBroker } from "../queue/broker.ts";
+import { AMQP_URL, type Collector, TestBroker } from "../queue/broker.ts";
+
+/**
+ * Waits until `n` messages arrived, then shows none came after them: a marker published last
+ * on the same exchange arrives after anything the run published, and is dropped from `received`.
+ */
+async function nothingMore(broker: TestBroker, exchange: string, received: Collector, n: number) {
+  await received.waitFor(n);
+  await broker.publish(exchange, ["end of run"]);
+  await received.waitFor(n + 1);
+  const last = received.messages.pop()!;
+  assert.equal(last.content.toString(), "end of run", "a message came after the run's last");
+}
 
 Deno.test("score publish (real RabbitMQ)", async (t) => {
   await using dir = await tempDir();
@@ -71,8 +83,7 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
       "n",
     ]);
     assert.equal(run.code, 0, run.stderr);
-    await received.waitFor(2);
-    await new Promise((r) => setTimeout(r, 200));
+    await nothingMore(broker, events, received, 2);
     assert.deepEqual(received.json(), [{ trip_distance: 3.66, n: 0 }, { trip_distance: 40, n: 1 }]);
   });
 
@@ -106,8 +117,7 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     const args = ["publish", "--input", noExtension, "--exchange", events, "--amqp-url", AMQP_URL];
     const run = await runScore(args, { env });
     assert.equal(run.code, 0, run.stderr);
-    await received.waitFor(2);
-    await new Promise((r) => setTimeout(r, 200));
+    await nothingMore(broker, events, received, 2);
     assert.deepEqual(received.json(), [{ ride: { trip_distance: 3.66 }, ride_id: 256 }, {
       ride: { trip_distance: 40 },
       ride_id: 257,

@@ -11,6 +11,7 @@ import { pgError } from "../../src/postgres/pg_error.ts";
 import { PgTransaction } from "../../src/postgres/pg_transaction.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { PredictionLog } from "../../src/serving/prediction_log.ts";
+import { waitUntil } from "../helpers.ts";
 import { CAN_START_POSTGRES, holdInserts, type PrivatePostgres, startPostgres } from "./private_postgres.ts";
 
 const COLUMNS: ColumnInfo[] = [{ name: "a", type: "float64" }, { name: "b", type: "string" }];
@@ -53,13 +54,9 @@ Deno.test({
   async fn(t) {
     await using pg = await startPostgres();
     const admin = await connectPostgres(pg.url, { retries: 8 });
-    const reconnect = async () => {
-      // The admin pool reconnects on its next query once the server is back.
-      for (let i = 0; i < 50; i++) {
-        if (await admin.sql`select 1`.then(() => true, () => false)) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    // The admin pool reconnects on its next query once the server is back.
+    const reconnect = () =>
+      waitUntil(() => admin.sql`select 1`.then(() => true, () => false), "the admin connection back", 30_000);
     try {
       await admin.sql.unsafe("create table t (a float8, b text)");
       await admin.sql.unsafe("insert into t select g, 'old' from generate_series(1, 10) g");
@@ -141,12 +138,16 @@ Deno.test({
       await hold.off();
       await pg.restart();
       // Records that come after the restart are written: the log was not left waiting on the lost COPY.
-      const deadline = Date.now() + 20_000;
-      for (let i = 100; predictions.written === 0 && Date.now() < deadline; i++) {
-        predictions.write(record(i));
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.ok(predictions.written > 0, `written after the restart (dropped ${predictions.dropped})`);
+      // One goes in at every look (a COPY the pool tries on a stale connection drops its records too).
+      let i = 100;
+      await waitUntil(
+        () => {
+          predictions!.write(record(i++));
+          return predictions!.written > 0;
+        },
+        `a record written after the restart (dropped ${predictions.dropped})`,
+        30_000,
+      );
       assert.ok(predictions.dropped >= 100, "the batch of the lost COPY is counted as dropped");
       await settlesWithin(10_000, predictions.close());
     } finally {
