@@ -3,6 +3,7 @@
  * letters, requeue once, reconnect after a forced close.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
 import { runConsumerLoop } from "../../src/queue/consumer_loop.ts";
@@ -460,6 +461,43 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         await loop.stop();
       }
     });
+
+    await t.step(
+      "single events on an idle queue: a prediction is not held back behind the previous event's ack",
+      async () => {
+        // The ack of one event goes out as a small segment just before the next event's prediction; with
+        // Nagle's algorithm on, the prediction waits for the broker's delayed TCP ack (40 ms on Linux).
+        await using broker = await TestBroker.open();
+        // The reader acks on a connection of its own: on the publisher's, its acks would stall the next event.
+        await using reader = await TestBroker.open();
+        const topology = await topologyFor(broker);
+        const predictions = await reader.collect(await reader.queue(topology.predictionExchange!));
+        const loop = startLoop(topology, model, batcher);
+        const latencies: number[] = [];
+        try {
+          await loop.ready();
+          for (let i = 0; i < 21; i++) {
+            const started = performance.now();
+            broker.channel.publish(
+              topology.exchange,
+              "ride",
+              Buffer.from(JSON.stringify({ ...COURSE_EVENT, ride_id: i })),
+              {
+                persistent: true,
+              },
+            );
+            await predictions.waitFor(i + 1);
+            latencies.push(performance.now() - started);
+          }
+          await broker.channel.waitForConfirms();
+        } finally {
+          await loop.stop();
+        }
+        latencies.sort((a, b) => a - b);
+        // A few ms on an idle machine, over 40 ms with the stall: the median sits far from both on a loaded one.
+        assert.ok(latencies[10] < 25, `median ${latencies[10].toFixed(1)} ms (${latencies.map(Math.round)})`);
+      },
+    );
 
     await t.step("connections force-closed mid-run: every event of the run has a prediction at the end", async () => {
       await using broker = await TestBroker.open();
