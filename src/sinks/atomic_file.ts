@@ -3,7 +3,9 @@
  * at the end, so a crash never leaves a half file under the output name.
  * The temporary name carries its owner (host and process id): a job
  * killed with -9 cannot remove its own, so the next job writing the same
- * output removes those whose owner is gone.
+ * output removes those whose owner is gone. DuckDB's staging folders carry
+ * their owner the same way and are swept the same way
+ * (`sweepStaleFolders`).
  */
 import { basename, dirname, join } from "node:path";
 import { NotFoundError, UsageError } from "../errors.ts";
@@ -64,7 +66,7 @@ export async function createAtomicFile(path: string): Promise<AtomicFile> {
 }
 
 /** This process, as temporary names carry it: `<host>.<pid>`. */
-const OWNER = `${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${Deno.pid}`;
+export const OWNER = `${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${Deno.pid}`;
 
 /**
  * Removes `.<name>.<host>.<pid>-<random>.tmp` files in `dir` left by
@@ -78,21 +80,57 @@ const OWNER = `${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${Deno.pid}`;
  * ```
  */
 export async function sweepStale(dir: string, name: string): Promise<void> {
-  if (!isDir("/proc/self")) return;
-  const host = OWNER.slice(0, OWNER.lastIndexOf("."));
-  const prefix = `.${name}.${host}.`;
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !entry.name.startsWith(prefix) || !entry.name.endsWith(".tmp")) continue;
-    const pid = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(entry.name.slice(prefix.length))?.[1];
-    if (pid === undefined || Number(pid) === Deno.pid || isDir(`/proc/${pid}`)) continue;
-    const file = join(dir, entry.name);
+  for await (const { path: file, pid } of staleEntries(dir, `.${name}.`, /^(\d+)-[0-9a-f]{8}\.tmp$/, "file")) {
     const bytes = await Deno.stat(file).then((s) => s.size, () => 0);
-    try {
-      await Deno.remove(file);
-      log.info("removed the temporary file of an earlier run that did not finish", { file, bytes, pid: Number(pid) });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (await removed(file, false)) {
+      log.info("removed the temporary file of an earlier run that did not finish", { file, bytes, pid });
     }
+  }
+}
+
+/**
+ * Removes the folders `<prefix><host>.<pid>-<anything>` in `dir` left by
+ * processes of this host that are gone, and says so; the same rules as
+ * `sweepStale`.
+ *
+ * @example
+ * ```ts
+ * await sweepStaleFolders("/tmp", "score-staging-");
+ * ```
+ */
+export async function sweepStaleFolders(dir: string, prefix: string): Promise<void> {
+  for await (const { path: folder, pid } of staleEntries(dir, prefix, /^(\d+)-/, "folder")) {
+    if (await removed(folder, true)) {
+      log.info("removed the temporary folder of an earlier run that did not finish", { folder, pid });
+    }
+  }
+}
+
+/** The entries of `dir` named `<prefix><host>.<rest>`, `pid` the first group of `rest`'s match, whose pid is gone. */
+async function* staleEntries(
+  dir: string,
+  prefix: string,
+  rest: RegExp,
+  kind: "file" | "folder",
+): AsyncGenerator<{ path: string; pid: number }> {
+  if (!isDir("/proc/self")) return;
+  const owned = `${prefix}${OWNER.slice(0, OWNER.lastIndexOf("."))}.`;
+  for await (const entry of Deno.readDir(dir)) {
+    if (!(kind === "file" ? entry.isFile : entry.isDirectory) || !entry.name.startsWith(owned)) continue;
+    const pid = rest.exec(entry.name.slice(owned.length))?.[1];
+    if (pid === undefined || Number(pid) === Deno.pid || isDir(`/proc/${pid}`)) continue;
+    yield { path: join(dir, entry.name), pid: Number(pid) };
+  }
+}
+
+/** Removes `path`; false when another process removed it first. */
+async function removed(path: string, recursive: boolean): Promise<boolean> {
+  try {
+    await Deno.remove(path, { recursive });
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
   }
 }
 

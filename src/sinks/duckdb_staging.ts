@@ -6,12 +6,18 @@
  * value on every row so far (the model name, its version) is not stored at
  * all but written as a constant, until a row differs. The table lives in
  * memory up to `memoryLimit` and spills to a temporary folder beyond it,
- * so memory stays bounded whatever the input.
+ * so memory stays bounded whatever the input. The folder is named after its
+ * process; a run removes those of processes that are gone (killed with -9).
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import { appendColumns, type ColumnType, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { jsonText } from "../value_codec.ts";
+import { OWNER, sweepStaleFolders } from "./atomic_file.ts";
+import { dirname } from "node:path";
+
+/** How staging folders are named in the temporary folder: `<prefix><host>.<pid>-<random>`. */
+const STAGING_PREFIX = "score-staging-";
 
 /** What DuckDB holds in memory before the staged rows spill to disk. */
 const MEMORY_LIMIT = "128MB";
@@ -47,7 +53,9 @@ const NO_ROW = Symbol("no row");
  * ```
  */
 export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
-  const spill = await Deno.makeTempDir({ prefix: "score-staging-" });
+  // The owner in the name lets a later run remove the folder of one killed with -9.
+  const spill = await Deno.makeTempDir({ prefix: `${STAGING_PREFIX}${OWNER}-` });
+  await sweepStaleFolders(dirname(spill), STAGING_PREFIX);
   let db: DuckDB;
   try {
     db = await openDuckDB({ memoryLimit: MEMORY_LIMIT, tempDirectory: spill });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
 
 /** A process id that is no longer running: a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -47,4 +47,57 @@ Deno.test("score batch removes the temporary files of earlier runs that were kil
   assert.ok(line, run.stderr);
   assert.equal(line.file, join(dir.path, files.stale));
   assert.equal(line.bytes, 1000);
+});
+
+Deno.test("score batch removes the staging folder of a Parquet job killed with -9, and says so", async () => {
+  await using tmp = await tempDir();
+  await using dir = await tempDir();
+  const env = { TMPDIR: tmp.path };
+  const stagingFolders = () => [...Deno.readDirSync(tmp.path)].filter((e) => e.isDirectory).map((e) => e.name);
+  // A job reading standard input, kept open: it waits for rows with its staging folder made.
+  const child = new Deno.Command(join(ROOT, "score"), {
+    args: [
+      "batch",
+      "--model",
+      join(MODELS, "ride-duration-linreg"),
+      "--no-progress",
+      "--input",
+      "-",
+      "--input-format",
+      "csv",
+      "--output",
+      join(dir.path, "killed.parquet"),
+    ],
+    env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("PULocationID,DOLocationID,trip_distance\n130,205,3.66\n"));
+  for (const deadline = Date.now() + 30_000; stagingFolders().length === 0 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGKILL");
+  assert.equal((await child.status).signal, "SIGKILL");
+  await writer.close().catch(() => {});
+  const [left] = stagingFolders();
+  assert.ok(left?.startsWith(`score-staging-${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${child.pid}-`), left);
+
+  const run = await runScore([
+    "batch",
+    "--model",
+    join(MODELS, "ride-duration-linreg"),
+    "--no-progress",
+    "--input",
+    join(FIXTURES, "rides_small.csv"),
+    "--output",
+    join(dir.path, "pred.parquet"),
+  ], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(stagingFolders(), [], "the killed job's folder removed; the new job's own removed at its end");
+  const line = logLines(run.stderr).find((l) => String(l.msg).startsWith("removed the temporary folder"));
+  assert.ok(line, run.stderr);
+  assert.equal(line.folder, join(tmp.path, left));
+  assert.equal(line.pid, child.pid);
 });
