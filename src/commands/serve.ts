@@ -263,6 +263,11 @@ async function serve(
     help: "Connections closed because request headers or a body did not arrive in time.",
     read: () => [{ value: stats.timedOut }],
   });
+  metrics.addCounter({
+    name: "score_http_accept_errors_total",
+    help: "Times the listener could not accept connections (out of file descriptors) and was opened anew.",
+    read: () => [{ value: stats.acceptErrors }],
+  });
   const hostname = server.hostname;
   log.info("listening", {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,

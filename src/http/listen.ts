@@ -14,6 +14,11 @@
  * `connectionsCheckingInterval`, never times out a partial request line
  * (a socket timeout covers that), and its `maxConnections` stops the
  * listener for good after a drop (the cap is counted here instead).
+ * Nor does a listener whose accept fails with EMFILE ever accept again,
+ * and it says nothing (no 'error', no callback): a watchdog connects to it
+ * once a second, and when that probe fails for want of descriptors, or is
+ * not accepted within a few seconds, the listener is counted, logged and
+ * opened anew on the same address (open connections are kept).
  */
 import { createAdaptorServer } from "@hono/node-server";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -43,6 +48,8 @@ export interface ConnectionStats {
   refused: number;
   /** Closed because headers or a body did not arrive in time. */
   timedOut: number;
+  /** Times the listener was found unable to accept (out of descriptors, or stalled by that). */
+  acceptErrors: number;
 }
 
 /** A listening server. */
@@ -58,8 +65,8 @@ export interface HttpListener {
  * The most connections this process should hold: half its soft limit on
  * open files (Linux's /proc/self/limits), 1000 where it cannot be read.
  * Half, because a refused connection holds a descriptor until it is
- * closed, and under Deno a listener whose accept fails with EMFILE never
- * accepts again: the cap is what keeps descriptors from running out.
+ * closed: the cap keeps descriptors from running out, and the listener's
+ * watchdog recovers when they run out all the same.
  *
  * @example
  * ```ts
@@ -95,7 +102,7 @@ export async function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   options: ListenOptions,
 ): Promise<HttpListener> {
-  const stats: ConnectionStats = { open: 0, refused: 0, timedOut: 0 };
+  const stats: ConnectionStats = { open: 0, refused: 0, timedOut: 0, acceptErrors: 0 };
   let lastRefusal = 0;
   const server = createAdaptorServer({
     fetch: (request) => fetch(request),
@@ -114,6 +121,8 @@ export async function listen(
     socket.destroy();
   };
   server.on("connection", (socket: Socket) => {
+    const probe = probes.get(socket.remotePort ?? -1);
+    if (probe) return probe(socket);
     // Counted here, not with node:http's maxConnections: under Deno that stops accepting for good after drops.
     if (stats.open >= options.maxConnections) return refused(socket);
     stats.open++;
@@ -160,14 +169,111 @@ export async function listen(
   });
   server.on("error", (err) => log.error("listener error", { error: err.message }));
   const address = server.address() as AddressInfo;
+  const probes = new Map<number, (socket: Socket) => void>();
+  let lastAcceptError = 0;
+  const watchdog = watch(server, { hostname: address.address, port: address.port }, probes, (reason) => {
+    stats.acceptErrors++;
+    const now = Date.now();
+    if (now - lastAcceptError > 60_000) {
+      log.warn("cannot accept connections: recovering (counted in score_http_accept_errors_total)", {
+        reason,
+        open_connections: stats.open,
+      });
+    }
+    lastAcceptError = now;
+  });
   return {
     hostname: address.address,
     port: address.port,
     stats,
     shutdown: () =>
       new Promise<void>((resolve) => {
+        watchdog.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
   };
+}
+
+const PROBE_EVERY_MS = 1000;
+/** Long enough that a busy event loop is not mistaken for a dead listener. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Connects to the listener every second; a probe that cannot get a
+ * descriptor, or that the listener does not accept in time, reports
+ * trouble, and in the second case the listening socket is replaced.
+ */
+function watch(
+  server: Server,
+  address: { hostname: string; port: number },
+  probes: Map<number, (socket: Socket) => void>,
+  trouble: (reason: string) => void,
+): { stop(): void } {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hostname = address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname === "::" ? "::1" : address.hostname;
+  // Set while the listening socket is closed and could not be opened again (e.g. still out of descriptors).
+  let closed = false;
+  const reopen = () =>
+    relisten(server, address).then(() => closed = false, (err) => {
+      closed = true;
+      log.error("cannot listen anew; trying again in a second", { error: String(err) });
+    });
+  const probe = async () => {
+    if (closed) return await reopen();
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname, port: address.port });
+    } catch (err) {
+      // Out of descriptors here means accepts fail too; the next probe, once some are back, finds out.
+      if (/os error 24|too many open files/i.test(String(err))) trouble("out of file descriptors (EMFILE)");
+      return;
+    }
+    const accepted = await new Promise<boolean>((resolve) => {
+      const timeout = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+      probes.set(conn.localAddr.port, (socket) => {
+        clearTimeout(timeout);
+        socket.destroy();
+        resolve(true);
+      });
+    });
+    probes.delete(conn.localAddr.port);
+    conn.close();
+    if (accepted || stopped) return;
+    trouble("the listener stopped accepting");
+    await reopen();
+  };
+  const loop = async () => {
+    if (stopped) return;
+    await probe();
+    if (!stopped) timer = setTimeout(loop, PROBE_EVERY_MS);
+  };
+  timer = setTimeout(loop, PROBE_EVERY_MS);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Closes only the listening socket (not the connections, as close() would) and listens again. */
+function relisten(server: Server, address: { hostname: string; port: number }): Promise<void> {
+  const internals = server as unknown as { _handle: { close(): void } | null };
+  internals._handle?.close();
+  internals._handle = null;
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => {
+      server.off("listening", done);
+      reject(err);
+    };
+    const done = () => {
+      server.off("error", failed);
+      resolve();
+    };
+    server.once("listening", done);
+    server.once("error", failed);
+    server.listen({ host: address.hostname, port: address.port });
+  });
 }

@@ -335,3 +335,48 @@ Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the 
     for (const s of sockets) s.destroy();
   }
 });
+
+Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail with EMFILE, it logs, counts, and accepts again", async () => {
+  await using server = await startServer(
+    ["--model", LINREG, "--max-connections", "10000", "--headers-timeout", "120", "--no-access-log"],
+    {},
+    { openFiles: 256 },
+  );
+  const sockets: Socket[] = [];
+  const value = async (name: string) => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
+  };
+  try {
+    // Idle connections past the descriptor limit: the kernel completes them, the process cannot accept them all.
+    for (let i = 0; i < 400; i++) {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.on("error", () => {});
+      sockets.push(socket);
+    }
+    await waitUntil(() => server.lines.some((l) => l.includes("cannot accept")), "the accept failure log line", 30_000);
+    for (const s of sockets) s.destroy();
+    // Once the descriptors are given back, a new request is answered.
+    let status = 0;
+    await waitUntil(
+      async () => {
+        try {
+          const res = await fetch(`${server.url}/predict`, {
+            method: "POST",
+            body: JSON.stringify(COURSE_RIDE),
+            signal: AbortSignal.timeout(1000),
+          });
+          status = res.status;
+          await res.body?.cancel();
+        } catch { /* not yet */ }
+        return status === 200;
+      },
+      "a 200 after the descriptors are back",
+      30_000,
+    );
+    assert.ok(await value("score_http_accept_errors_total") > 0);
+    assert.equal(server.lines.filter((l) => l.includes("cannot accept")).length, 1, "logged once");
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+});
