@@ -211,6 +211,7 @@ function watch(
   trouble: (reason: string) => void,
 ): { stop(): void } {
   let stopped = false;
+  let cancel = () => {};
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hostname = address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname === "::" ? "::1" : address.hostname;
   // Set while the listening socket is closed and could not be opened again (e.g. still out of descriptors).
@@ -222,20 +223,38 @@ function watch(
     });
   const probe = async () => {
     if (closed) return await reopen();
-    let conn: Deno.TcpConn;
+    let conn: Deno.TcpConn | undefined;
+    let late: ReturnType<typeof setTimeout> | undefined;
     try {
-      conn = await Deno.connect({ hostname, port: address.port });
+      // A listener that has stopped accepting fills its backlog, and then a connect waits for minutes.
+      const connecting = Deno.connect({ hostname, port: address.port });
+      conn = await Promise.race([
+        connecting,
+        new Promise<undefined>((r) => late = setTimeout(() => r(undefined), PROBE_TIMEOUT_MS)),
+      ]);
+      if (!conn) connecting.then((c) => c.close(), () => {});
     } catch (err) {
       // Out of descriptors here means accepts fail too; the next probe, once some are back, finds out.
       if (/os error 24|too many open files/i.test(String(err))) trouble("out of file descriptors (EMFILE)");
       return;
+    } finally {
+      clearTimeout(late);
+    }
+    if (!conn) {
+      if (stopped) return;
+      trouble("the listener's backlog is full");
+      return await reopen();
     }
     const accepted = await new Promise<boolean>((resolve) => {
       const timeout = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
-      probes.set(conn.localAddr.port, (socket) => {
+      // Stopping ends a probe in flight at once, so no timer outlives the listener.
+      cancel = () => {
         clearTimeout(timeout);
-        socket.destroy();
         resolve(true);
+      };
+      probes.set(conn.localAddr.port, (socket) => {
+        socket.destroy();
+        cancel();
       });
     });
     probes.delete(conn.localAddr.port);
@@ -254,6 +273,7 @@ function watch(
     stop() {
       stopped = true;
       clearTimeout(timer);
+      cancel();
     },
   };
 }
