@@ -10,8 +10,11 @@
  * - the same with 100-ride requests;
  * - single-ride requests again with `--log-predictions` to Postgres
  *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
- * and prints req/s, rows/s, p50/p99 latency and the ratio to the ceiling.
- * The three runs alternate for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (10)
+ * - single-ride requests again with V8's old space capped
+ *   (`DENO_V8_FLAGS=--max-old-space-size=BENCH_HEAP_MB`, 256): what bounds RSS;
+ * and prints req/s, rows/s, p50/p99 latency, each server's peak RSS (one
+ * process per row) and the ratios to both ceilings.
+ * The runs alternate for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (10)
  * each; each row shows its best round, to damp other load on the machine.
  * Targets: single-ride >= 50% of the ceiling, p99 < 10 ms.
  *
@@ -29,12 +32,22 @@ const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const WARMUP_SECONDS = 2;
 const PG_URL = Deno.env.get("BENCH_PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const HEAP_MB = Number(Deno.env.get("BENCH_HEAP_MB") ?? 256);
 
 /** The ceiling: what Deno.serve alone answers on this machine. */
 const CEILING_SERVER = `
 const body = JSON.stringify({ duration: 26.43883355119793, model_version: "9bceaa0ed43a" });
 Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.error(JSON.stringify({ msg: "listening", port })) },
   () => new Response(body, { headers: { "content-type": "application/json" } }));
+`;
+
+/** The listener's ceiling: node:http through @hono/node-server, as `score serve` listens (src/http/listen.ts). */
+const NODE_CEILING_SERVER = `
+import { createAdaptorServer } from "@hono/node-server";
+const body = JSON.stringify({ duration: 26.43883355119793, model_version: "9bceaa0ed43a" });
+const server = createAdaptorServer({ overrideGlobalObjects: true,
+  fetch: () => new Response(body, { headers: { "content-type": "application/json" } }) });
+server.listen({ host: "127.0.0.1", port: 0 }, () => console.error(JSON.stringify({ msg: "listening", port: server.address().port })));
 `;
 
 interface Result {
@@ -44,6 +57,8 @@ interface Result {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The server process's peak resident set (VmHWM) after all rounds. */
+  peakRssMb: number;
 }
 
 await Deno.mkdir(OUT, { recursive: true });
@@ -60,38 +75,39 @@ const results: Result[] = [];
 {
   // Both servers stay up; the runs alternate, and each figure is the best of ROUNDS runs, so that
   // a burst of load from elsewhere on the machine does not decide the ratio.
+  // One process per row, so that each peak RSS is its own.
   await using ceiling = await start(DENO, ["eval", CEILING_SERVER], "ceiling");
+  await using nodeCeiling = await start(DENO, ["eval", NODE_CEILING_SERVER], "node_ceiling");
   const model = join(ROOT, "models", "ride-duration-linreg");
-  await using serve = await start(join(ROOT, "score"), ["serve", "--model", model, "--port", "0"], "serve");
+  const scoreServe = ["serve", "--model", model, "--port", "0"];
+  await using serve = await start(join(ROOT, "score"), scoreServe, "serve");
+  await using serve100 = await start(join(ROOT, "score"), scoreServe, "serve100");
+  await using capped = await start(join(ROOT, "score"), scoreServe, "capped", {
+    DENO_V8_FLAGS: `--max-old-space-size=${HEAP_MB}`,
+  });
   // The prediction log must not slow responses: the same single-ride run with it on, if Postgres is there.
   const table = `serve_bench_${crypto.randomUUID().slice(0, 8)}`;
   await using logged = await reachable(PG_URL)
-    ? await start(join(ROOT, "score"), [
-      "serve",
-      "--model",
-      model,
-      "--port",
-      "0",
-      "--log-predictions",
-      `${PG_URL}/${table}`,
-    ], "logged")
+    ? await start(join(ROOT, "score"), [...scoreServe, "--log-predictions", `${PG_URL}/${table}`], "logged")
     : undefined;
-  const runs: [string, number, string, string[], number][] = [
-    ["ceiling: bare Deno.serve, fixed JSON", ceiling.port, "/", single, 1],
-    ["score serve, 1 ride per request", serve.port, "/predict", single, 1],
-    ["score serve, 100 rides per request", serve.port, "/predict", hundred, 100],
+  const runs: [string, Server, string, string[], number][] = [
+    ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
+    ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
+    ["score serve, 1 ride per request", serve, "/predict", single, 1],
+    ["score serve, 100 rides per request", serve100, "/predict", hundred, 100],
   ];
-  if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged.port, "/predict", single, 1]);
+  if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
+  runs.push([`score serve, 1 ride per request, --max-old-space-size=${HEAP_MB}`, capped, "/predict", single, 1]);
   const best = new Map<string, Result>();
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}`);
-    for (const [name, port, path, bodies, rows] of runs) {
-      const r = await wrk(name, port, path, bodies, rows);
+    for (const [name, server, path, bodies, rows] of runs) {
+      const r = await wrk(name, server, path, bodies, rows);
       if (!(best.get(name)?.requestsPerSecond! >= r.requestsPerSecond)) best.set(name, r);
     }
   }
-  results.push(...runs.map(([name]) => best.get(name)!));
+  results.push(...runs.map(([name, server]) => ({ ...best.get(name)!, peakRssMb: peakRssMb(server.pid) })));
   if (logged) {
     const m = await (await fetch(`http://127.0.0.1:${logged.port}/metrics`)).text();
     const written = Number(/^score_prediction_log_written_total (\S+)$/m.exec(m)?.[1]);
@@ -111,25 +127,27 @@ const results: Result[] = [];
 }
 
 const top = results[0].requestsPerSecond;
+const nodeTop = results[1].requestsPerSecond;
+const pct = (n: number, of: number) => `${Math.round((100 * n) / of)}%`;
 const lines = [
-  `| run (wrk, ${CONNECTIONS} connections, best of ${ROUNDS} x ${SECONDS} s) | req/s | rows/s | p50 | p99 | vs ceiling (req/s) | errors |`,
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  `| run (wrk, ${CONNECTIONS} connections, best of ${ROUNDS} x ${SECONDS} s) | req/s | rows/s | p50 | p99 | peak RSS | ` +
+  "vs Deno.serve ceiling | vs node:http ceiling | errors |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...results.map((r) =>
     `| ${r.name} | ${fmt(r.requestsPerSecond)} | ${
       r.name.startsWith("ceiling") ? "" : fmt(r.requestsPerSecond * r.rowsPerRequest)
     } | ` +
-    `${r.p50Ms.toFixed(2)} ms | ${r.p99Ms.toFixed(2)} ms | ${
-      Math.round((100 * r.requestsPerSecond) / top)
-    }% | ${r.errors} |`
+    `${r.p50Ms.toFixed(2)} ms | ${r.p99Ms.toFixed(2)} ms | ${fmt(r.peakRssMb)} MB | ${
+      pct(r.requestsPerSecond, top)
+    } | ${pct(r.requestsPerSecond, nodeTop)} | ${r.errors} |`
   ),
 ];
 console.log("\n" + lines.join("\n"));
-const one = results[1];
+const one = results[2];
 console.log(
-  `\ntargets: single-ride >= 50% of the ceiling: ${one.requestsPerSecond >= top / 2 ? "met" : "MISSED"} ` +
-    `(${Math.round((100 * one.requestsPerSecond) / top)}%); p99 < 10 ms: ${one.p99Ms < 10 ? "met" : "MISSED"} (${
-      one.p99Ms.toFixed(2)
-    } ms)`,
+  `\ntargets: single-ride >= 50% of the Deno.serve ceiling: ${one.requestsPerSecond >= top / 2 ? "met" : "MISSED"} ` +
+    `(${pct(one.requestsPerSecond, top)}; ${pct(one.requestsPerSecond, nodeTop)} of the node:http ceiling); ` +
+    `p99 < 10 ms: ${one.p99Ms < 10 ? "met" : "MISSED"} (${one.p99Ms.toFixed(2)} ms)`,
 );
 await Deno.writeTextFile(
   join(OUT, "serve_bench.json"),
@@ -172,7 +190,7 @@ async function runs(cmd: string, args: string[]): Promise<boolean> {
 }
 
 /** Starts a server that logs `{"msg":"listening","port":N}` on stderr; its log goes to bench/out. */
-async function start(cmd: string, args: string[], label: string) {
+async function start(cmd: string, args: string[], label: string, env: Record<string, string> = {}) {
   const logPath = join(OUT, `serve_bench_${label}.log`);
   const logFile = await Deno.open(logPath, { write: true, create: true, truncate: true });
   // No drain delay: the bench stops each server with SIGTERM and has no load balancer to tell.
@@ -182,7 +200,7 @@ async function start(cmd: string, args: string[], label: string) {
     stdout: "null",
     stderr: "piped",
     cwd: ROOT,
-    env: { SCORE_DRAIN_DELAY: "0" },
+    env: { SCORE_DRAIN_DELAY: "0", ...env },
   }).spawn();
   const reader = child.stderr.getReader();
   const decoder = new TextDecoder();
@@ -206,6 +224,8 @@ async function start(cmd: string, args: string[], label: string) {
   })();
   return {
     port,
+    // ./score and scripts/deno exec, so this is the Deno process itself.
+    pid: child.pid,
     async [Symbol.asyncDispose]() {
       child.kill("SIGTERM");
       await child.status;
@@ -215,9 +235,17 @@ async function start(cmd: string, args: string[], label: string) {
   };
 }
 
+type Server = Awaited<ReturnType<typeof start>>;
+
+/** The process's peak resident set so far, from Linux's /proc. */
+function peakRssMb(pid: number): number {
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+  return kb === undefined ? NaN : Number(kb) / 1024;
+}
+
 async function wrk(
   name: string,
-  port: number,
+  { port }: Server,
   path: string,
   bodies: string[],
   rowsPerRequest: number,
@@ -233,7 +261,7 @@ async function wrk(
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  const r = { name, rowsPerRequest, requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors };
+  const r = { name, rowsPerRequest, requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors, peakRssMb: NaN };
   console.log(`${name}: ${fmt(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, errors ${errors}`);
   return r;
 }
