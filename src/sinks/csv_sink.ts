@@ -39,11 +39,16 @@ export function createCsvSink(path: string): Sink {
     async write(batch: RowBatch) {
       if (batch.length === 0) return;
       const cells = columns.map((c) => columnCells(batch.columns[c.name], c.type, batch.length));
+      // The columns that hold one value on every row (the model's name and version) print as one text at the
+      // end of each line, once per batch, when they come last.
+      let last = cells.length;
+      while (last > 1 && typeof cells[last - 1] === "string") last--;
+      const tail = cells.slice(last).map((cell) => "," + cell).join("") + "\n";
       let text = "";
       for (let r = 0; r < batch.length; r++) {
-        let line = cells[0](r);
-        for (let c = 1; c < cells.length; c++) line += "," + cells[c](r);
-        text += line + "\n";
+        let line = cellAt(cells[0], r);
+        for (let c = 1; c < last; c++) line += "," + cellAt(cells[c], r);
+        text += line + tail;
       }
       await writeAll(target(), encoder.encode(text));
     },
@@ -72,17 +77,26 @@ const NUMBER_TYPES = new Set<ValueType>([
   "uint64",
 ]);
 
-/** How row `r` of a column prints. */
-function columnCells(values: ArrayLike<unknown>, type: ValueType, length: number): (r: number) => string {
-  if (ArrayBuffer.isView(values) && NUMBER_TYPES.has(type)) return (r) => String(values[r]);
+/** A column's cells: one text when every row holds the same value, else each row's. */
+type Cells = string | string[];
+
+function cellAt(cells: Cells, r: number): string {
+  return typeof cells === "string" ? cells : cells[r];
+}
+
+/** How the rows of a column print. */
+function columnCells(values: ArrayLike<unknown>, type: ValueType, length: number): Cells {
+  const out = new Array<string>(length);
+  if (ArrayBuffer.isView(values) && NUMBER_TYPES.has(type)) {
+    for (let r = 0; r < length; r++) out[r] = String(values[r]);
+    return out;
+  }
   const first = values[0];
   let same = true;
   for (let r = 1; r < length && same; r++) same = values[r] === first;
-  if (same) {
-    const cell = csvField(cellText(first, type));
-    return () => cell;
-  }
-  return (r) => csvField(cellText(values[r], type));
+  if (same) return csvField(cellText(first, type));
+  for (let r = 0; r < length; r++) out[r] = csvField(cellText(values[r], type));
+  return out;
 }
 
 /** A field, quoted when it holds a quote, a comma or a line break. */
