@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
-import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
@@ -234,11 +234,15 @@ Deno.test("score batch: SIGTERM stops the job between batches, leaves no file, e
     stderr: "piped",
   }).spawn();
   // Signal once the job is writing: its temporary output file exists.
-  const deadline = Date.now() + 30_000;
-  while (![...Deno.readDirSync(dir.path)].some((e) => e.name.endsWith(".tmp")) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await waitUntil(
+      () => [...Deno.readDirSync(dir.path)].some((e) => e.name.endsWith(".tmp")),
+      "the temporary output file",
+      30_000,
+    );
+  } finally {
+    child.kill("SIGTERM");
   }
-  child.kill("SIGTERM");
   const { code, stderr } = await child.output();
   const errors = logLines(new TextDecoder().decode(stderr)).filter((l) => l.level === "error");
   assert.equal(code, 143, JSON.stringify(errors));

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { logLines, MODELS, runScore, tempDir } from "../helpers.ts";
+import { logLines, MODELS, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { startHttp, startS3 } from "../store/servers.ts";
 import { startServer } from "./serve_process.ts";
 
@@ -123,14 +123,7 @@ Deno.test("score serve restarted while the store is down serves the cached copy,
   }
 });
 
-/** Waits until `check` holds, polling; fails after `ms`. */
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, check: () => boolean) => waitUntil(check, what, 30_000);
 
 Deno.test("score serve reloads on SIGHUP under load: no request fails, new requests get the new version", async () => {
   await using s3 = await startS3();
