@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createPostgresSink, type Replace } from "../../src/sinks/postgres_sink.ts";
-import { randomName, rejection } from "../helpers.ts";
+import { randomName, rejection, waitUntil } from "../helpers.ts";
 import { PG_URL, withPg } from "../postgres/helpers.ts";
 
 const COLUMNS: ColumnInfo[] = [
@@ -268,7 +268,15 @@ Deno.test("postgres sink: two runs of the same slice at once leave one run's row
     await a.write(rides(["a1", "a2"], "v1", "2021-02-01Z"));
     let bOpened = false;
     const bOpen = b.open(COLUMNS).then(() => (bOpened = true));
-    await new Promise((r) => setTimeout(r, 300));
+    // Until the second run is seen waiting for the slice's lock (or, wrongly, opened).
+    const waiting = async () => {
+      const [{ n }] = await sql.unsafe(
+        `select count(*)::int as n from pg_stat_activity
+         where datname = current_database() and wait_event = 'advisory' and query like '%pg_advisory_xact_lock%'`,
+      );
+      return (n as number) > 0;
+    };
+    await waitUntil(async () => bOpened || await waiting(), "the second run waiting for the first");
     assert.equal(bOpened, false, "the second run waits for the first");
     await a.commit();
     await bOpen;
