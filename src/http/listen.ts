@@ -50,6 +50,8 @@ export interface ConnectionStats {
   timedOut: number;
   /** Times the listener was found unable to accept (out of descriptors, or stalled by that). */
   acceptErrors: number;
+  /** The watchdog's probes that the listener accepted. */
+  probesAccepted: number;
 }
 
 /** A listening server. */
@@ -102,7 +104,7 @@ export async function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   options: ListenOptions,
 ): Promise<HttpListener> {
-  const stats: ConnectionStats = { open: 0, refused: 0, timedOut: 0, acceptErrors: 0 };
+  const stats: ConnectionStats = { open: 0, refused: 0, timedOut: 0, acceptErrors: 0, probesAccepted: 0 };
   let lastRefusal = 0;
   const server = createAdaptorServer({
     fetch: (request) => fetch(request),
@@ -121,8 +123,8 @@ export async function listen(
     socket.destroy();
   };
   server.on("connection", (socket: Socket) => {
-    const probe = probes.get(socket.remotePort ?? -1);
-    if (probe) return probe(socket);
+    // A probe of the watchdog is served like any connection; it closes itself.
+    watchdog.seen(socket.remotePort);
     // Counted here, not with node:http's maxConnections: under Deno that stops accepting for good after drops.
     if (stats.open >= options.maxConnections) return refused(socket);
     stats.open++;
@@ -169,9 +171,10 @@ export async function listen(
   });
   server.on("error", (err) => log.error("listener error", { error: err.message }));
   const address = server.address() as AddressInfo;
-  const probes = new Map<number, (socket: Socket) => void>();
   let lastAcceptError = 0;
-  const watchdog = watch(server, { hostname: address.address, port: address.port }, probes, (reason) => {
+  // At the cap, refusals show that accepts work: no probe then (it would only be refused).
+  const atCap = () => stats.open >= options.maxConnections;
+  const watchdog = watch(server, { hostname: address.address, port: address.port }, atCap, (reason) => {
     stats.acceptErrors++;
     const now = Date.now();
     if (now - lastAcceptError > 60_000) {
@@ -181,7 +184,7 @@ export async function listen(
       });
     }
     lastAcceptError = now;
-  });
+  }, () => stats.probesAccepted++);
   return {
     hostname: address.address,
     port: address.port,
@@ -193,6 +196,12 @@ export async function listen(
         server.closeIdleConnections();
       }),
   };
+}
+
+interface Watchdog {
+  /** Told of every accepted connection (by its remote port). */
+  seen(port: number | undefined): void;
+  stop(): void;
 }
 
 const PROBE_EVERY_MS = 1000;
@@ -207,11 +216,15 @@ const PROBE_TIMEOUT_MS = 3000;
 function watch(
   server: Server,
   address: { hostname: string; port: number },
-  probes: Map<number, (socket: Socket) => void>,
+  atCap: () => boolean,
   trouble: (reason: string) => void,
-): { stop(): void } {
+  answered: () => void,
+): Watchdog {
   let stopped = false;
   let cancel = () => {};
+  // While a probe is out, the remote ports accepted: the connection may be accepted before the probe learns its port.
+  let arrived: Set<number> | undefined;
+  let awaited: { port: number; resolve: () => void } | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hostname = address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname === "::" ? "::1" : address.hostname;
   // Set while the listening socket is closed and could not be opened again (e.g. still out of descriptors).
@@ -223,6 +236,16 @@ function watch(
     });
   const probe = async () => {
     if (closed) return await reopen();
+    if (atCap()) return;
+    arrived = new Set();
+    try {
+      await probeOnce();
+    } finally {
+      arrived = undefined;
+      awaited = undefined;
+    }
+  };
+  const probeOnce = async () => {
     let conn: Deno.TcpConn | undefined;
     let late: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -252,13 +275,12 @@ function watch(
         clearTimeout(timeout);
         resolve(true);
       };
-      probes.set(conn.localAddr.port, (socket) => {
-        socket.destroy();
-        cancel();
-      });
+      const port = (conn as Deno.TcpConn).localAddr.port;
+      if (arrived?.has(port)) cancel();
+      else awaited = { port, resolve: cancel };
     });
-    probes.delete(conn.localAddr.port);
     conn.close();
+    if (accepted && !stopped) answered();
     if (accepted || stopped) return;
     trouble("the listener stopped accepting");
     await reopen();
@@ -270,6 +292,11 @@ function watch(
   };
   timer = setTimeout(loop, PROBE_EVERY_MS);
   return {
+    seen(port) {
+      if (port === undefined || !arrived) return;
+      arrived.add(port);
+      if (awaited?.port === port) awaited.resolve();
+    },
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { defaultMaxConnections, type HttpListener, listen } from "../../src/http/listen.ts";
+import { waitUntil } from "../helpers.ts";
 
 const TIMEOUTS = { headersTimeoutMs: 300, bodyTimeoutMs: 300, keepAliveTimeoutMs: 300 };
 
@@ -103,4 +104,21 @@ Max open files            ${n}                 1048576              files
   assert.equal(defaultMaxConnections(limits("512")), 256);
   assert.equal(defaultMaxConnections(limits("unlimited")), 100_000);
   assert.equal(defaultMaxConnections(""), 1000);
+});
+
+Deno.test("listen: the watchdog's probes of a healthy listener are accepted, and no accept error is counted", async () => {
+  const server = await listen(() => new Response("ok"), {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: 100,
+    ...TIMEOUTS,
+  });
+  try {
+    await waitUntil(() => server.stats.probesAccepted >= 3, "three probes accepted", 20_000);
+    assert.equal(server.stats.acceptErrors, 0);
+    const res = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(await res.text(), "ok");
+  } finally {
+    await server.shutdown();
+  }
 });
