@@ -1,13 +1,15 @@
 /**
  * `score serve`: the composition root of the web service. It reads flags,
  * loads the models, opens the prediction log, builds the HTTP app, listens
- * (`src/http/listen.ts`: timeouts and a connection cap), and on SIGTERM/SIGINT drains: readiness turns false
+ * (`--listener node`, src/http/listen.ts: timeouts and a connection cap; or
+ * `--listener deno`, src/http/listen_deno.ts: faster, for behind a proxy),
+ * and on SIGTERM/SIGINT drains: readiness turns false
  * while requests are still served for `--drain-delay` (so a load balancer
  * or Kubernetes sees it and stops routing), then the listener closes,
  * in-flight requests finish (up to `--shutdown-timeout`), the prediction
  * log is flushed, exit 0.
  */
-import { Command, Option } from "commander";
+import { Command, type Command as CommandType, Option } from "commander";
 import {
   batchingOptions,
   list,
@@ -25,7 +27,8 @@ import { listenForInterrupt } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
-import { defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
+import { type ConnectionStats, defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
+import { listenDeno } from "../http/listen_deno.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
@@ -52,6 +55,7 @@ interface ServeFlags extends ModelTuningFlags {
   bodyTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
+  listener: "node" | "deno";
   rename?: Record<string, string>;
 }
 
@@ -118,6 +122,14 @@ export function serveCommand(): Command {
       ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
     )
     .addOption(
+      new Option(
+        "--listener <listener>",
+        "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~2.5x the throughput but " +
+          "none of them (the four flags below are then refused), only behind a proxy that times out slow clients " +
+          "and caps connections",
+      ).env("SCORE_LISTENER").choices(["node", "deno"]).default("node"),
+    )
+    .addOption(
       new Option("--headers-timeout <seconds>", "close a connection whose request headers do not arrive in time").env(
         "SCORE_HEADERS_TIMEOUT",
       ).argParser(wholeNumber(1)).default(30),
@@ -140,7 +152,8 @@ export function serveCommand(): Command {
     .addOption(new Option("--no-access-log", "no JSON log line per request").env("SCORE_NO_ACCESS_LOG"))
     .addOption(reloadOption());
   for (const o of [...batchingOptions({ unit: "rows", delayMs: 0 }), ...modelTuningOptions()]) cmd.addOption(o);
-  return cmd.action(async (flags: ServeFlags) => {
+  return cmd.action(async (flags: ServeFlags, command: CommandType) => {
+    if (flags.listener === "deno") refuseNodeOnly(command);
     const opened: (OpenedModel & { uri: string })[] = [];
     let predictions: PredictionLog | undefined;
     let late = false;
@@ -172,6 +185,22 @@ export function serveCommand(): Command {
     // Requests still running past --shutdown-timeout would keep the process alive.
     if (late) Deno.exit(0);
   });
+}
+
+/** The flags only node:http's listener honours. */
+const NODE_ONLY = ["headersTimeout", "bodyTimeout", "keepAliveTimeout", "maxConnections"];
+
+/** With `--listener deno`, a node-only flag given (or its variable set) would silently do nothing: refused. */
+function refuseNodeOnly(command: CommandType): void {
+  for (const name of NODE_ONLY) {
+    const source = command.getOptionValueSource(name);
+    if (source !== "cli" && source !== "env") continue;
+    const option = command.options.find((o) => o.attributeName() === name)!;
+    const given = source === "env" ? `${option.envVar} (${option.long})` : option.long;
+    throw new UsageError(
+      `${given} applies to --listener node only: Deno.serve has no such setting (put it in the reverse proxy)`,
+    );
+  }
 }
 
 /** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */
@@ -233,41 +262,23 @@ async function serve(
   });
   let server: HttpListener;
   try {
-    server = await listen(app.fetch, {
-      hostname: flags.host,
-      port: flags.port,
-      headersTimeoutMs: flags.headersTimeout * 1000,
-      bodyTimeoutMs: flags.bodyTimeout * 1000,
-      keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
-      maxConnections: flags.maxConnections,
-    });
+    server = flags.listener === "deno"
+      ? await listenDeno(app.fetch, { hostname: flags.host, port: flags.port })
+      : await listen(app.fetch, {
+        hostname: flags.host,
+        port: flags.port,
+        headersTimeoutMs: flags.headersTimeout * 1000,
+        bodyTimeoutMs: flags.bodyTimeout * 1000,
+        keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
+        maxConnections: flags.maxConnections,
+      });
   } catch (err) {
     if ((err as { code?: string }).code === "EADDRINUSE") {
       throw new UsageError(`Port ${flags.port} on ${flags.host} is already in use (--port)`);
     }
     throw err;
   }
-  const { stats } = server;
-  metrics.addGauge({
-    name: "score_http_connections",
-    help: "Open HTTP connections.",
-    read: () => [{ value: stats.open }],
-  });
-  metrics.addCounter({
-    name: "score_http_connections_refused_total",
-    help: "Connections closed at once because --max-connections were open.",
-    read: () => [{ value: stats.refused }],
-  });
-  metrics.addCounter({
-    name: "score_http_timeouts_total",
-    help: "Connections closed because request headers or a body did not arrive in time.",
-    read: () => [{ value: stats.timedOut }],
-  });
-  metrics.addCounter({
-    name: "score_http_accept_errors_total",
-    help: "Times the listener could not accept connections (out of file descriptors) and was opened anew.",
-    read: () => [{ value: stats.acceptErrors }],
-  });
+  if (server.stats) addConnectionMetrics(metrics, server.stats);
   const hostname = server.hostname;
   log.info("listening", {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
@@ -275,7 +286,8 @@ async function serve(
     models: models.map((m) => `${m.name}@${m.version}`),
     api_key: flags.apiKey ? "required" : "off",
     prediction_log: predictions?.description,
-    max_connections: flags.maxConnections,
+    listener: flags.listener,
+    max_connections: flags.listener === "node" ? flags.maxConnections : undefined,
   });
   const stopReloading = reloader.listen(flags.reloadInterval);
 
@@ -304,4 +316,28 @@ async function serve(
     interrupt.dispose();
     await stopReloading();
   }
+}
+
+/** The node:http listener's connection counters on /metrics. */
+function addConnectionMetrics(metrics: Metrics, stats: ConnectionStats): void {
+  metrics.addGauge({
+    name: "score_http_connections",
+    help: "Open HTTP connections.",
+    read: () => [{ value: stats.open }],
+  });
+  metrics.addCounter({
+    name: "score_http_connections_refused_total",
+    help: "Connections closed at once because --max-connections were open.",
+    read: () => [{ value: stats.refused }],
+  });
+  metrics.addCounter({
+    name: "score_http_timeouts_total",
+    help: "Connections closed because request headers or a body did not arrive in time.",
+    read: () => [{ value: stats.timedOut }],
+  });
+  metrics.addCounter({
+    name: "score_http_accept_errors_total",
+    help: "Times the listener could not accept connections (out of file descriptors) and was opened anew.",
+    read: () => [{ value: stats.acceptErrors }],
+  });
 }

@@ -58,7 +58,8 @@ export interface ConnectionStats {
 export interface HttpListener {
   hostname: string;
   port: number;
-  stats: ConnectionStats;
+  /** Counted by node:http's listener only (`Deno.serve` exposes no connections). */
+  stats?: ConnectionStats;
   /** Stops accepting, closes idle connections, resolves when the last request is answered. */
   shutdown(): Promise<void>;
 }
@@ -103,7 +104,7 @@ function readLimits(): string | undefined {
 export async function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   options: ListenOptions,
-): Promise<HttpListener> {
+): Promise<HttpListener & { stats: ConnectionStats }> {
   const stats: ConnectionStats = { open: 0, refused: 0, timedOut: 0, acceptErrors: 0, probesAccepted: 0 };
   let lastRefusal = 0;
   const server = createAdaptorServer({

@@ -225,6 +225,57 @@ Deno.test("score serve takes several shipped models by name from SCORE_MODEL", a
   assert.equal(metadata.version, version.stdout.trim(), "GET /v2 reports the version score --version prints");
 });
 
+Deno.test("score serve --listener deno answers the course's ride and drains on SIGTERM, exit 0", async () => {
+  // A long batch delay keeps a request in flight while the signal arrives: Deno.serve's shutdown waits for it.
+  await using server = await startServer(
+    ["--model", LINREG, "--listener", "deno", "--max-batch-delay-ms", "1500", "--no-access-log"],
+    { SCORE_DRAIN_DELAY: "0" },
+  );
+  const listening = logLines(server.lines.join("\n")).find((l) => l.msg === "listening");
+  assert.equal(listening?.listener, "deno");
+  const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE);
+  await new Promise((r) => setTimeout(r, 300));
+  const code = server.stop("SIGTERM");
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  assert.equal(res.body.duration, 26.43883355119793);
+  assert.equal(await code, 0);
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }), Deno.errors.ConnectionRefused);
+  const msgs = logLines(server.lines.join("\n")).map((l) => l.msg);
+  assert.ok(msgs.includes("draining") && msgs.includes("stopped"), msgs.join(", "));
+});
+
+Deno.test("score serve --listener: a bad value, or a node-only flag with deno, is a usage error naming it", async (t) => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ["an unknown listener", ["--listener", "fast"], {}, /--listener.*'fast'.*node, deno/s],
+    [
+      "an unknown listener from the environment",
+      [],
+      { SCORE_LISTENER: "fast" },
+      /'fast' from env 'SCORE_LISTENER'.*node, deno/s,
+    ],
+    [
+      "--headers-timeout with deno",
+      ["--listener", "deno", "--headers-timeout", "5"],
+      {},
+      /--headers-timeout applies to --listener node only/,
+    ],
+    [
+      "SCORE_MAX_CONNECTIONS with deno",
+      [],
+      { SCORE_LISTENER: "deno", SCORE_MAX_CONNECTIONS: "10" },
+      /SCORE_MAX_CONNECTIONS \(--max-connections\) applies to --listener node only/,
+    ],
+  ];
+  for (const [name, args, env, message] of cases) {
+    await t.step(name, async () => {
+      const { code, stderr } = await runScore(["serve", "--model", LINREG, "--port", "0", ...args], { env });
+      assert.equal(code, 64, stderr);
+      assert.match(stderr, message);
+    });
+  }
+});
+
 Deno.test("score serve refuses bad configuration with a usage error", async (t) => {
   const cases: [string, string[], RegExp][] = [
     [

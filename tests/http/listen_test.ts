@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { defaultMaxConnections, type HttpListener, listen } from "../../src/http/listen.ts";
+import { defaultMaxConnections, listen } from "../../src/http/listen.ts";
 import { waitUntil } from "../helpers.ts";
 
 const TIMEOUTS = { headersTimeoutMs: 300, bodyTimeoutMs: 300, keepAliveTimeoutMs: 300 };
@@ -33,7 +33,7 @@ async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
 }
 
 Deno.test("listen: slow and idle clients are closed, the excess refused, a slow answer is not", async (t) => {
-  const server: HttpListener = await listen(async (req) => {
+  const server = await listen(async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/slow") await new Promise((r) => setTimeout(r, 800));
     return new Response(`got ${(await req.text()).length}`);
