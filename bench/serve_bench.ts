@@ -82,6 +82,7 @@ const results: Result[] = [];
   const scoreServe = ["serve", "--model", model, "--port", "0"];
   await using serve = await start(join(ROOT, "score"), scoreServe, "serve");
   await using serve100 = await start(join(ROOT, "score"), scoreServe, "serve100");
+  await using denoListener = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno");
   await using capped = await start(join(ROOT, "score"), scoreServe, "capped", {
     DENO_V8_FLAGS: `--max-old-space-size=${HEAP_MB}`,
   });
@@ -94,6 +95,7 @@ const results: Result[] = [];
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
     ["score serve, 1 ride per request", serve, "/predict", single, 1],
+    ["score serve, 1 ride per request, --listener deno", denoListener, "/predict", single, 1],
     ["score serve, 100 rides per request", serve100, "/predict", hundred, 100],
   ];
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
