@@ -57,24 +57,33 @@ export async function runWindow(
     timeColumn: plan.timeColumn,
     params: window ? [window.start.toISOString(), window.end.toISOString(), ...plan.params] : plan.params,
     shard: plan.shard,
-  });
+    labels: {
+      query: "--query",
+      table: "--table",
+      params:
+        "(with --period: $1 window_start, $2 window_end, then each --param in order; without: each --param in order)",
+    },
+  }, "--input-format");
   let sink: Sink;
   let rejects: Sink | undefined;
   try {
     const replace: Replace | undefined = plan.replace === "none" ? undefined : { match, shard: plan.shard };
     // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
     const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
-    sink = createSink(named(plan.output), plan.outputFormat, undefined, {
+    sink = createSink(named(plan.output), plan.outputFormat, {
       table: plan.outputTable!,
       replace,
       transaction,
-    });
+      labels: { table: "--output-table", keep: "--keep" },
+    }, { target: "output", format: "--output-format", table: "--output-table" });
     rejects = plan.rejects
-      ? createSink(named(plan.rejects), plan.rejectsFormat, "--rejects-format", {
+      ? createSink(named(plan.rejects), plan.rejectsFormat, {
         table: plan.rejectsTable!,
         replace: replace && { ...replace, shardKeyIn: "data" },
         transaction,
-      })
+        // A column mismatch names --output-table, as it always has for the rejects table too.
+        labels: { table: "--output-table", keep: "--keep" },
+      }, { target: "rejects target", format: "--rejects-format", table: "--rejects-table" })
       : undefined;
   } catch (err) {
     await source.close();

@@ -120,7 +120,9 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
     throw new UsageError("--rejects-table goes with --rejects postgres://...");
   }
-  const shard = flags.shard !== undefined ? parseShard(flags.shard, flags.shardKey) : undefined;
+  const shard = flags.shard !== undefined
+    ? parseShard(flags.shard, flags.shardKey, { shard: "--shard", key: "--shard-key" })
+    : undefined;
   if (shard && !pgInput) throw new UsageError("--shard splits a Postgres query: it needs a Postgres --input");
   if (flags.shardKey !== undefined && !shard) throw new UsageError("--shard-key goes with --shard K/N");
   let keep = flags.keep;

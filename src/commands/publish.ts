@@ -93,7 +93,7 @@ export function publishCommand(): Command {
     )
     .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"))
     .action(async (flags: PublishFlags) => {
-      const source = await openSource(flags.input, flags.inputFormat);
+      const source = await openSource(flags.input, flags.inputFormat, undefined, "--input-format");
       const stop = listenForInterrupt({ stopping: "stopping after the confirms awaited" });
       try {
         const started = performance.now();
@@ -143,7 +143,7 @@ async function* readEvents(
   const shape = {
     envelope: flags.envelope || "",
     idColumn: flags.idColumn,
-    inferNumbers: fileFormat(flags.input, flags.inputFormat) === "csv",
+    inferNumbers: fileFormat(flags.input, flags.inputFormat, "--input-format") === "csv",
   };
   for await (const batch of source.batches({ batchSize: flags.batchSize, columns })) {
     for (const r of batch.rejects ?? []) {

@@ -21,4 +21,4 @@ export { quoteIdent, quoteTable } from "./identifier.ts";
 export { pgError } from "./pg_error.ts";
 export { PgTransaction } from "./pg_transaction.ts";
 export { pgTypeOf, valueTypeOfOid } from "./pg_types.ts";
-export { parseShard, type Shard, shardCondition } from "./shard.ts";
+export { parseShard, type Shard, shardCondition, type ShardLabels } from "./shard.ts";

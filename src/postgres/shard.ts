@@ -13,6 +13,12 @@ export interface Shard {
   key: string;
 }
 
+/** How errors name the shard and its key (the caller's flags). */
+export interface ShardLabels {
+  shard: string;
+  key: string;
+}
+
 /**
  * Parses `K/N` (1 <= K <= N).
  *
@@ -21,14 +27,18 @@ export interface Shard {
  * parseShard("2/4", "ride_id"); // { index: 2, count: 4, key: "ride_id" }
  * ```
  */
-export function parseShard(text: string, key: string | undefined): Shard {
+export function parseShard(
+  text: string,
+  key: string | undefined,
+  what: ShardLabels = { shard: "shard", key: "shard key" },
+): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index < 1 || index > count) {
-    throw new UsageError(`--shard "${text}" is not of the form K/N with 1 <= K <= N (e.g. 1/4)`);
+    throw new UsageError(`${what.shard} "${text}" is not of the form K/N with 1 <= K <= N (e.g. 1/4)`);
   }
-  if (!key) throw new UsageError("--shard needs --shard-key COLUMN: the column whose hash picks the shard");
+  if (!key) throw new UsageError(`${what.shard} needs ${what.key} COLUMN: the column whose hash picks the shard`);
   return { index, count, key };
 }
 

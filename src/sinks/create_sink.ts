@@ -11,6 +11,16 @@ import { createParquetSink } from "./parquet_sink.ts";
 import { createPostgresSink, type PostgresSinkOptions } from "./postgres_sink.ts";
 import type { Sink } from "./sink.ts";
 
+/** How errors name what is written and its format setting (the caller's flags). */
+export interface SinkLabels {
+  /** What is written, e.g. "output" or "rejects target". */
+  target?: string;
+  /** The setting that names the format. */
+  format?: string;
+  /** The setting that names a Postgres table. */
+  table?: string;
+}
+
 /**
  * Creates a file sink, or a Postgres one for a `postgres://` URL (then
  * `postgres` names the table); nothing is opened until `open`.
@@ -18,21 +28,20 @@ import type { Sink } from "./sink.ts";
  * @example
  * ```ts
  * const sink = createSink("predictions.parquet");
- * const table = createSink("postgres://postgres@127.0.0.1/test", undefined, undefined, { table: "preds" });
+ * const table = createSink("postgres://postgres@127.0.0.1/test", undefined, { table: "preds" });
  * ```
  */
 export function createSink(
   path: string,
   format?: string,
-  flag = "--output-format",
   postgres?: Omit<PostgresSinkOptions, "url">,
+  labels: SinkLabels = {},
 ): Sink {
+  const flag = labels.format ?? "format";
   if (isPostgresUrl(path) && format === undefined) {
     if (!postgres?.table) {
       throw new UsageError(
-        `A Postgres ${
-          flag === "--output-format" ? "output needs --output-table" : "rejects target needs --rejects-table"
-        } NAME`,
+        `A Postgres ${labels.target ?? "output"} needs ${labels.table ?? "table"} NAME`,
       );
     }
     return createPostgresSink({ ...postgres, url: path });

@@ -49,6 +49,16 @@ export interface PostgresSinkOptions {
    * visible at once. Without it the sink has a transaction of its own.
    */
   transaction?: PgTransaction;
+  /** How errors name the settings that fix a mismatch (the caller's flags). */
+  labels?: PostgresSinkLabels;
+}
+
+/** How errors name the settings of a Postgres sink. */
+export interface PostgresSinkLabels {
+  /** The setting that picks the output table. */
+  table?: string;
+  /** The setting that adds passed-through columns. */
+  keep?: string;
 }
 
 /**
@@ -83,7 +93,9 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
         }
         if (replace.shard && !replace.shardKeyIn && !cols.some((c) => c.name === replace.shard!.key)) {
           throw new UsageError(
-            `The shard key "${replace.shard.key}" must be an output column (add it to --keep) so a rerun replaces only its shard`,
+            `The shard key "${replace.shard.key}" must be an output column (add it to ${
+              options.labels?.keep ?? "the kept columns"
+            }) so a rerun replaces only its shard`,
           );
         }
       }
@@ -93,7 +105,7 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
         doing = `creating table ${table}`;
         await ensureTable(conn.sql, table, cols, replace);
         doing = `checking table ${table}`;
-        await checkColumns(conn.sql, options.table, table, cols);
+        await checkColumns(conn.sql, options.table, table, cols, options.labels?.table ?? "table");
         doing = `writing table ${table}`;
         await tx.begin();
         if (replace) {
@@ -173,7 +185,7 @@ async function ensureTable(sql: Sql, table: string, cols: ColumnInfo[], replace?
   });
 }
 
-async function checkColumns(sql: Sql, name: string, table: string, cols: ColumnInfo[]): Promise<void> {
+async function checkColumns(sql: Sql, name: string, table: string, cols: ColumnInfo[], what: string): Promise<void> {
   const rows = await sql.unsafe(
     "select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped",
     [table],
@@ -185,7 +197,7 @@ async function checkColumns(sql: Sql, name: string, table: string, cols: ColumnI
       `Table ${JSON.stringify(name)} exists without ${missing.length === 1 ? "column" : "columns"} ${
         missing.join(", ")
       } ` +
-        `(it has ${[...have].map((c) => `"${c}"`).join(", ")}): write to a new --output-table or add the columns`,
+        `(it has ${[...have].map((c) => `"${c}"`).join(", ")}): write to a new ${what} or add the columns`,
     );
   }
 }

@@ -14,7 +14,7 @@ import type { Source } from "./source.ts";
 
 /**
  * Opens a file source, or a Postgres one for a `postgres://` URL (then
- * `postgres` says what to read).
+ * `postgres` says what to read); `formatLabel` names the format setting in errors.
  *
  * @example
  * ```ts
@@ -26,10 +26,11 @@ export function openSource(
   path: string,
   format?: string,
   postgres?: Omit<PostgresSourceOptions, "url">,
+  formatLabel = "format",
 ): Promise<Source> {
   if (isPostgresUrl(path) && format === undefined) return openPostgresSource({ ...postgres, url: path });
   const stdin = path === "-";
-  switch (stdin && format === undefined ? "jsonl" : fileFormat(path, format)) {
+  switch (stdin && format === undefined ? "jsonl" : fileFormat(path, format, formatLabel)) {
     case "parquet":
       // Parquet's footer is at the end: it needs a file it can seek in.
       if (stdin) return Promise.reject(new UsageError("Parquet cannot be read from stdin (-): give the file's path"));

@@ -29,6 +29,16 @@ export interface PostgresSourceOptions {
   /** Only this shard of the rows, filtered in Postgres. */
   shard?: Shard;
   connect?: ConnectOptions;
+  /** How errors name `query` and `table`, and where `params` come from (the caller's flags). */
+  labels?: PostgresSourceLabels;
+}
+
+/** How errors name the settings of a Postgres source. */
+export interface PostgresSourceLabels {
+  query?: string;
+  table?: string;
+  /** Appended to a count mismatch: where the values of `$1, $2, ...` come from. */
+  params?: string;
 }
 
 /**
@@ -58,8 +68,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       throw new UsageError(
         `The query uses $${statement.types.length} but ${params.length} ${
           params.length === 1 ? "value is" : "values are"
-        } given ` +
-          "(with --period: $1 window_start, $2 window_end, then each --param in order; without: each --param in order)",
+        } given` + (options.labels?.params ? ` ${options.labels.params}` : ""),
       );
     }
     columns = await columnInfo(conn, statement.columns);
@@ -120,7 +129,10 @@ interface Description {
 
 function baseQuery(o: PostgresSourceOptions): string {
   if ((o.query === undefined) === (o.table === undefined)) {
-    throw new UsageError("A Postgres input needs exactly one of --query SQL and --table NAME");
+    const l = o.labels;
+    throw new UsageError(
+      `A Postgres input needs exactly one of ${l?.query ?? "query"} SQL and ${l?.table ?? "table"} NAME`,
+    );
   }
   if (o.table !== undefined) {
     const where = o.timeColumn
@@ -130,7 +142,7 @@ function baseQuery(o: PostgresSourceOptions): string {
   }
   // A trailing `;` would end the statement inside our wrapping select.
   const q = o.query!.trim().replace(/;+\s*$/, "");
-  if (q === "") throw new UsageError("--query is empty");
+  if (q === "") throw new UsageError(`${o.labels?.query ?? "query"} is empty`);
   return q;
 }
 

@@ -105,6 +105,7 @@ Deno.test("postgres source: parameters are bound in $n order, never pasted", asy
           url: PG_URL,
           query: `select * from ${table} where t >= $1 and t < $2 and id > $3`,
           params: window,
+          labels: { params: "(with --period: $1 window_start, $2 window_end, then each --param in order)" },
         })
       );
       assert.equal(err.name, "UsageError");
@@ -168,7 +169,14 @@ Deno.test("postgres source: clear errors", async (t) => {
     assert.match(err.message, /is refused: it holds a double quote/);
   });
   await t.step("both --query and --table", async () => {
-    const err = await rejection(() => openPostgresSource({ url: PG_URL, table: "a", query: "select 1" }));
+    const err = await rejection(() =>
+      openPostgresSource({
+        url: PG_URL,
+        table: "a",
+        query: "select 1",
+        labels: { query: "--query", table: "--table" },
+      })
+    );
     assert.match(err.message, /exactly one of --query SQL and --table NAME/);
   });
 });
