@@ -119,11 +119,12 @@ export async function holdInserts(admin: { sql: Sql }, table: string): Promise<H
     on: async () => void await sql.unsafe("insert into score_hold values (true)"),
     off: async () => void await sql.unsafe("delete from score_hold"),
     async reached() {
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      // A bound, not a wait: the job's process starts and loads its model first, which takes seconds on a busy machine.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
         if (await asleep() > 0) return;
         await new Promise((r) => setTimeout(r, 20));
       }
-      throw new Error("no insert was held within 10 s");
+      throw new Error("no insert was held within 30 s");
     },
     async release() {
       await sql.unsafe("delete from score_hold");
