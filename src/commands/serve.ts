@@ -124,7 +124,7 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         "--listener <listener>",
-        "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~2.5x the throughput but " +
+        "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~1.5x the throughput but " +
           "none of them (the four flags below are then refused), only behind a proxy that times out slow clients " +
           "and caps connections",
       ).env("SCORE_LISTENER").choices(["node", "deno"]).default("node"),
