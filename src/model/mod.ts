@@ -27,5 +27,6 @@ export {
   type IntegerType,
   isIntegerType,
   isTensorType,
+  STORAGE,
   type TensorType,
 } from "./tensor_types.ts";

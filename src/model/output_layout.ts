@@ -6,7 +6,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { TensorType } from "./coerce.ts";
-import { isTensorType } from "./tensor_types.ts";
+import { isTensorType, STORAGE } from "./tensor_types.ts";
 import type { Manifest } from "./manifest.ts";
 import type { InputSpec, OutputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
@@ -102,7 +102,7 @@ async function trialRun(
   for (const input of inputs) {
     const k = input.columns.length;
     const n = rows * k;
-    const data = input.type === "string" ? new Array<string>(n).fill("") : zeros(input.type, n);
+    const data = input.type === "string" ? new Array<string>(n).fill("") : new STORAGE[input.type](n);
     feeds[input.name] = new ort.Tensor(input.type, data as never, input.shape.length === 2 ? [rows, k] : [rows]);
   }
   try {
@@ -122,30 +122,5 @@ async function trialRun(
     return undefined;
   } finally {
     for (const t of Object.values(feeds)) t.dispose();
-  }
-}
-
-function zeros(type: TensorType, n: number) {
-  switch (type) {
-    case "float32":
-      return new Float32Array(n);
-    case "float64":
-      return new Float64Array(n);
-    case "int64":
-      return new BigInt64Array(n);
-    case "uint64":
-      return new BigUint64Array(n);
-    case "int32":
-      return new Int32Array(n);
-    case "int16":
-      return new Int16Array(n);
-    case "int8":
-      return new Int8Array(n);
-    case "uint32":
-      return new Uint32Array(n);
-    case "uint16":
-      return new Uint16Array(n);
-    default:
-      return new Uint8Array(n);
   }
 }

@@ -46,6 +46,23 @@ export const INTEGER_RANGES: Readonly<Record<IntegerType, readonly [min: bigint,
   uint64: [0n, 2n ** 64n - 1n],
 };
 
+/** The typed array that holds each non-string type's values (a bool is one byte, as onnxruntime takes it). */
+export const STORAGE: Readonly<
+  Record<Exclude<TensorType, "string">, new (length: number) => ArrayBufferView & ArrayLike<number | bigint>>
+> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+};
+
 /** Whether a type name (e.g. from ONNX metadata) is one we feed. */
 export function isTensorType(name: string): name is TensorType {
   return Object.hasOwn(EXPECTED, name);
