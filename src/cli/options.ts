@@ -1,15 +1,16 @@
 /**
  * The options several commands share, and the parsers for option values.
  *
- * Configuration has one precedence, written once here through commander's
- * `Option.env`: a flag beats its environment variable, which beats the
+ * Configuration has one precedence, written once in `envOption`
+ * (env_option.ts): a flag beats its environment variable, which beats the
  * default. `--help` shows each option's variable and default.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InvalidArgumentError, Option } from "commander";
+import { InvalidArgumentError, type Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
+import { envOption } from "./env_option.ts";
 import type { LoadOptions } from "../model/mod.ts";
 import { ModelCache, type ResolveOptions } from "../store/mod.ts";
 
@@ -18,7 +19,7 @@ import { ModelCache, type ResolveOptions } from "../store/mod.ts";
  *
  * @example
  * ```ts
- * new Option("--batch-size <n>").argParser(wholeNumber(1));
+ * envOption("--batch-size <n>", "rows per model run", { parse: wholeNumber(1) });
  * ```
  */
 export function wholeNumber(min = 0, max = Infinity): (value: string) => number {
@@ -51,7 +52,7 @@ export function pairs(value: string, previous: Record<string, string> = {}): Rec
  *
  * @example
  * ```ts
- * new Option("--param <name=value>").argParser(pairList);
+ * envOption("--param <name=value>", "a query parameter (repeatable)", { parse: pairList });
  * ```
  */
 export function pairList(value: string, previous: [string, string][] = []): [string, string][] {
@@ -96,14 +97,12 @@ export function shippedModels(): string[] {
 
 /** `--model`, required unless the variable is set (or, with `required: false`, when given another way). */
 export function modelOption({ required = true } = {}): Option {
-  return new Option(
+  return envOption(
     "--model <uri>",
     "model directory (model.onnx + model.json), MLflow model directory, .onnx file, shipped model's name, " +
       "s3://bucket/prefix, or http(s):// URL; #name=<name> names it, #sha256=<hex> pins an .onnx file",
-  )
-    .env("SCORE_MODEL")
-    .argParser(modelPath)
-    .makeOptionMandatory(required);
+    { env: "SCORE_MODEL", parse: modelPath, required },
+  );
 }
 
 /** The flags {@linkcode modelTuningOptions} adds, as commander parses them. */
@@ -117,26 +116,44 @@ export interface ModelTuningFlags {
 /** Session options every command that loads a model takes. */
 export function modelTuningOptions(): Option[] {
   return [
-    new Option(
+    envOption(
       "--threads <n>",
       "onnxruntime intra-op threads; 1 keeps a row's prediction bit-identical at any batch size, 0: one per core",
-    )
-      .env("SCORE_THREADS").argParser(wholeNumber(0)).default(1),
-    new Option("--graph-optimization <level>", "onnxruntime graph optimisation level")
-      .env("SCORE_GRAPH_OPTIMIZATION").choices(["disabled", "basic", "extended", "all"]).default("all"),
-    new Option("--rename <output=name>", "rename an output column (repeatable, or comma-separated)")
-      .env("SCORE_RENAME").argParser(pairs),
-    new Option("--cache-dir <dir>", "where models fetched from S3 or HTTP are kept (and served from when it is down)")
-      .env("SCORE_CACHE_DIR").default(ModelCache.defaultDir(), "$XDG_CACHE_HOME/score or ~/.cache/score"),
+      { env: "SCORE_THREADS", parse: wholeNumber(0), default: 1 },
+    ),
+    envOption("--graph-optimization <level>", "onnxruntime graph optimisation level", {
+      env: "SCORE_GRAPH_OPTIMIZATION",
+      choices: ["disabled", "basic", "extended", "all"],
+      default: "all",
+    }),
+    envOption("--rename <output=name>", "rename an output column (repeatable, or comma-separated)", {
+      env: "SCORE_RENAME",
+      parse: pairs,
+    }),
+    envOption("--cache-dir <dir>", "where models fetched from S3 or HTTP are kept (and served from when it is down)", {
+      env: "SCORE_CACHE_DIR",
+      default: ModelCache.defaultDir(),
+      defaultHelp: "$XDG_CACHE_HOME/score or ~/.cache/score",
+    }),
   ];
 }
 
-/** `--reload-interval`: how often `serve` and `consume` look for a new version of their models (besides SIGHUP). */
-export function reloadOption(): Option {
-  return new Option(
-    "--reload-interval <seconds>",
-    "also look for new versions of the models every so many seconds (0: only on SIGHUP)",
-  ).env("SCORE_RELOAD_INTERVAL").argParser(wholeNumber(0)).default(0);
+/** `--amqp-url`: the broker `consume` and `publish` talk to. */
+export function amqpUrlOption(): Option {
+  return envOption("--amqp-url <url>", "the broker", { env: "AMQP_URL", default: "amqp://127.0.0.1:5672" });
+}
+
+/** `--exchange`: the events exchange `publish` writes to and `consume` reads from. */
+export function exchangeOption(): Option {
+  return envOption("--exchange <name>", "events exchange (durable topic, declared if missing)", {
+    env: "SCORE_EXCHANGE",
+    required: true,
+  });
+}
+
+/** `--no-progress`: the long-running file commands (`batch`, `publish`) show progress unless told not to. */
+export function progressOption(): Option {
+  return envOption("--no-progress", "no progress bar or progress lines", { env: "SCORE_NO_PROGRESS" });
 }
 
 /** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
@@ -155,24 +172,42 @@ export function loadOptions(
   };
 }
 
+/** The flags {@linkcode onlineOptions} adds, as commander parses them. */
+export interface OnlineFlags extends ModelTuningFlags {
+  reloadInterval: number;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+}
+
 /**
- * `--max-batch-size` and `--max-batch-delay-ms`: the dynamic batching of
- * the online commands (serve, consume), which differ only in how long a
- * lone request should wait for company.
+ * What the online commands (serve, consume) share after their own options:
+ * `--reload-interval` (besides SIGHUP), the dynamic batching, which differs
+ * only in how long a lone request should wait for company, and the model
+ * tuning options.
  *
  * @example
  * ```ts
- * for (const o of batchingOptions({ unit: "events", delayMs: 2 })) cmd.addOption(o);
+ * addOptions(cmd, [modelOption(), ...onlineOptions({ unit: "events", delayMs: 2 })]);
  * ```
  */
-export function batchingOptions(defaults: { unit: string; delayMs: number; maxBatch?: number }): Option[] {
+export function onlineOptions(defaults: { unit: string; delayMs: number; maxBatch?: number }): Option[] {
   return [
-    new Option("--max-batch-size <n>", `most ${defaults.unit} merged into one model run`)
-      .env("SCORE_MAX_BATCH_SIZE").argParser(wholeNumber(1)).default(defaults.maxBatch ?? 256),
-    new Option(
+    envOption(
+      "--reload-interval <seconds>",
+      "also look for new versions of the models every so many seconds (0: only on SIGHUP)",
+      { env: "SCORE_RELOAD_INTERVAL", parse: wholeNumber(0), default: 0 },
+    ),
+    envOption("--max-batch-size <n>", `most ${defaults.unit} merged into one model run`, {
+      env: "SCORE_MAX_BATCH_SIZE",
+      parse: wholeNumber(1),
+      default: defaults.maxBatch ?? 256,
+    }),
+    envOption(
       "--max-batch-delay-ms <ms>",
       `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
-    ).env("SCORE_MAX_BATCH_DELAY_MS").argParser(wholeNumber(0)).default(defaults.delayMs),
+      { env: "SCORE_MAX_BATCH_DELAY_MS", parse: wholeNumber(0), default: defaults.delayMs },
+    ),
+    ...modelTuningOptions(),
   ];
 }
 
@@ -185,6 +220,8 @@ export function batchingOptions(defaults: { unit: string; delayMs: number; maxBa
  * ```
  */
 export function formatOption(what: "input" | "output" | "rejects"): Option {
-  return new Option(`--${what}-format <format>`, `${what} format, when the extension does not tell`)
-    .choices(FILE_FORMATS).env(`SCORE_${what.toUpperCase()}_FORMAT`);
+  return envOption(`--${what}-format <format>`, `${what} format, when the extension does not tell`, {
+    env: `SCORE_${what.toUpperCase()}_FORMAT`,
+    choices: FILE_FORMATS,
+  });
 }

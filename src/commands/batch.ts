@@ -6,7 +6,8 @@
  * previous whole period; with `--backfill` each period of a range in
  * order, one source, sink and transaction per period.
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
 import { PERIODS } from "../batch/period_window.ts";
 import {
   formatOption,
@@ -15,6 +16,7 @@ import {
   modelOption,
   modelTuningOptions,
   pairList,
+  progressOption,
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
@@ -42,124 +44,104 @@ export function batchCommand(): Command {
       "Score every row of a file or a Postgres query and write the predictions to a file or a Postgres table.\n" +
         "Postgres query parameters: with --period, $1 = window_start and $2 = window_end (timestamptz, [start, end));\n" +
         "then each --param value in the order given ($3, $4, ...; $1, $2, ... without --period).",
-    )
-    .addOption(modelOption())
-    .addOption(
-      new Option(
-        "--input <path|url>",
-        "rows to score: .parquet, .csv, .jsonl, .json (JSON lines or an array), - for stdin (JSON lines, or --input-format csv), or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)",
-      ).env("SCORE_INPUT"),
-    )
-    .addOption(
-      new Option(
-        "--output <path|url>",
-        "where predictions go: .parquet, .csv, .jsonl, - for stdout (JSON lines, or --output-format csv), or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)",
-      ).env("SCORE_OUTPUT"),
-    )
-    .addOption(
-      new Option(
-        "--query <sql>",
-        "Postgres input: the SQL whose rows are scored ($1, $2, ... bound as described above)",
-      ).env("SCORE_QUERY"),
-    )
-    .addOption(
-      new Option(
-        "--table <name>",
-        "Postgres input: a table (or schema.table) read whole, or by --time-column within the window",
-      ).env("SCORE_TABLE"),
-    )
-    .addOption(
-      new Option(
-        "--time-column <column>",
-        "with --table and --period: keep rows with window_start <= column < window_end",
-      ).env("SCORE_TIME_COLUMN"),
-    )
-    .addOption(
-      new Option("--param <name=value>", "a query parameter, bound (never pasted) in the order given (repeatable)")
-        .argParser(pairList),
-    )
-    .addOption(
-      new Option("--period <period>", "score the previous whole period before --at, [start, end) in UTC").env(
-        "SCORE_PERIOD",
-      ).choices(PERIODS),
-    )
-    .addOption(
-      new Option("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)").env(
-        "SCORE_AT",
-      ).default("now"),
-    )
-    .addOption(
-      new Option(
-        "--backfill",
-        "with --period, --from and --to: score every period in [from, to) in order, one transaction each",
-      ).env("SCORE_BACKFILL"),
-    )
-    .addOption(
-      new Option("--from <timestamp>", "backfill start (the period containing it is the first)").env("SCORE_FROM"),
-    )
-    .addOption(new Option("--to <timestamp>", "backfill end (exclusive)").env("SCORE_TO"))
-    .addOption(
-      new Option(
-        "--shard <K/N>",
-        "Postgres input: score only shard K of N (rows whose --shard-key hashes to K-1 mod N)",
-      ).env("SCORE_SHARD"),
-    )
-    .addOption(
-      new Option("--shard-key <column>", "the column --shard hashes (an id; kept in a Postgres output)").env(
-        "SCORE_SHARD_KEY",
-      ),
-    )
-    .addOption(
-      new Option(
-        "--output-table <name>",
-        "Postgres output table (or schema.table), created when missing; what a rerun replaces: see --replace",
-      ).env("SCORE_OUTPUT_TABLE"),
-    )
-    .addOption(
-      new Option(
-        "--replace <mode>",
-        "Postgres output and rejects tables: window = a rerun replaces the model version's rows of its window (the default with --period); " +
-          "version = replaces every row of the model version (without --period); none = append (a rerun duplicates). " +
-          "Without --period, choose one",
-      ).env("SCORE_REPLACE").choices(REPLACE_MODES),
-    )
-    .addOption(
-      new Option("--rejects-table <name>", "Postgres rejects table, when --rejects is postgres://...").env(
-        "SCORE_REJECTS_TABLE",
-      ),
-    )
-    .addOption(
-      formatOption("input"),
-    )
-    .addOption(
-      formatOption("output"),
-    )
-    .addOption(
-      new Option("--keep <columns>", "input columns copied to the output, comma-separated").env("SCORE_KEEP").argParser(
-        list,
-      ),
-    )
-    .addOption(
-      new Option(
-        "--rejects <path|url>",
-        "where rejected rows go (row, error, data): a file, or postgres://... with --rejects-table",
-      ).env("SCORE_REJECTS"),
-    )
-    .addOption(
-      formatOption("rejects"),
-    )
-    .addOption(
-      new Option("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit").env(
-        "SCORE_MAX_ERRORS",
-      ).argParser(wholeNumber(-1)).default(-1),
-    )
-    .addOption(
-      new Option("--batch-size <n>", "rows per model run").env("SCORE_BATCH_SIZE").argParser(wholeNumber(1)).default(
-        10_000,
-      ),
-    )
-    .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"));
-  for (const o of modelTuningOptions()) cmd.addOption(o);
+    );
+  addOptions(cmd, [
+    modelOption(),
+    envOption(
+      "--input <path|url>",
+      "rows to score: .parquet, .csv, .jsonl, .json (JSON lines or an array), - for stdin (JSON lines, or --input-format csv), or postgres://user@host:port/db (default with --query/--table: DATABASE_URL or PG* variables)",
+      { env: "SCORE_INPUT" },
+    ),
+    envOption(
+      "--output <path|url>",
+      "where predictions go: .parquet, .csv, .jsonl, - for stdout (JSON lines, or --output-format csv), or postgres://... with --output-table (default with --output-table: DATABASE_URL or PG*)",
+      { env: "SCORE_OUTPUT" },
+    ),
+    envOption("--query <sql>", "Postgres input: the SQL whose rows are scored ($1, $2, ... bound as described above)", {
+      env: "SCORE_QUERY",
+    }),
+    envOption(
+      "--table <name>",
+      "Postgres input: a table (or schema.table) read whole, or by --time-column within the window",
+      {
+        env: "SCORE_TABLE",
+      },
+    ),
+    envOption(
+      "--time-column <column>",
+      "with --table and --period: keep rows with window_start <= column < window_end",
+      {
+        env: "SCORE_TIME_COLUMN",
+      },
+    ),
+    envOption("--param <name=value>", "a query parameter, bound (never pasted) in the order given (repeatable)", {
+      parse: pairList,
+    }),
+    envOption("--period <period>", "score the previous whole period before --at, [start, end) in UTC", {
+      env: "SCORE_PERIOD",
+      choices: PERIODS,
+    }),
+    envOption("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)", {
+      env: "SCORE_AT",
+      default: "now",
+    }),
+    envOption(
+      "--backfill",
+      "with --period, --from and --to: score every period in [from, to) in order, one transaction each",
+      {
+        env: "SCORE_BACKFILL",
+      },
+    ),
+    envOption("--from <timestamp>", "backfill start (the period containing it is the first)", { env: "SCORE_FROM" }),
+    envOption("--to <timestamp>", "backfill end (exclusive)", { env: "SCORE_TO" }),
+    envOption("--shard <K/N>", "Postgres input: score only shard K of N (rows whose --shard-key hashes to K-1 mod N)", {
+      env: "SCORE_SHARD",
+    }),
+    envOption("--shard-key <column>", "the column --shard hashes (an id; kept in a Postgres output)", {
+      env: "SCORE_SHARD_KEY",
+    }),
+    envOption(
+      "--output-table <name>",
+      "Postgres output table (or schema.table), created when missing; what a rerun replaces: see --replace",
+      { env: "SCORE_OUTPUT_TABLE" },
+    ),
+    envOption(
+      "--replace <mode>",
+      "Postgres output and rejects tables: window = a rerun replaces the model version's rows of its window (the default with --period); " +
+        "version = replaces every row of the model version (without --period); none = append (a rerun duplicates). " +
+        "Without --period, choose one",
+      { env: "SCORE_REPLACE", choices: REPLACE_MODES },
+    ),
+    envOption("--rejects-table <name>", "Postgres rejects table, when --rejects is postgres://...", {
+      env: "SCORE_REJECTS_TABLE",
+    }),
+    formatOption("input"),
+    formatOption("output"),
+    envOption("--keep <columns>", "input columns copied to the output, comma-separated", {
+      env: "SCORE_KEEP",
+      parse: list,
+    }),
+    envOption(
+      "--rejects <path|url>",
+      "where rejected rows go (row, error, data): a file, or postgres://... with --rejects-table",
+      {
+        env: "SCORE_REJECTS",
+      },
+    ),
+    formatOption("rejects"),
+    envOption("--max-errors <n>", "exit non-zero (65) when more rows than this are rejected; -1: no limit", {
+      env: "SCORE_MAX_ERRORS",
+      parse: wholeNumber(-1),
+      default: -1,
+    }),
+    envOption("--batch-size <n>", "rows per model run", {
+      env: "SCORE_BATCH_SIZE",
+      parse: wholeNumber(1),
+      default: 10_000,
+    }),
+    progressOption(),
+    ...modelTuningOptions(),
+  ]);
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planBatch(flags);
     const model = (await openModel(flags.model, storeOptions(flags), loadOptions(flags))).model;

@@ -4,15 +4,16 @@
  * message handler and runs the amqplib loop until SIGTERM/SIGINT, with an
  * optional metrics endpoint.
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
 import {
-  batchingOptions,
+  amqpUrlOption,
+  exchangeOption,
   loadOptions,
   modelOption,
-  type ModelTuningFlags,
-  modelTuningOptions,
+  type OnlineFlags,
+  onlineOptions,
   portNumber,
-  reloadOption,
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
@@ -29,9 +30,8 @@ import { defaultTopology } from "../queue/topology.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
 
-interface ConsumeFlags extends ModelTuningFlags {
+interface ConsumeFlags extends OnlineFlags {
   model: string;
-  reloadInterval: number;
   amqpUrl: string;
   exchange: string;
   predictionExchange?: string;
@@ -44,14 +44,11 @@ interface ConsumeFlags extends ModelTuningFlags {
   deadLetterExchange?: string;
   deadLetterQueue?: string;
   prefetch: number;
-  maxBatchSize: number;
-  maxBatchDelayMs: number;
   metricsPort?: number;
   metricsHost: string;
   maxReconnectDelayMs: number;
   connectionName?: string;
   dryRun?: boolean;
-  rename?: Record<string, string>;
 }
 
 /**
@@ -64,221 +61,203 @@ interface ConsumeFlags extends ModelTuningFlags {
  * ```
  */
 export function consumeCommand(): Command {
-  const cmd = new Command("consume")
-    .description(
-      "Score the events of a RabbitMQ exchange and publish the predictions: one queue per model, " +
-        "acked only after the broker confirmed the prediction.",
-    )
-    .addOption(modelOption())
-    .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
-    .addOption(
-      new Option("--exchange <name>", "events exchange (durable topic, declared if missing)").env("SCORE_EXCHANGE")
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option(
-        "--prediction-exchange <name>",
-        "where predictions go (durable topic, declared if missing); not needed with --dry-run",
-      ).env("SCORE_PREDICTION_EXCHANGE"),
-    )
-    .addOption(
-      new Option(
-        "--prediction-queue <name>",
-        "also declare this durable queue and bind it to the prediction exchange with the routing key, " +
-          "so the predictions wait there for a reader (a decision service's inbox)",
-      ).env("SCORE_PREDICTION_QUEUE"),
-    )
-    .addOption(
-      new Option("--queue <name>", "the model's queue, shared by its workers (default: <model name>.<exchange>)").env(
-        "SCORE_QUEUE",
-      ),
-    )
-    .addOption(
-      new Option("--binding-key <pattern>", "binds the queue to the events exchange").env("SCORE_BINDING_KEY").default(
-        "#",
-      ),
-    )
-    .addOption(
-      new Option("--routing-key <key>", "routing key of the predictions (default: the model name)").env(
-        "SCORE_ROUTING_KEY",
-      ),
-    )
-    .addOption(
-      new Option("--features-path <path>", 'dot path of the features in the event; "" for the whole body').env(
-        "SCORE_FEATURES_PATH",
-      ).default("ride"),
-    )
-    .addOption(new Option("--no-features-path", "the whole body is the features"))
-    .addOption(
-      new Option("--id-path <path>", 'dot path of the event id, copied into the prediction; "" for none').env(
-        "SCORE_ID_PATH",
-      ).default("ride_id"),
-    )
-    .addOption(new Option("--no-id-path", "events carry no id"))
-    .addOption(
-      new Option("--dead-letter-exchange <name>", "where poison events go (default: <exchange>.dead-letter)").env(
-        "SCORE_DEAD_LETTER_EXCHANGE",
-      ),
-    )
-    .addOption(
-      new Option("--dead-letter-queue <name>", "the model's dead-letter queue (default: <queue>.dead-letter)").env(
-        "SCORE_DEAD_LETTER_QUEUE",
-      ),
-    )
-    .addOption(
-      // 1024 in flight, 512 a model run: the best throughput measured (docs/consume.md), single-event latency unchanged.
-      new Option("--prefetch <n>", "unacked events in flight").env("SCORE_PREFETCH").argParser(wholeNumber(1)).default(
-        1024,
-      ),
-    )
-    .addOption(
-      new Option("--metrics-port <port>", "serve /metrics and /health on this port").env("SCORE_METRICS_PORT")
-        .argParser(portNumber),
-    )
-    .addOption(
-      new Option("--metrics-host <host>", "address the metrics server listens on").env("SCORE_METRICS_HOST").default(
-        "0.0.0.0",
-      ),
-    )
-    .addOption(
-      new Option("--max-reconnect-delay-ms <ms>", "longest wait between reconnect attempts").env(
-        "SCORE_MAX_RECONNECT_DELAY_MS",
-      ).argParser(wholeNumber(1)).default(30_000),
-    )
-    .addOption(
-      new Option(
-        "--connection-name <name>",
-        "how the broker names this worker's connection (rabbitmqctl list_connections, the management UI) " +
-          '(default: "score consume <model name> <queue>")',
-      ).env("SCORE_CONNECTION_NAME"),
-    )
-    .addOption(
-      new Option("--dry-run", "print the predictions on stdout, publish nothing (a temporary queue unless --queue)")
-        .env("SCORE_DRY_RUN"),
-    )
-    .addOption(reloadOption());
-  for (const o of [...batchingOptions({ unit: "events", delayMs: 2, maxBatch: 512 }), ...modelTuningOptions()]) {
-    cmd.addOption(o);
+  const cmd = new Command("consume").description(
+    "Score the events of a RabbitMQ exchange and publish the predictions: one queue per model, " +
+      "acked only after the broker confirmed the prediction.",
+  );
+  addOptions(cmd, [
+    modelOption(),
+    amqpUrlOption(),
+    exchangeOption(),
+    envOption(
+      "--prediction-exchange <name>",
+      "where predictions go (durable topic, declared if missing); not needed with --dry-run",
+      { env: "SCORE_PREDICTION_EXCHANGE" },
+    ),
+    envOption(
+      "--prediction-queue <name>",
+      "also declare this durable queue and bind it to the prediction exchange with the routing key, " +
+        "so the predictions wait there for a reader (a decision service's inbox)",
+      { env: "SCORE_PREDICTION_QUEUE" },
+    ),
+    envOption("--queue <name>", "the model's queue, shared by its workers (default: <model name>.<exchange>)", {
+      env: "SCORE_QUEUE",
+    }),
+    envOption("--binding-key <pattern>", "binds the queue to the events exchange", {
+      env: "SCORE_BINDING_KEY",
+      default: "#",
+    }),
+    envOption("--routing-key <key>", "routing key of the predictions (default: the model name)", {
+      env: "SCORE_ROUTING_KEY",
+    }),
+    envOption("--features-path <path>", 'dot path of the features in the event; "" for the whole body', {
+      env: "SCORE_FEATURES_PATH",
+      default: "ride",
+    }),
+    envOption("--no-features-path", "the whole body is the features"),
+    envOption("--id-path <path>", 'dot path of the event id, copied into the prediction; "" for none', {
+      env: "SCORE_ID_PATH",
+      default: "ride_id",
+    }),
+    envOption("--no-id-path", "events carry no id"),
+    envOption("--dead-letter-exchange <name>", "where poison events go (default: <exchange>.dead-letter)", {
+      env: "SCORE_DEAD_LETTER_EXCHANGE",
+    }),
+    envOption("--dead-letter-queue <name>", "the model's dead-letter queue (default: <queue>.dead-letter)", {
+      env: "SCORE_DEAD_LETTER_QUEUE",
+    }),
+    // 1024 in flight, 512 a model run: the best throughput measured (docs/consume.md), single-event latency unchanged.
+    envOption("--prefetch <n>", "unacked events in flight", {
+      env: "SCORE_PREFETCH",
+      parse: wholeNumber(1),
+      default: 1024,
+    }),
+    envOption("--metrics-port <port>", "serve /metrics and /health on this port", {
+      env: "SCORE_METRICS_PORT",
+      parse: portNumber,
+    }),
+    envOption("--metrics-host <host>", "address the metrics server listens on", {
+      env: "SCORE_METRICS_HOST",
+      default: "0.0.0.0",
+    }),
+    envOption("--max-reconnect-delay-ms <ms>", "longest wait between reconnect attempts", {
+      env: "SCORE_MAX_RECONNECT_DELAY_MS",
+      parse: wholeNumber(1),
+      default: 30_000,
+    }),
+    envOption(
+      "--connection-name <name>",
+      "how the broker names this worker's connection (rabbitmqctl list_connections, the management UI) " +
+        '(default: "score consume <model name> <queue>")',
+      { env: "SCORE_CONNECTION_NAME" },
+    ),
+    envOption(
+      "--dry-run",
+      "print the predictions on stdout, publish nothing (a temporary queue unless --queue)",
+      { env: "SCORE_DRY_RUN" },
+    ),
+    ...onlineOptions({ unit: "events", delayMs: 2, maxBatch: 512 }),
+  ]);
+  return cmd.action(consume);
+}
+
+/** Consumes until a signal, then finishes the events in flight. */
+async function consume(flags: ConsumeFlags): Promise<void> {
+  if (!flags.dryRun && !flags.predictionExchange) {
+    throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
   }
-  return cmd.action(async (flags: ConsumeFlags) => {
-    if (!flags.dryRun && !flags.predictionExchange) {
-      throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
+  if (flags.dryRun && flags.predictionQueue) {
+    throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
+  }
+  const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
+  const model = opened.model;
+  const metrics = new ConsumerMetrics(model.name);
+  metrics.version = model.version;
+  const server = flags.metricsPort === undefined
+    ? undefined
+    : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
+  const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
+  let stopReloading = async () => {};
+  try {
+    const newBatcher = (m: Model) =>
+      new Batcher(m, {
+        maxBatchSize: flags.maxBatchSize,
+        maxDelayMs: flags.maxBatchDelayMs,
+        // Never refuse what the broker may hand us at once: prefetch bounds the queue.
+        maxQueue: Math.max(10_000, 2 * flags.prefetch),
+        onBatch: (rows) => metrics.batchSize.observe(rows),
+      });
+    let batcher = newBatcher(model);
+    const topology = defaultTopology({
+      model: model.name,
+      exchange: flags.exchange,
+      predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
+      predictionQueue: flags.predictionQueue,
+      predictionRoutingKey: flags.routingKey,
+      queue: flags.queue,
+      bindingKey: flags.bindingKey,
+      deadLetterExchange: flags.deadLetterExchange,
+      deadLetterQueue: flags.deadLetterQueue,
+    });
+    if (flags.dryRun) {
+      // A dry run watches a copy of the events: it must not take them from the model's real workers.
+      topology.temporaryQueue = flags.queue === undefined;
+      topology.deadLetterExchange = topology.deadLetterQueue = undefined;
     }
-    if (flags.dryRun && flags.predictionQueue) {
-      throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
-    }
-    const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
-    const model = opened.model;
-    const metrics = new ConsumerMetrics(model.name);
-    metrics.version = model.version;
-    const server = flags.metricsPort === undefined
-      ? undefined
-      : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
-    const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
-    let stopReloading = async () => {};
-    try {
-      const newBatcher = (m: Model) =>
-        new Batcher(m, {
-          maxBatchSize: flags.maxBatchSize,
-          maxDelayMs: flags.maxBatchDelayMs,
-          // Never refuse what the broker may hand us at once: prefetch bounds the queue.
-          maxQueue: Math.max(10_000, 2 * flags.prefetch),
-          onBatch: (rows) => metrics.batchSize.observe(rows),
-        });
-      let batcher = newBatcher(model);
-      const topology = defaultTopology({
-        model: model.name,
-        exchange: flags.exchange,
-        predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
-        predictionQueue: flags.predictionQueue,
-        predictionRoutingKey: flags.routingKey,
-        queue: flags.queue,
-        bindingKey: flags.bindingKey,
-        deadLetterExchange: flags.deadLetterExchange,
-        deadLetterQueue: flags.deadLetterQueue,
-      });
-      if (flags.dryRun) {
-        // A dry run watches a copy of the events: it must not take them from the model's real workers.
-        topology.temporaryQueue = flags.queue === undefined;
-        topology.deadLetterExchange = topology.deadLetterQueue = undefined;
-      }
-      const handler = new MessageHandler({
-        scorer: batcher,
-        model,
-        featuresPath: flags.featuresPath || "",
-        idPath: flags.idPath || "",
-        predictionExchange: topology.predictionExchange ?? "",
-        routingKey: topology.predictionRoutingKey ?? model.name,
-        deadLetterExchange: topology.deadLetterExchange ?? "",
-        deadLetterRoutingKey: topology.queue,
-      });
-      // The queue tells apart consumers of one model on different exchanges; --connection-name, its workers.
-      const connectionName = flags.connectionName ??
-        `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`;
-      log.info("consumer starting", {
-        model: model.name,
-        connection_name: connectionName,
-        version: model.version,
-        url: redact(flags.amqpUrl),
-        queue: topology.temporaryQueue ? "(temporary)" : topology.queue,
-        prediction_exchange: topology.predictionExchange,
-        prediction_queue: topology.predictionQueue,
-        dead_letter_queue: topology.deadLetterQueue,
-        outputs: model.outputColumns.map((c) => c.name),
-      });
-      const reloader = new ModelReloader([opened], {
-        store: storeOptions(flags),
-        load: loadOptions(flags),
-        swap: async (next) => {
-          // Events from now on go to the new version; those already queued finish on the old one.
-          const old = batcher;
-          batcher = newBatcher(next);
-          handler.replace(batcher, next);
-          metrics.version = next.version;
-          await old.drain();
-          await old.model.close().catch(() => {});
-        },
-      });
-      stopReloading = reloader.listen(flags.reloadInterval);
-      const out = new TextEncoder();
-      await runConsumerLoop({
-        url: flags.amqpUrl,
-        topology,
-        prefetch: flags.prefetch,
-        handle: (event) => handler.handle(event),
-        publishFailed: (event, failure) => handler.publishFailed(event, failure),
-        dryRun: flags.dryRun,
-        onDryRun: (verdict) => {
-          if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(jsonText(verdict.record) + "\n"));
-        },
-        metrics,
-        signal: stop.signal,
-        reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
-        connectionName,
-      });
-      await stopReloading();
-      await batcher.drain();
-      log.info("consumer stopped", {
-        model: model.name,
-        consumed: metrics.consumed,
-        published: metrics.published,
-        dead_lettered: metrics.deadLettered,
-        requeued: metrics.requeued,
-        publish_retries: metrics.publishRetried,
-        predictions_unroutable: metrics.predictionsUnroutable,
-        replies_failed: metrics.repliesFailed,
-        redelivered: metrics.redelivered,
-        reconnects: Math.max(0, metrics.connects - 1),
-        model_runs: metrics.batchSize.count,
-        mean_batch: metrics.batchSize.count
-          ? Math.round((10 * metrics.batchSize.sum) / metrics.batchSize.count) / 10
-          : 0,
-      });
-    } finally {
-      stop.dispose();
-      await stopReloading();
-      await server?.shutdown();
-      await opened.model.close();
-    }
-  });
+    const handler = new MessageHandler({
+      scorer: batcher,
+      model,
+      featuresPath: flags.featuresPath || "",
+      idPath: flags.idPath || "",
+      predictionExchange: topology.predictionExchange ?? "",
+      routingKey: topology.predictionRoutingKey ?? model.name,
+      deadLetterExchange: topology.deadLetterExchange ?? "",
+      deadLetterRoutingKey: topology.queue,
+    });
+    // The queue tells apart consumers of one model on different exchanges; --connection-name, its workers.
+    const connectionName = flags.connectionName ??
+      `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`;
+    log.info("consumer starting", {
+      model: model.name,
+      connection_name: connectionName,
+      version: model.version,
+      url: redact(flags.amqpUrl),
+      queue: topology.temporaryQueue ? "(temporary)" : topology.queue,
+      prediction_exchange: topology.predictionExchange,
+      prediction_queue: topology.predictionQueue,
+      dead_letter_queue: topology.deadLetterQueue,
+      outputs: model.outputColumns.map((c) => c.name),
+    });
+    const reloader = new ModelReloader([opened], {
+      store: storeOptions(flags),
+      load: loadOptions(flags),
+      swap: async (next) => {
+        // Events from now on go to the new version; those already queued finish on the old one.
+        const old = batcher;
+        batcher = newBatcher(next);
+        handler.replace(batcher, next);
+        metrics.version = next.version;
+        await old.drain();
+        await old.model.close().catch(() => {});
+      },
+    });
+    stopReloading = reloader.listen(flags.reloadInterval);
+    const out = new TextEncoder();
+    await runConsumerLoop({
+      url: flags.amqpUrl,
+      topology,
+      prefetch: flags.prefetch,
+      handle: (event) => handler.handle(event),
+      publishFailed: (event, failure) => handler.publishFailed(event, failure),
+      dryRun: flags.dryRun,
+      onDryRun: (verdict) => {
+        if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(jsonText(verdict.record) + "\n"));
+      },
+      metrics,
+      signal: stop.signal,
+      reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
+      connectionName,
+    });
+    await stopReloading();
+    await batcher.drain();
+    log.info("consumer stopped", {
+      model: model.name,
+      consumed: metrics.consumed,
+      published: metrics.published,
+      dead_lettered: metrics.deadLettered,
+      requeued: metrics.requeued,
+      publish_retries: metrics.publishRetried,
+      predictions_unroutable: metrics.predictionsUnroutable,
+      replies_failed: metrics.repliesFailed,
+      redelivered: metrics.redelivered,
+      reconnects: Math.max(0, metrics.connects - 1),
+      model_runs: metrics.batchSize.count,
+      mean_batch: metrics.batchSize.count ? Math.round((10 * metrics.batchSize.sum) / metrics.batchSize.count) / 10 : 0,
+    });
+  } finally {
+    stop.dispose();
+    await stopReloading();
+    await server?.shutdown();
+    await opened.model.close();
+  }
 }

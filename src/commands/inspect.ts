@@ -5,7 +5,8 @@
  * `--write-manifest` writes a `model.json` skeleton beside the model.
  */
 import { basename, dirname, join } from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
 import { loadOptions, modelOption, modelPath, modelTuningOptions, storeOptions } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { describeModel, manifestSkeleton, renderText } from "../inspect/mod.ts";
@@ -42,21 +43,24 @@ export function inspectCommand(): Command {
         "labels), the columns a row needs (a CSV header for score batch), and curl commands for /predict and OIP " +
         "infer with an example row. --write-manifest writes a model.json skeleton beside the model to edit.",
     )
-    .argument("[model]", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name")
-    .addOption(modelOption({ required: false }))
-    .addOption(new Option("--json", "print the description as JSON").env("SCORE_JSON").default(false))
-    .addOption(
-      new Option("--url <url>", "where score serve listens, for the curl commands").env("SCORE_URL")
-        .default("http://localhost:9696"),
-    )
-    .addOption(
-      new Option("--write-manifest", "write a model.json skeleton beside the model (inputs, columns, outputs, labels)")
-        .env("SCORE_WRITE_MANIFEST").default(false),
-    )
-    .addOption(
-      new Option("--force", "with --write-manifest: replace an existing model.json").env("SCORE_FORCE").default(false),
-    );
-  for (const o of modelTuningOptions()) cmd.addOption(o);
+    .argument("[model]", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name");
+  addOptions(cmd, [
+    modelOption({ required: false }),
+    envOption("--json", "print the description as JSON", { env: "SCORE_JSON", default: false }),
+    envOption("--url <url>", "where score serve listens, for the curl commands", {
+      env: "SCORE_URL",
+      default: "http://localhost:9696",
+    }),
+    envOption("--write-manifest", "write a model.json skeleton beside the model (inputs, columns, outputs, labels)", {
+      env: "SCORE_WRITE_MANIFEST",
+      default: false,
+    }),
+    envOption("--force", "with --write-manifest: replace an existing model.json", {
+      env: "SCORE_FORCE",
+      default: false,
+    }),
+    ...modelTuningOptions(),
+  ]);
   return cmd.action(async (positional: string | undefined, flags: InspectFlags) => {
     if (positional !== undefined && flags.model !== undefined && modelPath(positional) !== flags.model) {
       throw new UsageError(`Give the model once: "${positional}" and --model "${flags.model}"`);

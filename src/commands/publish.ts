@@ -4,9 +4,10 @@
  * same readers as `score batch`, shapes rows as the course's events and
  * publishes them with confirms and a progress display.
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
-import { formatOption, list, wholeNumber } from "../cli/options.ts";
+import { amqpUrlOption, exchangeOption, formatOption, list, progressOption, wholeNumber } from "../cli/options.ts";
 import { startProgress } from "../cli/progress.ts";
 import { fileFormat } from "../file_format.ts";
 import { log, redact } from "../log.ts";
@@ -43,55 +44,46 @@ interface PublishFlags {
  * ```
  */
 export function publishCommand(): Command {
-  return new Command("publish")
-    .description('Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms.')
-    .addOption(
-      new Option(
-        "--input <path>",
-        "rows to publish: .parquet, .csv, .jsonl, .json (JSON lines or an array), or - for stdin",
-      ).env("SCORE_INPUT")
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      formatOption("input"),
-    )
-    .addOption(new Option("--amqp-url <url>", "the broker").env("AMQP_URL").default("amqp://127.0.0.1:5672"))
-    .addOption(
-      new Option("--exchange <name>", "events exchange (durable topic, declared if missing)").env("SCORE_EXCHANGE")
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option("--routing-key <key>", "routing key of every event").env("SCORE_ROUTING_KEY").default("event"),
-    )
-    .addOption(
-      new Option("--envelope <key>", "the key the row's columns go under").env("SCORE_ENVELOPE").default("ride"),
-    )
-    .addOption(new Option("--no-envelope", "put the columns at the top level of the event"))
-    .addOption(
-      new Option(
-        "--id-column <name>",
-        "column holding the event id (message_id); the row number when the file has none",
-      )
-        .env("SCORE_ID_COLUMN").default("ride_id"),
-    )
-    .addOption(
-      new Option("--columns <names>", "only these columns, comma-separated (besides the id)").env("SCORE_COLUMNS")
-        .argParser(list),
-    )
-    .addOption(
-      new Option("--limit <n>", "publish at most this many rows").env("SCORE_LIMIT").argParser(wholeNumber(1)),
-    )
-    .addOption(
-      new Option("--batch-size <n>", "rows read at a time").env("SCORE_BATCH_SIZE").argParser(wholeNumber(1)).default(
-        10_000,
-      ),
-    )
-    .addOption(
-      new Option("--window <n>", "most messages awaiting a confirm").env("SCORE_PUBLISH_WINDOW").argParser(
-        wholeNumber(1),
-      ).default(1000),
-    )
-    .addOption(new Option("--no-progress", "no progress bar or progress lines").env("SCORE_NO_PROGRESS"))
+  const cmd = new Command("publish").description(
+    'Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms.',
+  );
+  addOptions(cmd, [
+    envOption(
+      "--input <path>",
+      "rows to publish: .parquet, .csv, .jsonl, .json (JSON lines or an array), or - for stdin",
+      {
+        env: "SCORE_INPUT",
+        required: true,
+      },
+    ),
+    formatOption("input"),
+    amqpUrlOption(),
+    exchangeOption(),
+    envOption("--routing-key <key>", "routing key of every event", { env: "SCORE_ROUTING_KEY", default: "event" }),
+    envOption("--envelope <key>", "the key the row's columns go under", { env: "SCORE_ENVELOPE", default: "ride" }),
+    envOption("--no-envelope", "put the columns at the top level of the event"),
+    envOption("--id-column <name>", "column holding the event id (message_id); the row number when the file has none", {
+      env: "SCORE_ID_COLUMN",
+      default: "ride_id",
+    }),
+    envOption("--columns <names>", "only these columns, comma-separated (besides the id)", {
+      env: "SCORE_COLUMNS",
+      parse: list,
+    }),
+    envOption("--limit <n>", "publish at most this many rows", { env: "SCORE_LIMIT", parse: wholeNumber(1) }),
+    envOption("--batch-size <n>", "rows read at a time", {
+      env: "SCORE_BATCH_SIZE",
+      parse: wholeNumber(1),
+      default: 10_000,
+    }),
+    envOption("--window <n>", "most messages awaiting a confirm", {
+      env: "SCORE_PUBLISH_WINDOW",
+      parse: wholeNumber(1),
+      default: 1000,
+    }),
+    progressOption(),
+  ]);
+  return cmd
     .action(async (flags: PublishFlags) => {
       const source = await openSource(flags.input, flags.inputFormat, undefined, "--input-format");
       const stop = listenForInterrupt({ stopping: "stopping after the confirms awaited" });

@@ -9,17 +9,16 @@
  * in-flight requests finish (up to `--shutdown-timeout`), the prediction
  * log is flushed, exit 0.
  */
-import { Command, type Command as CommandType, Option } from "commander";
+import { Command, type Command as CommandType } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
 import {
-  batchingOptions,
   list,
   loadOptions,
   modelOption,
   modelPath,
-  type ModelTuningFlags,
-  modelTuningOptions,
+  type OnlineFlags,
+  onlineOptions,
   portNumber,
-  reloadOption,
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
@@ -36,12 +35,10 @@ import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
 
-interface ServeFlags extends ModelTuningFlags {
+interface ServeFlags extends OnlineFlags {
   model: string[];
   host: string;
   port: number;
-  maxBatchSize: number;
-  maxBatchDelayMs: number;
   maxQueue: number;
   maxBodyBytes: number;
   apiKey?: string;
@@ -49,14 +46,12 @@ interface ServeFlags extends ModelTuningFlags {
   drainDelay: number;
   logPredictions?: string;
   logPredictionsBuffer: number;
-  reloadInterval: number;
   accessLog: boolean;
   headersTimeout: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
   listener: "node" | "deno";
-  rename?: Record<string, string>;
 }
 
 /**
@@ -68,90 +63,83 @@ interface ServeFlags extends ModelTuningFlags {
  * ```
  */
 export function serveCommand(): Command {
-  const cmd = new Command("serve")
-    .description(
-      "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
-    )
-    .addOption(modelOption().argParser(models))
-    .addOption(
-      new Option("--host <host>", "address to listen on (0.0.0.0 in a container)").env("SCORE_HOST").default(
-        "127.0.0.1",
-      ),
-    )
-    .addOption(
-      new Option("--port <port>", "port to listen on (0: any free port, logged)").env("SCORE_PORT").argParser(
-        portNumber,
-      ).default(9696),
-    )
-    .addOption(
-      new Option("--max-queue <rows>", "most rows waiting per model; past it requests get 503 with Retry-After").env(
-        "SCORE_MAX_QUEUE",
-      ).argParser(wholeNumber(1)).default(10_000),
-    )
-    .addOption(
-      new Option("--max-body-bytes <bytes>", "largest request body; past it 413").env("SCORE_MAX_BODY_BYTES").argParser(
-        wholeNumber(1),
-      ).default(1_048_576),
-    )
-    .addOption(
-      new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /v2/health/*").env(
-        "SCORE_API_KEY",
-      ),
-    )
-    .addOption(
-      new Option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, how long in-flight requests may finish").env(
-        "SCORE_SHUTDOWN_TIMEOUT",
-      ).argParser(wholeNumber(0)).default(30),
-    )
-    .addOption(
-      new Option(
-        "--drain-delay <seconds>",
-        "on SIGTERM/SIGINT, how long to keep serving while readiness answers not-ready, before closing the listener",
-      ).env("SCORE_DRAIN_DELAY").argParser(wholeNumber(0)).default(5),
-    )
-    .addOption(
-      new Option(
-        "--log-predictions <url>",
-        "also write every prediction to postgres://user@host:port/database/table, in the background",
-      ).env("SCORE_LOG_PREDICTIONS"),
-    )
-    .addOption(
-      new Option(
-        "--log-predictions-buffer <rows>",
-        "predictions held for the log before new ones are dropped (counted in /metrics)",
-      ).env("SCORE_LOG_PREDICTIONS_BUFFER").argParser(wholeNumber(1)).default(100_000),
-    )
-    .addOption(
-      new Option(
-        "--listener <listener>",
-        "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~1.5x the throughput but " +
-          "none of them (the four flags below are then refused), only behind a proxy that times out slow clients " +
-          "and caps connections",
-      ).env("SCORE_LISTENER").choices(["node", "deno"]).default("node"),
-    )
-    .addOption(
-      new Option("--headers-timeout <seconds>", "close a connection whose request headers do not arrive in time").env(
-        "SCORE_HEADERS_TIMEOUT",
-      ).argParser(wholeNumber(1)).default(30),
-    )
-    .addOption(
-      new Option("--body-timeout <seconds>", "close a request whose body does not arrive in time after its headers")
-        .env("SCORE_BODY_TIMEOUT").argParser(wholeNumber(1)).default(60),
-    )
-    .addOption(
-      new Option("--keep-alive-timeout <seconds>", "close a keep-alive connection idle this long").env(
-        "SCORE_KEEP_ALIVE_TIMEOUT",
-      ).argParser(wholeNumber(1)).default(5),
-    )
-    .addOption(
-      new Option(
-        "--max-connections <n>",
-        "most open connections; past it new ones are closed at once (default: half the open-files limit)",
-      ).env("SCORE_MAX_CONNECTIONS").argParser(wholeNumber(1)).default(defaultMaxConnections()),
-    )
-    .addOption(new Option("--no-access-log", "no JSON log line per request").env("SCORE_NO_ACCESS_LOG"))
-    .addOption(reloadOption());
-  for (const o of [...batchingOptions({ unit: "rows", delayMs: 0 }), ...modelTuningOptions()]) cmd.addOption(o);
+  const cmd = new Command("serve").description(
+    "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
+  );
+  addOptions(cmd, [
+    modelOption().argParser(models),
+    envOption("--host <host>", "address to listen on (0.0.0.0 in a container)", {
+      env: "SCORE_HOST",
+      default: "127.0.0.1",
+    }),
+    envOption("--port <port>", "port to listen on (0: any free port, logged)", {
+      env: "SCORE_PORT",
+      parse: portNumber,
+      default: 9696,
+    }),
+    envOption("--max-queue <rows>", "most rows waiting per model; past it requests get 503 with Retry-After", {
+      env: "SCORE_MAX_QUEUE",
+      parse: wholeNumber(1),
+      default: 10_000,
+    }),
+    envOption("--max-body-bytes <bytes>", "largest request body; past it 413", {
+      env: "SCORE_MAX_BODY_BYTES",
+      parse: wholeNumber(1),
+      default: 1_048_576,
+    }),
+    envOption("--api-key <key>", "require Authorization: Bearer <key> on every route but /v2/health/*", {
+      env: "SCORE_API_KEY",
+    }),
+    envOption("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, how long in-flight requests may finish", {
+      env: "SCORE_SHUTDOWN_TIMEOUT",
+      parse: wholeNumber(0),
+      default: 30,
+    }),
+    envOption(
+      "--drain-delay <seconds>",
+      "on SIGTERM/SIGINT, how long to keep serving while readiness answers not-ready, before closing the listener",
+      { env: "SCORE_DRAIN_DELAY", parse: wholeNumber(0), default: 5 },
+    ),
+    envOption(
+      "--log-predictions <url>",
+      "also write every prediction to postgres://user@host:port/database/table, in the background",
+      { env: "SCORE_LOG_PREDICTIONS" },
+    ),
+    envOption(
+      "--log-predictions-buffer <rows>",
+      "predictions held for the log before new ones are dropped (counted in /metrics)",
+      { env: "SCORE_LOG_PREDICTIONS_BUFFER", parse: wholeNumber(1), default: 100_000 },
+    ),
+    envOption(
+      "--listener <listener>",
+      "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~1.5x the throughput but " +
+        "none of them (the four flags below are then refused), only behind a proxy that times out slow clients " +
+        "and caps connections",
+      { env: "SCORE_LISTENER", choices: ["node", "deno"], default: "node" },
+    ),
+    envOption("--headers-timeout <seconds>", "close a connection whose request headers do not arrive in time", {
+      env: "SCORE_HEADERS_TIMEOUT",
+      parse: wholeNumber(1),
+      default: 30,
+    }),
+    envOption("--body-timeout <seconds>", "close a request whose body does not arrive in time after its headers", {
+      env: "SCORE_BODY_TIMEOUT",
+      parse: wholeNumber(1),
+      default: 60,
+    }),
+    envOption("--keep-alive-timeout <seconds>", "close a keep-alive connection idle this long", {
+      env: "SCORE_KEEP_ALIVE_TIMEOUT",
+      parse: wholeNumber(1),
+      default: 5,
+    }),
+    envOption(
+      "--max-connections <n>",
+      "most open connections; past it new ones are closed at once (default: half the open-files limit)",
+      { env: "SCORE_MAX_CONNECTIONS", parse: wholeNumber(1), default: defaultMaxConnections() },
+    ),
+    envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
+    ...onlineOptions({ unit: "rows", delayMs: 0 }),
+  ]);
   return cmd.action(async (flags: ServeFlags, command: CommandType) => {
     if (flags.listener === "deno") refuseNodeOnly(command);
     const opened: (OpenedModel & { uri: string })[] = [];
