@@ -20,6 +20,7 @@ import { connect as tcp } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "amqplib";
+import { closeConnectionsNamed } from "../tests/queue/close_connections.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(Deno.env.get("SOAK_SECONDS") ?? 150);
@@ -188,7 +189,7 @@ async function soakConsume(until: number) {
   let published = 0;
   let closes = 0;
   const closer = setInterval(async () => {
-    closes += await closeConnectionsNamed(`score consume ${MODEL} ${queue}`).catch(() => 0);
+    closes += await closeConnectionsNamed(`score consume ${MODEL} ${queue}`, "soak: forced close").catch(() => 0);
   }, CLOSE_EVERY_S * 1000);
   // Paced publishing with confirms: RATE events a second, in 10 slices.
   while (Date.now() < until) {
@@ -227,20 +228,6 @@ async function soakConsume(until: number) {
     reconnects: consumer.lines.filter((l) => String(l.msg).includes("reconnect")).length,
     exit: code,
   };
-}
-
-/** Closes, as an admin would, the broker connections whose client calls itself `name`. */
-async function closeConnectionsNamed(name: string): Promise<number> {
-  const run = async (args: string[]) => {
-    const out = await new Deno.Command("rabbitmqctl", { args, stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) throw new Error(`rabbitmqctl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  };
-  const table = await run(["list_connections", "pid", "client_properties", "--quiet"]);
-  const pids = table.split("\n").slice(1).filter((l) => l.includes(`{"connection_name","${name}"`))
-    .map((l) => l.split("\t")[0]);
-  for (const pid of pids) await run(["close_connection", pid, "soak: forced close"]);
-  return pids.length;
 }
 
 const until = Date.now() + SECONDS * 1000;

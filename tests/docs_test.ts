@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { logLines, randomName, ROOT, runScore, tempDir } from "./helpers.ts";
-import { PG_URL, withPg } from "./postgres/helpers.ts";
+import { logLines, ROOT, runScore, tempDir } from "./helpers.ts";
+import { PG_URL, withDb } from "./postgres/helpers.ts";
 
 const read = (file: string) => Deno.readTextFile(join(ROOT, file));
 
@@ -35,20 +35,19 @@ Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it s
   const at = text.indexOf("## Loading the shipped rides");
   const start = text.indexOf("```sh\n", at) + 6;
   const block = text.slice(start, text.indexOf("```", start));
-  const rides = randomName("rides");
   await using dir = await tempDir();
   const out = join(dir.path, "february.parquet");
-  const commands = block.replaceAll("\\\n", " ").split("\n").filter((l) => l.trim() !== "").map((line) =>
-    [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).map((arg) =>
-      arg === "rides"
-        ? rides
-        : arg === "/tmp/february.parquet"
-        ? out
-        : arg.replace("postgres://postgres@127.0.0.1:5432/test", PG_URL).replace(/\bfrom rides\b/, `from ${rides}`)
-    )
-  );
-  assert.equal(commands.length, 2);
-  await withPg([rides, `${rides}_lower`], async ({ sql }) => {
+  await withDb(["rides", "rides_lower"], async ({ sql }, [rides, lower]) => {
+    const commands = block.replaceAll("\\\n", " ").split("\n").filter((l) => l.trim() !== "").map((line) =>
+      [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).map((arg) =>
+        arg === "rides"
+          ? rides
+          : arg === "/tmp/february.parquet"
+          ? out
+          : arg.replace("postgres://postgres@127.0.0.1:5432/test", PG_URL).replace(/\bfrom rides\b/, `from ${rides}`)
+      )
+    );
+    assert.equal(commands.length, 2);
     const logs: Record<string, unknown>[][] = [];
     for (const [launcher, ...args] of commands) {
       assert.equal(launcher, "./score");
@@ -72,7 +71,7 @@ Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it s
     });
     await t.step("a table with lower-cased names scores too", async () => {
       await sql.unsafe(
-        `create table "${rides}_lower" as select lpep_pickup_datetime, "PULocationID" as pulocationid,
+        `create table "${lower}" as select lpep_pickup_datetime, "PULocationID" as pulocationid,
          "DOLocationID" as dolocationid, trip_distance from "${rides}" limit 100`,
       );
       const r = await runScore([
@@ -82,7 +81,7 @@ Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it s
         "--input",
         PG_URL,
         "--table",
-        `${rides}_lower`,
+        lower,
         "--output",
         "-",
         "--no-progress",

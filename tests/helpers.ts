@@ -19,6 +19,30 @@ export function randomName(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
 }
 
+/** A flag's value in {@linkcode cliArgs}: a list repeats the flag, `true` is a bare flag, `false` leaves it out. */
+export type FlagValue = string | number | boolean | undefined | (string | number)[];
+
+/**
+ * Command-line arguments from flags and their values, in the order given.
+ *
+ * @example
+ * ```ts
+ * cliArgs({ "--model": "churn", "--max-errors": 1, "--no-progress": true });
+ * // ["--model", "churn", "--max-errors", "1", "--no-progress"]
+ * ```
+ */
+export function cliArgs(flags: Record<string, FlagValue>): string[] {
+  return Object.entries(flags).flatMap(([flag, value]) =>
+    value === true
+      ? [flag]
+      : value === false || value === undefined
+      ? []
+      : Array.isArray(value)
+      ? value.flatMap((v) => [flag, String(v)])
+      : [flag, String(value)]
+  );
+}
+
 /** The result of running `./score`. */
 export interface ScoreRun {
   code: number;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectPostgres } from "../../src/postgres/connect.ts";
-import { FIXTURES, logLines, MODELS, ROOT, tempDir } from "../helpers.ts";
+import { cliArgs, FIXTURES, logLines, MODELS, ROOT, tempDir, waitUntil } from "../helpers.ts";
 import { CAN_START_POSTGRES, holdInserts, startPostgres } from "../postgres/private_postgres.ts";
 
 const RIDES = join(FIXTURES, "rides_small.csv");
@@ -99,21 +99,23 @@ Deno.test({
       await t.step("a restart while reading: exit 69", async () => {
         await using dir = await tempDir();
         const child = spawnBatch(pg.url, [
-          "--input",
-          "postgres:",
-          "--query",
-          `select 1 as row, 1.5 as trip_distance, 1 as "PULocationID", 2 as "DOLocationID" from pg_sleep(60)`,
-          "--output",
-          join(dir.path, "out.csv"),
-          "--output-format",
-          "csv",
+          ...cliArgs({
+            "--input": "postgres:",
+            "--query":
+              `select 1 as row, 1.5 as trip_distance, 1 as "PULocationID", 2 as "DOLocationID" from pg_sleep(60)`,
+            "--output": join(dir.path, "out.csv"),
+            "--output-format": "csv",
+          }),
         ]);
-        for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
-          const [{ n }] = await admin.sql`select count(*)::int as n from pg_stat_activity
+        await waitUntil(
+          async () => {
+            const [{ n }] = await admin.sql`select count(*)::int as n from pg_stat_activity
             where wait_event = 'PgSleep' and query ilike '%from pg_sleep%'`;
-          if (n > 0) break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
+            return n > 0;
+          },
+          "the job's query to be running",
+          20_000,
+        );
         await pg.restart();
         const { code, stderr } = await endsWithin(child, 20_000);
         assert.equal(code, 69, stderr);

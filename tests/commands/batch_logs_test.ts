@@ -4,35 +4,27 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, logLines, randomName, runScore } from "../helpers.ts";
-import { loadRides, monthQuery, PG_URL, withPg } from "../postgres/helpers.ts";
+import { cliArgs, FIXTURES, logLines, runScore } from "../helpers.ts";
+import { loadRides, monthQuery, PG_URL, withDb } from "../postgres/helpers.ts";
 
 Deno.test("score batch --backfill: seconds rounded to ms; an empty window gets a hint", async () => {
-  const rides = randomName("rides_logs");
-  const preds = randomName("preds_logs");
-  await withPg([rides, preds], async () => {
+  await withDb(["rides_logs", "preds_logs"], async (_, [rides, preds]) => {
     await loadRides(rides, join(FIXTURES, "rides_small.csv"));
     const query = monthQuery(rides);
     const r = await runScore([
       "batch",
-      "--model",
-      "ride-duration-linreg",
-      "--no-progress",
-      "--input",
-      PG_URL,
-      "--query",
-      query,
-      "--period",
-      "month",
-      "--backfill",
-      "--from",
-      "2021-01-01",
-      "--to",
-      "2021-03-01",
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--no-progress": true,
+        "--input": PG_URL,
+        "--query": query,
+        "--period": "month",
+        "--backfill": true,
+        "--from": "2021-01-01",
+        "--to": "2021-03-01",
+        "--output": PG_URL,
+        "--output-table": preds,
+      }),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const logs = logLines(r.stderr);

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSource } from "../../src/sources/open_source.ts";
-import { FIXTURES, logLines, MODELS, randomName, ROOT, runScore, tempDir } from "../helpers.ts";
-import { goldenDurations, loadRides, monthQuery, PG_URL, ridesFile, withPg } from "../postgres/helpers.ts";
+import { cliArgs, FIXTURES, logLines, MODELS, randomName, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { goldenDurations, loadRides, monthQuery, PG_URL, ridesFile, type Sql, withDb } from "../postgres/helpers.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const FEBRUARY = ["--period", "month", "--at", "2021-03-01T00:05:00Z"];
@@ -18,7 +18,7 @@ function score(...args: string[]) {
 
 /** (ride_row, duration) of a predictions table, sorted by ride_row. */
 async function predictions(
-  sql: Awaited<Parameters<Parameters<typeof withPg>[1]>[0]>["sql"],
+  sql: Sql,
   table: string,
   where = "true",
 ) {
@@ -27,9 +27,7 @@ async function predictions(
 }
 
 Deno.test("score batch postgres -> postgres: a month window, checked against the golden predictions; a rerun replaces it", async (t) => {
-  const rides = randomName("rides");
-  const preds = randomName("preds");
-  await withPg([rides, preds], async ({ sql }) => {
+  await withDb(["rides", "preds"], async ({ sql }, [rides, preds]) => {
     await loadRides(rides);
     const [{ n: expected }] = await sql.unsafe(
       `select count(*)::int as n from (${
@@ -37,17 +35,9 @@ Deno.test("score batch postgres -> postgres: a month window, checked against the
       }) q`,
     );
     const args = [
-      "--input",
-      PG_URL,
-      "--query",
-      monthQuery(rides),
+      ...cliArgs({ "--input": PG_URL, "--query": monthQuery(rides) }),
       ...FEBRUARY,
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
-      "--keep",
-      "ride_row,ride_id",
+      ...cliArgs({ "--output": PG_URL, "--output-table": preds, "--keep": "ride_row,ride_id" }),
     ];
     const first = await score(...args);
     assert.equal(first.code, 0, first.stderr);
@@ -101,9 +91,7 @@ Deno.test("score batch postgres -> postgres: a month window, checked against the
 });
 
 Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun gives exactly one row per input row", async () => {
-  const rides = randomName("rides");
-  const preds = randomName("preds");
-  await withPg([rides, preds], async ({ sql }) => {
+  await withDb(["rides", "preds"], async ({ sql }, [rides, preds]) => {
     await loadRides(rides);
     // Each ride five times, small batches: a run long enough to kill while it copies.
     const copies = 5;
@@ -111,22 +99,9 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
       where r.lpep_pickup_datetime >= $1 and r.lpep_pickup_datetime < $2`;
     const args = [
       "batch",
-      "--model",
-      LINREG,
-      "--no-progress",
-      "--input",
-      PG_URL,
-      "--query",
-      query,
+      ...cliArgs({ "--model": LINREG, "--no-progress": true, "--input": PG_URL, "--query": query }),
       ...FEBRUARY,
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
-      "--keep",
-      "uid",
-      "--batch-size",
-      "2000",
+      ...cliArgs({ "--output": PG_URL, "--output-table": preds, "--keep": "uid", "--batch-size": 2000 }),
     ];
     const first = await runScore(args);
     assert.equal(first.code, 0, first.stderr);
@@ -142,17 +117,14 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
 
     const child = new Deno.Command(join(ROOT, "score"), { args, stdout: "null", stderr: "null" }).spawn();
     // Kill it once its COPY into the predictions table has taken some rows.
-    let copying = false;
-    for (let i = 0; i < 800 && !copying; i++) {
+    await waitUntil(async () => {
       const [{ n }] = await sql.unsafe(
         `select coalesce(max(p.tuples_processed), 0)::int as n from pg_stat_progress_copy p join pg_stat_activity a using (pid)
           where a.query ilike $1`,
         [`copy "${preds}"%`],
       );
-      copying = n >= 10_000;
-      if (!copying) await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.ok(copying, "the second run had copied rows into its open transaction");
+      return n >= 10_000;
+    }, "the second run to copy rows into its open transaction");
     child.kill("SIGKILL");
     const status = await child.status;
     assert.equal(status.signal, "SIGKILL", "killed, not finished");
@@ -173,11 +145,8 @@ Deno.test("score batch: kill -9 in the middle leaves the old rows; the rerun giv
 });
 
 Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with the reason and the window; good rows are scored", async (t) => {
-  const raw = randomName("raw_rides");
-  const preds = randomName("preds");
-  const rejects = randomName("rejects");
   await using dir = await tempDir();
-  await withPg([raw, preds, rejects], async ({ sql }) => {
+  await withDb(["raw_rides", "preds", "rejects"], async ({ sql }, [raw, preds, rejects]) => {
     // A staging table as it arrives: numbers as text.
     await sql.unsafe(
       `create table "${raw}" (ride_id text, pickup timestamp, "PULocationID" text, "DOLocationID" bigint, trip_distance text)`,
@@ -192,21 +161,15 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
       ('other-month', '2021-03-04 10:00', '10', 50, 'bad')`);
     const query = `select * from "${raw}" where pickup >= $1 and pickup < $2 order by ride_id`;
     const args = [
-      "--input",
-      PG_URL,
-      "--query",
-      query,
+      ...cliArgs({ "--input": PG_URL, "--query": query }),
       ...FEBRUARY,
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
-      "--keep",
-      "ride_id",
-      "--rejects",
-      PG_URL,
-      "--rejects-table",
-      rejects,
+      ...cliArgs({
+        "--output": PG_URL,
+        "--output-table": preds,
+        "--keep": "ride_id",
+        "--rejects": PG_URL,
+        "--rejects-table": rejects,
+      }),
     ];
     const run = await score(...args);
     assert.equal(run.code, 0, run.stderr);
@@ -248,15 +211,9 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
     await t.step("rejects to a CSV file", async () => {
       const file = join(dir.path, "rejects.csv");
       const r = await score(
-        "--input",
-        PG_URL,
-        "--query",
-        query,
+        ...cliArgs({ "--input": PG_URL, "--query": query }),
         ...FEBRUARY,
-        "--output",
-        join(dir.path, "out.csv"),
-        "--rejects",
-        file,
+        ...cliArgs({ "--output": join(dir.path, "out.csv"), "--rejects": file }),
       );
       assert.equal(r.code, 0, r.stderr);
       const lines = (await Deno.readTextFile(file)).trim().split("\n");
@@ -270,29 +227,21 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
 Deno.test({
   name: "score batch --backfill: three months in order, one transaction each, each reported",
   fn: async () => {
-    const rides = randomName("rides3");
-    const preds = randomName("preds3");
-    await withPg([rides, preds], async ({ sql }) => {
+    await withDb(["rides3", "preds3"], async ({ sql }, [rides, preds]) => {
       for (const month of ["2021-01", "2021-02", "2021-03"]) await loadRides(rides, ridesFile(month), month);
       const query = `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`;
       const args = [
-        "--input",
-        PG_URL,
-        "--query",
-        query,
-        "--period",
-        "month",
-        "--backfill",
-        "--from",
-        "2021-01-01",
-        "--to",
-        "2021-04-01",
-        "--output",
-        PG_URL,
-        "--output-table",
-        preds,
-        "--keep",
-        "ride_id",
+        ...cliArgs({
+          "--input": PG_URL,
+          "--query": query,
+          "--period": "month",
+          "--backfill": true,
+          "--from": "2021-01-01",
+          "--to": "2021-04-01",
+          "--output": PG_URL,
+          "--output-table": preds,
+          "--keep": "ride_id",
+        }),
       ];
       const run = await score(...args);
       assert.equal(run.code, 0, run.stderr);
@@ -327,10 +276,7 @@ Deno.test({
 });
 
 Deno.test("score batch --shard: 1/2 and 2/2 together are the whole window, each ride once", async () => {
-  const rides = randomName("rides");
-  const whole = randomName("whole");
-  const sharded = randomName("sharded");
-  await withPg([rides, whole, sharded], async ({ sql }) => {
+  await withDb(["rides", "whole", "sharded"], async ({ sql }, [rides, whole, sharded]) => {
     await loadRides(rides);
     const query = monthQuery(rides);
     const common = ["--input", PG_URL, "--query", query, ...FEBRUARY, "--output", PG_URL, "--keep", "ride_row"];
@@ -359,24 +305,20 @@ Deno.test("score batch --shard: 1/2 and 2/2 together are the whole window, each 
 });
 
 Deno.test("score batch: any mix of files and Postgres", async (t) => {
-  const rides = randomName("rides_csv");
   await using dir = await tempDir();
-  await withPg([rides], async ({ sql }) => {
+  await withDb(["rides_csv"], async ({ sql }, [rides]) => {
     await t.step(
       "CSV -> Postgres (no window, --replace version: a rerun replaces the model version's rows)",
       async () => {
         for (let i = 0; i < 2; i++) {
           const r = await score(
-            "--input",
-            join(FIXTURES, "rides_small.csv"),
-            "--output",
-            PG_URL,
-            "--output-table",
-            rides,
-            "--replace",
-            "version",
-            "--keep",
-            "row,PULocationID,DOLocationID,trip_distance",
+            ...cliArgs({
+              "--input": join(FIXTURES, "rides_small.csv"),
+              "--output": PG_URL,
+              "--output-table": rides,
+              "--replace": "version",
+              "--keep": "row,PULocationID,DOLocationID,trip_distance",
+            }),
           );
           assert.equal(r.code, 0, r.stderr);
           const deleted = logLines(r.stderr).find((l) => l.msg === "deleted the earlier rows of this slice");
@@ -401,14 +343,13 @@ Deno.test("score batch: any mix of files and Postgres", async (t) => {
       const r = await runScore(
         [
           "batch",
-          "--model",
-          LINREG,
-          "--no-progress",
-          "--query",
-          `select * from "${rides}" where $1::timestamptz < $2::timestamptz`,
+          ...cliArgs({
+            "--model": LINREG,
+            "--no-progress": true,
+            "--query": `select * from "${rides}" where $1::timestamptz < $2::timestamptz`,
+          }),
           ...FEBRUARY,
-          "--output",
-          out,
+          ...cliArgs({ "--output": out }),
         ],
         { env: { DATABASE_URL: PG_URL } },
       );
@@ -422,61 +363,47 @@ Deno.test("score batch: any mix of files and Postgres", async (t) => {
 });
 
 Deno.test("score batch postgres: identifiers are quoted, and names that break out are refused", async () => {
-  const rides = randomName("Rides Mixed");
   const preds = `${randomName("Preds")} "x"`;
-  const weird = randomName("Ride Predictions");
-  await withPg([rides, weird], async ({ sql }) => {
+  await withDb(["Rides Mixed", "Ride Predictions"], async ({ sql }, [rides, weird]) => {
     await sql.unsafe(
       `create table "${rides}" ("PU LocationID" bigint, "DOLocationID" bigint, "trip_distance" float8, "select" text)`,
     );
     await sql.unsafe(`insert into "${rides}" values (10, 50, 40, 'a')`);
     const missing = await score(
-      "--input",
-      PG_URL,
-      "--table",
-      rides,
-      "--output",
-      PG_URL,
-      "--output-table",
-      weird,
-      "--replace",
-      "none",
-      "--keep",
-      "select",
+      ...cliArgs({
+        "--input": PG_URL,
+        "--table": rides,
+        "--output": PG_URL,
+        "--output-table": weird,
+        "--replace": "none",
+        "--keep": "select",
+      }),
     );
     assert.equal(missing.code, 65, 'the model needs PULocationID: this table names it "PU LocationID"');
     assert.match(missing.stderr, /columns present: \\"PU LocationID\\"/);
     const renamed = await score(
-      "--input",
-      PG_URL,
-      "--query",
-      `select "PU LocationID" as "PULocationID", * from "${rides}"`,
-      "--output",
-      PG_URL,
-      "--output-table",
-      weird,
-      "--replace",
-      "none",
-      "--keep",
-      "select",
-      "--rename",
-      "duration=Duration (min)",
+      ...cliArgs({
+        "--input": PG_URL,
+        "--query": `select "PU LocationID" as "PULocationID", * from "${rides}"`,
+        "--output": PG_URL,
+        "--output-table": weird,
+        "--replace": "none",
+        "--keep": "select",
+        "--rename": "duration=Duration (min)",
+      }),
     );
     assert.equal(renamed.code, 0, renamed.stderr);
     const rows = await sql.unsafe(`select "select", "Duration (min)" from "${weird}"`);
     assert.equal(rows[0].select, "a");
     assert.ok(Math.abs((rows[0]["Duration (min)"] as number) - 26.43883355119793) < 1e-9);
     const refused = await score(
-      "--input",
-      PG_URL,
-      "--table",
-      rides,
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
-      "--replace",
-      "none",
+      ...cliArgs({
+        "--input": PG_URL,
+        "--table": rides,
+        "--output": PG_URL,
+        "--output-table": preds,
+        "--replace": "none",
+      }),
     );
     assert.equal(refused.code, 64);
     assert.match(refused.stderr, /output table name .* is refused: it holds a double quote/);
@@ -544,19 +471,15 @@ Deno.test("score batch postgres: each failure with its clear error and exit code
     [
       "backfill to one file",
       [
-        "--input",
-        PG_URL,
-        "--table",
-        "t",
-        "--period",
-        "day",
-        "--backfill",
-        "--from",
-        "2021-02-01",
-        "--to",
-        "2021-02-03",
-        "--output",
-        "out.csv",
+        ...cliArgs({
+          "--input": PG_URL,
+          "--table": "t",
+          "--period": "day",
+          "--backfill": true,
+          "--from": "2021-02-01",
+          "--to": "2021-02-03",
+          "--output": "out.csv",
+        }),
       ],
       64,
       /needs \{window\} in its name/,
@@ -589,8 +512,6 @@ Deno.test("score batch postgres: each failure with its clear error and exit code
 });
 
 Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text value lands as U+FFFD, in the table and in the rejects' jsonb data", async () => {
-  const preds = randomName("preds_nul");
-  const rejects = randomName("rejects_nul");
   await using dir = await tempDir();
   const input = join(dir.path, "rides.jsonl");
   // JSON escapes: \u0000 is a NUL, \ud800 a lone high surrogate, \udc00 a lone low one.
@@ -604,21 +525,17 @@ Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text val
       String.raw`{"ride_id":"rej\udc00low","PULocationID":10,"DOLocationID":50,"trip_distance":"x"}`,
     ].join("\n") + "\n",
   );
-  await withPg([preds, rejects], async ({ sql }) => {
+  await withDb(["preds_nul", "rejects_nul"], async ({ sql }, [preds, rejects]) => {
     const run = await score(
-      "--input",
-      input,
+      ...cliArgs({ "--input": input }),
       ...FEBRUARY,
-      "--output",
-      PG_URL,
-      "--output-table",
-      preds,
-      "--keep",
-      "ride_id",
-      "--rejects",
-      PG_URL,
-      "--rejects-table",
-      rejects,
+      ...cliArgs({
+        "--output": PG_URL,
+        "--output-table": preds,
+        "--keep": "ride_id",
+        "--rejects": PG_URL,
+        "--rejects-table": rejects,
+      }),
     );
     assert.equal(run.code, 0, run.stderr);
     const rows = await sql.unsafe(`select ride_id from "${preds}" order by ride_id`);
@@ -629,18 +546,15 @@ Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text val
 });
 
 Deno.test("score batch file -> postgres without --period: --replace must be chosen; none appends, version replaces", async (t) => {
-  const preds = randomName("preds_daily");
-  const windowed = randomName("preds_windowed");
   await using dir = await tempDir();
   const day1 = join(dir.path, "day1.csv");
   const day2 = join(dir.path, "day2.csv");
   await Deno.writeTextFile(day1, "ride_id,PULocationID,DOLocationID,trip_distance\nd1-a,10,50,40\nd1-b,130,205,3.66\n");
   await Deno.writeTextFile(day2, "ride_id,PULocationID,DOLocationID,trip_distance\nd2-a,10,50,4\n");
-  const into = (file: string, ...more: string[]) =>
-    score("--input", file, "--output", PG_URL, "--output-table", preds, "--keep", "ride_id", ...more);
-  const ids = async (sql: Awaited<Parameters<Parameters<typeof withPg>[1]>[0]>["sql"]) =>
-    (await sql.unsafe(`select ride_id from "${preds}" order by 1`)).map((r) => r.ride_id);
-  await withPg([preds, windowed], async ({ sql }) => {
+  await withDb(["preds_daily", "preds_windowed"], async ({ sql }, [preds, windowed]) => {
+    const into = (file: string, ...more: string[]) =>
+      score("--input", file, "--output", PG_URL, "--output-table", preds, "--keep", "ride_id", ...more);
+    const ids = async () => (await sql.unsafe(`select ride_id from "${preds}" order by 1`)).map((r) => r.ride_id);
     await t.step("no --period and no --replace: refused before anything is written", async () => {
       const r = await into(day1);
       assert.equal(r.code, 64);
@@ -651,30 +565,27 @@ Deno.test("score batch file -> postgres without --period: --replace must be chos
     await t.step("--replace none: daily files append, day 1 stays", async () => {
       assert.equal((await into(day1, "--replace", "none")).code, 0);
       assert.equal((await into(day2, "--replace", "none")).code, 0);
-      assert.deepEqual(await ids(sql), ["d1-a", "d1-b", "d2-a"]);
+      assert.deepEqual(await ids(), ["d1-a", "d1-b", "d2-a"]);
     });
     await t.step("SCORE_REPLACE=version: a rerun replaces every row of the model version", async () => {
       const r = await runScore(
         [
           "batch",
-          "--model",
-          LINREG,
-          "--no-progress",
-          "--input",
-          day2,
-          "--output",
-          PG_URL,
-          "--output-table",
-          preds,
-          "--keep",
-          "ride_id",
+          ...cliArgs({
+            "--model": LINREG,
+            "--no-progress": true,
+            "--input": day2,
+            "--output": PG_URL,
+            "--output-table": preds,
+            "--keep": "ride_id",
+          }),
         ],
         { env: { SCORE_REPLACE: "version" } },
       );
       assert.equal(r.code, 0, r.stderr);
       const deleted = logLines(r.stderr).find((l) => l.msg === "deleted the earlier rows of this slice");
       assert.equal(deleted?.deleted, 3);
-      assert.deepEqual(await ids(sql), ["d2-a"]);
+      assert.deepEqual(await ids(), ["d2-a"]);
     });
     await t.step("--replace window needs --period; --replace version refuses --period", async () => {
       const w = await into(day1, "--replace", "window");
@@ -683,20 +594,14 @@ Deno.test("score batch file -> postgres without --period: --replace must be chos
       const v = await into(day1, "--replace", "version", ...FEBRUARY);
       assert.equal(v.code, 64);
       assert.match(v.stderr, /with --period use --replace window/);
-      assert.deepEqual(await ids(sql), ["d2-a"]);
+      assert.deepEqual(await ids(), ["d2-a"]);
     });
     await t.step("--period with --replace none appends to the window", async () => {
       for (let i = 0; i < 2; i++) {
         const r = await score(
-          "--input",
-          day1,
+          ...cliArgs({ "--input": day1 }),
           ...FEBRUARY,
-          "--output",
-          PG_URL,
-          "--output-table",
-          windowed,
-          "--replace",
-          "none",
+          ...cliArgs({ "--output": PG_URL, "--output-table": windowed, "--replace": "none" }),
         );
         assert.equal(r.code, 0, r.stderr);
       }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DATA, FIXTURES, logLines, ROOT, tempDir } from "../helpers.ts";
+import { cliArgs, DATA, FIXTURES, logLines, ROOT, tempDir } from "../helpers.ts";
 
 const CSV = join(DATA, "telco_customer_churn.csv");
 
@@ -53,14 +53,12 @@ Deno.test("score batch --output - | head: a closed stdout is a normal end", asyn
   }
   await t.step("--output - --output-format csv writes CSV on stdout, not a file named -", async () => {
     const r = await batch([
-      "--model",
-      "churn",
-      "--input",
-      join(FIXTURES, "churn_small.csv"),
-      "--output",
-      "-",
-      "--output-format",
-      "csv",
+      ...cliArgs({
+        "--model": "churn",
+        "--input": join(FIXTURES, "churn_small.csv"),
+        "--output": "-",
+        "--output-format": "csv",
+      }),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
@@ -105,26 +103,14 @@ Deno.test("score batch --input -: standard input, JSON lines unless --input-form
   }
   await t.step("a .json file holding an array", async () => {
     const r = await batch([
-      "--model",
-      "ride-duration-linreg",
-      "--input",
-      join(dir.path, "rides.json"),
-      "--output",
-      "-",
+      ...cliArgs({ "--model": "ride-duration-linreg", "--input": join(dir.path, "rides.json"), "--output": "-" }),
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split("\n").map((l) => JSON.parse(l).duration), want);
   });
   await t.step("Parquet from stdin is a usage error", async () => {
     const r = await batch([
-      "--model",
-      "ride-duration-linreg",
-      "--input",
-      "-",
-      "--input-format",
-      "parquet",
-      "--output",
-      "-",
+      ...cliArgs({ "--model": "ride-duration-linreg", "--input": "-", "--input-format": "parquet", "--output": "-" }),
     ], {
       stdinFile: join(DATA, "green_tripdata_2021-02.parquet"),
     });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
-import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { cliArgs, FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
@@ -24,14 +24,12 @@ Deno.test("score batch: Parquet -> Parquet on the shipped rides equals sklearn",
   const output = join(dir.path, "predictions.parquet");
   const run = await runScore([
     "batch",
-    "--model",
-    LINREG,
-    "--input",
-    RIDES,
-    "--output",
-    output,
-    "--keep",
-    "lpep_pickup_datetime,PULocationID,DOLocationID,trip_distance",
+    ...cliArgs({
+      "--model": LINREG,
+      "--input": RIDES,
+      "--output": output,
+      "--keep": "lpep_pickup_datetime,PULocationID,DOLocationID,trip_distance",
+    }),
   ]);
   assert.equal(run.code, 0, run.stderr);
   const done = logLines(run.stderr).find((l) => l.msg === "batch done") as Record<string, number>;
@@ -73,16 +71,13 @@ Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
   const output = join(dir.path, "out.csv");
   const run = await runScore([
     "batch",
-    "--model",
-    LINREG,
-    "--input",
-    join(FIXTURES, "rides_small.csv"),
-    "--output",
-    output,
-    "--keep",
-    "row,lpep_pickup_datetime",
-    "--batch-size",
-    "64",
+    ...cliArgs({
+      "--model": LINREG,
+      "--input": join(FIXTURES, "rides_small.csv"),
+      "--output": output,
+      "--keep": "row,lpep_pickup_datetime",
+      "--batch-size": 64,
+    }),
   ]);
   assert.equal(run.code, 0, run.stderr);
   const [header, ...lines] = (await Deno.readTextFile(output)).trimEnd().split("\n");
@@ -110,14 +105,7 @@ Deno.test("score batch: rejected rows and --max-errors", async (t) => {
     const rejects = join(dir.path, "rejects.csv");
     const run = await runScore([
       "batch",
-      "--model",
-      LINREG,
-      "--input",
-      input,
-      "--output",
-      output,
-      "--rejects",
-      rejects,
+      ...cliArgs({ "--model": LINREG, "--input": input, "--output": output, "--rejects": rejects }),
     ]);
     assert.equal(run.code, 0, run.stderr);
     const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
@@ -132,16 +120,7 @@ Deno.test("score batch: rejected rows and --max-errors", async (t) => {
     const rejects = join(dir.path, "over_rejects.csv");
     const run = await runScore([
       "batch",
-      "--model",
-      LINREG,
-      "--input",
-      input,
-      "--output",
-      output,
-      "--rejects",
-      rejects,
-      "--max-errors",
-      "1",
+      ...cliArgs({ "--model": LINREG, "--input": input, "--output": output, "--rejects": rejects, "--max-errors": 1 }),
     ]);
     assert.equal(run.code, 65, run.stderr);
     const [error] = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);

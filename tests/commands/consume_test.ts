@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel } from "../../src/model/mod.ts";
 import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts";
-import { FIXTURES, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { cliArgs, FIXTURES, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
 
@@ -29,18 +29,20 @@ Deno.test("score consume --help and usage errors", async (t) => {
     assert.equal(code, 0);
     for (
       const flag of [
-        "--exchange",
-        "--prediction-exchange",
-        "--prediction-queue",
-        "--queue",
-        "--binding-key",
-        "--prefetch",
-        "--dry-run",
-        "--metrics-port",
-        "--features-path",
-        "--id-path",
-        "--dead-letter-exchange",
-        "--connection-name",
+        ...cliArgs({
+          "--exchange": true,
+          "--prediction-exchange": true,
+          "--prediction-queue": true,
+          "--queue": true,
+          "--binding-key": true,
+          "--prefetch": true,
+          "--dry-run": true,
+          "--metrics-port": true,
+          "--features-path": true,
+          "--id-path": true,
+          "--dead-letter-exchange": true,
+          "--connection-name": true,
+        }),
       ]
     ) {
       assert.match(stdout, new RegExp(flag));
@@ -63,14 +65,12 @@ Deno.test("score consume --help and usage errors", async (t) => {
 Deno.test("score consume: a broker that is down or refuses us", async (t) => {
   await t.step("down: retries with backoff, never logs the password, SIGTERM exits 0", async () => {
     const c = new Consumer([
-      "--model",
-      "ride-duration-linreg",
-      "--exchange",
-      "x",
-      "--prediction-exchange",
-      "y",
-      "--amqp-url",
-      "amqp://guest:s3cret@127.0.0.1:1",
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": "x",
+        "--prediction-exchange": "y",
+        "--amqp-url": "amqp://guest:s3cret@127.0.0.1:1",
+      }),
     ]);
     let code: number;
     try {
@@ -92,14 +92,12 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
     const url = AMQP_URL.replace(/\/\/([^:]+):[^@]*@/, "//$1:wr0ng@");
     const { code, stderr } = await runScore([
       "consume",
-      "--model",
-      "ride-duration-linreg",
-      "--exchange",
-      "x",
-      "--prediction-exchange",
-      "y",
-      "--amqp-url",
-      url,
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": "x",
+        "--prediction-exchange": "y",
+        "--amqp-url": url,
+      }),
     ]);
     assert.equal(code, 77, stderr);
     assert.doesNotMatch(stderr, /wr0ng/);
@@ -117,12 +115,11 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       defaults(broker, "ride-duration-linreg", events);
       defaults(broker, "ride-duration-rf", events);
       const common = [
-        "--exchange",
-        events,
-        "--prediction-exchange",
-        predictionExchange,
-        "--rename",
-        "duration=ride_duration",
+        ...cliArgs({
+          "--exchange": events,
+          "--prediction-exchange": predictionExchange,
+          "--rename": "duration=ride_duration",
+        }),
       ];
       const linreg = new Consumer(["--model", "ride-duration-linreg", ...common]);
       const rf = new Consumer(["--model", "ride-duration-rf", ...common]);
@@ -156,14 +153,12 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const predictions = await broker.collect(await broker.queue(predictionExchange));
     defaults(broker, "ride-duration-linreg", events);
     const args = [
-      "--model",
-      "ride-duration-linreg",
-      "--exchange",
-      events,
-      "--prediction-exchange",
-      predictionExchange,
-      "--prefetch",
-      "20",
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": events,
+        "--prediction-exchange": predictionExchange,
+        "--prefetch": 20,
+      }),
     ];
     const workers = [new Consumer(args), new Consumer(args)];
     const n = 2000;
@@ -296,13 +291,12 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     defaults(broker, "ride-duration-linreg", events);
     const modelQueue = await broker.queue(events); // stands in for the model's real workers
     const dry = new Consumer([
-      "--model",
-      "ride-duration-linreg",
-      "--exchange",
-      events,
-      "--dry-run",
-      "--rename",
-      "duration=ride_duration",
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": events,
+        "--dry-run": true,
+        "--rename": "duration=ride_duration",
+      }),
     ]);
     try {
       await dry.waitForLog("consuming");
@@ -347,12 +341,11 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       const predictionExchange = await broker.exchange("predictions"); // nothing bound
       defaults(broker, "ride-duration-linreg", events);
       const c = new Consumer([
-        "--model",
-        "ride-duration-linreg",
-        "--exchange",
-        events,
-        "--prediction-exchange",
-        predictionExchange,
+        ...cliArgs({
+          "--model": "ride-duration-linreg",
+          "--exchange": events,
+          "--prediction-exchange": predictionExchange,
+        }),
       ]);
       let dead: Awaited<ReturnType<typeof broker.collect>>;
       try {
@@ -381,16 +374,13 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const predictions = await broker.collect(await broker.queue(predictionExchange));
     defaults(broker, "ride-duration-linreg", events);
     const c = new Consumer([
-      "--model",
-      "ride-duration-linreg",
-      "--exchange",
-      events,
-      "--prediction-exchange",
-      predictionExchange,
-      "--metrics-port",
-      "0",
-      "--metrics-host",
-      "127.0.0.1",
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": events,
+        "--prediction-exchange": predictionExchange,
+        "--metrics-port": 0,
+        "--metrics-host": "127.0.0.1",
+      }),
     ]);
     try {
       const url = (await c.waitForLog("metrics listening")).url as string;
@@ -438,14 +428,12 @@ Deno.test("score consume reloads its model on SIGHUP while events flow: none los
   };
   await put(RUN_A, "ride-duration-linreg");
   const consumer = new Consumer([
-    "--model",
-    `file://${dir.path}#name=ride-duration`,
-    "--exchange",
-    events,
-    "--prediction-exchange",
-    predictionExchange,
-    "--cache-dir",
-    join(dir.path, "cache"),
+    ...cliArgs({
+      "--model": `file://${dir.path}#name=ride-duration`,
+      "--exchange": events,
+      "--prediction-exchange": predictionExchange,
+      "--cache-dir": join(dir.path, "cache"),
+    }),
   ]);
   try {
     await consumer.waitForLog("consuming");
@@ -486,16 +474,13 @@ Deno.test("score consume (real RabbitMQ): a ZipMap classifier people bring, [N,K
   const predictions = await broker.collect(await broker.queue(predictionExchange));
   defaults(broker, "zipmap_strings", events);
   const consumer = new Consumer([
-    "--model",
-    path,
-    "--exchange",
-    events,
-    "--prediction-exchange",
-    predictionExchange,
-    "--features-path",
-    "features",
-    "--id-path",
-    "id",
+    ...cliArgs({
+      "--model": path,
+      "--exchange": events,
+      "--prediction-exchange": predictionExchange,
+      "--features-path": "features",
+      "--id-path": "id",
+    }),
   ]);
   try {
     await consumer.waitForLog("consuming");

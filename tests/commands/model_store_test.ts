@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { logLines, MODELS, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { cliArgs, logLines, MODELS, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { startHttp, startS3 } from "../store/servers.ts";
 import { startServer } from "./serve_process.ts";
 
@@ -36,14 +36,12 @@ Deno.test("score batch --model s3://... (an MLflow run's artifacts): ride 256 ->
   const run = await runScore(
     [
       "batch",
-      "--model",
-      `s3://mlflow/1/${RUN_ID}/artifacts/model`,
-      "--input",
-      input,
-      "--output",
-      "-",
-      "--keep",
-      "ride_id",
+      ...cliArgs({
+        "--model": `s3://mlflow/1/${RUN_ID}/artifacts/model`,
+        "--input": input,
+        "--output": "-",
+        "--keep": "ride_id",
+      }),
     ],
     { env: { ...s3.env, SCORE_CACHE_DIR: join(dir.path, "cache") } },
   );

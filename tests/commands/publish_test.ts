@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { logLines, runScore, tempDir } from "../helpers.ts";
+import { cliArgs, logLines, runScore, tempDir } from "../helpers.ts";
 import { AMQP_URL, type Collector, TestBroker } from "../queue/broker.ts";
 
 /**
@@ -32,14 +32,7 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     const received = await broker.collect(await broker.queue(events));
     const run = await runScore([
       "publish",
-      "--input",
-      csv,
-      "--exchange",
-      events,
-      "--routing-key",
-      "ride.new",
-      "--amqp-url",
-      AMQP_URL,
+      ...cliArgs({ "--input": csv, "--exchange": events, "--routing-key": "ride.new", "--amqp-url": AMQP_URL }),
     ]);
     assert.equal(run.code, 0, run.stderr);
     const done = logLines(run.stderr).find((l) => l.msg === "publish done");
@@ -68,19 +61,15 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     const received = await broker.collect(await broker.queue(events));
     const run = await runScore([
       "publish",
-      "--input",
-      csv,
-      "--exchange",
-      events,
-      "--amqp-url",
-      AMQP_URL,
-      "--limit",
-      "2",
-      "--columns",
-      "trip_distance",
-      "--no-envelope",
-      "--id-column",
-      "n",
+      ...cliArgs({
+        "--input": csv,
+        "--exchange": events,
+        "--amqp-url": AMQP_URL,
+        "--limit": 2,
+        "--columns": "trip_distance",
+        "--no-envelope": true,
+        "--id-column": "n",
+      }),
     ]);
     assert.equal(run.code, 0, run.stderr);
     await nothingMore(broker, events, received, 2);
@@ -130,12 +119,7 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
   await t.step("an unreachable broker fails with exit 69", async () => {
     const run = await runScore([
       "publish",
-      "--input",
-      csv,
-      "--exchange",
-      "x",
-      "--amqp-url",
-      "amqp://guest:secret@127.0.0.1:1",
+      ...cliArgs({ "--input": csv, "--exchange": "x", "--amqp-url": "amqp://guest:secret@127.0.0.1:1" }),
     ]);
     assert.equal(run.code, 69);
     assert.doesNotMatch(run.stderr, /secret/);

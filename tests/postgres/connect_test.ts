@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectPostgres, isPostgresUrl, resolveTarget } from "../../src/postgres/connect.ts";
 import { rejection } from "../helpers.ts";
-import { PG_URL, withPg } from "./helpers.ts";
+import { PG_URL, withDb } from "./helpers.ts";
 
 Deno.test("resolveTarget: URL, DATABASE_URL, PG* variables; descriptions without the password", async (t) => {
   const env = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -53,7 +53,7 @@ Deno.test("resolveTarget: URL, DATABASE_URL, PG* variables; descriptions without
 
 Deno.test("connectPostgres: the real server, and each failure with its clear error", async (t) => {
   await t.step("connects and reads int8 as bigint, naive timestamps as UTC", async () => {
-    await withPg([], async ({ sql }) => {
+    await withDb([], async ({ sql }) => {
       const [row] =
         await sql`select 9007199254740993::int8 as big, '2021-02-01 00:15:00'::timestamp as ts, 1.5::float8 as f`;
       assert.equal(row.big, 9007199254740993n);

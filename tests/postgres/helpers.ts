@@ -1,29 +1,36 @@
 /**
  * What the Postgres tests share: the real test database, a connection per
- * test, and the real rides loaded into a table with their file row numbers.
+ * test with random table names, and the real rides loaded into a table with their file row numbers.
  */
 import { join } from "node:path";
 import { connectPostgres, type PgConnection } from "../../src/postgres/connect.ts";
+export type { Sql } from "../../src/postgres/connect.ts";
 import type { RowBatch } from "../../src/rows.ts";
 import { createPostgresSink } from "../../src/sinks/postgres_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
-import { DATA, FIXTURES } from "../helpers.ts";
+import { DATA, FIXTURES, randomName } from "../helpers.ts";
 
 /** The test database (trust auth on 127.0.0.1). */
 export const PG_URL = Deno.env.get("SCORE_TEST_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /**
- * Runs `fn` with its own connection, closed after, and drops `tables`.
+ * Runs `fn` with its own connection to the test database and a random
+ * table name per prefix; the connection is closed and the tables dropped
+ * after, whatever happens.
  *
  * @example
  * ```ts
- * await withPg(["t_x"], async ({ sql }) => { await sql`select 1`; });
+ * await withDb(["rides", "preds"], async ({ sql }, [rides, preds]) => { await sql`select 1`; });
  * ```
  */
-export async function withPg<T>(tables: string[], fn: (conn: PgConnection) => Promise<T>): Promise<T> {
+export async function withDb<T>(
+  prefixes: string[],
+  fn: (conn: PgConnection, tables: string[]) => Promise<T>,
+): Promise<T> {
+  const tables = prefixes.map(randomName);
   const conn = await connectPostgres(PG_URL, { max: 2, retries: 0 });
   try {
-    return await fn(conn);
+    return await fn(conn, tables);
   } finally {
     for (const t of tables) await conn.sql.unsafe(`drop table if exists "${t}"`).catch(() => {});
     await conn.close();

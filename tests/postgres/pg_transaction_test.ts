@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { PgTransaction } from "../../src/postgres/pg_transaction.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createPostgresSink } from "../../src/sinks/postgres_sink.ts";
-import { randomName, rejection } from "../helpers.ts";
-import { PG_URL, withPg } from "./helpers.ts";
+import { rejection } from "../helpers.ts";
+import { PG_URL, withDb } from "./helpers.ts";
 
 const COLUMNS: ColumnInfo[] = [{ name: "id", type: "int64" }, { name: "note", type: "string" }];
 
@@ -12,8 +12,7 @@ function batch(ids: number[], note = "x"): RowBatch {
 }
 
 Deno.test("PgTransaction", async (t) => {
-  const a = randomName("tx_a"), b = randomName("tx_b");
-  await withPg([a, b], async ({ sql }) => {
+  await withDb(["tx_a", "tx_b"], async ({ sql }, [a, b]) => {
     await sql.unsafe(`create table "${a}" (id bigint, note text)`);
     await sql.unsafe(`create table "${b}" (id bigint, note text)`);
     const count = async (table: string) => (await sql.unsafe(`select count(*)::int as n from "${table}"`))[0].n;

@@ -6,6 +6,8 @@ import { Buffer } from "node:buffer";
 import { type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage, type Options } from "amqplib";
 import { randomName } from "../helpers.ts";
 
+export { closeConnectionsNamed } from "./close_connections.ts";
+
 /** The broker the tests use. */
 export const AMQP_URL = Deno.env.get("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -136,23 +138,4 @@ export class TestBroker {
     for (const e of this.#exchanges) await ch.deleteExchange(e);
     await this.#connection.close();
   }
-}
-
-/**
- * Closes, as an admin would, every broker connection whose client calls itself exactly `name`: give each
- * test's client a name of its own (`randomName`), so parallel runs on the shared broker never close each other's.
- */
-export async function closeConnectionsNamed(name: string): Promise<number> {
-  const run = async (args: string[]) => {
-    const out = await new Deno.Command("rabbitmqctl", { args, stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) throw new Error(`rabbitmqctl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  };
-  // The JSON formatter prints pids close_connection cannot read; the table prints them whole.
-  const table = await run(["list_connections", "pid", "client_properties", "--quiet"]);
-  const pids = table.split("\n").slice(1)
-    .filter((line) => line.includes(`{"connection_name","${name}"}`))
-    .map((line) => line.split("\t")[0]);
-  for (const pid of pids) await run(["close_connection", pid, "test: forced close"]);
-  return pids.length;
 }

@@ -74,6 +74,34 @@ function startLoop(
   };
 }
 
+/** What {@linkcode withLoop} starts the loop with. */
+interface LoopSetup {
+  model: Model;
+  scorer: Scorer;
+  dryRun?: { onDryRun(verdict: Verdict): void };
+  tamper?: (verdict: Verdict) => Verdict;
+}
+
+/**
+ * Runs `fn` with a test's own broker connection, a fresh topology and a
+ * consumer loop on it, already consuming; the loop is stopped and
+ * everything declared deleted after, whatever happens.
+ */
+async function withLoop(
+  setup: LoopSetup,
+  fn: (f: { broker: TestBroker; topology: Topology; loop: ReturnType<typeof startLoop> }) => Promise<void>,
+): Promise<void> {
+  await using broker = await TestBroker.open();
+  const topology = await topologyFor(broker);
+  const loop = startLoop(topology, setup.model, setup.scorer, undefined, setup.dryRun, setup.tamper);
+  try {
+    await loop.ready();
+    await fn({ broker, topology, loop });
+  } finally {
+    await loop.stop();
+  }
+}
+
 const until = (ok: () => boolean, what: string, timeoutMs = 20_000) => waitUntil(ok, what, timeoutMs);
 
 const rides = (n: number) =>
@@ -84,14 +112,10 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
   const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 2 });
   try {
     await t.step("the course's event: prediction and reply confirmed, then the event acked", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-      const replyQueue = await broker.queue(await broker.exchange("unused"));
-      const replies = await broker.collect(replyQueue);
-      const loop = startLoop(topology, model, batcher);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const replyQueue = await broker.queue(await broker.exchange("unused"));
+        const replies = await broker.collect(replyQueue);
         await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ messageId: "evt-256", replyTo: replyQueue }));
         const [m] = await predictions.waitFor(1);
         await replies.waitFor(1);
@@ -110,21 +134,15 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         await until(() => loop.metrics.inFlight === 0, "the ack");
         assert.equal(await broker.count(topology.queue), 0);
         assert.deepEqual([loop.metrics.consumed, loop.metrics.published], [1, 2]);
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step(
       "poison events land in the dead-letter queue with their reason; good events around them go on",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker);
-        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-        const dead = await broker.collect(topology.deadLetterQueue!);
-        const loop = startLoop(topology, model, batcher);
-        try {
-          await loop.ready();
+        await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+          const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+          const dead = await broker.collect(topology.deadLetterQueue!);
           const poison: Record<number, [unknown, string]> = {
             0: ["{not json", "not_json"],
             3: [{ ride_id: 3 }, "missing_features"],
@@ -164,20 +182,14 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
           await until(() => loop.metrics.inFlight === 0, "the acks");
           assert.equal(await broker.count(topology.queue), 0);
           assert.equal(loop.metrics.deadLettered, 4);
-        } finally {
-          await loop.stop();
-        }
+        });
       },
     );
 
     await t.step("a failing model: the event is requeued once, then dead-lettered", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const dead = await broker.collect(topology.deadLetterQueue!);
       const failing: Scorer = { predict: () => Promise.reject(ModelError.runFailed("onnxruntime fell over")) };
-      const loop = startLoop(topology, model, failing);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: failing }, async ({ broker, topology, loop }) => {
+        const dead = await broker.collect(topology.deadLetterQueue!);
         await broker.publish(topology.exchange, [COURSE_EVENT]);
         const [m] = await dead.waitFor(1);
         assert.match(
@@ -193,60 +205,52 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
           loop.metrics.deadLettered,
         ], [2, 1, 1, 1]);
         assert.equal(await broker.count(topology.queue), 0);
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step(
       "dry run, failing model: the event is logged and acked once, never requeued or dead-lettered",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker);
-        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-        const dead = await broker.collect(topology.deadLetterQueue!);
         const failing: Scorer = { predict: () => Promise.reject(ModelError.runFailed("onnxruntime fell over")) };
         const verdicts: Verdict[] = [];
-        const loop = startLoop(topology, model, failing, undefined, { onDryRun: (v) => verdicts.push(v) });
-        try {
-          await loop.ready();
-          await broker.publish(topology.exchange, [COURSE_EVENT]);
-          await until(() => loop.metrics.consumed >= 1 && loop.metrics.inFlight === 0, "the event");
-          // A requeue would come back at once: give it time to.
-          await new Promise((r) => setTimeout(r, 500));
-          assert.deepEqual([
-            loop.metrics.consumed,
-            loop.metrics.requeued,
-            loop.metrics.redelivered,
-            loop.metrics.deadLettered,
-            loop.metrics.published,
-          ], [1, 0, 0, 0, 0]);
-          assert.deepEqual(verdicts.map((v) => v.action), ["requeue"]);
-          assert.equal(await broker.count(topology.queue), 0);
-          assert.equal(predictions.messages.length, 0);
-          assert.equal(dead.messages.length, 0);
-        } finally {
-          await loop.stop();
-        }
+        await withLoop(
+          { model, scorer: failing, dryRun: { onDryRun: (v) => verdicts.push(v) } },
+          async ({ broker, topology, loop }) => {
+            const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+            const dead = await broker.collect(topology.deadLetterQueue!);
+            await broker.publish(topology.exchange, [COURSE_EVENT]);
+            await until(() => loop.metrics.consumed >= 1 && loop.metrics.inFlight === 0, "the event");
+            // A requeue comes back at once, ahead of an event published after it: that one is the barrier.
+            await broker.publish(topology.exchange, [COURSE_EVENT]);
+            await until(() => loop.metrics.consumed >= 2 && loop.metrics.inFlight === 0, "the second event");
+            assert.deepEqual([
+              loop.metrics.consumed,
+              loop.metrics.requeued,
+              loop.metrics.redelivered,
+              loop.metrics.deadLettered,
+              loop.metrics.published,
+            ], [2, 0, 0, 0, 0]);
+            assert.deepEqual(verdicts.map((v) => v.action), ["requeue", "requeue"]);
+            assert.equal(await broker.count(topology.queue), 0);
+            assert.equal(predictions.messages.length, 0);
+            assert.equal(dead.messages.length, 0);
+          },
+        );
       },
     );
 
     await t.step(
       "a prediction the broker refuses is not acked: its event comes back until it is published",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker);
-        // A full queue with reject-publish makes the broker nack the prediction's publish.
-        const full = randomName("full");
-        await broker.channel.assertQueue(full, {
-          durable: true,
-          arguments: { "x-max-length": 2, "x-overflow": "reject-publish" },
-        });
-        await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
-        broker.track({ queues: [full] });
-        const loop = startLoop(topology, model, batcher);
-        try {
-          await loop.ready();
+        await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+          // A full queue with reject-publish makes the broker nack the prediction's publish.
+          const full = randomName("full");
+          await broker.channel.assertQueue(full, {
+            durable: true,
+            arguments: { "x-max-length": 2, "x-overflow": "reject-publish" },
+          });
+          await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
+          broker.track({ queues: [full] });
           await broker.publish(topology.exchange, rides(5));
           await until(() => loop.metrics.redelivered >= 3, "refused predictions to send their events back");
           await until(() => loop.metrics.published === 2, "the two predictions that fit");
@@ -255,77 +259,67 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
           await until(() => loop.metrics.inFlight === 0, "the acks");
           assert.deepEqual(new Set(predictions.json().map((p) => p.prediction.ride_id)), new Set([0, 1, 2, 3, 4]));
           assert.equal(await broker.count(topology.queue), 0);
-        } finally {
-          await loop.stop();
-        }
+        });
       },
     );
 
     await t.step("an id over 255 bytes: predicted once, without a correlation id (no loop)", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-      const dead = await broker.collect(topology.deadLetterQueue!);
-      const loop = startLoop(topology, model, batcher);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const dead = await broker.collect(topology.deadLetterQueue!);
         const id = "r".repeat(300);
         await broker.publish(topology.exchange, [{ ...COURSE_EVENT, ride_id: id }]);
         const [m] = await predictions.waitFor(1);
         assert.equal(JSON.parse(m.content.toString()).prediction.ride_id, id);
         assert.equal(m.properties.correlationId, undefined);
         await until(() => loop.metrics.inFlight === 0, "the ack");
-        await new Promise((r) => setTimeout(r, 300)); // a loop would show here
-        assert.deepEqual([loop.metrics.consumed, loop.metrics.published, dead.messages.length], [1, 1, 0]);
+        // A loop would bring the event back ahead of one published after it.
+        await broker.publish(topology.exchange, [COURSE_EVENT]);
+        await predictions.waitFor(2);
+        await until(() => loop.metrics.inFlight === 0, "the second ack");
+        assert.deepEqual([loop.metrics.consumed, loop.metrics.published, dead.messages.length], [2, 2, 0]);
         assert.equal(await broker.count(topology.queue), 0);
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step("a prediction the client refuses: the event is dead-lettered with the reason, once", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-      const dead = await broker.collect(topology.deadLetterQueue!);
       // A correlation id over 255 bytes: amqplib throws before sending.
-      const loop = startLoop(topology, model, batcher, undefined, undefined, (v) => {
+      const tamper = (v: Verdict) => {
         if (v.action === "publish") v.messages[0].properties.correlationId = "c".repeat(300);
         return v;
-      });
-      try {
-        await loop.ready();
+      };
+      await withLoop({ model, scorer: batcher, tamper }, async ({ broker, topology, loop }) => {
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+        const dead = await broker.collect(topology.deadLetterQueue!);
         await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ messageId: "too-long" }));
         const [m] = await dead.waitFor(1);
         assert.equal(m.properties.messageId, "too-long");
         assert.equal(m.properties.headers?.[HEADERS.code], "unpublishable");
         assert.match(String(m.properties.headers?.[HEADERS.reason]), /^the prediction could not be published: /);
         await until(() => loop.metrics.inFlight === 0, "the ack");
-        await new Promise((r) => setTimeout(r, 300));
-        assert.deepEqual([loop.metrics.consumed, loop.metrics.deadLettered, loop.metrics.published], [1, 1, 0]);
+        // A requeue would bring the event back ahead of one published after it.
+        await broker.publish(topology.exchange, [COURSE_EVENT]);
+        await dead.waitFor(2);
+        await until(() => loop.metrics.inFlight === 0, "the second ack");
+        assert.deepEqual([loop.metrics.consumed, loop.metrics.deadLettered, loop.metrics.published], [2, 2, 0]);
         assert.equal(predictions.messages.length, 0);
         assert.equal(await broker.count(topology.queue), 0);
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step(
       "a prediction the broker nacks is requeued after a delay, counted, never in a tight loop",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker);
-        // A queue that holds nothing, with reject-publish: every prediction is nacked.
-        const full = randomName("full");
-        await broker.channel.assertQueue(full, {
-          durable: true,
-          arguments: { "x-max-length": 0, "x-overflow": "reject-publish" },
-        });
-        await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
-        broker.track({ queues: [full] });
-        const loop = startLoop(topology, model, batcher); // retryDelayMs: 100
-        try {
-          await loop.ready();
+        await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+          // A queue that holds nothing, with reject-publish: every prediction is nacked.
+          const full = randomName("full");
+          await broker.channel.assertQueue(full, {
+            durable: true,
+            arguments: { "x-max-length": 0, "x-overflow": "reject-publish" },
+          });
+          await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
+          broker.track({ queues: [full] });
+          // retryDelayMs: 100
           const started = performance.now();
           await broker.publish(topology.exchange, [COURSE_EVENT]);
           await until(() => loop.metrics.consumed >= 3, "the event back three times");
@@ -339,21 +333,16 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
             await loop.metricsText(),
             /score_consumer_publish_retries_total\{model="ride-duration-linreg"\} [1-9]/,
           );
-        } finally {
-          await loop.stop();
-        }
+        });
       },
     );
 
     await t.step(
       "a prediction no queue is bound for: the event is dead-lettered as unroutable, counted, not acked silently",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker); // nothing bound to the prediction exchange
-        const dead = await broker.collect(topology.deadLetterQueue!);
-        const loop = startLoop(topology, model, batcher);
-        try {
-          await loop.ready();
+        await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+          // Nothing bound to the prediction exchange.
+          const dead = await broker.collect(topology.deadLetterQueue!);
           await broker.publish(topology.exchange, rides(3), (i) => ({ messageId: `u-${i}` }));
           await dead.waitFor(3);
           for (const m of dead.messages) {
@@ -369,22 +358,16 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
             [0, 3, 3],
           );
           assert.equal(await broker.count(topology.queue), 0);
-        } finally {
-          await loop.stop();
-        }
+        });
       },
     );
 
     await t.step(
       "reply_to naming no queue: the prediction still goes out, the event is acked, the reply counted",
       async () => {
-        await using broker = await TestBroker.open();
-        const topology = await topologyFor(broker);
-        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-        const dead = await broker.collect(topology.deadLetterQueue!);
-        const loop = startLoop(topology, model, batcher);
-        try {
-          await loop.ready();
+        await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+          const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
+          const dead = await broker.collect(topology.deadLetterQueue!);
           await broker.publish(topology.exchange, [COURSE_EVENT], () => ({ replyTo: randomName("no-such-queue") }));
           await predictions.waitFor(1);
           await until(() => loop.metrics.inFlight === 0, "the ack");
@@ -393,19 +376,13 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
             [1, 1, 0, 0],
           );
           assert.equal(await broker.count(topology.queue), 0);
-        } finally {
-          await loop.stop();
-        }
+        });
       },
     );
 
     await t.step("a dead letter carries every property of the event, plus the reason headers", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const dead = await broker.collect(topology.deadLetterQueue!);
-      const loop = startLoop(topology, model, batcher);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: batcher }, async ({ broker, topology }) => {
+        const dead = await broker.collect(topology.deadLetterQueue!);
         const properties = {
           contentType: "text/plain",
           contentEncoding: "identity",
@@ -439,27 +416,19 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         assert.equal(p.headers?.[HEADERS.userId], "guest");
         assert.equal(p.headers?.[HEADERS.code], "not_json");
         assert.equal(m.content.toString(), "{not json");
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step("an id beyond 2^53: the exact digits in the prediction and its correlation id", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-      const loop = startLoop(topology, model, batcher);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: batcher }, async ({ broker, topology }) => {
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
         await broker.publish(topology.exchange, [
           `{"ride": ${JSON.stringify(COURSE_EVENT.ride)}, "ride_id": 9007199254740993}`,
         ]);
         const [m] = await predictions.waitFor(1);
         assert.match(m.content.toString(), /"ride_id":9007199254740993\}/);
         assert.equal(m.properties.correlationId, "9007199254740993");
-      } finally {
-        await loop.stop();
-      }
+      });
     });
 
     await t.step(
@@ -500,12 +469,8 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
     );
 
     await t.step("connections force-closed mid-run: every event of the run has a prediction at the end", async () => {
-      await using broker = await TestBroker.open();
-      const topology = await topologyFor(broker);
-      const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
-      const loop = startLoop(topology, model, batcher);
-      try {
-        await loop.ready();
+      await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
+        const predictions = await broker.collect(await broker.queue(topology.predictionExchange!));
         const n = 3000;
         await broker.publish(topology.exchange, rides(n));
         for (const [i, after] of [300, 1500].entries()) {
@@ -520,9 +485,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
         );
         await until(() => loop.metrics.inFlight === 0, "the acks");
         assert.equal(await broker.count(topology.queue), 0);
-      } finally {
-        await loop.stop();
-      }
+      });
     });
   } finally {
     await batcher.drain();

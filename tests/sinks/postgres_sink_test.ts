@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createPostgresSink, type Replace } from "../../src/sinks/postgres_sink.ts";
-import { randomName, rejection, waitUntil } from "../helpers.ts";
-import { PG_URL, withPg } from "../postgres/helpers.ts";
+import { rejection, waitUntil } from "../helpers.ts";
+import { PG_URL, withDb } from "../postgres/helpers.ts";
 
 const COLUMNS: ColumnInfo[] = [
   { name: "ride_id", type: "string" },
@@ -42,8 +42,7 @@ async function writeAll(table: string, replace: Replace | undefined, batches: Ro
 }
 
 Deno.test("postgres sink: creates the table with types that follow the data, COPY keeps every value", async () => {
-  const table = randomName("sink_types");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_types"], async ({ sql }, [table]) => {
     const columns: ColumnInfo[] = [
       { name: "Ride ID", type: "string" },
       { name: "amount", type: "string", dbType: "numeric(10,2)" },
@@ -116,8 +115,7 @@ Deno.test("postgres sink: creates the table with types that follow the data, COP
 });
 
 Deno.test("postgres sink: one transaction, visible only on commit; abort keeps the old rows", async () => {
-  const table = randomName("sink_tx");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_tx"], async ({ sql }, [table]) => {
     const count = async () => (await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n;
     await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["a", "b", "c"], "v1", "2021-02-01Z")]);
     const sink = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
@@ -134,8 +132,7 @@ Deno.test("postgres sink: one transaction, visible only on commit; abort keeps t
 });
 
 Deno.test("postgres sink: a rerun replaces its own slice (model version, window, shard) and nothing else", async (t) => {
-  const table = randomName("sink_replace");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_replace"], async ({ sql }, [table]) => {
     const ids = async (where = "true") =>
       (await sql.unsafe(`select ride_id from ${table} where ${where} order by 1`)).map((r) => r.ride_id as string);
     await writeAll(table, slice("v1", "2021-01-01Z"), [rides(["jan1", "jan2"], "v1", "2021-01-01Z")]);
@@ -173,8 +170,7 @@ Deno.test("postgres sink: a rerun replaces its own slice (model version, window,
 });
 
 Deno.test("postgres sink: the replace's delete uses the slice index, not a scan of the whole table", async () => {
-  const table = randomName("sink_index");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_index"], async ({ sql }, [table]) => {
     // 400 windows of 100 rows; the sink creates the table with its index on (model_version, window_start).
     await writeAll(table, slice("v1", "2020-01-01Z"), []);
     await sql.unsafe(`insert into ${table} (ride_id, duration, model_version, window_start)
@@ -192,11 +188,11 @@ Deno.test("postgres sink: the replace's delete uses the slice index, not a scan 
     // The sink's only read of the table is its delete (COPY does not scan).
     await writeAll(table, slice("v1", "2020-02-01Z"), [rides(["new"], "v1", "2020-02-01Z")]);
     // The sink's backend reports its counts when it ends, just after its connection closes.
-    let after = await scans();
-    for (let i = 0; i < 100 && after.seq + after.idx === before.seq + before.idx; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    let after = before;
+    await waitUntil(async () => {
       after = await scans();
-    }
+      return after.seq + after.idx !== before.seq + before.idx;
+    }, "the sink's backend to report its scans");
     assert.deepEqual({ seq: after.seq - before.seq, idx: after.idx - before.idx }, { seq: 0, idx: 1 });
     const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table} where window_start = '2020-02-01Z'`);
     assert.equal(n, 1, "the window's 100 rows were replaced by the new one");
@@ -204,8 +200,7 @@ Deno.test("postgres sink: the replace's delete uses the slice index, not a scan 
 });
 
 Deno.test("postgres sink: a null slice value replaces the rows where that column is NULL", async () => {
-  const table = randomName("sink_null");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_null"], async ({ sql }, [table]) => {
     const nullWindow: Replace = {
       match: [
         { name: "model_version", type: "string", value: "v1" },
@@ -225,8 +220,7 @@ Deno.test("postgres sink: a null slice value replaces the rows where that column
 });
 
 Deno.test("postgres sink: a rejects table replaces its shard by the key inside its JSON data", async () => {
-  const table = randomName("sink_rejects");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_rejects"], async ({ sql }, [table]) => {
     const columns: ColumnInfo[] = [
       { name: "row", type: "int64" },
       { name: "data", type: "json" },
@@ -259,8 +253,7 @@ Deno.test("postgres sink: a rejects table replaces its shard by the key inside i
 });
 
 Deno.test("postgres sink: two runs of the same slice at once leave one run's rows, not both", async () => {
-  const table = randomName("sink_race");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_race"], async ({ sql }, [table]) => {
     await writeAll(table, slice("v1", "2021-02-01Z"), [rides(["old"], "v1", "2021-02-01Z")]);
     const a = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
     const b = createPostgresSink({ url: PG_URL, table, replace: slice("v1", "2021-02-01Z") });
@@ -287,8 +280,7 @@ Deno.test("postgres sink: two runs of the same slice at once leave one run's row
 });
 
 Deno.test("postgres sink: clear errors", async (t) => {
-  const table = randomName("sink_errors");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["sink_errors"], async ({ sql }, [table]) => {
     await t.step("an existing table without an output column", async () => {
       await sql.unsafe(`create table ${table} (ride_id text, duration float8)`);
       const sink = createPostgresSink({ url: PG_URL, table });

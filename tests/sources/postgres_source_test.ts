@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { openPostgresSource } from "../../src/sources/postgres_source.ts";
 import type { RowBatch } from "../../src/rows.ts";
-import { randomName, rejection } from "../helpers.ts";
-import { PG_URL, withPg } from "../postgres/helpers.ts";
+import { rejection } from "../helpers.ts";
+import { PG_URL, withDb } from "../postgres/helpers.ts";
 
 async function readAll(source: Awaited<ReturnType<typeof openPostgresSource>>, batchSize = 1000, columns?: string[]) {
   const batches: RowBatch[] = [];
@@ -19,8 +19,7 @@ function column(batches: RowBatch[], name: string): unknown[] {
 }
 
 Deno.test("postgres source: column types from the query's description, values as their types", async () => {
-  const table = randomName("src_types");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["src_types"], async ({ sql }, [table]) => {
     await sql.unsafe(`create table ${table} (
       id bigint, n integer, f double precision, amount numeric(10,2), code varchar(12), ts timestamp, tstz timestamptz,
       d date, doc jsonb, ok boolean, tags text[])`);
@@ -57,8 +56,7 @@ Deno.test("postgres source: column types from the query's description, values as
 });
 
 Deno.test("postgres source: a cursor reads batches of at most batchSize, only the columns asked for", async () => {
-  const table = randomName("src_cursor");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["src_cursor"], async ({ sql }, [table]) => {
     await sql.unsafe(
       `create table ${table} as select g as id, g * 0.5 as half, 'x' || g as name from generate_series(1, 25) g`,
     );
@@ -71,8 +69,7 @@ Deno.test("postgres source: a cursor reads batches of at most batchSize, only th
 });
 
 Deno.test("postgres source: parameters are bound in $n order, never pasted", async (t) => {
-  const table = randomName("src_params");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["src_params"], async ({ sql }, [table]) => {
     await sql.unsafe(`create table ${table} (id int, t timestamp, tag text)`);
     await sql.unsafe(`insert into ${table} values (1, '2021-01-31 23:59:59', 'a'), (2, '2021-02-01 00:00:00', 'a'),
       (3, '2021-02-28 23:59:59', 'b'), (4, '2021-03-01 00:00:00', 'a'), (5, '2021-02-10', $$x'; drop table ${table}; --$$)`);
@@ -118,8 +115,7 @@ Deno.test("postgres source: parameters are bound in $n order, never pasted", asy
 });
 
 Deno.test("postgres source: shards K/N split the rows with no overlap and no gap", async () => {
-  const table = randomName("src_shard");
-  await withPg([table], async ({ sql }) => {
+  await withDb(["src_shard"], async ({ sql }, [table]) => {
     await sql.unsafe(
       `create table ${table} as select g as id, case when g % 97 = 0 then null else 'ride-' || g end as ride_id
       from generate_series(1, 3000) g`,
