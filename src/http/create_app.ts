@@ -88,7 +88,12 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     c.set("requestId", requestId);
     // Set before the handler runs, so it goes into the response as it is built.
     c.header("X-Request-Id", requestId);
-    await next();
+    metrics.requestStarted();
+    try {
+      await next();
+    } finally {
+      metrics.requestDone();
+    }
     const seconds = (performance.now() - start) / 1000;
     const model = c.get("model") ?? "";
     // A middleware that answered first (the API key) is not the route: log the route the request was for.

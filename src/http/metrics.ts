@@ -48,12 +48,32 @@ export class Metrics {
     buckets: BATCH_BUCKETS,
     registers: [this.registry],
   });
+  /** Requests being answered; a plain number read at scrape time, so the request path pays no more than a +1 and a -1. */
+  #inFlight = 0;
   readonly #rejected = new Counter({
     name: "score_rejected_requests_total",
     help: "Requests refused before scoring, by reason.",
     labelNames: ["reason"],
     registers: [this.registry],
   });
+
+  constructor() {
+    scrapedGauge(this.registry, {
+      name: "score_http_requests_in_flight",
+      help: "HTTP requests being answered (a scrape over HTTP counts itself).",
+      read: () => [{ value: this.#inFlight }],
+    });
+  }
+
+  /** Counts a request as in flight until {@linkcode Metrics.requestDone}. */
+  requestStarted() {
+    this.#inFlight++;
+  }
+
+  /** Counts a request started with {@linkcode Metrics.requestStarted} as answered. */
+  requestDone() {
+    this.#inFlight--;
+  }
 
   /**
    * Counts one answered request and its latency; `version` is the model

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startProgress } from "../../src/cli/progress.ts";
 import { log } from "../../src/log.ts";
+import { waitUntil } from "../helpers.ts";
 
 Deno.test("progress lines off a terminal", async (t) => {
   await t.step("rows, rows/s, percent and ETA when the size is known", async () => {
@@ -103,7 +104,8 @@ Deno.test("the progress bar on a terminal", async (t) => {
     log.info("signal received: stopping");
     // At once: the process may exit right after a line (a second Ctrl-C).
     assert.match(term.raw(), /signal received: stopping/);
-    await new Promise((r) => setTimeout(r, 250)); // a redraw or two
+    const logged = term.raw().length;
+    await waitUntil(() => term.raw().slice(logged).includes("scoring ["), "the bar redrawn below the log lines");
     progress.update({ read: 4000, predicted: 4000, rejected: 0 });
     progress.stop();
     const lines = term.screen().filter((l) => l !== "");
@@ -133,7 +135,7 @@ Deno.test("the progress bar on a terminal", async (t) => {
     });
     done = 1000; // read to the end, but not yet written
     progress.update({ read: 10, predicted: 10, rejected: 0 });
-    await new Promise((r) => setTimeout(r, 250)); // a redraw or two
+    await waitUntil(() => /99\.9%/.test(term.raw()), "a redraw with the file read to the end");
     const during = term.raw();
     assert.doesNotMatch(during, /100\.0%/);
     assert.match(during, /99\.9%/);

@@ -3,7 +3,7 @@
  * collected as they come, stopped by a signal.
  */
 import { join } from "node:path";
-import { logLines, ROOT } from "../helpers.ts";
+import { logLines, ROOT, waitUntil } from "../helpers.ts";
 import { AMQP_URL } from "../queue/broker.ts";
 
 /** A running `./score consume`, its logs read as they come. */
@@ -37,15 +37,11 @@ export class Consumer {
 
   /** Resolves with the first log line with this message. */
   async waitForLog(msg: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.logs.find((l) => l.msg === msg);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no "${msg}" log line after ${timeoutMs} ms; logs: ${JSON.stringify(this.logs)}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const find = () => this.logs.find((l) => l.msg === msg);
+    await waitUntil(() => find() !== undefined, `a "${msg}" log line`, timeoutMs).catch((err) => {
+      throw new Error(`${err.message}; logs: ${JSON.stringify(this.logs)}`);
+    });
+    return find()!;
   }
 
   /** Sends a signal without waiting (SIGHUP: reload the model). */

@@ -4,7 +4,7 @@
  * end in the background, stopped and reaped on dispose.
  */
 import { join } from "node:path";
-import { ROOT } from "../helpers.ts";
+import { ROOT, waitUntil } from "../helpers.ts";
 
 /** A running `score serve`, stopped and reaped on dispose. */
 export interface Server {
@@ -80,4 +80,16 @@ export async function startServer(
       await wait();
     },
   };
+}
+
+/**
+ * Waits until `n` requests are being answered besides the scrape that asks
+ * (`score_http_requests_in_flight` on /metrics): a request is in flight
+ * before a test sends the signal it must outlive.
+ */
+export async function requestsInFlight(server: Server, n: number): Promise<void> {
+  await waitUntil(async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/^score_http_requests_in_flight (\d+)/m.exec(text)?.[1]) - 1 >= n;
+  }, `${n} request(s) in flight`);
 }

@@ -9,7 +9,7 @@ import { connect, type Socket } from "node:net";
 import postgres from "postgres";
 import { logLines, MODELS, randomName, runScore, waitUntil } from "../helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
-import { startServer } from "./serve_process.ts";
+import { requestsInFlight, startServer } from "./serve_process.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const LINREG = join(MODELS, "ride-duration-linreg");
@@ -130,7 +130,7 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
         "--no-access-log",
       ]);
       const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE);
-      await new Promise((r) => setTimeout(r, 300));
+      await requestsInFlight(server, 1);
       const code = server.stop(signal);
       const refused = async () => {
         try {
@@ -192,7 +192,7 @@ Deno.test("score serve stops after --shutdown-timeout even with a request still 
     async (r) => (await r.body?.cancel(), "answered"),
     () => "cut off",
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await requestsInFlight(server, 1);
   const started = performance.now();
   assert.equal(await server.stop("SIGTERM"), 0);
   const seconds = (performance.now() - started) / 1000;
@@ -234,7 +234,7 @@ Deno.test("score serve --listener deno answers the course's ride and drains on S
   const listening = logLines(server.lines.join("\n")).find((l) => l.msg === "listening");
   assert.equal(listening?.listener, "deno");
   const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE);
-  await new Promise((r) => setTimeout(r, 300));
+  await requestsInFlight(server, 1);
   const code = server.stop("SIGTERM");
   const res = await inFlight;
   assert.equal(res.status, 200);
@@ -327,12 +327,12 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
         ],
       }, { "x-request-id": "log-3" });
       assert.equal(oip.status, 200);
-      // The log is written in the background: wait for it, boundedly.
+      // The log is written in the background.
       let count = 0;
-      for (let i = 0; i < 50 && count < 4; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+      await waitUntil(async () => {
         count = Number((await sql`select count(*)::int as n from ${sql(table)}`.catch(() => [{ n: 0 }]))[0].n);
-      }
+        return count >= 4;
+      }, "the prediction log's rows");
       assert.equal(count, 4);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(metrics, /^score_prediction_log_written_total 4$/m);
@@ -370,10 +370,8 @@ Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the 
       sockets.push(socket);
     }
     // Every one of them is closed by the server: at once past the cap, after the headers timeout otherwise.
-    for (const deadline = Date.now() + 30_000; closedByServer < 600 && Date.now() < deadline;) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(closedByServer, 600, "the server closed every half-sent connection");
+    await waitUntil(() => closedByServer >= 600, "the server to close every half-sent connection", 30_000);
+    assert.equal(closedByServer, 600);
     const res = await postJson(`${server.url}/predict`, COURSE_RIDE);
     assert.equal(res.status, 200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -441,6 +441,17 @@ Deno.test("createApp limits: 413 over --max-body-bytes, 503 with Retry-After whe
       assert.match(metrics, /^score_rejected_requests_total\{reason="body_too_large"\} 2$/m);
     });
 
+    await t.step("requests in flight: counted until answered, the scrape itself among them", async () => {
+      const inFlight = async () =>
+        Number(/^score_http_requests_in_flight (\d+)$/m.exec(await (await app.request("/metrics")).text())?.[1]);
+      assert.equal(await inFlight(), 1);
+      // Held by the batch delay while the scrape runs.
+      const held = app.request("/predict", { method: "POST", body: JSON.stringify(COURSE_RIDE) });
+      assert.equal(await inFlight(), 2);
+      await (await held).body?.cancel();
+      assert.equal(await inFlight(), 1);
+    });
+
     await t.step("readiness follows isReady, liveness does not", async () => {
       ready = false;
       assert.deepEqual((await app.request("/v2/health/ready")).status, 400);

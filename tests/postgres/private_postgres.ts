@@ -5,6 +5,7 @@
  */
 import { createServer } from "node:net";
 import type { Sql } from "../../src/postgres/connect.ts";
+import { waitUntil } from "../helpers.ts";
 
 const BIN = Deno.env.get("SCORE_TEST_PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
@@ -120,22 +121,14 @@ export async function holdInserts(admin: { sql: Sql }, table: string): Promise<H
     off: async () => void await sql.unsafe("delete from score_hold"),
     async reached() {
       // A bound, not a wait: the job's process starts and loads its model first, which takes seconds on a busy machine.
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-        if (await asleep() > 0) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error("no insert was held within 30 s");
+      await waitUntil(async () => await asleep() > 0, "an insert to be held", 30_000);
     },
     async release() {
       await sql.unsafe("delete from score_hold");
       await sql.unsafe(
         "select pg_terminate_backend(pid) from pg_stat_activity where wait_event = 'PgSleep' and query ilike 'copy%'",
       );
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-        if (await asleep() === 0) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error("held inserts still asleep after 10 s");
+      await waitUntil(async () => await asleep() === 0, "the held inserts to wake", 10_000);
     },
   };
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type LoggedPrediction, PredictionLog, splitTableUrl } from "../../src/serving/prediction_log.ts";
-import { randomName } from "../helpers.ts";
+import { randomName, waitUntil } from "../helpers.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -105,14 +105,14 @@ Deno.test("PredictionLog writes in the background and counts what it drops", asy
       const { table, log } = await open({ flushMs: 10 });
       await sql`drop table ${sql(table)}`;
       log.write(record(1));
-      for (let i = 0; i < 50 && log.dropped === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => log.dropped > 0, "the failed batch to be dropped");
       assert.equal(log.dropped, 1);
       assert.equal(log.written, 0);
       await sql`create table ${
         sql(table)
       } (logged_at timestamptz, request_id text, model text, model_version text, features jsonb, outputs jsonb)`;
       log.write(record(2));
-      for (let i = 0; i < 100 && log.written === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => log.written > 0, "the log to write again");
       assert.equal(log.written, 1);
       await log.close();
       const [{ n }] = await sql`select count(*)::int as n from ${sql(table)}`;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
 
 /** A process id that is no longer running: a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -75,9 +75,7 @@ Deno.test("score batch removes the staging folder of a Parquet job killed with -
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("PULocationID,DOLocationID,trip_distance\n130,205,3.66\n"));
-  for (const deadline = Date.now() + 30_000; stagingFolders().length === 0 && Date.now() < deadline;) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(() => stagingFolders().length > 0, "the staging folder", 30_000);
   child.kill("SIGKILL");
   assert.equal((await child.status).signal, "SIGKILL");
   await writer.close().catch(() => {});
