@@ -5,7 +5,7 @@
  * A value that cannot be coerced does not fail the column: it is reported
  * as a {@linkcode CoercionFailure} so the caller can reject that row alone.
  */
-import { INTEGER_RANGES, type TensorType } from "./tensor_types.ts";
+import { INTEGER_RANGES, STORAGE, type TensorType } from "./tensor_types.ts";
 
 export { EXPECTED, type TensorType } from "./tensor_types.ts";
 
@@ -61,32 +61,13 @@ export function coerceColumn(
   type: TensorType,
   options: { required?: boolean } = {},
 ): Coerced {
-  switch (type) {
-    case "float64":
-      return toFloats(values, new Float64Array(values.length), options.required ?? false);
-    case "float32":
-      return toFloats(values, new Float32Array(values.length), options.required ?? false);
-    case "int64":
-      return toBigInts(values, new BigInt64Array(values.length), true);
-    case "uint64":
-      return toBigInts(values, new BigUint64Array(values.length), false);
-    case "int32":
-      return toInts(values, new Int32Array(values.length), type);
-    case "int16":
-      return toInts(values, new Int16Array(values.length), type);
-    case "int8":
-      return toInts(values, new Int8Array(values.length), type);
-    case "uint32":
-      return toInts(values, new Uint32Array(values.length), type);
-    case "uint16":
-      return toInts(values, new Uint16Array(values.length), type);
-    case "uint8":
-      return toInts(values, new Uint8Array(values.length), type);
-    case "bool":
-      return toBools(values);
-    case "string":
-      return toStrings(values);
+  if (type === "string") return toStrings(values);
+  if (type === "bool") return toBools(values, new STORAGE[type](values.length));
+  if (type === "float64" || type === "float32") {
+    return toFloats(values, new STORAGE[type](values.length), options.required ?? false);
   }
+  if (type === "int64" || type === "uint64") return toBigInts(values, new STORAGE[type](values.length), type);
+  return toInts(values, new STORAGE[type](values.length), type);
 }
 
 /** Decimal notation only: no hex, no "Infinity", no stray words that `Number()` would accept. */
@@ -130,18 +111,14 @@ function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, 
   return { data: out, failures };
 }
 
-function toBigInts(
-  values: ArrayLike<unknown>,
-  out: BigInt64Array | BigUint64Array,
-  signed: boolean,
-): Coerced {
+function toBigInts(values: ArrayLike<unknown>, out: BigInt64Array | BigUint64Array, type: "int64" | "uint64"): Coerced {
   const failures: CoercionFailure[] = [];
   // A column read as int64 already (Parquet, a CSV column of plain integers): every value fits as it is.
-  if (signed && values instanceof BigInt64Array) {
+  if (type === "int64" && values instanceof BigInt64Array) {
     out.set(values);
     return { data: out, failures };
   }
-  const [min, max] = INTEGER_RANGES[signed ? "int64" : "uint64"];
+  const [min, max] = INTEGER_RANGES[type];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     let n: bigint | undefined;
@@ -158,7 +135,7 @@ function toBigInts(
       } else if (v.trim() === "") reason = "is missing";
     } else if (v === null || v === undefined) reason = "is missing";
     if (n === undefined || n < min || n > max) {
-      if (n !== undefined) reason = `is out of range for ${signed ? "int64" : "uint64"}`;
+      if (n !== undefined) reason = `is out of range for ${type}`;
       failures.push({ index: i, reason, value: v });
     } else out[i] = n;
   }
@@ -190,8 +167,7 @@ function toInts(
   return { data: out, failures };
 }
 
-function toBools(values: ArrayLike<unknown>): Coerced {
-  const out = new Uint8Array(values.length);
+function toBools(values: ArrayLike<unknown>, out: Uint8Array): Coerced {
   const failures: CoercionFailure[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

@@ -46,10 +46,11 @@ export const INTEGER_RANGES: Readonly<Record<IntegerType, readonly [min: bigint,
   uint64: [0n, 2n ** 64n - 1n],
 };
 
-/** The typed array that holds each non-string type's values (a bool is one byte, as onnxruntime takes it). */
-export const STORAGE: Readonly<
-  Record<Exclude<TensorType, "string">, new (length: number) => ArrayBufferView & ArrayLike<number | bigint>>
-> = {
+/**
+ * The typed array that holds each non-string type's values (a bool is one byte, as onnxruntime takes it); each
+ * entry keeps its own constructor's type, so `new STORAGE[type](n)` is the exact array for a narrowed `type`.
+ */
+export const STORAGE = {
   float32: Float32Array,
   float64: Float64Array,
   int8: Int8Array,
@@ -61,7 +62,9 @@ export const STORAGE: Readonly<
   uint32: Uint32Array,
   uint64: BigUint64Array,
   bool: Uint8Array,
-};
+} as const satisfies Readonly<
+  Record<Exclude<TensorType, "string">, new (length: number) => ArrayBufferView & ArrayLike<number | bigint>>
+>;
 
 /** Whether a type name (e.g. from ONNX metadata) is one we feed. */
 export function isTensorType(name: string): name is TensorType {
