@@ -18,8 +18,8 @@
  */
 import { join } from "node:path";
 import { openDuckDB, sqlString } from "../src/duckdb/duckdb.ts";
-import { createSink } from "../src/sinks/create_sink.ts";
-import { openSource } from "../src/sources/open_source.ts";
+import { createSink } from "../src/sinks/mod.ts";
+import { openSource } from "../src/sources/mod.ts";
 import {
   BATCH,
   fmt,

@@ -13,7 +13,7 @@
  *
  * A benchmark, not a test: it asserts nothing and takes about a minute.
  */
-import { connectPostgres } from "../src/postgres/connect.ts";
+import { connectPostgres } from "../src/postgres/mod.ts";
 import { copyRows } from "../src/postgres/copy_rows.ts";
 import type { ColumnInfo } from "../src/rows.ts";
 import { openPostgresSource } from "../src/sources/postgres_source.ts";

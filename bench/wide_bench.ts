@@ -15,8 +15,8 @@ import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import process from "node:process";
 import { loadModel } from "../src/model/mod.ts";
-import { createSink } from "../src/sinks/create_sink.ts";
-import { openSource } from "../src/sources/open_source.ts";
+import { createSink } from "../src/sinks/mod.ts";
+import { openSource } from "../src/sources/mod.ts";
 import { BATCH, type BatchRun, fmt, pct, ROOT, runScoreBatch } from "./rides.ts";
 
 const K = 100;

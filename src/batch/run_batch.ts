@@ -8,8 +8,8 @@ import { abortable } from "../abortable.ts";
 import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
 import { type InputSource, type Model, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
-import type { Sink } from "../sinks/sink.ts";
-import type { NumberType, Source } from "../sources/source.ts";
+import type { Sink } from "../sinks/mod.ts";
+import type { NumberType, Source } from "../sources/mod.ts";
 
 /** A value written on every output and reject row (model name, window, ...). */
 export interface Constant {

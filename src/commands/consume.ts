@@ -22,11 +22,7 @@ import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { ModelReloader, openModel } from "../store/mod.ts";
-import { runConsumerLoop } from "../queue/consumer_loop.ts";
-import { ConsumerMetrics } from "../queue/consumer_metrics.ts";
-import { MessageHandler } from "../queue/message_handler.ts";
-import { serveMetrics } from "../queue/metrics_server.ts";
-import { defaultTopology } from "../queue/topology.ts";
+import { ConsumerMetrics, defaultTopology, MessageHandler, runConsumerLoop, serveMetrics } from "../queue/mod.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
 

@@ -11,11 +11,9 @@ import { amqpUrlOption, exchangeOption, formatOption, list, progressOption, whol
 import { startProgress } from "../cli/progress.ts";
 import { fileFormat } from "../file_format.ts";
 import { log, redact } from "../log.ts";
-import { publishEvents } from "../queue/event_publisher.ts";
-import { type RowEvent, rowEvents } from "../queue/row_events.ts";
+import { publishEvents, type RowEvent, rowEvents } from "../queue/mod.ts";
 import type { ValueType } from "../rows.ts";
-import type { Source } from "../sources/source.ts";
-import { openSource } from "../sources/open_source.ts";
+import { openSource, type Source } from "../sources/mod.ts";
 
 /** Unreadable rows logged before the rest are only counted. */
 const LOGGED_REJECTS = 20;

@@ -13,7 +13,7 @@
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import type { LoggedPrediction } from "./prediction_log.ts";
-import { predictionJson } from "../sinks/prediction_json.ts";
+import { predictionJson } from "../sinks/mod.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
 import { parseRowsRequest, rowsResponse } from "./rows_request.ts";

@@ -10,10 +10,7 @@
  */
 import { describeError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { connectPostgres, type PgConnection } from "../postgres/connect.ts";
-import { copyEncoder, openCopy } from "../postgres/copy_rows.ts";
-import { quoteTable } from "../postgres/identifier.ts";
-import { pgError } from "../postgres/pg_error.ts";
+import { connectPostgres, copyEncoder, openCopy, type PgConnection, pgError, quoteTable } from "../postgres/mod.ts";
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 
 /** One scored row. */

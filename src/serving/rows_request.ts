@@ -12,7 +12,7 @@ import { InputError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
 import { isJsonObject } from "../value_codec.ts";
-import { predictionJson } from "../sinks/prediction_json.ts";
+import { predictionJson } from "../sinks/mod.ts";
 
 /** Which of the three shapes a request used. */
 export type RowsShape = "object" | "array" | "instances";

@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
-import { isPostgresUrl } from "../postgres/connect.ts";
+import { isPostgresUrl } from "../postgres/mod.ts";
 import { createCsvSink } from "./csv_sink.ts";
 import { createJsonlSink } from "./jsonl_sink.ts";
 import { createParquetSink } from "./parquet_sink.ts";

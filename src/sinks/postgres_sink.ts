@@ -8,12 +8,18 @@
  */
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { type ConnectOptions, resolveTarget, type Sql } from "../postgres/connect.ts";
-import { PgTransaction } from "../postgres/pg_transaction.ts";
-import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
-import { pgError } from "../postgres/pg_error.ts";
-import { pgTypeOf } from "../postgres/pg_types.ts";
-import { type Shard, shardCondition } from "../postgres/shard.ts";
+import {
+  type ConnectOptions,
+  pgError,
+  PgTransaction,
+  pgTypeOf,
+  quoteIdent,
+  quoteTable,
+  resolveTarget,
+  type Shard,
+  shardCondition,
+  type Sql,
+} from "../postgres/mod.ts";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import type { Sink } from "./sink.ts";
 

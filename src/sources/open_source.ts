@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
-import { isPostgresUrl } from "../postgres/connect.ts";
+import { isPostgresUrl } from "../postgres/mod.ts";
 import { openCsvSource } from "./csv_source.ts";
 import { STDIN } from "./file_size.ts";
 import { openJsonlSource } from "./jsonl_source.ts";

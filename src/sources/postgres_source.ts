@@ -6,11 +6,17 @@
  * passed-through column is re-created with the same type in a Postgres sink.
  */
 import { UsageError } from "../errors.ts";
-import { type ConnectOptions, connectPostgres, type PgConnection } from "../postgres/connect.ts";
-import { quoteIdent, quoteTable } from "../postgres/identifier.ts";
-import { pgError } from "../postgres/pg_error.ts";
-import { valueTypeOfOid } from "../postgres/pg_types.ts";
-import { type Shard, shardCondition } from "../postgres/shard.ts";
+import {
+  type ConnectOptions,
+  connectPostgres,
+  type PgConnection,
+  pgError,
+  quoteIdent,
+  quoteTable,
+  type Shard,
+  shardCondition,
+  valueTypeOfOid,
+} from "../postgres/mod.ts";
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
