@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ValueType } from "../src/rows.ts";
-import { cellText, jsonText, jsonValue, parseJson } from "../src/value_codec.ts";
+import { cellText, hasUnsafeInteger, jsonText, jsonValue, parseJson } from "../src/value_codec.ts";
 
 Deno.test("parseJson keeps integers beyond 2^53 exact, and nothing else changes", async (t) => {
   const cases: [string, string, unknown][] = [
@@ -9,9 +9,43 @@ Deno.test("parseJson keeps integers beyond 2^53 exact, and nothing else changes"
     ["safe integers stay numbers", '{"a": 42, "b": -7}', { a: 42, b: -7 }],
     ["decimals and exponents stay numbers", "[1.5, 1e300, 12345678901234567890.5]", [1.5, 1e300, 12345678901234567000]],
     ["strings stay strings", '{"id": "9007199254740993"}', { id: "9007199254740993" }],
+    [
+      "a big integer among floats written with 17 digits",
+      '[{"d": 0.47000000000000003, "id": 9007199254740993}, {"d": 1.2345678901234567e-7, "id": 1}]',
+      [{ d: 0.47000000000000003, id: 9007199254740993n }, { d: 1.2345678901234567e-7, id: 1 }],
+    ],
+    ["2^53 itself, as every integer from there on", "[9007199254740992]", [9007199254740992n]],
+    ["a big integer deep down", '{"a": [[{"b": [-18446744073709551615]}]]}', {
+      a: [[{ b: [-18446744073709551615n] }]],
+    }],
   ];
   for (const [name, text, want] of cases) await t.step(name, () => assert.deepEqual(parseJson(text), want));
   await t.step("invalid JSON still throws", () => assert.throws(() => parseJson("{nope"), SyntaxError));
+});
+
+// parseJson takes the slow reviver only for what hasUnsafeInteger finds: floats with long fractions, the common
+// case of a request's features, must not count.
+Deno.test("hasUnsafeInteger finds exactly the numbers JSON.parse may have rounded", async (t) => {
+  const cases: [string, string, boolean][] = [
+    ["floats written with 17 digits", '[{"trip_distance": 0.47000000000000003}, 1.2345678901234567e-7, -0.1]', false],
+    [
+      "safe integers, strings of digits",
+      '{"a": 9007199254740991, "b": -9007199254740991, "c": "9007199254740993"}',
+      false,
+    ],
+    ["no numbers at all", '{"a": [null, true, "x", {}]}', false],
+    ["2^53 + 1", '{"id": 9007199254740993}', true],
+    ["a big negative integer in a nested list", '{"a": [[1.5, [-9007199254740995]]]}', true],
+    ["a decimal beyond 2^53 (the reviver leaves it a number)", "[12345678901234567890.5]", true],
+    ["a top-level big integer", "18446744073709551615", true],
+  ];
+  for (const [name, text, want] of cases) {
+    await t.step(name, () => assert.equal(hasUnsafeInteger(JSON.parse(text)), want));
+  }
+  await t.step("nesting deeper than the call stack", () => {
+    const deep = "[".repeat(100_000) + "9007199254740993" + "]".repeat(100_000);
+    assert.equal(hasUnsafeInteger(JSON.parse(deep)), true);
+  });
 });
 
 Deno.test("jsonText writes bigints with all their digits, as JSON numbers", async (t) => {
