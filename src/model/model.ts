@@ -110,6 +110,9 @@ export interface PredictOptions {
   maxRunRows?: number;
 }
 
+/** How many sets of column names a model keeps the resolved inputs of. */
+const RESOLVED_KEPT = 64;
+
 /** What `loadModel` hands the constructor. */
 export interface ModelInit {
   session: ort.InferenceSession;
@@ -149,6 +152,8 @@ export class Model {
   /** Things worth a log line, found while loading. */
   readonly warnings: readonly string[];
   readonly #session: ort.InferenceSession;
+  /** resolveInputs' answers by the JSON of the names asked about. */
+  readonly #resolved = new Map<string, ReadonlyMap<string, Readonly<InputSource>>>();
 
   constructor(init: ModelInit) {
     this.#session = init.session;
@@ -178,8 +183,17 @@ export class Model {
    * // Map { "PULocationID" => { columns: ["PULocationID"] }, ... }
    * ```
    */
-  resolveInputs(available: Iterable<string>): Map<string, InputSource> {
-    return resolveInputs(this.name, this.inputs, available);
+  resolveInputs(available: Iterable<string>): ReadonlyMap<string, Readonly<InputSource>> {
+    const names = [...available];
+    // Every request and every batch asks again with the same few sets of names: the answer is kept per set (not
+    // past RESOLVED_KEPT sets, since names may come from callers), and shared, hence read-only.
+    const key = JSON.stringify(names);
+    let found = this.#resolved.get(key);
+    if (found === undefined) {
+      found = resolveInputs(this.name, this.inputs, names);
+      if (this.#resolved.size < RESOLVED_KEPT) this.#resolved.set(key, found);
+    }
+    return found;
   }
 
   /**

@@ -88,3 +88,33 @@ Deno.test("Model.predict", async (t) => {
     await model.close();
   }
 });
+
+Deno.test("Model.resolveInputs keeps its answer per set of names, which requests ask again and again", async (t) => {
+  const model = await loadModel(MULTI);
+  const names = Object.keys(columns(1));
+  try {
+    await t.step("the same names: the same answer, not worked out again", () => {
+      const first = model.resolveInputs(names);
+      assert.equal(model.resolveInputs([...names]), first);
+      assert.deepEqual(first.get("d"), { columns: ["d"] });
+    });
+    await t.step("another set (an alias, another case) gets its own answer", () => {
+      const aliased = model.resolveInputs(names.map((n) => n === "d" ? "D" : n));
+      assert.deepEqual(aliased.get("d"), { columns: ["D"] });
+      const upper = model.resolveInputs(names.map((n) => n === "x" ? "X" : n));
+      assert.deepEqual(upper.get("x"), { columns: ["X"] });
+      assert.deepEqual(model.resolveInputs(names).get("x"), { columns: ["x"] });
+    });
+    await t.step("a set lacking an input fails every time", () => {
+      const lacking = names.filter((n) => n !== "i");
+      for (let k = 0; k < 2; k++) assert.throws(() => model.resolveInputs(lacking), ModelError);
+    });
+    await t.step("past the sets kept, answers are still right", () => {
+      for (let k = 0; k < 100; k++) {
+        assert.deepEqual(model.resolveInputs([...names, `extra_${k}`]).get("s"), { columns: ["s"] });
+      }
+    });
+  } finally {
+    await model.close();
+  }
+});
