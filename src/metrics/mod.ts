@@ -7,6 +7,7 @@
  * import { metricsApp, Registry } from "./src/metrics/mod.ts";
  * ```
  */
+export { KeyedHistogram, type KeyedHistogramOptions } from "./keyed_histogram.ts";
 export { metricsApp } from "./metrics_app.ts";
 export {
   Counter,

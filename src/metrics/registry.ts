@@ -50,8 +50,8 @@ export interface Sample {
  * scrapedCounter(registry, { name: "score_prediction_log_written_total", help: "Written.", read: () => [{ value: log.written }] });
  * ```
  */
-export function scrapedCounter(registry: Registry, metric: ScrapedMetric): void {
-  new Counter({
+export function scrapedCounter(registry: Registry, metric: ScrapedMetric): client.Counter {
+  return new Counter({
     ...options(registry, metric),
     collect() {
       this.reset();
