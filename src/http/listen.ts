@@ -119,10 +119,12 @@ export async function listen(
       connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
     } as never,
   }) as Server;
-  const timedOut = (socket: Socket) => {
+  // One listener per connection: setTimeout(ms, callback) adds one each call, so re-arming that way after each
+  // request piled up listeners on a keep-alive connection (thousands under load), each counting its timeout again.
+  function timedOut(this: Socket) {
     stats.timedOut++;
-    socket.destroy();
-  };
+    this.destroy();
+  }
   server.on("connection", (socket: Socket) => {
     // A probe of the watchdog is served like any connection; it closes itself.
     watchdog.seen(socket.remotePort);
@@ -131,13 +133,14 @@ export async function listen(
     stats.open++;
     socket.once("close", () => stats.open--);
     // A connection that never completes a request line is not covered by headersTimeout here.
-    socket.setTimeout(options.headersTimeoutMs, () => timedOut(socket));
+    socket.on("timeout", timedOut);
+    socket.setTimeout(options.headersTimeoutMs);
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     // From the headers on, requestTimeout bounds the body; the answer may take as long as the model needs.
     req.socket.setTimeout(0);
     res.once("finish", () => {
-      if (!req.socket.destroyed) req.socket.setTimeout(options.headersTimeoutMs, () => timedOut(req.socket));
+      if (!req.socket.destroyed) req.socket.setTimeout(options.headersTimeoutMs);
     });
   });
   const refused = (socket: Socket) => {
@@ -161,6 +164,8 @@ export async function listen(
   });
   // The answer goes out, and a client that does not read it cannot hold the socket beyond a second.
   const refuse = (socket: Socket, status: string) => {
+    // Its timeout, if that is why, is counted already.
+    socket.removeListener("timeout", timedOut);
     socket.setTimeout(1000, () => socket.destroy());
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();

@@ -64,6 +64,13 @@ Deno.test("listen: slow and idle clients are closed, the excess refused, a slow 
       assert.match(c.received(), /^HTTP\/1\.1 200[^]*got 0$/);
     });
     assert.ok(server.stats.timedOut >= 3, `timeouts counted: ${server.stats.timedOut}`);
+    await t.step("a keep-alive connection idle after 20 requests: closed, one timeout counted", async () => {
+      const before = server.stats.timedOut;
+      const c = open(server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20));
+      await within(5000, c.closed, "closed");
+      assert.equal(c.received().match(/HTTP\/1\.1 200/g)?.length, 20);
+      assert.equal(server.stats.timedOut - before, 1);
+    });
 
     await t.step(
       "past --max-connections new connections are closed at once and counted; then served again",
