@@ -44,19 +44,30 @@ const MAYBE_BIG = /\d{16}/;
  * ```
  */
 export function hasUnsafeInteger(value: unknown): boolean {
-  // A stack, not recursion: JSON.parse takes nesting deeper than the call stack.
-  const stack = [value];
+  if (typeof value !== "object" || value === null) return isUnsafeInteger(value);
+  // A stack, not recursion: JSON.parse takes nesting deeper than the call stack. Only objects and arrays go on it.
+  const stack: object[] = [value];
   while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "number") {
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) return true;
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push(v[i]);
-    } else if (typeof v === "object" && v !== null) {
-      for (const key in v) stack.push((v as Record<string, unknown>)[key]);
+    const v = stack.pop()!;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "object" && x !== null) stack.push(x);
+        else if (isUnsafeInteger(x)) return true;
+      }
+    } else {
+      for (const key in v) {
+        const x = (v as Record<string, unknown>)[key];
+        if (typeof x === "object" && x !== null) stack.push(x);
+        else if (isUnsafeInteger(x)) return true;
+      }
     }
   }
   return false;
+}
+
+function isUnsafeInteger(v: unknown): boolean {
+  return typeof v === "number" && !Number.isSafeInteger(v) && Number.isInteger(v);
 }
 
 function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {

@@ -97,7 +97,8 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     const seconds = (performance.now() - start) / 1000;
     const model = c.get("model") ?? "";
     // A middleware that answered first (the API key) is not the route: log the route the request was for.
-    const route = routePath(c) === "/*" ? matchedRoutes(c).find((r) => r.path !== "/*")?.path ?? "/*" : routePath(c);
+    const matched = routePath(c);
+    const route = matched === "/*" ? matchedRoutes(c).find((r) => r.path !== "/*")?.path ?? "/*" : matched;
     metrics.observeRequest(model, route, c.res.status, seconds, c.get("modelVersion") ?? "");
     if (accessLog) {
       accessLog.write({
