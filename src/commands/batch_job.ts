@@ -32,23 +32,7 @@ export async function runWindow(
   window: Window | undefined,
   signal: AbortSignal,
 ): Promise<BatchSummary> {
-  const scoredAt = new Date();
-  const constants: Constant[] = window
-    ? [
-      { name: "window_start", type: "timestamptz", value: window.start },
-      { name: "window_end", type: "timestamptz", value: window.end },
-      { name: "scored_at", type: "timestamptz", value: scoredAt },
-    ]
-    : plan.pgOutput
-    ? [{ name: "scored_at", type: "timestamptz", value: scoredAt }]
-    : [];
-  // The slice a rerun replaces: this model version's rows of this window (or of every row, with
-  // --replace version), and of this shard; nothing with --replace none.
-  const match = [
-    { name: "model_name", type: "string" as const, value: model.name },
-    { name: "model_version", type: "string" as const, value: model.version },
-    ...constants.filter((c) => c.name !== "scored_at"),
-  ];
+  const { constants, match } = windowColumns(plan, model, window);
   const label = window && plan.period ? windowLabel(plan.period, window) : "";
   const named = (path: string) => path.replaceAll("{window}", label);
   const source = await openSource(named(plan.input), plan.inputFormat, {
@@ -67,24 +51,7 @@ export async function runWindow(
   let sink: Sink;
   let rejects: Sink | undefined;
   try {
-    const replace: Replace | undefined = plan.replace === "none" ? undefined : { match, shard: plan.shard };
-    // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
-    const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
-    sink = createSink(named(plan.output), plan.outputFormat, {
-      table: plan.outputTable!,
-      replace,
-      transaction,
-      labels: { table: "--output-table", keep: "--keep" },
-    }, { target: "output", format: "--output-format", table: "--output-table" });
-    rejects = plan.rejects
-      ? createSink(named(plan.rejects), plan.rejectsFormat, {
-        table: plan.rejectsTable!,
-        replace: replace && { ...replace, shardKeyIn: "data" },
-        transaction,
-        // A column mismatch names --output-table, as it always has for the rejects table too.
-        labels: { table: "--output-table", keep: "--keep" },
-      }, { target: "rejects target", format: "--rejects-format", table: "--rejects-table" })
-      : undefined;
+    ({ sink, rejects } = createSinks(plan, named, plan.replace === "none" ? undefined : { match, shard: plan.shard }));
   } catch (err) {
     await source.close();
     throw err;
@@ -138,4 +105,56 @@ export async function runWindow(
     );
   }
   return summary;
+}
+
+/** The columns every output row of the window carries, and those of them (with the model's) a rerun replaces by. */
+function windowColumns(
+  plan: BatchPlan,
+  model: Model,
+  window: Window | undefined,
+): { constants: Constant[]; match: Constant[] } {
+  const scoredAt = new Date();
+  const constants: Constant[] = window
+    ? [
+      { name: "window_start", type: "timestamptz", value: window.start },
+      { name: "window_end", type: "timestamptz", value: window.end },
+      { name: "scored_at", type: "timestamptz", value: scoredAt },
+    ]
+    : plan.pgOutput
+    ? [{ name: "scored_at", type: "timestamptz", value: scoredAt }]
+    : [];
+  // The slice a rerun replaces: this model version's rows of this window (or of every row, with
+  // --replace version), and of this shard; nothing with --replace none.
+  const match: Constant[] = [
+    { name: "model_name", type: "string", value: model.name },
+    { name: "model_version", type: "string", value: model.version },
+    ...constants.filter((c) => c.name !== "scored_at"),
+  ];
+  return { constants, match };
+}
+
+/** The output's sink, and the rejects' with --rejects; in one database, they share one transaction. */
+function createSinks(
+  plan: BatchPlan,
+  named: (path: string) => string,
+  replace: Replace | undefined,
+): { sink: Sink; rejects?: Sink } {
+  // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
+  const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
+  const sink = createSink(named(plan.output), plan.outputFormat, {
+    table: plan.outputTable!,
+    replace,
+    transaction,
+    labels: { table: "--output-table", keep: "--keep" },
+  }, { target: "output", format: "--output-format", table: "--output-table" });
+  const rejects = plan.rejects
+    ? createSink(named(plan.rejects), plan.rejectsFormat, {
+      table: plan.rejectsTable!,
+      replace: replace && { ...replace, shardKeyIn: "data" },
+      transaction,
+      // A column mismatch names --output-table, as it always has for the rejects table too.
+      labels: { table: "--output-table", keep: "--keep" },
+    }, { target: "rejects target", format: "--rejects-format", table: "--rejects-table" })
+    : undefined;
+  return { sink, rejects };
 }

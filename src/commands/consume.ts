@@ -22,7 +22,14 @@ import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { ModelReloader, openModel } from "../store/mod.ts";
-import { ConsumerMetrics, defaultTopology, MessageHandler, runConsumerLoop, serveMetrics } from "../queue/mod.ts";
+import {
+  ConsumerMetrics,
+  defaultTopology,
+  MessageHandler,
+  runConsumerLoop,
+  serveMetrics,
+  type Topology,
+} from "../queue/mod.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
 
@@ -164,22 +171,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
         onBatch: (rows) => metrics.batchSize.observe(rows),
       });
     let batcher = newBatcher(model);
-    const topology = defaultTopology({
-      model: model.name,
-      exchange: flags.exchange,
-      predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
-      predictionQueue: flags.predictionQueue,
-      predictionRoutingKey: flags.routingKey,
-      queue: flags.queue,
-      bindingKey: flags.bindingKey,
-      deadLetterExchange: flags.deadLetterExchange,
-      deadLetterQueue: flags.deadLetterQueue,
-    });
-    if (flags.dryRun) {
-      // A dry run watches a copy of the events: it must not take them from the model's real workers.
-      topology.temporaryQueue = flags.queue === undefined;
-      topology.deadLetterExchange = topology.deadLetterQueue = undefined;
-    }
+    const topology = consumerTopology(flags, model.name);
     const handler = new MessageHandler({
       scorer: batcher,
       model,
@@ -236,24 +228,50 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     });
     await stopReloading();
     await batcher.drain();
-    log.info("consumer stopped", {
-      model: model.name,
-      consumed: metrics.consumed,
-      published: metrics.published,
-      dead_lettered: metrics.deadLettered,
-      requeued: metrics.requeued,
-      publish_retries: metrics.publishRetried,
-      predictions_unroutable: metrics.predictionsUnroutable,
-      replies_failed: metrics.repliesFailed,
-      redelivered: metrics.redelivered,
-      reconnects: Math.max(0, metrics.connects - 1),
-      model_runs: metrics.batchSize.count,
-      mean_batch: metrics.batchSize.count ? Math.round((10 * metrics.batchSize.sum) / metrics.batchSize.count) / 10 : 0,
-    });
+    log.info("consumer stopped", { model: model.name, ...totals(metrics) });
   } finally {
     stop.dispose();
     await stopReloading();
     await server?.shutdown();
     await opened.model.close();
   }
+}
+
+/** The queues and exchanges the flags name; a dry run's watch a copy of the events and dead-letter nothing. */
+function consumerTopology(flags: ConsumeFlags, model: string): Topology {
+  const topology = defaultTopology({
+    model,
+    exchange: flags.exchange,
+    predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
+    predictionQueue: flags.predictionQueue,
+    predictionRoutingKey: flags.routingKey,
+    queue: flags.queue,
+    bindingKey: flags.bindingKey,
+    deadLetterExchange: flags.deadLetterExchange,
+    deadLetterQueue: flags.deadLetterQueue,
+  });
+  if (flags.dryRun) {
+    // A dry run watches a copy of the events: it must not take them from the model's real workers.
+    topology.temporaryQueue = flags.queue === undefined;
+    topology.deadLetterExchange = topology.deadLetterQueue = undefined;
+  }
+  return topology;
+}
+
+/** The counts the last log line reports. */
+function totals(metrics: ConsumerMetrics): Record<string, number> {
+  const runs = metrics.batchSize.count;
+  return {
+    consumed: metrics.consumed,
+    published: metrics.published,
+    dead_lettered: metrics.deadLettered,
+    requeued: metrics.requeued,
+    publish_retries: metrics.publishRetried,
+    predictions_unroutable: metrics.predictionsUnroutable,
+    replies_failed: metrics.repliesFailed,
+    redelivered: metrics.redelivered,
+    reconnects: Math.max(0, metrics.connects - 1),
+    model_runs: runs,
+    mean_batch: runs ? Math.round((10 * metrics.batchSize.sum) / runs) / 10 : 0,
+  };
 }

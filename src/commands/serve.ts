@@ -140,39 +140,40 @@ export function serveCommand(): Command {
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
   ]);
-  return cmd.action(async (flags: ServeFlags, command: CommandType) => {
-    if (flags.listener === "deno") refuseNodeOnly(command);
-    const opened: (OpenedModel & { uri: string })[] = [];
-    let predictions: PredictionLog | undefined;
-    let late = false;
-    try {
-      for (const uri of flags.model) {
-        const { model, resolved } = await openModel(uri, storeOptions(flags), loadOptions(flags));
-        const twin = opened.some((o) => o.model.name === model.name);
-        opened.push({ uri, model, resolved });
-        if (twin) {
-          throw new UsageError(
-            `Two models are named "${model.name}" (${
-              redact(uri)
-            }); give one a "name" in its model.json or #name=<name>`,
-          );
-        }
+  return cmd.action(run);
+}
+
+/** Opens the models and the prediction log, serves until a signal, closes them. */
+async function run(flags: ServeFlags, command: CommandType): Promise<void> {
+  if (flags.listener === "deno") refuseNodeOnly(command);
+  const opened: (OpenedModel & { uri: string })[] = [];
+  let predictions: PredictionLog | undefined;
+  let late = false;
+  try {
+    for (const uri of flags.model) {
+      const { model, resolved } = await openModel(uri, storeOptions(flags), loadOptions(flags));
+      const twin = opened.some((o) => o.model.name === model.name);
+      opened.push({ uri, model, resolved });
+      if (twin) {
+        throw new UsageError(
+          `Two models are named "${model.name}" (${redact(uri)}); give one a "name" in its model.json or #name=<name>`,
+        );
       }
-      if (flags.logPredictions) {
-        predictions = await PredictionLog.open(flags.logPredictions, {
-          bufferRows: flags.logPredictionsBuffer,
-          what: "--log-predictions",
-        });
-      }
-      late = await serve(opened, predictions, flags);
-    } finally {
-      await predictions?.close();
-      // A reload keeps `opened` up to date: these are the models serving now (a swapped-out one is closed already).
-      for (const { model } of opened) await model.close();
     }
-    // Requests still running past --shutdown-timeout would keep the process alive.
-    if (late) Deno.exit(0);
-  });
+    if (flags.logPredictions) {
+      predictions = await PredictionLog.open(flags.logPredictions, {
+        bufferRows: flags.logPredictionsBuffer,
+        what: "--log-predictions",
+      });
+    }
+    late = await serve(opened, predictions, flags);
+  } finally {
+    await predictions?.close();
+    // A reload keeps `opened` up to date: these are the models serving now (a swapped-out one is closed already).
+    for (const { model } of opened) await model.close();
+  }
+  // Requests still running past --shutdown-timeout would keep the process alive.
+  if (late) Deno.exit(0);
 }
 
 /** The flags only node:http's listener honours. */

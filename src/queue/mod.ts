@@ -14,4 +14,4 @@ export { publishEvents } from "./event_publisher.ts";
 export { MessageHandler } from "./message_handler.ts";
 export { serveMetrics } from "./metrics_server.ts";
 export { type RowEvent, rowEvents } from "./row_events.ts";
-export { defaultTopology } from "./topology.ts";
+export { defaultTopology, type Topology } from "./topology.ts";

@@ -23,6 +23,18 @@ function defaults(broker: TestBroker, model: string, exchange: string) {
   });
 }
 
+/**
+ * The exchanges `score consume` reads and writes (random names), a collector
+ * on the predictions, and the queues `models` declare, deleted at the end.
+ */
+async function exchangesFor(broker: TestBroker, models: string[], eventsPrefix = "rides") {
+  const events = await broker.exchange(eventsPrefix);
+  const predictionExchange = await broker.exchange("predictions");
+  const predictions = await broker.collect(await broker.queue(predictionExchange));
+  for (const model of models) defaults(broker, model, events);
+  return { events, predictionExchange, predictions };
+}
+
 Deno.test("score consume --help and usage errors", async (t) => {
   await t.step("--help lists the flags", async () => {
     const { code, stdout } = await runScore(["consume", "--help"]);
@@ -109,11 +121,10 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     "1 to N: linreg and RF consume one exchange; every event gets both predictions, the course's values",
     async () => {
       await using broker = await TestBroker.open();
-      const events = await broker.exchange("rides");
-      const predictionExchange = await broker.exchange("predictions");
-      const predictions = await broker.collect(await broker.queue(predictionExchange));
-      defaults(broker, "ride-duration-linreg", events);
-      defaults(broker, "ride-duration-rf", events);
+      const { events, predictionExchange, predictions } = await exchangesFor(broker, [
+        "ride-duration-linreg",
+        "ride-duration-rf",
+      ]);
       const common = [
         ...cliArgs({
           "--exchange": events,
@@ -148,10 +159,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
 
   await t.step("two workers of one model share its queue: every event predicted, none twice", async () => {
     await using broker = await TestBroker.open();
-    const events = await broker.exchange("rides");
-    const predictionExchange = await broker.exchange("predictions");
-    const predictions = await broker.collect(await broker.queue(predictionExchange));
-    defaults(broker, "ride-duration-linreg", events);
+    const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const args = [
       ...cliArgs({
         "--model": "ride-duration-linreg",
@@ -183,10 +191,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
 
   await t.step("SIGTERM with events in flight: the batch finishes, exit 0, none lost", async () => {
     await using broker = await TestBroker.open();
-    const events = await broker.exchange("rides");
-    const predictionExchange = await broker.exchange("predictions");
-    const predictions = await broker.collect(await broker.queue(predictionExchange));
-    defaults(broker, "ride-duration-linreg", events);
+    const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const args = ["--model", "ride-duration-linreg", "--exchange", events, "--prediction-exchange", predictionExchange];
     const n = 20_000;
     // The model's queue holds every event before the consumer starts, so it is mid-stream at SIGTERM.
@@ -246,10 +251,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     "its connection force-closed by an admin mid-run: it reconnects, every event gets a prediction",
     async () => {
       await using broker = await TestBroker.open();
-      const events = await broker.exchange("rides");
-      const predictionExchange = await broker.exchange("predictions");
-      const predictions = await broker.collect(await broker.queue(predictionExchange));
-      defaults(broker, "ride-duration-linreg", events);
+      const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
       const n = 10_000;
       const queue = `ride-duration-linreg.${events}`;
       await broker.channel.assertQueue(queue, { durable: true });
@@ -369,10 +371,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
 
   await t.step("--metrics-port serves /metrics and /health", async () => {
     await using broker = await TestBroker.open();
-    const events = await broker.exchange("rides");
-    const predictionExchange = await broker.exchange("predictions");
-    const predictions = await broker.collect(await broker.queue(predictionExchange));
-    defaults(broker, "ride-duration-linreg", events);
+    const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const c = new Consumer([
       ...cliArgs({
         "--model": "ride-duration-linreg",
@@ -413,10 +412,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
 Deno.test("score consume reloads its model on SIGHUP while events flow: none lost or dead-lettered", async () => {
   await using broker = await TestBroker.open();
   await using dir = await tempDir();
-  const events = await broker.exchange("rides");
-  const predictionExchange = await broker.exchange("predictions");
-  const predictions = await broker.collect(await broker.queue(predictionExchange));
-  defaults(broker, "ride-duration", events);
+  const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration"]);
   const RUN_A = "a".repeat(32), RUN_B = "b".repeat(32);
   // An MLflow model directory, replaced in place the way a deployment step would.
   const put = async (runId: string, model: string) => {
@@ -469,10 +465,7 @@ Deno.test("score consume (real RabbitMQ): a ZipMap classifier people bring, [N,K
   const direct = await directRun(model, rows);
   await model.close();
   await using broker = await TestBroker.open();
-  const events = await broker.exchange("flowers");
-  const predictionExchange = await broker.exchange("predictions");
-  const predictions = await broker.collect(await broker.queue(predictionExchange));
-  defaults(broker, "zipmap_strings", events);
+  const { events, predictionExchange, predictions } = await exchangesFor(broker, ["zipmap_strings"], "flowers");
   const consumer = new Consumer([
     ...cliArgs({
       "--model": path,
