@@ -7,22 +7,25 @@
 import { basename, dirname, join } from "node:path";
 import { Command } from "commander";
 import { addOptions, envOption } from "../cli/env_option.ts";
-import { loadOptions, modelOption, modelPath, modelTuningOptions, storeOptions } from "../cli/options.ts";
+import {
+  loadOptions,
+  modelOption,
+  modelPath,
+  type ModelTuningFlags,
+  modelTuningOptions,
+  storeOptions,
+} from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { describeModel, manifestSkeleton, renderText } from "../inspect/mod.ts";
 import { log } from "../log.ts";
 import { openModel, parseModelUri } from "../store/mod.ts";
 
-interface InspectFlags {
+interface InspectFlags extends ModelTuningFlags {
   model?: string;
   json: boolean;
   url: string;
   writeManifest: boolean;
   force: boolean;
-  threads: number;
-  graphOptimization: string;
-  rename?: Record<string, string>;
-  cacheDir: string;
 }
 
 /**

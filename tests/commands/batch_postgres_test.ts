@@ -16,6 +16,17 @@ function score(...args: string[]) {
   return runScore(["batch", "--model", LINREG, "--no-progress", ...args]);
 }
 
+/** Predictions into `preds` (keeping ride_id) and rejects into `rejects`, both tables of the test database. */
+function intoTables(preds: string, rejects: string): string[] {
+  return cliArgs({
+    "--output": PG_URL,
+    "--output-table": preds,
+    "--keep": "ride_id",
+    "--rejects": PG_URL,
+    "--rejects-table": rejects,
+  });
+}
+
 /** (ride_row, duration) of a predictions table, sorted by ride_row. */
 async function predictions(
   sql: Sql,
@@ -163,13 +174,7 @@ Deno.test("score batch: bad rows go to the rejects (Postgres table or file) with
     const args = [
       ...cliArgs({ "--input": PG_URL, "--query": query }),
       ...FEBRUARY,
-      ...cliArgs({
-        "--output": PG_URL,
-        "--output-table": preds,
-        "--keep": "ride_id",
-        "--rejects": PG_URL,
-        "--rejects-table": rejects,
-      }),
+      ...intoTables(preds, rejects),
     ];
     const run = await score(...args);
     assert.equal(run.code, 0, run.stderr);
@@ -529,13 +534,7 @@ Deno.test("score batch -> postgres: a NUL or a lone surrogate in a kept text val
     const run = await score(
       ...cliArgs({ "--input": input }),
       ...FEBRUARY,
-      ...cliArgs({
-        "--output": PG_URL,
-        "--output-table": preds,
-        "--keep": "ride_id",
-        "--rejects": PG_URL,
-        "--rejects-table": rejects,
-      }),
+      ...intoTables(preds, rejects),
     );
     assert.equal(run.code, 0, run.stderr);
     const rows = await sql.unsafe(`select ride_id from "${preds}" order by ride_id`);

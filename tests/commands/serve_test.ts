@@ -6,12 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect, type Socket } from "node:net";
-import postgres from "postgres";
-import { logLines, MODELS, randomName, runScore, waitUntil } from "../helpers.ts";
+import { logLines, MODELS, runScore, waitUntil } from "../helpers.ts";
+import { PG_URL, withDb } from "../postgres/helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
 import { requestsInFlight, startServer } from "./serve_process.ts";
 
-const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const LINREG = join(MODELS, "ride-duration-linreg");
 const CHURN = join(MODELS, "churn");
 const RF = join(MODELS, "ride-duration-rf");
@@ -296,9 +295,7 @@ Deno.test("score serve refuses bad configuration with a usage error", async (t) 
 });
 
 Deno.test("score serve --log-predictions writes features, outputs, version and request id to Postgres", async () => {
-  const table = randomName("serve_predictions");
-  const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
-  try {
+  await withDb(["serve_predictions"], async ({ sql }, [table]) => {
     {
       await using server = await startServer([
         "--model",
@@ -350,10 +347,7 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
     ]);
     assert.equal(typeof rows[2].outputs.duration, "number");
     assert.equal(rows[0].model_version, rows[3].model_version);
-  } finally {
-    await sql`drop table if exists ${sql(table)}`;
-    await sql.end();
-  }
+  });
 });
 
 Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the excess is refused, the slow are timed out, then it answers", async () => {

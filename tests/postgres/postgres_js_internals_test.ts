@@ -4,16 +4,11 @@
  * upgrade that moves it fails here.
  */
 import assert from "node:assert/strict";
-import { connectPostgres } from "../../src/postgres/connect.ts";
 import { onLateQueryError, reserveConnection } from "../../src/postgres/postgres_js_internals.ts";
-import { randomName } from "../helpers.ts";
-
-const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+import { withDb } from "./helpers.ts";
 
 Deno.test("postgres.js internals score relies on", async (t) => {
-  const pg = await connectPostgres(PG_URL);
-  const table = randomName("pin_copy");
-  try {
+  await withDb(["pin_copy"], async (pg, [table]) => {
     await pg.sql.unsafe(`create table ${table} (a int)`);
 
     await t.step("an error after a COPY started reaches the hooked reject", async () => {
@@ -39,8 +34,5 @@ Deno.test("postgres.js internals score relies on", async (t) => {
       assert.equal(typeof tx.release, "function");
       tx.release();
     });
-  } finally {
-    await pg.sql.unsafe(`drop table if exists ${table}`);
-    await pg.close();
-  }
+  });
 });
