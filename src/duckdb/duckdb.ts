@@ -89,7 +89,7 @@ export interface ColumnChunk {
  *
  * Beware: a streamed query that fails midway ENDS like one that is done
  * (the binding does not read the result's error), so a caller must check
- * the row count by other means (see `duckdbBatches`' `check`). Numeric columns come as typed arrays (BIGINT as BigInt64Array);
+ * that it read every row by other means (see `duckdbBatches`' `check` and `endMarked`). Numeric columns come as typed arrays (BIGINT as BigInt64Array);
  * a chunk with a null in such a column gives a plain array with `null`
  * there. VARCHAR gives strings, BOOLEAN booleans; convert other types to
  * one of these in the query.
@@ -101,13 +101,24 @@ export interface ColumnChunk {
  */
 export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
   const result = await connection.stream(sql);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) return;
-    const length = chunk.rowCount;
-    const columns: ArrayLike<unknown>[] = [];
-    for (let c = 0; c < chunk.columnCount; c++) columns.push(vectorValues(chunk, c, length));
-    yield { length, columns };
+  // The next chunk is asked for before this one is read: DuckDB fetches it while JavaScript copies this one.
+  let next = result.fetchChunk();
+  // Awaited below; this only keeps a rejection while the caller holds a chunk from counting as unhandled.
+  next.catch(() => null);
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (chunk === null || chunk.rowCount === 0) return;
+      next = result.fetchChunk();
+      next.catch(() => null);
+      const length = chunk.rowCount;
+      const columns: ArrayLike<unknown>[] = [];
+      for (let c = 0; c < chunk.columnCount; c++) columns.push(vectorValues(chunk, c, length));
+      yield { length, columns };
+    }
+  } finally {
+    // A caller that stops early must not close the connection under a fetch still running.
+    await next.catch(() => null);
   }
 }
 
