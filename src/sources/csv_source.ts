@@ -20,7 +20,7 @@ import { openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
-import { duckdbBatches } from "./duckdb_batches.ts";
+import { duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { NumberType, ReadOptions, Source } from "./source.ts";
 
@@ -197,19 +197,15 @@ async function* duckdbCsvBatches(
   });
   const sql = `select ${outer.join(", ")} from (select ${inner.join(", ")} from ${file})`;
   const db = await openDuckDB();
-  // A stream that fails midway (a ragged row) ends as if it were done: the rows are counted beside it, and a
-  // count that fails or differs sends the reading on to papaparse.
-  const counter = await db.connect();
-  const counted = counter.runAndReadAll(`select count(*)::DOUBLE as n from ${file}`).then((r) =>
-    Number(r.getRowObjectsJS()[0].n)
-  );
-  counted.catch(() => {});
-  const check = async (rows: number) => {
-    const n = await counted;
-    if (n !== rows) throw new Error(`DuckDB gave ${rows} of ${n} rows`);
-  };
+  // A stream that fails midway (a ragged row) ends as if it were done: its last row marks its end, and a stream
+  // that ends without it sends the reading on to papaparse.
   try {
-    for await (const batch of duckdbBatches(db.connection, sql, selected, batchSize, { onRows, check })) {
+    for await (
+      const batch of duckdbBatches(db.connection, endMarked(sql, selected), selected, batchSize, {
+        onRows,
+        endMarked: true,
+      })
+    ) {
       const out: Record<string, ArrayLike<unknown>> = {};
       wanted.forEach((name, c) => {
         const values = batch.columns[`v${c}`];
@@ -219,8 +215,6 @@ async function* duckdbCsvBatches(
       yield { offset: batch.offset, length: batch.length, columns: out };
     }
   } finally {
-    counter.interrupt();
-    await counted.catch(() => {});
     db.close();
   }
 }

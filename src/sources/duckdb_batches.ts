@@ -4,7 +4,7 @@
  * typed.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { streamColumns } from "../duckdb/duckdb.ts";
+import { sqlName, streamColumns } from "../duckdb/duckdb.ts";
 import { type RowBatch, sliceColumn } from "../rows.ts";
 
 /** How each selected column's values are turned into the source's (dates from epoch milliseconds, ...). */
@@ -15,14 +15,22 @@ export type ColumnConverter = ((values: ArrayLike<unknown>) => ArrayLike<unknown
  * `batchSize` rows; `offset` is the source index of the first row.
  * `onRows` hears how many rows were read so far.
  *
- * A DuckDB stream that fails midway ends as if it were done, so `check` is
- * called with the number of rows read once the stream ends, and must throw
- * when that is not every row (the rows it holds back are not given).
+ * A DuckDB stream that fails midway ends as if it were done, so a stream
+ * must prove it was read whole, one of two ways:
+ * - `check` is called with the number of rows read once the stream ends,
+ *   and must throw when that is not every row;
+ * - `endMarked`: `sql` is a query wrapped by {@linkcode endMarked}, whose
+ *   last row marks its end; the marker row is dropped, and a stream that
+ *   ends without it throws.
+ *
+ * Either way the rows it holds back are not given when it throws.
  *
  * @example
  * ```ts
  * const check = (rows: number) => (rows === 1 ? Promise.resolve() : Promise.reject(new Error(`read ${rows} of 1`)));
  * for await (const b of duckdbBatches(db.connection, "select 1 as x", ["x"], 10_000, { check })) b.columns.x;
+ * const sql = endMarked("select 1 as x", ["x"]);
+ * for await (const b of duckdbBatches(db.connection, sql, ["x"], 10_000, { endMarked: true })) b.columns.x;
  * ```
  */
 export async function* duckdbBatches(
@@ -34,12 +42,12 @@ export async function* duckdbBatches(
     offset?: number;
     convert?: ColumnConverter[];
     onRows?: (rows: number) => void;
-    check: (rows: number) => Promise<void>;
-  },
+  } & ({ check: (rows: number) => Promise<void>; endMarked?: undefined } | { endMarked: true; check?: undefined }),
 ): AsyncGenerator<RowBatch> {
   let offset = options.offset ?? 0;
   let parts: ArrayLike<unknown>[][] = names.map(() => []);
   let buffered = 0;
+  let ended = false;
   const flush = (): RowBatch => {
     const columns: Record<string, ArrayLike<unknown>> = {};
     names.forEach((name, c) => {
@@ -54,17 +62,56 @@ export async function* duckdbBatches(
     return batch;
   };
   for await (const chunk of streamColumns(connection, sql)) {
+    if (ended) throw new Error("DuckDB gave rows after the end of its result");
+    let length = chunk.length;
+    if (options.endMarked) {
+      const end = markerRow(chunk.columns[names.length]);
+      if (end >= 0) {
+        if (end !== length - 1) throw new Error("DuckDB gave rows after the end of its result");
+        ended = true;
+        length = end;
+      }
+    }
     let from = 0;
-    while (from < chunk.length) {
-      const take = Math.min(batchSize - buffered, chunk.length - from);
+    while (from < length) {
+      const take = Math.min(batchSize - buffered, length - from);
       for (let c = 0; c < names.length; c++) parts[c].push(sliceColumn(chunk.columns[c], from, from + take));
       buffered += take;
       from += take;
       if (buffered === batchSize) yield flush();
     }
   }
-  await options.check(offset + buffered - (options.offset ?? 0));
+  const rows = offset + buffered - (options.offset ?? 0);
+  if (options.endMarked) {
+    if (!ended) throw new Error(`DuckDB's result ended early, after ${rows} rows`);
+  } else {
+    await options.check(rows);
+  }
   if (buffered > 0) yield flush();
+}
+
+/**
+ * `sql` with a last row that marks its end, for {@linkcode duckdbBatches}' `endMarked`: a column after `names`
+ * that is 0 on every row of `sql` and 1 on the marker row. DuckDB keeps the order of a UNION ALL's parts
+ * (`preserve_insertion_order`), so the marker comes after every row, and a query that fails gives no marker.
+ * Cheaper than counting the rows beside the stream: that reads the input twice.
+ *
+ * @example
+ * ```ts
+ * endMarked("select 1 as x", ["x"]); // select "x", 0::UTINYINT ... union all select null, 1::UTINYINT
+ * ```
+ */
+export function endMarked(sql: string, names: string[]): string {
+  const marker = sqlName(`end_marker_${names.length}`);
+  return `select ${names.map(sqlName).join(", ")}, 0::UTINYINT as ${marker} from (${sql}) ` +
+    `union all select ${names.map(() => "null").join(", ")}, 1::UTINYINT`;
+}
+
+/** Where the marker column holds 1, or -1. */
+function markerRow(marker: ArrayLike<unknown>): number {
+  if (marker instanceof Uint8Array) return marker.indexOf(1);
+  for (let i = 0; i < marker.length; i++) if (marker[i] === 1) return i;
+  return -1;
 }
 
 /** Joins parts: one typed array when every part is one of the same kind, else a plain array. */

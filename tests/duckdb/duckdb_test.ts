@@ -119,8 +119,8 @@ Deno.test("DuckDB adapter: strings short and long, ASCII or not, read back whole
 });
 
 Deno.test("DuckDB adapter: a streamed query failing midway ends early, its error unseen", async () => {
-  // Why every reader checks its row count: if a later binding reports the error, this test fails and the checks
-  // may go.
+  // Why every reader checks its row count or its end marker: if a later binding reports the error, this test fails
+  // and the checks may go.
   const db = await openDuckDB({ threads: 1 });
   try {
     let rows = 0;
