@@ -1,17 +1,21 @@
 /**
  * Writes rows as CSV with a header line, through a temporary file or, for
- * `-`, to standard output.
+ * `-`, to standard output (see `csv_text.ts` for how values print).
  *
- * Each batch becomes one string, column by column: a number column of a
- * typed array prints its numbers as they are, a column holding one value
- * on every row of the batch (the model's name) is printed once, and a field
- * is quoted only when it holds a quote, a comma or a line break (as RFC
- * 4180, and csv-stringify, do).
+ * A file's text is made, encoded and written by a worker (a second core):
+ * making the text (`String(number)` above all) was as long as the rest of a
+ * job's JavaScript. At most `IN_FLIGHT` batches wait for it, which bounds
+ * memory. Standard output is written in place, batch by batch.
  */
-import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
+import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
-import { cellText } from "../value_codec.ts";
+import { csvColumn, csvHeader, csvText } from "./csv_text.ts";
+import type { CsvWorkerReply, CsvWorkerRequest } from "./csv_writer_worker.ts";
 import type { Sink } from "./sink.ts";
+import { writeAll } from "./write_all.ts";
+
+/** Batches sent to the writer worker and not yet written: past it, a write waits. */
+const IN_FLIGHT = 2;
 
 /**
  * A CSV sink; `path` `-` is standard output.
@@ -25,81 +29,132 @@ import type { Sink } from "./sink.ts";
  * ```
  */
 export function createCsvSink(path: string): Sink {
-  let out: AtomicFile | undefined;
+  return path === "-" ? stdoutSink() : fileSink(path);
+}
+
+function stdoutSink(): Sink {
   let columns: ColumnInfo[] = [];
   const encoder = new TextEncoder();
-  const target = () => (path === "-" ? Deno.stdout : out!.file);
   return {
-    description: path === "-" ? "stdout" : path,
+    description: "stdout",
     async open(cols) {
       columns = cols;
-      if (path !== "-") out = await createAtomicFile(path);
-      await writeAll(target(), encoder.encode(cols.map((c) => csvField(c.name)).join(",") + "\n"));
+      await writeAll(Deno.stdout, encoder.encode(csvHeader(cols.map((c) => c.name))));
     },
-    async write(batch: RowBatch) {
+    async write(batch) {
       if (batch.length === 0) return;
-      const cells = columns.map((c) => columnCells(batch.columns[c.name], c.type, batch.length));
-      // The columns that hold one value on every row (the model's name and version) print as one text at the
-      // end of each line, once per batch, when they come last.
-      let last = cells.length;
-      while (last > 1 && typeof cells[last - 1] === "string") last--;
-      const tail = cells.slice(last).map((cell) => "," + cell).join("") + "\n";
-      let text = "";
-      for (let r = 0; r < batch.length; r++) {
-        let line = cellAt(cells[0], r);
-        for (let c = 1; c < last; c++) line += "," + cellAt(cells[c], r);
-        text += line + tail;
-      }
-      await writeAll(target(), encoder.encode(text));
+      const text = csvText(
+        columns.map((c) => csvColumn(batch.columns[c.name], c.type, batch.length)),
+        columns.map((c) => c.type),
+        batch.length,
+      );
+      await writeAll(Deno.stdout, encoder.encode(text));
     },
-    commit: async () => await out?.commit(),
-    abort: async () => await out?.abort(),
+    commit: () => Promise.resolve(),
+    abort: () => Promise.resolve(),
   };
 }
 
-/** Writes every byte (a file write may be partial). */
-export async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+function fileSink(path: string): Sink {
+  let out: AtomicFile | undefined;
+  let writer: WriterWorker | undefined;
+  let columns: ColumnInfo[] = [];
+  return {
+    description: path,
+    async open(cols) {
+      columns = cols;
+      out = await createAtomicFile(path);
+      try {
+        await writeAll(out.file, new TextEncoder().encode(csvHeader(cols.map((c) => c.name))));
+        writer = startWriter();
+        await writer.send({ kind: "open", path: out.path, types: cols.map((c) => c.type) });
+      } catch (err) {
+        writer?.stop();
+        await out.abort();
+        throw err;
+      }
+    },
+    async write(batch) {
+      if (batch.length === 0) return;
+      await writer!.send({ kind: "batch", columns: textColumns(batch, columns), length: batch.length });
+    },
+    async commit() {
+      try {
+        await writer!.send({ kind: "end" });
+        await writer!.drained();
+      } finally {
+        writer!.stop();
+      }
+      await out!.commit();
+    },
+    async abort() {
+      writer?.stop();
+      await out?.abort();
+    },
+  };
 }
 
-/** The types whose typed-array values print as `String(v)` does. */
-const NUMBER_TYPES = new Set<ValueType>([
-  "float64",
-  "float32",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-]);
-
-/** A column's cells: one text when every row holds the same value, else each row's. */
-type Cells = string | string[];
-
-function cellAt(cells: Cells, r: number): string {
-  return typeof cells === "string" ? cells : cells[r];
+/** A batch's columns as the worker gets them: strings joined, typed arrays copied when they view a larger buffer. */
+function textColumns(batch: RowBatch, columns: ColumnInfo[]) {
+  return columns.map((c) => {
+    const column = csvColumn(batch.columns[c.name], c.type, batch.length, { join: true });
+    if ("values" in column && ArrayBuffer.isView(column.values)) {
+      const view = column.values as unknown as Float64Array;
+      // A message copies a view's whole buffer: a slice of a large buffer is copied alone.
+      if (view.byteLength !== view.buffer.byteLength) return { values: view.slice() };
+    }
+    return column;
+  });
 }
 
-/** How the rows of a column print. */
-function columnCells(values: ArrayLike<unknown>, type: ValueType, length: number): Cells {
-  const out = new Array<string>(length);
-  if (ArrayBuffer.isView(values) && NUMBER_TYPES.has(type)) {
-    for (let r = 0; r < length; r++) out[r] = String(values[r]);
-    return out;
-  }
-  const first = values[0];
-  let same = true;
-  for (let r = 1; r < length && same; r++) same = values[r] === first;
-  if (same) return csvField(cellText(first, type));
-  for (let r = 0; r < length; r++) out[r] = csvField(cellText(values[r], type));
-  return out;
+/** The writer worker and the requests it has not answered yet. */
+interface WriterWorker {
+  /** Sends a request; waits while `IN_FLIGHT` are unanswered. Throws the worker's failure. */
+  send(request: CsvWorkerRequest): Promise<void>;
+  /** Waits for every answer. */
+  drained(): Promise<void>;
+  stop(): void;
 }
 
-/** A field, quoted when it holds a quote, a comma or a line break. */
-export function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+function startWriter(): WriterWorker {
+  const worker = new Worker(new URL("./csv_writer_worker.ts", import.meta.url), { type: "module" });
+  const waiting: { resolve: () => void; reject: (err: Error) => void; done: Promise<void> }[] = [];
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const w of waiting.splice(0)) w.reject(failure);
+  };
+  worker.onmessage = (event: MessageEvent<CsvWorkerReply>) => {
+    const reply = event.data;
+    if (reply.kind === "failed") fail(new Error(`Cannot write the CSV file: ${reply.message}`));
+    else waiting.shift()?.resolve();
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    // Handled here: an error left unhandled in a worker would end the whole process.
+    event.preventDefault();
+    fail(new Error(`The CSV writer failed: ${event.message}`));
+  };
+  const settled = (p: Promise<void>) => p.catch(() => {});
+  return {
+    async send(request) {
+      if (failure) throw failure;
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const done = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      const entry = { resolve, reject, done };
+      settled(entry.done);
+      waiting.push(entry);
+      worker.postMessage(request);
+      if (waiting.length >= IN_FLIGHT) await waiting[0].done;
+      if (failure) throw failure;
+    },
+    async drained() {
+      while (waiting.length > 0) await waiting.at(-1)!.done;
+      if (failure) throw failure;
+    },
+    stop: () => worker.terminate(),
+  };
 }

@@ -5,7 +5,7 @@
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
 import { jsonText, jsonValue } from "../value_codec.ts";
-import { writeAll } from "./csv_sink.ts";
+import { writeAll } from "./write_all.ts";
 import type { Sink } from "./sink.ts";
 
 /**

@@ -47,6 +47,21 @@ Deno.test("file sinks", async (t) => {
     ]);
     assert.equal(lines.length, 5);
   });
+  await t.step("CSV: many batches through the writer worker, in order; typed views of a larger buffer", async () => {
+    const path = join(dir.path, "many.csv");
+    const sink = createSink(path);
+    await sink.open([{ name: "id", type: "string" }, { name: "x", type: "float64" }, { name: "m", type: "string" }]);
+    const buffer = new Float64Array(1000).map((_, i) => i / 4);
+    let expected = "id,x,m\n";
+    for (let b = 0; b < 50; b++) {
+      const ids = Array.from({ length: 20 }, (_, i) => (i === 3 ? `"${b}"` : `r${b}-${i}`));
+      const x = buffer.subarray(b * 20, b * 20 + 20);
+      await sink.write({ offset: b * 20, length: 20, columns: { id: ids, x, m: new Array(20).fill("lin") } });
+      expected += ids.map((id, i) => `${id.startsWith('"') ? `"""${b}"""` : id},${x[i]},lin\n`).join("");
+    }
+    await sink.commit();
+    assert.equal(await Deno.readTextFile(path), expected);
+  });
   await t.step("JSON lines: typed JSON values", async () => {
     const path = join(dir.path, "out.jsonl");
     await writeOnce(path);

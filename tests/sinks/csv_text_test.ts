@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { csvColumn, csvField, csvHeader, csvText } from "../../src/sinks/csv_text.ts";
+
+Deno.test("CSV text", async (t) => {
+  const columnCases: [string, Parameters<typeof csvColumn>, unknown][] = [
+    ["a number column of a typed array stays as it is", [new Float64Array([1.5, 2]), "float64", 2], {
+      values: new Float64Array([1.5, 2]),
+    }],
+    ["one value on every row is one cell", [["m,1", "m,1"], "string", 2], { same: '"m,1"' }],
+    ["one null on every row is an empty cell", [[null, null], "float64", 2], { same: "" }],
+    ["strings kept as they are", [["a", "bc"], "string", 2], { values: ["a", "bc"] }],
+    ["strings joined for a worker", [["a", "bc", ""], "string", 3, { join: true }], {
+      joined: "abc",
+      ends: new Int32Array([1, 3, 3]),
+    }],
+    ["a value that is no string is not joined", [["a", null], "string", 2, { join: true }], { values: ["a", null] }],
+  ];
+  for (const [name, args, expected] of columnCases) {
+    await t.step(`csvColumn: ${name}`, () => assert.deepEqual(csvColumn(...args), expected));
+  }
+  await t.step("csvText: joined, typed, quoted and constant columns print the same lines as plain values", () => {
+    const ids = ["7", 'say "hi"', "a,b"];
+    const duration = new Float64Array([0.1 + 0.2, 26, 1e21]);
+    const lines = '7,0.30000000000000004,m,v1\n"say ""hi""",26,m,v1\n"a,b",1e+21,m,v1\n';
+    const types = ["string", "float64", "string", "string"] as const;
+    const constant = (v: string) => [v, v, v];
+    const plain = [ids, duration, constant("m"), constant("v1")];
+    assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3)), [...types], 3), lines);
+    assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3, { join: true })), [...types], 3), lines);
+  });
+  await t.step("csvText: a constant column before others prints on every line", () => {
+    assert.equal(csvText([{ same: "m" }, { values: [1, 2] }], ["string", "float64"], 2), "m,1\nm,2\n");
+  });
+  await t.step("csvHeader and csvField quote only what needs it", () => {
+    assert.equal(csvHeader(["a", "b,c", 'd"']), 'a,"b,c","d"""\n');
+    assert.equal(csvField("line\nbreak"), '"line\nbreak"');
+    assert.equal(csvField("plain"), "plain");
+  });
+});
