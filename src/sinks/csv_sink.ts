@@ -9,7 +9,7 @@
  */
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
-import { csvColumn, csvHeader, csvText } from "./csv_text.ts";
+import { type CsvColumn, csvColumn, csvHeader, csvText } from "./csv_text.ts";
 import type { CsvWorkerReply, CsvWorkerRequest } from "./csv_writer_worker.ts";
 import type { Sink } from "./sink.ts";
 import { writeAll } from "./write_all.ts";
@@ -76,7 +76,8 @@ function fileSink(path: string): Sink {
     },
     async write(batch) {
       if (batch.length === 0) return;
-      await writer!.send({ kind: "batch", columns: textColumns(batch, columns), length: batch.length });
+      const { columns: sent, buffers } = textColumns(batch, columns);
+      await writer!.send({ kind: "batch", columns: sent, length: batch.length }, buffers);
     },
     async commit() {
       try {
@@ -94,23 +95,29 @@ function fileSink(path: string): Sink {
   };
 }
 
-/** A batch's columns as the worker gets them: strings joined, typed arrays copied when they view a larger buffer. */
-function textColumns(batch: RowBatch, columns: ColumnInfo[]) {
-  return columns.map((c) => {
+/**
+ * A batch's columns as the worker gets them: strings joined; typed arrays copied, so that every buffer sent is the
+ * sink's own and moves to the worker (a copy per message cost more than making the text).
+ */
+function textColumns(batch: RowBatch, columns: ColumnInfo[]): { columns: CsvColumn[]; buffers: ArrayBuffer[] } {
+  const buffers: ArrayBuffer[] = [];
+  const out = columns.map((c): CsvColumn => {
     const column = csvColumn(batch.columns[c.name], c.type, batch.length, { join: true });
+    if ("joined" in column) buffers.push(column.ends.buffer);
     if ("values" in column && ArrayBuffer.isView(column.values)) {
-      const view = column.values as unknown as Float64Array;
-      // A message copies a view's whole buffer: a slice of a large buffer is copied alone.
-      if (view.byteLength !== view.buffer.byteLength) return { values: view.slice() };
+      const own = (column.values as unknown as Float64Array).slice();
+      buffers.push(own.buffer);
+      return { values: own };
     }
     return column;
   });
+  return { columns: out, buffers };
 }
 
 /** The writer worker and the requests it has not answered yet. */
 interface WriterWorker {
-  /** Sends a request; waits while `IN_FLIGHT` are unanswered. Throws the worker's failure. */
-  send(request: CsvWorkerRequest): Promise<void>;
+  /** Sends a request (moving `transfer` to the worker); waits while `IN_FLIGHT` are unanswered. Throws the worker's failure. */
+  send(request: CsvWorkerRequest, transfer?: ArrayBuffer[]): Promise<void>;
   /** Waits for every answer. */
   drained(): Promise<void>;
   stop(): void;
@@ -136,7 +143,7 @@ function startWriter(): WriterWorker {
   };
   const settled = (p: Promise<void>) => p.catch(() => {});
   return {
-    async send(request) {
+    async send(request, transfer = []) {
       if (failure) throw failure;
       let resolve!: () => void;
       let reject!: (err: Error) => void;
@@ -147,7 +154,7 @@ function startWriter(): WriterWorker {
       const entry = { resolve, reject, done };
       settled(entry.done);
       waiting.push(entry);
-      worker.postMessage(request);
+      worker.postMessage(request, transfer);
       if (waiting.length >= IN_FLIGHT) await waiting[0].done;
       if (failure) throw failure;
     },

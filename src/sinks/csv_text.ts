@@ -13,7 +13,10 @@ import { cellText } from "../value_codec.ts";
  * A column as the text is made from it: its values; or, when every value is a string, their text joined and where
  * each ends (a worker receives one string far faster than thousands); or the one cell every row holds.
  */
-export type CsvColumn = { values: ArrayLike<unknown> } | { joined: string; ends: Int32Array } | { same: string };
+export type CsvColumn =
+  | { values: ArrayLike<unknown> }
+  | { joined: string; ends: Int32Array<ArrayBuffer> }
+  | { same: string };
 
 /**
  * A batch column for {@linkcode csvText}: `{ same }` when every row holds the same value (found by identity, a
