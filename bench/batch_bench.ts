@@ -11,7 +11,10 @@
  *   rows/s, as a percentage of DuckDB's copy, and peak RSS;
  * - raw onnxruntime on pre-built tensors, and the random forest through
  *   `score batch` (a model heavy enough to bound the job);
- * - the I/O ceiling of our own reader into our own writer, no model.
+ * - the I/O ceiling of our own reader into our own writer, no model;
+ * - the course's batch job in pandas (`bench/course_pandas_job.py`, the
+ *   pickled linreg) on the smaller CSV, right after `score batch` on the
+ *   same file, when Debian's python3-pandas and python3-sklearn are there.
  *
  * `--quick` runs 200k rows only. A benchmark, not a test: it asserts nothing
  * and takes a few minutes.
@@ -89,6 +92,10 @@ for (const [label, n] of SIZES) {
   }
 }
 
+// The course's pandas job on the smaller CSV, right after score batch on it (it holds the whole file in memory).
+const pandas = await coursePandasJob(files[`${SIZES[0][0]}.csv`], join(OUT, `pandas_${SIZES[0][0].toLowerCase()}.csv`));
+const csvJob = results.find((r) => r.name === `CSV -> CSV, ${SIZES[0][0]}`)!;
+
 // The I/O ceiling of our own code: the same reader and writer with no model.
 const io: Record<string, number> = {};
 for (const format of ["csv", "parquet"]) {
@@ -134,6 +141,59 @@ console.log(
     pct(rf.rowsPerSecond, rawRf)
   } of raw onnxruntime, peak RSS ${rf.peakRssMb.toFixed(0)} MB) |`,
 );
+
+if (typeof pandas === "string") {
+  console.log(`\ncourse's pandas job: skipped (${pandas})`);
+} else {
+  console.log(
+    `\n| CSV -> CSV, ${SIZES[0][0]} rows, linreg | rows/s (job) | peak RSS |\n| --- | ---: | ---: |\n` +
+      `| the course's pandas job (pickled DictVectorizer + LinearRegression) | ${fmt(pandas.rowsPerSecond)} | ${
+        pandas.peakRssMb.toFixed(0)
+      } MB |\n| \`score batch\` (same run, above) | ${fmt(csvJob.job)} (**${
+        (csvJob.job / pandas.rowsPerSecond).toFixed(1)
+      }x** pandas) | ${csvJob.rss.toFixed(0)} MB |`,
+  );
+}
+
+/**
+ * The course's batch job in pandas on a CSV file (`bench/course_pandas_job.py`, Debian's python3): its rows/s
+ * (read to written, after imports and the pickle's load) and peak RSS, or why it was skipped.
+ */
+async function coursePandasJob(
+  input: string,
+  output: string,
+): Promise<{ rowsPerSecond: number; peakRssMb: number } | string> {
+  const python = "/usr/bin/python3";
+  const probe = await new Deno.Command(python, {
+    args: ["-c", "import pandas, sklearn"],
+    stderr: "null",
+    stdout: "null",
+  })
+    .output().catch(() => undefined);
+  if (probe?.code !== 0) {
+    return `${python} with pandas and sklearn is missing: apt-get install python3-pandas python3-sklearn`;
+  }
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: [
+      "-f",
+      "%M",
+      python,
+      join(ROOT, "bench", "course_pandas_job.py"),
+      "--model",
+      join(ROOT, "data", "course", "lin_reg.bin"),
+      "--input",
+      input,
+      "--output",
+      output,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) return `it failed: ${stderr.trim().split("\n").at(-2) ?? ""}`;
+  const done = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  return { rowsPerSecond: done.rows_per_s, peakRssMb: Number(stderr.trim().split("\n").at(-1)) / 1024 };
+}
 
 /**
  * DuckDB copying the rows a `--keep ride_id` job writes (its distance standing in for the prediction), file to
