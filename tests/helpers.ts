@@ -105,6 +105,24 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & Rec
 }
 
 /**
+ * The error `fn` throws; fails the test when it returns.
+ *
+ * @example
+ * ```ts
+ * const err = thrown(() => parseShard("3/2"));
+ * ```
+ */
+export function thrown(fn: () => unknown): Error & Record<string, unknown> {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof Error) return err as Error & Record<string, unknown>;
+    throw new Error(`threw a non-Error: ${String(err)}`);
+  }
+  throw new Error("expected a throw, but it returned");
+}
+
+/**
  * Waits until `condition` holds, looking every 10 ms; fails naming `what`
  * past `timeoutMs`. For what a test must see happen (a log line, a status),
  * instead of a fixed sleep.

@@ -7,6 +7,7 @@ import {
   periodWindow,
   windowLabel,
 } from "../../src/batch/period_window.ts";
+import { thrown } from "../helpers.ts";
 
 const iso = (d: Date) => d.toISOString();
 
@@ -104,12 +105,3 @@ Deno.test("parseTimestamp: the forms --at, --from and --to take", async (t) => {
     });
   }
 });
-
-function thrown(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error("expected a throw");
-}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectPostgres, isPostgresUrl, resolveTarget } from "../../src/postgres/connect.ts";
-import { rejection } from "../helpers.ts";
+import { rejection, thrown } from "../helpers.ts";
 import { PG_URL, withDb } from "./helpers.ts";
 
 Deno.test("resolveTarget: URL, DATABASE_URL, PG* variables; descriptions without the password", async (t) => {
@@ -101,12 +101,3 @@ Deno.test("connectPostgres: the real server, and each failure with its clear err
     assert.ok(!err.message.includes("s3cret"));
   });
 });
-
-function thrown(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error("expected a throw");
-}

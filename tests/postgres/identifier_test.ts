@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { quoteIdent, quoteTable } from "../../src/postgres/identifier.ts";
+import { thrown } from "../helpers.ts";
 
 Deno.test("quoteIdent and quoteTable: quoted as typed, or refused", async (t) => {
   const ok: [string, string][] = [
@@ -33,12 +34,3 @@ Deno.test("quoteIdent and quoteTable: quoted as typed, or refused", async (t) =>
     assert.match(err.message, /more than one dot/);
   });
 });
-
-function thrown(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error("expected a throw");
-}
