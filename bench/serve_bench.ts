@@ -7,7 +7,7 @@
  * - the ceiling: a bare `Deno.serve` answering a fixed JSON;
  * - `score serve` (linreg, access log on, to a file) with single-ride
  *   `POST /predict` requests (100 distinct rides, cycled);
- * - the same with 100-ride requests;
+ * - the same with 100-ride requests, on node:http and with `--listener deno`;
  * - single-ride requests again with `--log-predictions` to Postgres
  *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
  * - single-ride requests again with V8's old space capped
@@ -83,6 +83,7 @@ const results: Result[] = [];
   await using serve = await start(join(ROOT, "score"), scoreServe, "serve");
   await using serve100 = await start(join(ROOT, "score"), scoreServe, "serve100");
   await using denoListener = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno");
+  await using deno100 = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno100");
   await using capped = await start(join(ROOT, "score"), scoreServe, "capped", {
     DENO_V8_FLAGS: `--max-old-space-size=${HEAP_MB}`,
   });
@@ -97,6 +98,7 @@ const results: Result[] = [];
     ["score serve, 1 ride per request", serve, "/predict", single, 1],
     ["score serve, 1 ride per request, --listener deno", denoListener, "/predict", single, 1],
     ["score serve, 100 rides per request", serve100, "/predict", hundred, 100],
+    ["score serve, 100 rides per request, --listener deno", deno100, "/predict", hundred, 100],
   ];
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
