@@ -110,6 +110,14 @@ export interface PredictOptions {
   maxRunRows?: number;
 }
 
+/** The inputs resolved for a set of column names (see `Model.resolveInputs`). */
+interface Resolved {
+  names: readonly string[];
+  sources: ReadonlyMap<string, Readonly<InputSource>>;
+  /** [canonical name, column] for each column feeding the model, in the inputs' order. */
+  canonical: readonly [string, string][];
+}
+
 /** How many sets of column names a model keeps the resolved inputs of. */
 const RESOLVED_KEPT = 64;
 
@@ -152,8 +160,8 @@ export class Model {
   /** Things worth a log line, found while loading. */
   readonly warnings: readonly string[];
   readonly #session: ort.InferenceSession;
-  /** resolveInputs' answers by the JSON of the names asked about. */
-  readonly #resolved = new Map<string, ReadonlyMap<string, Readonly<InputSource>>>();
+  /** resolveInputs' answers by the names asked about, joined. */
+  readonly #resolved = new Map<string, Resolved>();
 
   constructor(init: ModelInit) {
     this.#session = init.session;
@@ -184,16 +192,7 @@ export class Model {
    * ```
    */
   resolveInputs(available: Iterable<string>): ReadonlyMap<string, Readonly<InputSource>> {
-    const names = [...available];
-    // Every request and every batch asks again with the same few sets of names: the answer is kept per set (not
-    // past RESOLVED_KEPT sets, since names may come from callers), and shared, hence read-only.
-    const key = JSON.stringify(names);
-    let found = this.#resolved.get(key);
-    if (found === undefined) {
-      found = resolveInputs(this.name, this.inputs, names);
-      if (this.#resolved.size < RESOLVED_KEPT) this.#resolved.set(key, found);
-    }
-    return found;
+    return this.#resolve(Array.isArray(available) ? available : [...available]).sources;
   }
 
   /**
@@ -207,12 +206,32 @@ export class Model {
    */
   canonicalColumns(columns: Readonly<Record<string, ArrayLike<unknown>>>): Record<string, ArrayLike<unknown>> {
     const out: Record<string, ArrayLike<unknown>> = {};
-    for (const [name, source] of this.resolveInputs(Object.keys(columns))) {
-      const input = this.inputs.find((i) => i.name === name)!;
-      if (source.packed !== undefined) out[name] = columns[source.packed];
-      source.columns?.forEach((c, k) => out[input.columns[k]] = columns[c]);
-    }
+    for (const [name, column] of this.#resolve(Object.keys(columns)).canonical) out[name] = columns[column];
     return out;
+  }
+
+  /**
+   * resolveInputs' answer for these names, and the canonical name of each column it uses. Every request and every
+   * batch asks again with the same few sets of names: the answer is kept per set (not past RESOLVED_KEPT sets,
+   * since names may come from callers), and shared, hence read-only.
+   */
+  #resolve(names: readonly string[]): Resolved {
+    // Joined with a separator a name may hold, so a hit is checked name by name.
+    const key = names.join("\0");
+    const kept = this.#resolved.get(key);
+    if (kept !== undefined && kept.names.length === names.length && kept.names.every((n, i) => n === names[i])) {
+      return kept;
+    }
+    const sources = resolveInputs(this.name, this.inputs, names);
+    const canonical: [string, string][] = [];
+    for (const input of this.inputs) {
+      const source = sources.get(input.name)!;
+      if (source.packed !== undefined) canonical.push([input.name, source.packed]);
+      source.columns?.forEach((c, k) => canonical.push([input.columns[k], c]));
+    }
+    const resolved = { names: [...names], sources, canonical };
+    if (this.#resolved.size < RESOLVED_KEPT) this.#resolved.set(key, resolved);
+    return resolved;
   }
 
   /**

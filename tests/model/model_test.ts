@@ -105,6 +105,10 @@ Deno.test("Model.resolveInputs keeps its answer per set of names, which requests
       assert.deepEqual(upper.get("x"), { columns: ["X"] });
       assert.deepEqual(model.resolveInputs(names).get("x"), { columns: ["x"] });
     });
+    await t.step("sets whose names join alike are told apart", () => {
+      model.resolveInputs(["x", "d", "i", "j", "s", "b"]);
+      assert.throws(() => model.resolveInputs(["x\0d", "i", "j", "s", "b"]), ModelError);
+    });
     await t.step("a set lacking an input fails every time", () => {
       const lacking = names.filter((n) => n !== "i");
       for (let k = 0; k < 2; k++) assert.throws(() => model.resolveInputs(lacking), ModelError);
