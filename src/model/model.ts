@@ -118,6 +118,12 @@ interface Resolved {
   canonical: readonly [string, string][];
 }
 
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** How many sets of column names a model keeps the resolved inputs of. */
 const RESOLVED_KEPT = 64;
 
@@ -162,6 +168,7 @@ export class Model {
   readonly #session: ort.InferenceSession;
   /** resolveInputs' answers by the names asked about, joined. */
   readonly #resolved = new Map<string, Resolved>();
+  #lastResolved: Resolved | undefined;
 
   constructor(init: ModelInit) {
     this.#session = init.session;
@@ -216,12 +223,13 @@ export class Model {
    * since names may come from callers), and shared, hence read-only.
    */
   #resolve(names: readonly string[]): Resolved {
+    // Most calls ask about the names of the call before: compared name by name, without building a key.
+    const last = this.#lastResolved;
+    if (last !== undefined && sameNames(last.names, names)) return last;
     // Joined with a separator a name may hold, so a hit is checked name by name.
     const key = names.join("\0");
     const kept = this.#resolved.get(key);
-    if (kept !== undefined && kept.names.length === names.length && kept.names.every((n, i) => n === names[i])) {
-      return kept;
-    }
+    if (kept !== undefined && sameNames(kept.names, names)) return this.#lastResolved = kept;
     const sources = resolveInputs(this.name, this.inputs, names);
     const canonical: [string, string][] = [];
     for (const input of this.inputs) {
@@ -231,7 +239,7 @@ export class Model {
     }
     const resolved = { names: [...names], sources, canonical };
     if (this.#resolved.size < RESOLVED_KEPT) this.#resolved.set(key, resolved);
-    return resolved;
+    return this.#lastResolved = resolved;
   }
 
   /**
