@@ -112,9 +112,8 @@ export class Metrics {
   }
 
   /** Counts one model run of `rows` rows by a model version. */
-  observeBatch(model: string, rows: number, version?: string) {
-    const labels: Record<string, string> = version === undefined ? { model } : { model, version };
-    this.#batches.observe(`${model}\0${version ?? ""}`, labels, rows);
+  observeBatch(model: string, rows: number, version: string) {
+    this.#batches.observe(`${model}\0${version}`, { model, version }, rows);
   }
 
   /** Counts a request refused before scoring (queue full, body too large, unauthorized). */
