@@ -48,7 +48,7 @@ export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
         { status: 415, code: "binary_tensors_unsupported" },
       );
     }
-    const body = await readJson(c.req.raw, limit.maxBytes, limit.limitName);
+    const body = await readJson(c.req.raw, limit);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
     const out = await plane.infer(name, version, body, context);
     c.set("modelVersion", context.modelVersion);

@@ -20,7 +20,7 @@ export function predictRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   const predict = async (c: Context<Env>, name: string) => {
     // The label is set once the model is known to exist: an unknown name must not become a series.
     c.set("model", plane.entry(name).model.name);
-    const body = await readJson(c.req.raw, limit.maxBytes, limit.limitName);
+    const body = await readJson(c.req.raw, limit);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
     const out = await plane.predictRows(name, body, context);
     c.set("modelVersion", context.modelVersion);

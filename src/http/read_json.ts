@@ -14,21 +14,21 @@ export interface BodyLimit {
 }
 
 /**
- * The parsed JSON body. Throws a 413 `InputError` past `maxBytes` (naming
- * `limitName`, the setting that raises it, when given) and a 400
- * `InputError` for a body that is not JSON.
+ * The parsed JSON body. Throws a 413 `InputError` past `limit.maxBytes`
+ * (naming `limit.limitName`, the setting that raises it, when given) and a
+ * 400 `InputError` for a body that is not JSON.
  *
  * @example
  * ```ts
- * const body = await readJson(c.req.raw, 1_048_576);
+ * const body = await readJson(c.req.raw, { maxBytes: 1_048_576, limitName: "--max-body-bytes" });
  * ```
  */
-export async function readJson(req: Request, maxBytes: number, limitName?: string): Promise<unknown> {
+export async function readJson(req: Request, limit: BodyLimit): Promise<unknown> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes, limitName);
+  if (declared !== null && Number(declared) > limit.maxBytes) throw tooLarge(limit);
   let text: string;
   try {
-    text = declared !== null ? await req.text() : await readCounted(req, maxBytes, limitName);
+    text = declared !== null ? await req.text() : await readCounted(req, limit);
   } catch (err) {
     if (err instanceof InputError) throw err;
     // The body stopped coming: the client hung up (or was cut off for being too slow).
@@ -36,7 +36,7 @@ export async function readJson(req: Request, maxBytes: number, limitName?: strin
       cause: err,
     });
   }
-  if (text.length > maxBytes) throw tooLarge(maxBytes, limitName);
+  if (text.length > limit.maxBytes) throw tooLarge(limit);
   if (text.trim() === "") {
     throw new InputError("The request body is empty; send a JSON document", { status: 400, code: "bad_request" });
   }
@@ -50,7 +50,7 @@ export async function readJson(req: Request, maxBytes: number, limitName?: strin
   }
 }
 
-async function readCounted(req: Request, maxBytes: number, limitName: string | undefined): Promise<string> {
+async function readCounted(req: Request, limit: BodyLimit): Promise<string> {
   if (req.body === null) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -59,9 +59,9 @@ async function readCounted(req: Request, maxBytes: number, limitName: string | u
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > maxBytes) {
+    if (size > limit.maxBytes) {
       await reader.cancel();
-      throw tooLarge(maxBytes, limitName);
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }
@@ -74,7 +74,7 @@ async function readCounted(req: Request, maxBytes: number, limitName: string | u
   return new TextDecoder().decode(all);
 }
 
-function tooLarge(maxBytes: number, limitName: string | undefined): InputError {
+function tooLarge({ maxBytes, limitName }: BodyLimit): InputError {
   const setting = limitName === undefined ? "" : ` (${limitName})`;
   return new InputError(`The request body is larger than ${maxBytes} bytes${setting}`, {
     status: 413,
