@@ -141,19 +141,13 @@ function startWriter(): WriterWorker {
     event.preventDefault();
     fail(new Error(`The CSV writer failed: ${event.message}`));
   };
-  const settled = (p: Promise<void>) => p.catch(() => {});
   return {
     async send(request, transfer = []) {
       if (failure) throw failure;
-      let resolve!: () => void;
-      let reject!: (err: Error) => void;
-      const done = new Promise<void>((yes, no) => {
-        resolve = yes;
-        reject = no;
-      });
-      const entry = { resolve, reject, done };
-      settled(entry.done);
-      waiting.push(entry);
+      const { promise: done, resolve, reject } = Promise.withResolvers<void>();
+      // Awaited only while IN_FLIGHT are out or at the end; a failure before then must not count as unhandled.
+      done.catch(() => {});
+      waiting.push({ resolve, reject, done });
       worker.postMessage(request, transfer);
       if (waiting.length >= IN_FLIGHT) await waiting[0].done;
       if (failure) throw failure;
