@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
 
 /** A process id that is no longer running: a child that has exited. */
+/** `score batch` of the small rides file to `output`, as a user would run it. */
+function scoreSmallRides(output: string, env?: Record<string, string>) {
+  const args = ["batch", "--model", join(MODELS, "ride-duration-linreg"), "--no-progress"];
+  return runScore([...args, "--input", join(FIXTURES, "rides_small.csv"), "--output", output], { env });
+}
+
 async function deadPid(): Promise<number> {
   const child = new Deno.Command("true").spawn();
   await child.status;
@@ -25,16 +31,7 @@ Deno.test("score batch removes the temporary files of earlier runs that were kil
     notOurs: `.pred.csv.notes.tmp`,
   };
   for (const name of Object.values(files)) await Deno.writeTextFile(join(dir.path, name), "x".repeat(1000));
-  const run = await runScore([
-    "batch",
-    "--model",
-    join(MODELS, "ride-duration-linreg"),
-    "--no-progress",
-    "--input",
-    join(FIXTURES, "rides_small.csv"),
-    "--output",
-    join(dir.path, "pred.csv"),
-  ]);
+  const run = await scoreSmallRides(join(dir.path, "pred.csv"));
   assert.equal(run.code, 0, run.stderr);
   const left = [];
   for await (const e of Deno.readDir(dir.path)) left.push(e.name);
@@ -82,16 +79,7 @@ Deno.test("score batch removes the staging folder of a Parquet job killed with -
   const [left] = stagingFolders();
   assert.ok(left?.startsWith(`score-staging-${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${child.pid}-`), left);
 
-  const run = await runScore([
-    "batch",
-    "--model",
-    join(MODELS, "ride-duration-linreg"),
-    "--no-progress",
-    "--input",
-    join(FIXTURES, "rides_small.csv"),
-    "--output",
-    join(dir.path, "pred.parquet"),
-  ], { env });
+  const run = await scoreSmallRides(join(dir.path, "pred.parquet"), env);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(stagingFolders(), [], "the killed job's folder removed; the new job's own removed at its end");
   const line = logLines(run.stderr).find((l) => String(l.msg).startsWith("removed the temporary folder"));
