@@ -104,6 +104,18 @@ async function withLoop(
 
 const until = (ok: () => boolean, what: string, timeoutMs = 20_000) => waitUntil(ok, what, timeoutMs);
 
+/** A queue on the prediction exchange that takes `maxLength` messages and then makes the broker nack a publish. */
+async function rejectingQueue(broker: TestBroker, topology: Topology, maxLength: number): Promise<string> {
+  const queue = randomName("full");
+  await broker.channel.assertQueue(queue, {
+    durable: true,
+    arguments: { "x-max-length": maxLength, "x-overflow": "reject-publish" },
+  });
+  await broker.channel.bindQueue(queue, topology.predictionExchange!, "#");
+  broker.track({ queues: [queue] });
+  return queue;
+}
+
 const rides = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ ride: { ...COURSE_EVENT.ride, trip_distance: 1 + (i % 20) }, ride_id: i }));
 
@@ -244,13 +256,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       async () => {
         await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
           // A full queue with reject-publish makes the broker nack the prediction's publish.
-          const full = randomName("full");
-          await broker.channel.assertQueue(full, {
-            durable: true,
-            arguments: { "x-max-length": 2, "x-overflow": "reject-publish" },
-          });
-          await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
-          broker.track({ queues: [full] });
+          const full = await rejectingQueue(broker, topology, 2);
           await broker.publish(topology.exchange, rides(5));
           await until(() => loop.metrics.redelivered >= 3, "refused predictions to send their events back");
           await until(() => loop.metrics.published === 2, "the two predictions that fit");
@@ -312,13 +318,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       async () => {
         await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
           // A queue that holds nothing, with reject-publish: every prediction is nacked.
-          const full = randomName("full");
-          await broker.channel.assertQueue(full, {
-            durable: true,
-            arguments: { "x-max-length": 0, "x-overflow": "reject-publish" },
-          });
-          await broker.channel.bindQueue(full, topology.predictionExchange!, "#");
-          broker.track({ queues: [full] });
+          const full = await rejectingQueue(broker, topology, 0);
           // retryDelayMs: 100
           const started = performance.now();
           await broker.publish(topology.exchange, [COURSE_EVENT]);
