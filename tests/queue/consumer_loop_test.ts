@@ -318,7 +318,7 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
       async () => {
         await withLoop({ model, scorer: batcher }, async ({ broker, topology, loop }) => {
           // A queue that holds nothing, with reject-publish: every prediction is nacked.
-          const full = await rejectingQueue(broker, topology, 0);
+          await rejectingQueue(broker, topology, 0);
           // retryDelayMs: 100
           const started = performance.now();
           await broker.publish(topology.exchange, [COURSE_EVENT]);
