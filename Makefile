@@ -30,14 +30,14 @@ models: ## convert the course's pickles to models/*/model.onnx and tests/fixture
 # each from its own folder, so a plain compile, which copies the .node file
 # alone, cannot load them. DuckDB's addon is required by a name computed at
 # run time, hence its explicit --include. Only linux-x64 (glibc) binaries
-# are kept. The CSV writer's worker is loaded by URL at run time, hence its
+# are kept. The CSV writer's and the model's workers are loaded by URL at run time, hence their
 # --include too. deno compile downloads its runtime (denort) on first use:
 # this needs a machine that can reach it.
 build: ## dist/score for linux-x64
 	$(DENO) install --quiet
 	$(DENO) compile --allow-all --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
-	  --include src/sinks/csv_writer_worker.ts \
+	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts

@@ -11,6 +11,7 @@ import { Model } from "./model.ts";
 import { ModelError } from "./model_error.ts";
 import { outputLayout } from "./output_layout.ts";
 import { unzipMaps } from "./zipmap.ts";
+import { openWorkerSession, type Session } from "./worker_session.ts";
 
 /** Session and naming options. */
 export interface LoadOptions {
@@ -29,6 +30,12 @@ export interface LoadOptions {
    * knows more than the file (an MLflow run id and signature).
    */
   manifest?: Manifest;
+  /**
+   * Runs the model in a worker thread (the same bytes and options, so the same bits): `predict` then leaves the
+   * calling thread free while the model scores, for a caller with other work meanwhile (`score batch` reads and
+   * writes). Off by default: a single small run costs a message each way.
+   */
+  worker?: boolean;
 }
 
 /**
@@ -45,7 +52,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const { onnxPath, manifestPath, defaultName } = await locate(path);
   const manifest = options.manifest ?? (manifestPath ? await readManifest(manifestPath) : {});
   const bytes = await Deno.readFile(onnxPath);
-  let session = await createSession(bytes, onnxPath, options);
+  let loaded: Uint8Array = bytes;
+  let session = await createSession(loaded, onnxPath, options);
   const warnings: string[] = [];
   try {
     // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
@@ -54,7 +62,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       const unzipped = unzipFile(bytes, onnxPath);
       if (unzipped !== undefined) {
         await session.release();
-        session = await createSession(unzipped.bytes, onnxPath, options);
+        loaded = unzipped.bytes;
+        session = await createSession(loaded, onnxPath, options);
         for (const z of unzipped.outputs) zipLabels.set(z.output, z.labels);
       }
     }
@@ -66,8 +75,11 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       { manifest, inputs, fixedBatch, zipLabels, renames: options.renames, where: onnxPath },
       warnings,
     );
+    const runner = options.worker ? await inWorker(loaded, onnxPath, options) : session;
+    // The in-process session served the metadata and the trial run; the worker's runs from here.
+    if (runner !== session) await session.release();
     return new Model({
-      session,
+      session: runner,
       name: manifest.name ?? defaultName,
       version: manifest.version ?? await shortSha256(bytes),
       description: manifest.description ?? "",
@@ -88,6 +100,23 @@ async function createSession(
   onnxPath: string,
   options: LoadOptions,
 ): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(options));
+  } catch (err) {
+    throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The same model, loaded from the same bytes with the same options, in a worker. */
+async function inWorker(bytes: Uint8Array, onnxPath: string, options: LoadOptions): Promise<Session> {
+  try {
+    return await openWorkerSession(bytes, sessionOptions(options));
+  } catch (err) {
+    throw ModelError.badModel(`Cannot load model ${onnxPath} in a worker: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimization ?? "all",
     // Warnings (a declared output shape that differs from the real one) would print raw text amid the JSON logs.
@@ -96,11 +125,7 @@ async function createSession(
   // onnxruntime rejects an explicit undefined: leave the key out for its default.
   const threads = options.intraOpThreads ?? 1;
   if (threads > 0) sessionOptions.intraOpNumThreads = threads;
-  try {
-    return await ort.InferenceSession.create(bytes, sessionOptions);
-  } catch (err) {
-    throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
-  }
+  return sessionOptions;
 }
 
 function unzipFile(bytes: Uint8Array, onnxPath: string) {

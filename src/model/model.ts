@@ -10,6 +10,7 @@ import { EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
 import { inputValues } from "./input_values.ts";
 import { ModelError } from "./model_error.ts";
 import { type InputSource, resolveInputs } from "./resolve_inputs.ts";
+import type { Session } from "./worker_session.ts";
 
 /**
  * One ONNX input and the columns that feed it.
@@ -129,7 +130,7 @@ const RESOLVED_KEPT = 64;
 
 /** What `loadModel` hands the constructor. */
 export interface ModelInit {
-  session: ort.InferenceSession;
+  session: Session;
   name: string;
   version: string;
   description: string;
@@ -165,7 +166,7 @@ export class Model {
   readonly fixedBatch: number | null;
   /** Things worth a log line, found while loading. */
   readonly warnings: readonly string[];
-  readonly #session: ort.InferenceSession;
+  readonly #session: Session;
   /** resolveInputs' answers by the names asked about, joined. */
   readonly #resolved = new Map<string, Resolved>();
   #lastResolved: Resolved | undefined;

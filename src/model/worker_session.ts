@@ -1,0 +1,81 @@
+/**
+ * The part of an onnxruntime session a {@linkcode Model} uses (`run`,
+ * `release`), run in a worker (`session_worker.ts`) so the calling thread
+ * is free while the model scores: `score batch` reads the next batch and
+ * writes the last one meanwhile. The same bytes and session options as an
+ * in-process session, so a row gets the same bits either way.
+ */
+import * as ort from "onnxruntime-node";
+import type { PlainTensor, SessionReply, SessionRequest } from "./session_worker.ts";
+
+/** What a Model runs its batches through: an onnxruntime session, or one in a worker. */
+export type Session = Pick<ort.InferenceSession, "run" | "release">;
+
+/**
+ * Starts a worker and loads the model's bytes into a session there.
+ *
+ * @example
+ * ```ts
+ * const session = await openWorkerSession(bytes, { intraOpNumThreads: 1 });
+ * const out = await session.run({ x: new ort.Tensor("float32", new Float32Array([1]), [1, 1]) }, ["y"]);
+ * await session.release();
+ * ```
+ */
+export async function openWorkerSession(
+  bytes: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<Session> {
+  const worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
+  const runs = new Map<number, PromiseWithResolvers<Record<string, PlainTensor>>>();
+  const loaded = Promise.withResolvers<void>();
+  let failure: Error | undefined;
+  let ids = 0;
+  const fail = (err: Error) => {
+    failure ??= err;
+    loaded.reject(failure);
+    for (const run of runs.values()) run.reject(failure);
+    runs.clear();
+  };
+  worker.onmessage = (event: MessageEvent<SessionReply>) => {
+    const reply = event.data;
+    if (reply.kind === "loaded") return loaded.resolve();
+    if (reply.kind === "failed" && reply.id === 0) return loaded.reject(new Error(reply.message));
+    const run = runs.get(reply.id);
+    runs.delete(reply.id);
+    if (reply.kind === "ran") run?.resolve(reply.outputs);
+    else run?.reject(new Error(reply.message));
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    // Handled here: an error left unhandled in a worker would end the whole process.
+    event.preventDefault();
+    fail(new Error(`The model's worker failed: ${event.message}`));
+  };
+  worker.postMessage({ kind: "load", bytes, options } satisfies SessionRequest);
+  try {
+    await loaded.promise;
+  } catch (err) {
+    worker.terminate();
+    throw err;
+  }
+  return {
+    async run(feeds: Record<string, ort.Tensor>, fetches?: unknown) {
+      if (failure) throw failure;
+      const id = ++ids;
+      const plain: Record<string, PlainTensor> = {};
+      for (const [name, t] of Object.entries(feeds)) plain[name] = { type: t.type, data: t.data, dims: t.dims };
+      const run = Promise.withResolvers<Record<string, PlainTensor>>();
+      runs.set(id, run);
+      // Copied, not moved: a feed's data may be the caller's own column, still needed after the run.
+      worker.postMessage({ kind: "run", id, feeds: plain, fetches: fetches as string[] } satisfies SessionRequest);
+      const outputs = await run.promise;
+      const results: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(outputs)) results[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+      return results;
+    },
+    release() {
+      fail(new Error("The model was closed"));
+      worker.terminate();
+      return Promise.resolve();
+    },
+  } as Session;
+}

@@ -1,0 +1,98 @@
+/**
+ * A model loaded with `worker: true` runs in a worker thread and gives the
+ * in-process session's bits for every model we know (the course's, the
+ * synthetic and the real exports, ZipMaps rewritten at load among them),
+ * leaves the calling thread free while it runs, and fails as the in-process
+ * one does.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { openWorkerSession } from "../../src/model/worker_session.ts";
+import { rowsToColumns } from "../../src/rows.ts";
+import { ALL_CASES } from "../byom_cases.ts";
+import { MODELS, rejection } from "../helpers.ts";
+
+const COURSE = ["ride-duration-linreg", "ride-duration-rf"].map((name) => ({
+  name,
+  path: join(MODELS, name),
+  rows: [
+    { PULocationID: 10, DOLocationID: 50, trip_distance: 40 },
+    { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 },
+    { PULocationID: 43, DOLocationID: 151, trip_distance: null },
+  ],
+}));
+
+Deno.test("model in a worker: the same bits as in process", async (t) => {
+  for (const c of [...COURSE, ...ALL_CASES]) {
+    await t.step(c.name, async () => {
+      const here = await loadModel(c.path);
+      const there = await loadModel(c.path, { worker: true });
+      try {
+        assert.deepEqual(there.outputColumns, here.outputColumns);
+        // Many rows (the same few, repeated) so a run is not a lone row's.
+        const rows = Array.from({ length: 300 }, (_, i) => c.rows[i % c.rows.length]);
+        const columns = rowsToColumns(rows);
+        const [a, b] = await Promise.all([here.predict(columns, rows.length), there.predict(columns, rows.length)]);
+        assert.deepEqual(b, a);
+      } finally {
+        await here.close();
+        await there.close();
+      }
+    });
+  }
+});
+
+Deno.test("model in a worker: the calling thread runs while the model scores", async () => {
+  const model = await loadModel(join(MODELS, "ride-duration-rf"), { worker: true });
+  try {
+    const n = 100_000;
+    const columns = {
+      PULocationID: new BigInt64Array(n).fill(130n),
+      DOLocationID: new BigInt64Array(n).fill(205n),
+      trip_distance: new Float64Array(n).fill(3.66),
+    };
+    // A timer armed before the run fires while the run is still out: the calling thread was not held.
+    let ticks = 0;
+    let done = false;
+    const tick = () => {
+      ticks++;
+      if (!done) setTimeout(tick, 1);
+    };
+    setTimeout(tick, 1);
+    const p = await model.predict(columns, n);
+    done = true;
+    assert.equal(p.columns.duration.length, n);
+    assert.ok(ticks >= 3, `the timer ticked ${ticks} times during the run`);
+  } finally {
+    await model.close();
+  }
+});
+
+Deno.test("model in a worker: failures", async (t) => {
+  await t.step("a run onnxruntime refuses rejects with its message", async () => {
+    const session = await openWorkerSession(
+      await Deno.readFile(join(MODELS, "ride-duration-linreg", "model.onnx")),
+      { intraOpNumThreads: 1 },
+    );
+    try {
+      const feeds = { PULocationID: new ort.Tensor("float32", new Float32Array([1]), [1]) };
+      const err = await rejection(() => session.run(feeds, ["duration"]));
+      assert.match(err.message, /input|PULocationID|type/i);
+    } finally {
+      await session.release();
+    }
+  });
+  await t.step("bytes onnxruntime cannot load: the worker is stopped, the error given", async () => {
+    const err = await rejection(() => openWorkerSession(new TextEncoder().encode("not a model"), {}));
+    assert.match(err.message, /protobuf|parse|model/i);
+  });
+  await t.step("a run after close rejects, it does not hang", async () => {
+    const model = await loadModel(join(MODELS, "ride-duration-linreg"), { worker: true });
+    await model.close();
+    const err = await rejection(() => model.predict({ PULocationID: [1], DOLocationID: [2], trip_distance: [3] }, 1));
+    assert.ok(err instanceof ModelError);
+    assert.match(err.message, /closed/);
+  });
+});
