@@ -6,7 +6,7 @@
  */
 import { abortable } from "../abortable.ts";
 import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
-import { type InputSource, type Model, sourceColumns } from "../model/mod.ts";
+import { type InputSource, type Model, type Prediction, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/mod.ts";
 import type { NumberType, Source } from "../sources/mod.ts";
@@ -105,14 +105,8 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     }
     const numbers = numberColumns(model, inputs, keep);
     const batches = source.batches({ batchSize: job.batchSize, columns: read, numbers })[Symbol.asyncIterator]();
-    let next = batches.next();
-    for (;;) {
-      const r = await wait(next);
-      if (r.done) break;
-      const batch = r.value;
-      next = batches.next();
-      next.catch(() => {}); // awaited on the next turn; this only silences an early rejection
-      const prediction = await model.predict(batch.columns, batch.length);
+    /** Writes one scored batch and its rejects, then counts it. */
+    const finish = async (batch: RowBatch, prediction: Prediction) => {
       const rowsOut = prediction.rows?.length ?? batch.length;
       if (rowsOut > 0) {
         const out: Record<string, ArrayLike<unknown>> = {};
@@ -140,7 +134,23 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
         );
       }
       job.signal?.throwIfAborted();
+    };
+    // Three batches in flight, each at its own stage: batch n+1 is read while batch n is scored (by a model in a
+    // worker, or by the main thread) and batch n-1 is written, in order.
+    let next = batches.next();
+    let scored: { batch: RowBatch; prediction: Promise<Prediction> } | undefined;
+    for (;;) {
+      const r = await wait(next);
+      if (r.done) break;
+      const batch = r.value;
+      next = batches.next();
+      next.catch(() => {}); // awaited on the next turn; this only silences an early rejection
+      const prediction = model.predict(batch.columns, batch.length);
+      prediction.catch(() => {}); // awaited below, after the batch before is written
+      if (scored) await finish(scored.batch, await wait(scored.prediction));
+      scored = { batch, prediction };
     }
+    if (scored) await finish(scored.batch, await wait(scored.prediction));
     // A signal during the commit abandons it too: the transaction then either committed whole
     // (the commit had reached the server) or not at all, and a rerun replaces it either way.
     await wait(sink.commit());
