@@ -3,18 +3,29 @@
  * columns come out as typed arrays (one copy of DuckDB's own memory, no
  * value objects), and typed arrays go into an appender the same way.
  *
- * `tests/duckdb/duckdb_test.ts` pins what this relies on: a numeric vector
- * keeps its values in a typed array named `items`, its validity mask in
- * `validity.data` (null when every row is valid), and `flush()` copies
- * `items` and the mask into DuckDB's vector.
+ * Numbers go through `@duckdb/node-bindings` (the library's own C API
+ * binding) directly, a call per vector: the friendlier vector objects cost
+ * several calls and two copies per vector, which for 2,048-row chunks was
+ * as much as DuckDB's own work. Other types go through those objects.
+ *
+ * `tests/duckdb/duckdb_test.ts` pins what this relies on: under Deno,
+ * `vector_get_data` returns a copy of the vector's memory (kept as it is,
+ * not copied again); `copy_data_to_vector` writes into a chunk's vector; a
+ * numeric vector object keeps its values in a typed array named `items`,
+ * its validity mask in `validity.data` (null when every row is valid), and
+ * `flush()` copies `items` and the mask into DuckDB's vector.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk } from "@duckdb/node-api";
 
 type Api = typeof import("@duckdb/node-api");
+type Bindings = typeof import("@duckdb/node-bindings");
 let api: Api | undefined;
+let bindings: Bindings | undefined;
 
 /** The library, loaded on first use: a command that reads and writes no file never loads its 70 MB library. */
 async function load(): Promise<Api> {
+  // A CommonJS module: its functions are its default export.
+  bindings ??= (await import("@duckdb/node-bindings") as unknown as { default: Bindings }).default;
   return api ??= await import("@duckdb/node-api");
 }
 
@@ -22,6 +33,45 @@ function loaded(): Api {
   if (api === undefined) throw new Error("DuckDB is not loaded yet: open a database first");
   return api;
 }
+
+function raw(): Bindings {
+  if (bindings === undefined) throw new Error("DuckDB is not loaded yet: open a database first");
+  return bindings;
+}
+
+/** The typed array each numeric DuckDB type's vector holds, by type id; other types have none here. */
+function numericArrays(): Map<number, TypedArrayClass> {
+  const id = loaded().DuckDBTypeId;
+  return new Map<number, TypedArrayClass>([
+    [id.TINYINT, Int8Array],
+    [id.SMALLINT, Int16Array],
+    [id.INTEGER, Int32Array],
+    [id.BIGINT, BigInt64Array],
+    [id.UTINYINT, Uint8Array],
+    [id.USMALLINT, Uint16Array],
+    [id.UINTEGER, Uint32Array],
+    [id.UBIGINT, BigUint64Array],
+    [id.FLOAT, Float32Array],
+    [id.DOUBLE, Float64Array],
+  ]);
+}
+
+type TypedArrayClass = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray;
+  new (length: number): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+};
+type TypedArray =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
 
 /** The column types `appendColumns` writes. */
 export type ColumnType = "DOUBLE" | "FLOAT" | "BIGINT" | "INTEGER" | "BOOLEAN" | "VARCHAR";
@@ -101,6 +151,8 @@ export interface ColumnChunk {
  */
 export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
   const result = await connection.stream(sql);
+  const numeric = numericArrays();
+  const arrays = Array.from({ length: result.columnCount }, (_, c) => numeric.get(result.columnTypeId(c)));
   // The next chunk is asked for before this one is read: DuckDB fetches it while JavaScript copies this one.
   let next = result.fetchChunk();
   // Awaited below; this only keeps a rejection while the caller holds a chunk from counting as unhandled.
@@ -108,18 +160,40 @@ export async function* streamColumns(connection: DuckDBConnection, sql: string):
   try {
     for (;;) {
       const chunk = await next;
-      if (chunk === null || chunk.rowCount === 0) return;
+      if (chunk === null) return;
+      const length = chunk.rowCount;
+      if (length === 0) return;
       next = result.fetchChunk();
       next.catch(() => null);
-      const length = chunk.rowCount;
       const columns: ArrayLike<unknown>[] = [];
-      for (let c = 0; c < chunk.columnCount; c++) columns.push(vectorValues(chunk, c, length));
+      for (let c = 0; c < arrays.length; c++) {
+        const array = arrays[c];
+        columns.push(array ? numericValues(chunk, c, length, array) : vectorValues(chunk, c, length));
+      }
       yield { length, columns };
     }
   } finally {
     // A caller that stops early must not close the connection under a fetch still running.
     await next.catch(() => null);
   }
+}
+
+/** A numeric vector's values: its memory as the binding copied it out, typed; a plain array with nulls if any. */
+function numericValues(chunk: DuckDBDataChunk, c: number, length: number, array: TypedArrayClass): ArrayLike<unknown> {
+  const duckdb = raw();
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+  const bytes = duckdb.vector_get_data(vector, length * array.BYTES_PER_ELEMENT);
+  const values = bytes.byteOffset % array.BYTES_PER_ELEMENT === 0
+    ? new array(bytes.buffer, bytes.byteOffset, length)
+    : new array(bytes.slice().buffer, 0, length);
+  const mask = duckdb.vector_get_validity(vector, Math.ceil(length / 64) * 8);
+  if (mask === null) return values;
+  const words = mask.byteOffset % 4 === 0 ? mask : mask.slice();
+  const bits = new Uint32Array(words.buffer, words.byteOffset, Math.ceil(length / 32));
+  if (allValid(bits, length)) return values;
+  const out = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) out[i] = isValid(bits, i) ? values[i] : null;
+  return out;
 }
 
 /**
@@ -158,6 +232,8 @@ interface RawVector {
 }
 
 function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayLike<unknown> {
+  // A vector of nulls only (a CSV number column's text beside its numbers, mostly) is told by its mask alone.
+  if (allNull(chunk, c, length)) return new Array<unknown>(length).fill(null);
   const vector = chunk.getColumnVector(c) as unknown as RawVector;
   const bits = vector.validity?.data
     ? new Uint32Array(vector.validity.data.buffer, vector.validity.data.byteOffset, Math.ceil(length / 32))
@@ -180,6 +256,14 @@ function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayL
     }
   }
   return out;
+}
+
+function allNull(chunk: DuckDBDataChunk, c: number, length: number): boolean {
+  const duckdb = raw();
+  const mask = duckdb.vector_get_validity(duckdb.data_chunk_get_vector(chunk.chunk, c), Math.ceil(length / 8));
+  if (mask === null) return false;
+  for (let i = 0; i < mask.length - 1; i++) if (mask[i] !== 0) return false;
+  return (mask[mask.length - 1] & ((1 << (length - 8 * (mask.length - 1))) - 1)) === 0;
 }
 
 /** A string of up to 12 ASCII bytes, read from its header in place; undefined for any other (read by the library). */
@@ -224,24 +308,43 @@ export function appendColumns(
   columns: readonly ArrayLike<unknown>[],
   length: number,
 ): void {
+  const { DuckDBDataChunk } = loaded();
+  const duckdb = raw();
   const size = 2048;
+  const chunk = DuckDBDataChunk.create(types.map((t) => loaded()[t]));
+  const own = types.map((t, c) => {
+    const array = OWN_ARRAYS[t];
+    return array !== undefined && ArrayBuffer.isView(columns[c]) && columns[c].constructor === array
+      ? array
+      : undefined;
+  });
   for (let start = 0; start < length; start += size) {
     const n = Math.min(size, length - start);
-    const chunk = loaded().DuckDBDataChunk.create(types.map((t) => loaded()[t]), n);
+    // Back to all-valid vectors: a null set in this chunk before must not stay.
+    chunk.reset();
+    chunk.rowCount = n;
     for (let c = 0; c < types.length; c++) {
-      const vector = chunk.getColumnVector(c) as unknown as RawVector;
+      const array = own[c];
       const values = columns[c];
-      if (vector.items !== undefined && sameElements(vector.items, values)) {
-        vector.items.set((values as unknown as Float64Array).subarray(start, start + n));
-      } else {
-        for (let i = 0; i < n; i++) vector.setItem(i, values[start + i] ?? null);
+      if (array !== undefined) {
+        const typed = values as unknown as TypedArray;
+        const width = array.BYTES_PER_ELEMENT;
+        const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+        duckdb.copy_data_to_vector(vector, 0, typed.buffer as ArrayBuffer, typed.byteOffset + start * width, n * width);
+        continue;
       }
+      const vector = chunk.getColumnVector(c) as unknown as RawVector;
+      for (let i = 0; i < n; i++) vector.setItem(i, values[start + i] ?? null);
       vector.flush();
     }
     appender.appendDataChunk(chunk);
   }
 }
 
-function sameElements(items: ArrayLike<unknown>, values: ArrayLike<unknown>): boolean {
-  return ArrayBuffer.isView(values) && values.constructor === items.constructor;
-}
+/** The typed array whose memory is a vector's of each column type, as it is. */
+const OWN_ARRAYS: Partial<Record<ColumnType, TypedArrayClass>> = {
+  DOUBLE: Float64Array,
+  FLOAT: Float32Array,
+  BIGINT: BigInt64Array,
+  INTEGER: Int32Array,
+};

@@ -43,6 +43,22 @@ Deno.test("DuckDB adapter: results come out as typed arrays", async (t) => {
       );
       assert.deepEqual(chunk.columns, [["a", null, "a longer string than twelve"], [true, null, false]]);
     });
+    await t.step("a text column of nulls only, and one valid value at a chunk's last row", async () => {
+      // 2,051 rows: a full chunk and one of 3 rows (a mask whose last byte is partly used).
+      const chunks = await collect(
+        db,
+        "select null::VARCHAR as none, case when range in (2047, 2050) then 'x' end as last, " +
+          "case when range = 2047 then null else range end as n from range(2051)",
+      );
+      assert.deepEqual(chunks.map((c) => c.length), [2048, 3]);
+      for (const [k, chunk] of chunks.entries()) {
+        const [none, last, n] = chunk.columns as unknown[][];
+        assert.ok(none.every((v) => v === null));
+        assert.deepEqual(last.flatMap((v, i) => (v === null ? [] : [i])), [chunk.length - 1]);
+        assert.equal(n.filter((v) => v === null).length, k === 0 ? 1 : 0);
+      }
+      assert.ok(chunks[1].columns[2] instanceof BigInt64Array);
+    });
     await t.step("describe, and quoting", async () => {
       assert.deepEqual(
         await describe(db.connection, `select 1::BIGINT as ${sqlName('a "b"')}, ${sqlString("it's")} as s`),
@@ -87,6 +103,49 @@ Deno.test("DuckDB adapter: typed arrays go into an appender as they are", async 
   } finally {
     db.close();
   }
+});
+
+Deno.test("DuckDB adapter: a typed column and a column with nulls in one chunk only append whole", async () => {
+  const db = await openDuckDB({ threads: 1 });
+  try {
+    await db.connection.run("create table t (i BIGINT, s VARCHAR)");
+    const appender = await db.connection.createAppender("t");
+    const n = 5000;
+    const i = BigInt64Array.from({ length: n }, (_, k) => BigInt(k));
+    // Nulls in the first 2,048-row chunk only: the chunk is reused, its nulls must not stay for the next rows.
+    const s = Array.from({ length: n }, (_, k) => (k < 2048 && k % 2 === 0 ? null : `v${k}`));
+    appendColumns(appender, ["BIGINT", "VARCHAR"], [i, s], n);
+    appender.closeSync();
+    const back = await db.connection.runAndReadAll(
+      "select count(*)::INTEGER as n, count(s)::INTEGER as s, sum(i)::VARCHAR as i, " +
+        "count(*) filter (where s is null and i >= 2048)::INTEGER as late from t",
+    );
+    assert.deepEqual(back.getRowObjectsJS()[0], { n, s: n - 1024, i: String((n * (n - 1)) / 2), late: 0 });
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("DuckDB adapter: the binding's vector calls behave as it relies on", async () => {
+  // If an upgrade changes these, the adapter reads or writes the wrong memory: this fails first.
+  const duckdb =
+    (await import("@duckdb/node-bindings") as unknown as { default: typeof import("@duckdb/node-bindings") })
+      .default;
+  const { BIGINT, DOUBLE, DuckDBDataChunk } = await import("@duckdb/node-api");
+  const chunk = DuckDBDataChunk.create([DOUBLE, BIGINT], 4);
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, 0);
+  const values = new Float64Array([1.5, 2.5, 3.5, 4.5, 5.5]);
+  // copy_data_to_vector writes into the vector from a byte offset of the buffer.
+  duckdb.copy_data_to_vector(vector, 0, values.buffer, 8, 32);
+  const first = duckdb.vector_get_data(vector, 32);
+  assert.deepEqual([...new Float64Array(first.buffer, first.byteOffset, 4)], [2.5, 3.5, 4.5, 5.5]);
+  // vector_get_data gives a copy, so the adapter keeps it without copying it again (a view would go stale).
+  new Float64Array(first.buffer, first.byteOffset, 4)[0] = 99;
+  const second = duckdb.vector_get_data(vector, 32);
+  assert.equal(new Float64Array(second.buffer, second.byteOffset, 4)[0], 2.5);
+  assert.notEqual(first.buffer, second.buffer);
+  // A vector whose rows are all valid has no mask.
+  assert.equal(duckdb.vector_get_validity(vector, 8), null);
 });
 
 Deno.test("DuckDB adapter: the vector internals it relies on are there", async () => {

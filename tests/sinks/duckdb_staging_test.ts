@@ -4,6 +4,7 @@ import { openDuckDB } from "../../src/duckdb/duckdb.ts";
 import type { ColumnInfo } from "../../src/rows.ts";
 import { openStaging } from "../../src/sinks/duckdb_staging.ts";
 import { tempDir } from "../helpers.ts";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 
 const COLUMNS: ColumnInfo[] = [
   { name: "id", type: "int64" },
@@ -48,6 +49,15 @@ Deno.test("DuckDB staging: rows come back in order, constants and all", async (t
       )).getRowObjectsJS();
       db.close();
       assert.equal(rows.length, 30);
+      // Another reader sees a constant (written as a one-value ENUM) as the plain UTF-8 column any other is.
+      const file = await asyncBufferFromFile(out);
+      const schema = parquetSchema(await parquetMetadataAsync(file)).children.map((c) => c.element);
+      for (const name of ["model", "note"]) {
+        const element = schema.find((e) => e.name === name)!;
+        assert.deepEqual([element.type, element.converted_type], ["BYTE_ARRAY", "UTF8"], name);
+      }
+      const read = await parquetReadObjects({ file, columns: ["model", "note"] });
+      assert.deepEqual(read, rows.map((_, i) => ({ model: "linreg", note: note(i) })));
       rows.forEach((r, i) => {
         assert.deepEqual(r, {
           id: i,
