@@ -16,7 +16,7 @@
 // @ts-types="@types/papaparse"
 import Papa from "papaparse";
 import { createReadStream, type ReadStream } from "node:fs";
-import { openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
@@ -82,7 +82,9 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   const byDuckDB = header.length > 1 && path !== STDIN;
   // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
   if (byDuckDB) head.close();
-  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, byDuckDB };
+  // Opened here, as the Parquet source opens its own: loading the library is setup, not reading.
+  const duckdb = byDuckDB ? await openDuckDB() : undefined;
+  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, duckdb };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
@@ -100,6 +102,8 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
     },
     close: () => {
       reading.papaparse?.close();
+      reading.duckdb?.close();
+      reading.duckdb = undefined;
       return Promise.resolve();
     },
   };
@@ -109,7 +113,8 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
 interface Reading {
   rows: number;
   done: boolean;
-  byDuckDB: boolean;
+  /** The database DuckDB reads with, until the source is closed; none when papaparse reads from the start. */
+  duckdb: DuckDB | undefined;
   papaparse: Records | undefined;
 }
 
@@ -142,9 +147,9 @@ async function* readBatches(
   options: ReadOptions,
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
-  if (reading.byDuckDB) {
+  if (reading.duckdb) {
     try {
-      yield* duckdbCsvBatches(path, delimiter, header, options, (rows) => (reading.rows = rows));
+      yield* duckdbCsvBatches(reading.duckdb, path, delimiter, header, options, (rows) => (reading.rows = rows));
       return;
     } catch (err) {
       log.debug("CSV: reading on in JavaScript", {
@@ -163,6 +168,7 @@ async function* readBatches(
 }
 
 async function* duckdbCsvBatches(
+  db: DuckDB,
   path: string,
   delimiter: string,
   header: string[],
@@ -196,26 +202,21 @@ async function* duckdbCsvBatches(
     selected.push(`v${c}`, `x${c}`);
   });
   const sql = `select ${outer.join(", ")} from (select ${inner.join(", ")} from ${file})`;
-  const db = await openDuckDB();
   // A stream that fails midway (a ragged row) ends as if it were done: its last row marks its end, and a stream
   // that ends without it sends the reading on to papaparse.
-  try {
-    for await (
-      const batch of duckdbBatches(db.connection, endMarked(sql, selected), selected, batchSize, {
-        onRows,
-        endMarked: true,
-      })
-    ) {
-      const out: Record<string, ArrayLike<unknown>> = {};
-      wanted.forEach((name, c) => {
-        const values = batch.columns[`v${c}`];
-        const text = batch.columns[`x${c}`];
-        out[name] = text === undefined ? values : withText(values, text);
-      });
-      yield { offset: batch.offset, length: batch.length, columns: out };
-    }
-  } finally {
-    db.close();
+  for await (
+    const batch of duckdbBatches(db.connection, endMarked(sql, selected), selected, batchSize, {
+      onRows,
+      endMarked: true,
+    })
+  ) {
+    const out: Record<string, ArrayLike<unknown>> = {};
+    wanted.forEach((name, c) => {
+      const values = batch.columns[`v${c}`];
+      const text = batch.columns[`x${c}`];
+      out[name] = text === undefined ? values : withText(values, text);
+    });
+    yield { offset: batch.offset, length: batch.length, columns: out };
   }
 }
 
