@@ -97,14 +97,17 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   let opened: Sink[] = [];
   try {
     job.signal?.throwIfAborted();
+    const numbers = numberColumns(model, inputs, keep);
+    const batches = source.batches({ batchSize: job.batchSize, columns: read, numbers })[Symbol.asyncIterator]();
+    // The first batch is read while the sinks open (a query or a file reader starting takes as long as an open).
+    let next = batches.next();
+    next.catch(() => {}); // awaited below; this only silences a rejection while the sinks open
     opened.push(sink);
     await wait(sink.open(columns));
     if (rejects) {
       opened.push(rejects);
       await wait(rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]));
     }
-    const numbers = numberColumns(model, inputs, keep);
-    const batches = source.batches({ batchSize: job.batchSize, columns: read, numbers })[Symbol.asyncIterator]();
     /** Writes one scored batch and its rejects, then counts it. */
     const finish = async (batch: RowBatch, prediction: Prediction) => {
       const rowsOut = prediction.rows?.length ?? batch.length;
@@ -137,7 +140,6 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     };
     // Three batches in flight, each at its own stage: batch n+1 is read while batch n is scored (by a model in a
     // worker, or by the main thread) and batch n-1 is written, in order.
-    let next = batches.next();
     let scored: { batch: RowBatch; prediction: Promise<Prediction> } | undefined;
     for (;;) {
       const r = await wait(next);
