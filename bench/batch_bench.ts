@@ -210,7 +210,7 @@ async function duckdbCopy(input: string, output: string, format: string, rows: n
     );
     return rows / ((performance.now() - t) / 1000);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

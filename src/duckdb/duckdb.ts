@@ -81,7 +81,32 @@ export interface DuckDB {
   connection: DuckDBConnection;
   /** Another connection, for a query run beside the first one's. */
   connect(): Promise<DuckDBConnection>;
-  close(): void;
+  /**
+   * Interrupts what its connections run, waits for the work marked {@linkcode busy} to end, then frees the
+   * database: freeing it under a query or a fetch in flight crashes the process.
+   */
+  close(): Promise<void>;
+}
+
+/** Work in flight on each connection (see {@linkcode busy}). */
+const inFlight = new WeakMap<DuckDBConnection, Set<Promise<unknown>>>();
+
+/**
+ * Marks `work` as running on `connection`, so the database's `close` waits for it: a query or fetch that may
+ * still run when its reader is closed (a signal, a failed write) goes through here.
+ *
+ * @example
+ * ```ts
+ * await busy(db.connection, db.connection.run("copy t to 'out.parquet'"));
+ * ```
+ */
+export function busy<T>(connection: DuckDBConnection, work: Promise<T>): Promise<T> {
+  let works = inFlight.get(connection);
+  if (works === undefined) inFlight.set(connection, works = new Set());
+  works.add(work);
+  const done = () => works.delete(work);
+  work.then(done, done);
+  return work;
 }
 
 /**
@@ -92,7 +117,7 @@ export interface DuckDB {
  * ```ts
  * const db = await openDuckDB({ threads: 2 });
  * await db.connection.run("select 1");
- * db.close();
+ * await db.close();
  * ```
  */
 export async function openDuckDB(
@@ -120,8 +145,11 @@ export async function openDuckDB(
       others.push(other);
       return other;
     },
-    close() {
-      for (const c of [connection, ...others]) c.closeSync();
+    async close() {
+      const connections = [connection, ...others];
+      for (const c of connections) c.interrupt();
+      await Promise.allSettled(connections.flatMap((c) => [...inFlight.get(c) ?? []]));
+      for (const c of connections) c.closeSync();
       instance.closeSync();
     },
   };
@@ -150,11 +178,11 @@ export interface ColumnChunk {
  * ```
  */
 export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
-  const result = await connection.stream(sql);
+  const result = await busy(connection, connection.stream(sql));
   const numeric = numericArrays();
   const arrays = Array.from({ length: result.columnCount }, (_, c) => numeric.get(result.columnTypeId(c)));
   // The next chunk is asked for before this one is read: DuckDB fetches it while JavaScript copies this one.
-  let next = result.fetchChunk();
+  let next = busy(connection, result.fetchChunk());
   // Awaited below; this only keeps a rejection while the caller holds a chunk from counting as unhandled.
   next.catch(() => null);
   try {
@@ -163,7 +191,7 @@ export async function* streamColumns(connection: DuckDBConnection, sql: string):
       if (chunk === null) return;
       const length = chunk.rowCount;
       if (length === 0) return;
-      next = result.fetchChunk();
+      next = busy(connection, result.fetchChunk());
       next.catch(() => null);
       const columns: ArrayLike<unknown>[] = [];
       for (let c = 0; c < arrays.length; c++) {

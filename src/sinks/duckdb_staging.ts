@@ -11,7 +11,7 @@
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
-import { appendColumns, type ColumnType, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { appendColumns, busy, type ColumnType, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { jsonText } from "../value_codec.ts";
 import { OWNER, sweepStaleFolders } from "./atomic_file.ts";
 import { dirname } from "node:path";
@@ -85,7 +85,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
     );
     await reopen();
   } catch (err) {
-    db.close();
+    await db.close();
     await Deno.remove(spill, { recursive: true }).catch(() => {});
     throw err;
   }
@@ -131,7 +131,10 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
           : `${sqlString(value)}::ENUM(${sqlString(value)})`;
         return `${expr} as ${sqlName(c.name)}`;
       }).join(", ");
-      await db.connection.run(`copy (select ${select} from staged) to ${sqlString(path)} (${options})`);
+      await busy(
+        db.connection,
+        db.connection.run(`copy (select ${select} from staged) to ${sqlString(path)} (${options})`),
+      );
     },
     async close() {
       try {
@@ -139,7 +142,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
       } catch {
         // A failed append leaves nothing worth flushing.
       }
-      db.close();
+      await db.close();
       await Deno.remove(spill, { recursive: true }).catch(() => {});
     },
   };

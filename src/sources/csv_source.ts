@@ -100,11 +100,11 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
       yield* readBatches(path, delimiter, header, options, reading);
       reading.done = true;
     },
-    close: () => {
+    close: async () => {
       reading.papaparse?.close();
-      reading.duckdb?.close();
+      const duckdb = reading.duckdb;
       reading.duckdb = undefined;
-      return Promise.resolve();
+      await duckdb?.close();
     },
   };
 }

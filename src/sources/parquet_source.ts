@@ -6,7 +6,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { ColumnInfo, ValueType } from "../rows.ts";
-import { describe, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { busy, describe, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { type ColumnConverter, duckdbBatches } from "./duckdb_batches.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
@@ -33,7 +33,7 @@ export async function openParquetSource(path: string): Promise<Source> {
     );
     total = Number(count.getRowObjectsJS()[0].n);
   } catch (err) {
-    db.close();
+    await db.close();
     throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
   }
   const reading = new Map(described.map((d) => [d.name, readingOf(d.type)]));
@@ -50,7 +50,7 @@ export async function openParquetSource(path: string): Promise<Source> {
       const check = async (rows: number) => {
         if (rows === total) return;
         // The stream hid why it stopped: the same query, run whole, tells.
-        await db.connection.run(`select count(*) from (${sql})`);
+        await busy(db.connection, db.connection.run(`select count(*) from (${sql})`));
         throw new InputError(`Cannot read Parquet file ${path}: it ended after ${rows} of its ${total} rows`);
       };
       try {
@@ -64,10 +64,7 @@ export async function openParquetSource(path: string): Promise<Source> {
         throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
       }
     },
-    close: () => {
-      db.close();
-      return Promise.resolve();
-    },
+    close: () => db.close(),
   };
 }
 

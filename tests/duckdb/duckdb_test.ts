@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { appendColumns, describe, openDuckDB, sqlName, sqlString, streamColumns } from "../../src/duckdb/duckdb.ts";
+import { ROOT, tempDir } from "../helpers.ts";
 
 async function collect(db: Awaited<ReturnType<typeof openDuckDB>>, sql: string) {
   const chunks = [];
@@ -69,7 +71,7 @@ Deno.test("DuckDB adapter: results come out as typed arrays", async (t) => {
       );
     });
   } finally {
-    db.close();
+    await db.close();
   }
 });
 
@@ -101,7 +103,7 @@ Deno.test("DuckDB adapter: typed arrays go into an appender as they are", async 
       m: "s998",
     });
   } finally {
-    db.close();
+    await db.close();
   }
 });
 
@@ -122,7 +124,7 @@ Deno.test("DuckDB adapter: a typed column and a column with nulls in one chunk o
     );
     assert.deepEqual(back.getRowObjectsJS()[0], { n, s: n - 1024, i: String((n * (n - 1)) / 2), late: 0 });
   } finally {
-    db.close();
+    await db.close();
   }
 });
 
@@ -173,7 +175,7 @@ Deno.test("DuckDB adapter: strings short and long, ASCII or not, read back whole
     const [chunk] = await collect(db, sql);
     assert.deepEqual(chunk.columns[1], values);
   } finally {
-    db.close();
+    await db.close();
   }
 });
 
@@ -187,6 +189,48 @@ Deno.test("DuckDB adapter: a streamed query failing midway ends early, its error
     for await (const chunk of streamColumns(db.connection, sql)) rows += chunk.length;
     assert.ok(rows < 3_000_000, `${rows} rows`);
   } finally {
-    db.close();
+    await db.close();
   }
+});
+
+Deno.test("DuckDB adapter: closing under a query or a fetch in flight waits for it instead of crashing", async () => {
+  // Freeing the database under a running query crashed the whole process (SIGSEGV), so this runs in a child.
+  await using dir = await tempDir();
+  const csv = join(dir.path, "rides.csv");
+  await Deno.writeTextFile(csv, "PULocationID,DOLocationID,trip_distance\n" + "130,205,3.66\n".repeat(50_000));
+  const url = (path: string) => new URL(`../../src/${path}`, import.meta.url).href;
+  const script = `
+    import { openSource } from "${url("sources/mod.ts")}";
+    import { openStaging } from "${url("sinks/duckdb_staging.ts")}";
+    const csv = ${JSON.stringify(csv)};
+    // A source closed while its first read (the query starting) or a later fetch is in flight.
+    for (let i = 0; i < 40; i++) {
+      const source = await openSource(csv);
+      const reading = source.batches({ batchSize: 20 })[Symbol.asyncIterator]();
+      if (i % 2 === 1) await reading.next();
+      const next = reading.next();
+      next.catch(() => {});
+      await new Promise((r) => setTimeout(r, i % 4));
+      await source.close();
+      await next.catch(() => {});
+    }
+    // A staging table closed while it writes its file.
+    for (let i = 0; i < 10; i++) {
+      const staging = await openStaging([{ name: "x", type: "float64" }]);
+      await staging.write({ offset: 0, length: 200_000, columns: { x: new Float64Array(200_000).fill(1.5) } });
+      const copying = staging.copyTo(${JSON.stringify(join(dir.path, "out"))} + i + ".parquet", "format parquet");
+      copying.catch(() => {});
+      await staging.close();
+      await copying.catch(() => {});
+    }
+    console.log("done");
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--config", join(ROOT, "deno.json"), script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "done");
 });

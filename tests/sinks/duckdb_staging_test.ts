@@ -47,7 +47,7 @@ Deno.test("DuckDB staging: rows come back in order, constants and all", async (t
       const rows = (await db.connection.runAndReadAll(
         `select id::INTEGER as id, y, model, note, strftime("at", '%Y-%m-%d %H:%M') as "at", extra from '${out}'`,
       )).getRowObjectsJS();
-      db.close();
+      await db.close();
       assert.equal(rows.length, 30);
       // Another reader sees a constant (written as a one-value ENUM) as the plain UTF-8 column any other is.
       const file = await asyncBufferFromFile(out);

@@ -57,7 +57,7 @@ Deno.test("duckdbBatches", async (t) => {
       assert.match(err.message, /^DuckDB's result ended early, after \d+ rows$/);
     });
   } finally {
-    db.close();
+    await db.close();
   }
 });
 
@@ -81,6 +81,6 @@ Deno.test("duckdbBatches: the end marker comes after every row of a file read in
     }
     assert.equal(next, BigInt(rows));
   } finally {
-    db.close();
+    await db.close();
   }
 });
