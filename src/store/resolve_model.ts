@@ -135,8 +135,10 @@ async function describe(
   try {
     if (!(await Deno.stat(onnxPath)).isFile) throw new Deno.errors.NotFound();
   } catch {
-    const what = mlflow ? `the ONNX file its MLmodel names (${mlflow.onnxFile})` : "model.onnx (nor an MLmodel)";
-    throw ModelError.notFound(`Model not found: "${uri.text}" has no ${what}`);
+    const what = mlflow
+      ? `does not hold ${mlflow.onnxFile}, the ONNX file its MLmodel names`
+      : "has no model.onnx (nor an MLmodel)";
+    throw ModelError.notFound(`Model not found: "${uri.text}" ${what}`);
   }
   if (uri.sha256 !== undefined) {
     checkPin(createHash("sha256").update(await Deno.readFile(onnxPath)).digest("hex"), uri.sha256, uri.text);
