@@ -6,6 +6,11 @@
  *
  * Messages (see {@linkcode CsvWorkerRequest}): `open` (the file's path and
  * the column types), `batch`, `end` (closes the file).
+ *
+ * Every `SYNC_BYTES` written, the data so far is flushed to disk in the
+ * background (through a second handle, while writing goes on), so the
+ * sink's commit, which flushes the file before renaming it, finds little
+ * left to flush.
  */
 /// <reference lib="deno.worker" />
 import type { ValueType } from "../rows.ts";
@@ -21,7 +26,14 @@ export type CsvWorkerRequest =
 /** What the worker answers, one per request. */
 export type CsvWorkerReply = { kind: "written" } | { kind: "failed"; message: string };
 
+/** Bytes written between two background flushes. */
+const SYNC_BYTES = 16 << 20;
+
 let file: Deno.FsFile | undefined;
+/** The same file, opened again to flush it while `file` is written. */
+let flusher: Deno.FsFile | undefined;
+let flushing: Promise<void> | undefined;
+let unflushed = 0;
 let types: ValueType[] = [];
 let failed = false;
 const encoder = new TextEncoder();
@@ -37,14 +49,25 @@ async function handle(request: CsvWorkerRequest): Promise<void> {
     switch (request.kind) {
       case "open":
         file = await Deno.open(request.path, { write: true, append: true });
+        flusher = await Deno.open(request.path, { read: true });
         types = request.types;
         break;
-      case "batch":
-        await writeAll(file!, encoder.encode(csvText(request.columns, types, request.length)));
+      case "batch": {
+        const bytes = encoder.encode(csvText(request.columns, types, request.length));
+        await writeAll(file!, bytes);
+        unflushed += bytes.length;
+        if (unflushed >= SYNC_BYTES && flushing === undefined) {
+          unflushed = 0;
+          // Not awaited: a failure here is the commit's to find (it flushes the file again).
+          flushing = flusher!.syncData().catch(() => {}).finally(() => (flushing = undefined));
+        }
         break;
+      }
       case "end":
+        await flushing;
         file?.close();
-        file = undefined;
+        flusher?.close();
+        file = flusher = undefined;
         break;
     }
     self.postMessage({ kind: "written" } satisfies CsvWorkerReply);

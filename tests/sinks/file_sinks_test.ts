@@ -62,6 +62,22 @@ Deno.test("file sinks", async (t) => {
     await sink.commit();
     assert.equal(await Deno.readTextFile(path), expected);
   });
+  await t.step("CSV: a file larger than the writer's background flush interval (16 MiB) is written whole", async () => {
+    const path = join(dir.path, "large.csv");
+    const sink = createSink(path);
+    await sink.open([{ name: "text", type: "string" }, { name: "n", type: "int64" }]);
+    // 40 batches of 1,000 rows of ~500 bytes: ~20 MB, so a flush runs while writing goes on.
+    const text = "x".repeat(500);
+    for (let b = 0; b < 40; b++) {
+      const n = BigInt64Array.from({ length: 1000 }, (_, i) => BigInt(b * 1000 + i));
+      await sink.write({ offset: b * 1000, length: 1000, columns: { text: new Array(1000).fill(text), n } });
+    }
+    await sink.commit();
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    assert.equal(lines.length, 40_002); // the header, 40,000 rows, and the empty string after the last newline
+    assert.equal(lines[40_000], `${text},39999`);
+    assert.equal(lines.filter((l, i) => i > 0 && i <= 40_000 && l !== `${text},${i - 1}`).length, 0);
+  });
   await t.step("JSON lines: typed JSON values", async () => {
     const path = join(dir.path, "out.jsonl");
     await writeOnce(path);
