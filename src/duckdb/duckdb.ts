@@ -3,14 +3,16 @@
  * columns come out as typed arrays (one copy of DuckDB's own memory, no
  * value objects), and typed arrays go into an appender the same way.
  *
- * Numbers go through `@duckdb/node-bindings` (the library's own C API
- * binding) directly, a call per vector: the friendlier vector objects cost
- * several calls and two copies per vector, which for 2,048-row chunks was
- * as much as DuckDB's own work. Other types go through those objects.
+ * Numbers and text go through `@duckdb/node-bindings` (the library's own
+ * C API binding) directly, a call per vector: the friendlier vector objects
+ * cost several calls and two copies per vector, which for 2,048-row chunks
+ * was as much as DuckDB's own work. Other types go through those objects.
  *
  * `tests/duckdb/duckdb_test.ts` pins what this relies on: under Deno,
  * `vector_get_data` returns a copy of the vector's memory (kept as it is,
- * not copied again); `copy_data_to_vector` writes into a chunk's vector; a
+ * not copied again; a VARCHAR's is its 16-byte string headers, a longer
+ * string's bytes read with `get_data_from_pointer`); `copy_data_to_vector`
+ * writes into a chunk's vector; a
  * numeric vector object keeps its values in a typed array named `items`,
  * its validity mask in `validity.data` (null when every row is valid), and
  * `flush()` copies `items` and the mask into DuckDB's vector.
@@ -180,7 +182,9 @@ export interface ColumnChunk {
 export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
   const result = await busy(connection, connection.stream(sql));
   const numeric = numericArrays();
-  const arrays = Array.from({ length: result.columnCount }, (_, c) => numeric.get(result.columnTypeId(c)));
+  const types = Array.from({ length: result.columnCount }, (_, c) => result.columnTypeId(c));
+  const arrays = types.map((t) => numeric.get(t));
+  const text = types.map((t) => t === loaded().DuckDBTypeId.VARCHAR);
   // The next chunk is asked for before this one is read: DuckDB fetches it while JavaScript copies this one.
   let next = busy(connection, result.fetchChunk());
   // Awaited below; this only keeps a rejection while the caller holds a chunk from counting as unhandled.
@@ -196,7 +200,13 @@ export async function* streamColumns(connection: DuckDBConnection, sql: string):
       const columns: ArrayLike<unknown>[] = [];
       for (let c = 0; c < arrays.length; c++) {
         const array = arrays[c];
-        columns.push(array ? numericValues(chunk, c, length, array) : vectorValues(chunk, c, length));
+        columns.push(
+          array
+            ? numericValues(chunk, c, length, array)
+            : text[c]
+            ? textValues(chunk, c, length)
+            : vectorValues(chunk, c, length),
+        );
       }
       yield { length, columns };
     }
@@ -252,8 +262,6 @@ export function sqlName(s: string): string {
 interface RawVector {
   items?: ArrayLike<unknown> & { slice(): ArrayLike<unknown>; set(values: ArrayLike<unknown>, at?: number): void };
   validity?: { data: BigUint64Array | null };
-  /** A VARCHAR vector's 16-byte string headers: length (uint32), then the bytes inline when 12 or fewer. */
-  dataView?: DataView;
   getItem(i: number): unknown;
   setItem(i: number, v: unknown): void;
   flush(): void;
@@ -274,17 +282,46 @@ function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayL
     return out;
   }
   const out = new Array<unknown>(length).fill(null);
-  const view = chunk.getColumnVector(c).type.typeId === loaded().DuckDBTypeId.VARCHAR ? vector.dataView : undefined;
   for (let w = 0; w < Math.ceil(length / 32); w++) {
     // A word of 32 nulls (a column that is mostly null) is skipped whole.
     if (bits !== null && bits[w] === 0) continue;
     for (let i = w * 32; i < Math.min(length, w * 32 + 32); i++) {
       if (bits !== null && !isValid(bits, i)) continue;
-      out[i] = (view && shortAscii(view, i)) ?? vector.getItem(i);
+      out[i] = vector.getItem(i);
     }
   }
   return out;
 }
+
+/**
+ * A VARCHAR vector's strings, from its 16-byte headers as the binding copies them out: a string of up to 12 bytes
+ * is in its header, a longer one is copied from where the header points (the chunk, alive here, holds it).
+ */
+function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string | null)[] {
+  if (allNull(chunk, c, length)) return new Array<string | null>(length).fill(null);
+  const duckdb = raw();
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+  const mask = duckdb.vector_get_validity(vector, Math.ceil(length / 8));
+  const headers = duckdb.vector_get_data(vector, length * 16);
+  const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
+  const out = new Array<string | null>(length);
+  for (let i = 0; i < length; i++) {
+    if (mask !== null && ((mask[i >>> 3] >>> (i & 7)) & 1) === 0) {
+      out[i] = null;
+      continue;
+    }
+    const at = i * 16;
+    const n = view.getUint32(at, true);
+    if (n <= 12) {
+      out[i] = shortAscii(view, i) ?? UTF8.decode(headers.subarray(at + 4, at + 4 + n));
+    } else {
+      out[i] = UTF8.decode(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + at + 8, n));
+    }
+  }
+  return out;
+}
+
+const UTF8 = new TextDecoder();
 
 function allNull(chunk: DuckDBDataChunk, c: number, length: number): boolean {
   const duckdb = raw();
