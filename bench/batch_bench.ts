@@ -8,23 +8,26 @@
  *   same rows, file to file in the same format, the columns a
  *   `--keep ride_id` job writes, no model;
  * - `./score batch` CSV -> CSV and Parquet -> Parquet with the linreg model,
- *   rows/s, as a percentage of DuckDB's copy, and peak RSS;
+ *   rows/s, as a percentage of DuckDB's copy, and peak RSS; each pair run
+ *   `BENCH_ROUNDS` times (3), one right after the other, the medians kept;
  * - raw onnxruntime on pre-built tensors, and the random forest through
  *   `score batch` (a model heavy enough to bound the job);
- * - the I/O ceiling of our own reader into our own writer, no model;
  * - the course's batch job in pandas (`bench/course_pandas_job.py`, the
  *   pickled linreg) on the smaller CSV, right after `score batch` on the
  *   same file, when Debian's python3-pandas and python3-sklearn are there.
  *
- * `--quick` runs 200k rows only. A benchmark, not a test: it asserts nothing
+ * `score batch`'s time includes flushing its output to disk (`fdatasync`)
+ * before the rename that commits it; DuckDB's copy does not flush.
+ *
+ * `--quick` runs 200k rows, one round. A benchmark, not a test: it asserts nothing
  * and takes a few minutes.
  */
 import { join } from "node:path";
 import { openDuckDB, sqlString } from "../src/duckdb/duckdb.ts";
 import { createSink } from "../src/sinks/mod.ts";
-import { openSource } from "../src/sources/mod.ts";
 import {
   BATCH,
+  type BatchRun,
   fmt,
   LINREG,
   loadRides,
@@ -39,6 +42,8 @@ import {
 
 const OUT = join(ROOT, "bench", "out");
 const QUICK = Deno.args.includes("--quick");
+/** Runs of each pair (DuckDB's copy, then score batch); BENCH_ROUNDS sets it. */
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? (QUICK ? 1 : 3));
 const SIZES: [string, number][] = QUICK ? [["200k", 200_000]] : [["1M", 1_000_000], ["5M", 5_000_000]];
 
 await Deno.mkdir(OUT, { recursive: true });
@@ -66,44 +71,48 @@ const small = files[`${SIZES[0][0]}.parquet`];
 const raw = await rawOnnxruntime(rides, SIZES[0][1]);
 console.log(`\nraw onnxruntime (pre-built tensors, ${BATCH}-row runs): ${fmt(raw)} rows/s`);
 
-// Native reference and score batch back to back, per file, so both see the same load.
-const results: { name: string; duckdb: number; job: number; wall: number; rss: number }[] = [];
+// Native reference and score batch back to back, per file, so both see the same load; ROUNDS times, each round's
+// ratio its own pair's (this machine's speed drifts by 2x within minutes), the medians reported.
+const results: { name: string; duckdb: number; job: number; ratio: number; wall: number; rss: number }[] = [];
 for (const [label, n] of SIZES) {
   for (const [format, title] of [["csv", "CSV -> CSV"], ["parquet", "Parquet -> Parquet"]]) {
     const input = files[`${label}.${format}`];
-    const duckdb = await duckdbCopy(input, join(OUT, `duckdb_${label.toLowerCase()}.${format}`), format, n);
-    const r = await runScoreBatch([
-      "--model",
-      LINREG,
-      "--input",
-      input,
-      "--output",
-      join(OUT, `pred_${label.toLowerCase()}.${format}`),
-      "--keep",
-      "ride_id",
-    ]);
+    const rounds: { duckdb: number; job: BatchRun }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const duckdb = await duckdbCopy(input, join(OUT, `duckdb_${label.toLowerCase()}.${format}`), format, n);
+      const job = await runScoreBatch([
+        "--model",
+        LINREG,
+        "--input",
+        input,
+        "--output",
+        join(OUT, `pred_${label.toLowerCase()}.${format}`),
+        "--keep",
+        "ride_id",
+      ]);
+      rounds.push({ duckdb, job });
+    }
     const name = `${title}, ${label}`;
+    const ratios = rounds.map((r) => r.job.rowsPerSecond / r.duckdb);
     console.log(
-      `${name}: DuckDB ${fmt(duckdb)} rows/s, score batch ${fmt(r.rowsPerSecond)} rows/s (${
-        pct(r.rowsPerSecond, duckdb)
-      })`,
+      `${name}: ${
+        rounds.map((r) => `DuckDB ${fmt(r.duckdb)} rows/s, score batch ${fmt(r.job.rowsPerSecond)} rows/s`).join("; ")
+      } (${ratios.map((x) => `${Math.round(100 * x)}%`).join(", ")})`,
     );
-    results.push({ name, duckdb, job: r.rowsPerSecond, wall: r.wallRowsPerSecond, rss: r.peakRssMb });
+    results.push({
+      name,
+      duckdb: median(rounds.map((r) => r.duckdb)),
+      job: median(rounds.map((r) => r.job.rowsPerSecond)),
+      ratio: median(ratios),
+      wall: median(rounds.map((r) => r.job.wallRowsPerSecond / r.duckdb)),
+      rss: Math.max(...rounds.map((r) => r.job.peakRssMb)),
+    });
   }
 }
 
 // The course's pandas job on the smaller CSV, right after score batch on it (it holds the whole file in memory).
 const pandas = await coursePandasJob(files[`${SIZES[0][0]}.csv`], join(OUT, `pandas_${SIZES[0][0].toLowerCase()}.csv`));
 const csvJob = results.find((r) => r.name === `CSV -> CSV, ${SIZES[0][0]}`)!;
-
-// The I/O ceiling of our own code: the same reader and writer with no model.
-const io: Record<string, number> = {};
-for (const format of ["csv", "parquet"]) {
-  io[format] = await copyOnly(
-    files[`${SIZES[0][0]}.${format}`],
-    join(OUT, `copy_${SIZES[0][0].toLowerCase()}.${format}`),
-  );
-}
 
 // A model heavy enough to bound the job: the random forest (100 trees), raw and through score batch.
 const rawRf = await rawOnnxruntime(rides, SIZES[0][1], RF);
@@ -119,22 +128,20 @@ const rf = await runScoreBatch([
 ]);
 
 console.log(
-  "\n| run (linreg, `--keep ride_id`) | DuckDB copy, rows/s | `score batch`, rows/s (job) | **vs DuckDB** | " +
-    "rows/s (wall, incl. start-up) | wall vs DuckDB | peak RSS |",
+  `\n| run (linreg, \`--keep ride_id\`), median of ${ROUNDS} | DuckDB copy, rows/s | \`score batch\`, rows/s (job) | ` +
+    "**vs DuckDB** | wall (incl. start-up) vs DuckDB | peak RSS |",
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const r of results) {
   console.log(
-    `| ${r.name} | ${fmt(r.duckdb)} | ${fmt(r.job)} | **${pct(r.job, r.duckdb)}** | ${fmt(r.wall)} | ${
-      pct(r.wall, r.duckdb)
-    } | ${r.rss.toFixed(0)} MB |`,
+    `| ${r.name} | ${fmt(r.duckdb)} | ${fmt(r.job)} | **${Math.round(100 * r.ratio)}%** | ${
+      Math.round(100 * r.wall)
+    }% | ${r.rss.toFixed(0)} MB |`,
   );
 }
 console.log(`\n| ceiling, ${SIZES[0][0]} rows | rows/s |`);
 console.log("| --- | ---: |");
 console.log(`| raw onnxruntime, linreg, pre-built tensors, ${BATCH}-row runs | ${fmt(raw)} |`);
-console.log(`| our CSV reader into our CSV writer, no model | ${fmt(io.csv)} |`);
-console.log(`| our Parquet reader into our Parquet writer, no model | ${fmt(io.parquet)} |`);
 console.log(`| raw onnxruntime, random forest | ${fmt(rawRf)} |`);
 console.log(
   `| \`score batch\` Parquet -> Parquet, random forest | ${fmt(rf.rowsPerSecond)} (${
@@ -214,36 +221,11 @@ async function duckdbCopy(input: string, output: string, format: string, rows: n
   }
 }
 
-/** Our source straight into our sink, the columns a `--keep ride_id` job writes, no model. */
-async function copyOnly(input: string, output: string): Promise<number> {
-  const t = performance.now();
-  const source = await openSource(input);
-  const sink = createSink(output);
-  await sink.open([
-    { name: "ride_id", type: source.columns.find((c) => c.name === "ride_id")!.type },
-    { name: "duration", type: "float64" },
-    { name: "model_name", type: "string" },
-    { name: "model_version", type: "string" },
-  ]);
-  let rows = 0;
-  for await (const b of source.batches({ batchSize: BATCH, columns: ["ride_id", "trip_distance"] })) {
-    const distance = Float64Array.from(b.columns.trip_distance as ArrayLike<number>, (v) => Number(v));
-    const constant = (v: string) => new Array(b.length).fill(v);
-    await sink.write({
-      offset: b.offset,
-      length: b.length,
-      columns: {
-        ride_id: b.columns.ride_id,
-        duration: distance,
-        model_name: constant("copy"),
-        model_version: constant("0"),
-      },
-    });
-    rows += b.length;
-  }
-  await sink.commit();
-  await source.close();
-  return rows / ((performance.now() - t) / 1000);
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function exists(path: string) {
