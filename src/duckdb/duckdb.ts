@@ -63,17 +63,8 @@ type TypedArrayClass = {
   new (length: number): TypedArray;
   readonly BYTES_PER_ELEMENT: number;
 };
-type TypedArray =
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+/** What of a typed array this file uses: its values and where they lie in their buffer. */
+type TypedArray = ArrayBufferView & ArrayLike<unknown>;
 
 /** The column types `appendColumns` writes. */
 export type ColumnType = "DOUBLE" | "FLOAT" | "BIGINT" | "INTEGER" | "BOOLEAN" | "VARCHAR";

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { appendColumns, describe, openDuckDB, sqlName, sqlString, streamColumns } from "../../src/duckdb/duckdb.ts";
+import {
+  appendColumns,
+  type ColumnType,
+  describe,
+  openDuckDB,
+  sqlName,
+  sqlString,
+  streamColumns,
+} from "../../src/duckdb/duckdb.ts";
 import { ROOT, tempDir } from "../helpers.ts";
 
 async function collect(db: Awaited<ReturnType<typeof openDuckDB>>, sql: string) {
@@ -75,56 +83,66 @@ Deno.test("DuckDB adapter: results come out as typed arrays", async (t) => {
   }
 });
 
-Deno.test("DuckDB adapter: typed arrays go into an appender as they are", async () => {
-  const db = await openDuckDB({ threads: 1 });
-  try {
-    await db.connection.run("create table t (d DOUBLE, b BIGINT, i INTEGER, s VARCHAR, f BOOLEAN)");
-    const appender = await db.connection.createAppender("t");
-    const n = 5000;
-    const d = Float64Array.from({ length: n }, (_, i) => i / 4);
-    const b = BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1_000_000_000_000n);
-    const i32 = Int32Array.from({ length: n }, (_, i) => -i);
-    const s = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `s${i}`));
-    const f = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : i % 2 === 0));
-    appendColumns(appender, ["DOUBLE", "BIGINT", "INTEGER", "VARCHAR", "BOOLEAN"], [d, b, i32, s, f], n);
-    appender.closeSync();
-    const back = await db.connection.runAndReadAll(
-      "select count(*)::INTEGER as n, sum(d) as d, sum(b)::VARCHAR as b, sum(i)::INTEGER as i, count(s)::INTEGER as s, " +
-        "count(f)::INTEGER as f, max(s) as m from t",
-    );
-    const row = back.getRowObjectsJS()[0];
-    assert.deepEqual(row, {
-      n,
-      d: (n * (n - 1)) / 2 / 4,
-      b: String((BigInt(n) * BigInt(n - 1)) / 2n * 1_000_000_000_000n),
-      i: -(n * (n - 1)) / 2,
-      s: n - Math.ceil(n / 3),
-      f: n - n / 5,
-      m: "s998",
+Deno.test("DuckDB adapter: columns go into an appender whole", async (t) => {
+  const n = 5000;
+  const cases: {
+    name: string;
+    table: string;
+    types: ColumnType[];
+    columns: ArrayLike<unknown>[];
+    check: string;
+    want: Record<string, unknown>;
+  }[] = [
+    {
+      name: "typed arrays as they are, plain arrays value by value, nulls and all",
+      table: "d DOUBLE, b BIGINT, i INTEGER, s VARCHAR, f BOOLEAN",
+      types: ["DOUBLE", "BIGINT", "INTEGER", "VARCHAR", "BOOLEAN"],
+      columns: [
+        Float64Array.from({ length: n }, (_, i) => i / 4),
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1_000_000_000_000n),
+        Int32Array.from({ length: n }, (_, i) => -i),
+        Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `s${i}`)),
+        Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : i % 2 === 0)),
+      ],
+      check: "sum(d) as d, sum(b)::VARCHAR as b, sum(i)::INTEGER as i, count(s)::INTEGER as s, " +
+        "count(f)::INTEGER as f, max(s) as m",
+      want: {
+        d: (n * (n - 1)) / 2 / 4,
+        b: String((BigInt(n) * BigInt(n - 1)) / 2n * 1_000_000_000_000n),
+        i: -(n * (n - 1)) / 2,
+        s: n - Math.ceil(n / 3),
+        f: n - n / 5,
+        m: "s998",
+      },
+    },
+    {
+      // The chunk is reused: the first rows' nulls must not stay for the next ones.
+      name: "nulls in the first 2,048-row chunk only",
+      table: "i BIGINT, s VARCHAR",
+      types: ["BIGINT", "VARCHAR"],
+      columns: [
+        BigInt64Array.from({ length: n }, (_, k) => BigInt(k)),
+        Array.from({ length: n }, (_, k) => (k < 2048 && k % 2 === 0 ? null : `v${k}`)),
+      ],
+      check: "count(s)::INTEGER as s, sum(i)::VARCHAR as i, " +
+        "count(*) filter (where s is null and i >= 2048)::INTEGER as late",
+      want: { s: n - 1024, i: String((n * (n - 1)) / 2), late: 0 },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const db = await openDuckDB({ threads: 1 });
+      try {
+        await db.connection.run(`create table t (${c.table})`);
+        const appender = await db.connection.createAppender("t");
+        appendColumns(appender, c.types, c.columns, n);
+        appender.closeSync();
+        const back = await db.connection.runAndReadAll(`select count(*)::INTEGER as n, ${c.check} from t`);
+        assert.deepEqual(back.getRowObjectsJS()[0], { n, ...c.want });
+      } finally {
+        await db.close();
+      }
     });
-  } finally {
-    await db.close();
-  }
-});
-
-Deno.test("DuckDB adapter: a typed column and a column with nulls in one chunk only append whole", async () => {
-  const db = await openDuckDB({ threads: 1 });
-  try {
-    await db.connection.run("create table t (i BIGINT, s VARCHAR)");
-    const appender = await db.connection.createAppender("t");
-    const n = 5000;
-    const i = BigInt64Array.from({ length: n }, (_, k) => BigInt(k));
-    // Nulls in the first 2,048-row chunk only: the chunk is reused, its nulls must not stay for the next rows.
-    const s = Array.from({ length: n }, (_, k) => (k < 2048 && k % 2 === 0 ? null : `v${k}`));
-    appendColumns(appender, ["BIGINT", "VARCHAR"], [i, s], n);
-    appender.closeSync();
-    const back = await db.connection.runAndReadAll(
-      "select count(*)::INTEGER as n, count(s)::INTEGER as s, sum(i)::VARCHAR as i, " +
-        "count(*) filter (where s is null and i >= 2048)::INTEGER as late from t",
-    );
-    assert.deepEqual(back.getRowObjectsJS()[0], { n, s: n - 1024, i: String((n * (n - 1)) / 2), late: 0 });
-  } finally {
-    await db.close();
   }
 });
 
