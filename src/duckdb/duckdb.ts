@@ -17,7 +17,9 @@
  * its validity mask in `validity.data` (null when every row is valid), and
  * `flush()` copies `items` and the mask into DuckDB's vector.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk } from "@duckdb/node-api";
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
+import { join } from "node:path";
+import { OWNER, sweepStaleFolders } from "../owner.ts";
 
 type Api = typeof import("@duckdb/node-api");
 type Bindings = typeof import("@duckdb/node-bindings");
@@ -69,14 +71,12 @@ type TypedArray = ArrayBufferView & ArrayLike<unknown>;
 /** The column types `appendColumns` writes. */
 export type ColumnType = "DOUBLE" | "FLOAT" | "BIGINT" | "INTEGER" | "BOOLEAN" | "VARCHAR";
 
-/** An embedded database and its first connection. */
+/** A connection to an embedded database. */
 export interface DuckDB {
   connection: DuckDBConnection;
-  /** Another connection, for a query run beside the first one's. */
-  connect(): Promise<DuckDBConnection>;
   /**
-   * Interrupts what its connections run, waits for the work marked {@linkcode busy} to end, then frees the
-   * database: freeing it under a query or a fetch in flight crashes the process.
+   * Interrupts what the connection runs, waits for the work marked {@linkcode busy} to end, then closes it, and
+   * the database with its last connection: freeing it under a query or a fetch in flight crashes the process.
    */
   close(): Promise<void>;
 }
@@ -103,19 +103,81 @@ export function busy<T>(connection: DuckDBConnection, work: Promise<T>): Promise
 }
 
 /**
- * Opens an in-memory DuckDB. `memoryLimit` (128 MB by default) bounds what
- * it holds in memory (past it, tables spill to `tempDirectory`).
+ * How the process's shared database's spill folder is named in the temporary folder:
+ * `<prefix><host>.<pid>-<random>`, so a later run can remove one left by a process killed with -9.
+ */
+export const SPILL_PREFIX = "score-staging-";
+
+/** What the shared database holds in memory before its tables spill to its folder. */
+const SHARED_MEMORY = "256MB";
+
+/** The process's shared database and how many connections use it. */
+let shared: { instance: Promise<DuckDBInstance>; spill: string; users: number } | undefined;
+
+/**
+ * Connects to the process's one in-memory DuckDB, opened on first use and
+ * closed with its last connection: a job's reader and its Parquet writer
+ * share its threads (one a core) and its memory (256 MB, spilled beyond
+ * to a folder of its own in the temporary folder, removed at the end; the
+ * folders of processes that are gone, killed with -9, are removed when it
+ * opens).
+ * With `options`, a database of its own instead (tests, measurements).
  *
  * @example
  * ```ts
- * const db = await openDuckDB({ threads: 2 });
+ * const db = await openDuckDB();
  * await db.connection.run("select 1");
  * await db.close();
  * ```
  */
-export async function openDuckDB(
-  options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {},
-): Promise<DuckDB> {
+export async function openDuckDB(options?: { threads?: number; memoryLimit?: string }): Promise<DuckDB> {
+  if (options !== undefined) {
+    const instance = await createInstance({ threads: options.threads, memoryLimit: options.memoryLimit ?? "128MB" });
+    return connected(instance, () => instance.closeSync());
+  }
+  if (shared === undefined) {
+    const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+    const spill = join(tmp, `${SPILL_PREFIX}${OWNER}-${crypto.randomUUID().slice(0, 8)}`);
+    shared = { instance: createSpilling(tmp, spill), spill, users: 0 };
+  }
+  const database = shared;
+  database.users++;
+  const release = () => {
+    if (--database.users > 0) return;
+    if (shared === database) shared = undefined;
+    database.instance.then((instance) => instance.closeSync(), () => {});
+    try {
+      Deno.removeSync(database.spill, { recursive: true });
+    } catch {
+      // Removed by hand, or the database failed to open: nothing to remove.
+    }
+  };
+  let instance: DuckDBInstance;
+  try {
+    instance = await database.instance;
+  } catch (err) {
+    database.users--;
+    if (shared === database) shared = undefined;
+    throw err;
+  }
+  return connected(instance, release);
+}
+
+/** The shared database, with its spill folder made (the folders of processes that are gone removed first). */
+async function createSpilling(tmp: string, spill: string): Promise<DuckDBInstance> {
+  await sweepStaleFolders(tmp, SPILL_PREFIX);
+  await Deno.mkdir(spill);
+  try {
+    return await createInstance({ memoryLimit: SHARED_MEMORY, tempDirectory: spill });
+  } catch (err) {
+    await Deno.remove(spill, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+async function createInstance(
+  options: { threads?: number; memoryLimit: string; tempDirectory?: string },
+): Promise<DuckDBInstance> {
   const config: Record<string, string> = {
     threads: String(options.threads ?? Math.max(1, navigator.hardwareConcurrency ?? 1)),
     // Row order is the source's order: rejects and row numbers depend on it.
@@ -123,27 +185,32 @@ export async function openDuckDB(
     // Nothing is fetched from the network: every reader we use is built in.
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
+    // DuckDB keeps the buffers it has used up to its limit (80% of RAM by default): a reader streaming a large file
+    // grew with it. A reader needs a few buffers per thread.
+    memory_limit: options.memoryLimit,
   };
-  // DuckDB keeps the buffers it has used up to its limit (80% of RAM by default): a reader streaming a large file
-  // grew with it. A reader needs a few buffers per thread.
-  config.memory_limit = options.memoryLimit ?? "128MB";
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
-  const instance = await (await load()).DuckDBInstance.create(":memory:", config);
-  const connection = await instance.connect();
-  const others: DuckDBConnection[] = [];
+  return await (await load()).DuckDBInstance.create(":memory:", config);
+}
+
+async function connected(instance: DuckDBInstance, release: () => void): Promise<DuckDB> {
+  let connection: DuckDBConnection;
+  try {
+    connection = await instance.connect();
+  } catch (err) {
+    release();
+    throw err;
+  }
+  let closed = false;
   return {
     connection,
-    async connect() {
-      const other = await instance.connect();
-      others.push(other);
-      return other;
-    },
     async close() {
-      const connections = [connection, ...others];
-      for (const c of connections) c.interrupt();
-      await Promise.allSettled(connections.flatMap((c) => [...inFlight.get(c) ?? []]));
-      for (const c of connections) c.closeSync();
-      instance.closeSync();
+      if (closed) return;
+      closed = true;
+      connection.interrupt();
+      await Promise.allSettled([...inFlight.get(connection) ?? []]);
+      connection.closeSync();
+      release();
     },
   };
 }

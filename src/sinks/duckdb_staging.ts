@@ -5,29 +5,26 @@
  * Appending typed arrays costs a copy; a string column that holds the same
  * value on every row so far (the model name, its version) is not stored at
  * all but written as a constant, until a row differs. The table lives in
- * memory up to `memoryLimit` and spills to a temporary folder beyond it,
- * so memory stays bounded whatever the input. The folder is named after its
- * process; a run removes those of processes that are gone (killed with -9).
+ * the process's shared DuckDB (the job's reader's too): in memory up to its
+ * limit, spilled to its folder beyond, so memory stays bounded whatever the
+ * input; it goes with the database's last connection. The folder is named
+ * after its process; a run removes those of processes that are gone
+ * (killed with -9).
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
-import { appendColumns, busy, type ColumnType, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { appendColumns, busy, type ColumnType, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { jsonText } from "../value_codec.ts";
-import { OWNER, sweepStaleFolders } from "./atomic_file.ts";
-import { dirname } from "node:path";
 
-/** How staging folders are named in the temporary folder: `<prefix><host>.<pid>-<random>`. */
-const STAGING_PREFIX = "score-staging-";
-
-/** What DuckDB holds in memory before the staged rows spill to disk. */
-const MEMORY_LIMIT = "128MB";
+/** Staging tables made by this process so far, for a name of each its own in the shared database. */
+let tables = 0;
 
 /** An open staging table. */
 export interface Staging {
   write(batch: RowBatch): Promise<void>;
   /** Writes every staged row, in order, to `path` with `COPY (...) TO path (options)`. */
   copyTo(path: string, options: string): Promise<void>;
-  /** Frees the database and its spill folder. */
+  /** Closes its connection to the database (the last one closes the database and removes its spill folder). */
   close(): Promise<void>;
 }
 
@@ -53,16 +50,10 @@ const NO_ROW = Symbol("no row");
  * ```
  */
 export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
-  // The owner in the name lets a later run remove the folder of one killed with -9.
-  const spill = await Deno.makeTempDir({ prefix: `${STAGING_PREFIX}${OWNER}-` });
-  await sweepStaleFolders(dirname(spill), STAGING_PREFIX);
-  let db: DuckDB;
-  try {
-    db = await openDuckDB({ memoryLimit: MEMORY_LIMIT, tempDirectory: spill });
-  } catch (err) {
-    await Deno.remove(spill, { recursive: true }).catch(() => {});
-    throw err;
-  }
+  const db = await openDuckDB();
+  // The database is shared (the reader's, another staging's): a table of its own.
+  const tableName = `staged_${++tables}`;
+  const name = sqlName(tableName);
   const staged = columns.map((c) => stagedAs(c.type));
   // A text column's value on every row so far, until one differs; then it is stored (in `table`).
   const constant = new Map<number, string | null | typeof NO_ROW>();
@@ -76,17 +67,16 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
   let appender: DuckDBAppender | undefined;
   const reopen = async () => {
     appender?.closeSync();
-    appender = await db.connection.createAppender("staged");
+    appender = await db.connection.createAppender(tableName);
   };
 
   try {
     await db.connection.run(
-      `create table staged (${table.map((i) => `${columnName(i)} ${typeOf(i)}`)})`,
+      `create table ${name} (${table.map((i) => `${columnName(i)} ${typeOf(i)}`)})`,
     );
     await reopen();
   } catch (err) {
     await db.close();
-    await Deno.remove(spill, { recursive: true }).catch(() => {});
     throw err;
   }
 
@@ -99,7 +89,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
     const fill = value === undefined || value === NO_ROW
       ? ""
       : ` default ${value === null ? "null" : sqlString(value)}`;
-    await db.connection.run(`alter table staged add column ${columnName(i)} VARCHAR${fill}`);
+    await db.connection.run(`alter table ${name} add column ${columnName(i)} VARCHAR${fill}`);
     table.push(i);
     await reopen();
   };
@@ -133,7 +123,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
       }).join(", ");
       await busy(
         db.connection,
-        db.connection.run(`copy (select ${select} from staged) to ${sqlString(path)} (${options})`),
+        db.connection.run(`copy (select ${select} from ${name}) to ${sqlString(path)} (${options})`),
       );
     },
     async close() {
@@ -143,7 +133,6 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
         // A failed append leaves nothing worth flushing.
       }
       await db.close();
-      await Deno.remove(spill, { recursive: true }).catch(() => {});
     },
   };
 }

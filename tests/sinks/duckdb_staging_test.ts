@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { openDuckDB } from "../../src/duckdb/duckdb.ts";
+import { dirname, join } from "node:path";
+import { openDuckDB, SPILL_PREFIX } from "../../src/duckdb/duckdb.ts";
 import type { ColumnInfo } from "../../src/rows.ts";
 import { openStaging } from "../../src/sinks/duckdb_staging.ts";
 import { tempDir } from "../helpers.ts";
@@ -70,14 +70,40 @@ Deno.test("DuckDB staging: rows come back in order, constants and all", async (t
       });
     });
   }
-  await t.step("close removes the spill folder", async () => {
-    const before = new Set([...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name));
-    const staging = await openStaging(COLUMNS);
-    const created = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name)
-      .filter((n) => n.startsWith("score-staging-") && !before.has(n));
-    assert.equal(created.length, 1);
-    await staging.close();
-    const left = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name);
-    assert.ok(!left.includes(created[0]));
-  });
+  await t.step(
+    "rows past the memory limit spill to a folder of the process, removed with the last connection",
+    async () => {
+      const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+      const spills = () => [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) => n.startsWith(SPILL_PREFIX));
+      const before = new Set(spills());
+      // Held open so the shared database outlives the staging, as a job's reader holds it; its limit made small.
+      const reader = await openDuckDB();
+      await reader.connection.run("set memory_limit = '32MB'");
+      const staging = await openStaging([{ name: "x", type: "float64" }, { name: "s", type: "string" }]);
+      for (let b = 0; b < 20; b++) {
+        const n = 50_000;
+        await staging.write({
+          offset: b * n,
+          length: n,
+          columns: {
+            x: Float64Array.from({ length: n }, (_, i) => b * n + i),
+            s: Array.from({ length: n }, (_, i) => `row ${b * n + i} of a staging that spills to disk`),
+          },
+        });
+      }
+      const created = spills().filter((n) => !before.has(n));
+      assert.equal(created.length, 1);
+      assert.ok([...Deno.readDirSync(join(tmp, created[0]))].length > 0, "rows spilled to the folder");
+      const out = join(await Deno.makeTempDir(), "out.parquet");
+      await staging.copyTo(out, "format parquet");
+      await staging.close();
+      assert.ok(spills().includes(created[0]), "the folder stays while the reader's connection is open");
+      const back = (await reader.connection.runAndReadAll(`select count(*)::INTEGER as n, max(x) as x from '${out}'`))
+        .getRowObjectsJS();
+      assert.deepEqual(back, [{ n: 1_000_000, x: 999_999 }]);
+      await reader.close();
+      assert.ok(!spills().includes(created[0]));
+      await Deno.remove(dirname(out), { recursive: true });
+    },
+  );
 });
