@@ -67,8 +67,9 @@ Deno.test({
           name: "during the COPY (the server is taking its rows)",
           async run(tx) {
             await tx.execute("delete from t");
-            await tx.write("t", COLUMNS, rows(1000, "new"));
+            // On before the rows go: the server may take them as soon as they are written, before a later `on`.
             await hold.on();
+            await tx.write("t", COLUMNS, rows(1000, "new"));
             const commit = tx.commit();
             commit.catch(() => {});
             await hold.reached();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { openDuckDB, SPILL_PREFIX } from "../../src/duckdb/duckdb.ts";
+import { OWNER } from "../../src/owner.ts";
 import type { ColumnInfo } from "../../src/rows.ts";
 import { openStaging } from "../../src/sinks/duckdb_staging.ts";
 import { tempDir } from "../helpers.ts";
@@ -74,7 +75,9 @@ Deno.test("DuckDB staging: rows come back in order, constants and all", async (t
     "rows past the memory limit spill to a folder of the process, removed with the last connection",
     async () => {
       const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-      const spills = () => [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) => n.startsWith(SPILL_PREFIX));
+      // This process's only: test files running beside this one have theirs.
+      const spills = () =>
+        [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) => n.startsWith(`${SPILL_PREFIX}${OWNER}-`));
       const before = new Set(spills());
       // Held open so the shared database outlives the staging, as a job's reader holds it; its limit made small.
       const reader = await openDuckDB();
