@@ -1,7 +1,8 @@
 /**
  * The temporary files and folders a process leaves carry its name
  * (`<host>.<pid>`): a run killed with -9 cannot remove its own, so a later
- * run of the same host removes those whose process is gone, and says so.
+ * run of the same host removes those whose process is gone, and says so
+ * (and says so too when it cannot, then goes on: it is housekeeping).
  */
 import { join } from "node:path";
 import { log } from "./log.ts";
@@ -29,12 +30,14 @@ export const OWNER = `${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${Deno.p
  * ```
  */
 export async function sweepStale(dir: string, name: string): Promise<void> {
-  for await (const { path: file, pid } of staleEntries(dir, `.${name}.`, /^(\d+)-[0-9a-f]{8}\.tmp$/, "file")) {
-    const bytes = await Deno.stat(file).then((s) => s.size, () => 0);
-    if (await removed(file, false)) {
-      log.info("removed the temporary file of an earlier run that did not finish", { file, bytes, pid });
+  await bestEffort(dir, async () => {
+    for await (const { path: file, pid } of staleEntries(dir, `.${name}.`, /^(\d+)-[0-9a-f]{8}\.tmp$/, "file")) {
+      const bytes = await Deno.stat(file).then((s) => s.size, () => 0);
+      if (await removed(file, false)) {
+        log.info("removed the temporary file of an earlier run that did not finish", { file, bytes, pid });
+      }
     }
-  }
+  });
 }
 
 /**
@@ -48,10 +51,21 @@ export async function sweepStale(dir: string, name: string): Promise<void> {
  * ```
  */
 export async function sweepStaleFolders(dir: string, prefix: string): Promise<void> {
-  for await (const { path: folder, pid } of staleEntries(dir, prefix, /^(\d+)-/, "folder")) {
-    if (await removed(folder, true)) {
-      log.info("removed the temporary folder of an earlier run that did not finish", { folder, pid });
+  await bestEffort(dir, async () => {
+    for await (const { path: folder, pid } of staleEntries(dir, prefix, /^(\d+)-/, "folder")) {
+      if (await removed(folder, true)) {
+        log.info("removed the temporary folder of an earlier run that did not finish", { folder, pid });
+      }
     }
+  });
+}
+
+/** A sweep is housekeeping: one that fails (a folder not ours to read or empty) is said, and the run goes on. */
+async function bestEffort(dir: string, sweep: () => Promise<void>): Promise<void> {
+  try {
+    await sweep();
+  } catch (err) {
+    log.warn("could not remove the temporary files of earlier runs", { dir, reason: (err as Error).message });
   }
 }
 

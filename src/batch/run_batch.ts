@@ -74,21 +74,15 @@ export const REJECT_COLUMNS: ColumnInfo[] = [
 export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   const { model, source, sink, rejects } = job;
   const started = performance.now();
-  const inputs = model.resolveInputs(source.columns.map((c) => c.name));
-  const keep = keptColumns(source.columns, job.keep ?? []);
-  const constants: Constant[] = [
-    { name: "model_name", type: "string", value: model.name },
-    { name: "model_version", type: "string", value: model.version },
-    ...(job.constants ?? []),
-  ];
-  // Every tensor type is also a value type, so an output column's type passes straight to the sinks.
-  const outputs: ColumnInfo[] = model.outputColumns.map((c) => ({ name: c.name, type: c.type }));
-  const columns = [...keep, ...outputs, ...constants.map(({ name, type }) => ({ name, type }))];
-  const clash = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
-  if (clash) {
-    throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
+  let plan: ColumnPlan;
+  try {
+    plan = columnPlan(job);
+  } catch (err) {
+    // The source is open (a reader's database, a file): a job that cannot start closes it too.
+    await source.close();
+    throw err;
   }
-  const read = [...new Set([...sourceColumns(inputs), ...keep.map((c) => c.name)])];
+  const { inputs, keep, constants, columns, read } = plan;
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
   let firstReject: string | undefined;
 
@@ -167,6 +161,38 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   }
   const seconds = (performance.now() - started) / 1000;
   return { ...progress, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
+}
+
+/** What a job reads and writes, column by column. */
+interface ColumnPlan {
+  inputs: ReadonlyMap<string, InputSource>;
+  keep: ColumnInfo[];
+  constants: Constant[];
+  /** The output's columns: the kept ones, the model's, the constants. */
+  columns: ColumnInfo[];
+  /** The source columns read: the model's and the kept ones. */
+  read: string[];
+}
+
+/** The job's columns; throws when an input is missing or two output columns share a name. */
+function columnPlan(job: BatchJob): ColumnPlan {
+  const { model, source } = job;
+  const inputs = model.resolveInputs(source.columns.map((c) => c.name));
+  const keep = keptColumns(source.columns, job.keep ?? []);
+  const constants: Constant[] = [
+    { name: "model_name", type: "string", value: model.name },
+    { name: "model_version", type: "string", value: model.version },
+    ...(job.constants ?? []),
+  ];
+  // Every tensor type is also a value type, so an output column's type passes straight to the sinks.
+  const outputs: ColumnInfo[] = model.outputColumns.map((c) => ({ name: c.name, type: c.type }));
+  const columns = [...keep, ...outputs, ...constants.map(({ name, type }) => ({ name, type }))];
+  const clash = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
+  if (clash) {
+    throw new UsageError(`Output column "${clash.name}" appears twice: rename the kept column or the model output`);
+  }
+  const read = [...new Set([...sourceColumns(inputs), ...keep.map((c) => c.name)])];
+  return { inputs, keep, constants, columns, read };
 }
 
 interface RejectedRow {

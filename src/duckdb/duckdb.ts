@@ -19,6 +19,7 @@
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
 import { join } from "node:path";
+import { log } from "../log.ts";
 import { OWNER, sweepStaleFolders } from "../owner.ts";
 
 type Api = typeof import("@duckdb/node-api");
@@ -81,25 +82,50 @@ export interface DuckDB {
   close(): Promise<void>;
 }
 
-/** Work in flight on each connection (see {@linkcode busy}). */
-const inFlight = new WeakMap<DuckDBConnection, Set<Promise<unknown>>>();
+/** Work in flight on each connection (see {@linkcode busy}), and whether it is closing. */
+const inFlight = new WeakMap<DuckDBConnection, { works: Set<Promise<unknown>>; closing: boolean }>();
+
+/** How long closing a connection waits for its work, interrupted, to end: past it the connection is left open. */
+const CLOSE_WAIT_MS = 10_000;
 
 /**
- * Marks `work` as running on `connection`, so the database's `close` waits for it: a query or fetch that may
- * still run when its reader is closed (a signal, a failed write) goes through here.
+ * Starts `work` on `connection` and marks it as running, so the database's `close` waits for it: a query or fetch
+ * that may still run when its reader is closed (a signal, a failed write) goes through here. Once the connection is
+ * closing, no work starts: it fails at once.
  *
  * @example
  * ```ts
- * await busy(db.connection, db.connection.run("copy t to 'out.parquet'"));
+ * await busy(db.connection, () => db.connection.run("copy t to 'out.parquet'"));
  * ```
  */
-export function busy<T>(connection: DuckDBConnection, work: Promise<T>): Promise<T> {
-  let works = inFlight.get(connection);
-  if (works === undefined) inFlight.set(connection, works = new Set());
+export function busy<T>(connection: DuckDBConnection, start: () => Promise<T>): Promise<T> {
+  let state = inFlight.get(connection);
+  if (state === undefined) inFlight.set(connection, state = { works: new Set(), closing: false });
+  if (state.closing) return Promise.reject(new Error("The DuckDB connection is closing"));
+  const work = start();
+  const works = state.works;
   works.add(work);
   const done = () => works.delete(work);
   work.then(done, done);
   return work;
+}
+
+/** Interrupts a connection's work, refuses new work, and waits (bounded) until none runs; false when some still does. */
+async function settle(connection: DuckDBConnection): Promise<boolean> {
+  let state = inFlight.get(connection);
+  if (state === undefined) inFlight.set(connection, state = { works: new Set(), closing: true });
+  state.closing = true;
+  connection.interrupt();
+  const deadline = performance.now() + CLOSE_WAIT_MS;
+  while (state.works.size > 0) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, left));
+    await Promise.race([Promise.allSettled([...state.works]), timeout]);
+    clearTimeout(timer);
+  }
+  return true;
 }
 
 /**
@@ -118,9 +144,9 @@ let shared: { instance: Promise<DuckDBInstance>; spill: string; users: number } 
  * Connects to the process's one in-memory DuckDB, opened on first use and
  * closed with its last connection: a job's reader and its Parquet writer
  * share its threads (one a core) and its memory (256 MB, spilled beyond
- * to a folder of its own in the temporary folder, removed at the end; the
- * folders of processes that are gone, killed with -9, are removed when it
- * opens).
+ * to a folder of its own in the temporary folder, made by DuckDB when it
+ * first spills and removed at the end; the folders of processes that are
+ * gone, killed with -9, are removed when it opens).
  * With `options`, a database of its own instead (tests, measurements).
  *
  * @example
@@ -133,7 +159,7 @@ let shared: { instance: Promise<DuckDBInstance>; spill: string; users: number } 
 export async function openDuckDB(options?: { threads?: number; memoryLimit?: string }): Promise<DuckDB> {
   if (options !== undefined) {
     const instance = await createInstance({ threads: options.threads, memoryLimit: options.memoryLimit ?? "128MB" });
-    return connected(instance, () => instance.closeSync());
+    return connected(instance, () => Promise.resolve(instance.closeSync()));
   }
   if (shared === undefined) {
     const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
@@ -142,15 +168,13 @@ export async function openDuckDB(options?: { threads?: number; memoryLimit?: str
   }
   const database = shared;
   database.users++;
-  const release = () => {
+  const release = async () => {
     if (--database.users > 0) return;
     if (shared === database) shared = undefined;
-    database.instance.then((instance) => instance.closeSync(), () => {});
-    try {
-      Deno.removeSync(database.spill, { recursive: true });
-    } catch {
-      // Removed by hand, or the database failed to open: nothing to remove.
-    }
+    // Closed before its folder is removed: DuckDB may still hold files in it.
+    (await database.instance.catch(() => undefined))?.closeSync();
+    // DuckDB makes the folder when it first spills: none when it never did.
+    await Deno.remove(database.spill, { recursive: true }).catch(() => {});
   };
   let instance: DuckDBInstance;
   try {
@@ -163,16 +187,10 @@ export async function openDuckDB(options?: { threads?: number; memoryLimit?: str
   return connected(instance, release);
 }
 
-/** The shared database, with its spill folder made (the folders of processes that are gone removed first). */
+/** The shared database, spilling to `spill` (the folders of processes that are gone removed first). */
 async function createSpilling(tmp: string, spill: string): Promise<DuckDBInstance> {
   await sweepStaleFolders(tmp, SPILL_PREFIX);
-  await Deno.mkdir(spill);
-  try {
-    return await createInstance({ memoryLimit: SHARED_MEMORY, tempDirectory: spill });
-  } catch (err) {
-    await Deno.remove(spill, { recursive: true }).catch(() => {});
-    throw err;
-  }
+  return await createInstance({ memoryLimit: SHARED_MEMORY, tempDirectory: spill });
 }
 
 async function createInstance(
@@ -193,12 +211,12 @@ async function createInstance(
   return await (await load()).DuckDBInstance.create(":memory:", config);
 }
 
-async function connected(instance: DuckDBInstance, release: () => void): Promise<DuckDB> {
+async function connected(instance: DuckDBInstance, release: () => Promise<void>): Promise<DuckDB> {
   let connection: DuckDBConnection;
   try {
     connection = await instance.connect();
   } catch (err) {
-    release();
+    await release();
     throw err;
   }
   let closed = false;
@@ -207,10 +225,15 @@ async function connected(instance: DuckDBInstance, release: () => void): Promise
     async close() {
       if (closed) return;
       closed = true;
-      connection.interrupt();
-      await Promise.allSettled([...inFlight.get(connection) ?? []]);
+      if (!(await settle(connection))) {
+        // Freeing it under work still running would crash the process: leave it to the process's end.
+        log.warn("a DuckDB query did not stop when interrupted; its connection is left open", {
+          waited_ms: CLOSE_WAIT_MS,
+        });
+        return;
+      }
       connection.closeSync();
-      release();
+      await release();
     },
   };
 }
@@ -238,13 +261,13 @@ export interface ColumnChunk {
  * ```
  */
 export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
-  const result = await busy(connection, connection.stream(sql));
+  const result = await busy(connection, () => connection.stream(sql));
   const numeric = numericArrays();
   const types = Array.from({ length: result.columnCount }, (_, c) => result.columnTypeId(c));
   const arrays = types.map((t) => numeric.get(t));
   const text = types.map((t) => t === loaded().DuckDBTypeId.VARCHAR);
   // The next chunk is asked for before this one is read: DuckDB fetches it while JavaScript copies this one.
-  let next = busy(connection, result.fetchChunk());
+  let next = busy(connection, () => result.fetchChunk());
   // Awaited below; this only keeps a rejection while the caller holds a chunk from counting as unhandled.
   next.catch(() => null);
   try {
@@ -253,7 +276,7 @@ export async function* streamColumns(connection: DuckDBConnection, sql: string):
       if (chunk === null) return;
       const length = chunk.rowCount;
       if (length === 0) return;
-      next = busy(connection, result.fetchChunk());
+      next = busy(connection, () => result.fetchChunk());
       next.catch(() => null);
       const columns: ArrayLike<unknown>[] = [];
       for (let c = 0; c < arrays.length; c++) {
@@ -435,6 +458,9 @@ export function appendColumns(
   const duckdb = raw();
   const size = 2048;
   const chunk = DuckDBDataChunk.create(types.map((t) => loaded()[t]));
+  // The binding copies bytes without a bound: a short column would copy whatever memory follows it.
+  const short = columns.findIndex((values) => values.length < length);
+  if (short >= 0) throw new RangeError(`Column ${short} holds ${columns[short].length} values, not ${length}`);
   const own = types.map((t, c) => {
     const array = OWN_ARRAYS[t];
     return array !== undefined && ArrayBuffer.isView(columns[c]) && columns[c].constructor === array

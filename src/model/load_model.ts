@@ -54,6 +54,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const bytes = await Deno.readFile(onnxPath);
   let loaded: Uint8Array = bytes;
   let session = await createSession(loaded, onnxPath, options);
+  // The session to release if loading fails: none while one is being replaced.
+  let owned: ort.InferenceSession | undefined = session;
   const warnings: string[] = [];
   try {
     // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
@@ -61,9 +63,10 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     if (session.outputMetadata.some((m) => !m.isTensor)) {
       const unzipped = unzipFile(bytes, onnxPath);
       if (unzipped !== undefined) {
+        owned = undefined;
         await session.release();
         loaded = unzipped.bytes;
-        session = await createSession(loaded, onnxPath, options);
+        owned = session = await createSession(loaded, onnxPath, options);
         for (const z of unzipped.outputs) zipLabels.set(z.output, z.labels);
       }
     }
@@ -75,13 +78,18 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       { manifest, inputs, fixedBatch, zipLabels, renames: options.renames, where: onnxPath },
       warnings,
     );
-    const runner = options.worker ? await inWorker(loaded, onnxPath, options) : session;
-    // The in-process session served the metadata and the trial run; the worker's runs from here.
-    if (runner !== session) await session.release();
+    const version = manifest.version ?? await shortSha256(bytes);
+    let runner: Session = session;
+    if (options.worker) {
+      // The in-process session served the metadata and the trial run; the worker's runs from here.
+      runner = await inWorker(loaded, onnxPath, options);
+      owned = undefined;
+      await session.release().catch(() => {});
+    }
     return new Model({
       session: runner,
       name: manifest.name ?? defaultName,
-      version: manifest.version ?? await shortSha256(bytes),
+      version,
       description: manifest.description ?? "",
       path,
       inputs,
@@ -90,7 +98,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       warnings,
     });
   } catch (err) {
-    await session.release();
+    await owned?.release();
     throw err;
   }
 }

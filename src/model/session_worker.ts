@@ -6,7 +6,7 @@
  *
  * Messages (see {@linkcode SessionRequest}): `load` (the model's bytes and
  * session options), then `run`s, each answered with its outputs or its
- * failure, by id.
+ * failure, by id, and `release` (the session freed, then `released`).
  */
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-node";
@@ -21,18 +21,25 @@ export interface PlainTensor {
 /** What the worker is sent. */
 export type SessionRequest =
   | { kind: "load"; bytes: Uint8Array; options: ort.InferenceSession.SessionOptions }
-  | { kind: "run"; id: number; feeds: Record<string, PlainTensor>; fetches: string[] };
+  | { kind: "run"; id: number; feeds: Record<string, PlainTensor>; fetches: string[] }
+  | { kind: "release" };
 
-/** What it answers: `loaded` (or `failed` with id 0) once, then one answer per run. */
+/** What it answers: `loaded` (or `failed` with id 0) once, then one answer per run, and `released` last. */
 export type SessionReply =
   | { kind: "loaded" }
   | { kind: "ran"; id: number; outputs: Record<string, PlainTensor> }
-  | { kind: "failed"; id: number; message: string };
+  | { kind: "failed"; id: number; message: string }
+  | { kind: "released" };
 
 let session: ort.InferenceSession | undefined;
+/** Requests are handled one after the other: a release must not free the session under a run still to start. */
+let queue = Promise.resolve();
 
-self.onmessage = async (event: MessageEvent<SessionRequest>) => {
-  const request = event.data;
+self.onmessage = (event: MessageEvent<SessionRequest>) => {
+  queue = queue.then(() => handle(event.data));
+};
+
+async function handle(request: SessionRequest): Promise<void> {
   if (request.kind === "load") {
     try {
       session = await ort.InferenceSession.create(request.bytes, request.options);
@@ -40,6 +47,12 @@ self.onmessage = async (event: MessageEvent<SessionRequest>) => {
     } catch (err) {
       self.postMessage({ kind: "failed", id: 0, message: (err as Error).message } satisfies SessionReply);
     }
+    return;
+  }
+  if (request.kind === "release") {
+    await session?.release().catch(() => {});
+    session = undefined;
+    self.postMessage({ kind: "released" } satisfies SessionReply);
     return;
   }
   const feeds: Record<string, ort.Tensor> = {};
@@ -62,4 +75,4 @@ self.onmessage = async (event: MessageEvent<SessionRequest>) => {
   } finally {
     for (const t of Object.values(feeds)) t.dispose();
   }
-};
+}

@@ -8,8 +8,24 @@
 import * as ort from "onnxruntime-node";
 import type { PlainTensor, SessionReply, SessionRequest } from "./session_worker.ts";
 
-/** What a Model runs its batches through: an onnxruntime session, or one in a worker. */
-export type Session = Pick<ort.InferenceSession, "run" | "release">;
+/**
+ * What a Model runs its batches through: an onnxruntime session (which has this shape), or one in a worker.
+ *
+ * @example
+ * ```ts
+ * const session: Session = await ort.InferenceSession.create("model.onnx");
+ * ```
+ */
+export interface Session {
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: readonly string[],
+  ): Promise<ort.InferenceSession.OnnxValueMapType>;
+  release(): Promise<void>;
+}
+
+/** How long `release` waits for a run in progress to end before the worker is stopped anyway. */
+const RELEASE_WAIT_MS = 5_000;
 
 /**
  * Starts a worker and loads the model's bytes into a session there.
@@ -28,23 +44,27 @@ export async function openWorkerSession(
   const worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
   const runs = new Map<number, PromiseWithResolvers<Record<string, PlainTensor>>>();
   const loaded = Promise.withResolvers<void>();
+  const released = Promise.withResolvers<void>();
   let failure: Error | undefined;
   let ids = 0;
   const fail = (err: Error) => {
     failure ??= err;
     loaded.reject(failure);
+    released.resolve();
     for (const run of runs.values()) run.reject(failure);
     runs.clear();
   };
   worker.onmessage = (event: MessageEvent<SessionReply>) => {
     const reply = event.data;
     if (reply.kind === "loaded") return loaded.resolve();
+    if (reply.kind === "released") return released.resolve();
     if (reply.kind === "failed" && reply.id === 0) return loaded.reject(new Error(reply.message));
     const run = runs.get(reply.id);
     runs.delete(reply.id);
     if (reply.kind === "ran") run?.resolve(reply.outputs);
     else run?.reject(new Error(reply.message));
   };
+  worker.onmessageerror = () => fail(new Error("The model's worker sent an answer that could not be read"));
   worker.onerror = (event: ErrorEvent) => {
     // Handled here: an error left unhandled in a worker would end the whole process.
     event.preventDefault();
@@ -58,7 +78,7 @@ export async function openWorkerSession(
     throw err;
   }
   return {
-    async run(feeds: Record<string, ort.Tensor>, fetches?: unknown) {
+    async run(feeds, fetches) {
       if (failure) throw failure;
       const id = ++ids;
       const plain: Record<string, PlainTensor> = {};
@@ -66,16 +86,23 @@ export async function openWorkerSession(
       const run = Promise.withResolvers<Record<string, PlainTensor>>();
       runs.set(id, run);
       // Copied, not moved: a feed's data may be the caller's own column, still needed after the run.
-      worker.postMessage({ kind: "run", id, feeds: plain, fetches: fetches as string[] } satisfies SessionRequest);
+      worker.postMessage({ kind: "run", id, feeds: plain, fetches: [...fetches] } satisfies SessionRequest);
       const outputs = await run.promise;
       const results: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(outputs)) results[name] = new ort.Tensor(t.type, t.data as never, t.dims);
       return results;
     },
-    release() {
+    async release() {
+      if (failure === undefined) {
+        // The worker answers once a run in progress has ended (a thread stopped inside onnxruntime's native code
+        // could take the process down as it exits); bounded, as every wait is.
+        worker.postMessage({ kind: "release" } satisfies SessionRequest);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([released.promise, new Promise((r) => timer = setTimeout(r, RELEASE_WAIT_MS))]);
+        clearTimeout(timer);
+      }
       fail(new Error("The model was closed"));
       worker.terminate();
-      return Promise.resolve();
     },
-  } as Session;
+  };
 }

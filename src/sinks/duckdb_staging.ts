@@ -67,7 +67,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
   let appender: DuckDBAppender | undefined;
   const reopen = async () => {
     appender?.closeSync();
-    appender = await db.connection.createAppender(tableName);
+    appender = await busy(db.connection, () => db.connection.createAppender(tableName));
   };
 
   try {
@@ -89,7 +89,10 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
     const fill = value === undefined || value === NO_ROW
       ? ""
       : ` default ${value === null ? "null" : sqlString(value)}`;
-    await db.connection.run(`alter table ${name} add column ${columnName(i)} VARCHAR${fill}`);
+    await busy(
+      db.connection,
+      () => db.connection.run(`alter table ${name} add column ${columnName(i)} VARCHAR${fill}`),
+    );
     table.push(i);
     await reopen();
   };
@@ -123,7 +126,7 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
       }).join(", ");
       await busy(
         db.connection,
-        db.connection.run(`copy (select ${select} from ${name}) to ${sqlString(path)} (${options})`),
+        () => db.connection.run(`copy (select ${select} from ${name}) to ${sqlString(path)} (${options})`),
       );
     },
     async close() {

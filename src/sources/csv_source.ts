@@ -159,6 +159,8 @@ async function* readBatches(
       yield* duckdbCsvBatches(reading.duckdb, path, delimiter, header, options, (rows) => (reading.rows = rows));
       return;
     } catch (err) {
+      // Closed under the read (a failed write, a signal): the interrupted query is no ragged row to read on from.
+      if (reading.duckdb === undefined) throw err;
       log.debug("CSV: reading on in JavaScript", {
         input: path,
         row: reading.rows + 1,

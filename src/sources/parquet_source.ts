@@ -50,7 +50,7 @@ export async function openParquetSource(path: string): Promise<Source> {
       const check = async (rows: number) => {
         if (rows === total) return;
         // The stream hid why it stopped: the same query, run whole, tells.
-        await busy(db.connection, db.connection.run(`select count(*) from (${sql})`));
+        await busy(db.connection, () => db.connection.run(`select count(*) from (${sql})`));
         throw new InputError(`Cannot read Parquet file ${path}: it ended after ${rows} of its ${total} rows`);
       };
       try {

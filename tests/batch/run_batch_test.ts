@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runBatch } from "../../src/batch/run_batch.ts";
-import { InputError, TooManyRejectsError } from "../../src/errors.ts";
+import { InputError, NotFoundError, TooManyRejectsError } from "../../src/errors.ts";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import type { Sink } from "../../src/sinks/sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
+import type { Source } from "../../src/sources/source.ts";
 import { FIXTURES, rejection, tempDir } from "../helpers.ts";
 
 const MULTI = join(FIXTURES, "models", "multi");
@@ -19,6 +20,19 @@ function csvRows(n: number, bad: Record<number, string> = {}): string {
 
 async function jsonl(path: string): Promise<Record<string, unknown>[]> {
   return (await Deno.readTextFile(path)).trimEnd().split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+/** `source`, telling whether it was closed. */
+function watched(source: Source): Source & { closed(): boolean } {
+  let closed = false;
+  return {
+    ...source,
+    close: () => {
+      closed = true;
+      return source.close();
+    },
+    closed: () => closed,
+  };
 }
 
 Deno.test("runBatch", async (t) => {
@@ -106,9 +120,9 @@ Deno.test("runBatch", async (t) => {
       const input = join(dir.path, "missing.csv");
       await Deno.writeTextFile(input, "id,x,d\n1,2,3\n");
       const output = join(dir.path, "never.csv");
-      const err = await rejection(async () =>
-        runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 10 })
-      );
+      const source = watched(await openSource(input));
+      const err = await rejection(() => runBatch({ model, source, sink: createSink(output), batchSize: 10 }));
+      assert.ok(source.closed(), "the source (its DuckDB) is closed");
       assert.ok(err instanceof ModelError);
       assert.match(
         err.message,
@@ -171,6 +185,21 @@ Deno.test("runBatch", async (t) => {
       assert.equal(err, reason);
       assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("signal_")), []);
     });
+    await t.step(
+      "an output that cannot open while the first batch is read: its error, the reading stopped",
+      async () => {
+        const input = join(dir.path, "early.csv");
+        await Deno.writeTextFile(input, csvRows(5000));
+        const source = watched(await openSource(input));
+        const err = await rejection(() =>
+          runBatch({ model, source, sink: createSink(join(dir.path, "no_such_folder", "out.csv")), batchSize: 10 })
+        );
+        assert.ok(err instanceof NotFoundError, String(err));
+        assert.ok(source.closed());
+        // The read cut short by the close ends there: not read again from the start in JavaScript (papaparse's file
+        // stream would be left open, and the test's resource check would fail).
+      },
+    );
     await t.step("a failing sink aborts both sinks: no output, no rejects file", async () => {
       const input = join(dir.path, "fail.csv");
       await Deno.writeTextFile(input, csvRows(30, { 2: "r2,x,1,1,1,s,true\n" }));

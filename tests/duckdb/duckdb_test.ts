@@ -146,6 +146,21 @@ Deno.test("DuckDB adapter: columns go into an appender whole", async (t) => {
   }
 });
 
+Deno.test("DuckDB adapter: a column shorter than the rows asked for is refused, not read past", async () => {
+  const db = await openDuckDB({ threads: 1 });
+  try {
+    await db.connection.run("create table t (d DOUBLE)");
+    const appender = await db.connection.createAppender("t");
+    assert.throws(
+      () => appendColumns(appender, ["DOUBLE"], [new Float64Array(4)], 3000),
+      /Column 0 holds 4 values, not 3000/,
+    );
+    appender.closeSync();
+  } finally {
+    await db.close();
+  }
+});
+
 Deno.test("DuckDB adapter: the binding's vector calls behave as it relies on", async () => {
   // If an upgrade changes these, the adapter reads or writes the wrong memory: this fails first.
   const duckdb =

@@ -88,6 +88,20 @@ Deno.test("model in a worker: failures", async (t) => {
     const err = await rejection(() => openWorkerSession(new TextEncoder().encode("not a model"), {}));
     assert.match(err.message, /protobuf|parse|model/i);
   });
+  await t.step("close during a run waits for it to end (the worker is not stopped inside onnxruntime)", async () => {
+    const model = await loadModel(join(MODELS, "ride-duration-rf"), { worker: true });
+    const n = 50_000;
+    const running = model.predict({
+      PULocationID: new BigInt64Array(n).fill(130n),
+      DOLocationID: new BigInt64Array(n).fill(205n),
+      trip_distance: new Float64Array(n).fill(3.66),
+    }, n);
+    running.catch(() => {});
+    await model.close();
+    // The worker answered the run before it let the session go: the run's own answer came first.
+    const p = await running;
+    assert.equal(p.columns.duration.length, n);
+  });
   await t.step("a run after close rejects, it does not hang", async () => {
     const model = await loadModel(join(MODELS, "ride-duration-linreg"), { worker: true });
     await model.close();

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
 
 /** A process id that is no longer running: a child that has exited. */
 /** `score batch` of the small rides file to `output`, as a user would run it. */
@@ -46,44 +46,30 @@ Deno.test("score batch removes the temporary files of earlier runs that were kil
   assert.equal(line.bytes, 1000);
 });
 
-Deno.test("score batch removes the staging folder of a Parquet job killed with -9, and says so", async () => {
+Deno.test("score batch removes the DuckDB spill folders of earlier runs that were killed, and no other", async () => {
   await using tmp = await tempDir();
   await using dir = await tempDir();
-  const env = { TMPDIR: tmp.path };
-  const stagingFolders = () => [...Deno.readDirSync(tmp.path)].filter((e) => e.isDirectory).map((e) => e.name);
-  // A job reading standard input, kept open: it waits for rows with its staging folder made.
-  const child = new Deno.Command(join(ROOT, "score"), {
-    args: [
-      "batch",
-      "--model",
-      join(MODELS, "ride-duration-linreg"),
-      "--no-progress",
-      "--input",
-      "-",
-      "--input-format",
-      "csv",
-      "--output",
-      join(dir.path, "killed.parquet"),
-    ],
-    env,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode("PULocationID,DOLocationID,trip_distance\n130,205,3.66\n"));
-  await waitUntil(() => stagingFolders().length > 0, "the staging folder", 30_000);
-  child.kill("SIGKILL");
-  assert.equal((await child.status).signal, "SIGKILL");
-  await writer.close().catch(() => {});
-  const [left] = stagingFolders();
-  assert.ok(left?.startsWith(`score-staging-${Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${child.pid}-`), left);
-
-  const run = await scoreSmallRides(join(dir.path, "pred.parquet"), env);
+  const host = Deno.hostname().replace(/[^A-Za-z0-9-]/g, "_");
+  const dead = await deadPid();
+  // As DuckDB leaves them when it spilled: `score-staging-<host>.<pid>-<random>`, files inside.
+  const folders = {
+    stale: `score-staging-${host}.${dead}-0000000a`,
+    live: `score-staging-${host}.${Deno.pid}-0000000b`,
+    otherHost: `score-staging-elsewhere.${dead}-0000000c`,
+  };
+  for (const name of Object.values(folders)) {
+    await Deno.mkdir(join(tmp.path, name));
+    await Deno.writeTextFile(join(tmp.path, name, "duckdb_temp_storage-0.tmp"), "x");
+  }
+  const run = await scoreSmallRides(join(dir.path, "pred.parquet"), { TMPDIR: tmp.path });
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(stagingFolders(), [], "the killed job's folder removed; the new job's own removed at its end");
+  assert.deepEqual(
+    [...Deno.readDirSync(tmp.path)].map((e) => e.name).filter((n) => n.startsWith("score-staging-")).sort(),
+    [folders.live, folders.otherHost].sort(),
+    "the dead run's folder removed; a live one's and another host's kept; none of its own left",
+  );
   const line = logLines(run.stderr).find((l) => String(l.msg).startsWith("removed the temporary folder"));
   assert.ok(line, run.stderr);
-  assert.equal(line.folder, join(tmp.path, left));
-  assert.equal(line.pid, child.pid);
+  assert.equal(line.folder, join(tmp.path, folders.stale));
+  assert.equal(line.pid, dead);
 });
