@@ -87,11 +87,12 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
   // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
   const byDuckDB = header.length > 1 && path !== STDIN;
+  // Opened here, as the Parquet source opens its own: loading the library is setup, not reading. A DuckDB that
+  // cannot open leaves the reading to papaparse (past the header it has read), as a file DuckDB stops on does.
+  const duckdb = byDuckDB ? await openDuckDB().catch(() => undefined) : undefined;
   // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
-  if (byDuckDB) head.close();
-  // Opened here, as the Parquet source opens its own: loading the library is setup, not reading.
-  const duckdb = byDuckDB ? await openDuckDB() : undefined;
-  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, duckdb };
+  if (duckdb) head.close();
+  const reading: Reading = { rows: 0, done: false, papaparse: duckdb ? undefined : head, duckdb };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
