@@ -12,10 +12,10 @@
  * `vector_get_data` returns a copy of the vector's memory (kept as it is,
  * not copied again; a VARCHAR's is its 16-byte string headers, a longer
  * string's bytes read with `get_data_from_pointer`); `copy_data_to_vector`
- * writes into a chunk's vector; a
- * numeric vector object keeps its values in a typed array named `items`,
- * its validity mask in `validity.data` (null when every row is valid), and
- * `flush()` copies `items` and the mask into DuckDB's vector.
+ * writes into a chunk's vector; a numeric vector object keeps its values in
+ * a typed array named `items`, its validity mask in `validity.data` (null
+ * when every row is valid), and `flush()` copies `items` and the mask into
+ * DuckDB's vector.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
 import { join } from "node:path";
@@ -99,8 +99,7 @@ const CLOSE_WAIT_MS = 10_000;
  * ```
  */
 export function busy<T>(connection: DuckDBConnection, start: () => Promise<T>): Promise<T> {
-  let state = inFlight.get(connection);
-  if (state === undefined) inFlight.set(connection, state = { works: new Set(), closing: false });
+  const state = stateOf(connection);
   if (state.closing) return Promise.reject(new Error("The DuckDB connection is closing"));
   const work = start();
   const works = state.works;
@@ -110,10 +109,15 @@ export function busy<T>(connection: DuckDBConnection, start: () => Promise<T>): 
   return work;
 }
 
+function stateOf(connection: DuckDBConnection): { works: Set<Promise<unknown>>; closing: boolean } {
+  let state = inFlight.get(connection);
+  if (state === undefined) inFlight.set(connection, state = { works: new Set(), closing: false });
+  return state;
+}
+
 /** Interrupts a connection's work, refuses new work, and waits (bounded) until none runs; false when some still does. */
 async function settle(connection: DuckDBConnection): Promise<boolean> {
-  let state = inFlight.get(connection);
-  if (state === undefined) inFlight.set(connection, state = { works: new Set(), closing: true });
+  const state = stateOf(connection);
   state.closing = true;
   connection.interrupt();
   const deadline = performance.now() + CLOSE_WAIT_MS;
@@ -353,7 +357,9 @@ interface RawVector {
 
 function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayLike<unknown> {
   // A vector of nulls only (a CSV number column's text beside its numbers, mostly) is told by its mask alone.
-  if (allNull(chunk, c, length)) return new Array<unknown>(length).fill(null);
+  if (noneValid(validityOf(raw().data_chunk_get_vector(chunk.chunk, c), length), length)) {
+    return new Array<unknown>(length).fill(null);
+  }
   const vector = chunk.getColumnVector(c) as unknown as RawVector;
   const bits = vector.validity?.data
     ? new Uint32Array(vector.validity.data.buffer, vector.validity.data.byteOffset, Math.ceil(length / 32))
@@ -382,10 +388,10 @@ function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayL
  * is in its header, a longer one is copied from where the header points (the chunk, alive here, holds it).
  */
 function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string | null)[] {
-  if (allNull(chunk, c, length)) return new Array<string | null>(length).fill(null);
   const duckdb = raw();
   const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
-  const mask = duckdb.vector_get_validity(vector, Math.ceil(length / 8));
+  const mask = validityOf(vector, length);
+  if (noneValid(mask, length)) return new Array<string | null>(length).fill(null);
   const headers = duckdb.vector_get_data(vector, length * 16);
   const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
   const out = new Array<string | null>(length);
@@ -407,9 +413,13 @@ function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string 
 
 const UTF8 = new TextDecoder();
 
-function allNull(chunk: DuckDBDataChunk, c: number, length: number): boolean {
-  const duckdb = raw();
-  const mask = duckdb.vector_get_validity(duckdb.data_chunk_get_vector(chunk.chunk, c), Math.ceil(length / 8));
+/** A vector's validity mask, a bit a row (set: valid), or null when every row is valid. */
+function validityOf(vector: ReturnType<Bindings["data_chunk_get_vector"]>, length: number): Uint8Array | null {
+  return raw().vector_get_validity(vector, Math.ceil(length / 8));
+}
+
+/** Whether a mask (see {@linkcode validityOf}) marks every one of `length` rows null. */
+function noneValid(mask: Uint8Array | null, length: number): boolean {
   if (mask === null) return false;
   for (let i = 0; i < mask.length - 1; i++) if (mask[i] !== 0) return false;
   return (mask[mask.length - 1] & ((1 << (length - 8 * (mask.length - 1))) - 1)) === 0;
@@ -464,8 +474,9 @@ export function appendColumns(
   // The binding copies bytes without a bound: a short column would copy whatever memory follows it.
   const short = columns.findIndex((values) => values.length < length);
   if (short >= 0) throw new RangeError(`Column ${short} holds ${columns[short].length} values, not ${length}`);
+  const numeric = numericArrays();
   const own = types.map((t, c) => {
-    const array = OWN_ARRAYS[t];
+    const array = numeric.get(loaded()[t].typeId);
     return array !== undefined && ArrayBuffer.isView(columns[c]) && columns[c].constructor === array
       ? array
       : undefined;
@@ -492,11 +503,3 @@ export function appendColumns(
     appender.appendDataChunk(chunk);
   }
 }
-
-/** The typed array whose memory is a vector's of each column type, as it is. */
-const OWN_ARRAYS: Partial<Record<ColumnType, TypedArrayClass>> = {
-  DOUBLE: Float64Array,
-  FLOAT: Float32Array,
-  BIGINT: BigInt64Array,
-  INTEGER: Int32Array,
-};
