@@ -21,12 +21,13 @@ COPY src ./src
 COPY models ./models
 # Fetch every npm package once, at build time; the container never reaches a registry.
 # The code stays owned by root, read-only for the service user; Deno may write to its caches.
-# `score` on PATH, so the same image runs every command: serve (the default), a batch CronJob
+# `score` on PATH (V8's flags as the ./score launcher sets them, why: there), so the same image
+# runs every command: serve (the default), a batch CronJob
 # (args: ["batch", ...]) or `sh -c 'exec score batch ... --shard "$((JOB_COMPLETION_INDEX + 1))/4"'`.
 RUN deno install --entrypoint main.ts \
     && mkdir -p /var/cache/score \
     && chown -R deno:deno /app/.deno /app/node_modules /var/cache/score \
-    && printf '#!/bin/sh\nexec deno run --cached-only --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys /app/main.ts "$@"\n' > /usr/local/bin/score \
+    && printf '#!/bin/sh\nexec deno run --cached-only --v8-flags=--max-semi-space-size=4 --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys /app/main.ts "$@"\n' > /usr/local/bin/score \
     && chmod 755 /usr/local/bin/score
 USER deno
 

@@ -32,10 +32,11 @@ models: ## convert the course's pickles to models/*/model.onnx and tests/fixture
 # run time, hence its explicit --include. Only linux-x64 (glibc) binaries
 # are kept. The CSV writer's and the model's workers are loaded by URL at run time, hence their
 # --include too. deno compile downloads its runtime (denort) on first use:
-# this needs a machine that can reach it.
+# this needs a machine that can reach it. V8's flags as the ./score launcher
+# sets them (why: there).
 build: ## dist/score for linux-x64
 	$(DENO) install --quiet
-	$(DENO) compile --allow-all --self-extracting --target x86_64-unknown-linux-gnu \
+	$(DENO) compile --allow-all --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
 	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \

@@ -1,0 +1,21 @@
+/**
+ * The three ways score is started (the ./score launcher, the executable `make build` compiles, the container's
+ * `score`) give V8 the same flags: a flag measured in one must hold in all.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ROOT } from "./helpers.ts";
+
+Deno.test("launchers give V8 the same flags", async (t) => {
+  const launchers = ["score", "Makefile", "Dockerfile"];
+  const flags = await Promise.all(launchers.map(async (file) => {
+    const text = await Deno.readTextFile(join(ROOT, file));
+    return [...text.matchAll(/--v8-flags=(\S+)/g)].map((m) => m[1]);
+  }));
+  await t.step("each launcher sets them once", () => {
+    assert.deepEqual(flags.map((f) => f.length), launchers.map(() => 1), launchers.join(", "));
+  });
+  await t.step("to the same value", () => {
+    assert.deepEqual(flags.map((f) => f[0]), launchers.map(() => "--max-semi-space-size=4"));
+  });
+});
