@@ -60,6 +60,7 @@ export async function runWindow(
   log.info("batch started", {
     model: model.name,
     version: model.version,
+    model_thread: model.inWorker ? "worker" : "main",
     input: source.description,
     output: sink.description,
     ...where,

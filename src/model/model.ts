@@ -131,6 +131,8 @@ const RESOLVED_KEPT = 64;
 /** What `loadModel` hands the constructor. */
 export interface ModelInit {
   session: Session;
+  /** Whether `session` runs in a worker thread. */
+  inWorker?: boolean;
   name: string;
   version: string;
   description: string;
@@ -166,6 +168,8 @@ export class Model {
   readonly fixedBatch: number | null;
   /** Things worth a log line, found while loading. */
   readonly warnings: readonly string[];
+  /** Whether the model runs in a worker thread (see `loadModel`'s `worker`), not on the calling one. */
+  readonly inWorker: boolean;
   readonly #session: Session;
   /** resolveInputs' answers by the names asked about, joined. */
   readonly #resolved = new Map<string, Resolved>();
@@ -181,6 +185,7 @@ export class Model {
     this.outputs = init.outputs;
     this.fixedBatch = init.fixedBatch;
     this.warnings = init.warnings;
+    this.inWorker = init.inWorker ?? false;
   }
 
   /** Every output column, in order, with its element type. */

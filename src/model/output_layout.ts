@@ -6,10 +6,11 @@
  */
 import * as ort from "onnxruntime-node";
 import type { TensorType } from "./coerce.ts";
-import { isTensorType, STORAGE } from "./tensor_types.ts";
+import { isTensorType } from "./tensor_types.ts";
 import type { Manifest } from "./manifest.ts";
 import type { InputSpec, OutputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
+import { zeroFeeds } from "./zero_feeds.ts";
 
 /** What `outputLayout` needs besides the session. */
 export interface OutputLayoutOptions {
@@ -98,13 +99,7 @@ async function trialRun(
   warnings: string[],
   where: string,
 ): Promise<Map<string, readonly number[]> | undefined> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const input of inputs) {
-    const k = input.columns.length;
-    const n = rows * k;
-    const data = input.type === "string" ? new Array<string>(n).fill("") : new STORAGE[input.type](n);
-    feeds[input.name] = new ort.Tensor(input.type, data as never, input.shape.length === 2 ? [rows, k] : [rows]);
-  }
+  const feeds = zeroFeeds(inputs, rows);
   try {
     const results = await session.run(feeds, names);
     const dims = new Map<string, readonly number[]>();

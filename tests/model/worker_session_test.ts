@@ -12,7 +12,7 @@ import { loadModel, ModelError } from "../../src/model/mod.ts";
 import { openWorkerSession } from "../../src/model/worker_session.ts";
 import { rowsToColumns } from "../../src/rows.ts";
 import { ALL_CASES } from "../byom_cases.ts";
-import { MODELS, rejection } from "../helpers.ts";
+import { FIXTURES, MODELS, rejection } from "../helpers.ts";
 
 const COURSE = ["ride-duration-linreg", "ride-duration-rf"].map((name) => ({
   name,
@@ -42,6 +42,32 @@ Deno.test("model in a worker: the same bits as in process", async (t) => {
       }
     });
   }
+});
+
+Deno.test("model in a worker, auto: as its cost a row says", async (t) => {
+  // Far from the threshold either way (0.25 us a row): a forest of 100 trees ~2.4 us, one small matrix ~0.02 us.
+  for (
+    const [name, path, inWorker] of [
+      ["a forest goes to a worker", join(MODELS, "ride-duration-rf"), true],
+      ["one matrix product stays", join(FIXTURES, "models", "byom", "nk_regressor"), false],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const model = await loadModel(path, { worker: "auto" });
+      try {
+        assert.equal(model.inWorker, inWorker);
+      } finally {
+        await model.close();
+      }
+    });
+  }
+  await t.step("asked for, or not, it is where it was asked", async () => {
+    for (const worker of [true, false]) {
+      const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"), { worker });
+      assert.equal(model.inWorker, worker);
+      await model.close();
+    }
+  });
 });
 
 Deno.test("model in a worker: the calling thread runs while the model scores", async () => {
