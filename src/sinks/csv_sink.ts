@@ -9,7 +9,7 @@
  */
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
-import { type CsvColumn, csvColumn, csvHeader, csvText } from "./csv_text.ts";
+import { csvBytes, type CsvColumn, csvColumn, csvHeader } from "./csv_text.ts";
 import type { CsvWorkerReply, CsvWorkerRequest } from "./csv_writer_worker.ts";
 import type { Sink } from "./sink.ts";
 import { writeAll } from "./write_all.ts";
@@ -35,6 +35,7 @@ export function createCsvSink(path: string): Sink {
 function stdoutSink(): Sink {
   let columns: ColumnInfo[] = [];
   const encoder = new TextEncoder();
+  const buffer = { bytes: new Uint8Array(1 << 16) };
   return {
     description: "stdout",
     async open(cols) {
@@ -43,12 +44,13 @@ function stdoutSink(): Sink {
     },
     async write(batch) {
       if (batch.length === 0) return;
-      const text = csvText(
+      const bytes = csvBytes(
         columns.map((c) => csvColumn(batch.columns[c.name], c.type, batch.length)),
         columns.map((c) => c.type),
         batch.length,
+        buffer,
       );
-      await writeAll(Deno.stdout, encoder.encode(text));
+      await writeAll(Deno.stdout, bytes);
     },
     commit: () => Promise.resolve(),
     abort: () => Promise.resolve(),

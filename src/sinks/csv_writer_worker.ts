@@ -14,7 +14,7 @@
  */
 /// <reference lib="deno.worker" />
 import type { ValueType } from "../rows.ts";
-import { type CsvColumn, csvText } from "./csv_text.ts";
+import { csvBytes, type CsvColumn } from "./csv_text.ts";
 import { writeAll } from "./write_all.ts";
 
 /** What the sink sends. */
@@ -36,17 +36,8 @@ let flushing: Promise<void> | undefined;
 let unflushed = 0;
 let types: ValueType[] = [];
 let failed = false;
-const encoder = new TextEncoder();
-/** The encoded text of a batch, reused: a fresh buffer a batch was fresh memory, each page of it a page fault. */
-let out = new Uint8Array(1 << 20);
-
-/** `text` as UTF-8, in `out` (valid until the next call). */
-function encode(text: string): Uint8Array {
-  // Three bytes at most for each UTF-16 unit.
-  if (out.length < text.length * 3) out = new Uint8Array(text.length * 3);
-  const { written } = encoder.encodeInto(text, out);
-  return out.subarray(0, written);
-}
+/** Where a batch's bytes are made, reused from batch to batch (see `csvBytes`). */
+const buffer = { bytes: new Uint8Array(1 << 20) };
 let queue = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<CsvWorkerRequest>) => {
@@ -63,7 +54,7 @@ async function handle(request: CsvWorkerRequest): Promise<void> {
         types = request.types;
         break;
       case "batch": {
-        const bytes = encode(csvText(request.columns, types, request.length));
+        const bytes = csvBytes(request.columns, types, request.length, buffer);
         await writeAll(file!, bytes);
         unflushed += bytes.length;
         if (unflushed >= SYNC_BYTES && flushing === undefined) {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { csvColumn, csvField, csvHeader, csvText } from "../../src/sinks/csv_text.ts";
+import { csvBytes, type CsvColumn, csvColumn, csvField, csvHeader } from "../../src/sinks/csv_text.ts";
+import type { ValueType } from "../../src/rows.ts";
+
+/** csvBytes' lines as text, made in a buffer too small, so it grows. */
+function csvText(columns: CsvColumn[], types: ValueType[], length: number): string {
+  return new TextDecoder().decode(csvBytes(columns, types, length, { bytes: new Uint8Array(4) }));
+}
 
 Deno.test("CSV text", async (t) => {
   const columnCases: [string, Parameters<typeof csvColumn>, unknown][] = [
@@ -18,7 +24,7 @@ Deno.test("CSV text", async (t) => {
   for (const [name, args, expected] of columnCases) {
     await t.step(`csvColumn: ${name}`, () => assert.deepEqual(csvColumn(...args), expected));
   }
-  await t.step("csvText: joined, typed, quoted and constant columns print the same lines as plain values", () => {
+  await t.step("csvBytes: joined, typed, quoted and constant columns print the same lines as plain values", () => {
     const ids = ["7", 'say "hi"', "a,b"];
     const duration = new Float64Array([0.1 + 0.2, 26, 1e21]);
     const lines = '7,0.30000000000000004,m,v1\n"say ""hi""",26,m,v1\n"a,b",1e+21,m,v1\n';
@@ -28,8 +34,27 @@ Deno.test("CSV text", async (t) => {
     assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3)), [...types], 3), lines);
     assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3, { join: true })), [...types], 3), lines);
   });
-  await t.step("csvText: a constant column before others prints on every line", () => {
+  await t.step("csvBytes: a constant column before others prints on every line", () => {
     assert.equal(csvText([{ same: "m" }, { values: [1, 2] }], ["string", "float64"], 2), "m,1\nm,2\n");
+  });
+  await t.step("csvBytes: text that is not ASCII, and quoted text, whatever the column's form", () => {
+    const values = ["café", "日本", "a,b", 'x"y', "plain"];
+    const lines = 'café,1\n日本,2\n"a,b",3\n"x""y",4\nplain,5\n';
+    const ids = new Float64Array([1, 2, 3, 4, 5]);
+    for (const join of [false, true]) {
+      const columns = [csvColumn(values, "string", 5, { join }), csvColumn(ids, "float64", 5)];
+      assert.equal(csvText(columns, ["string", "float64"], 5), lines, join ? "joined" : "values");
+    }
+  });
+  await t.step("csvBytes: a buffer reused for a longer batch grows, an earlier batch's bytes left behind", () => {
+    const into = { bytes: new Uint8Array(8) };
+    const first = new TextDecoder().decode(csvBytes([{ values: ["ab"] }], ["string"], 1, into));
+    const long = Array.from({ length: 1000 }, (_, i) => `row${i}`);
+    const text = new TextDecoder().decode(
+      csvBytes([csvColumn(long, "string", 1000, { join: true })], ["string"], 1000, into),
+    );
+    assert.equal(first, "ab\n");
+    assert.equal(text, long.join("\n") + "\n");
   });
   await t.step("csvHeader and csvField quote only what needs it", () => {
     assert.equal(csvHeader(["a", "b,c", 'd"']), 'a,"b,c","d"""\n');
