@@ -144,8 +144,8 @@ export function batchCommand(): Command {
   ]);
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planBatch(flags);
-    // In a worker, so reading and writing go on while the model scores.
-    const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: "auto" })).model;
+    const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: plan.worker }))
+      .model;
     const interrupt = listenForInterrupt({
       stopping: "stopping; nothing of this run will be committed",
       stopTimeoutMs: STOP_TIMEOUT_MS,

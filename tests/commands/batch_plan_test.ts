@@ -59,8 +59,8 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
   await t.step("a file job: one run, nothing replaced", () => {
     const plan = planBatch({ ...BASE, input: "i.csv", output: "o.parquet", keep: ["ride_id"] });
     assert.deepEqual(
-      [plan.windows, plan.replace, plan.pgInput, plan.pgOutput, plan.keep, plan.sharedTransaction],
-      [[undefined], "none", false, false, ["ride_id"], false],
+      [plan.windows, plan.replace, plan.pgInput, plan.pgOutput, plan.keep, plan.sharedTransaction, plan.worker],
+      [[undefined], "none", false, false, ["ride_id"], false, "auto"],
     );
   });
   await t.step("a period: the previous whole day, replaced on a rerun", () => {
@@ -98,8 +98,8 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
       param: [["since", "2021-02-01"]],
     });
     assert.deepEqual(
-      [plan.pgInput, plan.pgOutput, plan.keep, plan.params, plan.sharedTransaction, plan.replace],
-      [true, true, ["ride_id"], ["2021-02-01"], true, "version"],
+      [plan.pgInput, plan.pgOutput, plan.keep, plan.params, plan.sharedTransaction, plan.replace, plan.worker],
+      [true, true, ["ride_id"], ["2021-02-01"], true, "version", true],
     );
     assert.deepEqual([plan.shard?.index, plan.shard?.count, plan.shard?.key], [1, 4, "ride_id"]);
   });
