@@ -124,7 +124,8 @@ async function wantsWorker(
   outputs: readonly OutputSpec[],
 ): Promise<boolean> {
   if (worker !== "auto") return worker === true;
-  const cost = await runCost(session, inputs, fixedBatch, outputs.map((o) => o.name));
+  // Four times the threshold is heavy beyond doubt: no need for the fastest of several runs.
+  const cost = await runCost(session, inputs, fixedBatch, outputs.map((o) => o.name), 4 * WORKER_MIN_ROW_US);
   // A model that refuses zeros goes to a worker, as a heavy one does.
   return cost === undefined || cost >= WORKER_MIN_ROW_US;
 }

@@ -1,25 +1,28 @@
 /**
  * What a model costs a row, measured at load: the time of a run of rows of
  * zeros, the fastest of a few after a first (warm-up) one. `loadModel`'s
- * `worker: "auto"` weighs it against what a worker costs.
+ * `worker: "auto"` weighs it against what a worker costs, so it needs to
+ * be precise only for a cheap model: a run far over `enough` ends it.
  */
 import type * as ort from "onnxruntime-node";
 import type { InputSpec } from "./model.ts";
 import { zeroFeeds } from "./zero_feeds.ts";
 
 /** Rows in each timed run (a model that fixes its batch size runs that many). */
-const PROBE_ROWS = 4096;
+const PROBE_ROWS = 2048;
 /** Timed runs, after the warm-up: the fastest is kept, the others having met a busy machine. */
 const PROBE_RUNS = 3;
 
 /**
  * Microseconds a row takes to score, on rows of zeros; undefined when such a run fails (a model that refuses
- * zeros). The runs take `PROBE_RUNS + 1` times a 4,096-row run: a few milliseconds for a linear model, tens for a
- * forest of a hundred trees.
+ * zeros). A timed run that takes `enough` microseconds a row or more is the answer at once: a heavy model costs the
+ * warm-up and one run of 2,048 rows (~10 ms for a forest of a hundred trees), a light one four (~1 ms for a linear
+ * model).
  *
  * @example
  * ```ts
  * await runCost(session, model.inputs, null, ["duration"]); // 0.11
+ * await runCost(session, model.inputs, null, ["duration"], 1); // stops at the first run over 1 us a row
  * ```
  */
 export async function runCost(
@@ -27,6 +30,7 @@ export async function runCost(
   inputs: readonly InputSpec[],
   fixedBatch: number | null,
   outputs: readonly string[],
+  enough = Infinity,
 ): Promise<number | undefined> {
   const rows = fixedBatch ?? PROBE_ROWS;
   const feeds = zeroFeeds(inputs, rows);
@@ -37,7 +41,9 @@ export async function runCost(
       const results = await session.run(feeds, outputs);
       const took = performance.now() - started;
       for (const t of Object.values(results)) (t as ort.Tensor).dispose();
-      if (run > 0) best = Math.min(best, took);
+      if (run === 0) continue;
+      best = Math.min(best, took);
+      if ((best * 1000) / rows >= enough) break;
     }
     return (best * 1000) / rows;
   } catch {

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { loadModel } from "../../src/model/mod.ts";
+import { runCost } from "../../src/model/run_cost.ts";
+import { MODELS } from "../helpers.ts";
+
+Deno.test("runCost: a row's cost on zeros, stopping early for a heavy model", async (t) => {
+  const path = join(MODELS, "ride-duration-linreg");
+  const model = await loadModel(path);
+  const session = await ort.InferenceSession.create(join(path, "model.onnx"), { intraOpNumThreads: 1 });
+  let calls = 0;
+  const counted = {
+    run: (feeds: ort.InferenceSession.FeedsType, fetches: readonly string[]) => {
+      calls++;
+      return session.run(feeds, fetches);
+    },
+  } as unknown as ort.InferenceSession;
+  const outputs = model.outputs.map((o) => o.name);
+  try {
+    for (
+      const [name, enough, runs] of [
+        ["the fastest of three timed runs after a warm-up", Infinity, 4],
+        ["one timed run when it is already over enough", 0, 2],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        calls = 0;
+        const cost = await runCost(counted, model.inputs, null, outputs, enough);
+        assert.equal(calls, runs);
+        assert.ok(cost !== undefined && cost > 0 && cost < 100, `${cost} us a row`);
+      });
+    }
+    await t.step("a run that fails: no cost", async () => {
+      const failing = { run: () => Promise.reject(new Error("no")) } as unknown as ort.InferenceSession;
+      assert.equal(await runCost(failing, model.inputs, null, outputs), undefined);
+    });
+  } finally {
+    await session.release();
+    await model.close();
+  }
+});
