@@ -106,7 +106,13 @@ function toFloats(values: ArrayLike<unknown>, out: Float64Array | Float32Array, 
     }
     if (Number.isNaN(n) ? required : !Number.isFinite(n)) {
       failures.push({ index: i, reason: Number.isNaN(n) ? "is missing" : "is not a finite number", value: v });
-    } else out[i] = n;
+      continue;
+    }
+    out[i] = n;
+    // A finite double may not be a finite float32 (1e39): the same failure as a column of typed numbers gets.
+    if (!Number.isNaN(n) && !Number.isFinite(out[i])) {
+      failures.push({ index: i, reason: "is not a finite number", value: v });
+    }
   }
   return { data: out, failures };
 }

@@ -136,6 +136,12 @@ Deno.test("coerceColumn", async (t) => {
     const { failures } = coerceColumn(new Float64Array([1, Infinity, NaN]), "float64");
     assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[1, "is not a finite number"]]);
   });
+  await t.step("float32: a double beyond its range is rejected, given as text, a number or a typed array", () => {
+    for (const values of [["1e39", "2", ""], [1e39, 2, null], new Float64Array([1e39, 2, NaN])]) {
+      const { failures } = coerceColumn(values, "float32");
+      assert.deepEqual(failures.map((f) => [f.index, f.reason]), [[0, "is not a finite number"]], String(values));
+    }
+  });
   await t.step("typed arrays of int64 are copied as they are", () => {
     const values = new BigInt64Array([1n, -(2n ** 63n), 2n ** 63n - 1n]);
     const { data, failures } = coerceColumn(values, "int64");

@@ -26,6 +26,7 @@ const CORPUS = [
   ...texts(["0", "1", "+", "-", ".", "e", "_", " ", "\t", "x", "b", "i", "n", "f", "a", "d"], 3),
   ...["inf", "-inf", "Infinity", "nan", "NaN", "0x1F", "0b101", "0o17", "1_000", "1__0", "١٢", "\u00a01", "1\u00a0"],
   ...["+.5", "1e+5", "1.e5", ".5e-3", "1e309", "-1e309", "2e-324", "4.9e-324", "1.7976931348623157e308", "-0"],
+  ...["1e39", "-1e39", "3.4028236e38", "3.4028234e38", "1e-46", "1.5e+308"],
   ...["9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"],
   ...["2147483647", "2147483648", "-2147483648", "-2147483649", "12345678901234567890", "007", "+7", "5.0"],
 ];
@@ -56,8 +57,17 @@ Deno.test("CSV number columns: DuckDB's numbers are the coercion's", async (t) =
         numbers.add(text);
         const coerced = coerceColumn([text], type);
         const expected = coerced.failures.length > 0 ? "a rejection" : coerced.data[0];
-        const got = coerceColumn([v], type).data[0];
-        if (!Object.is(got, expected)) wrong.push(`${JSON.stringify(text)}: DuckDB ${got}, the coercion ${expected}`);
+        // A number comes alone (a plain array) or with a whole batch of numbers (a typed array): the same either way.
+        const typed = typeof v === "bigint" ? new BigInt64Array([v]) : new Float64Array([v as number]);
+        for (const given of [[v], typed]) {
+          const got = coerceColumn(given, type);
+          const value = got.failures.length > 0 ? "a rejection" : got.data[0];
+          if (!Object.is(value, expected)) {
+            wrong.push(
+              `${JSON.stringify(text)}: DuckDB ${value} (${given.constructor.name}), the coercion ${expected}`,
+            );
+          }
+        }
       });
       assert.deepEqual(wrong, []);
       // Plain numbers take the fast path.
