@@ -2,9 +2,9 @@
  * Writes rows as CSV with a header line, through a temporary file or, for
  * `-`, to standard output (see `csv_text.ts` for how values print).
  *
- * A file's text is made, encoded and written by a worker (a second core):
- * making the text (`String(number)` above all) was as long as the rest of a
- * job's JavaScript. At most `IN_FLIGHT` batches wait for it, which bounds
+ * A file's bytes are made and written by a worker (a second core): making
+ * them (`String(number)` above all) was as long as the rest of a job's
+ * JavaScript. At most `IN_FLIGHT` batches wait for it, which bounds
  * memory. Standard output is written in place, batch by batch.
  */
 import type { ColumnInfo, RowBatch } from "../rows.ts";

@@ -3,8 +3,9 @@
  * array prints its numbers as they are (`String(v)`), a column holding one
  * value on every row of the batch (the model's name) is printed once, and a
  * field is quoted only when it holds a quote, a comma or a line break (as
- * RFC 4180, and csv-stringify, do). Pure functions: the CSV sink runs them
- * in its writer worker (files) or in place (standard output).
+ * RFC 4180, and csv-stringify, do). No input or output: the CSV sink runs
+ * them in its writer worker (files) or in place (standard output), each
+ * with the buffer it reuses.
  */
 import type { ValueType } from "../rows.ts";
 import { cellText } from "../value_codec.ts";
@@ -19,7 +20,7 @@ export type CsvColumn =
   | { same: string };
 
 /**
- * A batch column for {@linkcode csvText}: `{ same }` when every row holds the same value (found by identity, a
+ * A batch column for {@linkcode csvBytes}: `{ same }` when every row holds the same value (found by identity, a
  * cheap check), else the values; with `join`, strings joined.
  *
  * @example

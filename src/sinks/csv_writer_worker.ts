@@ -1,6 +1,6 @@
 /**
  * The CSV sink's writer, in a worker of its own (a second core): it makes
- * each batch's text, encodes and writes it to the file the sink opened,
+ * each batch's bytes (`csvBytes`) and writes them to the file the sink opened,
  * one message at a time, in order, and answers each with `written` (or
  * `failed`, after which it writes nothing more).
  *
@@ -38,6 +38,8 @@ let types: ValueType[] = [];
 let failed = false;
 /** Where a batch's bytes are made, reused from batch to batch (see `csvBytes`). */
 const buffer = { bytes: new Uint8Array(1 << 20) };
+/** Past this, a buffer grown for one batch of long fields is let go after it: the job does not keep it. */
+const KEPT_BUFFER_BYTES = 16 << 20;
 let queue = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<CsvWorkerRequest>) => {
@@ -56,6 +58,7 @@ async function handle(request: CsvWorkerRequest): Promise<void> {
       case "batch": {
         const bytes = csvBytes(request.columns, types, request.length, buffer);
         await writeAll(file!, bytes);
+        if (buffer.bytes.length > KEPT_BUFFER_BYTES) buffer.bytes = new Uint8Array(1 << 20);
         unflushed += bytes.length;
         if (unflushed >= SYNC_BYTES && flushing === undefined) {
           unflushed = 0;

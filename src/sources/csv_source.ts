@@ -43,10 +43,10 @@ const MAX_CHUNKS_PER_RECORD = MAX_RECORD_BYTES / CHUNK_BYTES;
  */
 const DUCKDB_BUFFER_BYTES = 2 << 20;
 /**
- * The longest row DuckDB reads: a quarter of its buffer, as DuckDB wants. A longer row stops it, and papaparse
+ * The longest row DuckDB reads: its whole buffer, about its default (2 MB). A longer row stops it, and papaparse
  * reads on from there, as it does after a ragged row.
  */
-const DUCKDB_MAX_LINE_BYTES = DUCKDB_BUFFER_BYTES / 4;
+const DUCKDB_MAX_LINE_BYTES = DUCKDB_BUFFER_BYTES;
 
 /**
  * How DuckDB tells the text it turns into the same number the model's coercion (JavaScript) does, cheaper than a
