@@ -312,13 +312,10 @@ function numericValues(chunk: DuckDBDataChunk, c: number, length: number, array:
   const values = bytes.byteOffset % array.BYTES_PER_ELEMENT === 0
     ? new array(bytes.buffer, bytes.byteOffset, length)
     : new array(bytes.slice().buffer, 0, length);
-  const mask = duckdb.vector_get_validity(vector, Math.ceil(length / 64) * 8);
-  if (mask === null) return values;
-  const words = mask.byteOffset % 4 === 0 ? mask : mask.slice();
-  const bits = new Uint32Array(words.buffer, words.byteOffset, Math.ceil(length / 32));
-  if (allValid(bits, length)) return values;
+  const mask = validityOf(vector, length);
+  if (allValid(mask, length)) return values;
   const out = new Array<unknown>(length);
-  for (let i = 0; i < length; i++) out[i] = isValid(bits, i) ? values[i] : null;
+  for (let i = 0; i < length; i++) out[i] = validAt(mask, i) ? values[i] : null;
   return out;
 }
 
@@ -349,35 +346,29 @@ export function sqlName(s: string): string {
 /** The parts of a vector this file reads and writes directly (see the file's comment). */
 interface RawVector {
   items?: ArrayLike<unknown> & { slice(): ArrayLike<unknown>; set(values: ArrayLike<unknown>, at?: number): void };
-  validity?: { data: BigUint64Array | null };
   getItem(i: number): unknown;
   setItem(i: number, v: unknown): void;
   flush(): void;
 }
 
 function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayLike<unknown> {
+  const mask = validityOf(raw().data_chunk_get_vector(chunk.chunk, c), length);
   // A vector of nulls only (a CSV number column's text beside its numbers, mostly) is told by its mask alone.
-  if (noneValid(validityOf(raw().data_chunk_get_vector(chunk.chunk, c), length), length)) {
-    return new Array<unknown>(length).fill(null);
-  }
+  if (noneValid(mask, length)) return new Array<unknown>(length).fill(null);
   const vector = chunk.getColumnVector(c) as unknown as RawVector;
-  const bits = vector.validity?.data
-    ? new Uint32Array(vector.validity.data.buffer, vector.validity.data.byteOffset, Math.ceil(length / 32))
-    : null;
   if (vector.items !== undefined && ArrayBuffer.isView(vector.items)) {
     // A copy: the chunk's memory goes back to DuckDB.
-    if (bits === null || allValid(bits, length)) return vector.items.slice();
+    if (allValid(mask, length)) return vector.items.slice();
     const out = new Array<unknown>(length);
-    for (let i = 0; i < length; i++) out[i] = isValid(bits, i) ? vector.items[i] : null;
+    for (let i = 0; i < length; i++) out[i] = validAt(mask, i) ? vector.items[i] : null;
     return out;
   }
   const out = new Array<unknown>(length).fill(null);
-  for (let w = 0; w < Math.ceil(length / 32); w++) {
-    // A word of 32 nulls (a column that is mostly null) is skipped whole.
-    if (bits !== null && bits[w] === 0) continue;
-    for (let i = w * 32; i < Math.min(length, w * 32 + 32); i++) {
-      if (bits !== null && !isValid(bits, i)) continue;
-      out[i] = vector.getItem(i);
+  for (let b = 0; b < Math.ceil(length / 8); b++) {
+    // A byte of 8 nulls (a column that is mostly null) is skipped whole.
+    if (mask !== null && mask[b] === 0) continue;
+    for (let i = b * 8; i < Math.min(length, b * 8 + 8); i++) {
+      if (validAt(mask, i)) out[i] = vector.getItem(i);
     }
   }
   return out;
@@ -396,14 +387,14 @@ function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string 
   const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
   const out = new Array<string | null>(length);
   for (let i = 0; i < length; i++) {
-    if (mask !== null && ((mask[i >>> 3] >>> (i & 7)) & 1) === 0) {
+    if (!validAt(mask, i)) {
       out[i] = null;
       continue;
     }
     const at = i * 16;
     const n = view.getUint32(at, true);
     if (n <= 12) {
-      out[i] = shortAscii(view, i) ?? UTF8.decode(headers.subarray(at + 4, at + 4 + n));
+      out[i] = shortAscii(view, at + 4, n) ?? UTF8.decode(headers.subarray(at + 4, at + 4 + n));
     } else {
       out[i] = UTF8.decode(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + at + 8, n));
     }
@@ -425,29 +416,29 @@ function noneValid(mask: Uint8Array | null, length: number): boolean {
   return (mask[mask.length - 1] & ((1 << (length - 8 * (mask.length - 1))) - 1)) === 0;
 }
 
-/** A string of up to 12 ASCII bytes, read from its header in place; undefined for any other (read by the library). */
-function shortAscii(view: DataView, i: number): string | undefined {
-  const at = i * 16;
-  const n = view.getUint32(at, true);
-  if (n > 12) return undefined;
+/** The `n` bytes at `at` as a string when every one is ASCII (read in place); undefined for any other. */
+function shortAscii(view: DataView, at: number, n: number): string | undefined {
   let s = "";
   for (let k = 0; k < n; k++) {
-    const b = view.getUint8(at + 4 + k);
+    const b = view.getUint8(at + k);
     if (b >= 0x80) return undefined;
     s += String.fromCharCode(b);
   }
   return s;
 }
 
-function allValid(bits: Uint32Array, length: number): boolean {
-  const full = Math.floor(length / 32);
-  for (let w = 0; w < full; w++) if (bits[w] !== 0xffffffff) return false;
-  for (let i = full * 32; i < length; i++) if (!isValid(bits, i)) return false;
-  return true;
+/** Whether row `i` is valid in a mask (see {@linkcode validityOf}). */
+function validAt(mask: Uint8Array | null, i: number): boolean {
+  return mask === null || ((mask[i >>> 3] >>> (i & 7)) & 1) === 1;
 }
 
-function isValid(bits: Uint32Array, i: number): boolean {
-  return ((bits[i >>> 5] >>> (i & 31)) & 1) === 1;
+/** Whether a mask (see {@linkcode validityOf}) marks every one of `length` rows valid. */
+function allValid(mask: Uint8Array | null, length: number): boolean {
+  if (mask === null) return true;
+  const full = length >>> 3;
+  for (let b = 0; b < full; b++) if (mask[b] !== 0xff) return false;
+  for (let i = full * 8; i < length; i++) if (!validAt(mask, i)) return false;
+  return true;
 }
 
 /**
