@@ -53,10 +53,10 @@ export function csvColumn(
 }
 
 /**
- * The UTF-8 bytes of `length` rows, each line ending in `\n`, written into `into` (grown when short) and valid
- * until its next use: a reused buffer, where a fresh one a batch was fresh memory. Written byte by byte, not made
- * as a string and then encoded: a number's text and a kept text are copied straight in (ASCII, checked once a
- * column for joined text), which took a third of the time.
+ * The UTF-8 bytes of `length` rows, each line ending in `\n`, written into `into` and valid until its next use: a
+ * reused buffer, where a fresh one a batch was fresh memory (grown when short; let go at the next call when one
+ * batch grew it past 16 MiB). Written byte by byte, not made as a string and then encoded: a number's text and a
+ * kept text are copied straight in (ASCII, checked once a column for joined text), which took a third of the time.
  *
  * @example
  * ```ts
@@ -71,6 +71,8 @@ export function csvBytes(
   length: number,
   into: { bytes: Uint8Array },
 ): Uint8Array {
+  // The last batch's bytes are no longer needed: a buffer it grew past KEPT_BYTES (long fields) is let go.
+  if (into.bytes.length > KEPT_BYTES) into.bytes = new Uint8Array(1 << 20);
   // The columns that hold one value on every row (the model's name and version) are written as one piece of bytes
   // at the end of each line, when they come last.
   let last = columns.length;
@@ -112,6 +114,8 @@ function cellWriter(column: CsvColumn, type: ValueType): CellWriter {
   return (out, r) => out.text(csvField(cellText(values[r], type)));
 }
 
+/** The most a reused buffer keeps from one batch to the next. */
+const KEPT_BYTES = 16 << 20;
 const COMMA = 0x2c;
 /** A character that is not ASCII, or one that makes a field quoted. */
 const NOT_PLAIN = /[\u0080-\uffff]|[",\r\n]/;

@@ -38,8 +38,6 @@ let types: ValueType[] = [];
 let failed = false;
 /** Where a batch's bytes are made, reused from batch to batch (see `csvBytes`). */
 const buffer = { bytes: new Uint8Array(1 << 20) };
-/** Past this, a buffer grown for one batch of long fields is let go after it: the job does not keep it. */
-const KEPT_BUFFER_BYTES = 16 << 20;
 let queue = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<CsvWorkerRequest>) => {
@@ -58,7 +56,6 @@ async function handle(request: CsvWorkerRequest): Promise<void> {
       case "batch": {
         const bytes = csvBytes(request.columns, types, request.length, buffer);
         await writeAll(file!, bytes);
-        if (buffer.bytes.length > KEPT_BUFFER_BYTES) buffer.bytes = new Uint8Array(1 << 20);
         unflushed += bytes.length;
         if (unflushed >= SYNC_BYTES && flushing === undefined) {
           unflushed = 0;

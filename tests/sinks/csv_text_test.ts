@@ -56,6 +56,14 @@ Deno.test("CSV text", async (t) => {
     assert.equal(first, "ab\n");
     assert.equal(text, long.join("\n") + "\n");
   });
+  await t.step("csvBytes: a buffer grown past 16 MiB for one batch is let go at the next", () => {
+    const into = { bytes: new Uint8Array(8) };
+    const long = "x".repeat(6 << 20);
+    csvBytes([{ values: [long + ","] }], ["string"], 1, into);
+    assert.ok(into.bytes.length > 16 << 20, `${into.bytes.length} bytes`);
+    assert.equal(new TextDecoder().decode(csvBytes([{ values: ["a"] }], ["string"], 1, into)), "a\n");
+    assert.equal(into.bytes.length, 1 << 20);
+  });
   await t.step("csvHeader and csvField quote only what needs it", () => {
     assert.equal(csvHeader(["a", "b,c", 'd"']), 'a,"b,c","d"""\n');
     assert.equal(csvField("line\nbreak"), '"line\nbreak"');
