@@ -11,11 +11,11 @@
  * `tests/duckdb/duckdb_test.ts` pins what this relies on: under Deno,
  * `vector_get_data` returns a copy of the vector's memory (kept as it is,
  * not copied again; a VARCHAR's is its 16-byte string headers, a longer
- * string's bytes read with `get_data_from_pointer`); `copy_data_to_vector`
+ * string's bytes read with `get_data_from_pointer`); `vector_get_validity`
+ * gives a vector's mask, null when every row is valid; `copy_data_to_vector`
  * writes into a chunk's vector; a numeric vector object keeps its values in
- * a typed array named `items`, its validity mask in `validity.data` (null
- * when every row is valid), and `flush()` copies `items` and the mask into
- * DuckDB's vector.
+ * a typed array named `items`, and `flush()` copies what `setItem` set
+ * into DuckDB's vector.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
 import { join } from "node:path";
