@@ -386,22 +386,61 @@ function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string 
   const headers = duckdb.vector_get_data(vector, length * 16);
   const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
   const out = new Array<string | null>(length);
+  // The short ASCII strings' bytes, end to end, are decoded at once and cut apart: a string each was a decoder call
+  // or a character-by-character concatenation each.
+  const bytes = inlineBytes(length * 12);
+  const ends = inlineEnds(length);
+  let at = 0;
+  let inline = 0;
   for (let i = 0; i < length; i++) {
+    ends[i] = -1;
     if (!validAt(mask, i)) {
       out[i] = null;
       continue;
     }
-    const at = i * 16;
-    const n = view.getUint32(at, true);
+    const h = i * 16;
+    const n = view.getUint32(h, true);
     if (n <= 12) {
-      out[i] = shortAscii(view, at + 4, n) ?? UTF8.decode(headers.subarray(at + 4, at + 4 + n));
+      let high = 0;
+      for (let k = 0; k < n; k++) high |= bytes[at + k] = headers[h + 4 + k];
+      if (high < 0x80) {
+        ends[i] = at += n;
+        inline++;
+      } else {
+        out[i] = UTF8.decode(headers.subarray(h + 4, h + 4 + n));
+      }
     } else {
-      out[i] = UTF8.decode(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + at + 8, n));
+      out[i] = UTF8.decode(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + h + 8, n));
     }
+  }
+  if (inline === 0) return out;
+  const text = LATIN1.decode(bytes.subarray(0, at));
+  let start = 0;
+  for (let i = 0; i < length; i++) {
+    const end = ends[i];
+    if (end < 0) continue;
+    out[i] = text.substring(start, end);
+    start = end;
   }
   return out;
 }
 
+/** Scratch memory for {@linkcode textValues}, reused from chunk to chunk (a chunk is 2,048 rows). */
+let scratchBytes = new Uint8Array(2048 * 12);
+let scratchEnds = new Int32Array(2048);
+
+function inlineBytes(n: number): Uint8Array {
+  if (scratchBytes.length < n) scratchBytes = new Uint8Array(n);
+  return scratchBytes;
+}
+
+function inlineEnds(n: number): Int32Array {
+  if (scratchEnds.length < n) scratchEnds = new Int32Array(n);
+  return scratchEnds;
+}
+
+/** ASCII bytes are their own characters: a one-byte-per-character decode, the cheapest there is. */
+const LATIN1 = new TextDecoder("latin1");
 const UTF8 = new TextDecoder();
 
 /** A vector's validity mask, a bit a row (set: valid), or null when every row is valid. */
@@ -414,17 +453,6 @@ function noneValid(mask: Uint8Array | null, length: number): boolean {
   if (mask === null) return false;
   for (let i = 0; i < mask.length - 1; i++) if (mask[i] !== 0) return false;
   return (mask[mask.length - 1] & ((1 << (length - 8 * (mask.length - 1))) - 1)) === 0;
-}
-
-/** The `n` bytes at `at` as a string when every one is ASCII (read in place); undefined for any other. */
-function shortAscii(view: DataView, at: number, n: number): string | undefined {
-  let s = "";
-  for (let k = 0; k < n; k++) {
-    const b = view.getUint8(at + k);
-    if (b >= 0x80) return undefined;
-    s += String.fromCharCode(b);
-  }
-  return s;
 }
 
 /** Whether row `i` is valid in a mask (see {@linkcode validityOf}). */

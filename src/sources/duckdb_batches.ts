@@ -127,6 +127,7 @@ function concat(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown>
     }
     return out;
   }
+  if (parts.every(Array.isArray)) return ([] as unknown[]).concat(...(parts as unknown[][]));
   const out = new Array<unknown>(length);
   let at = 0;
   for (const p of parts) for (let i = 0; i < p.length; i++) out[at++] = p[i];

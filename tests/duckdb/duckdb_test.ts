@@ -53,6 +53,16 @@ Deno.test("DuckDB adapter: results come out as typed arrays", async (t) => {
       );
       assert.deepEqual(chunk.columns, [["a", null, "a longer string than twelve"], [true, null, false]]);
     });
+    await t.step("short, empty, non-ASCII, twelve-byte, longer and null strings side by side, in order", async () => {
+      // Short ASCII strings are decoded together and cut apart; the others one by one, between them.
+      const texts = ["", "7", "héllo", "abcdefghijkl", "abcdefghijklm", null, "日本", "x,y", "€uro text that is long"];
+      const values = Array.from({ length: 5000 }, (_, i) => texts[i % texts.length]);
+      const sql = `select v from (values ${
+        values.map((v, i) => `(${i}, ${v === null ? "null" : sqlString(v)})`).join(", ")
+      }) t(i, v) order by i`;
+      const got = (await collect(db, sql)).flatMap((chunk) => Array.from(chunk.columns[0]));
+      assert.deepEqual(got, values);
+    });
     await t.step("a text column of nulls only, and one valid value at a chunk's last row", async () => {
       // 2,051 rows: a full chunk and one of 3 rows (a mask whose last byte is partly used).
       const chunks = await collect(
