@@ -38,7 +38,7 @@ build: ## dist/score for linux-x64
 	$(DENO) install --quiet
 	$(DENO) compile --allow-all --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
-	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts \
+	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts --include src/sources/reader_worker.ts \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts

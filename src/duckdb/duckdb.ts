@@ -21,6 +21,7 @@ import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance 
 import { join } from "node:path";
 import { log } from "../log.ts";
 import { OWNER, sweepStaleFolders } from "../owner.ts";
+import { type TextBytes, textOf } from "../text_bytes.ts";
 
 type Api = typeof import("@duckdb/node-api");
 type Bindings = typeof import("@duckdb/node-bindings");
@@ -245,10 +246,13 @@ async function connected(instance: DuckDBInstance, release: () => Promise<void>)
   };
 }
 
-/** One chunk of a result: a value array per column, typed where DuckDB's type allows and no value is null. */
-export interface ColumnChunk {
+/**
+ * One chunk of a result: a value array per column, typed where DuckDB's type allows and no value is null; text as
+ * strings, or as {@linkcode TextBytes} when asked for.
+ */
+export interface ColumnChunk<Text = never> {
   length: number;
-  columns: ArrayLike<unknown>[];
+  columns: (ArrayLike<unknown> | Text)[];
 }
 
 /**
@@ -259,15 +263,27 @@ export interface ColumnChunk {
  * (the binding does not read the result's error), so a caller must check
  * that it read every row by other means (see `duckdbBatches`' `check` and `endMarked`). Numeric columns come as typed arrays (BIGINT as BigInt64Array);
  * a chunk with a null in such a column gives a plain array with `null`
- * there. VARCHAR gives strings, BOOLEAN booleans; convert other types to
- * one of these in the query.
+ * there. VARCHAR gives strings (with `textBytes`, the chunk's texts as
+ * bytes, decoded later and elsewhere), BOOLEAN booleans; convert other types
+ * to one of these in the query.
  *
  * @example
  * ```ts
  * for await (const chunk of streamColumns(db.connection, "select 1.5 as x")) chunk.columns[0]; // Float64Array [1.5]
+ * for await (const chunk of streamColumns(db.connection, "select 'a' as s", { textBytes: true })) chunk.columns[0]; // { kind: "text-bytes", ... }
  * ```
  */
-export async function* streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk> {
+export function streamColumns(connection: DuckDBConnection, sql: string): AsyncGenerator<ColumnChunk>;
+export function streamColumns(
+  connection: DuckDBConnection,
+  sql: string,
+  options: { textBytes: true },
+): AsyncGenerator<ColumnChunk<TextBytes>>;
+export async function* streamColumns(
+  connection: DuckDBConnection,
+  sql: string,
+  options: { textBytes?: boolean } = {},
+): AsyncGenerator<ColumnChunk<TextBytes>> {
   const result = await busy(connection, () => connection.stream(sql));
   const numeric = numericArrays();
   const types = Array.from({ length: result.columnCount }, (_, c) => result.columnTypeId(c));
@@ -285,16 +301,13 @@ export async function* streamColumns(connection: DuckDBConnection, sql: string):
       if (length === 0) return;
       next = busy(connection, () => result.fetchChunk());
       next.catch(() => null);
-      const columns: ArrayLike<unknown>[] = [];
+      const columns: (ArrayLike<unknown> | TextBytes)[] = [];
       for (let c = 0; c < arrays.length; c++) {
         const array = arrays[c];
-        columns.push(
-          array
-            ? numericValues(chunk, c, length, array)
-            : text[c]
-            ? textValues(chunk, c, length)
-            : vectorValues(chunk, c, length),
-        );
+        if (array) columns.push(numericValues(chunk, c, length, array));
+        else if (!text[c]) columns.push(vectorValues(chunk, c, length));
+        else if (options.textBytes) columns.push(textBytes(chunk, c, length));
+        else columns.push(textOf(textBytes(chunk, c, length)));
       }
       yield { length, columns };
     }
@@ -375,73 +388,41 @@ function vectorValues(chunk: DuckDBDataChunk, c: number, length: number): ArrayL
 }
 
 /**
- * A VARCHAR vector's strings, from its 16-byte headers as the binding copies them out: a string of up to 12 bytes
- * is in its header, a longer one is copied from where the header points (the chunk, alive here, holds it).
+ * A VARCHAR vector's texts as bytes, from its 16-byte headers as the binding copies them out: a string of up to 12
+ * bytes is in its header, a longer one is copied from where the header points (the chunk, alive here, holds it).
  */
-function textValues(chunk: DuckDBDataChunk, c: number, length: number): (string | null)[] {
+function textBytes(chunk: DuckDBDataChunk, c: number, length: number): TextBytes {
   const duckdb = raw();
   const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
   const mask = validityOf(vector, length);
-  if (noneValid(mask, length)) return new Array<string | null>(length).fill(null);
+  const ends = new Int32Array(length);
+  if (noneValid(mask, length)) {
+    return { kind: "text-bytes", length, bytes: new Uint8Array(0), ends, nulls: new Uint8Array(length).fill(1) };
+  }
   const headers = duckdb.vector_get_data(vector, length * 16);
   const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
-  const out = new Array<string | null>(length);
-  // The short ASCII strings' bytes, end to end, are decoded at once and cut apart: a string each was a decoder call
-  // or a character-by-character concatenation each.
-  const bytes = inlineBytes(length * 12);
-  const ends = inlineEnds(length);
+  let size = 0;
+  for (let i = 0; i < length; i++) if (validAt(mask, i)) size += view.getUint32(i * 16, true);
+  const bytes = new Uint8Array(size);
+  const nulls = mask === null ? undefined : new Uint8Array(length);
   let at = 0;
-  let inline = 0;
   for (let i = 0; i < length; i++) {
-    ends[i] = -1;
     if (!validAt(mask, i)) {
-      out[i] = null;
+      nulls![i] = 1;
+      ends[i] = at;
       continue;
     }
     const h = i * 16;
     const n = view.getUint32(h, true);
     if (n <= 12) {
-      let high = 0;
-      for (let k = 0; k < n; k++) high |= bytes[at + k] = headers[h + 4 + k];
-      if (high < 0x80) {
-        ends[i] = at += n;
-        inline++;
-      } else {
-        out[i] = UTF8.decode(headers.subarray(h + 4, h + 4 + n));
-      }
+      for (let k = 0; k < n; k++) bytes[at + k] = headers[h + 4 + k];
     } else {
-      out[i] = UTF8.decode(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + h + 8, n));
+      bytes.set(duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + h + 8, n), at);
     }
+    ends[i] = at += n;
   }
-  if (inline === 0) return out;
-  const text = LATIN1.decode(bytes.subarray(0, at));
-  let start = 0;
-  for (let i = 0; i < length; i++) {
-    const end = ends[i];
-    if (end < 0) continue;
-    out[i] = text.substring(start, end);
-    start = end;
-  }
-  return out;
+  return { kind: "text-bytes", length, bytes, ends, nulls };
 }
-
-/** Scratch memory for {@linkcode textValues}, reused from chunk to chunk (a chunk is 2,048 rows). */
-let scratchBytes = new Uint8Array(2048 * 12);
-let scratchEnds = new Int32Array(2048);
-
-function inlineBytes(n: number): Uint8Array {
-  if (scratchBytes.length < n) scratchBytes = new Uint8Array(n);
-  return scratchBytes;
-}
-
-function inlineEnds(n: number): Int32Array {
-  if (scratchEnds.length < n) scratchEnds = new Int32Array(n);
-  return scratchEnds;
-}
-
-/** ASCII bytes are their own characters: a one-byte-per-character decode, the cheapest there is. */
-const LATIN1 = new TextDecoder("latin1");
-const UTF8 = new TextDecoder();
 
 /** A vector's validity mask, a bit a row (set: valid), or null when every row is valid. */
 function validityOf(vector: ReturnType<Bindings["data_chunk_get_vector"]>, length: number): Uint8Array | null {

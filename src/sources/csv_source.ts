@@ -1,14 +1,16 @@
 /**
- * Reads a CSV file with a header line, streaming. DuckDB parses it in
- * parallel; papaparse reads any file DuckDB stops on (a ragged row, an
+ * Reads a CSV file with a header line, streaming. DuckDB parses it, in a
+ * worker of its own (`reader_worker.ts`) while the job scores the batch
+ * before; papaparse reads any file DuckDB stops on (a ragged row, an
  * unterminated quote, bytes that are not UTF-8), from the row where it
  * stopped, so such rows are rejected alone with their row numbers.
  *
  * Values stay text and the model's coercion types them, except the columns
  * the caller will read as numbers (`ReadOptions.numbers`): there a plain
- * decimal comes as a number, in a typed array, and anything else (blank,
+ * number comes as a number, in a typed array, and anything else (blank,
  * `NaN`, `1e999`, `abc`) stays text for the coercion to judge, so what is
- * accepted or rejected, and why, does not depend on the reader.
+ * accepted or rejected, and why, does not depend on the reader
+ * (`plain_numbers.ts`, in the worker).
  *
  * papaparse pushes chunks, so it is paused while two parsed chunks wait,
  * which bounds memory.
@@ -16,13 +18,16 @@
 // @ts-types="@types/papaparse"
 import Papa from "papaparse";
 import { createReadStream, type ReadStream } from "node:fs";
-import { type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
-import { duckdbBatches, endMarked } from "./duckdb_batches.ts";
+import { type ColumnBatch, duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { fileSize, STDIN } from "./file_size.ts";
-import type { NumberType, ReadOptions, Source } from "./source.ts";
+import type { ReadOptions, Source } from "./source.ts";
+import { isTextBytes } from "../text_bytes.ts";
+import { plainNumbers } from "./plain_numbers.ts";
+import { startWorkerRead, type WorkerRead } from "./worker_read.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept
@@ -47,29 +52,6 @@ const DUCKDB_BUFFER_BYTES = 2 << 20;
  * reads on from there, as it does after a ragged row.
  */
 const DUCKDB_MAX_LINE_BYTES = DUCKDB_BUFFER_BYTES;
-
-/**
- * How DuckDB tells the text it turns into the same number the model's coercion (JavaScript) does, cheaper than a
- * regular expression (that was a fifth of DuckDB's work): an integer is plain when DuckDB prints it back as the
- * same text (`007` and `+7` go to the coercion as text); a decimal when DuckDB casts it to a finite number, save
- * the texts DuckDB alone reads as numbers (`1_000`, `+-1`). `tests/sources/csv_numbers_test.ts` holds DuckDB to
- * this on every short text of digits, signs, points, exponents, spaces and other characters numbers are written
- * with.
- */
-const PLAIN_NUMBER: Record<NumberType, { sqlType: string; plain: (cast: string, text: string) => string }> = {
-  float64: { sqlType: "DOUBLE", plain: plainDecimal },
-  float32: { sqlType: "DOUBLE", plain: plainDecimal },
-  int64: { sqlType: "BIGINT", plain: plainInteger },
-  int32: { sqlType: "INTEGER", plain: plainInteger },
-};
-
-function plainInteger(cast: string, text: string): string {
-  return `coalesce(cast(${cast} as VARCHAR) = ${text}, false)`;
-}
-
-function plainDecimal(cast: string, text: string): string {
-  return `coalesce(isfinite(${cast}) and not contains(${text}, '_') and not contains(${text}, '+-'), false)`;
-}
 
 /**
  * Opens a CSV source and reads its header.
@@ -107,12 +89,9 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
   // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
   const byDuckDB = header.length > 1 && path !== STDIN;
-  // Opened here, as the Parquet source opens its own: loading the library is setup, not reading. A DuckDB that
-  // cannot open leaves the reading to papaparse (past the header it has read), as a file DuckDB stops on does.
-  const duckdb = byDuckDB ? await openDuckDB().catch(() => undefined) : undefined;
   // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
-  if (duckdb) head.close();
-  const reading: Reading = { rows: 0, done: false, papaparse: duckdb ? undefined : head, duckdb };
+  if (byDuckDB) head.close();
+  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, byDuckDB, closed: false };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
@@ -129,10 +108,9 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
       reading.done = true;
     },
     close: async () => {
+      reading.closed = true;
       reading.papaparse?.close();
-      const duckdb = reading.duckdb;
-      reading.duckdb = undefined;
-      await duckdb?.close();
+      await reading.duckdb?.close();
     },
   };
 }
@@ -141,8 +119,12 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
 interface Reading {
   rows: number;
   done: boolean;
-  /** The database DuckDB reads with, until the source is closed; none when papaparse reads from the start. */
-  duckdb: DuckDB | undefined;
+  /** Whether DuckDB reads first (in a worker, see `reader_worker.ts`); else papaparse reads from the start. */
+  byDuckDB: boolean;
+  /** DuckDB's read, once started. */
+  duckdb?: WorkerRead;
+  /** Whether the source is closed. */
+  closed: boolean;
   papaparse: Records | undefined;
 }
 
@@ -175,13 +157,18 @@ async function* readBatches(
   options: ReadOptions,
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
-  if (reading.duckdb) {
+  if (reading.byDuckDB && !reading.closed) {
+    // A DuckDB that cannot open, or stops at a row, leaves the reading to papaparse, from that row.
     try {
-      yield* duckdbCsvBatches(reading.duckdb, path, delimiter, header, options, (rows) => (reading.rows = rows));
+      reading.duckdb = startWorkerRead({ kind: "csv", path, delimiter, header, options });
+      for await (const batch of reading.duckdb.batches()) {
+        reading.rows = batch.offset + batch.length;
+        yield batch;
+      }
       return;
     } catch (err) {
       // Closed under the read (a failed write, a signal): the interrupted query is no ragged row to read on from.
-      if (reading.duckdb === undefined) throw err;
+      if (reading.closed) throw err;
       log.debug("CSV: reading on in JavaScript", {
         input: path,
         row: reading.rows + 1,
@@ -197,64 +184,54 @@ async function* readBatches(
   yield* papaparseBatches(reading.papaparse!.records, header, options, reading.rows);
 }
 
-async function* duckdbCsvBatches(
-  db: DuckDB,
-  path: string,
-  delimiter: string,
-  header: string[],
-  { batchSize, columns, numbers }: ReadOptions,
-  onRows: (rows: number) => void,
-): AsyncGenerator<RowBatch> {
+/** A CSV file for DuckDB to read (see {@linkcode duckdbCsvBatches}): its header as read, and what of it to read. */
+export interface CsvRead {
+  kind: "csv";
+  path: string;
+  delimiter: string;
+  header: string[];
+  options: ReadOptions;
+}
+
+/**
+ * A CSV file's rows past its header as DuckDB reads them, text as bytes (run by `reader_worker.ts`). It ends with
+ * an error at the first row DuckDB cannot read (a ragged row, ...), after the batches before that row.
+ *
+ * @example
+ * ```ts
+ * const read: CsvRead = { kind: "csv", path: "rides.csv", delimiter: ",", header: ["ride_id", "trip_distance"], options: { batchSize: 10_000 } };
+ * for await (const batch of duckdbCsvBatches(db, read)) batch.columns.ride_id;
+ * ```
+ */
+export async function* duckdbCsvBatches(db: DuckDB, read: CsvRead): AsyncGenerator<ColumnBatch> {
+  const { path, delimiter, header, options: { batchSize, columns, numbers } } = read;
   const wanted = columns ?? header;
   const file = `read_csv(${sqlString(path)}, header = true, auto_detect = false, columns = {${
     header.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(", ")
   }}, delim = ${
     sqlString(delimiter)
   }, quote = '"', escape = '"', strict_mode = true, null_padding = false, buffer_size = ${DUCKDB_BUFFER_BYTES}, max_line_size = ${DUCKDB_MAX_LINE_BYTES})`;
-  // A number column is read twice: its plain numbers (null elsewhere) and its other values' text (null elsewhere).
-  const inner: string[] = [];
-  const outer: string[] = [];
-  const selected: string[] = [];
-  wanted.forEach((name, c) => {
-    const text = sqlName(`t${c}`);
-    inner.push(`${sqlName(name)} as ${text}`);
-    const number = numbers?.[name];
-    if (number === undefined) {
-      outer.push(`coalesce(${text}, '') as ${sqlName(`v${c}`)}`);
-      selected.push(`v${c}`);
-      return;
-    }
-    const { sqlType, plain } = PLAIN_NUMBER[number];
-    const cast = sqlName(`c${c}`);
-    inner.push(`try_cast(${sqlName(name)} as ${sqlType}) as ${cast}`);
-    const isPlain = plain(cast, text);
-    outer.push(`case when ${isPlain} then ${cast} end as ${sqlName(`v${c}`)}`);
-    outer.push(`case when ${isPlain} then null else coalesce(${text}, '') end as ${sqlName(`x${c}`)}`);
-    selected.push(`v${c}`, `x${c}`);
-  });
-  const sql = `select ${outer.join(", ")} from (select ${inner.join(", ")} from ${file})`;
+  // Every column as text (a null as the empty text): the numbers are read from it here (`plainNumbers`).
+  const selected = wanted.map((_, c) => `v${c}`);
+  const sql = `select ${wanted.map((name, c) => `coalesce(${sqlName(name)}, '') as ${sqlName(`v${c}`)}`).join(", ")} ` +
+    `from ${file}`;
   // A stream that fails midway (a ragged row) ends as if it were done: its last row marks its end, and a stream
   // that ends without it sends the reading on to papaparse.
   for await (
     const batch of duckdbBatches(db.connection, endMarked(sql, selected), selected, batchSize, {
-      onRows,
       endMarked: true,
+      textBytes: true,
     })
   ) {
-    const out: Record<string, ArrayLike<unknown>> = {};
+    const out: ColumnBatch["columns"] = {};
     wanted.forEach((name, c) => {
-      const values = batch.columns[`v${c}`];
-      const text = batch.columns[`x${c}`];
-      out[name] = text === undefined ? values : withText(values, text);
+      const text = batch.columns[`v${c}`];
+      const number = numbers?.[name];
+      if (!isTextBytes(text)) throw new Error(`DuckDB gave column "${name}" as values, not text`);
+      out[name] = number === undefined ? text : plainNumbers(text, number);
     });
     yield { offset: batch.offset, length: batch.length, columns: out };
   }
-}
-
-/** The numbers where there are numbers, the text elsewhere: typed as it is when every value is a number. */
-function withText(numbers: ArrayLike<unknown>, text: ArrayLike<unknown>): ArrayLike<unknown> {
-  if (ArrayBuffer.isView(numbers)) return numbers;
-  return Array.from(numbers, (n, i) => (n === null ? text[i] : n));
 }
 
 async function* papaparseBatches(

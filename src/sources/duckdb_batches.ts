@@ -6,14 +6,23 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { sqlName, streamColumns } from "../duckdb/duckdb.ts";
 import { type RowBatch, sliceColumn } from "../rows.ts";
+import { concatText, isTextBytes, sliceText, type TextBytes } from "../text_bytes.ts";
 
-/** How each selected column's values are turned into the source's (dates from epoch milliseconds, ...). */
-export type ColumnConverter = ((values: ArrayLike<unknown>) => ArrayLike<unknown>) | undefined;
+/** A batch whose text columns may be {@linkcode TextBytes} (see `duckdbBatches`' `textBytes`). */
+export interface ColumnBatch {
+  offset: number;
+  length: number;
+  columns: Record<string, ArrayLike<unknown> | TextBytes>;
+}
+
+/** What {@linkcode duckdbBatches} is told besides its query. */
+type BatchOptions =
+  & { offset?: number }
+  & ({ check: (rows: number) => Promise<void>; endMarked?: undefined } | { endMarked: true; check?: undefined });
 
 /**
  * Reads `sql` (whose columns are `names`, in order) in batches of
  * `batchSize` rows; `offset` is the source index of the first row.
- * `onRows` hears how many rows were read so far.
  *
  * A DuckDB stream that fails midway ends as if it were done, so a stream
  * must prove it was read whole, one of two ways:
@@ -33,35 +42,44 @@ export type ColumnConverter = ((values: ArrayLike<unknown>) => ArrayLike<unknown
  * for await (const b of duckdbBatches(db.connection, sql, ["x"], 10_000, { endMarked: true })) b.columns.x;
  * ```
  */
+export function duckdbBatches(
+  connection: DuckDBConnection,
+  sql: string,
+  names: string[],
+  batchSize: number,
+  options: BatchOptions & { textBytes?: false },
+): AsyncGenerator<RowBatch>;
+export function duckdbBatches(
+  connection: DuckDBConnection,
+  sql: string,
+  names: string[],
+  batchSize: number,
+  options: BatchOptions & { textBytes: true },
+): AsyncGenerator<ColumnBatch>;
 export async function* duckdbBatches(
   connection: DuckDBConnection,
   sql: string,
   names: string[],
   batchSize: number,
-  options: {
-    offset?: number;
-    convert?: ColumnConverter[];
-    onRows?: (rows: number) => void;
-  } & ({ check: (rows: number) => Promise<void>; endMarked?: undefined } | { endMarked: true; check?: undefined }),
-): AsyncGenerator<RowBatch> {
+  options: BatchOptions & { textBytes?: boolean },
+): AsyncGenerator<ColumnBatch> {
   let offset = options.offset ?? 0;
-  let parts: ArrayLike<unknown>[][] = names.map(() => []);
+  let parts: (ArrayLike<unknown> | TextBytes)[][] = names.map(() => []);
   let buffered = 0;
   let ended = false;
-  const flush = (): RowBatch => {
-    const columns: Record<string, ArrayLike<unknown>> = {};
-    names.forEach((name, c) => {
-      const joined = concat(parts[c], buffered);
-      columns[name] = options.convert?.[c]?.(joined) ?? joined;
-    });
+  const flush = (): ColumnBatch => {
+    const columns: Record<string, ArrayLike<unknown> | TextBytes> = {};
+    names.forEach((name, c) => (columns[name] = concat(parts[c], buffered)));
     const batch = { offset, length: buffered, columns };
     offset += buffered;
     parts = names.map(() => []);
     buffered = 0;
-    options.onRows?.(offset);
     return batch;
   };
-  for await (const chunk of streamColumns(connection, sql)) {
+  const chunks = options.textBytes
+    ? streamColumns(connection, sql, { textBytes: true })
+    : streamColumns(connection, sql);
+  for await (const chunk of chunks) {
     if (ended) throw new Error("DuckDB gave rows after the end of its result");
     let length = chunk.length;
     if (options.endMarked) {
@@ -75,7 +93,12 @@ export async function* duckdbBatches(
     let from = 0;
     while (from < length) {
       const take = Math.min(batchSize - buffered, length - from);
-      for (let c = 0; c < names.length; c++) parts[c].push(sliceColumn(chunk.columns[c], from, from + take));
+      for (let c = 0; c < names.length; c++) {
+        const column = chunk.columns[c];
+        parts[c].push(
+          isTextBytes(column) ? sliceText(column, from, from + take) : sliceColumn(column, from, from + take),
+        );
+      }
       buffered += take;
       from += take;
       if (buffered === batchSize) yield flush();
@@ -108,15 +131,18 @@ export function endMarked(sql: string, names: string[]): string {
 }
 
 /** Where the marker column holds 1, or -1. */
-function markerRow(marker: ArrayLike<unknown>): number {
+function markerRow(marker: ArrayLike<unknown> | TextBytes): number {
+  if (isTextBytes(marker)) throw new Error("DuckDB gave the end marker as text");
   if (marker instanceof Uint8Array) return marker.indexOf(1);
   for (let i = 0; i < marker.length; i++) if (marker[i] === 1) return i;
   return -1;
 }
 
-/** Joins parts: one typed array when every part is one of the same kind, else a plain array. */
-function concat(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown> {
+/** Joins parts: text bytes as text bytes, one typed array when every part is one of the same kind, else a plain array. */
+function concat(parts: (ArrayLike<unknown> | TextBytes)[], length: number): ArrayLike<unknown> | TextBytes {
   if (parts.length === 1) return parts[0];
+  if (parts.every(isTextBytes)) return concatText(parts);
+  if (parts.some(isTextBytes)) throw new Error("DuckDB gave a column as text and as values");
   const first = parts[0];
   if (ArrayBuffer.isView(first) && parts.every((p) => p.constructor === first.constructor)) {
     const out = new (first.constructor as new (n: number) => Float64Array)(length);
@@ -130,6 +156,6 @@ function concat(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown>
   if (parts.every(Array.isArray)) return ([] as unknown[]).concat(...(parts as unknown[][]));
   const out = new Array<unknown>(length);
   let at = 0;
-  for (const p of parts) for (let i = 0; i < p.length; i++) out[at++] = p[i];
+  for (const p of parts as ArrayLike<unknown>[]) for (let i = 0; i < p.length; i++) out[at++] = p[i];
   return out;
 }

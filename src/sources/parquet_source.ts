@@ -1,15 +1,17 @@
 /**
  * Reads a Parquet file through DuckDB (GZIP, SNAPPY, ZSTD, ..., nested
  * types), decoding only the columns asked for, in parallel, as typed
- * arrays. Memory stays bounded: DuckDB streams the file a few row groups
- * at a time.
+ * arrays, in a worker of its own (`reader_worker.ts`) while the job scores
+ * the batch before. Memory stays bounded: DuckDB streams the file a few row
+ * groups at a time, and the worker reads at most two batches ahead.
  */
 import { InputError } from "../errors.ts";
 import type { ColumnInfo, ValueType } from "../rows.ts";
-import { busy, describe, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
-import { type ColumnConverter, duckdbBatches } from "./duckdb_batches.ts";
+import { busy, describe, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { type ColumnBatch, duckdbBatches } from "./duckdb_batches.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
+import { startWorkerRead, type WorkerRead } from "./worker_read.ts";
 
 /**
  * Opens a Parquet source and reads its footer.
@@ -36,43 +38,89 @@ export async function openParquetSource(path: string): Promise<Source> {
     await db.close();
     throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
   }
-  const reading = new Map(described.map((d) => [d.name, readingOf(d.type)]));
-  const columns = described.map((d): ColumnInfo => ({ name: d.name, type: reading.get(d.name)!.type }));
+  const types = new Map(described.map((d) => [d.name, d.type]));
+  const columns = described.map((d): ColumnInfo => ({ name: d.name, type: readingOf(d.type).type }));
+  // The footer is read: the rows are read by a DuckDB of their own, in a worker (see `reader_worker.ts`).
+  await db.close();
   let done = 0;
+  const reads = new Set<WorkerRead>();
   return {
     description: path,
     columns,
     progress: () => ({ done, total }),
     async *batches({ batchSize, columns: wanted }: ReadOptions) {
       const names = wanted ?? columns.map((c) => c.name);
-      const select = names.map((n) => `${reading.get(n)!.sql(sqlName(n))} as ${sqlName(n)}`).join(", ");
-      const sql = `select ${select} from ${file}`;
-      const check = async (rows: number) => {
-        if (rows === total) return;
-        // The stream hid why it stopped: the same query, run whole, tells.
-        await busy(db.connection, () => db.connection.run(`select count(*) from (${sql})`));
-        throw new InputError(`Cannot read Parquet file ${path}: it ended after ${rows} of its ${total} rows`);
-      };
+      const read = startWorkerRead({
+        kind: "parquet",
+        path,
+        columns: names.map((name) => ({ name, type: types.get(name)! })),
+        total,
+        batchSize,
+      });
+      reads.add(read);
+      // Dates and JSON are made here: the worker sends numbers and text.
+      const converts = names.map((name) => [name, readingOf(types.get(name)!).convert] as const)
+        .filter(([, convert]) => convert !== undefined);
       try {
-        yield* duckdbBatches(db.connection, sql, names, batchSize, {
-          convert: names.map((n) => reading.get(n)!.convert),
-          onRows: (rows) => (done = rows),
-          check,
-        });
-      } catch (err) {
-        if (err instanceof InputError) throw err;
-        throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
+        for await (const batch of read.batches()) {
+          for (const [name, convert] of converts) batch.columns[name] = convert!(batch.columns[name]);
+          done = batch.offset + batch.length;
+          yield batch;
+        }
+      } finally {
+        reads.delete(read);
       }
     },
-    close: () => db.close(),
+    close: async () => {
+      await Promise.all([...reads].map((read) => read.close()));
+    },
   };
+}
+
+/** A Parquet file for DuckDB to read (see {@linkcode parquetBatches}): the columns to read, with their DuckDB types. */
+export interface ParquetRead {
+  kind: "parquet";
+  path: string;
+  columns: { name: string; type: string }[];
+  /** Rows the file's footer counts: a read that gives fewer fails. */
+  total: number;
+  batchSize: number;
+}
+
+/**
+ * A Parquet file's rows as DuckDB reads them, text as bytes, dates and JSON as numbers and text (run by
+ * `reader_worker.ts`; the Parquet source converts them).
+ *
+ * @example
+ * ```ts
+ * const read: ParquetRead = { kind: "parquet", path: "rides.parquet", columns: [{ name: "trip_distance", type: "DOUBLE" }], total: 3, batchSize: 10_000 };
+ * for await (const batch of parquetBatches(db, read)) batch.columns.trip_distance;
+ * ```
+ */
+export async function* parquetBatches(db: DuckDB, read: ParquetRead): AsyncGenerator<ColumnBatch> {
+  const { path, total, batchSize } = read;
+  const select = read.columns.map((c) => `${readingOf(c.type).sql(sqlName(c.name))} as ${sqlName(c.name)}`).join(", ");
+  const sql = `select ${select} from read_parquet(${sqlString(path)})`;
+  const check = async (rows: number) => {
+    if (rows === total) return;
+    // The stream hid why it stopped: the same query, run whole, tells.
+    await busy(db.connection, () => db.connection.run(`select count(*) from (${sql})`));
+    throw new InputError(`Cannot read Parquet file ${path}: it ended after ${rows} of its ${total} rows`);
+  };
+  try {
+    yield* duckdbBatches(db.connection, sql, read.columns.map((c) => c.name), batchSize, { check, textBytes: true });
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
+  }
 }
 
 /** How a column of a DuckDB type is read: its value type, the SQL that selects it, and the conversion after. */
 interface Reading {
   type: ValueType;
   sql: (name: string) => string;
-  convert?: ColumnConverter;
+  /** Makes the source's values of what DuckDB gives (dates of epoch milliseconds, ...). */
+  convert?: (values: ArrayLike<unknown>) => ArrayLike<unknown>;
 }
 
 const AS_IS = (name: string) => name;

@@ -9,6 +9,7 @@ import {
   sqlString,
   streamColumns,
 } from "../../src/duckdb/duckdb.ts";
+import { isTextBytes, type TextBytes, textOf } from "../../src/text_bytes.ts";
 import { ROOT, tempDir } from "../helpers.ts";
 
 async function collect(db: Awaited<ReturnType<typeof openDuckDB>>, sql: string) {
@@ -62,6 +63,11 @@ Deno.test("DuckDB adapter: results come out as typed arrays", async (t) => {
       }) t(i, v) order by i`;
       const got = (await collect(db, sql)).flatMap((chunk) => Array.from(chunk.columns[0]));
       assert.deepEqual(got, values);
+      // As bytes (what the reader worker sends), the same texts once decoded.
+      const chunks = await Array.fromAsync(streamColumns(db.connection, sql, { textBytes: true }));
+      const column = chunks[0].columns[0];
+      assert.ok(isTextBytes(column));
+      assert.deepEqual(chunks.flatMap((chunk) => textOf(chunk.columns[0] as TextBytes)), values);
     });
     await t.step("a text column of nulls only, and one valid value at a chunk's last row", async () => {
       // 2,051 rows: a full chunk and one of 3 rows (a mask whose last byte is partly used).

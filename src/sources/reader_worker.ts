@@ -1,0 +1,117 @@
+/**
+ * The file readers' DuckDB, in a worker of its own: here DuckDB reads on
+ * while the main thread scores the batch before (on the main thread it
+ * worked only inside the fetches the main thread found time to ask for),
+ * and its vectors are copied into batches here. Text leaves as bytes
+ * (`TextBytes`), whose buffers move to the main thread: strings would be
+ * copied one by one on the way.
+ *
+ * Messages (see {@linkcode ReaderRequest}): `read` (what to read), `more`
+ * each time the main thread takes a batch (at most `IN_FLIGHT` are sent
+ * ahead of it), and `close` (the query interrupted, the database closed,
+ * then `closed`). The worker answers `batch`es, then `end` or `failed`.
+ */
+/// <reference lib="deno.worker" />
+import { type DuckDB, openDuckDB } from "../duckdb/duckdb.ts";
+import { isTextBytes } from "../text_bytes.ts";
+import { type CsvRead, duckdbCsvBatches } from "./csv_source.ts";
+import type { ColumnBatch } from "./duckdb_batches.ts";
+import { parquetBatches, type ParquetRead } from "./parquet_source.ts";
+
+/** What a worker is asked to read. */
+export type DuckDBRead = CsvRead | ParquetRead;
+
+/** What the main thread sends. */
+export type ReaderRequest =
+  | { kind: "read"; read: DuckDBRead }
+  | { kind: "more" }
+  | { kind: "close" };
+
+/** What the worker answers. `failed` carries the error's class name, for the main thread to make it again. */
+export type ReaderReply =
+  | { kind: "batch"; batch: ColumnBatch }
+  | { kind: "end" }
+  | { kind: "failed"; name: string; message: string }
+  | { kind: "closed" };
+
+/** Batches sent and not yet taken: past it, reading waits. */
+const IN_FLIGHT = 2;
+
+let db: DuckDB | undefined;
+let credit = IN_FLIGHT;
+let wake: (() => void) | undefined;
+let closing = false;
+let reading: Promise<void> = Promise.resolve();
+
+self.onmessage = (event: MessageEvent<ReaderRequest>) => {
+  const request = event.data;
+  switch (request.kind) {
+    case "read":
+      reading = read(request.read);
+      break;
+    case "more":
+      credit++;
+      notify();
+      break;
+    case "close":
+      void close();
+      break;
+  }
+};
+
+function notify() {
+  const w = wake;
+  wake = undefined;
+  w?.();
+}
+
+async function read(request: DuckDBRead): Promise<void> {
+  try {
+    db = await openDuckDB();
+    const batches = request.kind === "csv" ? duckdbCsvBatches(db, request) : parquetBatches(db, request);
+    for await (const batch of batches) {
+      while (credit === 0 && !closing) await new Promise<void>((resolve) => (wake = resolve));
+      if (closing) return;
+      credit--;
+      self.postMessage({ kind: "batch", batch } satisfies ReaderReply, movable(batch));
+    }
+    if (!closing) self.postMessage({ kind: "end" } satisfies ReaderReply);
+  } catch (err) {
+    if (closing) return;
+    const e = err as Error;
+    self.postMessage(
+      { kind: "failed", name: e.name ?? "Error", message: e.message ?? String(err) } satisfies ReaderReply,
+    );
+  }
+}
+
+async function close(): Promise<void> {
+  closing = true;
+  notify();
+  // Interrupts a fetch in flight and waits for it, so the read above ends, before the database goes.
+  await db?.close();
+  await reading;
+  self.postMessage({ kind: "closed" } satisfies ReaderReply);
+}
+
+/**
+ * The buffers a batch's columns hold alone, to move rather than copy: a typed column that is a view of part of a
+ * buffer (a chunk split between two batches) is copied first.
+ */
+function movable(batch: ColumnBatch): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const [name, column] of Object.entries(batch.columns)) {
+    if (isTextBytes(column)) {
+      out.push(column.bytes.buffer, column.ends.buffer);
+      if (column.nulls) out.push(column.nulls.buffer);
+      continue;
+    }
+    if (!ArrayBuffer.isView(column)) continue;
+    const view = column as unknown as Float64Array;
+    const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+    const own = whole && view.buffer instanceof ArrayBuffer ? view : view.slice();
+    batch.columns[name] = own;
+    out.push(own.buffer as ArrayBuffer);
+  }
+  return out;
+}

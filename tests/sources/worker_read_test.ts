@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openDuckDB, sqlString } from "../../src/duckdb/duckdb.ts";
+import { InputError } from "../../src/errors.ts";
+import { startWorkerRead } from "../../src/sources/worker_read.ts";
+import { rejection, tempDir } from "../helpers.ts";
+
+/** A CSV file of `rows` rows: `id` (text), `x` (a number, or "bad" at `bad`), `y`; a ragged row at `ragged`. */
+async function writeCsv(path: string, rows: number, options: { bad?: number; ragged?: number } = {}) {
+  const lines = ["id,x,y"];
+  for (let i = 0; i < rows; i++) {
+    lines.push(i === options.ragged ? `r${i},1` : `r${i},${i === options.bad ? "bad" : i / 2},${i}`);
+  }
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+}
+
+Deno.test("a read in the reader worker", async (t) => {
+  await using dir = await tempDir();
+  const csv = join(dir.path, "rows.csv");
+  await writeCsv(csv, 25_000, { bad: 12_345 });
+  const read = (path: string, batchSize: number) =>
+    startWorkerRead({
+      kind: "csv",
+      path,
+      delimiter: ",",
+      header: ["id", "x", "y"],
+      options: { batchSize, columns: ["id", "x"], numbers: { x: "float64" } },
+    });
+
+  await t.step("CSV: batches in order, text as strings, plain numbers typed, the rest as text", async () => {
+    const worker = read(csv, 10_000);
+    const batches = await Array.fromAsync(worker.batches());
+    assert.deepEqual(batches.map((b) => [b.offset, b.length]), [[0, 10_000], [10_000, 10_000], [20_000, 5_000]]);
+    assert.deepEqual(Object.keys(batches[0].columns), ["id", "x"]);
+    assert.equal(batches[0].columns.id[9_999], "r9999");
+    assert.ok(batches[0].columns.x instanceof Float64Array);
+    assert.equal(batches[0].columns.x[3], 1.5);
+    // The batch with "bad" is a plain array: numbers, and the text the coercion will judge.
+    assert.deepEqual([batches[1].columns.x[2_344], batches[1].columns.x[2_345]], [12_344 / 2, "bad"]);
+    assert.equal(batches[2].columns.id[4_999], "r24999");
+  });
+
+  await t.step("CSV: a row DuckDB cannot read ends the batches with a failure, after the rows before it", async () => {
+    const ragged = join(dir.path, "ragged.csv");
+    // Far enough in (past DuckDB's first buffers) for batches to come before it.
+    await writeCsv(ragged, 400_000, { ragged: 350_000 });
+    const ends: number[] = [];
+    const err = await rejection(async () => {
+      for await (const b of read(ragged, 10_000).batches()) ends.push(b.offset + b.length);
+    });
+    assert.ok(!(err instanceof InputError), "a failure of DuckDB's, for papaparse to read on after");
+    assert.ok(ends.length > 0 && ends.at(-1)! <= 350_000, `batches up to row 350,000 at most: ${ends.at(-1)}`);
+    assert.deepEqual(ends, ends.map((_, i) => (i + 1) * 10_000));
+  });
+
+  await t.step("closing under a read ends it at once: no more batches, the worker gone", async () => {
+    const big = join(dir.path, "big.csv");
+    await writeCsv(big, 300_000);
+    const worker = read(big, 1_000);
+    const batches = worker.batches();
+    assert.equal((await batches.next()).value?.length, 1_000);
+    const started = performance.now();
+    await worker.close();
+    assert.ok(performance.now() - started < 5_000, "closed within 5 s");
+    const after = await rejection(() => batches.next());
+    assert.match(after.message, /closed/);
+  });
+
+  await t.step("Parquet: a file that ends before its footer's count fails as bad input, named", async () => {
+    const parquet = join(dir.path, "rows.parquet");
+    const db = await openDuckDB({ threads: 1 });
+    try {
+      await db.connection.run(
+        `copy (select i::DOUBLE as x, 'r' || i as s, make_date(2021, 1, 1 + (i % 28)::INTEGER) as d from range(3000) t(i)) to ${
+          sqlString(parquet)
+        } (format parquet)`,
+      );
+    } finally {
+      await db.close();
+    }
+    const columns = [{ name: "x", type: "DOUBLE" }, { name: "s", type: "VARCHAR" }];
+    const whole = await Array.fromAsync(
+      startWorkerRead({ kind: "parquet", path: parquet, columns, total: 3000, batchSize: 2_000 }).batches(),
+    );
+    assert.deepEqual(whole.map((b) => b.length), [2_000, 1_000]);
+    assert.equal(whole[1].columns.s[999], "r2999");
+    const err = await rejection(() =>
+      Array.fromAsync(
+        startWorkerRead({ kind: "parquet", path: parquet, columns, total: 3001, batchSize: 2_000 }).batches(),
+      )
+    );
+    assert.ok(err instanceof InputError);
+    assert.match(err.message, /Cannot read Parquet file .*rows\.parquet: it ended after 3000 of its 3001 rows/);
+  });
+});

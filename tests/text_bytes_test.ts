@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { concatText, isTextBytes, sliceText, type TextBytes, textOf } from "../src/text_bytes.ts";
+
+/** Texts as bytes, as DuckDB's reader gives them. */
+function bytesOf(texts: (string | null)[]): TextBytes {
+  const encoded = texts.map((t) => new TextEncoder().encode(t ?? ""));
+  const bytes = new Uint8Array(encoded.reduce((n, e) => n + e.length, 0));
+  const ends = new Int32Array(texts.length);
+  let at = 0;
+  encoded.forEach((e, i) => {
+    bytes.set(e, at);
+    ends[i] = at += e.length;
+  });
+  const nulls = texts.includes(null) ? Uint8Array.from(texts, (t) => (t === null ? 1 : 0)) : undefined;
+  return { kind: "text-bytes", length: texts.length, bytes, ends, nulls };
+}
+
+const CASES: { name: string; texts: (string | null)[] }[] = [
+  { name: "ASCII only (decoded at once, cut apart)", texts: ["1", "", "ride 22", "x,y"] },
+  { name: "non-ASCII among ASCII (one by one)", texts: ["a", "héllo", "日本", "😀", ""] },
+  { name: "nulls beside empty texts", texts: [null, "", "a", null] },
+  { name: "none", texts: [] },
+];
+
+Deno.test("text bytes", async (t) => {
+  for (const { name, texts } of CASES) {
+    await t.step(`textOf: ${name}`, () => {
+      assert.deepEqual(textOf(bytesOf(texts)), texts);
+    });
+    await t.step(`sliceText and concatText: ${name}`, () => {
+      const column = bytesOf(texts);
+      for (let cut = 0; cut <= texts.length; cut++) {
+        const parts = [sliceText(column, 0, cut), sliceText(column, cut, texts.length)];
+        assert.deepEqual(textOf(parts[1]), texts.slice(cut));
+        assert.deepEqual(textOf(concatText(parts)), texts);
+      }
+    });
+  }
+  await t.step("a byte that is not UTF-8 reads as U+FFFD in its own row only", () => {
+    const column = bytesOf(["a", "b", "c"]);
+    column.bytes[1] = 0xff;
+    assert.deepEqual(textOf(column), ["a", "\ufffd", "c"]);
+  });
+  await t.step("isTextBytes tells text bytes from value arrays", () => {
+    assert.equal(isTextBytes(bytesOf(["a"])), true);
+    assert.equal(isTextBytes(["a"]), false);
+    assert.equal(isTextBytes(new Float64Array(1)), false);
+  });
+});
