@@ -35,6 +35,13 @@ export async function runWindow(
   const { constants, match } = windowColumns(plan, model, window);
   const label = window && plan.period ? windowLabel(plan.period, window) : "";
   const named = (path: string) => path.replaceAll("{window}", label);
+  // The outputs are made first (nothing opened yet): one that loads a library (Parquet's DuckDB) starts it while the
+  // source opens.
+  const { sink, rejects } = createSinks(
+    plan,
+    named,
+    plan.replace === "none" ? undefined : { match, shard: plan.shard },
+  );
   const source = await openSource(named(plan.input), plan.inputFormat, {
     query: plan.query,
     table: plan.table,
@@ -48,14 +55,6 @@ export async function runWindow(
         "(with --period: $1 window_start, $2 window_end, then each --param in order; without: each --param in order)",
     },
   }, "--input-format");
-  let sink: Sink;
-  let rejects: Sink | undefined;
-  try {
-    ({ sink, rejects } = createSinks(plan, named, plan.replace === "none" ? undefined : { match, shard: plan.shard }));
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
   const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
   log.info("batch started", {
     model: model.name,

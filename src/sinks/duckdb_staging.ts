@@ -5,7 +5,7 @@
  * Appending typed arrays costs a copy; a string column that holds the same
  * value on every row so far (the model name, its version) is not stored at
  * all but written as a constant, until a row differs. The table lives in
- * the process's shared DuckDB (the job's reader's too): in memory up to its
+ * the job's thread's shared DuckDB: in memory up to its
  * limit, spilled to its folder beyond, so memory stays bounded whatever the
  * input; it goes with the database's last connection. The folder is named
  * after its process; a run removes those of processes that are gone

@@ -4,6 +4,7 @@
  * writer. Column types follow the source's: timestamps stay timestamps,
  * int64 stays int64.
  */
+import { preloadDuckDB } from "../duckdb/duckdb.ts";
 import type { RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
 import { openStaging, type Staging } from "./duckdb_staging.ts";
@@ -20,6 +21,8 @@ import type { Sink } from "./sink.ts";
  */
 export function createParquetSink(path: string, options: { rowGroupSize?: number } = {}): Sink {
   const rowGroupSize = options.rowGroupSize ?? 122_880;
+  // The file readers' DuckDB is a worker's: this thread's is loaded now, not when the job opens its outputs.
+  preloadDuckDB();
   let out: AtomicFile | undefined;
   let staging: Staging | undefined;
   return {

@@ -27,7 +27,7 @@ import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { isTextBytes } from "../text_bytes.ts";
 import { plainNumbers } from "./plain_numbers.ts";
-import { startWorkerRead, type WorkerRead } from "./worker_read.ts";
+import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept
@@ -89,9 +89,13 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
   // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
   const byDuckDB = header.length > 1 && path !== STDIN;
+  // Started here, as the Parquet source starts its own: starting the worker and DuckDB is setup, not reading. A
+  // DuckDB that cannot start leaves the reading to papaparse (past the header it has read), as a file DuckDB stops on
+  // does.
+  const duckdb = byDuckDB ? await openReaderWorker().catch(() => undefined) : undefined;
   // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
-  if (byDuckDB) head.close();
-  const reading: Reading = { rows: 0, done: false, papaparse: byDuckDB ? undefined : head, byDuckDB, closed: false };
+  if (duckdb) head.close();
+  const reading: Reading = { rows: 0, done: false, papaparse: duckdb ? undefined : head, duckdb, closed: false };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
@@ -119,10 +123,8 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
 interface Reading {
   rows: number;
   done: boolean;
-  /** Whether DuckDB reads first (in a worker, see `reader_worker.ts`); else papaparse reads from the start. */
-  byDuckDB: boolean;
-  /** DuckDB's read, once started. */
-  duckdb?: WorkerRead;
+  /** DuckDB, in a worker (see `reader_worker.ts`), when it reads first; else papaparse reads from the start. */
+  duckdb: ReaderWorker | undefined;
   /** Whether the source is closed. */
   closed: boolean;
   papaparse: Records | undefined;
@@ -157,11 +159,10 @@ async function* readBatches(
   options: ReadOptions,
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
-  if (reading.byDuckDB && !reading.closed) {
-    // A DuckDB that cannot open, or stops at a row, leaves the reading to papaparse, from that row.
+  if (reading.duckdb) {
+    // A DuckDB that stops at a row leaves the reading to papaparse, from that row.
     try {
-      reading.duckdb = startWorkerRead({ kind: "csv", path, delimiter, header, options });
-      for await (const batch of reading.duckdb.batches()) {
+      for await (const batch of reading.duckdb.batches({ kind: "csv", path, delimiter, header, options })) {
         reading.rows = batch.offset + batch.length;
         yield batch;
       }

@@ -7,11 +7,11 @@
  */
 import { InputError } from "../errors.ts";
 import type { ColumnInfo, ValueType } from "../rows.ts";
-import { busy, describe, type DuckDB, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { busy, describe, type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { type ColumnBatch, duckdbBatches } from "./duckdb_batches.ts";
 import { fileSize } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
-import { startWorkerRead, type WorkerRead } from "./worker_read.ts";
+import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
 
 /**
  * Opens a Parquet source and reads its footer.
@@ -24,57 +24,80 @@ import { startWorkerRead, type WorkerRead } from "./worker_read.ts";
  */
 export async function openParquetSource(path: string): Promise<Source> {
   await fileSize(path);
-  const db = await openDuckDB();
-  const file = `read_parquet(${sqlString(path)})`;
-  let described: { name: string; type: string }[];
-  let total: number;
+  // DuckDB starts in the worker that reads the rows (see `reader_worker.ts`), and reads the footer there.
+  let reader: ReaderWorker | undefined = await openReaderWorker();
+  let file: ParquetFile;
   try {
-    described = await describe(db.connection, `select * from ${file}`);
-    const count = await db.connection.runAndReadAll(
-      `select sum(num_rows)::BIGINT as n from parquet_file_metadata(${sqlString(path)})`,
-    );
-    total = Number(count.getRowObjectsJS()[0].n);
+    file = await reader.describeParquet(path);
   } catch (err) {
-    await db.close();
-    throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
+    await reader.close();
+    throw err;
   }
-  const types = new Map(described.map((d) => [d.name, d.type]));
-  const columns = described.map((d): ColumnInfo => ({ name: d.name, type: readingOf(d.type).type }));
-  // The footer is read: the rows are read by a DuckDB of their own, in a worker (see `reader_worker.ts`).
-  await db.close();
+  const { total } = file;
+  const types = new Map(file.columns.map((d) => [d.name, d.type]));
+  const columns = file.columns.map((d): ColumnInfo => ({ name: d.name, type: readingOf(d.type).type }));
   let done = 0;
-  const reads = new Set<WorkerRead>();
+  const readers = new Set<ReaderWorker>([reader]);
   return {
     description: path,
     columns,
     progress: () => ({ done, total }),
     async *batches({ batchSize, columns: wanted }: ReadOptions) {
       const names = wanted ?? columns.map((c) => c.name);
-      const read = startWorkerRead({
-        kind: "parquet",
-        path,
-        columns: names.map((name) => ({ name, type: types.get(name)! })),
-        total,
-        batchSize,
-      });
-      reads.add(read);
+      // The worker opened with the source reads first; a read after it has one of its own.
+      const worker = reader ?? await openReaderWorker();
+      reader = undefined;
+      readers.add(worker);
       // Dates and JSON are made here: the worker sends numbers and text.
       const converts = names.map((name) => [name, readingOf(types.get(name)!).convert] as const)
         .filter(([, convert]) => convert !== undefined);
       try {
-        for await (const batch of read.batches()) {
+        const read: ParquetRead = {
+          kind: "parquet",
+          path,
+          columns: names.map((name) => ({ name, type: types.get(name)! })),
+          total,
+          batchSize,
+        };
+        for await (const batch of worker.batches(read)) {
           for (const [name, convert] of converts) batch.columns[name] = convert!(batch.columns[name]);
           done = batch.offset + batch.length;
           yield batch;
         }
       } finally {
-        reads.delete(read);
+        readers.delete(worker);
       }
     },
     close: async () => {
-      await Promise.all([...reads].map((read) => read.close()));
+      await Promise.all([...readers].map((r) => r.close()));
     },
   };
+}
+
+/** A Parquet file's columns (DuckDB's types, as DuckDB spells them) and rows, from its footer. */
+export interface ParquetFile {
+  columns: { name: string; type: string }[];
+  total: number;
+}
+
+/**
+ * Reads a Parquet file's footer (run by `reader_worker.ts`).
+ *
+ * @example
+ * ```ts
+ * await describeParquet(db, "rides.parquet"); // { columns: [{ name: "trip_distance", type: "DOUBLE" }, ...], total: 76518 }
+ * ```
+ */
+export async function describeParquet(db: DuckDB, path: string): Promise<ParquetFile> {
+  try {
+    const columns = await describe(db.connection, `select * from read_parquet(${sqlString(path)})`);
+    const count = await db.connection.runAndReadAll(
+      `select sum(num_rows)::BIGINT as n from parquet_file_metadata(${sqlString(path)})`,
+    );
+    return { columns, total: Number(count.getRowObjectsJS()[0].n) };
+  } catch (err) {
+    throw new InputError(`Cannot read Parquet file ${path}: ${firstLine(err)}`, { cause: err });
+  }
 }
 
 /** A Parquet file for DuckDB to read (see {@linkcode parquetBatches}): the columns to read, with their DuckDB types. */

@@ -6,29 +6,36 @@
  * (`TextBytes`), whose buffers move to the main thread: strings would be
  * copied one by one on the way.
  *
- * Messages (see {@linkcode ReaderRequest}): `read` (what to read), `more`
- * each time the main thread takes a batch (at most `IN_FLIGHT` are sent
- * ahead of it), and `close` (the query interrupted, the database closed,
- * then `closed`). The worker answers `batch`es, then `end` or `failed`.
+ * Messages (see {@linkcode ReaderRequest}), one at a time: `open` (DuckDB
+ * started, answered `opened`), `describe` (a Parquet file's columns and
+ * rows, answered `described`), `read` (answered with `batch`es, then `end`;
+ * the main thread sends `more` each time it takes a batch, and at most
+ * `IN_FLIGHT` are sent ahead of it), and `close` (a query in flight
+ * interrupted, the database closed, answered `closed`). A request that
+ * fails is answered `failed`.
  */
 /// <reference lib="deno.worker" />
 import { type DuckDB, openDuckDB } from "../duckdb/duckdb.ts";
 import { isTextBytes } from "../text_bytes.ts";
 import { type CsvRead, duckdbCsvBatches } from "./csv_source.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
-import { parquetBatches, type ParquetRead } from "./parquet_source.ts";
+import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_source.ts";
 
 /** What a worker is asked to read. */
 export type DuckDBRead = CsvRead | ParquetRead;
 
 /** What the main thread sends. */
 export type ReaderRequest =
+  | { kind: "open" }
+  | { kind: "describe"; path: string }
   | { kind: "read"; read: DuckDBRead }
   | { kind: "more" }
   | { kind: "close" };
 
 /** What the worker answers. `failed` carries the error's class name, for the main thread to make it again. */
 export type ReaderReply =
+  | { kind: "opened" }
+  | { kind: "described"; file: ParquetFile }
   | { kind: "batch"; batch: ColumnBatch }
   | { kind: "end" }
   | { kind: "failed"; name: string; message: string }
@@ -41,13 +48,24 @@ let db: DuckDB | undefined;
 let credit = IN_FLIGHT;
 let wake: (() => void) | undefined;
 let closing = false;
-let reading: Promise<void> = Promise.resolve();
+/** The request being answered (a read runs until its end), for `close` to wait for. */
+let working: Promise<void> = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<ReaderRequest>) => {
   const request = event.data;
   switch (request.kind) {
+    case "open":
+      working = answer(async () => {
+        db = await openDuckDB();
+        reply({ kind: "opened" });
+      });
+      break;
+    case "describe":
+      working = answer(async () => reply({ kind: "described", file: await describeParquet(db!, request.path) }));
+      break;
     case "read":
-      reading = read(request.read);
+      credit = IN_FLIGHT;
+      working = answer(() => read(request.read));
       break;
     case "more":
       credit++;
@@ -59,30 +77,34 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
   }
 };
 
+function reply(message: ReaderReply, transfer: ArrayBuffer[] = []) {
+  if (!closing) self.postMessage(message, transfer);
+}
+
 function notify() {
   const w = wake;
   wake = undefined;
   w?.();
 }
 
-async function read(request: DuckDBRead): Promise<void> {
+async function answer(work: () => Promise<void>): Promise<void> {
   try {
-    db = await openDuckDB();
-    const batches = request.kind === "csv" ? duckdbCsvBatches(db, request) : parquetBatches(db, request);
-    for await (const batch of batches) {
-      while (credit === 0 && !closing) await new Promise<void>((resolve) => (wake = resolve));
-      if (closing) return;
-      credit--;
-      self.postMessage({ kind: "batch", batch } satisfies ReaderReply, movable(batch));
-    }
-    if (!closing) self.postMessage({ kind: "end" } satisfies ReaderReply);
+    await work();
   } catch (err) {
-    if (closing) return;
     const e = err as Error;
-    self.postMessage(
-      { kind: "failed", name: e.name ?? "Error", message: e.message ?? String(err) } satisfies ReaderReply,
-    );
+    reply({ kind: "failed", name: e.name ?? "Error", message: e.message ?? String(err) });
   }
+}
+
+async function read(request: DuckDBRead): Promise<void> {
+  const batches = request.kind === "csv" ? duckdbCsvBatches(db!, request) : parquetBatches(db!, request);
+  for await (const batch of batches) {
+    while (credit === 0 && !closing) await new Promise<void>((resolve) => (wake = resolve));
+    if (closing) return;
+    credit--;
+    reply({ kind: "batch", batch }, movable(batch));
+  }
+  reply({ kind: "end" });
 }
 
 async function close(): Promise<void> {
@@ -90,7 +112,7 @@ async function close(): Promise<void> {
   notify();
   // Interrupts a fetch in flight and waits for it, so the read above ends, before the database goes.
   await db?.close();
-  await reading;
+  await working;
   self.postMessage({ kind: "closed" } satisfies ReaderReply);
 }
 

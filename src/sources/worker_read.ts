@@ -1,11 +1,12 @@
 /**
- * The main thread's side of `reader_worker.ts`: a read run by DuckDB in a
- * worker, taken as batches (text decoded here, where it is used), and
- * closed (interrupted) at any time.
+ * The main thread's side of `reader_worker.ts`: DuckDB started in a worker
+ * when a file source opens, then a read taken as batches (text decoded
+ * here, where it is used), closed (interrupted) at any time.
  */
 import { InputError } from "../errors.ts";
 import type { RowBatch } from "../rows.ts";
 import { isTextBytes, textOf } from "../text_bytes.ts";
+import type { ParquetFile } from "./parquet_source.ts";
 import type { DuckDBRead, ReaderReply, ReaderRequest } from "./reader_worker.ts";
 
 /**
@@ -14,30 +15,38 @@ import type { DuckDBRead, ReaderReply, ReaderRequest } from "./reader_worker.ts"
  */
 const CLOSE_WAIT_MS = 12_000;
 
-/** A read in a worker. */
-export interface WorkerRead {
-  /** The batches, in order; throws what the read failed with (an `InputError` stays one). */
-  batches(): AsyncGenerator<RowBatch>;
-  /** Interrupts the read, closes its database and ends the worker; batches not taken yet are dropped. */
+/** DuckDB in a worker, for one read. */
+export interface ReaderWorker {
+  /** A Parquet file's columns (DuckDB's types) and rows, from its footer. */
+  describeParquet(path: string): Promise<ParquetFile>;
+  /**
+   * The batches of a read, in order; throws what the read failed with (an `InputError` stays one). One read a worker;
+   * the worker is closed when the read ends.
+   */
+  batches(read: DuckDBRead): AsyncGenerator<RowBatch>;
+  /** Interrupts a read, closes the database and ends the worker; batches not taken are dropped. */
   close(): Promise<void>;
 }
 
 /**
- * Starts a read in a worker of its own; its batches are read once.
+ * Starts a worker and DuckDB in it; throws when DuckDB cannot start.
  *
  * @example
  * ```ts
- * const read = startWorkerRead({ kind: "parquet", path: "rides.parquet", columns: [{ name: "trip_distance", type: "DOUBLE" }], total: 3, batchSize: 10_000 });
- * for await (const batch of read.batches()) batch.columns.trip_distance;
- * await read.close();
+ * const reader = await openReaderWorker();
+ * const file = await reader.describeParquet("rides.parquet");
+ * for await (const batch of reader.batches({ kind: "parquet", path: "rides.parquet", columns: file.columns, total: file.total, batchSize: 10_000 })) {
+ *   batch.columns.trip_distance;
+ * }
  * ```
  */
-export function startWorkerRead(read: DuckDBRead): WorkerRead {
+export async function openReaderWorker(): Promise<ReaderWorker> {
   const worker = new Worker(new URL("./reader_worker.ts", import.meta.url), { type: "module" });
   const replies: ReaderReply[] = [];
   let wake: (() => void) | undefined;
   let closed = false;
   let stopped: Promise<void> | undefined;
+  let used = false;
   const notify = () => {
     const w = wake;
     wake = undefined;
@@ -54,10 +63,14 @@ export function startWorkerRead(read: DuckDBRead): WorkerRead {
     notify();
   };
   const send = (request: ReaderRequest) => worker.postMessage(request);
-  const next = async (): Promise<ReaderReply> => {
+  /** The next answer; a failure thrown. */
+  const next = async (): Promise<Exclude<ReaderReply, { kind: "failed" }>> => {
     for (;;) {
       if (closed) throw new Error("The file reader is closed");
       const reply = replies.shift();
+      if (reply?.kind === "failed") {
+        throw reply.name === "InputError" ? new InputError(reply.message) : new Error(reply.message);
+      }
       if (reply !== undefined) return reply;
       await new Promise<void>((resolve) => (wake = resolve));
     }
@@ -77,16 +90,28 @@ export function startWorkerRead(read: DuckDBRead): WorkerRead {
     })();
     return stopped;
   };
+  try {
+    send({ kind: "open" });
+    await next();
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
-    async *batches() {
+    async describeParquet(path) {
+      send({ kind: "describe", path });
+      const reply = await next();
+      if (reply.kind !== "described") throw new Error(`The file reader answered ${reply.kind} to describe`);
+      return reply.file;
+    },
+    async *batches(read) {
+      if (used) throw new Error("A reader worker reads once");
+      used = true;
       send({ kind: "read", read });
       try {
         for (;;) {
           const reply = await next();
           if (reply.kind === "end") return;
-          if (reply.kind === "failed") {
-            throw reply.name === "InputError" ? new InputError(reply.message) : new Error(reply.message);
-          }
           if (reply.kind !== "batch") continue;
           send({ kind: "more" });
           const { offset, length, columns } = reply.batch;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDuckDB, sqlString } from "../../src/duckdb/duckdb.ts";
 import { InputError } from "../../src/errors.ts";
-import { startWorkerRead } from "../../src/sources/worker_read.ts";
+import { openReaderWorker } from "../../src/sources/worker_read.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
 /** A CSV file of `rows` rows: `id` (text), `x` (a number, or "bad" at `bad`), `y`; a ragged row at `ragged`. */
@@ -18,18 +18,21 @@ Deno.test("a read in the reader worker", async (t) => {
   await using dir = await tempDir();
   const csv = join(dir.path, "rows.csv");
   await writeCsv(csv, 25_000, { bad: 12_345 });
-  const read = (path: string, batchSize: number) =>
-    startWorkerRead({
+  /** A CSV read in a worker of its own: the batches, and the worker to close. */
+  const read = async (path: string, batchSize: number) => {
+    const worker = await openReaderWorker();
+    const batches = worker.batches({
       kind: "csv",
       path,
       delimiter: ",",
       header: ["id", "x", "y"],
       options: { batchSize, columns: ["id", "x"], numbers: { x: "float64" } },
     });
+    return { worker, batches };
+  };
 
   await t.step("CSV: batches in order, text as strings, plain numbers typed, the rest as text", async () => {
-    const worker = read(csv, 10_000);
-    const batches = await Array.fromAsync(worker.batches());
+    const batches = await Array.fromAsync((await read(csv, 10_000)).batches);
     assert.deepEqual(batches.map((b) => [b.offset, b.length]), [[0, 10_000], [10_000, 10_000], [20_000, 5_000]]);
     assert.deepEqual(Object.keys(batches[0].columns), ["id", "x"]);
     assert.equal(batches[0].columns.id[9_999], "r9999");
@@ -46,7 +49,7 @@ Deno.test("a read in the reader worker", async (t) => {
     await writeCsv(ragged, 400_000, { ragged: 350_000 });
     const ends: number[] = [];
     const err = await rejection(async () => {
-      for await (const b of read(ragged, 10_000).batches()) ends.push(b.offset + b.length);
+      for await (const b of (await read(ragged, 10_000)).batches) ends.push(b.offset + b.length);
     });
     assert.ok(!(err instanceof InputError), "a failure of DuckDB's, for papaparse to read on after");
     assert.ok(ends.length > 0 && ends.at(-1)! <= 350_000, `batches up to row 350,000 at most: ${ends.at(-1)}`);
@@ -56,8 +59,7 @@ Deno.test("a read in the reader worker", async (t) => {
   await t.step("closing under a read ends it at once: no more batches, the worker gone", async () => {
     const big = join(dir.path, "big.csv");
     await writeCsv(big, 300_000);
-    const worker = read(big, 1_000);
-    const batches = worker.batches();
+    const { worker, batches } = await read(big, 1_000);
     assert.equal((await batches.next()).value?.length, 1_000);
     const started = performance.now();
     await worker.close();
@@ -66,30 +68,53 @@ Deno.test("a read in the reader worker", async (t) => {
     assert.match(after.message, /closed/);
   });
 
-  await t.step("Parquet: a file that ends before its footer's count fails as bad input, named", async () => {
-    const parquet = join(dir.path, "rows.parquet");
-    const db = await openDuckDB({ threads: 1 });
-    try {
-      await db.connection.run(
-        `copy (select i::DOUBLE as x, 'r' || i as s, make_date(2021, 1, 1 + (i % 28)::INTEGER) as d from range(3000) t(i)) to ${
-          sqlString(parquet)
-        } (format parquet)`,
-      );
-    } finally {
-      await db.close();
-    }
-    const columns = [{ name: "x", type: "DOUBLE" }, { name: "s", type: "VARCHAR" }];
-    const whole = await Array.fromAsync(
-      startWorkerRead({ kind: "parquet", path: parquet, columns, total: 3000, batchSize: 2_000 }).batches(),
-    );
-    assert.deepEqual(whole.map((b) => b.length), [2_000, 1_000]);
-    assert.equal(whole[1].columns.s[999], "r2999");
-    const err = await rejection(() =>
-      Array.fromAsync(
-        startWorkerRead({ kind: "parquet", path: parquet, columns, total: 3001, batchSize: 2_000 }).batches(),
-      )
-    );
+  await t.step("Parquet: a file that is not Parquet fails as bad input, named, and the worker goes", async () => {
+    const reader = await openReaderWorker();
+    const err = await rejection(() => reader.describeParquet(csv));
     assert.ok(err instanceof InputError);
-    assert.match(err.message, /Cannot read Parquet file .*rows\.parquet: it ended after 3000 of its 3001 rows/);
+    assert.match(err.message, /^Cannot read Parquet file .*rows\.csv: /);
+    await reader.close();
   });
+
+  await t.step(
+    "Parquet: the footer, then a file that ends before its footer's count fails as bad input, named",
+    async () => {
+      const parquet = join(dir.path, "rows.parquet");
+      const db = await openDuckDB({ threads: 1 });
+      try {
+        await db.connection.run(
+          `copy (select i::DOUBLE as x, 'r' || i as s, make_date(2021, 1, 1 + (i % 28)::INTEGER) as d from range(3000) t(i)) to ${
+            sqlString(parquet)
+          } (format parquet)`,
+        );
+      } finally {
+        await db.close();
+      }
+      const reader = await openReaderWorker();
+      const file = await reader.describeParquet(parquet);
+      assert.deepEqual(file, {
+        columns: [{ name: "x", type: "DOUBLE" }, { name: "s", type: "VARCHAR" }, { name: "d", type: "DATE" }],
+        total: 3000,
+      });
+      const columns = file.columns.slice(0, 2);
+      const whole = await Array.fromAsync(
+        reader.batches({ kind: "parquet", path: parquet, columns, total: 3000, batchSize: 2_000 }),
+      );
+      assert.deepEqual(whole.map((b) => b.length), [2_000, 1_000]);
+      assert.equal(whole[1].columns.s[999], "r2999");
+      const err = await rejection(async () =>
+        Array.fromAsync(
+          (await openReaderWorker()).batches({
+            kind: "parquet",
+            path: parquet,
+            columns,
+            total: 3001,
+            batchSize: 2_000,
+          }),
+        )
+      );
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /Cannot read Parquet file .*rows\.parquet: it ended after 3000 of its 3001 rows/);
+    },
+  );
 });
