@@ -53,6 +53,27 @@ export function textOf(column: TextBytes): (string | null)[] {
 }
 
 /**
+ * Texts as bytes: the inverse of {@linkcode textOf}.
+ *
+ * @example
+ * ```ts
+ * textBytesOf(["a", null]); // { kind: "text-bytes", length: 2, bytes: [97], ends: [1, 1], nulls: [0, 1] }
+ * ```
+ */
+export function textBytesOf(texts: readonly (string | null)[]): TextBytes {
+  const encoded = texts.map((t) => UTF8_OUT.encode(t ?? ""));
+  const bytes = new Uint8Array(encoded.reduce((n, e) => n + e.length, 0));
+  const ends = new Int32Array(texts.length);
+  let at = 0;
+  encoded.forEach((e, i) => {
+    bytes.set(e, at);
+    ends[i] = at += e.length;
+  });
+  const nulls = texts.includes(null) ? Uint8Array.from(texts, (t) => (t === null ? 1 : 0)) : undefined;
+  return { kind: "text-bytes", length: texts.length, bytes, ends, nulls };
+}
+
+/**
  * Texts `start` to `end`, copied.
  *
  * @example
@@ -105,3 +126,4 @@ export function concatText(parts: TextBytes[]): TextBytes {
 }
 
 const UTF8 = new TextDecoder();
+const UTF8_OUT = new TextEncoder();

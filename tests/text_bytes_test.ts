@@ -1,19 +1,5 @@
 import assert from "node:assert/strict";
-import { concatText, isTextBytes, sliceText, type TextBytes, textOf } from "../src/text_bytes.ts";
-
-/** Texts as bytes, as DuckDB's reader gives them. */
-function bytesOf(texts: (string | null)[]): TextBytes {
-  const encoded = texts.map((t) => new TextEncoder().encode(t ?? ""));
-  const bytes = new Uint8Array(encoded.reduce((n, e) => n + e.length, 0));
-  const ends = new Int32Array(texts.length);
-  let at = 0;
-  encoded.forEach((e, i) => {
-    bytes.set(e, at);
-    ends[i] = at += e.length;
-  });
-  const nulls = texts.includes(null) ? Uint8Array.from(texts, (t) => (t === null ? 1 : 0)) : undefined;
-  return { kind: "text-bytes", length: texts.length, bytes, ends, nulls };
-}
+import { concatText, isTextBytes, sliceText, textBytesOf as bytesOf, textOf } from "../src/text_bytes.ts";
 
 const CASES: { name: string; texts: (string | null)[] }[] = [
   { name: "ASCII only (decoded at once, cut apart)", texts: ["1", "", "ride 22", "x,y"] },

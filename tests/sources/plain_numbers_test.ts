@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import { plainNumbers } from "../../src/sources/plain_numbers.ts";
 import type { NumberType } from "../../src/sources/source.ts";
-import type { TextBytes } from "../../src/text_bytes.ts";
-
-function bytesOf(texts: (string | null)[]): TextBytes {
-  const encoded = texts.map((t) => new TextEncoder().encode(t ?? ""));
-  const bytes = new Uint8Array(encoded.reduce((n, e) => n + e.length, 0));
-  const ends = new Int32Array(texts.length);
-  let at = 0;
-  encoded.forEach((e, i) => {
-    bytes.set(e, at);
-    ends[i] = at += e.length;
-  });
-  const nulls = texts.includes(null) ? Uint8Array.from(texts, (t) => (t === null ? 1 : 0)) : undefined;
-  return { kind: "text-bytes", length: texts.length, bytes, ends, nulls };
-}
+import { textBytesOf as bytesOf } from "../../src/text_bytes.ts";
 
 /** A reproducible stream of doubles of every magnitude, and short decimals as people write them. */
 function* samples(n: number): Generator<string> {
