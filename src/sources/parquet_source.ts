@@ -37,6 +37,7 @@ export async function openParquetSource(path: string): Promise<Source> {
   const types = new Map(file.columns.map((d) => [d.name, d.type]));
   const columns = file.columns.map((d): ColumnInfo => ({ name: d.name, type: readingOf(d.type).type }));
   let done = 0;
+  let closed = false;
   const readers = new Set<ReaderWorker>([reader]);
   return {
     description: path,
@@ -48,6 +49,8 @@ export async function openParquetSource(path: string): Promise<Source> {
       const worker = reader ?? await openReaderWorker();
       reader = undefined;
       readers.add(worker);
+      // Closed while a later read's worker opened: it reads nothing.
+      if (closed) await worker.close();
       // Dates and JSON are made here: the worker sends numbers and text.
       const converts = names.map((name) => [name, readingOf(types.get(name)!).convert] as const)
         .filter(([, convert]) => convert !== undefined);
@@ -69,6 +72,7 @@ export async function openParquetSource(path: string): Promise<Source> {
       }
     },
     close: async () => {
+      closed = true;
       await Promise.all([...readers].map((r) => r.close()));
     },
   };

@@ -116,8 +116,9 @@ function decimal(bytes: Uint8Array, start: number, end: number): number | typeof
     if (i === end) return NOT_PLAIN;
     let exponent = 0;
     while (i < end && bytes[i] >= ZERO && bytes[i] <= NINE) {
-      // Capped: past it any significand is infinite or zero, and `Number` says which.
+      // Capped: past it `Number` says what the text is (leading zeros may take back as many powers of ten).
       if (exponent < 100_000) exponent = exponent * 10 + bytes[i] - ZERO;
+      else exact = false;
       i++;
     }
     scale += exponentNegative ? -exponent : exponent;

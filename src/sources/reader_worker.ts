@@ -113,6 +113,8 @@ async function close(): Promise<void> {
   // Interrupts a fetch in flight and waits for it, so the read above ends, before the database goes.
   await db?.close();
   await working;
+  // An open still running when the close came has opened its database since.
+  await db?.close();
   self.postMessage({ kind: "closed" } satisfies ReaderReply);
 }
 

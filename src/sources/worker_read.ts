@@ -47,6 +47,8 @@ export async function openReaderWorker(): Promise<ReaderWorker> {
   let closed = false;
   let stopped: Promise<void> | undefined;
   let used = false;
+  /** The worker failed outside any request (its module, an uncaught error): it will not answer a close. */
+  let dead = false;
   const notify = () => {
     const w = wake;
     wake = undefined;
@@ -59,6 +61,7 @@ export async function openReaderWorker(): Promise<ReaderWorker> {
   worker.onerror = (event: ErrorEvent) => {
     // Handled here: an error left unhandled in a worker would end the whole process.
     event.preventDefault();
+    dead = true;
     replies.push({ kind: "failed", name: "Error", message: `The file reader failed: ${event.message}` });
     notify();
   };
@@ -82,7 +85,7 @@ export async function openReaderWorker(): Promise<ReaderWorker> {
     stopped = (async () => {
       const { promise, resolve } = Promise.withResolvers<void>();
       worker.onmessage = (event: MessageEvent<ReaderReply>) => event.data.kind === "closed" && resolve();
-      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      const timer = setTimeout(resolve, dead ? 0 : CLOSE_WAIT_MS);
       send({ kind: "close" });
       await promise;
       clearTimeout(timer);

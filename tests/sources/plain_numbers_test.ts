@@ -115,6 +115,13 @@ Deno.test("plain numbers", async (t) => {
     });
   }
 
+  await t.step("an exponent past the parser's cap, which leading zeros take back: as Number() reads it", () => {
+    const huge = "0." + "0".repeat(100_010) + "1e1000020";
+    const small = "0." + "0".repeat(100_010) + "1e100020";
+    assert.ok(Number.isFinite(Number(small)) && !Number.isFinite(Number(huge)));
+    assert.deepEqual(Array.from(plainNumbers(bytesOf([small, huge]), "float64")), [Number(small), huge]);
+  });
+
   await t.step("typed when every text is plain: Float64Array, Int32Array, BigInt64Array", () => {
     assert.ok(plainNumbers(bytesOf(["1", "2.5"]), "float32") instanceof Float64Array);
     assert.ok(plainNumbers(bytesOf(["1", "2"]), "int32") instanceof Int32Array);

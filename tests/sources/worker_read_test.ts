@@ -56,6 +56,17 @@ Deno.test("a read in the reader worker", async (t) => {
     assert.deepEqual(ends, ends.map((_, i) => (i + 1) * 10_000));
   });
 
+  await t.step("a worker closed before it reads anything goes at once", async () => {
+    const reader = await openReaderWorker();
+    const started = performance.now();
+    await reader.close();
+    assert.ok(performance.now() - started < 5_000, "closed within 5 s");
+    await assert.rejects(
+      () => Array.fromAsync(reader.batches({ kind: "parquet", path: csv, columns: [], total: 0, batchSize: 1 })),
+      /closed/,
+    );
+  });
+
   await t.step("closing under a read ends it at once: no more batches, the worker gone", async () => {
     const big = join(dir.path, "big.csv");
     await writeCsv(big, 300_000);
