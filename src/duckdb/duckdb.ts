@@ -209,7 +209,8 @@ export async function openDuckDB(options?: { threads?: number; memoryLimit?: str
 async function createSpilling(tmp: string, spill: string): Promise<DuckDBInstance> {
   await sweepStaleFolders(tmp, SPILL_PREFIX);
   // A job's own threads (the main one, the model's, the file reader's and the CSV writer's workers) keep about one
-  // core busy: each thread's DuckDB (the file reader's worker's, a Parquet output's on the job's thread) gets the others (measured on 2 cores: CSV jobs 3-8% faster with 1 thread than with 2, Parquet ones the same).
+  // core busy: each thread's DuckDB (the file reader's worker's, a Parquet output's on the job's thread) gets the
+  // others (measured on 2 cores: CSV jobs 3-8% faster with 1 thread than with 2, Parquet ones the same).
   const threads = Math.max(1, (navigator.hardwareConcurrency ?? 1) - 1);
   return await createInstance({ threads, memoryLimit: SHARED_MEMORY, tempDirectory: spill });
 }

@@ -5,11 +5,10 @@
  * Appending typed arrays costs a copy; a string column that holds the same
  * value on every row so far (the model name, its version) is not stored at
  * all but written as a constant, until a row differs. The table lives in
- * the job's thread's shared DuckDB: in memory up to its
- * limit, spilled to its folder beyond, so memory stays bounded whatever the
- * input; it goes with the database's last connection. The folder is named
- * after its process; a run removes those of processes that are gone
- * (killed with -9).
+ * the job's thread's shared DuckDB: in memory up to its limit, spilled to
+ * its folder beyond, so memory stays bounded whatever the input; it goes
+ * with the database's last connection. The folder is named after its
+ * process; a run removes those of processes that are gone (killed with -9).
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";

@@ -22,10 +22,10 @@ import { type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
+import { isTextBytes } from "../text_bytes.ts";
 import { type ColumnBatch, duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
-import { isTextBytes } from "../text_bytes.ts";
 import { plainNumbers } from "./plain_numbers.ts";
 import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
 

@@ -1,6 +1,6 @@
 /**
- * The CSV source hands a column the model reads as numbers over as numbers only where DuckDB read the same number
- * the model's coercion makes of the text: on every short text of the characters numbers are written with, a value
+ * The CSV source hands a column the model reads as numbers over as numbers only where its reader (DuckDB's text,
+ * parsed by `plain_numbers.ts`) reads the same number the model's coercion makes of the text: on every short text of the characters numbers are written with, a value
  * that comes as a number equals the coercion's, and any other comes as its own text.
  */
 import assert from "node:assert/strict";
@@ -31,7 +31,7 @@ const CORPUS = [
   ...["2147483647", "2147483648", "-2147483648", "-2147483649", "12345678901234567890", "007", "+7", "5.0"],
 ];
 
-Deno.test("CSV number columns: DuckDB's numbers are the coercion's", async (t) => {
+Deno.test("CSV number columns: the reader's numbers are the coercion's", async (t) => {
   await using dir = await tempDir();
   const path = join(dir.path, "corpus.csv");
   const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
@@ -64,7 +64,7 @@ Deno.test("CSV number columns: DuckDB's numbers are the coercion's", async (t) =
           const value = got.failures.length > 0 ? "a rejection" : got.data[0];
           if (!Object.is(value, expected)) {
             wrong.push(
-              `${JSON.stringify(text)}: DuckDB ${value} (${given.constructor.name}), the coercion ${expected}`,
+              `${JSON.stringify(text)}: the reader ${value} (${given.constructor.name}), the coercion ${expected}`,
             );
           }
         }
