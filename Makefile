@@ -7,7 +7,7 @@ ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-n
 DUCKDB_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64@1.5.6-r.1
 DUCKDB_MUSL_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1
 
-.PHONY: test check fmt lint models build bench bench-batch bench-postgres bench-serve bench-consume bench-soak bench-wide clean
+.PHONY: test check fmt lint models diagram build bench bench-batch bench-postgres bench-serve bench-consume bench-soak bench-wide clean
 
 test: ## every test: unit, parity, end to end, Postgres and RabbitMQ integration
 	$(DENO) task test
@@ -23,6 +23,9 @@ fmt:
 
 models: ## convert the course's pickles to models/*/model.onnx and tests/fixtures/golden (needs apt python3-sklearn python3-onnx python3-pandas)
 	$(PYTHON) models/recipe/convert.py --data $(DATA) --out models
+
+diagram: ## docs/img/score.svg from its source, docs/img/score.dot (needs Graphviz: apt-get install graphviz)
+	dot -Tsvg docs/img/score.dot -o docs/img/score.svg
 
 # One self-extracting executable with the models and the two native
 # libraries beside their addons: onnxruntime's addon loads

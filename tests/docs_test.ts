@@ -92,12 +92,12 @@ Deno.test("docs/postgres.md: loading the shipped rides, as typed, logs what it s
   });
 });
 
-Deno.test("README's batch examples on files run as typed", async (t) => {
+Deno.test("README's batch examples on the shipped files run as typed", async (t) => {
   const readme = await read("README.md");
   const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   const commands = blocks.flatMap((b) => b.replaceAll("\\\n", " ").split("\n"))
     .map((l) => l.trim())
-    .filter((l) => l.startsWith("./score batch") && !l.includes("@db"));
+    .filter((l) => l.startsWith("./score batch") && l.includes("--input data/"));
   assert.ok(commands.length >= 2, "the README has batch examples on files");
   await using dir = await tempDir();
   for (const command of commands) {
