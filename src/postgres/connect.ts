@@ -158,7 +158,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       max_lifetime: 0,
       keep_alive: KEEP_ALIVE_SECONDS,
       onnotice: () => {},
-      socket: () => openSocket(target, (options.connectTimeout ?? 10) * 1000, lost),
+      socket: () => openSocket(target, lost),
       connection: { application_name: options.applicationName ?? "score", TimeZone: "UTC" },
       types: {
         // int8 as bigint, not string; naive timestamps read as UTC wall time, not local time.
@@ -213,29 +213,26 @@ function guarded<T>(work: Promise<T>, onLoss: PgConnection["onLoss"]): Promise<T
 // CopyDone in two writes, and Nagle holds the small second one until the
 // first is acknowledged, ~40 ms per batch) and to see it close: a drop in
 // the middle of a COPY or under a reserved connection is not always
-// reported to the caller by postgres.js.
-function openSocket(target: PgTarget, timeoutMs: number, lost: (err: Error) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`connect timeout ${target.host}:${target.port}`), { code: "CONNECT_TIMEOUT" }));
-    }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeListener("error", reject);
-      let cause: Error | undefined;
-      socket.on("error", (err) => cause ??= err);
-      socket.once("close", () => {
-        const why = cause ? `connection lost (${cause.message})` : "connection lost";
-        lost(Object.assign(new Error(why), { code: "CONNECTION_CLOSED", cause }));
-      });
-      resolve(socket);
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
+// reported to the caller by postgres.js. It is handed over before it
+// connects, as postgres.js's own socket is: a refused or timed-out connect
+// then reaches postgres.js as the socket's error and close, which return the
+// connection to the pool. A socket factory that rejects instead leaves the
+// connection "connecting" for good, and every later query of the pool waits
+// forever (postgres.js 3.4; pinned in tests/postgres/connection_loss_test.ts).
+// The connect timeout is postgres.js's (`connect_timeout`).
+function openSocket(target: PgTarget, lost: (err: Error) => void): Socket {
+  const socket = netConnect({ host: target.host, port: target.port });
+  socket.setNoDelay(true);
+  // postgres.js names the server in its errors (a connect timeout) from these, as on a socket of its own.
+  Object.assign(socket, { host: target.host, port: target.port });
+  let connected = false;
+  let cause: Error | undefined;
+  socket.once("connect", () => connected = true);
+  socket.on("error", (err) => cause ??= err);
+  socket.once("close", () => {
+    if (!connected) return;
+    const why = cause ? `connection lost (${cause.message})` : "connection lost";
+    lost(Object.assign(new Error(why), { code: "CONNECTION_CLOSED", cause }));
   });
+  return socket;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer, type Socket } from "node:net";
 import { connectPostgres, isPostgresUrl, resolveTarget } from "../../src/postgres/connect.ts";
 import { rejection, thrown } from "../helpers.ts";
 import { PG_URL, withDb } from "./helpers.ts";
@@ -71,6 +72,27 @@ Deno.test("connectPostgres: the real server, and each failure with its clear err
     assert.match(err.message, /Cannot reach Postgres at 127\.0\.0\.1:1, database "rides": connection refused/);
     assert.ok(!err.message.includes("s3cret"));
     assert.ok(performance.now() - started >= 300, "two retries back off 100 + 200 ms");
+  });
+  await t.step("a server that accepts and never answers: UnavailableError after the connect timeout", async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    try {
+      const started = performance.now();
+      const err = await rejection(() =>
+        connectPostgres(`postgres://u@127.0.0.1:${port}/d`, { retries: 0, connectTimeout: 1 })
+      );
+      assert.equal(err.name, "UnavailableError");
+      assert.match(
+        err.message,
+        new RegExp(`Cannot reach Postgres at 127\\.0\\.0\\.1:${port}, database "d": .*CONNECT_TIMEOUT`),
+      );
+      assert.ok(performance.now() - started < 5_000, "within the timeout, not waiting on the silent server");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
   await t.step("unknown host: UnavailableError", async () => {
     const err = await rejection(() => connectPostgres("postgres://u@no-such-host.invalid/d", { retries: 0 }));

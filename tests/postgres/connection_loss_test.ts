@@ -156,3 +156,24 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "connectPostgres: a pool whose reconnect was refused connects again once the server is back",
+  ignore: !CAN_START_POSTGRES,
+  async fn() {
+    await using pg = await startPostgres();
+    const conn = await connectPostgres(pg.url);
+    try {
+      await pg.stop();
+      // postgres.js reconnects on the next query; refused, the query fails at once...
+      const { error } = await settlesWithin(10_000, conn.sql`select 1`);
+      assertUnavailable(error);
+      await pg.start();
+      // ...and the pool is not left "connecting" for good (a socket factory that rejected left it so).
+      const { error: after } = await settlesWithin(10_000, conn.sql`select 1`);
+      assert.equal(after, undefined);
+    } finally {
+      await conn.close(0);
+    }
+  },
+});

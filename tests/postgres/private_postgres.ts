@@ -25,6 +25,10 @@ export interface PrivatePostgres {
   url: string;
   /** Restarts it (`-m fast`: every session is terminated), waiting until it is up again. */
   restart(): Promise<void>;
+  /** Stops it (`-m fast`), waiting until it is down: connections are refused until {@linkcode start}. */
+  stop(): Promise<void>;
+  /** Starts it again after {@linkcode stop}, waiting until it is up. */
+  start(): Promise<void>;
   /** Stops it and removes its folder. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -51,6 +55,8 @@ export async function startPostgres(): Promise<PrivatePostgres> {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restart: () => ctl("-w", "-m", "fast", ...options, "restart"),
+    stop: () => ctl("-w", "-m", "fast", "stop"),
+    start: () => ctl("-w", ...options, "start"),
     async [Symbol.asyncDispose]() {
       await ctl("-w", "-m", "immediate", "stop").catch(() => {});
       await Deno.remove(dir, { recursive: true });
