@@ -4,9 +4,10 @@
  * table in the background with `COPY ... FROM STDIN`, in batches.
  *
  * It sits off the response path: `write` only pushes onto a bounded
- * buffer. When the buffer is full, or Postgres is slow or down, records are
- * dropped and counted, never waited for, so the log can neither slow nor
- * fail a response.
+ * buffer. When the buffer is full, or a COPY fails, records are dropped and
+ * counted, never waited for, so the log can neither slow nor fail a
+ * response. While Postgres is away records wait in the buffer (up to its
+ * cap) and the writer reconnects with backoff.
  */
 import { describeError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -23,7 +24,7 @@ export interface LoggedPrediction {
   outputs: Record<string, unknown>;
 }
 
-/** Buffering limits. */
+/** Buffering limits and bounds on the waits. */
 export interface PredictionLogOptions {
   /** How errors name the log's URL (the caller's setting, e.g. its flag); "the prediction log URL" by default. */
   what?: string;
@@ -33,9 +34,22 @@ export interface PredictionLogOptions {
   batchRows?: number;
   /** How long records may wait for company before a COPY (default 200 ms). */
   flushMs?: number;
+  /** Longest one COPY may take before its connection is taken for lost (default 30 s). */
+  copyTimeoutMs?: number;
+  /** Longest pause between two attempts to reconnect while Postgres is away (default 5 s; the first is 100 ms). */
+  maxBackoffMs?: number;
 }
 
 const DEFAULT_WHAT = "the prediction log URL";
+
+/** `application_name` of the log's connection, seen in `pg_stat_activity`. */
+const APPLICATION_NAME = "score serve predictions";
+
+/** Seconds one reconnection attempt may take. */
+const CONNECT_TIMEOUT_S = 5;
+
+/** The first pause between reconnection attempts (the first attempt goes at once); it doubles up to the cap. */
+const FIRST_BACKOFF_MS = 100;
 
 /** Records serialized between two turns of the event loop. */
 const SLICE_ROWS = 256;
@@ -93,6 +107,9 @@ export function splitTableUrl(text: string, what = DEFAULT_WHAT): { url: string;
 
 /**
  * A background writer of predictions to one table, created if missing.
+ * A lost connection (Postgres restarted, the backend killed, the network
+ * gone silent) is dropped and a new one made, with backoff, while records
+ * wait in the buffer; the loss and the return are logged once each.
  *
  * @example
  * ```ts
@@ -103,27 +120,41 @@ export function splitTableUrl(text: string, what = DEFAULT_WHAT): { url: string;
  */
 export class PredictionLog {
   readonly description: string;
-  readonly #pg: PgConnection;
+  readonly #url: string;
   readonly #table: string;
   readonly #bufferRows: number;
   readonly #batchRows: number;
   readonly #flushMs: number;
+  readonly #copyTimeoutMs: number;
+  readonly #maxBackoffMs: number;
   readonly #encode = copyEncoder(COPY_COLUMNS);
+  /** The connection; undefined while Postgres is away. */
+  #pg: PgConnection | undefined;
+  #unlisten = () => {};
+  /** Fails the COPY in flight at once (its connection dropped, or close stopped waiting). */
+  #abandon: ((err: unknown) => void) | undefined;
+  /** Since when Postgres is away, and the drops counted before. */
+  #outage: { since: number; dropped: number } | undefined;
   #buffer: LoggedPrediction[] = [];
   #written = 0;
   #dropped = 0;
   #closing = false;
+  /** Aborted when close stops waiting: every wait of the writer ends then. */
+  readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void>;
   #lastWarning = 0;
 
-  private constructor(pg: PgConnection, table: string, options: PredictionLogOptions) {
-    this.#pg = pg;
+  private constructor(url: string, pg: PgConnection, table: string, options: PredictionLogOptions) {
+    this.#url = url;
     this.#table = table;
     this.description = `${pg.target.description}/${table}`;
     this.#bufferRows = options.bufferRows ?? 100_000;
     this.#batchRows = options.batchRows ?? 10_000;
     this.#flushMs = options.flushMs ?? 200;
+    this.#copyTimeoutMs = options.copyTimeoutMs ?? 30_000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.#adopt(pg);
     this.#loop = this.#run();
   }
 
@@ -131,7 +162,7 @@ export class PredictionLog {
   static async open(text: string, options: PredictionLogOptions = {}): Promise<PredictionLog> {
     const { url, table } = splitTableUrl(text, options.what);
     const quoted = quoteTable(table, `${options.what ?? DEFAULT_WHAT} table`);
-    const pg = await connectPostgres(url, { applicationName: "score serve predictions" });
+    const pg = await connectPostgres(url, { applicationName: APPLICATION_NAME });
     try {
       await pg.sql.unsafe(
         `create table if not exists ${quoted} (
@@ -146,7 +177,7 @@ export class PredictionLog {
       await pg.close();
       throw err;
     }
-    return new PredictionLog(pg, table, options);
+    return new PredictionLog(url, pg, table, options);
   }
 
   /** Records written to Postgres so far. */
@@ -154,7 +185,7 @@ export class PredictionLog {
     return this.#written;
   }
 
-  /** Records dropped so far: buffer full, or a COPY that failed. */
+  /** Records dropped so far: buffer full, a COPY that failed, or given up at close. */
   get dropped(): number {
     return this.#dropped;
   }
@@ -174,54 +205,177 @@ export class PredictionLog {
     if (this.#buffer.length >= this.#batchRows) this.#wake?.();
   }
 
-  /** Writes what is buffered (waiting at most `timeoutMs`), then disconnects. */
+  /**
+   * Writes what is buffered (waiting at most `timeoutMs`, reconnecting if
+   * need be), then disconnects. Past the wait, what is left is dropped,
+   * counted, and the number logged.
+   */
   async close(timeoutMs = 5000): Promise<void> {
     this.#closing = true;
     this.#wake?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), timeoutMs));
-    const late = await Promise.race([this.#loop.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (late) {
+    const flushed = await settleWithin(this.#loop.then(() => true), timeoutMs);
+    if (!flushed) {
+      const before = this.#dropped;
+      this.#stop.abort();
+      // Every wait of the writer ends on the abort; the bound is for safety's sake.
+      await settleWithin(this.#loop, 1000);
+      const gaveUp = this.#dropped - before + this.#buffer.length;
       this.#dropped += this.#buffer.length;
       this.#buffer = [];
-      log.warn("prediction log: gave up flushing on close", { table: this.description, dropped: this.#dropped });
+      log.warn("prediction log: gave up flushing on close", {
+        table: this.description,
+        timeout_ms: timeoutMs,
+        gave_up: gaveUp,
+        written: this.#written,
+        dropped: this.#dropped,
+        connected: this.#pg !== undefined,
+      });
     }
-    await this.#pg.close(late ? 0 : 5);
+    this.#unlisten();
+    const pg = this.#pg;
+    this.#pg = undefined;
+    if (pg) await settleWithin(pg.close(flushed ? 1 : 0).catch(() => {}), 2000);
+  }
+
+  #adopt(pg: PgConnection) {
+    this.#pg = pg;
+    // A drop mid-COPY fails that COPY (which reports it); one while idle is reported here, when it happens.
+    this.#unlisten = pg.onLoss((err) => this.#abandon ? this.#abandon(err) : this.#lost(pg, err, 0));
+  }
+
+  /** Lets go of `pg` after it failed (`rows` records of a COPY were lost with it); warns once per outage. */
+  #lost(pg: PgConnection, err: unknown, rows: number) {
+    if (this.#pg === pg) {
+      this.#pg = undefined;
+      this.#unlisten();
+      // Ends at once whatever still waits on it (a query postgres.js would otherwise keep).
+      pg.close(0).catch(() => {});
+    }
+    if (this.#outage === undefined) {
+      this.#outage = { since: performance.now(), dropped: this.#dropped - rows };
+      log.warn("prediction log: lost Postgres; reconnecting, records wait in the buffer meanwhile", {
+        table: this.description,
+        error: describeError(pgError(err, pg.target, "writing the prediction log")).message,
+        dropped: rows,
+        buffered: this.#buffer.length,
+      });
+    }
+    this.#wake?.();
+  }
+
+  /** One attempt at a new connection (bounded); says so once when Postgres is back. */
+  async #reconnect(): Promise<boolean> {
+    const attempt = connectPostgres(this.#url, {
+      applicationName: APPLICATION_NAME,
+      retries: 0,
+      connectTimeout: CONNECT_TIMEOUT_S,
+    });
+    let pg: PgConnection | undefined;
+    try {
+      pg = await settleWithin(attempt, CONNECT_TIMEOUT_S * 1000 + 1000, this.#stop.signal);
+    } catch {
+      return false;
+    }
+    if (pg === undefined || this.#stop.signal.aborted) {
+      attempt.then((late) => late.close(0), () => {}).catch(() => {});
+      return false;
+    }
+    this.#adopt(pg);
+    if (this.#outage !== undefined) {
+      log.info("prediction log: Postgres is back; writing again", {
+        table: this.description,
+        down_ms: Math.round(performance.now() - this.#outage.since),
+        dropped: this.#dropped - this.#outage.dropped,
+        kept: this.#buffer.length,
+      });
+      this.#outage = undefined;
+    }
+    return true;
   }
 
   async #run() {
-    while (!(this.#closing && this.#buffer.length === 0)) {
-      if (this.#buffer.length < this.#batchRows && !this.#closing) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, this.#buffer.length > 0 ? this.#flushMs : this.#flushMs * 5);
-          this.#wake = done;
-          function done() {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        this.#wake = undefined;
+    const stop = this.#stop.signal;
+    let backoff = 0;
+    while (!stop.aborted && !(this.#closing && this.#buffer.length === 0)) {
+      const pg = this.#pg;
+      if (pg === undefined) {
+        if (backoff > 0) await this.#pause(backoff);
+        if (stop.aborted || await this.#reconnect()) continue;
+        backoff = Math.min(this.#maxBackoffMs, Math.max(FIRST_BACKOFF_MS, backoff * 2));
+        continue;
       }
-      if (this.#buffer.length === 0) continue;
+      if (this.#buffer.length < this.#batchRows && !this.#closing) await this.#gather();
+      if (this.#buffer.length === 0 || this.#pg !== pg || stop.aborted) continue;
       const batch = this.#buffer.splice(0, this.#batchRows);
       try {
-        this.#written += await this.#copy(batch);
+        this.#written += await this.#attempt(pg, batch);
+        backoff = 0;
       } catch (err) {
         this.#dropped += batch.length;
-        this.#warn(err, batch.length);
-        // Back off so a Postgres outage does not become a busy loop.
-        if (!this.#closing) await new Promise((r) => setTimeout(r, 1000));
+        if (stop.aborted) break;
+        const failure = pgError(err, pg.target, "writing the prediction log");
+        if (this.#pg !== pg || failure.name === "UnavailableError") {
+          this.#lost(pg, failure, batch.length);
+        } else {
+          this.#warn(failure, batch.length);
+          // Back off so a COPY that keeps failing (the table dropped) does not become a busy loop.
+          await this.#pause(1000);
+        }
       }
     }
   }
 
-  async #copy(batch: LoggedPrediction[]): Promise<number> {
+  /** Waits for a full batch or the flush timer. */
+  async #gather() {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.#buffer.length > 0 ? this.#flushMs : this.#flushMs * 5);
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    this.#wake = undefined;
+  }
+
+  /** Sleeps `ms`, or less if close stops waiting. */
+  #pause(ms: number): Promise<void> {
+    return settleWithin(new Promise<void>(() => {}), ms, this.#stop.signal).then(() => {});
+  }
+
+  /** One COPY of `batch`, failed at once if its connection drops, past the COPY timeout, or when close stops waiting. */
+  async #attempt(pg: PgConnection, batch: LoggedPrediction[]): Promise<number> {
+    let abandon!: (err: unknown) => void;
+    const abandoned = new Promise<never>((_, reject) => abandon = reject);
+    abandoned.catch(() => {});
+    this.#abandon = abandon;
+    const timer = setTimeout(
+      () =>
+        abandon(Object.assign(new Error(`a COPY took over ${this.#copyTimeoutMs} ms`), { code: "CONNECTION_CLOSED" })),
+      this.#copyTimeoutMs,
+    );
+    const stop = () => abandon(new Error("the prediction log is closing"));
+    this.#stop.signal.addEventListener("abort", stop, { once: true });
+    // Not waiting for the COPY's own cleanup (its cancel may wait a second on a dead connection).
+    const copying = this.#copy(pg, batch, abandoned);
+    copying.catch(() => {});
+    try {
+      return await Promise.race([copying, abandoned]);
+    } finally {
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener("abort", stop);
+      this.#abandon = undefined;
+    }
+  }
+
+  async #copy(pg: PgConnection, batch: LoggedPrediction[], abandoned: Promise<never>): Promise<number> {
     let written = 0;
     let unwritable = 0;
-    const pg = this.#pg;
-    // Every wait is guarded: a connection that drops mid-COPY fails this batch instead of stalling the log.
-    const copy = await pg.guard(openCopy(pg.sql, this.#table, COPY_COLUMNS));
+    // Every wait races `abandoned`: postgres.js leaves some waits unsettled when the socket goes away mid-COPY.
+    const wait = <T>(work: Promise<T>) => Promise.race([work, abandoned]);
+    const opening = openCopy(pg.sql, this.#table, COPY_COLUMNS);
+    opening.catch(() => {});
+    const copy = await wait(opening);
     try {
       // The text is made in slices with a turn of the event loop between them: serializing
       // thousands of rows at once would stall the requests being answered meanwhile.
@@ -243,11 +397,11 @@ export class PredictionLog {
             }
           }
         }
-        await pg.guard(copy.writeText(text, rows));
+        await wait(copy.writeText(text, rows));
         written += rows;
-        await new Promise((r) => setTimeout(r, 0));
+        await wait(new Promise((r) => setTimeout(r, 0)));
       }
-      await pg.guard(copy.end());
+      await wait(copy.end());
     } catch (err) {
       await copy.cancel().catch(() => {});
       throw err;
@@ -257,15 +411,38 @@ export class PredictionLog {
     return written;
   }
 
-  #warn(err: unknown, rows: number) {
+  #warn(err: Error, rows: number) {
     const now = Date.now();
     if (now - this.#lastWarning < 10_000) return;
     this.#lastWarning = now;
     log.warn("prediction log: a COPY failed; its rows are dropped", {
       table: this.description,
       rows,
-      error: describeError(pgError(err, this.#pg.target, "writing the prediction log")).message,
+      error: describeError(err).message,
       dropped: this.#dropped,
     });
+  }
+}
+
+/**
+ * `work`'s value, or undefined once `ms` pass or `signal` aborts, whichever
+ * comes first (a rejection of `work` is passed on).
+ */
+async function settleWithin<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
+  let done = () => {};
+  const over = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    const abort = () => resolve(undefined);
+    signal?.addEventListener("abort", abort, { once: true });
+    if (signal?.aborted) abort();
+    done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+    };
+  });
+  try {
+    return await Promise.race([work, over]);
+  } finally {
+    done();
   }
 }
