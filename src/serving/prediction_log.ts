@@ -155,7 +155,9 @@ export class PredictionLog {
     this.#copyTimeoutMs = options.copyTimeoutMs ?? 30_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.#adopt(pg);
-    this.#loop = this.#run();
+    this.#loop = this.#run().catch((err) => {
+      log.error("prediction log: the writer stopped", { table: this.description, error: describeError(err).message });
+    });
   }
 
   /** Connects, creates the table if needed and starts the background writer. */
@@ -300,8 +302,13 @@ export class PredictionLog {
       const pg = this.#pg;
       if (pg === undefined) {
         if (backoff > 0) await this.#pause(backoff);
-        if (stop.aborted || await this.#reconnect()) continue;
-        backoff = Math.min(this.#maxBackoffMs, Math.max(FIRST_BACKOFF_MS, backoff * 2));
+        if (stop.aborted) continue;
+        const back = await this.#reconnect();
+        // With records waiting, only a COPY that goes through ends the backoff: a server that takes
+        // connections and drops them at once is not hammered.
+        backoff = back && this.#buffer.length === 0
+          ? 0
+          : Math.min(this.#maxBackoffMs, Math.max(FIRST_BACKOFF_MS, backoff * 2));
         continue;
       }
       if (this.#buffer.length < this.#batchRows && !this.#closing) await this.#gather();
