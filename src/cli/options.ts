@@ -12,7 +12,7 @@ import { InvalidArgumentError, type Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
 import { envOption } from "./env_option.ts";
 import type { LoadOptions } from "../model/mod.ts";
-import { ModelCache, type ResolveOptions } from "../store/mod.ts";
+import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS, ModelCache, type ResolveOptions } from "../store/mod.ts";
 
 /**
  * Parses a whole number at least `min` (and at most `max`).
@@ -31,6 +31,43 @@ export function wholeNumber(min = 0, max = Infinity): (value: string) => number 
     }
     return n;
   };
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  k: 2 ** 10,
+  kib: 2 ** 10,
+  m: 2 ** 20,
+  mib: 2 ** 20,
+  g: 2 ** 30,
+  gib: 2 ** 30,
+  t: 2 ** 40,
+  tib: 2 ** 40,
+};
+
+/**
+ * Parses a size in bytes: a whole number, or a number with a unit (`KB`,
+ * `MB`, `GB`, `TB` are powers of 1000; `K`/`KiB`, `M`/`MiB`, `G`/`GiB`,
+ * `T`/`TiB` powers of 1024).
+ *
+ * @example
+ * ```ts
+ * byteSize("2GiB"); // 2147483648
+ * ```
+ */
+export function byteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m === null ? undefined : UNITS[m[2].toLowerCase()];
+  const bytes = unit === undefined ? NaN : Math.floor(Number(m![1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new InvalidArgumentError(`"${value}" is not a size in bytes (e.g. 500000000, 500MB, 2GiB).`);
+  }
+  return bytes;
 }
 
 /** Parses a TCP port to listen on: 0 (any free port) to 65535. */
@@ -111,6 +148,8 @@ export interface ModelTuningFlags {
   graphOptimization: string;
   rename?: Record<string, string>;
   cacheDir: string;
+  modelTimeout: number;
+  modelMaxBytes: number;
 }
 
 /** Session options every command that loads a model takes. */
@@ -135,6 +174,17 @@ export function modelTuningOptions(): Option[] {
       default: ModelCache.defaultDir(),
       defaultHelp: "$XDG_CACHE_HOME/score or ~/.cache/score",
     }),
+    envOption("--model-timeout <seconds>", "the most fetching a model from S3 or HTTP may take, every file included", {
+      env: "SCORE_MODEL_TIMEOUT",
+      parse: wholeNumber(1),
+      default: MODEL_TIMEOUT_SECONDS,
+    }),
+    envOption("--model-max-bytes <size>", "the most a model fetched from S3 or HTTP may hold, every file included", {
+      env: "SCORE_MODEL_MAX_BYTES",
+      parse: byteSize,
+      default: MODEL_MAX_BYTES,
+      defaultHelp: "2GiB",
+    }),
   ];
 }
 
@@ -157,8 +207,10 @@ export function progressOption(): Option {
 }
 
 /** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
-export function storeOptions(opts: { cacheDir: string }): ResolveOptions {
-  return { cacheDir: opts.cacheDir };
+export function storeOptions(
+  opts: { cacheDir: string; modelTimeout?: number; modelMaxBytes?: number },
+): ResolveOptions {
+  return { cacheDir: opts.cacheDir, timeoutSeconds: opts.modelTimeout, maxBytes: opts.modelMaxBytes };
 }
 
 /** Reads the model tuning options back into `loadModel`'s options. */

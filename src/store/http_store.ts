@@ -7,7 +7,16 @@
 import { posix } from "node:path";
 import { redact } from "../log.ts";
 import { parseMlmodel } from "./mlflow_model.ts";
-import { cleanEtag, type Remote, type RemoteFile, requestSignal, storeError, storeFetch } from "./remote.ts";
+import {
+  boundedText,
+  cleanEtag,
+  METADATA_MAX_BYTES,
+  type Remote,
+  type RemoteFile,
+  requestSignal,
+  storeError,
+  storeFetch,
+} from "./remote.ts";
 
 /**
  * A model behind `url`. Credentials in the URL (`https://user:pass@host/`)
@@ -47,8 +56,11 @@ export class HttpStore implements Remote {
     let files: (RemoteFile | undefined)[];
     if (mlmodel !== undefined) {
       const res = await this.#fetch("MLmodel", "GET");
-      const text = await res.text();
-      if (!res.ok) throw storeError(res.status, this.#url("MLmodel").href, "");
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw storeError(res.status, redact(this.#url("MLmodel").href), "");
+      }
+      const text = await boundedText(res, redact(this.#url("MLmodel").href), METADATA_MAX_BYTES, this.cancel);
       const { onnxFile } = parseMlmodel(text, redact(this.#url("MLmodel").href));
       files = [mlmodel, await this.#head(onnxFile, false)];
     } else files = [await this.#head("model.onnx", false)];

@@ -10,7 +10,13 @@
  * ```
  */
 export { loadResolved, type OpenedModel, openModel } from "./open_model.ts";
-export { type ResolvedModel, resolveModel, type ResolveOptions } from "./resolve_model.ts";
+export {
+  MODEL_MAX_BYTES,
+  MODEL_TIMEOUT_SECONDS,
+  type ResolvedModel,
+  resolveModel,
+  type ResolveOptions,
+} from "./resolve_model.ts";
 export { ModelCache } from "./model_cache.ts";
 export { ModelReloader, type ReloaderOptions, type ReloadOutcome } from "./model_reloader.ts";
 export { parseModelUri } from "./model_uri.ts";

@@ -131,7 +131,11 @@ export class ModelReloader {
     if (this.#stop.signal.aborted) return unchanged;
     let resolved: ResolvedModel;
     try {
-      resolved = await resolveModel(entry.uri, { ...this.#options.store, signal: this.#stop.signal });
+      resolved = await resolveModel(entry.uri, {
+        ...this.#options.store,
+        signal: this.#stop.signal,
+        serving: entry.resolved.tag,
+      });
     } catch (err) {
       if (this.#stop.signal.aborted) return unchanged;
       return failed(describeError(err).message);

@@ -4,7 +4,7 @@
  */
 import { log } from "../log.ts";
 import { loadModel, type LoadOptions, type Model } from "../model/mod.ts";
-import { type ResolvedModel, resolveModel, type ResolveOptions } from "./resolve_model.ts";
+import { markGood, type ResolvedModel, resolveModel, type ResolveOptions } from "./resolve_model.ts";
 
 /** A loaded model and where it came from. */
 export interface OpenedModel {
@@ -27,16 +27,26 @@ export async function openModel(value: string, store: ResolveOptions, options: L
   return { model: await loadResolved(resolved, options), resolved };
 }
 
-/** Loads a model already resolved (a reload resolves first, to load only what changed). */
+/**
+ * Loads a model already resolved (a reload resolves first, to load only
+ * what changed). A remote model's copy that loads becomes the last good
+ * one, the copy that serves while its store is down.
+ */
 export async function loadResolved(resolved: ResolvedModel, options: LoadOptions = {}): Promise<Model> {
   if (resolved.stale) {
-    log.warn("model store unreachable: using the copy last fetched", {
+    log.warn("model store unreachable: using the last good copy", {
       model_uri: resolved.uri,
       fetched_at: resolved.stale.resolvedAt,
       reason: resolved.stale.reason,
     });
   }
   const model = await loadModel(resolved.onnxPath, { ...options, manifest: resolved.manifest });
+  if (!resolved.stale) {
+    // The model serves either way: a cache that cannot record it only lacks a fallback.
+    await markGood(resolved).catch((err) =>
+      log.warn("cannot record the model's copy as good", { model_uri: resolved.uri, reason: (err as Error).message })
+    );
+  }
   for (const w of model.warnings) log.warn(w, { model: model.name });
   const names = new Set(model.inputs.flatMap((i) => [i.name, ...i.aliases]));
   const unknown = resolved.signature.filter((s) => !names.has(s.name)).map((s) => `"${s.name}"`);

@@ -60,7 +60,9 @@ export function storeError(status: number, where: string, detail: string): Score
 
 /**
  * Runs one request to a store: a network failure or a timeout becomes the
- * store being unavailable (exit 69), which lets a cached copy serve.
+ * store being unavailable (exit 69), which lets a cached copy serve. When
+ * `cancel` was aborted with a {@linkcode ScoreError} (the overall deadline),
+ * that error is thrown.
  */
 export async function storeFetch(
   where: string,
@@ -70,11 +72,7 @@ export async function storeFetch(
   try {
     return await request();
   } catch (err) {
-    if (cancel?.aborted) throw new UnavailableError(`Stopped while fetching ${where}`, { cause: err });
-    const why = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError"
-      ? `no answer within ${STORE_TIMEOUT_MS / 1000} s`
-      : (err as Error).message;
-    throw new UnavailableError(`Cannot reach the model store for ${where}: ${why}`, { cause: err });
+    throw failure(err, where, cancel, (why) => `Cannot reach the model store for ${where}: ${why}`);
   }
 }
 
@@ -87,53 +85,153 @@ export interface Downloaded {
 /**
  * Streams `file` into `path`, hashing as it goes; checks the length and, for a
  * plain ETag (an MD5, as S3 gives for one-part uploads), the MD5. A stall
- * longer than {@linkcode STORE_TIMEOUT_MS} aborts it.
+ * longer than {@linkcode STORE_TIMEOUT_MS} aborts it, and so does a body that
+ * takes the model past `maxBytes` (`before` are its other files' bytes) or
+ * passes the length the store listed, as soon as it does. On any failure
+ * the partial file is removed.
+ *
+ * @example
+ * ```ts
+ * const { sha256 } = await download(remote, { name: "model.onnx", size: 1234 }, "/tmp/dl/model.onnx", 2 ** 31);
+ * ```
  */
-export async function download(remote: Remote, file: RemoteFile, path: string): Promise<Downloaded> {
+export async function download(
+  remote: Remote,
+  file: RemoteFile,
+  path: string,
+  maxBytes: number,
+  before = 0,
+): Promise<Downloaded> {
   const where = `${remote.where} (${file.name})`;
+  if (file.size !== undefined && before + file.size > maxBytes) throw tooLarge(where, before + file.size, maxBytes);
   const abort = new AbortController();
-  let timer = setTimeout(() => abort.abort(), STORE_TIMEOUT_MS);
-  const stop = () => abort.abort();
-  remote.cancel?.addEventListener("abort", stop, { once: true });
+  const stalled = () =>
+    abort.abort(new UnavailableError(`Download of ${where} stalled: no bytes for ${STORE_TIMEOUT_MS / 1000} s`));
+  let timer = setTimeout(stalled, STORE_TIMEOUT_MS);
+  const signal = remote.cancel === undefined ? abort.signal : AbortSignal.any([abort.signal, remote.cancel]);
   const sha256 = createHash("sha256");
   const md5 = createHash("md5");
   let bytes = 0;
+  let out: Deno.FsFile | undefined;
   try {
-    const res = await storeFetch(where, () => remote.get(file, abort.signal), remote.cancel);
+    const res = await storeFetch(where, () => remote.get(file, signal), signal);
     if (!res.ok || res.body === null) {
       await res.body?.cancel();
       throw storeError(res.status, where, "");
     }
-    const out = await Deno.open(path, { write: true, createNew: true });
+    const announced = Number(res.headers.get("content-length") ?? NaN);
+    if (before + announced > maxBytes) {
+      await res.body.cancel();
+      throw tooLarge(where, before + announced, maxBytes);
+    }
+    // The most this body may hold: what the listing said, else what the bound leaves.
+    const limit = file.size ?? maxBytes - before;
+    out = await Deno.open(path, { write: true, createNew: true });
     try {
       for await (const chunk of res.body) {
         clearTimeout(timer);
-        timer = setTimeout(() => abort.abort(), STORE_TIMEOUT_MS);
+        timer = setTimeout(stalled, STORE_TIMEOUT_MS);
+        bytes += chunk.length;
+        if (bytes > limit) {
+          throw file.size === undefined ? tooLarge(where, before + bytes, maxBytes) : new UnavailableError(
+            `Download of ${where} is corrupt: the store sent more than the ${limit} bytes it listed`,
+          );
+        }
         sha256.update(chunk);
         md5.update(chunk);
-        bytes += chunk.length;
         let written = 0;
         while (written < chunk.length) written += await out.write(chunk.subarray(written));
       }
       await out.sync();
     } catch (err) {
-      if (err instanceof ScoreError) throw err;
-      throw new UnavailableError(`Download of ${where} failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      out.close();
+      if (err instanceof ScoreError || err instanceof ModelError) throw err;
+      throw failure(err, where, signal, (why) => `Download of ${where} failed: ${why}`);
     }
+  } catch (err) {
+    out?.close();
+    out = undefined;
+    await Deno.remove(path).catch(() => {});
+    throw err;
   } finally {
+    out?.close();
     clearTimeout(timer);
-    remote.cancel?.removeEventListener("abort", stop);
   }
   if (file.size !== undefined && bytes !== file.size) {
+    await Deno.remove(path).catch(() => {});
     throw new UnavailableError(`Download of ${where} is incomplete: ${bytes} of ${file.size} bytes`);
   }
   const md5Hex = md5.digest("hex");
   if (file.etag !== undefined && /^[0-9a-f]{32}$/.test(file.etag) && file.etag !== md5Hex) {
+    await Deno.remove(path).catch(() => {});
     throw new UnavailableError(`Download of ${where} is corrupt: MD5 ${md5Hex}, the store's ETag ${file.etag}`);
   }
   return { bytes, sha256: sha256.digest("hex") };
+}
+
+/**
+ * Reads a small response body (an MLmodel, a listing, an error) whole, up
+ * to `maxBytes`: a store that sends more is refused, not read into memory.
+ *
+ * @example
+ * ```ts
+ * const text = await boundedText(res, "https://host/run/MLmodel", METADATA_MAX_BYTES);
+ * ```
+ */
+export async function boundedText(
+  res: Response,
+  where: string,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  if (res.body === null) return "";
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of res.body) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        // Leaving the loop cancels the body.
+        throw new UnavailableError(`The model store sent more than ${maxBytes} bytes for ${where}, too many for it`);
+      }
+      parts.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ScoreError) throw err;
+    throw failure(err, where, signal, (why) => `Cannot read ${where} from the model store: ${why}`);
+  }
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** The most a metadata body (an MLmodel, a page of a listing, an error) may hold. */
+export const METADATA_MAX_BYTES = 8 << 20;
+
+function tooLarge(where: string, bytes: number, maxBytes: number): ModelError {
+  return ModelError.badModel(
+    `The model at ${where} is larger than the ${maxBytes} bytes allowed (it has at least ${bytes}): ` +
+      `raise --model-max-bytes (SCORE_MODEL_MAX_BYTES) to take it`,
+  );
+}
+
+/**
+ * The error for a request or body that failed: `signal`'s own reason when
+ * it was aborted with one of ours (the deadline, a stall), "stopped" when
+ * cancelled, else the store being unreachable.
+ */
+function failure(err: unknown, where: string, signal: AbortSignal | undefined, say: (why: string) => string) {
+  if (signal?.aborted) {
+    if (signal.reason instanceof ScoreError) return signal.reason;
+    return new UnavailableError(`Stopped while fetching ${where}`, { cause: err });
+  }
+  const why = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError"
+    ? `no answer within ${STORE_TIMEOUT_MS / 1000} s`
+    : (err as Error).message;
+  return new UnavailableError(say(why), { cause: err });
 }
 
 /** An ETag without its quotes and weak marker. */

@@ -1,26 +1,40 @@
 /**
  * Turns a `--model` value into files on disk and what the store knows about
- * them: fetches a remote model into the cache (or, when its store cannot be
- * reached, takes the copy last fetched), reads an MLflow `MLmodel`, and
- * builds the manifest `loadModel` gets.
+ * them: fetches a remote model into the cache within a deadline and a size
+ * bound (or, when its store cannot be reached, takes the last good copy),
+ * reads an MLflow `MLmodel`, and builds the manifest `loadModel` gets.
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join, posix } from "node:path";
 import { UnavailableError, UsageError } from "../errors.ts";
 import { type GraphInput, graphInputs, type Manifest, ModelError, parseManifest } from "../model/mod.ts";
 import { readMlflowModel, type SignatureInput } from "./mlflow_model.ts";
-import { ModelCache } from "./model_cache.ts";
+import { type CachedCopy, type CheckDepth, type CopyFile, ModelCache } from "./model_cache.ts";
 import { type ModelUri, parseModelUri } from "./model_uri.ts";
 import { download, type Remote } from "./remote.ts";
 import { HttpStore } from "./http_store.ts";
 import { s3Config, S3Store } from "./s3_store.ts";
 
-/** Where remote models are kept, and the environment the S3 settings come from. */
+/** How long fetching a model may take at most, by default (`--model-timeout`). */
+export const MODEL_TIMEOUT_SECONDS = 300;
+/** How many bytes a model's files may hold together at most, by default (`--model-max-bytes`): 2 GiB. */
+export const MODEL_MAX_BYTES = 2 ** 31;
+
+/** Where remote models are kept, how long and how large a fetch may be, and the environment of the S3 settings. */
 export interface ResolveOptions {
   cacheDir: string;
   env?: Record<string, string | undefined>;
-  /** Aborts the store's requests in progress (the copy last fetched is used then, as when the store is down). */
+  /** Aborts the store's requests in progress (the last good copy is used then, as when the store is down). */
   signal?: AbortSignal;
+  /** The most a fetch (listing and every file) may take, in seconds; {@linkcode MODEL_TIMEOUT_SECONDS} by default. */
+  timeoutSeconds?: number;
+  /** The most bytes the model's files may hold together; {@linkcode MODEL_MAX_BYTES} by default. */
+  maxBytes?: number;
+  /**
+   * The tag of the copy serving now (a reload): that copy is not loaded again, so its files are checked for
+   * their length only, not hashed.
+   */
+  serving?: string;
 }
 
 /** A model's files on disk and what its store says about them. */
@@ -35,8 +49,10 @@ export interface ResolvedModel {
   tag: string;
   /** The MLflow signature's named inputs (empty without one). */
   signature: SignatureInput[];
-  /** Set when the store could not be reached and the copy last fetched is used. */
+  /** Set when the store could not be reached and the last good copy is used. */
   stale?: { resolvedAt: string; reason: string };
+  /** For a remote model, the cache it is in: {@linkcode markGood} records it there once it loaded. */
+  cached?: { cacheDir: string; where: string };
 }
 
 /**
@@ -53,47 +69,88 @@ export interface ResolvedModel {
 export async function resolveModel(value: string, options: ResolveOptions): Promise<ResolvedModel> {
   const uri = parseModelUri(value);
   if (uri.kind === "local") return await resolveLocal(uri);
+  const seconds = options.timeoutSeconds ?? MODEL_TIMEOUT_SECONDS;
+  const deadline = new AbortController();
+  const cancel = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);
   const remote: Remote = uri.kind === "s3"
-    ? new S3Store(uri.bucket, uri.key, s3Config(options.env), options.signal)
-    : new HttpStore(uri.url, options.signal);
-  const single = remote.where.endsWith(".onnx") || /\.onnx$/.test(uri.kind === "http" ? uri.url.pathname : "");
-  if (uri.sha256 !== undefined && !single) {
+    ? new S3Store(uri.bucket, uri.key, s3Config(options.env), cancel)
+    : new HttpStore(uri.url, cancel);
+  const path = uri.kind === "s3" ? uri.key : decodeURIComponent(uri.url.pathname);
+  const single = /\.onnx$/.test(path) ? posix.basename(path) : undefined;
+  if (uri.sha256 !== undefined && single === undefined) {
     throw new UsageError(`--model "${uri.text}": a #sha256 pin names one .onnx file, not a directory`);
   }
   const cache = new ModelCache(options.cacheDir);
-  let copy: { tag: string; dir: string };
+  const depth = (tag: string): CheckDepth => tag === options.serving ? "length" : "full";
+  const pinned = (copy: CachedCopy) =>
+    uri.sha256 === undefined || copy.files.find((f) => f.name === single)?.sha256 === uri.sha256;
+  let copy: CachedCopy;
   let stale: ResolvedModel["stale"];
+  const timer = setTimeout(() => {
+    deadline.abort(
+      new UnavailableError(
+        `The model store did not deliver ${remote.where} within ${seconds} s (--model-timeout, SCORE_MODEL_TIMEOUT)`,
+      ),
+    );
+  }, seconds * 1000);
   try {
-    copy = await fetchIntoCache(remote, cache, uri.sha256);
-    await cache.remember(remote.where, copy.tag);
+    copy = await fetchIntoCache(remote, cache, uri.sha256, options.maxBytes ?? MODEL_MAX_BYTES, depth);
   } catch (err) {
     if (!(err instanceof UnavailableError)) throw err;
-    const last = await cache.last(remote.where);
+    const last = await cache.lastGood(remote.where, depth, pinned);
     if (last === undefined) {
       throw new UnavailableError(`${err.message}; no copy of it is cached in ${options.cacheDir}`, { cause: err });
     }
     copy = last;
     stale = { resolvedAt: last.resolvedAt, reason: err.message };
+  } finally {
+    clearTimeout(timer);
   }
-  const path = uri.kind === "s3" ? uri.key : decodeURIComponent(uri.url.pathname);
-  const resolved = await describe(uri, copy.dir, single ? posix.basename(path) : undefined, true, nameOf(path));
-  return { ...resolved, tag: copy.tag, stale };
+  if (uri.sha256 !== undefined && !pinned(copy)) {
+    checkPin(copy.files.find((f) => f.name === single)?.sha256 ?? "(none)", uri.sha256, remote.where);
+  }
+  const resolved = await describe(uri, copy.dir, single, true, nameOf(path));
+  return { ...resolved, tag: copy.tag, stale, cached: { cacheDir: options.cacheDir, where: remote.where } };
 }
 
-async function fetchIntoCache(remote: Remote, cache: ModelCache, pin: string | undefined) {
+/**
+ * Records a remote model's copy as good once it loaded: the copy that serves
+ * when its store is down. Nothing that did not load is ever recorded.
+ *
+ * @example
+ * ```ts
+ * const resolved = await resolveModel(uri, store);
+ * const model = await loadModel(resolved.onnxPath, { manifest: resolved.manifest });
+ * await markGood(resolved);
+ * ```
+ */
+export async function markGood(resolved: ResolvedModel): Promise<void> {
+  if (resolved.cached === undefined) return;
+  await new ModelCache(resolved.cached.cacheDir).remember(resolved.cached.where, resolved.tag);
+}
+
+async function fetchIntoCache(
+  remote: Remote,
+  cache: ModelCache,
+  pin: string | undefined,
+  maxBytes: number,
+  depth: (tag: string) => CheckDepth,
+): Promise<CachedCopy> {
   const files = await remote.list();
   // With every ETag known, a copy of the same content is found without downloading anything.
   const byEtag = files.every((f) => f.etag !== undefined) ? tagOf(files.map((f) => [f.name, f.etag!])) : undefined;
-  const found = byEtag === undefined ? undefined : await cache.find(remote.where, byEtag);
-  if (found !== undefined) return { tag: byEtag!, dir: found };
+  const found = byEtag === undefined ? undefined : await cache.find(remote.where, byEtag, depth(byEtag));
+  if (found !== undefined) return found;
   return await cache.fill(remote.where, async (tmp) => {
-    const digests: [string, string][] = [];
+    const written: CopyFile[] = [];
+    let before = 0;
     for (const file of files) {
-      const { sha256 } = await download(remote, file, join(tmp, file.name));
+      const { bytes, sha256 } = await download(remote, file, join(tmp, file.name), maxBytes, before);
       if (pin !== undefined && file.name.endsWith(".onnx")) checkPin(sha256, pin, remote.where);
-      digests.push([file.name, sha256]);
+      written.push({ name: file.name, bytes, sha256 });
+      before += bytes;
     }
-    return byEtag ?? tagOf(digests);
+    return { tag: byEtag ?? tagOf(written.map((f) => [f.name, f.sha256])), files: written };
   });
 }
 
@@ -140,7 +197,8 @@ async function describe(
       : "has no model.onnx (nor an MLmodel)";
     throw ModelError.notFound(`Model not found: "${uri.text}" ${what}`);
   }
-  if (uri.sha256 !== undefined) {
+  // A remote copy's pin was checked against the digest it was downloaded with.
+  if (uri.sha256 !== undefined && uri.kind === "local") {
     checkPin(createHash("sha256").update(await Deno.readFile(onnxPath)).digest("hex"), uri.sha256, uri.text);
   }
   const fromFile = withManifest ? await readManifest(join(dir, "model.json")) : undefined;

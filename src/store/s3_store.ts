@@ -8,7 +8,16 @@ import { AwsClient } from "aws4fetch";
 import { XMLParser } from "fast-xml-parser";
 import { posix } from "node:path";
 import { ModelError } from "../model/mod.ts";
-import { cleanEtag, type Remote, type RemoteFile, requestSignal, storeError, storeFetch } from "./remote.ts";
+import {
+  boundedText,
+  cleanEtag,
+  METADATA_MAX_BYTES,
+  type Remote,
+  type RemoteFile,
+  requestSignal,
+  storeError,
+  storeFetch,
+} from "./remote.ts";
 
 /** Where and how to reach S3. */
 export interface S3Config {
@@ -100,7 +109,7 @@ export class S3Store implements Remote {
       const query = new URLSearchParams({ "list-type": "2", prefix, delimiter: "/" });
       if (token !== undefined) query.set("continuation-token", token);
       const res = await this.#request(`${objectUrl(this.config, this.bucket, "")}?${query}`, "GET");
-      const body = await res.text();
+      const body = await boundedText(res, this.where, METADATA_MAX_BYTES, this.cancel);
       if (!res.ok) throw storeError(res.status, this.where, s3Detail(body));
       const result = xml.parse(body).ListBucketResult ?? {};
       for (const o of result.Contents ?? []) {
@@ -127,7 +136,7 @@ export class S3Store implements Remote {
     if (!res.ok) {
       // A HEAD answer has no body: ask again with a GET for the store's error code.
       const detail = await this.#request(objectUrl(this.config, this.bucket, key), "GET")
-        .then((r) => r.text()).then(s3Detail, () => "");
+        .then((r) => boundedText(r, this.where, METADATA_MAX_BYTES, this.cancel)).then(s3Detail, () => "");
       throw storeError(res.status, `s3://${this.bucket}/${key}`, detail);
     }
     this.#files.set(name, key);
