@@ -114,7 +114,7 @@ Deno.test("score serve restarted while the store is down serves the cached copy,
     assert.ok(Math.abs(body.duration - 21.29) < 0.005);
     assert.equal(body.model_version, RUN_ID);
     const warned = logLines(server.lines.join("\n")).some((l) =>
-      l.msg === "model store unreachable: using the copy last fetched"
+      l.msg === "model store unreachable: using the last good copy"
     );
     assert.equal(warned, !storeUp);
     assert.equal(await server.stop(), 0);

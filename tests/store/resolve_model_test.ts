@@ -115,7 +115,7 @@ Deno.test("an MLflow run's model in S3", async (t) => {
     await s3.put(`${prefix}/MLmodel`, mlmodel(RUN_ID));
     assert.equal((await resolveModel(uri, { cacheDir: cache.path, env: s3.env })).tag, before.tag);
   });
-  await t.step("the store down: the copy last fetched serves, marked stale", async () => {
+  await t.step("the store down: the last good copy serves, marked stale", async () => {
     await s3.close();
     const { model, duration, resolved } = await predict256(uri, cache.path, s3.env);
     assert.ok(Math.abs(duration - 21.29) < 0.005);
