@@ -6,14 +6,17 @@
 /** The header of every file here. */
 export const HEADER = "row,PULocationID,DOLocationID,trip_distance,note";
 
+/** The `note` of a good row that has no note of its own. */
+export const NOTE = "-";
+
 /** Row `i` of a file, well formed, without its line ending. */
-export function goodRow(i: number): string {
-  return `${i},${1 + (i % 250)},${1 + ((i * 7) % 250)},${(i % 50) / 4 + 0.5},`;
+export function goodRow(i: number, note = NOTE): string {
+  return `${i},${1 + (i % 250)},${1 + ((i * 7) % 250)},${(i % 50) / 4 + 0.5},${note}`;
 }
 
 /** A row whose quote opens and never closes on its line. */
 export function unterminated(i: number): string {
-  return `${i},"${1 + (i % 250)},${1 + ((i * 7) % 250)},${(i % 50) / 4 + 0.5},`;
+  return `${i},"${1 + (i % 250)},${1 + ((i * 7) % 250)},${(i % 50) / 4 + 0.5},${NOTE}`;
 }
 
 export interface BrokenCsv {
@@ -23,7 +26,7 @@ export interface BrokenCsv {
   rows: number;
   /** The rejected rows (0-based) and what their messages say. */
   rejects: [number, RegExp][];
-  /** Good rows whose `note` holds text (by row). */
+  /** Good rows whose `note` is not {@linkcode NOTE} (by row). */
   notes?: Record<number, string>;
 }
 
@@ -86,7 +89,7 @@ export const BROKEN_CSVS: BrokenCsv[] = [
   },
   {
     name: "a bad quote in the last row, at the end of the file",
-    text: lines(30_000, () => undefined).trimEnd().replace(/[^\n]*$/, `29999,"1,2,3,`),
+    text: lines(30_000, () => undefined).trimEnd().replace(/[^\n]*$/, `29999,"1,2,3,-`),
     rows: 30_000,
     rejects: [[29_999, /^Cannot parse row 30000: unterminated quote$/]],
   },
@@ -98,7 +101,7 @@ export const BROKEN_CSVS: BrokenCsv[] = [
   },
   {
     name: "a quoted field with a line break in it, read by DuckDB",
-    text: lines(30_000, (i) => (i === 50 ? goodRow(i) + '"first line\nsecond, ""quoted"" line"' : undefined)),
+    text: lines(30_000, (i) => (i === 50 ? goodRow(i, '"first line\nsecond, ""quoted"" line"') : undefined)),
     rows: 30_000,
     rejects: [],
     notes: { 50: 'first line\nsecond, "quoted" line' },
@@ -107,7 +110,7 @@ export const BROKEN_CSVS: BrokenCsv[] = [
     name: "a quoted field with a line break in it, after a bad row",
     text: lines(
       30_000,
-      (i) => (i === 40 ? `${i},1` : i === 50 ? goodRow(i) + '"first line\r\nsecond line"' : undefined),
+      (i) => (i === 40 ? `${i},1` : i === 50 ? goodRow(i, '"first line\r\nsecond line"') : undefined),
       (i) => (i < 1000 ? "\r\n" : "\n"),
     ),
     rows: 30_000,
