@@ -30,7 +30,7 @@ export type CsvRecord = { fields: string[]; error?: undefined } | { error: strin
 export const MORE: unique symbol = Symbol("more");
 
 /** The longest a record may run, in characters, before its quote is taken for one left open. */
-export const MAX_RECORD_CHARS = 16 << 20;
+const MAX_RECORD_CHARS = 16 << 20;
 
 const LF = 10;
 const CR = 13;
@@ -100,9 +100,8 @@ export class CsvRecords {
 
   /** Characters read and not yet handed out as records, and the lines among them: for an estimate of a row's size. */
   ahead(): { chars: number; lines: number } {
-    let lines = 0;
-    for (let i = this.#buf.indexOf("\n", this.#pos); i >= 0; i = this.#buf.indexOf("\n", i + 1)) lines++;
-    return { chars: this.#buf.length - this.#pos, lines };
+    const text = this.#buf.slice(this.#pos);
+    return { chars: text.length, lines: text.match(/\r\n?|\n/g)?.length ?? 0 };
   }
 
   /** The next record, or undefined at the end. */

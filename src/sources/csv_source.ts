@@ -89,7 +89,7 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   // DuckDB that cannot start leaves the reading to JavaScript (past the header it has read), as a file DuckDB stops on
   // does.
   const duckdb = byDuckDB ? await openReaderWorker().catch(() => undefined) : undefined;
-  // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
+  // Else the header's reader is closed: it holds the file open.
   if (duckdb) head.close();
   const reading: Reading = { rows: 0, done: false, records: duckdb ? undefined : head, duckdb, closed: false };
   return {
