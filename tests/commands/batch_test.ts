@@ -317,6 +317,34 @@ Deno.test("score batch: a CSV row that breaks the format is rejected alone, ever
       assert.deepEqual(got.filter(([row, duration], i) => row !== want[i][0] || duration !== want[i][1]), []);
     });
   }
+  await t.step("on standard input (read in JavaScript from the first row)", async () => {
+    const file = BROKEN_CSVS[0];
+    const output = join(dir.path, "stdin_out.csv");
+    const child = new Deno.Command(join(ROOT, "score"), {
+      args: [
+        "batch",
+        ...cliArgs({ "--model": LINREG, "--input": "-", "--input-format": "csv", "--output": output, "--keep": "row" }),
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(file.text));
+    await writer.close();
+    const run = await child.output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, stderr);
+    const done = logLines(stderr).find((l) => l.msg === "batch done") as Record<string, number>;
+    assert.deepEqual([done.read, done.predicted, done.rejected], [30_000, 29_999, 1]);
+    const warned = logLines(stderr).filter((l) => l.msg === "row rejected").map((l) => [l.row, l.error]);
+    assert.deepEqual(warned, [[
+      11,
+      "Cannot parse row 11: unterminated quote: the quote opened on this line never closes",
+    ]]);
+    const got = (await Deno.readTextFile(output)).trimEnd().split("\n").slice(1).map((l) => l.split(",").slice(0, 2));
+    assert.deepEqual(got, [...expected].filter(([row]) => row !== "10"));
+  });
   await t.step("with --max-errors 0: exit 65 naming the row, nothing written", async () => {
     const { run } = await score("strict", BROKEN_CSVS[0].text, { "--max-errors": 0 });
     assert.equal(run.code, 65, run.stderr);
