@@ -1,9 +1,11 @@
 /**
  * Reads a CSV file with a header line, streaming. DuckDB parses it, in a
  * worker of its own (`reader_worker.ts`) while the job scores the batch
- * before; papaparse reads any file DuckDB stops on (a ragged row, an
- * unterminated quote, bytes that are not UTF-8), from the row where it
- * stopped, so such rows are rejected alone with their row numbers.
+ * before; `csv_records.ts` reads what DuckDB does not (a one-column file,
+ * standard input) and any file DuckDB stops on (a ragged row, a broken
+ * quote, line endings that change, bytes that are not UTF-8), from the row
+ * where it stopped, so such rows are rejected alone with their row numbers
+ * and the reading goes on.
  *
  * Values stay text and the model's coercion types them, except the columns
  * the caller will read as numbers (`ReadOptions.numbers`): there a plain
@@ -11,18 +13,14 @@
  * `NaN`, `1e999`, `abc`) stays text for the coercion to judge, so what is
  * accepted or rejected, and why, does not depend on the reader
  * (`plain_numbers.ts`, in the worker).
- *
- * papaparse pushes chunks, so it is paused while two parsed chunks wait,
- * which bounds memory.
  */
-// @ts-types="@types/papaparse"
-import Papa from "papaparse";
-import { createReadStream, type ReadStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { isTextBytes } from "../text_bytes.ts";
+import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
 import { type ColumnBatch, duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
@@ -34,12 +32,6 @@ import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
  * field keeps its whole chunk alive (1 MiB reads doubled the peak RSS of a 1M-row job).
  */
 const CHUNK_BYTES = 1 << 16;
-/**
- * The longest a record may run: a stray quote would otherwise make the rest
- * of the file one record, held in memory and parsed again with every chunk.
- */
-const MAX_RECORD_BYTES = 16 << 20;
-const MAX_CHUNKS_PER_RECORD = MAX_RECORD_BYTES / CHUNK_BYTES;
 
 /**
  * The bytes DuckDB reads at a time: a sixteenth of its default (32 MiB). Each buffer is fresh memory, and on a
@@ -48,7 +40,7 @@ const MAX_CHUNKS_PER_RECORD = MAX_RECORD_BYTES / CHUNK_BYTES;
  */
 const DUCKDB_BUFFER_BYTES = 2 << 20;
 /**
- * The longest row DuckDB reads: its whole buffer, about its default (2 MB). A longer row stops it, and papaparse
+ * The longest row DuckDB reads: its whole buffer, about its default (2 MB). A longer row stops it, and JavaScript
  * reads on from there, as it does after a ragged row.
  */
 const DUCKDB_MAX_LINE_BYTES = DUCKDB_BUFFER_BYTES;
@@ -71,10 +63,14 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   try {
     const first = await head.records.next();
     if (first === undefined) throw new InputError(`Cannot read CSV file ${path}: it is empty (no header line)`);
+    if (first.error !== undefined) {
+      throw new InputError(`Cannot read CSV file ${path}: cannot parse its header: ${first.error}`);
+    }
     header = first.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name));
-    // What papaparse has parsed so far (not what the stream read ahead of it) gives the bytes a row takes, for the
-    // progress of DuckDB's reading.
-    bytesPerRow = head.records.parsedChars / Math.max(1, head.records.parsed);
+    head.records.width = header.length;
+    // The lines read with the header give the bytes a row takes, for the progress of DuckDB's reading.
+    const ahead = head.records.ahead();
+    bytesPerRow = (head.records.consumed + ahead.chars) / (1 + ahead.lines);
     const seen = new Set<string>();
     for (const name of header) {
       if (seen.has(name)) {
@@ -86,24 +82,24 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
     head.close();
     throw err;
   }
-  // To DuckDB a blank line of a one-column file is a row with an empty value; papaparse skips it, like every
+  // To DuckDB a blank line of a one-column file is a row with an empty value; `CsvRecords` skips it, like every
   // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
   const byDuckDB = header.length > 1 && path !== STDIN;
   // Started here, as the Parquet source starts its own: starting the worker and DuckDB is setup, not reading. A
-  // DuckDB that cannot start leaves the reading to papaparse (past the header it has read), as a file DuckDB stops on
+  // DuckDB that cannot start leaves the reading to JavaScript (past the header it has read), as a file DuckDB stops on
   // does.
   const duckdb = byDuckDB ? await openReaderWorker().catch(() => undefined) : undefined;
-  // Else the header's reader is closed: a parser left open would go on reading (and holding) the file.
+  // Else the header's reader is closed: it holds the file open.
   if (duckdb) head.close();
-  const reading: Reading = { rows: 0, done: false, papaparse: duckdb ? undefined : head, duckdb, closed: false };
+  const reading: Reading = { rows: 0, done: false, records: duckdb ? undefined : head, duckdb, closed: false };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
     progress: () => ({
-      done: reading.done ? total : reading.papaparse
+      done: reading.done ? total : reading.records
         // What the rows handed out so far span (characters, i.e. bytes for ASCII; fewer for other text, so the
         // fraction never runs ahead), not what the stream read ahead.
-        ? Math.min(reading.papaparse.records.consumed, total)
+        ? Math.min(reading.records.records.consumed, total)
         : Math.min(total, Math.round((reading.rows + 1) * bytesPerRow)),
       total,
     }),
@@ -113,45 +109,49 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
     },
     close: async () => {
       reading.closed = true;
-      reading.papaparse?.close();
+      reading.records?.close();
       await reading.duckdb?.close();
     },
   };
 }
 
-/** How far reading has come, and papaparse's reader once it reads. */
+/** How far reading has come, and the JavaScript reader once it reads. */
 interface Reading {
   rows: number;
   done: boolean;
-  /** DuckDB, in a worker (see `reader_worker.ts`), when it reads first; else papaparse reads from the start. */
+  /** DuckDB, in a worker (see `reader_worker.ts`), when it reads first; else JavaScript reads from the start. */
   duckdb: ReaderWorker | undefined;
   /** Whether the source is closed. */
   closed: boolean;
-  papaparse: Records | undefined;
+  records: Records | undefined;
 }
 
 interface Records {
-  stream: ReadStream;
-  records: RecordQueue;
+  records: CsvRecords;
   close(): void;
 }
 
 function openRecords(path: string, delimiter: string): Records {
-  // Decoded by the stream, which keeps a character split between two reads whole (papaparse would decode each
-  // read alone and turn such a character into U+FFFD).
+  // Decoded by the stream, which keeps a character split between two reads whole.
   const stream = createReadStream(path, { encoding: "utf8", highWaterMark: CHUNK_BYTES });
-  const records = new RecordQueue(stream, path, delimiter);
+  async function* chunks(): AsyncGenerator<string> {
+    try {
+      yield* stream as AsyncIterable<string>;
+    } catch (err) {
+      throw new InputError(`Cannot read CSV file ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const records = new CsvRecords(chunks(), delimiter);
   return {
-    stream,
     records,
     close() {
-      records.abort();
+      records.close();
       stream.destroy();
     },
   };
 }
 
-/** DuckDB's reading, then papaparse's from the first row DuckDB did not give. */
+/** DuckDB's reading, then JavaScript's from the first row DuckDB did not give. */
 async function* readBatches(
   path: string,
   delimiter: string,
@@ -160,7 +160,7 @@ async function* readBatches(
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
   if (reading.duckdb) {
-    // A DuckDB that stops at a row leaves the reading to papaparse, from that row.
+    // A DuckDB that stops at a row leaves the reading to JavaScript, from that row.
     try {
       for await (const batch of reading.duckdb.batches({ kind: "csv", path, delimiter, header, options })) {
         reading.rows = batch.offset + batch.length;
@@ -176,13 +176,14 @@ async function* readBatches(
         reason: String((err as Error).message ?? err).split("\n")[0],
       });
     }
-    reading.papaparse = openRecords(path, delimiter);
+    reading.records = openRecords(path, delimiter);
+    reading.records.records.width = header.length;
     // The header, then the rows DuckDB gave.
     for (let skipped = 0; skipped < reading.rows + 1; skipped++) {
-      if ((await reading.papaparse.records.next()) === undefined) return;
+      if ((await reading.records.records.next()) === undefined) return;
     }
   }
-  yield* papaparseBatches(reading.papaparse!.records, header, options, reading.rows);
+  yield* recordBatches(reading.records!.records, header, options, reading.rows);
 }
 
 /** A CSV file for DuckDB to read (see {@linkcode duckdbCsvBatches}): its header as read, and what of it to read. */
@@ -217,7 +218,7 @@ export async function* duckdbCsvBatches(db: DuckDB, read: CsvRead): AsyncGenerat
   const sql = `select ${wanted.map((name, c) => `coalesce(${sqlName(name)}, '') as ${sqlName(`v${c}`)}`).join(", ")} ` +
     `from ${file}`;
   // A stream that fails midway (a ragged row) ends as if it were done: its last row marks its end, and a stream
-  // that ends without it sends the reading on to papaparse.
+  // that ends without it sends the reading on to JavaScript.
   for await (
     const batch of duckdbBatches(db.connection, endMarked(sql, selected), selected, batchSize, {
       endMarked: true,
@@ -235,8 +236,8 @@ export async function* duckdbCsvBatches(db: DuckDB, read: CsvRead): AsyncGenerat
   }
 }
 
-async function* papaparseBatches(
-  records: RecordQueue,
+async function* recordBatches(
+  records: CsvRecords,
   header: string[],
   { batchSize, columns }: ReadOptions,
   firstRow: number,
@@ -248,16 +249,13 @@ async function* papaparseBatches(
     const rowNumbers: number[] = [];
     const rejects: SourceReject[] = [];
     const offset = row;
-    let rec: ParsedRecord | undefined;
-    while (rowNumbers.length < batchSize && (rec = await records.next()) !== undefined) {
+    let rec: CsvRecord | undefined | typeof MORE;
+    while (rowNumbers.length < batchSize) {
+      rec = records.poll();
+      if (rec === MORE) rec = await records.next();
+      if (rec === undefined) break;
       if (rec.error !== undefined) {
-        rejects.push({ row, message: `Cannot parse row ${row + 1}: ${rec.error}`, data: rec.fields });
-      } else if (rec.fields.length !== header.length) {
-        rejects.push({
-          row,
-          message: `Cannot parse row ${row + 1}: it has ${rec.fields.length} fields, the header has ${header.length}`,
-          data: rec.fields,
-        });
+        rejects.push({ row, message: `Cannot parse row ${row + 1}: ${rec.error}`, data: rec.data });
       } else {
         for (let c = 0; c < wanted.length; c++) cols[c].push(rec.fields[wanted[c].at]);
         rowNumbers.push(row);
@@ -273,117 +271,5 @@ async function* papaparseBatches(
       rejects: rejects.length > 0 ? rejects : undefined,
     };
     if (rec === undefined) return;
-  }
-}
-
-interface ParsedRecord {
-  fields: string[];
-  /** Why the record is malformed (an unterminated quote, ...). */
-  error?: string;
-}
-
-/** Turns papaparse's pushed chunks into records pulled one at a time. */
-class RecordQueue {
-  #chunks: ParsedRecord[][] = [];
-  /** Where each chunk of `#chunks` ends in the input, in characters. */
-  #ends: number[] = [];
-  /** Where the records handed out so far end in the input, in characters. */
-  consumed = 0;
-  #at = 0;
-  #done = false;
-  #failure: Error | undefined;
-  #wake: (() => void) | undefined;
-  #parser: Papa.Parser | undefined;
-  #paused = false;
-  /** Records parsed so far (the header is the first). */
-  #records = 0;
-
-  /** Where the records parsed so far end in the input, in characters. */
-  get parsedChars(): number {
-    return this.#ends.at(-1) ?? this.consumed;
-  }
-
-  /** Records parsed so far, the header included. */
-  get parsed(): number {
-    return this.#records;
-  }
-  #emptyChunks = 0;
-
-  constructor(stream: ReadStream, path: string, delimiter: string) {
-    stream.on(
-      "error",
-      (err) => this.#fail(new InputError(`Cannot read CSV file ${path}: ${err.message}`, { cause: err })),
-    );
-    Papa.parse(stream as unknown as File, {
-      delimiter,
-      skipEmptyLines: true,
-      chunkSize: CHUNK_BYTES,
-      chunk: (results, parser) => {
-        this.#emptyChunks = results.data.length === 0 ? this.#emptyChunks + 1 : 0;
-        if (this.#emptyChunks > MAX_CHUNKS_PER_RECORD) {
-          parser.abort();
-          this.#fail(
-            new InputError(
-              `Cannot parse row ${this.#records}: it runs on for more than ${MAX_RECORD_BYTES >> 20} MiB ` +
-                `(a quote that is never closed?)`,
-            ),
-          );
-          return;
-        }
-        this.#records += results.data.length;
-        const bad = new Map(results.errors.filter((e) => e.row !== undefined).map((e) => [e.row!, e.message]));
-        this.#chunks.push((results.data as string[][]).map((fields, i) => ({ fields, error: bad.get(i) })));
-        this.#ends.push(results.meta.cursor);
-        if (this.#chunks.length >= 2) {
-          this.#parser = parser;
-          this.#paused = true;
-          parser.pause();
-        }
-        this.#notify();
-      },
-      complete: () => {
-        this.#done = true;
-        this.#notify();
-      },
-      error: (err: Error) => this.#fail(new InputError(`Cannot read CSV file ${path}: ${err.message}`, { cause: err })),
-    });
-  }
-
-  /** The next record, or undefined at the end. */
-  async next(): Promise<ParsedRecord | undefined> {
-    for (;;) {
-      if (this.#failure) throw this.#failure;
-      const chunk = this.#chunks[0];
-      if (chunk !== undefined) {
-        if (this.#at < chunk.length) return chunk[this.#at++];
-        this.#chunks.shift();
-        this.consumed = this.#ends.shift() ?? this.consumed;
-        this.#at = 0;
-        if (this.#paused && this.#chunks.length < 2) {
-          this.#paused = false;
-          this.#parser!.resume();
-        }
-        continue;
-      }
-      if (this.#done) return undefined;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-  }
-
-  abort() {
-    this.#done = true;
-    this.#parser?.abort();
-    this.#notify();
-  }
-
-  #fail(err: Error) {
-    this.#failure ??= err;
-    this.#notify();
-  }
-
-  #notify() {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }

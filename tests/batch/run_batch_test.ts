@@ -196,7 +196,7 @@ Deno.test("runBatch", async (t) => {
         );
         assert.ok(err instanceof NotFoundError, String(err));
         assert.ok(source.closed());
-        // The read cut short by the close ends there: not read again from the start in JavaScript (papaparse's file
+        // The read cut short by the close ends there: not read again from the start in JavaScript (its file
         // stream would be left open, and the test's resource check would fail).
       },
     );

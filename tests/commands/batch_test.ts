@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { cliArgs, FIXTURES, logLines, MODELS, ROOT, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { BROKEN_CSVS, goodRow, HEADER } from "../sources/broken_csvs.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
@@ -273,5 +274,84 @@ Deno.test("score batch: models people bring, as a user runs them", async (t) => 
     const run = await runScore(["batch", "--model", bare, "--input", input, "--output", join(dir.path, "o.csv")]);
     assert.equal(run.code, 78);
     assert.match(run.stderr, /Input \\"x\\".*its width is dynamic.*\\"columns\\"/);
+  });
+});
+
+Deno.test("score batch: a CSV row that breaks the format is rejected alone, every other row scored", async (t) => {
+  await using dir = await tempDir();
+  const score = async (name: string, text: string, flags: Record<string, string | number> = {}) => {
+    const input = join(dir.path, `${name}.csv`);
+    await Deno.writeTextFile(input, text);
+    const output = join(dir.path, `${name}_out.csv`);
+    const rejects = join(dir.path, `${name}_rejects.csv`);
+    const run = await runScore([
+      "batch",
+      ...cliArgs({ "--model": LINREG, "--input": input, "--output": output, "--rejects": rejects, "--keep": "row" }),
+      ...cliArgs(flags),
+    ]);
+    const lines = async (path: string) => (await Deno.readTextFile(path)).trimEnd().split("\n").slice(1);
+    return { run, output: () => lines(output), rejects: () => lines(rejects) };
+  };
+  // The predictions of the same rows, every one well formed.
+  const clean = await score("clean", [HEADER, ...Array.from({ length: 30_000 }, (_, i) => goodRow(i))].join("\n"));
+  assert.equal(clean.run.code, 0, clean.run.stderr);
+  const expected = new Map((await clean.output()).map((l) => l.split(",")).map(([row, duration]) => [row, duration]));
+  assert.equal(expected.size, 30_000);
+  for (const [n, file] of BROKEN_CSVS.entries()) {
+    await t.step(file.name, async () => {
+      const { run, output, rejects } = await score(`broken_${n}`, file.text);
+      assert.equal(run.code, 0, run.stderr);
+      const done = logLines(run.stderr).find((l) => l.msg === "batch done") as Record<string, number>;
+      assert.deepEqual([done.read, done.predicted, done.rejected], [
+        file.rows,
+        file.rows - file.rejects.length,
+        file.rejects.length,
+      ]);
+      const rejected = (await rejects()).map((l) => l.split(",", 2));
+      assert.deepEqual(rejected.map(([row]) => Number(row)), file.rejects.map(([row]) => row + 1));
+      rejected.forEach(([row, error]) => assert.match(error, new RegExp(`^"?Cannot parse row ${row}: `)));
+      const bad = new Set(file.rejects.map(([row]) => String(row)));
+      const want = [...expected].filter(([row]) => !bad.has(row));
+      const got = (await output()).map((l) => l.split(",").slice(0, 2));
+      assert.equal(got.length, want.length);
+      assert.deepEqual(got.filter(([row, duration], i) => row !== want[i][0] || duration !== want[i][1]), []);
+    });
+  }
+  await t.step("on standard input (read in JavaScript from the first row)", async () => {
+    const file = BROKEN_CSVS[0];
+    const output = join(dir.path, "stdin_out.csv");
+    const child = new Deno.Command(join(ROOT, "score"), {
+      args: [
+        "batch",
+        ...cliArgs({ "--model": LINREG, "--input": "-", "--input-format": "csv", "--output": output, "--keep": "row" }),
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(file.text));
+    await writer.close();
+    const run = await child.output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, stderr);
+    const done = logLines(stderr).find((l) => l.msg === "batch done") as Record<string, number>;
+    assert.deepEqual([done.read, done.predicted, done.rejected], [30_000, 29_999, 1]);
+    const warned = logLines(stderr).filter((l) => l.msg === "row rejected").map((l) => [l.row, l.error]);
+    assert.deepEqual(warned, [[
+      11,
+      "Cannot parse row 11: unterminated quote: the quote opened on this line never closes",
+    ]]);
+    const got = (await Deno.readTextFile(output)).trimEnd().split("\n").slice(1).map((l) => l.split(",").slice(0, 2));
+    assert.deepEqual(got, [...expected].filter(([row]) => row !== "10"));
+  });
+  await t.step("with --max-errors 0: exit 65 naming the row, nothing written", async () => {
+    const { run } = await score("strict", BROKEN_CSVS[0].text, { "--max-errors": 0 });
+    assert.equal(run.code, 65, run.stderr);
+    assert.match(
+      logLines(run.stderr).find((l) => l.level === "error")!.msg as string,
+      /nothing was written\. The first: Cannot parse row 11: unterminated quote/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.startsWith("strict_")), []);
   });
 });

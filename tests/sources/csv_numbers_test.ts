@@ -35,7 +35,7 @@ Deno.test("CSV number columns: the reader's numbers are the coercion's", async (
   await using dir = await tempDir();
   const path = join(dir.path, "corpus.csv");
   const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  // Two columns, so DuckDB reads the file (a one-column file is papaparse's).
+  // Two columns, so DuckDB reads the file (a one-column file is read in JavaScript).
   await Deno.writeTextFile(path, "row,x\n" + CORPUS.map((s, i) => `${i},${quoted(s)}\n`).join(""));
   for (const type of ["int64", "int32", "float64", "float32"] satisfies NumberType[]) {
     await t.step(type, async () => {

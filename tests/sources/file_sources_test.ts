@@ -6,6 +6,7 @@ import { createSink } from "../../src/sinks/create_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
 import type { Source } from "../../src/sources/source.ts";
 import { rejection, ROOT, tempDir } from "../helpers.ts";
+import { BROKEN_CSVS, goodRow, HEADER, NOTE, unterminated } from "./broken_csvs.ts";
 
 const RIDES = join(ROOT, "data", "green_tripdata_2021-02.parquet");
 
@@ -45,25 +46,6 @@ Deno.test("CSV source", async (t) => {
       data: ["4", "5"],
     }]);
     assert.deepEqual(Array.from(batches[0].rowNumbers!), [0, 2, 3]);
-  });
-  await t.step("an unterminated quote rejects the rest of the file as one row, not the rows before it", async () => {
-    const broken = join(dir.path, "broken.csv");
-    await Deno.writeTextFile(broken, 'a,b\n1,2\n3,"oops\n5,6\n');
-    const [batch] = await readAll(await openSource(broken), 10);
-    assert.deepEqual(batch.columns.a, ["1"]);
-    assert.equal(batch.rejects!.length, 1);
-    assert.match(batch.rejects![0].message, /^Cannot parse row 2: Quoted field unterminated/);
-  });
-  await t.step("a quote never closed fails clearly, naming its row, instead of swallowing the file", async () => {
-    const runaway = join(dir.path, "runaway.csv");
-    const line = "12345,some text that goes on\n";
-    await Deno.writeTextFile(runaway, 'a,b\n1,2\n3,"oops\n' + line.repeat(Math.ceil((20 << 20) / line.length)));
-    const err = await rejection(() => readAll(openSource(runaway), 1000));
-    assert.ok(err instanceof InputError);
-    assert.match(
-      err.message,
-      /^Cannot parse row 2: it runs on for more than 16 MiB \(a quote that is never closed\?\)/,
-    );
   });
   await t.step("UTF-8 characters split between two reads stay whole", async () => {
     const utf = join(dir.path, "utf.csv");
@@ -135,6 +117,55 @@ Deno.test("CSV source", async (t) => {
     const p = source.progress!();
     assert.equal(p.total, (await Deno.stat(path)).size);
     assert.equal(p.done, p.total);
+  });
+});
+
+Deno.test("CSV source: a row that breaks the format is rejected alone, and the reading goes on", async (t) => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "broken.csv");
+  for (const file of BROKEN_CSVS) {
+    await t.step(file.name, async () => {
+      await Deno.writeTextFile(path, file.text);
+      const batches = await readAll(await openSource(path), 10_000);
+      const rejects = batches.flatMap((b) => b.rejects ?? []);
+      assert.deepEqual(rejects.map((r) => r.row), file.rejects.map(([row]) => row));
+      rejects.forEach((r, i) => assert.match(r.message, file.rejects[i][1]));
+      const bad = new Set(file.rejects.map(([row]) => row));
+      const good = Array.from({ length: file.rows }, (_, i) => i).filter((i) => !bad.has(i));
+      const read: number[] = [];
+      for (const b of batches) {
+        for (let i = 0; i < b.length; i++) {
+          const row = b.rowNumbers?.[i] ?? b.offset + i;
+          read.push(row);
+          const want = goodRow(row).split(",");
+          want[4] = file.notes?.[row] ?? NOTE;
+          const got = HEADER.split(",").map((name) => (b.columns[name] as ArrayLike<string>)[i]);
+          if (got.join("|") !== want.join("|")) assert.deepEqual(got, want, `row ${row}`);
+        }
+      }
+      assert.equal(read.length, good.length);
+      assert.deepEqual(read, good, "every good row, with its number");
+    });
+  }
+  await t.step("a quote never closed within 16 MiB: its line rejected, the 20 MiB after it read", async () => {
+    const rows = 100_000;
+    const note = "n".repeat(200);
+    let text = HEADER + "\n" + unterminated(0) + "\n";
+    for (let i = 1; i < rows; i++) text += goodRow(i, note) + "\n";
+    assert.ok(text.length > 20 << 20);
+    await Deno.writeTextFile(path, text);
+    const batches = await readAll(await openSource(path), 100_000);
+    assert.deepEqual(batches.flatMap((b) => b.rejects ?? []).map((r) => [r.row, r.message]), [[
+      0,
+      "Cannot parse row 1: unterminated quote: the quote opened on this line does not close within 16 MiB",
+    ]]);
+    assert.equal(batches.reduce((n, b) => n + b.length, 0), rows - 1);
+  });
+  await t.step("a line over 16 MiB stops the reading, naming its row", async () => {
+    await Deno.writeTextFile(path, `${HEADER}\n${goodRow(0)}\n1,2,3,4,${"x".repeat(17 << 20)}\n${goodRow(2)}\n`);
+    const err = await rejection(() => readAll(openSource(path), 10));
+    assert.ok(err instanceof InputError, String(err));
+    assert.equal(err.message, "Cannot parse row 2: its line runs on for more than 16 MiB");
   });
 });
 

@@ -51,7 +51,7 @@ Deno.test("a read in the reader worker", async (t) => {
     const err = await rejection(async () => {
       for await (const b of (await read(ragged, 10_000)).batches) ends.push(b.offset + b.length);
     });
-    assert.ok(!(err instanceof InputError), "a failure of DuckDB's, for papaparse to read on after");
+    assert.ok(!(err instanceof InputError), "a failure of DuckDB's, for JavaScript to read on after");
     assert.ok(ends.length > 0 && ends.at(-1)! <= 350_000, `batches up to row 350,000 at most: ${ends.at(-1)}`);
     assert.deepEqual(ends, ends.map((_, i) => (i + 1) * 10_000));
   });
