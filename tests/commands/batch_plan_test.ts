@@ -14,6 +14,8 @@ const BASE: BatchFlags = {
   progress: false,
   threads: 1,
   graphOptimization: "all",
+  modelTimeout: 300,
+  modelMaxBytes: 2 ** 31,
 };
 const PG = "postgres://app@db:5432/rides";
 
