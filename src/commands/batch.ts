@@ -20,11 +20,12 @@ import {
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
+import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { openModel } from "../store/mod.ts";
 import { runWindow } from "./batch_job.ts";
-import { type BatchFlags, planBatch, REPLACE_MODES } from "./batch_plan.ts";
+import { type BatchFlags, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
 
 /**
  * The `batch` command.
@@ -144,6 +145,10 @@ export function batchCommand(): Command {
   ]);
   return cmd.action(async (flags: BatchFlags) => {
     const plan = planBatch(flags);
+    // Every window's names, before the model loads or anything opens for writing.
+    for (const window of plan.windows) {
+      checkDistinctFiles(plan.files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
+    }
     const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: plan.worker }))
       .model;
     const interrupt = listenForInterrupt({

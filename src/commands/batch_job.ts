@@ -3,7 +3,6 @@
  * Postgres transaction opened, the pipeline run, the summary logged.
  */
 import type { Window } from "../batch/period_window.ts";
-import { windowLabel } from "../batch/period_window.ts";
 import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
 import { startProgress } from "../cli/progress.ts";
 import { log } from "../log.ts";
@@ -11,7 +10,7 @@ import type { Model } from "../model/mod.ts";
 import { PgTransaction } from "../postgres/mod.ts";
 import { createSink, type Replace, type Sink } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
-import type { BatchPlan } from "./batch_plan.ts";
+import { type BatchPlan, windowPath } from "./batch_plan.ts";
 
 /** Reject lines logged when no `--rejects` is given, before the rest are only counted. */
 const LOGGED_REJECTS = 20;
@@ -33,8 +32,7 @@ export async function runWindow(
   signal: AbortSignal,
 ): Promise<BatchSummary> {
   const { constants, match } = windowColumns(plan, model, window);
-  const label = window && plan.period ? windowLabel(plan.period, window) : "";
-  const named = (path: string) => path.replaceAll("{window}", label);
+  const named = (path: string) => windowPath(plan, window, path);
   // The outputs are made first (nothing opened yet): one that loads a library (Parquet's DuckDB) starts it while the
   // source opens.
   const { sink, rejects } = createSinks(

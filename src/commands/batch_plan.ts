@@ -3,7 +3,15 @@
  * is opened (pure: unit-tested without I/O). Flag names live here, in the
  * command layer: the messages name the flags to change.
  */
-import { backfillWindows, parseTimestamp, type Period, periodWindow, type Window } from "../batch/period_window.ts";
+import {
+  backfillWindows,
+  parseTimestamp,
+  type Period,
+  periodWindow,
+  type Window,
+  windowLabel,
+} from "../batch/period_window.ts";
+import type { FileFlag } from "../cli/check_distinct_files.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl, parseShard, resolveTarget, type Shard } from "../postgres/mod.ts";
@@ -47,6 +55,11 @@ export interface BatchPlan {
   output: string;
   pgInput: boolean;
   pgOutput: boolean;
+  /**
+   * The flags that name files (`{window}` not yet replaced): no two may name one file (`checkDistinctFiles`), or an
+   * output would overwrite the input or the other output.
+   */
+  files: FileFlag[];
   /**
    * Where the model runs (`loadModel`'s `worker`): in a worker when the job's own thread reads or writes Postgres
    * (it parses and encodes the rows, so it has work to do meanwhile: the linear model ran ~7% faster there in a
@@ -159,12 +172,19 @@ export function planBatch(flags: BatchFlags): BatchPlan {
     throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
   }
   const replace = replaceMode(flags, pgOutput || pgRejects);
+  // One line per flag that names a file.
+  const files = [
+    { flag: "--input", path: pgInput ? undefined : input },
+    { flag: "--output", path: pgOutput ? undefined : output },
+    { flag: "--rejects", path: pgRejects ? undefined : flags.rejects },
+  ].filter((f): f is FileFlag => f.path !== undefined && f.path !== "-");
   const params = (flags.param ?? []).map(([, value]) => value);
   return {
     input,
     output,
     pgInput,
     pgOutput,
+    files,
     worker: pgInput || pgOutput ? true : "auto",
     params,
     shard,
@@ -186,6 +206,19 @@ export function planBatch(flags: BatchFlags): BatchPlan {
     maxErrors: flags.maxErrors,
     progress: flags.progress,
   };
+}
+
+/**
+ * A path of the plan as a window's job opens it: `{window}` replaced by the window's label.
+ *
+ * @example
+ * ```ts
+ * windowPath(plan, window, "out/{window}.csv"); // "out/2021-02-01.csv" with --period day
+ * ```
+ */
+export function windowPath(plan: BatchPlan, window: Window | undefined, path: string): string {
+  const label = window && plan.period ? windowLabel(plan.period, window) : "";
+  return path.replaceAll("{window}", label);
 }
 
 /** Whether the output and the rejects are tables of one Postgres database (same host, port, database and user). */

@@ -4,7 +4,7 @@
  * window's job needs.
  */
 import assert from "node:assert/strict";
-import { type BatchFlags, planBatch } from "../../src/commands/batch_plan.ts";
+import { type BatchFlags, planBatch, windowPath } from "../../src/commands/batch_plan.ts";
 
 const BASE: BatchFlags = {
   model: "m",
@@ -104,6 +104,48 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
       [true, true, ["ride_id"], ["2021-02-01"], true, "version", true],
     );
     assert.deepEqual([plan.shard?.index, plan.shard?.count, plan.shard?.key], [1, 4, "ride_id"]);
+  });
+  await t.step("the flags naming files, for checkDistinctFiles: not -, not Postgres", async (t) => {
+    const cases: [string, Partial<BatchFlags>, [string, string][]][] = [
+      [
+        "three files",
+        { input: "i.csv", output: "o.csv", rejects: "r.csv" },
+        [["--input", "i.csv"], ["--output", "o.csv"], ["--rejects", "r.csv"]],
+      ],
+      ["stdin and stdout", { input: "-", output: "-", rejects: "r.csv" }, [["--rejects", "r.csv"]]],
+      [
+        "Postgres in and out",
+        { input: PG, table: "rides", output: PG, outputTable: "p", replace: "none", rejects: "r.csv" },
+        [["--rejects", "r.csv"]],
+      ],
+      [
+        "a Postgres URL read as a file by its format",
+        { input: "i.csv", output: PG, outputFormat: "csv" },
+        [["--input", "i.csv"], ["--output", PG]],
+      ],
+    ];
+    for (const [name, flags, files] of cases) {
+      await t.step(name, () => {
+        const plan = planBatch({ ...BASE, ...flags });
+        assert.deepEqual(plan.files.map((f) => [f.flag, f.path]), files);
+      });
+    }
+  });
+  await t.step("windowPath: {window} becomes the window's label", () => {
+    const plan = planBatch({
+      ...BASE,
+      input: "i.csv",
+      output: "out/{window}.csv",
+      backfill: true,
+      period: "day",
+      from: "2021-02-01",
+      to: "2021-02-03",
+    });
+    assert.deepEqual(plan.windows.map((w) => windowPath(plan, w, "out/{window}.csv")), [
+      "out/2021-02-01.csv",
+      "out/2021-02-02.csv",
+    ]);
+    assert.equal(windowPath(planBatch({ ...BASE, input: "i.csv", output: "o.csv" }), undefined, "o.csv"), "o.csv");
   });
   await t.step("without a URL, --query reads the database of DATABASE_URL / PG*", () => {
     const plan = planBatch({ ...BASE, query: "select 1", output: "o.csv" });

@@ -188,6 +188,55 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
   }
 });
 
+Deno.test("score batch: two flags naming one file are refused with exit 64, nothing written", async (t) => {
+  await using dir = await tempDir();
+  const rides = "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n";
+  const input = join(dir.path, "in.csv");
+  await Deno.writeTextFile(input, rides);
+  await Deno.symlink(input, join(dir.path, "link.csv"));
+  await Deno.link(input, join(dir.path, "hard.csv"));
+  await Deno.mkdir(join(dir.path, "out"));
+  const before = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
+  const backfill = ["--period", "day", "--backfill", "--from", "2021-02-01", "--to", "2021-02-03"];
+  const cases: [string, string[], RegExp][] = [
+    ["--output is the input", ["--output", "in.csv"], /^--input and --output name the same file \("in.csv", that is /],
+    [
+      "--rejects is the input",
+      ["--output", "o.csv", "--rejects", "./in.csv"],
+      /^--input and --rejects name the same file \("in.csv" and ".\/in.csv", that is /,
+    ],
+    [
+      "--output is --rejects",
+      ["--output", "o.csv", "--rejects", "out/../o.csv"],
+      /^--output and --rejects name the same file \("o.csv" and "out\/..\/o.csv", that is .*o.csv\)/,
+    ],
+    [
+      "a link to the input",
+      ["--output", "link.csv"],
+      /^--input and --output name the same file \("in.csv" and "link.csv"/,
+    ],
+    ["a hard link to the input", ["--rejects", "hard.csv", "--output", "o.csv"], /^--input and --rejects name/],
+    [
+      "each window's names",
+      ["--output", "out/{window}.csv", "--rejects", "out/{window}.csv", ...backfill],
+      /^--output and --rejects name the same file \("out\/2021-02-01.csv", that is /,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      const run = await runScore(["batch", "--model", LINREG, "--input", "in.csv", "--no-progress", ...args], {
+        cwd: dir.path,
+      });
+      assert.equal(run.code, 64, run.stderr);
+      const errors = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+      assert.match(errors.join("\n"), message);
+      assert.equal(await Deno.readTextFile(input), rides);
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), before);
+      assert.deepEqual([...Deno.readDirSync(join(dir.path, "out"))], []);
+    });
+  }
+});
+
 Deno.test("score: --help for every command", async (t) => {
   const top = await runScore(["--help"]);
   assert.equal(top.code, 0);
