@@ -268,6 +268,11 @@ async function serve(
     throw err;
   }
   if (server.stats) addConnectionMetrics(metrics, server.stats);
+  metrics.addCounter({
+    name: "score_http_accept_errors_total",
+    help: "Times the listener could not accept connections (out of file descriptors) and was opened anew.",
+    read: () => [{ value: server.acceptErrors() }],
+  });
   const hostname = server.hostname;
   log.info("listening", {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
@@ -323,10 +328,5 @@ function addConnectionMetrics(metrics: Metrics, stats: ConnectionStats): void {
     name: "score_http_timeouts_total",
     help: "Connections closed because request headers or a body did not arrive in time.",
     read: () => [{ value: stats.timedOut }],
-  });
-  metrics.addCounter({
-    name: "score_http_accept_errors_total",
-    help: "Times the listener could not accept connections (out of file descriptors) and was opened anew.",
-    read: () => [{ value: stats.acceptErrors }],
   });
 }

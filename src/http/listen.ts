@@ -60,6 +60,8 @@ export interface HttpListener {
   port: number;
   /** Counted by node:http's listener only (`Deno.serve` exposes no connections). */
   stats?: ConnectionStats;
+  /** Times the listener could not accept and was opened anew (both listeners). */
+  acceptErrors(): number;
   /** Stops accepting, closes idle connections, resolves when the last request is answered. */
   shutdown(): Promise<void>;
 }
@@ -195,6 +197,7 @@ export async function listen(
     hostname: address.address,
     port: address.port,
     stats,
+    acceptErrors: () => stats.acceptErrors,
     shutdown: () =>
       new Promise<void>((resolve) => {
         watchdog.stop();

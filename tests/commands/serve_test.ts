@@ -423,3 +423,64 @@ Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail wit
     for (const s of sockets) s.destroy();
   }
 });
+
+Deno.test("score serve --listener deno under ulimit -n 256: at EMFILE it logs once, answers the request in flight, and serves again", async () => {
+  await using server = await startServer(["--model", LINREG, "--listener", "deno", "--no-access-log"], {}, {
+    openFiles: 256,
+  });
+  const sockets: Socket[] = [];
+  try {
+    // A request in flight on a connection opened before: the second half of its body comes after the descriptors ran out.
+    const body = JSON.stringify(COURSE_RIDE);
+    const half = Math.floor(body.length / 2);
+    const inFlight = connect(server.port, "127.0.0.1");
+    sockets.push(inFlight);
+    let answer = "";
+    inFlight.on("data", (chunk) => answer += chunk);
+    inFlight.on("error", () => {});
+    inFlight.write(
+      `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
+        body.slice(0, half),
+    );
+    await requestsInFlight(server, 1);
+    // Idle connections past the descriptor limit: the kernel completes them, the process cannot accept them all.
+    for (let i = 0; i < 400; i++) {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.on("error", () => {});
+      sockets.push(socket);
+    }
+    await waitUntil(() => server.lines.some((l) => l.includes("cannot accept")), "the accept failure log line", 30_000);
+    inFlight.write(body.slice(half));
+    await waitUntil(() => answer.includes("}"), "the answer to the request in flight", 30_000);
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(answer, /"duration":26\.43883355119793/);
+    for (const s of sockets) s.destroy();
+    // Once the descriptors are given back, a new request is answered by the listener opened anew.
+    let status = 0;
+    await waitUntil(
+      async () => {
+        try {
+          const res = await fetch(`${server.url}/predict`, {
+            method: "POST",
+            body,
+            signal: AbortSignal.timeout(1000),
+          });
+          status = res.status;
+          await res.body?.cancel();
+        } catch { /* not yet */ }
+        return status === 200;
+      },
+      "a 200 after the descriptors are back",
+      30_000,
+    );
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.ok(Number(/^score_http_accept_errors_total (\d+)/m.exec(metrics)?.[1]) > 0, metrics);
+    const emfile = server.lines.filter((l) => l.includes("cannot accept"));
+    assert.equal(emfile.length, 1, "logged once");
+    assert.match(emfile[0], /"level":"warn".*"reason":"out of file descriptors \(EMFILE\)"/);
+    assert.ok(server.lines.every((l) => l.startsWith("{")), server.lines.join("\n"));
+    assert.equal(await server.stop(), 0, server.lines.join("\n"));
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+});
