@@ -5,7 +5,7 @@
  * most two batches are in memory.
  */
 import { abortable } from "../abortable.ts";
-import { InputError, TooManyRejectsError, UsageError } from "../errors.ts";
+import { describeError, InputError, TooManyRejectsError, UsageError } from "../errors.ts";
 import { type InputSource, type Model, type Prediction, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/mod.ts";
@@ -103,7 +103,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       await wait(rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]));
     }
     /** Writes one scored batch and its rejects, then counts it. */
-    const finish = async (batch: RowBatch, prediction: Prediction) => {
+    const finish = async (batch: RowBatch, prediction: Scored) => {
       const rowsOut = prediction.rows?.length ?? batch.length;
       if (rowsOut > 0) {
         const out: Record<string, ArrayLike<unknown>> = {};
@@ -114,7 +114,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
         for (const c of constants) out[c.name] = repeat(c.value, rowsOut);
         await wait(sink.write({ offset: batch.offset, length: rowsOut, columns: out }));
       }
-      const rejected = collectRejects(batch, prediction.rejects, read);
+      const rejected = collectRejects(batch, prediction, read);
       if (rejected.length > 0) {
         firstReject ??= rejected[0].error;
         if (rejects) await wait(rejects.write(rejectBatch(rejected, constants)));
@@ -134,14 +134,14 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     };
     // Three batches in flight, each at its own stage: batch n+1 is read while batch n is scored (by a model in a
     // worker, or by the main thread) and batch n-1 is written, in order.
-    let scored: { batch: RowBatch; prediction: Promise<Prediction> } | undefined;
+    let scored: { batch: RowBatch; prediction: Promise<Scored> } | undefined;
     for (;;) {
       const r = await wait(next);
       if (r.done) break;
       const batch = r.value;
       next = batches.next();
       next.catch(() => {}); // awaited on the next turn; this only silences an early rejection
-      const prediction = model.predict(batch.columns, batch.length);
+      const prediction = scoreRows(model, batch.columns, batch.length);
       prediction.catch(() => {}); // awaited below, after the batch before is written
       if (scored) await finish(scored.batch, await wait(scored.prediction));
       scored = { batch, prediction };
@@ -195,23 +195,111 @@ function columnPlan(job: BatchJob): ColumnPlan {
   return { inputs, keep, constants, columns, read };
 }
 
+/** A prediction, and the rows the model itself failed to score (each alone). */
+interface Scored extends Prediction {
+  failed?: { index: number; message: string }[];
+}
+
+/**
+ * The model's prediction for the rows; when onnxruntime fails on the batch, the rows that make it fail are found by
+ * halving (a few bad rows cost a few runs each) and set apart with its message, the others scored. When every row of
+ * a batch fails alone, it is the model that fails, not the rows: its error stands and the job stops.
+ */
+async function scoreRows(model: Model, columns: Columns, length: number): Promise<Scored> {
+  try {
+    return await model.predict(columns, length);
+  } catch (err) {
+    if (describeError(err).code !== MODEL_FAILED) throw err;
+    const scored = await isolate(model, columns, length, err as Error);
+    if (length > 1 && scored.failed?.length === length) throw err;
+    return scored;
+  }
+}
+
+/** `ModelError.runFailed`'s code: onnxruntime failed while running the graph. */
+const MODEL_FAILED = "model_failed";
+
+type Columns = Readonly<Record<string, ArrayLike<unknown>>>;
+
+/** Scores the two halves of rows whose run failed with `err`, each halved again on failure, down to single rows. */
+async function isolate(model: Model, columns: Columns, length: number, err: Error): Promise<Scored> {
+  if (length === 1) {
+    const names = model.outputColumns.map((c) => c.name);
+    return {
+      rows: new Uint32Array(0),
+      columns: Object.fromEntries(names.map((n) => [n, []])),
+      rejects: [],
+      failed: [{ index: 0, message: err.message }],
+    };
+  }
+  const half = Math.ceil(length / 2);
+  const parts: Scored[] = [];
+  for (const [start, end] of [[0, half], [half, length]]) {
+    const part = sliceColumns(columns, start, end);
+    try {
+      parts.push(await model.predict(part, end - start));
+    } catch (e) {
+      if (describeError(e).code !== MODEL_FAILED) throw e;
+      parts.push(await isolate(model, part, end - start, e as Error));
+    }
+  }
+  return joinScored(parts[0], half, parts[1], length - half);
+}
+
+function sliceColumns(columns: Columns, start: number, end: number): Columns {
+  const out: Record<string, ArrayLike<unknown>> = {};
+  for (const [name, c] of Object.entries(columns)) {
+    out[name] = ArrayBuffer.isView(c)
+      ? (c as unknown as Float64Array).subarray(start, end)
+      : Array.prototype.slice.call(c, start, end);
+  }
+  return out;
+}
+
+/** Two predictions of consecutive rows (`n` rows, then `m`) as one. */
+function joinScored(a: Scored, n: number, b: Scored, m: number): Scored {
+  const rows = a.rows === null && b.rows === null ? null : Uint32Array.from([
+    ...(a.rows ?? Array.from({ length: n }, (_, i) => i)),
+    ...Array.from(b.rows ?? Array.from({ length: m }, (_, i) => i), (i) => i + n),
+  ]);
+  const columns: Record<string, ArrayLike<unknown>> = {};
+  for (const name of Object.keys(a.columns)) columns[name] = joinColumn(a.columns[name], b.columns[name]);
+  return {
+    rows,
+    columns,
+    rejects: [...a.rejects, ...b.rejects.map((r) => ({ ...r, index: r.index + n }))],
+    failed: [...a.failed ?? [], ...(b.failed ?? []).map((f) => ({ ...f, index: f.index + n }))],
+  };
+}
+
+/** Two parts of an output column as one, typed as they were (an empty part of a failed row may be a plain array). */
+function joinColumn(a: ArrayLike<unknown>, b: ArrayLike<unknown>): ArrayLike<unknown> {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  if (ArrayBuffer.isView(a) && a.constructor === b.constructor) {
+    const out = new (a.constructor as Float64ArrayConstructor)(a.length + b.length);
+    out.set(a as unknown as Float64Array);
+    out.set(b as unknown as Float64Array, a.length);
+    return out;
+  }
+  return [...Array.from(a), ...Array.from(b)];
+}
+
 interface RejectedRow {
   row: number;
   error: string;
   data: unknown;
 }
 
-function collectRejects(
-  batch: RowBatch,
-  modelRejects: { index: number; message: string }[],
-  read: string[],
-): RejectedRow[] {
+function collectRejects(batch: RowBatch, prediction: Scored, read: string[]): RejectedRow[] {
   const out: RejectedRow[] = (batch.rejects ?? []).map((r) => ({ row: r.row + 1, error: r.message, data: r.data }));
-  for (const r of modelRejects) {
-    const row = (batch.rowNumbers?.[r.index] ?? batch.offset + r.index) + 1;
-    const data = Object.fromEntries(read.map((c) => [c, batch.columns[c][r.index]]));
-    out.push({ row, error: `Cannot parse row ${row}: ${r.message}`, data });
-  }
+  const add = (index: number, error: (row: number) => string) => {
+    const row = (batch.rowNumbers?.[index] ?? batch.offset + index) + 1;
+    const data = Object.fromEntries(read.map((c) => [c, batch.columns[c][index]]));
+    out.push({ row, error: error(row), data });
+  };
+  for (const r of prediction.rejects) add(r.index, (row) => `Cannot parse row ${row}: ${r.message}`);
+  for (const f of prediction.failed ?? []) add(f.index, (row) => `Cannot score row ${row}: ${f.message}`);
   return out.sort((a, b) => a.row - b.row);
 }
 

@@ -14,6 +14,10 @@ import { runCost } from "./run_cost.ts";
 import { unzipMaps } from "./zipmap.ts";
 import { openWorkerSession, type Session } from "./worker_session.ts";
 
+// onnxruntime's own log lines are raw coloured text on stderr, amid our JSON lines; what it has to say about a
+// failure reaches us as the error it throws. Read when the first session is made (here or in a worker).
+ort.env.logLevel = "fatal";
+
 /** Session and naming options. */
 export interface LoadOptions {
   /**
@@ -154,8 +158,9 @@ async function inWorker(bytes: Uint8Array, onnxPath: string, options: LoadOption
 function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimization ?? "all",
-    // Warnings (a declared output shape that differs from the real one) would print raw text amid the JSON logs.
-    logSeverityLevel: 3,
+    // Fatal only: warnings (a declared output shape that differs from the real one) and a failed run's error line
+    // would print raw text amid the JSON logs; the failure itself comes back as the error onnxruntime throws.
+    logSeverityLevel: 4,
   };
   // onnxruntime rejects an explicit undefined: leave the key out for its default.
   const threads = options.intraOpThreads ?? 1;

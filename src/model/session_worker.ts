@@ -11,6 +11,9 @@
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-node";
 
+// As on the main thread (load_model.ts): onnxruntime's raw log lines would break stderr's JSON lines.
+ort.env.logLevel = "fatal";
+
 /** A tensor as it crosses between threads: its type, data and dimensions. */
 export interface PlainTensor {
   type: ort.Tensor.Type;

@@ -226,3 +226,67 @@ Deno.test("runBatch", async (t) => {
     await model.close();
   }
 });
+
+Deno.test("runBatch: a row onnxruntime fails on is rejected alone with its message; the rest is scored", async (t) => {
+  await using dir = await tempDir();
+  // y = 10 * x for x in [0, 10); onnxruntime fails the whole run on any other x (an index out of its table).
+  const GATHER = join(FIXTURES, "models", "gather_table");
+  const ORT_MESSAGE =
+    /^Cannot score row (\d+): Model "gather_table" failed to run: .*indices element out of data bounds, idx=(-?\d+)/;
+  // Rows 1-based; a value outside [-10, 10) fails.
+  const cases: [string, number[], number, number[]][] = [
+    ["one bad row in a batch", [1, 2, 99, 3, 4, 5], 10, [3]],
+    ["bad rows in several batches, first and last of a batch", [42, 1, 2, 3, 4, 5, 6, 7, 8, 50], 4, [1, 10]],
+    ["a batch of one bad row", [1, 2, 3, 4, 77], 4, [5]],
+    ["neighbours", [1, 11, 12, 2, -20, 3, 4], 7, [2, 3, 5]],
+  ];
+  for (const worker of [false, true]) {
+    const model = await loadModel(GATHER, { worker });
+    try {
+      for (const [name, xs, batchSize, bad] of cases) {
+        await t.step(`${name} (model ${worker ? "in a worker" : "in process"})`, async () => {
+          const input = join(dir.path, "in.csv");
+          await Deno.writeTextFile(input, "id,x\n" + xs.map((x, i) => `r${i + 1},${x}\n`).join(""));
+          const output = join(dir.path, "out.jsonl"), rejects = join(dir.path, "rejects.jsonl");
+          const summary = await runBatch({
+            model,
+            source: await openSource(input),
+            sink: createSink(output),
+            rejects: createSink(rejects),
+            keep: ["id"],
+            batchSize,
+          });
+          const good = xs.map((x, i) => [`r${i + 1}`, 10 * x]).filter((_, i) => !bad.includes(i + 1));
+          assert.deepEqual((await jsonl(output)).map((r) => [r.id, r.y]), good);
+          const rejected = await jsonl(rejects);
+          assert.deepEqual(rejected.map((r) => r.row), bad);
+          for (const r of rejected) {
+            const [, row, idx] = ORT_MESSAGE.exec(r.error as string) ?? [];
+            assert.equal(Number(row), r.row, r.error as string);
+            assert.equal(Number(idx), xs[(r.row as number) - 1], r.error as string);
+            assert.deepEqual(r.data, { x: xs[(r.row as number) - 1], id: `r${r.row}` });
+          }
+          assert.deepEqual([summary.read, summary.predicted, summary.rejected], [xs.length, good.length, bad.length]);
+        });
+      }
+      await t.step(
+        `a batch whose every row fails: the model fails, the job stops (model ${
+          worker ? "in a worker" : "in process"
+        })`,
+        async () => {
+          const input = join(dir.path, "all_bad.csv");
+          await Deno.writeTextFile(input, "x\n1\n2\n30\n40\n");
+          const output = join(dir.path, "all_bad_out.jsonl");
+          const err = await rejection(async () =>
+            runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 2 })
+          );
+          assert.ok(err instanceof ModelError && err.code === "model_failed", String(err));
+          assert.match(err.message, /idx=30 /);
+          await assert.rejects(() => Deno.stat(output), Deno.errors.NotFound);
+        },
+      );
+    } finally {
+      await model.close();
+    }
+  }
+});

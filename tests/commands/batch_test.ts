@@ -188,6 +188,43 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
   }
 });
 
+Deno.test("score batch: a row the model fails on is rejected alone with onnxruntime's message; stderr stays JSON", async () => {
+  await using dir = await tempDir();
+  // y = 10 * x for x in [0, 10); onnxruntime fails the whole run on any other x.
+  const input = join(dir.path, "in.csv");
+  await Deno.writeTextFile(input, "id,x\na,1\nb,2\nc,99\nd,3\n");
+  const output = join(dir.path, "out.csv"), rejects = join(dir.path, "rejects.jsonl");
+  const run = await runScore([
+    "batch",
+    ...cliArgs({
+      "--model": join(FIXTURES, "models", "gather_table"),
+      "--input": input,
+      "--output": output,
+      "--rejects": rejects,
+      "--keep": "id",
+      "--no-progress": true,
+    }),
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    await Deno.readTextFile(output),
+    [
+      "id,y,model_name,model_version",
+      ...[["a", 10], ["b", 20], ["d", 30]].map(([id, y]) => `${id},${y},gather_table,16b3d017c4c6`),
+      "",
+    ].join("\n"),
+  );
+  const [reject, ...more] = (await Deno.readTextFile(rejects)).trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(more, []);
+  assert.deepEqual([reject.row, reject.data], [3, { x: 99, id: "c" }]);
+  assert.match(
+    reject.error,
+    /^Cannot score row 3: Model "gather_table" failed to run: .*indices element out of data bounds, idx=99 must be within the inclusive range \[-10,9\]$/,
+  );
+  for (const line of run.stderr.trimEnd().split("\n")) assert.doesNotThrow(() => JSON.parse(line), line);
+  assert.deepEqual(logLines(run.stderr).find((l) => l.msg === "batch done")?.rejected, 1);
+});
+
 Deno.test("score batch: two flags naming one file are refused with exit 64, nothing written", async (t) => {
   await using dir = await tempDir();
   const rides = "PULocationID,DOLocationID,trip_distance\n10,50,40\n130,205,abc\n";

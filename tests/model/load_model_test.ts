@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
 import { FIXTURES, MODELS, rejection, tempDir } from "../helpers.ts";
 
@@ -143,6 +144,27 @@ Deno.test("loadModel errors", async (t) => {
       assert.ok(err instanceof ModelError);
       assert.deepEqual(err.code, code);
       assert.match(err.message, message);
+    });
+  }
+});
+
+Deno.test("onnxruntime's own log lines stay off stderr; a failed run's message comes back as the error", async (t) => {
+  const child = fileURLToPath(new URL("./fixtures/failed_run.ts", import.meta.url));
+  for (const where of ["in process", "worker"]) {
+    await t.step(where, async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--allow-all", child, where],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.equal(stderr, "");
+      const { error } = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.match(
+        error,
+        /^Model "gather_table" failed to run: .*Gather.*indices element out of data bounds, idx=99 must be within the inclusive range \[-10,9\]/,
+      );
     });
   }
 });
