@@ -225,6 +225,11 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       signal: stop.signal,
       reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
       connectionName,
+      exchangeFlags: {
+        "--exchange": topology.exchange,
+        "--prediction-exchange": topology.predictionExchange,
+        "--dead-letter-exchange": topology.deadLetterExchange,
+      },
     });
     await stopReloading();
     await batcher.drain();

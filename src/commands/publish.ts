@@ -101,6 +101,7 @@ export function publishCommand(): Command {
           events: readEvents(source, flags, counts),
           window: flags.window,
           signal: stop.signal,
+          exchangeFlags: { "--exchange": flags.exchange },
           onConfirmed: (n) => {
             counts.published = n;
             progress?.update(counts);

@@ -7,8 +7,8 @@
  */
 import { Buffer } from "node:buffer";
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage } from "amqplib";
-import { AuthError, UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
+import { brokerError } from "./broker_error.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import type { EventMessage, MessageProperties, OutgoingMessage, PublishFailure, Verdict } from "./message.ts";
 import { declareTopology, type Topology } from "./topology.ts";
@@ -44,12 +44,9 @@ export interface ConsumerLoopOptions {
   drainTimeoutMs?: number;
   /** Shown by `rabbitmqctl list_connections client_properties`. */
   connectionName?: string;
+  /** Each flag naming an exchange, and the name given: a refused name is reported with its flag. */
+  exchangeFlags?: Record<string, string | undefined>;
 }
-
-/** AMQP reply codes that no reconnect can fix. */
-const ACCESS_REFUSED = 403;
-const PRECONDITION_FAILED = 406;
-const NOT_ALLOWED = 530;
 
 /**
  * A header on every message the loop publishes, unique within the channel:
@@ -91,7 +88,7 @@ export async function runConsumerLoop(o: ConsumerLoopOptions): Promise<void> {
       if (lost === undefined) return;
       log.warn("connection to the broker lost; reconnecting", { error: lost.message });
     } catch (err) {
-      const fatal = fatalError(err);
+      const fatal = brokerError(err, o.exchangeFlags);
       if (fatal) throw fatal;
       log.warn("cannot reach the broker; retrying", { url: redact(o.url), error: (err as Error).message, attempt });
     } finally {
@@ -425,19 +422,6 @@ function publishOptions(p: MessageProperties) {
     persistent: true,
     mandatory: true,
   };
-}
-
-/** A failure that reconnecting cannot fix, as our error; undefined for the rest. */
-function fatalError(err: unknown): Error | undefined {
-  const e = err as { code?: unknown; message?: string };
-  const message = e?.message ?? String(err);
-  if (e?.code === ACCESS_REFUSED || /ACCESS[-_]REFUSED/i.test(message)) {
-    return new AuthError(`The broker refused the credentials or the vhost: ${redact(message)}`, { cause: err });
-  }
-  if (e?.code === PRECONDITION_FAILED || e?.code === NOT_ALLOWED) {
-    return new UsageError(`The broker rejected the topology: ${message}`, { cause: err });
-  }
-  return undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { connect } from "amqplib";
 import { UnavailableError } from "../errors.ts";
 import { redact } from "../log.ts";
+import { brokerError } from "./broker_error.ts";
 import type { RowEvent } from "./row_events.ts";
 
 /** Where and how to publish. */
@@ -21,6 +22,8 @@ export interface PublishOptions {
   /** Called as confirms arrive, with the total confirmed so far. */
   onConfirmed?(confirmed: number): void;
   signal?: AbortSignal;
+  /** Each flag naming an exchange, and the name given: a refused name is reported with its flag. */
+  exchangeFlags?: Record<string, string | undefined>;
 }
 
 /**
@@ -40,12 +43,14 @@ export async function publishEvents(o: PublishOptions): Promise<number> {
   try {
     connection = await connect(o.url, { clientProperties: { connection_name: "score publish" } });
   } catch (err) {
-    throw new UnavailableError(`Cannot connect to ${redact(o.url)}: ${(err as Error).message}`, { cause: err });
+    throw brokerError(err) ??
+      new UnavailableError(`Cannot connect to ${redact(o.url)}: ${(err as Error).message}`, { cause: err });
   }
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const fail = (err: Error) => {
-    failure ??= new UnavailableError(`Publishing failed: ${err.message}`, { cause: err });
+    failure ??= brokerError(err, o.exchangeFlags) ??
+      new UnavailableError(`Publishing failed: ${err.message}`, { cause: err });
     wake?.();
   };
   connection.on("error", fail);
@@ -53,7 +58,12 @@ export async function publishEvents(o: PublishOptions): Promise<number> {
   try {
     const channel = await connection.createConfirmChannel();
     channel.on("error", fail);
-    await channel.assertExchange(o.exchange, "topic", { durable: true });
+    try {
+      await channel.assertExchange(o.exchange, "topic", { durable: true });
+    } catch (err) {
+      throw brokerError(err, o.exchangeFlags) ??
+        new UnavailableError(`Cannot declare exchange "${o.exchange}": ${(err as Error).message}`, { cause: err });
+    }
     let outstanding = 0;
     let confirmed = 0;
     const settle = (err: unknown) => {

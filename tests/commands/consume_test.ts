@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel } from "../../src/model/mod.ts";
 import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts";
-import { cliArgs, FIXTURES, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
+import { cliArgs, FIXTURES, logLines, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
 
@@ -114,6 +114,33 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
     assert.equal(code, 77, stderr);
     assert.doesNotMatch(stderr, /wr0ng/);
   });
+  const reserved: [string, Record<string, string>, RegExp][] = [
+    ["--exchange", { "--exchange": "amq.score-test", "--prediction-exchange": "y" }, /^--exchange "amq\.score-test"/],
+    [
+      "--prediction-exchange",
+      { "--exchange": randomName("rides"), "--prediction-exchange": "amq.score-test" },
+      /^--prediction-exchange "amq\.score-test"/,
+    ],
+  ];
+  for (const [flag, flags, message] of reserved) {
+    await t.step(
+      `a reserved ${flag} name (amq.*): exit 64 naming the flag and the name, not the credentials`,
+      async () => {
+        await using broker = await TestBroker.open();
+        // What the run may declare before the refused name.
+        if (flags["--exchange"] !== "amq.score-test") broker.track({ exchanges: [flags["--exchange"]] });
+        const { code, stderr } = await runScore([
+          "consume",
+          ...cliArgs({ "--model": "ride-duration-linreg", "--amqp-url": AMQP_URL, ...flags }),
+        ]);
+        assert.equal(code, 64, stderr);
+        const errors = logLines(stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+        assert.match(errors.join("\n"), message);
+        assert.match(errors.join("\n"), /is a reserved exchange name: the broker keeps names starting with "amq\."/);
+        assert.doesNotMatch(stderr, /credentials/);
+      },
+    );
+  }
 });
 
 Deno.test("score consume (real RabbitMQ)", async (t) => {

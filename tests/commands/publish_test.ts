@@ -116,6 +116,30 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     assert.match(bad.stderr, /whole number/);
   });
 
+  await t.step("wrong credentials: exit 77, as score consume, password hidden", async () => {
+    const url = AMQP_URL.replace(/\/\/([^:]+):[^@]*@/, "//$1:wr0ng@");
+    const run = await runScore(["publish", ...cliArgs({ "--input": csv, "--exchange": "x", "--amqp-url": url })]);
+    assert.equal(run.code, 77, run.stderr);
+    const errors = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+    assert.match(errors.join("\n"), /^The broker refused the credentials or the vhost: .*ACCESS.REFUSED/);
+    assert.doesNotMatch(run.stderr, /wr0ng/);
+  });
+
+  await t.step(
+    "a reserved --exchange name (amq.*): exit 64 naming the flag and the name, not the credentials",
+    async () => {
+      const run = await runScore([
+        "publish",
+        ...cliArgs({ "--input": csv, "--exchange": "amq.score-test", "--amqp-url": AMQP_URL }),
+      ]);
+      assert.equal(run.code, 64, run.stderr);
+      const errors = logLines(run.stderr).filter((l) => l.level === "error").map((l) => l.msg as string);
+      assert.deepEqual(errors, [
+        '--exchange "amq.score-test" is a reserved exchange name: the broker keeps names starting with "amq." for itself; choose another name',
+      ]);
+    },
+  );
+
   await t.step("an unreachable broker fails with exit 69", async () => {
     const run = await runScore([
       "publish",
