@@ -2,8 +2,8 @@
  * Where `score serve` listens: node:http (through `@hono/node-server`)
  * rather than `Deno.serve`, because only node:http can defend the process
  * against clients: `Deno.serve` has no header, body or idle timeouts and no
- * cap on connections, and dies of an uncaught EMFILE when connections
- * exhaust its file descriptors. Here a request whose headers do not arrive
+ * cap on connections, so connections can exhaust its file descriptors
+ * (`listen_deno.ts` survives that, but cannot prevent it). Here a request whose headers do not arrive
  * within `headersTimeoutMs`, or whose whole body does not arrive within
  * `headersTimeoutMs + bodyTimeoutMs`, is closed; an idle keep-alive
  * connection is closed after `keepAliveTimeoutMs`; past `maxConnections`
