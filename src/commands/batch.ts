@@ -18,6 +18,7 @@ import {
   pairList,
   progressOption,
   storeOptions,
+  strictCategoriesOption,
   wholeNumber,
 } from "../cli/options.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
@@ -140,6 +141,7 @@ export function batchCommand(): Command {
       default: 10_000,
     }),
     progressOption(),
+    strictCategoriesOption(),
     ...modelTuningOptions(),
   ]);
   return cmd.action(async (flags: BatchFlags) => {
