@@ -51,6 +51,8 @@ export interface BatchProgress {
 
 /** What a finished run reports. */
 export interface BatchSummary extends BatchProgress {
+  /** Rows that carried a category the model has never seen (scored, or rejected when the model is strict). */
+  unknownCategories: number;
   seconds: number;
   rowsPerSecond: number;
 }
@@ -84,6 +86,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   }
   const { inputs, keep, constants, columns, read } = plan;
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
+  let unknownCategories = 0;
   let firstReject: string | undefined;
 
   const wait = <T>(work: Promise<T>) => abortable(work, job.signal);
@@ -123,6 +126,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       progress.read += batch.length + (batch.rejects?.length ?? 0);
       progress.predicted += rowsOut;
       progress.rejected += rejected.length;
+      unknownCategories += prediction.unknownCategories ?? 0;
       job.onProgress?.({ ...progress });
       if (job.maxRejects !== undefined && job.maxRejects >= 0 && progress.rejected > job.maxRejects) {
         throw new TooManyRejectsError(
@@ -160,7 +164,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     await source.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { ...progress, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
+  return { ...progress, unknownCategories, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
 }
 
 /** What a job reads and writes, column by column. */
@@ -203,14 +207,15 @@ interface RejectedRow {
 
 function collectRejects(
   batch: RowBatch,
-  modelRejects: { index: number; message: string }[],
+  modelRejects: { index: number; message: string; unknownCategory?: true }[],
   read: string[],
 ): RejectedRow[] {
   const out: RejectedRow[] = (batch.rejects ?? []).map((r) => ({ row: r.row + 1, error: r.message, data: r.data }));
   for (const r of modelRejects) {
     const row = (batch.rowNumbers?.[r.index] ?? batch.offset + r.index) + 1;
     const data = Object.fromEntries(read.map((c) => [c, batch.columns[c][r.index]]));
-    out.push({ row, error: `Cannot parse row ${row}: ${r.message}`, data });
+    // A category the model has never seen was read well: it is the scoring that refuses it.
+    out.push({ row, error: `Cannot ${r.unknownCategory ? "score" : "parse"} row ${row}: ${r.message}`, data });
   }
   return out.sort((a, b) => a.row - b.row);
 }

@@ -24,7 +24,7 @@ import {
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { openModel } from "../store/mod.ts";
-import { runWindow } from "./batch_job.ts";
+import { hasCategories, runWindow } from "./batch_job.ts";
 import { type BatchFlags, planBatch, REPLACE_MODES } from "./batch_plan.ts";
 
 /**
@@ -153,13 +153,14 @@ export function batchCommand(): Command {
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
     try {
-      const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
+      const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();
         const summary = await runWindow(plan, model, window, interrupt.signal);
         totals.read += summary.read;
         totals.predicted += summary.predicted;
         totals.rejected += summary.rejected;
+        totals.unknownCategories += summary.unknownCategories;
         totals.seconds += summary.seconds;
       }
       if (plan.windows.length > 1) {
@@ -167,7 +168,10 @@ export function batchCommand(): Command {
           model: model.name,
           version: model.version,
           windows: plan.windows.length,
-          ...totals,
+          read: totals.read,
+          predicted: totals.predicted,
+          rejected: totals.rejected,
+          ...(hasCategories(model) ? { unknown_categories: totals.unknownCategories } : {}),
           seconds: Math.round(totals.seconds * 1000) / 1000,
         });
       }

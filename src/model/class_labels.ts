@@ -40,7 +40,7 @@ export function classLabels(model: ModelProto): Map<string, ClassLabels> {
     if (node.domain !== "ai.onnx.ml" || !CLASSIFIERS.has(node.opType ?? "")) continue;
     const probabilities = node.output?.[1];
     const labels = labelsOf(node);
-    if (!probabilities || labels === undefined) continue;
+    if (!probabilities || labels === undefined || pairwiseScores(node)) continue;
     const seen = new Set<string>();
     const frontier = [probabilities];
     while (frontier.length > 0) {
@@ -56,6 +56,17 @@ export function classLabels(model: ModelProto): Map<string, ClassLabels> {
     }
   }
   return found;
+}
+
+/**
+ * Whether the node's scores are one per pair of classes, not one per class: an SVMClassifier with support vectors
+ * and without probabilities (`prob_a`) answers its one-vs-one decision values, which for 3 classes are 3 values
+ * too.
+ */
+function pairwiseScores(node: NodeProto): boolean {
+  if (node.opType !== "SVMClassifier") return false;
+  const supportVectors = (attributeList(node, "vectors_per_class") ?? []).length > 0;
+  return supportVectors && (node.attribute?.find((a) => a.name === "prob_a")?.floats ?? []).length === 0;
 }
 
 /** A classifier's labels, or undefined when it has none or they repeat (columns named by them would clash). */

@@ -97,6 +97,8 @@ export interface RowReject {
   value: unknown;
   /** E.g. `column "trip_distance" is not a number (got "abc")`. */
   message: string;
+  /** Set when the value was read well but is a category the model has never seen (with `strictCategories`). */
+  unknownCategory?: true;
 }
 
 /** What `predict` gives back. */
@@ -417,6 +419,7 @@ export class Model {
           message: `column "${name}" has category ${
             typeof value === "string" ? show(value) : `"${value}"`
           } the model has never seen`,
+          unknownCategory: true,
         });
       }
     }

@@ -41,9 +41,10 @@ Deno.test("inspect: the example requests are answered by score serve's app, for 
         });
         const answer = await predict.json();
         assert.equal(predict.status, 200, JSON.stringify(answer));
-        // a ZipMap's probabilities answer under its key as {label: probability}; other outputs as their columns
+        // a classifier's probabilities (with or without a ZipMap) answer under its key as {label: probability};
+        // other outputs as their columns
         for (const o of d.outputs) {
-          if (o.zipmapLabels !== null) assert.deepEqual(Object.keys(answer[o.key]), o.zipmapLabels);
+          if (o.labels !== null) assert.deepEqual(Object.keys(answer[o.key]), o.labels);
           else for (const c of o.columns) assert.ok(c in answer, `${c} in ${JSON.stringify(answer)}`);
         }
         const infer = await app.request(new URL(d.infer.url).pathname, {
@@ -70,11 +71,11 @@ Deno.test("inspect: fixed batch, [N,K] inputs and ZipMap labels are shown as sco
   assert.deepEqual(iris.inputs.map((i) => [i.name, i.type, i.shape, i.columns, i.list]), [
     ["X", "float32", ["N", "4"], ["X_0", "X_1", "X_2", "X_3"], true],
   ]);
-  const probabilities = iris.outputs.find((o) => o.zipmapLabels !== null)!;
-  assert.deepEqual(probabilities.zipmapLabels, ["0", "1", "2"]);
+  const probabilities = iris.outputs.find((o) => o.labels !== null)!;
+  assert.deepEqual([probabilities.labels, probabilities.labelsFrom], [["0", "1", "2"], "ZipMap"]);
   assert.equal(probabilities.columns.length, 3);
   const linreg = await describe(join(MODELS, "ride-duration-linreg"));
   assert.equal(linreg.csvHeader, "PULocationID,DOLocationID,trip_distance");
   assert.deepEqual(linreg.exampleRow, { PULocationID: 1, DOLocationID: 1, trip_distance: 0.5 });
-  assert.deepEqual(linreg.outputs.map((o) => o.zipmapLabels), [null]);
+  assert.deepEqual(linreg.outputs.map((o) => o.labels), [null]);
 });
