@@ -79,3 +79,25 @@ Deno.test("inspect: fixed batch, [N,K] inputs and ZipMap labels are shown as sco
   assert.deepEqual(linreg.exampleRow, { PULocationID: 1, DOLocationID: 1, trip_distance: 0.5 });
   assert.deepEqual(linreg.outputs.map((o) => o.labels), [null]);
 });
+
+Deno.test("inspect: class labels of classifiers without a ZipMap, and known categories in the example row", async () => {
+  const catboost = await describe(join(REAL_EXPORTS, "catboost_ckd"));
+  assert.deepEqual(catboost.outputs.map((o) => [o.name, o.columns, o.labels, o.labelsFrom]), [
+    ["label", ["label"], null, null],
+    ["probabilities", ["probabilities_0", "probabilities_1"], ["0", "1"], "TreeEnsembleClassifier"],
+  ]);
+  const car = await describe(join(REAL_EXPORTS, "skl_coltrans_car_price"));
+  assert.deepEqual(car.inputs.map((i) => [i.name, i.categories]), [
+    ["brand", [["Audi", "BMW", "Ford", "Tesla", "Toyota", "VW"]]],
+    ["mileage", null],
+    ["year", null],
+    ["fuel_type", [["Diesel", "Electric", "Gasoline", "Hybrid"]]],
+  ]);
+  assert.deepEqual(car.exampleRow, { brand: "Audi", mileage: 0.5, year: 0.5, fuel_type: "Diesel" });
+  const onehot = await describe(join(FIXTURES, "models", "byom", "onehot"));
+  assert.deepEqual(onehot.exampleRow, { color: "red", zone: 10, distance: 0.5 });
+  const infer = onehot.infer.body as { inputs: { data: unknown[] }[] };
+  assert.deepEqual(infer.inputs.map((i) => i.data), [["red"], [10], [0.5]]);
+  const fixed = await describe(join(REAL_EXPORTS, "onnxmltools_onehot_int64_fixed1"));
+  assert.deepEqual(fixed.exampleRow, { input_0: 0, input_1: 1, input_2: 0 });
+});
