@@ -79,6 +79,26 @@ export const SYNTHETIC_CASES: ByomCase[] = [
     path: join(SYNTHETIC, "dynamic_k"),
     rows: [{ a: 1, b: 2, c: 3.5 }, { a: -1, b: 0.25, c: 8 }],
   },
+  ...["svc_strings", "svc_pairwise"].map((name) => ({
+    name,
+    path: join(SYNTHETIC, name),
+    rows: [[1, 0, 0.5], [-1, -1, 0], [0.25, 2, -0.5]].map((v) => vectorRow("float_input", v)),
+  })),
+  {
+    name: "linear_int64_labels",
+    path: join(SYNTHETIC, "linear_int64_labels"),
+    rows: [[1, 2, 3], [3, -1, 0.5], [-2, 4, 1]].map((v) => vectorRow("x", v)),
+  },
+  {
+    name: "onehot",
+    path: join(SYNTHETIC, "onehot"),
+    // "purple" and 99 are categories the model has never seen: by default it scores them as its encoders do.
+    rows: [
+      { color: "red", zone: 10, distance: 1.5 },
+      { color: "blue", zone: 30, distance: -2 },
+      { color: "purple", zone: 99, distance: 0.25 },
+    ],
+  },
 ];
 
 /** The real exports, each with the recorded row 0 and a second row made from it (to score several rows). */
@@ -188,8 +208,8 @@ function typed(type: string, values: unknown[]) {
 }
 
 /**
- * Row `r` of a direct run as a JSON answer gives it: each output's columns, or for a ZipMap's probabilities
- * one object keyed by class label; int64 as numbers (text beyond 2^53), NaN as null.
+ * Row `r` of a direct run as a JSON answer gives it: each output's columns, or for a classifier's probabilities
+ * (with or without a ZipMap) one object keyed by class label; int64 as numbers (text beyond 2^53), NaN as null.
  */
 export function expectedJson(model: Model, direct: Map<string, unknown[][]>, r: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};

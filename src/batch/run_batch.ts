@@ -51,6 +51,8 @@ export interface BatchProgress {
 
 /** What a finished run reports. */
 export interface BatchSummary extends BatchProgress {
+  /** Rows that carried a category the model has never seen (scored, or rejected when the model is strict). */
+  unknownCategories: number;
   seconds: number;
   rowsPerSecond: number;
 }
@@ -84,6 +86,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   }
   const { inputs, keep, constants, columns, read } = plan;
   const progress: BatchProgress = { read: 0, predicted: 0, rejected: 0 };
+  let unknownCategories = 0;
   let firstReject: string | undefined;
 
   const wait = <T>(work: Promise<T>) => abortable(work, job.signal);
@@ -123,6 +126,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
       progress.read += batch.length + (batch.rejects?.length ?? 0);
       progress.predicted += rowsOut;
       progress.rejected += rejected.length;
+      unknownCategories += prediction.unknownCategories ?? 0;
       job.onProgress?.({ ...progress });
       if (job.maxRejects !== undefined && job.maxRejects >= 0 && progress.rejected > job.maxRejects) {
         throw new TooManyRejectsError(
@@ -160,7 +164,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     await source.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { ...progress, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
+  return { ...progress, unknownCategories, seconds, rowsPerSecond: progress.read / Math.max(seconds, 1e-9) };
 }
 
 /** What a job reads and writes, column by column. */
@@ -269,6 +273,7 @@ function joinScored(a: Scored, n: number, b: Scored, m: number): Scored {
     columns,
     rejects: [...a.rejects, ...b.rejects.map((r) => ({ ...r, index: r.index + n }))],
     failed: [...a.failed ?? [], ...(b.failed ?? []).map((f) => ({ ...f, index: f.index + n }))],
+    unknownCategories: (a.unknownCategories ?? 0) + (b.unknownCategories ?? 0),
   };
 }
 
@@ -298,7 +303,10 @@ function collectRejects(batch: RowBatch, prediction: Scored, read: string[]): Re
     const data = Object.fromEntries(read.map((c) => [c, batch.columns[c][index]]));
     out.push({ row, error: error(row), data });
   };
-  for (const r of prediction.rejects) add(r.index, (row) => `Cannot parse row ${row}: ${r.message}`);
+  // A category the model has never seen was read well: it is the scoring that refuses it.
+  for (const r of prediction.rejects) {
+    add(r.index, (row) => `Cannot ${r.unknownCategory ? "score" : "parse"} row ${row}: ${r.message}`);
+  }
   for (const f of prediction.failed ?? []) add(f.index, (row) => `Cannot score row ${row}: ${f.message}`);
   return out.sort((a, b) => a.row - b.row);
 }

@@ -150,6 +150,8 @@ export interface ModelTuningFlags {
   cacheDir: string;
   modelTimeout: number;
   modelMaxBytes: number;
+  /** Set by `--strict-categories` where a command takes it (batch, serve, consume). */
+  strictCategories?: boolean;
 }
 
 /** Session options every command that loads a model takes. */
@@ -206,6 +208,19 @@ export function progressOption(): Option {
   return envOption("--no-progress", "no progress bar or progress lines", { env: "SCORE_NO_PROGRESS" });
 }
 
+/**
+ * `--strict-categories`: the commands that score (batch, serve, consume) reject a row whose category the model has
+ * never seen. Unset, the manifest's `strictCategories` decides (default: score it as the model does).
+ */
+export function strictCategoriesOption(): Option {
+  return envOption(
+    "--strict-categories",
+    "reject a row whose category (of a string or int64 input the model's encoders list) the model has never seen " +
+      `(default: the manifest's "strictCategories", else score it as the model does)`,
+    { env: "SCORE_STRICT_CATEGORIES" },
+  );
+}
+
 /** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
 export function storeOptions(
   opts: { cacheDir: string; modelTimeout?: number; modelMaxBytes?: number },
@@ -215,12 +230,13 @@ export function storeOptions(
 
 /** Reads the model tuning options back into `loadModel`'s options. */
 export function loadOptions(
-  opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string> },
+  opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string>; strictCategories?: boolean },
 ): LoadOptions {
   return {
     intraOpThreads: opts.threads,
     graphOptimization: opts.graphOptimization as LoadOptions["graphOptimization"],
     renames: opts.rename,
+    ...(opts.strictCategories ? { strictCategories: true } : {}),
   };
 }
 
@@ -259,6 +275,7 @@ export function onlineOptions(defaults: { unit: string; delayMs: number; maxBatc
       `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
       { env: "SCORE_MAX_BATCH_DELAY_MS", parse: wholeNumber(0), default: defaults.delayMs },
     ),
+    strictCategoriesOption(),
     ...modelTuningOptions(),
   ];
 }

@@ -18,13 +18,14 @@ import {
   pairList,
   progressOption,
   storeOptions,
+  strictCategoriesOption,
   wholeNumber,
 } from "../cli/options.ts";
 import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { openModel } from "../store/mod.ts";
-import { runWindow } from "./batch_job.ts";
+import { hasCategories, runWindow } from "./batch_job.ts";
 import { type BatchFlags, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
 
 /**
@@ -141,6 +142,7 @@ export function batchCommand(): Command {
       default: 10_000,
     }),
     progressOption(),
+    strictCategoriesOption(),
     ...modelTuningOptions(),
   ]);
   return cmd.action(async (flags: BatchFlags) => {
@@ -156,13 +158,14 @@ export function batchCommand(): Command {
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
     try {
-      const totals = { read: 0, predicted: 0, rejected: 0, seconds: 0 };
+      const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();
         const summary = await runWindow(plan, model, window, interrupt.signal);
         totals.read += summary.read;
         totals.predicted += summary.predicted;
         totals.rejected += summary.rejected;
+        totals.unknownCategories += summary.unknownCategories;
         totals.seconds += summary.seconds;
       }
       if (plan.windows.length > 1) {
@@ -170,7 +173,10 @@ export function batchCommand(): Command {
           model: model.name,
           version: model.version,
           windows: plan.windows.length,
-          ...totals,
+          read: totals.read,
+          predicted: totals.predicted,
+          rejected: totals.rejected,
+          ...(hasCategories(model) ? { unknown_categories: totals.unknownCategories } : {}),
           seconds: Math.round(totals.seconds * 1000) / 1000,
         });
       }

@@ -89,6 +89,7 @@ export async function runWindow(
     read: summary.read,
     predicted: summary.predicted,
     rejected: summary.rejected,
+    ...(hasCategories(model) ? { unknown_categories: summary.unknownCategories } : {}),
     seconds: Math.round(summary.seconds * 1000) / 1000,
     rows_per_s: Math.round(summary.rowsPerSecond),
   });
@@ -155,4 +156,9 @@ function createSinks(
     }, { target: "rejects target", format: "--rejects-format", table: "--rejects-table" })
     : undefined;
   return { sink, rejects };
+}
+
+/** Whether the model lists known categories for an input: only then does a summary count rows with unknown ones. */
+export function hasCategories(model: Model): boolean {
+  return model.inputs.some((i) => i.categories !== undefined);
 }

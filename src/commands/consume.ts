@@ -156,6 +156,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const model = opened.model;
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
+  metrics.current = model;
   const server = flags.metricsPort === undefined
     ? undefined
     : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
@@ -205,6 +206,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
         batcher = newBatcher(next);
         handler.replace(batcher, next);
         metrics.version = next.version;
+        metrics.current = next;
         await old.drain();
         await old.model.close().catch(() => {});
       },

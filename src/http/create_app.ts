@@ -19,7 +19,7 @@ import { AccessLog } from "./access_log.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
 import { Metrics } from "./metrics.ts";
-import { METRICS_CONTENT_TYPE } from "../metrics/mod.ts";
+import { METRICS_CONTENT_TYPE, unknownCategoriesCounter } from "../metrics/mod.ts";
 import { oipRoutes } from "./oip_routes.ts";
 import { openApi } from "./openapi.ts";
 import { predictRoutes } from "./predict_routes.ts";
@@ -68,6 +68,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     labelNames: ["model", "version"],
     read: () => plane.models.map((m) => ({ labels: { model: m.name, version: m.version }, value: 1 })),
   });
+  unknownCategoriesCounter(metrics.registry, () => plane.models);
   // Built again only when the served models change.
   let document: { models: readonly Model[]; body: ReturnType<typeof openApi> } | undefined;
   const openApiDocument = () => {

@@ -21,6 +21,11 @@ export interface InputDescription {
   required: boolean;
   /** The batch size this input fixes, or null. */
   fixedBatch: number | null;
+  /**
+   * The categories the model knows for each column (as its encoders list them; int64 in decimal), null for a
+   * column no encoder reads; null for an input without any.
+   */
+  categories: (string[] | null)[] | null;
 }
 
 /** One output as `score` answers it. */
@@ -31,8 +36,13 @@ export interface OutputDescription {
   /** The key of JSON answers. */
   key: string;
   columns: string[];
-  /** A ZipMap's class labels (the ZipMap is rewritten to a probability tensor at load), or null. */
-  zipmapLabels: string[] | null;
+  /** The class labels of a classifier's probabilities (one per column, as JSON answers key them), or null. */
+  labels: string[] | null;
+  /**
+   * Where the labels were read: `ZipMap` (rewritten to a probability tensor at load), or the classifier node's op
+   * (`LinearClassifier`, `SVMClassifier`, `TreeEnsembleClassifier`); null without labels.
+   */
+  labelsFrom: string | null;
 }
 
 /** A request ready to send. */
@@ -55,7 +65,7 @@ export interface ModelDescription {
   outputs: OutputDescription[];
   /** The columns a row needs, in input order: a CSV header for `score batch`. */
   columns: string[];
-  /** An example row: a placeholder value of the right type for each column. */
+  /** An example row: a known category where the model lists some, else a placeholder value of the right type. */
   exampleRow: Record<string, unknown>;
   predict: ExampleRequest;
   infer: ExampleRequest;
@@ -99,6 +109,7 @@ export function describeModel(model: Model, baseUrl: string): ModelDescription {
     aliases: [...i.aliases],
     required: i.required,
     fixedBatch: i.fixedBatch,
+    categories: i.categories ? i.categories.map((c) => c ? [...c] : null) : null,
   }));
   const outputs = model.outputs.map((o): OutputDescription => ({
     name: o.name,
@@ -106,14 +117,16 @@ export function describeModel(model: Model, baseUrl: string): ModelDescription {
     shape: shapeText(o.shape),
     key: o.key,
     columns: [...o.columns],
-    zipmapLabels: o.labels ? [...o.labels] : null,
+    labels: o.labels ? [...o.labels] : null,
+    labelsFrom: o.labels ? o.labelsFrom ?? null : null,
   }));
   const columns = inputs.flatMap((i) => i.columns);
-  const exampleRow = Object.fromEntries(inputs.flatMap((i) => i.columns.map((c) => [c, EXAMPLE[i.type]])));
+  const examples = model.inputs.map((i) => i.columns.map((_, k) => example(i.type, i.categories?.[k])));
+  const exampleRow = Object.fromEntries(inputs.flatMap((i, n) => i.columns.map((c, k) => [c, examples[n][k]])));
   const metadata = modelMetadata(model);
   const inferBody = {
     inputs: model.inputs.map((input, k) => {
-      const values = input.columns.map(() => EXAMPLE[input.type]);
+      const values = examples[k];
       return {
         name: input.name,
         shape: input.shape.length === 1 ? [1] : [1, values.length],
@@ -139,6 +152,15 @@ export function describeModel(model: Model, baseUrl: string): ModelDescription {
     csvHeader: stringify([columns]).trimEnd(),
     warnings: [...model.warnings],
   };
+}
+
+/** A column's example value: the first category the model knows, else the type's placeholder. */
+function example(type: TensorType, categories: readonly string[] | null | undefined): unknown {
+  const first = categories?.[0];
+  if (first === undefined) return EXAMPLE[type];
+  if (type !== "int64") return first;
+  // An int64 category beyond what a double holds exactly goes as text, which the model reads back exactly.
+  return Number.isSafeInteger(Number(first)) ? Number(first) : first;
 }
 
 function shapeText(shape: ReadonlyArray<number | string>): string[] {

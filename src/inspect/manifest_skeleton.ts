@@ -6,7 +6,8 @@ import type { ModelDescription } from "./describe_model.ts";
 
 /**
  * The manifest skeleton of a described model: every input (its columns when it takes several, its aliases and
- * `required`), every output (its labels when it has several columns).
+ * `required`), every output (its labels when it has several columns), and `strictCategories` for a model whose
+ * encoders list known categories.
  *
  * @example
  * ```ts
@@ -26,5 +27,7 @@ export function manifestSkeleton(d: ModelDescription) {
       },
     ])),
     outputs: Object.fromEntries(d.outputs.map((o) => [o.name, o.columns.length > 1 ? { labels: o.columns } : {}])),
+    // Shown where it matters, so a user finds the switch: false is what the model does without it.
+    ...(d.inputs.some((i) => i.categories !== null) ? { strictCategories: false } : {}),
   };
 }

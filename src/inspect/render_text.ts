@@ -43,15 +43,35 @@ export function renderText(d: ModelDescription): string {
       o.name,
       o.type,
       `[${o.shape}]`,
-      o.columns.join(", ") + (o.zipmapLabels ? `; ZipMap rewritten, labels ${o.zipmapLabels.join(", ")}` : ""),
+      o.columns.join(", ") + (o.labels ? `; ${labelsText(o.labelsFrom)} ${o.labels.join(", ")}` : ""),
     ]),
   ));
+  const categorical = d.inputs.flatMap((i) =>
+    (i.categories ?? []).flatMap((c, k) => c === null ? [] : [[i.columns[k], c] as const])
+  );
+  if (categorical.length > 0) {
+    lines.push("", "known categories (what the model's encoders list; --strict-categories rejects any other)");
+    lines.push(...table(["column", "categories"], categorical.map(([column, c]) => [column, categoriesText(c)])));
+  }
   lines.push("", "columns a row needs (CSV header for score batch)", `  ${d.csvHeader}`);
   lines.push("", "POST /predict (score serve)", `  ${d.predict.curl}`);
   lines.push("", "OIP infer (score serve)", `  ${d.infer.curl}`);
   for (const w of d.warnings) lines.push("", `warning: ${w}`);
   return lines.join("\n") + "\n";
 }
+
+function labelsText(from: string | null): string {
+  return from === "ZipMap" ? "ZipMap rewritten, labels" : `labels (from the ${from ?? "classifier"})`;
+}
+
+/** At most CATEGORIES_SHOWN categories, then how many more: a column may have hundreds. */
+function categoriesText(categories: readonly string[]): string {
+  const shown = categories.slice(0, CATEGORIES_SHOWN).map((c) => JSON.stringify(c)).join(", ");
+  const more = categories.length - CATEGORIES_SHOWN;
+  return more > 0 ? `${shown}, … (${more} more; --json lists all)` : shown;
+}
+
+const CATEGORIES_SHOWN = 20;
 
 function table(header: string[], rows: string[][]): string[] {
   const all = [header, ...rows];

@@ -21,3 +21,4 @@ export {
   scrapedGauge,
   type ScrapedMetric,
 } from "./registry.ts";
+export { type CountsUnknownCategories, unknownCategoriesCounter } from "./unknown_categories.ts";

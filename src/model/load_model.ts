@@ -4,6 +4,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { basename, dirname, join } from "node:path";
+import { type GraphFacts, graphFacts } from "./graph_facts.ts";
 import { inputLayout } from "./input_layout.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { checkInputColumns, checkManifest } from "./manifest_check.ts";
@@ -36,6 +37,11 @@ export interface LoadOptions {
    */
   manifest?: Manifest;
   /**
+   * Rejects a row whose category (of a string or int64 input an encoder of the graph reads) the model has never
+   * seen. Unset: the manifest's `strictCategories`, else false (the row is scored as the model scores it).
+   */
+  strictCategories?: boolean;
+  /**
    * Runs the model in a worker thread (the same bytes and options, so the same bits): `predict` then leaves the
    * calling thread free while the model scores, for a caller with other work meanwhile (`score batch` reads and
    * writes). Off by default: a single small run costs a message each way. `"auto"`: in a worker unless the model
@@ -64,6 +70,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   // The session to release if loading fails: none while one is being replaced.
   let owned: ort.InferenceSession | undefined = session;
   const warnings: string[] = [];
+  const facts = readFacts(bytes, onnxPath, warnings);
   try {
     // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
     const zipLabels = new Map<string, string[]>();
@@ -80,9 +87,21 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     checkManifest(manifest, session.inputNames, session.outputNames, manifestPath ?? onnxPath);
     const { inputs, fixedBatch } = inputLayout(session.inputMetadata, manifest, onnxPath);
     checkInputColumns(inputs, onnxPath);
+    for (const input of inputs) {
+      const categories = facts.categories.get(input.name);
+      if (categories?.length === input.columns.length) input.categories = categories;
+    }
     const outputs = await outputLayout(
       session,
-      { manifest, inputs, fixedBatch, zipLabels, renames: options.renames, where: onnxPath },
+      {
+        manifest,
+        inputs,
+        fixedBatch,
+        zipLabels,
+        classLabels: facts.classLabels,
+        renames: options.renames,
+        where: onnxPath,
+      },
       warnings,
     );
     const version = manifest.version ?? await shortSha256(bytes);
@@ -104,6 +123,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       outputs,
       fixedBatch,
       warnings,
+      strictCategories: options.strictCategories ?? manifest.strictCategories ?? false,
     });
   } catch (err) {
     await owned?.release();
@@ -166,6 +186,19 @@ function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptio
   const threads = options.intraOpThreads ?? 1;
   if (threads > 0) sessionOptions.intraOpNumThreads = threads;
   return sessionOptions;
+}
+
+/** The graph's class labels and known categories; none (and a warning) when the graph cannot be read. */
+function readFacts(bytes: Uint8Array, onnxPath: string, warnings: string[]): GraphFacts {
+  try {
+    return graphFacts(bytes);
+  } catch (err) {
+    // onnxruntime reads the model: only the names and checks read off the graph are lost.
+    warnings.push(
+      `Cannot read class labels and known categories from the graph of ${onnxPath}: ${(err as Error).message}`,
+    );
+    return { classLabels: new Map(), categories: new Map() };
+  }
 }
 
 function unzipFile(bytes: Uint8Array, onnxPath: string) {

@@ -13,7 +13,8 @@
  *     "tenure": { "required": true },
  *     "float_input": { "columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"] }
  *   },
- *   "outputs": { "probabilities": { "labels": ["no", "yes"] }, "duration": { "rename": "ride_duration" } }
+ *   "outputs": { "probabilities": { "labels": ["no", "yes"] }, "duration": { "rename": "ride_duration" } },
+ *   "strictCategories": true
  * }
  * ```
  */
@@ -44,6 +45,11 @@ export interface Manifest {
   description?: string;
   inputs?: Record<string, InputManifest>;
   outputs?: Record<string, OutputManifest>;
+  /**
+   * Reject a row whose category the model has never seen (of an input whose categories the graph's encoders
+   * list), as `--strict-categories` does; false by default.
+   */
+  strictCategories?: boolean;
 }
 
 /**
@@ -61,6 +67,9 @@ export function parseManifest(raw: unknown, where: string): Manifest {
   checkKeys(raw, KEYS.top, "", fail);
   for (const key of ["name", "version", "description"] as const) {
     if (raw[key] !== undefined && typeof raw[key] !== "string") throw fail(`"${key}" is not a string`);
+  }
+  if (raw.strictCategories !== undefined && typeof raw.strictCategories !== "boolean") {
+    throw fail(`"strictCategories" is not true or false`);
   }
   for (const section of ["inputs", "outputs"] as const) {
     const entries = raw[section];
@@ -88,7 +97,7 @@ export function parseManifest(raw: unknown, where: string): Manifest {
 
 /** The keys a manifest may have, at the top and in each input or output entry. */
 const KEYS = {
-  top: ["name", "version", "description", "inputs", "outputs"],
+  top: ["name", "version", "description", "inputs", "outputs", "strictCategories"],
   inputs: ["aliases", "required", "columns"],
   outputs: ["rename", "labels"],
 };

@@ -44,6 +44,12 @@ export interface InputSpec {
   required: boolean;
   /** The batch size this input fixes (`[1,K]` gives 1), or null when it takes any number of rows. */
   fixedBatch: number | null;
+  /**
+   * For a string or int64 input whose values an encoder of the graph reads (OneHotEncoder, LabelEncoder,
+   * CategoryMapper): the categories the model knows, per column (as text; int64 in decimal), null for a column no
+   * encoder reads. Absent for other inputs.
+   */
+  categories?: ReadonlyArray<readonly string[] | null>;
 }
 
 /**
@@ -73,10 +79,13 @@ export interface OutputSpec {
    */
   columns: string[];
   /**
-   * A ZipMap classifier's class labels (as text; int64 labels in decimal), one per column. JSON answers give
-   * such an output as an object `{label: probability}`, as skl2onnx users know it from Python.
+   * A classifier's class labels (as text; int64 labels in decimal), one per column: a ZipMap's, or the
+   * classifier node's whose probabilities this output is. JSON answers give such an output as an object
+   * `{label: probability}`, as skl2onnx users know it from Python.
    */
   labels?: string[];
+  /** Where `labels` were read: `ZipMap`, or the classifier's op (`LinearClassifier`, `TreeEnsembleClassifier`…). */
+  labelsFrom?: string;
 }
 
 /** A row that could not be scored, and why. */
@@ -88,6 +97,8 @@ export interface RowReject {
   value: unknown;
   /** E.g. `column "trip_distance" is not a number (got "abc")`. */
   message: string;
+  /** Set when the value was read well but is a category the model has never seen (with `strictCategories`). */
+  unknownCategory?: true;
 }
 
 /** What `predict` gives back. */
@@ -97,6 +108,12 @@ export interface Prediction {
   /** Output columns, one value per scored row. */
   columns: Record<string, ArrayLike<unknown>>;
   rejects: RowReject[];
+  /**
+   * Rows that carried a category the model has never seen (scored as the model scores it, or rejected when
+   * the model is strict about categories); 0 for a model without known categories (absent where a prediction is
+   * made of others).
+   */
+  unknownCategories?: number;
 }
 
 /** Options of one `predict` call. */
@@ -141,6 +158,18 @@ export interface ModelInit {
   outputs: OutputSpec[];
   fixedBatch: number | null;
   warnings: string[];
+  /** Reject a row whose category the model has never seen (see `Model.strictCategories`). */
+  strictCategories?: boolean;
+}
+
+/** One column of an input with known categories: where its values are and which the model knows. */
+interface CategoryCheck {
+  input: InputSpec;
+  /** The column's place within a row of the input. */
+  column: number;
+  known: ReadonlySet<string> | ReadonlySet<bigint>;
+  /** Rows with an unknown category in this column, since load. */
+  unknown: number;
 }
 
 /**
@@ -170,6 +199,12 @@ export class Model {
   readonly warnings: readonly string[];
   /** Whether the model runs in a worker thread (see `loadModel`'s `worker`), not on the calling one. */
   readonly inWorker: boolean;
+  /**
+   * Whether a row whose category (of an input with known categories) the model has never seen is rejected,
+   * naming column and value; else it is scored as the model scores it (a one-hot encoder ignores it).
+   */
+  readonly strictCategories: boolean;
+  readonly #categoryChecks: CategoryCheck[];
   readonly #session: Session;
   /** resolveInputs' answers by the names asked about, joined. */
   readonly #resolved = new Map<string, Resolved>();
@@ -186,6 +221,26 @@ export class Model {
     this.fixedBatch = init.fixedBatch;
     this.warnings = init.warnings;
     this.inWorker = init.inWorker ?? false;
+    this.strictCategories = init.strictCategories ?? false;
+    this.#categoryChecks = init.inputs.flatMap((input) =>
+      (input.categories ?? []).flatMap((known, column): CategoryCheck[] => {
+        if (known === null || (input.type !== "string" && input.type !== "int64")) return [];
+        const set = input.type === "string" ? new Set(known) : new Set(known.map((c) => BigInt(c)));
+        return [{ input, column, known: set, unknown: 0 }];
+      })
+    );
+  }
+
+  /**
+   * Rows with a category the model has never seen, per column of an input with known categories, since load.
+   *
+   * @example
+   * ```ts
+   * model.unknownCategoryCounts(); // [{ column: "brand", rows: 3 }, { column: "fuel_type", rows: 0 }]
+   * ```
+   */
+  unknownCategoryCounts(): { column: string; rows: number }[] {
+    return this.#categoryChecks.map((c) => ({ column: c.input.columns[c.column], rows: c.unknown }));
   }
 
   /** Every output column, in order, with its element type. */
@@ -283,12 +338,20 @@ export class Model {
         });
       }
     }
+    const unknownCategories = this.#categoryChecks.length === 0
+      ? 0
+      : this.#checkCategories(coerced, sources, length, bad, rejects);
     rejects.sort((a, b) => a.index - b.index);
     const rows = bad.size === 0 ? null : keptRows(length, bad);
     const n = rows === null ? length : rows.length;
     const selected = this.#selectOutputs(options.outputs);
     if (n === 0) {
-      return { rows, columns: Object.fromEntries(selected.flatMap((o) => o.columns.map((c) => [c, []]))), rejects };
+      return {
+        rows,
+        columns: Object.fromEntries(selected.flatMap((o) => o.columns.map((c) => [c, []]))),
+        rejects,
+        unknownCategories,
+      };
     }
     const data = new Map<string, TensorData>();
     for (const input of this.inputs) {
@@ -298,7 +361,7 @@ export class Model {
     // A lone row runs as two (itself twice): for one row onnxruntime's matrix products take another kernel
     // (a GEMV), whose float sums can differ in the last bit from the same row's in a batch.
     const batch = this.fixedBatch ?? (n === 1 ? 2 : Math.min(n, Math.max(2, options.maxRunRows ?? n)));
-    if (n === batch) return { rows, columns: await this.#run(data, n, selected), rejects };
+    if (n === batch) return { rows, columns: await this.#run(data, n, selected), rejects, unknownCategories };
     const parts: Record<string, ArrayLike<unknown>>[] = [];
     for (let start = 0; start < n; start += batch) {
       const chunk = new Map<string, TensorData>();
@@ -316,7 +379,52 @@ export class Model {
     }
     const out: Record<string, ArrayLike<unknown>> = {};
     for (const c of Object.keys(parts[0])) out[c] = concat(parts.map((p) => p[c]));
-    return { rows, columns: out, rejects };
+    return { rows, columns: out, rejects, unknownCategories };
+  }
+
+  /**
+   * Counts the rows (not already rejected) holding a category the model has never seen, and with
+   * `strictCategories` rejects them, naming the first such column and value. One Set lookup per value of a column
+   * with known categories.
+   */
+  #checkCategories(
+    coerced: ReadonlyMap<string, TensorData>,
+    sources: ReadonlyMap<string, Readonly<InputSource>>,
+    length: number,
+    bad: Set<number>,
+    rejects: RowReject[],
+  ): number {
+    let flagged: Uint8Array | undefined;
+    let rows = 0;
+    for (const check of this.#categoryChecks) {
+      const { input, column } = check;
+      const values = coerced.get(input.name)! as ArrayLike<unknown>;
+      const known = check.known as ReadonlySet<unknown>;
+      const k = input.columns.length;
+      for (let r = 0, at = column; r < length; r++, at += k) {
+        if (known.has(values[at]) || (bad.size > 0 && bad.has(r))) continue;
+        check.unknown++;
+        flagged ??= new Uint8Array(length);
+        if (flagged[r] === 1) continue;
+        flagged[r] = 1;
+        rows++;
+        if (!this.strictCategories) continue;
+        const source = sources.get(input.name)!;
+        const name = source.columns?.[column] ?? source.packed!;
+        const value = values[at];
+        rejects.push({
+          index: r,
+          column: name,
+          value,
+          message: `column "${name}" has category ${
+            typeof value === "string" ? show(value) : `"${value}"`
+          } the model has never seen`,
+          unknownCategory: true,
+        });
+      }
+    }
+    if (this.strictCategories && flagged !== undefined) { for (let r = 0; r < length; r++) if (flagged[r]) bad.add(r); }
+    return rows;
   }
 
   /** One `session.run` of `n` rows (flat row-major data per input); the outputs split into their columns. */

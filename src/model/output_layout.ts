@@ -7,6 +7,7 @@
 import * as ort from "onnxruntime-node";
 import type { TensorType } from "./coerce.ts";
 import { isTensorType } from "./tensor_types.ts";
+import type { ClassLabels } from "./class_labels.ts";
 import type { Manifest } from "./manifest.ts";
 import type { InputSpec, OutputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
@@ -19,6 +20,11 @@ export interface OutputLayoutOptions {
   fixedBatch: number | null;
   /** Class labels of the outputs a ZipMap fed, by output name. */
   zipLabels: ReadonlyMap<string, string[]>;
+  /**
+   * Class labels of the outputs a classifier node's probabilities feed without a ZipMap, by output name: used
+   * only when a row of the output has exactly one value per label.
+   */
+  classLabels?: ReadonlyMap<string, ClassLabels>;
   /** Output renames: ONNX output name or column -> new name. */
   renames?: Record<string, string>;
   /** Names the file in messages. */
@@ -66,7 +72,11 @@ export async function outputLayout(
     const width = rowDims.reduce<number>((w, d) => w * (typeof d === "number" && d > 0 ? d : 1), 1);
     const spec = manifest.outputs?.[m.name] ?? {};
     const key = renames?.[m.name] ?? spec.rename ?? m.name;
-    const labels = options.zipLabels.get(m.name);
+    const zipped = options.zipLabels.get(m.name);
+    const graph = options.classLabels?.get(m.name);
+    const labels = zipped ??
+      (graph !== undefined && rowDims.length === 1 && graph.labels.length === width ? graph.labels : undefined);
+    const labelsFrom = zipped !== undefined ? "ZipMap" : graph?.from;
     if (spec.labels && spec.labels.length !== width) {
       throw ModelError.badModel(
         `Output "${m.name}" of ${where} has ${width} ${width === 1 ? "column" : "columns"} but the manifest's ` +
@@ -83,7 +93,7 @@ export async function outputLayout(
       shape: [options.fixedBatch ?? (typeof m.shape[0] === "string" ? m.shape[0] : ""), ...rowDims],
       key,
       columns: columns.map((c) => renames?.[c] ?? c),
-      ...(labels ? { labels } : {}),
+      ...(labels ? { labels, labelsFrom } : {}),
     });
   }
   if (outputs.length === 0) throw ModelError.badModel(`Model ${where} has no output with one value per row`);

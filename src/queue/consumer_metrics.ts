@@ -2,7 +2,15 @@
  * The consumer's counters and histograms, in a prom-client registry served
  * on `/metrics` by the metrics app.
  */
-import { Histogram, metricsText, Registry, scrapedCounter, scrapedGauge } from "../metrics/mod.ts";
+import {
+  type CountsUnknownCategories,
+  Histogram,
+  metricsText,
+  Registry,
+  scrapedCounter,
+  scrapedGauge,
+  unknownCategoriesCounter,
+} from "../metrics/mod.ts";
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -57,6 +65,8 @@ export class ConsumerMetrics {
 
   /** The model version consuming now (it changes on a reload). */
   version = "";
+  /** The model consuming now, whose unknown categories are counted (set by the command; it changes on a reload). */
+  current: CountsUnknownCategories | undefined;
 
   constructor(readonly model: string) {
     const registry = this.registry;
@@ -114,6 +124,7 @@ export class ConsumerMetrics {
       labelNames: ["model", "version"],
       read: () => [{ labels: { model, version: this.version }, value: 1 }],
     });
+    unknownCategoriesCounter(registry, () => this.current ? [this.current] : []);
   }
 
   /** The Prometheus exposition text. */

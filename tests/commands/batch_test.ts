@@ -441,3 +441,67 @@ Deno.test("score batch: a CSV row that breaks the format is rejected alone, ever
     assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.startsWith("strict_")), []);
   });
 });
+
+Deno.test("score batch: class labels name the columns; unknown categories counted, or rejected when strict", async (t) => {
+  await using dir = await tempDir();
+  const byom = join(FIXTURES, "models", "byom");
+  const labelled: [string, string, string][] = [
+    ["svc_strings", "float_input", "label,probabilities_cat,probabilities_dog,probabilities_bird"],
+    ["linear_int64_labels", "x", "label,probabilities_3,probabilities_7,probabilities_11"],
+  ];
+  for (const [name, input, header] of labelled) {
+    await t.step(`${name}: <output>_<label> columns`, async () => {
+      const csv = join(dir.path, `${name}.csv`);
+      await Deno.writeTextFile(csv, `${input}_0,${input}_1,${input}_2\n1,0,0.5\n-1,-1,0\n`);
+      const output = join(dir.path, `${name}_out.csv`);
+      const run = await runScore(["batch", "--model", join(byom, name), "--input", csv, "--output", output]);
+      assert.equal(run.code, 0, run.stderr);
+      const [head, ...lines] = (await Deno.readTextFile(output)).trimEnd().split("\n");
+      assert.equal(head, `${header},model_name,model_version`);
+      assert.equal(lines.length, 2);
+    });
+  }
+  const rows = join(dir.path, "onehot.csv");
+  await Deno.writeTextFile(rows, "color,zone,distance\nred,10,1\npurple,10,2\nblue,99,3\ngreen,20,4\n");
+  await t.step("by default every row is scored; the summary counts the rows with unknown categories", async () => {
+    const run = await runScore(["batch", "--model", join(byom, "onehot"), "--input", rows, "--output", "-"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trimEnd().split("\n").length, 4);
+    const done = logLines(run.stderr).find((l) => l.msg === "batch done")!;
+    assert.deepEqual([done.predicted, done.rejected, done.unknown_categories], [4, 0, 2]);
+  });
+  const strict: [string, string[], Record<string, string>][] = [
+    ["--strict-categories", ["--strict-categories"], {}],
+    ["SCORE_STRICT_CATEGORIES", [], { SCORE_STRICT_CATEGORIES: "1" }],
+  ];
+  for (const [name, flags, env] of strict) {
+    await t.step(`${name}: such rows go to --rejects naming column and value`, async () => {
+      const output = join(dir.path, "strict.jsonl");
+      const rejects = join(dir.path, "strict_rejects.csv");
+      const run = await runScore(
+        ["batch", "--model", join(byom, "onehot"), "--input", rows, "--output", output, "--rejects", rejects, ...flags],
+        { env },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const out = (await Deno.readTextFile(output)).trimEnd().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(out.map((r) => r.variable), [11.5, 24]);
+      const bad = (await Deno.readTextFile(rejects)).trimEnd().split("\n");
+      assert.equal(bad.length, 3);
+      assert.match(
+        bad[1],
+        /^2,"Cannot score row 2: column ""color"" has category ""purple"" the model has never seen"/,
+      );
+      assert.match(bad[2], /^3,"Cannot score row 3: column ""zone"" has category ""99"" the model has never seen"/);
+      const done = logLines(run.stderr).find((l) => l.msg === "batch done")!;
+      assert.deepEqual([done.predicted, done.rejected, done.unknown_categories], [2, 2, 2]);
+    });
+  }
+  await t.step("--help of batch, serve and consume shows the flag and its variable", async () => {
+    for (const command of ["batch", "serve", "consume"]) {
+      const help = await runScore([command, "--help"]);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /--strict-categories/, command);
+      assert.match(help.stdout, /SCORE_STRICT_CATEGORIES/, command);
+    }
+  });
+});

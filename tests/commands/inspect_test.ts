@@ -43,6 +43,34 @@ Deno.test("score inspect: text, --json, and the CSV header feeds score batch", a
       assert.deepEqual([done.predicted, done.rejected], [2, 0]);
     });
   }
+  await t.step(
+    "text: labels read off a classifier without a ZipMap, known categories and a real one in the example",
+    async () => {
+      const svc = await runScore(["inspect", join(FIXTURES, "models", "byom", "svc_strings")]);
+      assert.equal(svc.code, 0, svc.stderr);
+      assert.match(
+        svc.stdout,
+        /^ {2}probabilities +float32 +\[N,3\] +probabilities_cat, probabilities_dog, probabilities_bird; labels \(from the SVMClassifier\) cat, dog, bird$/m,
+      );
+      const car = await runScore(["inspect", join(REAL_EXPORTS, "skl_coltrans_used_car_linreg")]);
+      assert.equal(car.code, 0, car.stderr);
+      assert.match(
+        car.stdout,
+        /^known categories \(what the model's encoders list; --strict-categories rejects any other\)$/m,
+      );
+      assert.match(car.stdout, /^ {2}Owner +"first", "second"$/m);
+      assert.match(car.stdout, /^ {2}model +" Wagon R", "1 Series", .*, … \(403 more; --json lists all\)$/m);
+      assert.match(car.stdout, /-d '\{"Brand":"Ambassador","model":" Wagon R","Transmission":"Automatic"/);
+    },
+  );
+  for (const name of ["svc_strings", "onehot"]) {
+    await t.step(`--json of ${name} equals the description`, async () => {
+      const model = join(FIXTURES, "models", "byom", name);
+      const run = await runScore(["inspect", model, "--json"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), { ...await describe(model), path: join(model, "model.onnx") });
+    });
+  }
   await t.step("--help, and a usage error without a model", async () => {
     const help = await runScore(["inspect", "--help"]);
     assert.equal(help.code, 0);
@@ -59,11 +87,16 @@ Deno.test("score inspect: text, --json, and the CSV header feeds score batch", a
 
 Deno.test("score inspect --write-manifest: a skeleton that loads to the same model, never overwritten unasked", async (t) => {
   await using dir = await tempDir();
-  for (const name of ["lgbm_iris_zipmap", "skl_coltrans_used_car_linreg", "torch_multi_io"]) {
+  const sources = [
+    ...["lgbm_iris_zipmap", "skl_coltrans_used_car_linreg", "torch_multi_io"].map((n) => join(REAL_EXPORTS, n)),
+    ...["svc_strings", "onehot"].map((n) => join(FIXTURES, "models", "byom", n)),
+  ];
+  for (const source of sources) {
+    const name = source.slice(source.lastIndexOf("/") + 1);
     await t.step(name, async () => {
       const folder = join(dir.path, name);
       await Deno.mkdir(folder);
-      await Deno.copyFile(join(REAL_EXPORTS, name, "model.onnx"), join(folder, "model.onnx"));
+      await Deno.copyFile(join(source, "model.onnx"), join(folder, "model.onnx"));
       const before = await describe(folder);
       const run = await runScore(["inspect", folder, "--write-manifest"]);
       assert.equal(run.code, 0, run.stderr);
@@ -93,6 +126,15 @@ Deno.test("score inspect --write-manifest: a skeleton that loads to the same mod
       assert.notEqual(await Deno.readTextFile(join(folder, "model.json")), vector === undefined ? "" : kept);
     });
   }
+  await t.step("the skeleton of a classifier without a ZipMap, and of a model with known categories", async () => {
+    const svc = JSON.parse(await Deno.readTextFile(join(dir.path, "svc_strings", "model.json")));
+    assert.deepEqual(svc.outputs.probabilities, {
+      labels: ["probabilities_cat", "probabilities_dog", "probabilities_bird"],
+    });
+    assert.equal(svc.strictCategories, undefined);
+    const onehot = JSON.parse(await Deno.readTextFile(join(dir.path, "onehot", "model.json")));
+    assert.equal(onehot.strictCategories, false);
+  });
   await t.step("a bare .onnx file not named model.onnx is refused: no manifest would be read beside it", async () => {
     const file = join(dir.path, "bare.onnx");
     await Deno.copyFile(join(REAL_EXPORTS, "skl_double_demand_curve", "model.onnx"), file);

@@ -178,3 +178,72 @@ Deno.test("serve: a fixed batch of 1 answers merged concurrent requests", async 
     await model.close();
   }
 });
+
+Deno.test("serve: class labels from the graph, and categories the model has never seen", async (t) => {
+  const byom = join(FIXTURES, "models", "byom");
+  const models = [
+    await loadModel(join(byom, "svc_strings")),
+    await loadModel(join(byom, "linear_int64_labels")),
+    await loadModel(join(byom, "zipmap_strings")),
+    await loadModel(join(byom, "onehot"), { strictCategories: true }),
+    await loadModel(join(byom, "onehot"), { manifest: { name: "onehot-lenient" } }),
+  ];
+  const app = createApp(new DataPlane(models), { accessLog: false });
+  try {
+    const labelled: [string, Record<string, unknown>, string, string, string[]][] = [
+      ["svc_strings", { float_input: [1, 0, 0.5] }, "label", "probabilities", ["cat", "dog", "bird"]],
+      ["linear_int64_labels", { x: [1, 2, 3] }, "label", "probabilities", ["3", "7", "11"]],
+      ["zipmap_strings", { float_input: [1, 2, 3] }, "output_label", "output_probability", [
+        "setosa",
+        "versicolor",
+        "virginica",
+      ]],
+    ];
+    for (const [name, row, label, key, labels] of labelled) {
+      await t.step(`${name}: /predict answers {label: probability}, OIP metadata lists the labels`, async () => {
+        const body = await json(await post(app, `/models/${name}/predict`, row));
+        assert.deepEqual(Object.keys(body), [label, key, "model_version"]);
+        assert.deepEqual(Object.keys(body[key]), labels);
+        const sum = Object.values(body[key] as Record<string, number>).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum - 1) < 1e-5, `probabilities sum to ${sum}`);
+        assert.ok(labels.includes(String(body[label])), `label ${body[label]} is one of ${labels}`);
+        const meta = await (await app.request(`/v2/models/${name}`)).json();
+        assert.deepEqual(meta.outputs.find((o: { name: string }) => o.name === key).parameters, { labels });
+      });
+    }
+    await t.step("strict: 422 naming column and value; the other rows of the model answer", async () => {
+      let res = await post(app, "/models/onehot/predict", [
+        { color: "red", zone: 10, distance: 1 },
+        { color: "purple", zone: 10, distance: 1 },
+      ]);
+      assert.equal(res.status, 422);
+      assert.match((await json(res)).error, /row 1: column "color" has category "purple" the model has never seen/);
+      const inputs = [
+        { name: "color", datatype: "BYTES", shape: [1, 1], data: ["red"] },
+        { name: "zone", datatype: "INT64", shape: [1, 1], data: [99] },
+        { name: "distance", datatype: "FP32", shape: [1, 1], data: [1] },
+      ];
+      res = await post(app, "/v2/models/onehot/infer", { inputs });
+      assert.equal(res.status, 400);
+      assert.match((await json(res)).error, /column "zone" has category "99" the model has never seen/);
+      res = await post(app, "/models/onehot/predict", { color: "blue", zone: 30, distance: 2 });
+      assert.deepEqual(await json(res), { variable: 34, model_version: models[3].version });
+    });
+    await t.step("by default the row is scored as the model scores it", async () => {
+      const res = await post(app, "/models/onehot-lenient/predict", { color: "purple", zone: 99, distance: 2 });
+      assert.deepEqual(await json(res), { variable: 1, model_version: models[4].version });
+    });
+    await t.step("/metrics counts the rows with unknown categories, by model and column", async () => {
+      const text = await (await app.request("/metrics")).text();
+      const counted = text.split("\n").filter((l) => l.startsWith("score_unknown_categories_total{")).sort();
+      assert.deepEqual(counted, [
+        `score_unknown_categories_total{model="onehot",column="color"} 1`,
+        `score_unknown_categories_total{model="onehot",column="zone"} 1`,
+        `score_unknown_categories_total{model="onehot-lenient",column="color"} 1`,
+        `score_unknown_categories_total{model="onehot-lenient",column="zone"} 1`,
+      ]);
+    });
+  } finally {
+    for (const m of models) await m.close();
+  }
+});

@@ -41,9 +41,10 @@ Deno.test("inspect: the example requests are answered by score serve's app, for 
         });
         const answer = await predict.json();
         assert.equal(predict.status, 200, JSON.stringify(answer));
-        // a ZipMap's probabilities answer under its key as {label: probability}; other outputs as their columns
+        // a classifier's probabilities (with or without a ZipMap) answer under its key as {label: probability};
+        // other outputs as their columns
         for (const o of d.outputs) {
-          if (o.zipmapLabels !== null) assert.deepEqual(Object.keys(answer[o.key]), o.zipmapLabels);
+          if (o.labels !== null) assert.deepEqual(Object.keys(answer[o.key]), o.labels);
           else for (const c of o.columns) assert.ok(c in answer, `${c} in ${JSON.stringify(answer)}`);
         }
         const infer = await app.request(new URL(d.infer.url).pathname, {
@@ -70,11 +71,33 @@ Deno.test("inspect: fixed batch, [N,K] inputs and ZipMap labels are shown as sco
   assert.deepEqual(iris.inputs.map((i) => [i.name, i.type, i.shape, i.columns, i.list]), [
     ["X", "float32", ["N", "4"], ["X_0", "X_1", "X_2", "X_3"], true],
   ]);
-  const probabilities = iris.outputs.find((o) => o.zipmapLabels !== null)!;
-  assert.deepEqual(probabilities.zipmapLabels, ["0", "1", "2"]);
+  const probabilities = iris.outputs.find((o) => o.labels !== null)!;
+  assert.deepEqual([probabilities.labels, probabilities.labelsFrom], [["0", "1", "2"], "ZipMap"]);
   assert.equal(probabilities.columns.length, 3);
   const linreg = await describe(join(MODELS, "ride-duration-linreg"));
   assert.equal(linreg.csvHeader, "PULocationID,DOLocationID,trip_distance");
   assert.deepEqual(linreg.exampleRow, { PULocationID: 1, DOLocationID: 1, trip_distance: 0.5 });
-  assert.deepEqual(linreg.outputs.map((o) => o.zipmapLabels), [null]);
+  assert.deepEqual(linreg.outputs.map((o) => o.labels), [null]);
+});
+
+Deno.test("inspect: class labels of classifiers without a ZipMap, and known categories in the example row", async () => {
+  const catboost = await describe(join(REAL_EXPORTS, "catboost_ckd"));
+  assert.deepEqual(catboost.outputs.map((o) => [o.name, o.columns, o.labels, o.labelsFrom]), [
+    ["label", ["label"], null, null],
+    ["probabilities", ["probabilities_0", "probabilities_1"], ["0", "1"], "TreeEnsembleClassifier"],
+  ]);
+  const car = await describe(join(REAL_EXPORTS, "skl_coltrans_car_price"));
+  assert.deepEqual(car.inputs.map((i) => [i.name, i.categories]), [
+    ["brand", [["Audi", "BMW", "Ford", "Tesla", "Toyota", "VW"]]],
+    ["mileage", null],
+    ["year", null],
+    ["fuel_type", [["Diesel", "Electric", "Gasoline", "Hybrid"]]],
+  ]);
+  assert.deepEqual(car.exampleRow, { brand: "Audi", mileage: 0.5, year: 0.5, fuel_type: "Diesel" });
+  const onehot = await describe(join(FIXTURES, "models", "byom", "onehot"));
+  assert.deepEqual(onehot.exampleRow, { color: "red", zone: 10, distance: 0.5 });
+  const infer = onehot.infer.body as { inputs: { data: unknown[] }[] };
+  assert.deepEqual(infer.inputs.map((i) => i.data), [["red"], [10], [0.5]]);
+  const fixed = await describe(join(REAL_EXPORTS, "onnxmltools_onehot_int64_fixed1"));
+  assert.deepEqual(fixed.exampleRow, { input_0: 0, input_1: 1, input_2: 0 });
 });

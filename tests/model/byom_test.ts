@@ -310,7 +310,7 @@ Deno.test("manifest validation: what does not match the model fails the load, li
     [
       "an unknown top-level key",
       { nmae: "x" },
-      /unknown key "nmae" \(known keys here: "name", "version", "description", "inputs", "outputs"\)/,
+      /unknown key "nmae" \(known keys here: "name", "version", "description", "inputs", "outputs", "strictCategories"\)/,
     ],
     [
       "an unknown input key",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { loadModel, ModelError, parseManifest } from "../../src/model/mod.ts";
 import { FIXTURES, rejection } from "../helpers.ts";
 
 const MULTI = join(FIXTURES, "models", "multi");
@@ -122,3 +122,74 @@ Deno.test("Model.resolveInputs keeps its answer per set of names, which requests
     await model.close();
   }
 });
+
+Deno.test("Model.predict: categories the model has never seen", async (t) => {
+  const onehot = join(FIXTURES, "models", "byom", "onehot");
+  const rows = {
+    color: ["red", "purple", "blue", "green", "mauve"],
+    zone: [10, 10, 99, 20, 0],
+    distance: [1, 2, 3, 4, 5],
+  };
+  await t.step("by default: scored as the model scores them, and counted per row and per column", async () => {
+    const model = await loadModel(onehot);
+    try {
+      assert.deepEqual(model.inputs.map((i) => i.categories), [
+        [["red", "green", "blue"]],
+        [["10", "20", "30"]],
+        undefined,
+      ]);
+      const p = await model.predict(rows, 5);
+      assert.deepEqual([p.rows, p.rejects, p.unknownCategories], [null, [], 3]);
+      // a one-hot encoder gives an unknown category all zeros: row 2 ("purple", 10) scores 10*20 + 2*0.5
+      assert.deepEqual(Array.from(p.columns.variable as Float32Array), [11.5, 11, 4.5, 24, 2.5]);
+      assert.deepEqual(model.unknownCategoryCounts(), [{ column: "color", rows: 2 }, { column: "zone", rows: 2 }]);
+      await model.predict(rows, 5);
+      assert.deepEqual(model.unknownCategoryCounts(), [{ column: "color", rows: 4 }, { column: "zone", rows: 4 }]);
+    } finally {
+      await model.close();
+    }
+  });
+  const strict = [
+    ["strictCategories: true", { strictCategories: true }],
+    ["the manifest's strictCategories", { manifest: { strictCategories: true } }],
+  ] as const;
+  for (const [name, options] of strict) {
+    await t.step(`${name}: each such row rejected, naming its first unknown column and value`, async () => {
+      const model = await loadModel(onehot, options);
+      try {
+        assert.equal(model.strictCategories, true);
+        const p = await model.predict(rows, 5);
+        assert.deepEqual(Array.from(p.rows!), [0, 3]);
+        assert.deepEqual(Array.from(p.columns.variable as Float32Array), [11.5, 24]);
+        assert.deepEqual(p.rejects.map((r) => [r.index, r.column, r.value, r.message]), [
+          [1, "color", "purple", `column "color" has category "purple" the model has never seen`],
+          [2, "zone", 99n, `column "zone" has category "99" the model has never seen`],
+          [4, "color", "mauve", `column "color" has category "mauve" the model has never seen`],
+        ]);
+        assert.equal(p.unknownCategories, 3);
+        assert.deepEqual(model.unknownCategoryCounts(), [{ column: "color", rows: 2 }, { column: "zone", rows: 2 }]);
+      } finally {
+        await model.close();
+      }
+    });
+  }
+  await t.step("a row rejected for a bad value is not counted again", async () => {
+    const model = await loadModel(onehot, { strictCategories: true });
+    try {
+      const p = await model.predict({ color: ["purple"], zone: ["ten"], distance: [1] }, 1);
+      assert.deepEqual(p.rejects.map((r) => r.column), ["zone"]);
+      assert.equal(p.unknownCategories, 0);
+    } finally {
+      await model.close();
+    }
+  });
+  await t.step("the manifest's strictCategories must be true or false", async () => {
+    const err = await rejection(() => loadModel(onehot, { manifest: parseManifestOf({ strictCategories: "yes" }) }));
+    assert.ok(err instanceof ModelError);
+    assert.match(err.message, /"strictCategories" is not true or false/);
+  });
+});
+
+function parseManifestOf(raw: unknown) {
+  return parseManifest(raw, "model.json");
+}

@@ -86,3 +86,61 @@ Deno.test("consume: a null feeds NaN, a bad value dead-letters naming its column
     await model.close();
   }
 });
+
+Deno.test("consume: class labels from the graph in the event body; strict categories dead-letter naming the value", async (t) => {
+  const byom = join(FIXTURES, "models", "byom");
+  const handlerFor = (model: Awaited<ReturnType<typeof loadModel>>, batcher: Batcher) =>
+    new MessageHandler({
+      scorer: batcher,
+      model,
+      featuresPath: "",
+      idPath: "",
+      predictionExchange: "predictions",
+      routingKey: model.name,
+      deadLetterExchange: "events.dead-letter",
+      deadLetterRoutingKey: `${model.name}.events`,
+    });
+  const cases: [string, Record<string, unknown>, string, string[]][] = [
+    ["svc_strings", { float_input: [1, 0, 0.5] }, "probabilities", ["cat", "dog", "bird"]],
+    ["linear_int64_labels", { x: [1, 2, 3] }, "probabilities", ["3", "7", "11"]],
+    ["zipmap_strings", { float_input: [1, 2, 3] }, "output_probability", ["setosa", "versicolor", "virginica"]],
+  ];
+  for (const [name, row, key, labels] of cases) {
+    await t.step(`${name}: {label: probability}, as with a ZipMap`, async () => {
+      const model = await loadModel(join(byom, name));
+      const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
+      try {
+        const p = prediction(await handlerFor(model, batcher).handle(event(row)));
+        assert.deepEqual(Object.keys(p[key] as object), labels);
+        const direct = (await directRun(model, [unpacked(row)])).get(key)![0];
+        assert.deepEqual(Object.values(p[key] as object), direct);
+      } finally {
+        await batcher.drain();
+        await model.close();
+      }
+    });
+  }
+  await t.step("onehot, strict: an unknown category dead-letters naming column and value", async () => {
+    const model = await loadModel(join(byom, "onehot"), { strictCategories: true });
+    const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
+    try {
+      const handler = handlerFor(model, batcher);
+      const v = await handler.handle(event({ color: "purple", zone: 10, distance: 1 }));
+      assert.equal(v.action, "dead-letter");
+      assert.match(JSON.stringify(v), /column \\"color\\" has category \\"purple\\" the model has never seen/);
+      assert.deepEqual(prediction(await handler.handle(event({ color: "red", zone: 20, distance: 2 }))), {
+        variable: 22,
+      });
+    } finally {
+      await batcher.drain();
+      await model.close();
+    }
+  });
+});
+
+/** A row whose [N,K] lists are spread into `<input>_<k>` columns, as `directRun` takes them. */
+function unpacked(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).flatMap(([k, v]) => Array.isArray(v) ? v.map((x, i) => [`${k}_${i}`, x]) : [[k, v]]),
+  );
+}
