@@ -8,7 +8,9 @@
 import { connect as netConnect, type Socket } from "node:net";
 import postgres from "postgres";
 import { UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { pgError } from "./pg_error.ts";
+import { ignoreUnawaitedLosses, reserveConnection } from "./postgres_js_internals.ts";
 
 /** A postgres.js client. */
 export type Sql = postgres.Sql<{ bigint: bigint }>;
@@ -57,9 +59,20 @@ export interface PgConnection {
    * mid-COPY, so every wait of a one-connection pool goes through here.
    */
   guard<T>(work: Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in a transaction on a connection of the pool held for it:
+   * committed when `work` resolves, rolled back when it throws. Every
+   * statement goes through `run`, which sends nothing once the connection
+   * dropped (postgres.js's `sql.begin` sends its rollback on the dead
+   * connection, which throws where nothing can catch it).
+   */
+  transaction<T>(work: (run: RunStatement) => Promise<T>): Promise<T>;
   /** Ends the pool, waiting at most `timeoutSeconds` (default 5, 0 after a drop) for queries in flight. */
   close(timeoutSeconds?: number): Promise<void>;
 }
+
+/** Runs one statement (`$1, $2, ...` bound to `params`) and returns its rows. */
+export type RunStatement = (query: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 /**
  * Whether `text` names a Postgres database: `postgres://...`,
@@ -133,6 +146,9 @@ export function resolveTarget(
  */
 export async function connectPostgres(url?: string, options: ConnectOptions = {}): Promise<PgConnection> {
   const target = resolveTarget(url);
+  ignoreUnawaitedLosses((err) =>
+    log.debug("postgres: a query nobody awaited failed with its lost connection", { error: err.message })
+  );
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 250;
   for (let attempt = 0;; attempt++) {
@@ -185,6 +201,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
         target,
         onLoss,
         guard: <T>(work: Promise<T>) => guarded(work, onLoss),
+        transaction: (work) => inTransaction(sql, onLoss, work),
         // After a drop nothing in flight will finish: no reason to wait for it.
         close: (timeoutSeconds = dropped ? 0 : 5) => {
           closing = true;
@@ -207,6 +224,35 @@ function guarded<T>(work: Promise<T>, onLoss: PgConnection["onLoss"]): Promise<T
   let stop = () => {};
   const lost = new Promise<never>((_, reject) => stop = onLoss(reject));
   return Promise.race([work, lost]).finally(stop);
+}
+
+async function inTransaction<T>(
+  sql: Sql,
+  onLoss: PgConnection["onLoss"],
+  work: (run: RunStatement) => Promise<T>,
+): Promise<T> {
+  let lost: Error | undefined;
+  const stop = onLoss((err) => lost ??= err);
+  try {
+    const tx = await guarded(reserveConnection(sql), onLoss);
+    const run: RunStatement = (query, params = []) =>
+      lost
+        ? Promise.reject(lost)
+        : guarded(tx.unsafe(query, params as never[]) as unknown as Promise<Record<string, unknown>[]>, onLoss);
+    try {
+      await run("begin");
+      const result = await work(run);
+      await run("commit");
+      return result;
+    } catch (err) {
+      if (!lost) await run("rollback").catch(() => {});
+      throw err;
+    } finally {
+      if (!lost) tx.release();
+    }
+  } finally {
+    stop();
+  }
 }
 
 // Our own socket to turn Nagle off (postgres.js sends COPY's data and its

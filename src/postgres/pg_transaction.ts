@@ -117,15 +117,14 @@ export class PgTransaction {
     this.#copy = undefined;
     // Closing the connection rolls back too; an explicit rollback makes it prompt when the
     // connection is idle. A lost or busy one is only closed: nothing may queue behind a wait.
-    const idle = !this.#lost && this.#busy === 0;
-    if (this.#tx && idle) {
+    // Each step is its own send: the connection may drop during the first, and nothing may be sent after.
+    if (this.#tx && !this.#lost && this.#busy === 0) {
       const tx = this.#tx;
-      await this.#send(async () => {
-        await copy?.writer.cancel();
-        await tx.unsafe("rollback");
-      }, ROLLBACK_MS).catch(() => {});
+      if (copy) await this.#send(() => copy.writer.cancel()).catch(() => {});
+      await this.#send(() => tx.unsafe("rollback"), ROLLBACK_MS).catch(() => {});
     }
-    await this.#close(!idle);
+    // Nothing is left to finish: whatever is still in flight is dropped.
+    await this.#close(true);
   }
 
   async #ready(): Promise<Sql> {
@@ -161,7 +160,7 @@ export class PgTransaction {
     }
   }
 
-  /** Releases and ends both pools; `now` does not wait for a statement in flight. */
+  /** Releases and ends both pools; `now` does not wait for a statement in flight (a table being created). */
   async #close(now = false) {
     const tx = this.#tx;
     this.#tx = undefined;
@@ -170,7 +169,8 @@ export class PgTransaction {
       this.#conn?.catch(() => undefined),
       this.#txConn?.catch(() => undefined),
     ]);
-    await Promise.all([conn?.close().catch(() => {}), txConn?.close(now ? 0 : 5).catch(() => {})]);
+    const timeout = now ? 0 : undefined;
+    await Promise.all([conn?.close(timeout).catch(() => {}), txConn?.close(timeout).catch(() => {})]);
   }
 }
 

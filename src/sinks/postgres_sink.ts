@@ -10,6 +10,7 @@ import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import {
   type ConnectOptions,
+  type PgConnection,
   pgError,
   PgTransaction,
   pgTypeOf,
@@ -109,7 +110,7 @@ export function createPostgresSink(options: PostgresSinkOptions): Sink {
       try {
         const conn = await tx.connection();
         doing = `creating table ${table}`;
-        await ensureTable(conn.sql, table, cols, replace);
+        await ensureTable(conn, table, cols, replace);
         doing = `checking table ${table}`;
         await checkColumns(conn.sql, options.table, table, cols, options.labels?.table ?? "table");
         doing = `writing table ${table}`;
@@ -177,17 +178,22 @@ function textOf(v: unknown): string | null {
   return String(v);
 }
 
-async function ensureTable(sql: Sql, table: string, cols: ColumnInfo[], replace?: Replace): Promise<void> {
+async function ensureTable(
+  conn: PgConnection,
+  table: string,
+  cols: ColumnInfo[],
+  replace?: Replace,
+): Promise<void> {
   const defs = cols.map((c) => `${quoteIdent(c.name)} ${pgTypeOf(c)}`).join(", ");
   // Its own short transaction, serialised across jobs: N shards starting at
   // once would otherwise race on `create table if not exists`.
-  await sql.begin(async (t) => {
-    await t.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`score create ${table}`]);
-    const exists = await t.unsafe("select to_regclass($1) is not null as e", [table]) as unknown as { e: boolean }[];
-    if (exists[0].e) return;
-    await t.unsafe(`create table ${table} (${defs})`);
+  await conn.transaction(async (run) => {
+    await run("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`score create ${table}`]);
+    const [exists] = await run("select to_regclass($1) is not null as e", [table]);
+    if (exists.e) return;
+    await run(`create table ${table} (${defs})`);
     const keys = (replace?.match ?? []).map((m) => quoteIdent(m.name));
-    if (keys.length > 0) await t.unsafe(`create index on ${table} (${keys.join(", ")})`);
+    if (keys.length > 0) await run(`create index on ${table} (${keys.join(", ")})`);
   });
 }
 

@@ -17,6 +17,7 @@ import {
   shardCondition,
   valueTypeOfOid,
 } from "../postgres/mod.ts";
+import { checkedCursor } from "../postgres/postgres_js_internals.ts";
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
@@ -98,11 +99,12 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       const list = names.map((n) => `q.${quoteIdent(n, "column name")}`).join(", ") || "1";
       const text = `select ${list} from (${base}\n) q` +
         (options.shard ? ` where ${shardCondition(options.shard, "q")}` : "");
-      const cursor = (sql.unsafe(text, params as never[]).values().cursor(batchSize) as AsyncIterable<unknown[][]>)
-        [Symbol.asyncIterator]();
+      // The cursor ends only where the server says the rows end: a connection lost between two reads is
+      // an error, never a short table.
+      const cursor = checkedCursor<unknown[]>(sql.unsafe(text, params as never[]).values(), batchSize);
       let ended = false;
       try {
-        // Each read is guarded: a cursor whose connection drops is not always failed by postgres.js.
+        // Each read is guarded too: a read in flight when the connection drops is not always failed by postgres.js.
         for (let next = await conn.guard(cursor.next()); !next.done; next = await conn.guard(cursor.next())) {
           const rows = next.value;
           const out: Record<string, unknown[]> = {};
@@ -121,10 +123,11 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
         throw pgError(err, target, "reading rows");
       } finally {
         // A reader that stops early closes the cursor, as `for await` would.
-        if (!ended) await conn.guard(Promise.resolve(cursor.return?.())).catch(() => {});
+        if (!ended) await conn.guard(cursor.return!()).catch(() => {});
       }
     },
-    close: () => conn.close(),
+    // A source has nothing to finish: a read cut short (a failure, a signal) is dropped at once, not waited for.
+    close: () => conn.close(0),
   };
 }
 
