@@ -146,9 +146,7 @@ export function resolveTarget(
  */
 export async function connectPostgres(url?: string, options: ConnectOptions = {}): Promise<PgConnection> {
   const target = resolveTarget(url);
-  ignoreUnawaitedLosses((err) =>
-    log.debug("postgres: a query nobody awaited failed with its lost connection", { error: err.message })
-  );
+  ignoreUnawaitedLosses(logIgnoredLoss);
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 250;
   for (let attempt = 0;; attempt++) {
@@ -215,6 +213,10 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       await new Promise((r) => setTimeout(r, delay * 2 ** attempt));
     }
   }
+}
+
+function logIgnoredLoss(err: Error) {
+  log.debug("postgres: a query nobody awaited failed with its lost connection", { error: err.message });
 }
 
 /** Seconds of silence before TCP probes a connection. */

@@ -133,25 +133,30 @@ export async function reserveConnection(sql: Sql): Promise<ReservedConnection> {
 /**
  * From now on, an unhandled rejection that postgres.js made (it gives the
  * error the query's text and parameters) for a lost connection is passed
- * to `onIgnored` instead of ending the process. Any other unhandled
- * rejection still does. Once per process; later calls do nothing.
+ * to `onIgnored` (each listener once, however often it is added) instead
+ * of ending the process. Any other unhandled rejection still does. Returns
+ * a function that removes the listener (the rejections stay ignored).
  *
  * @example
  * ```ts
  * ignoreUnawaitedLosses((err) => log.debug("a lost connection's unawaited query", { error: String(err) }));
  * ```
  */
-export function ignoreUnawaitedLosses(onIgnored: (err: Error) => void = () => {}): void {
-  if (ignoring) return;
-  ignoring = true;
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    if (!isLossOfPostgresJs(event.reason)) return;
-    event.preventDefault();
-    onIgnored(event.reason);
-  });
+export function ignoreUnawaitedLosses(onIgnored: (err: Error) => void = () => {}): () => void {
+  if (ignored.size === 0 && !ignoring) {
+    ignoring = true;
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      if (!isLossOfPostgresJs(event.reason)) return;
+      event.preventDefault();
+      for (const listener of [...ignored]) listener(event.reason);
+    });
+  }
+  ignored.add(onIgnored);
+  return () => ignored.delete(onIgnored);
 }
 
 let ignoring = false;
+const ignored = new Set<(err: Error) => void>();
 
 /** Socket and postgres.js codes of a connection that went away; SQLSTATE 08 and 57P0x are the server's. */
 const LOSS_CODES = new Set([

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { connectPostgres } from "../../src/postgres/connect.ts";
 import { cliArgs, FIXTURES, logLines, MODELS, ROOT, tempDir, waitUntil } from "../helpers.ts";
 import { CAN_START_POSTGRES, holdInserts, startPostgres } from "../postgres/private_postgres.ts";
+import { endsWithin } from "./batch_process.ts";
 
 const RIDES = join(FIXTURES, "rides_small.csv");
 const RIDE_COUNT = 200;
@@ -21,18 +22,6 @@ function spawnBatch(url: string, args: string[]) {
     stderr: "piped",
     env: { DATABASE_URL: url },
   }).spawn();
-}
-
-/** Waits for the child, failing the test past `limitMs` (and then killing it). */
-async function endsWithin(child: Deno.ChildProcess, limitMs: number) {
-  const started = performance.now();
-  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const ms = performance.now() - started;
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(ms < limitMs, `ended after ${Math.round(ms)} ms, not within ${limitMs} ms:\n${stderr}`);
-  return { code: out.code, stderr, ms };
 }
 
 Deno.test({
