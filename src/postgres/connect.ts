@@ -158,6 +158,9 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       dropped = true;
       for (const listener of [...losses]) listener(err);
     };
+    // A socket error comes before its close, and postgres.js fails the query in flight at once: a close called
+    // then must not wait for that connection either.
+    const broken = () => dropped = true;
     const config = {
       host: target.host,
       port: target.port,
@@ -172,7 +175,7 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
       max_lifetime: 0,
       keep_alive: KEEP_ALIVE_SECONDS,
       onnotice: () => {},
-      socket: () => openSocket(target, lost),
+      socket: () => openSocket(target, lost, broken),
       connection: { application_name: options.applicationName ?? "score", TimeZone: "UTC" },
       types: {
         // int8 as bigint, not string; naive timestamps read as UTC wall time, not local time.
@@ -268,7 +271,7 @@ async function inTransaction<T>(
 // connection "connecting" for good, and every later query of the pool waits
 // forever (postgres.js 3.4; pinned in tests/postgres/connection_loss_test.ts).
 // The connect timeout is postgres.js's (`connect_timeout`).
-function openSocket(target: PgTarget, lost: (err: Error) => void): Socket {
+function openSocket(target: PgTarget, lost: (err: Error) => void, broken: () => void): Socket {
   const socket = netConnect({ host: target.host, port: target.port });
   socket.setNoDelay(true);
   // postgres.js names the server in its errors (a connect timeout) from these, as on a socket of its own.
@@ -276,7 +279,10 @@ function openSocket(target: PgTarget, lost: (err: Error) => void): Socket {
   let connected = false;
   let cause: Error | undefined;
   socket.once("connect", () => connected = true);
-  socket.on("error", (err) => cause ??= err);
+  socket.on("error", (err) => {
+    cause ??= err;
+    if (connected) broken();
+  });
   socket.once("close", () => {
     if (!connected) return;
     const why = cause ? `connection lost (${cause.message})` : "connection lost";

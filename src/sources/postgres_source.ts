@@ -80,12 +80,12 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     }
     columns = await columnInfo(conn, statement.columns);
   } catch (err) {
-    await conn.close().catch(() => {});
+    await conn.close(0).catch(() => {});
     throw pgError(err, target, what);
   }
   const dup = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
   if (dup) {
-    await conn.close().catch(() => {});
+    await conn.close(0).catch(() => {});
     throw new UsageError(`The query returns column "${dup.name}" twice: give one an alias (… as other_name)`);
   }
   const description = `${target.description} ${options.table !== undefined ? `table ${options.table}` : "query"}` +
