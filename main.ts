@@ -13,6 +13,7 @@ import { checkOptions } from "./src/cli/check_options.ts";
 import { batchCommand } from "./src/commands/batch.ts";
 import { consumeCommand } from "./src/commands/consume.ts";
 import { inspectCommand } from "./src/commands/inspect.ts";
+import { profileCommand } from "./src/commands/profile.ts";
 import { publishCommand } from "./src/commands/publish.ts";
 import { serveCommand } from "./src/commands/serve.ts";
 import { describeError } from "./src/errors.ts";
@@ -33,7 +34,16 @@ export function program(): Command {
     .description("Run an ONNX model: batch jobs over files and Postgres, an HTTP service, a RabbitMQ consumer.")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)");
-  for (const cmd of [batchCommand(), consumeCommand(), inspectCommand(), publishCommand(), serveCommand()]) {
+  for (
+    const cmd of [
+      batchCommand(),
+      consumeCommand(),
+      inspectCommand(),
+      profileCommand(),
+      publishCommand(),
+      serveCommand(),
+    ]
+  ) {
     root.addCommand(cmd);
   }
   root.exitOverride();

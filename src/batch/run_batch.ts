@@ -40,6 +40,11 @@ export interface BatchJob {
   onProgress?: (p: BatchProgress) => void;
   /** Called for each rejected row (after it is written to `rejects`, if any). */
   onReject?: (row: number, message: string) => void;
+  /**
+   * Called with each batch read and its prediction, in order, before the batch is written: a monitor folds the
+   * rows and predictions it watches. It must not keep or change them.
+   */
+  onScored?: (batch: RowBatch, prediction: Prediction) => void;
 }
 
 /** Counts so far. */
@@ -107,6 +112,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     }
     /** Writes one scored batch and its rejects, then counts it. */
     const finish = async (batch: RowBatch, prediction: Scored) => {
+      job.onScored?.(batch, prediction);
       const rowsOut = prediction.rows?.length ?? batch.length;
       if (rowsOut > 0) {
         const out: Record<string, ArrayLike<unknown>> = {};

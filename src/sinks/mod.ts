@@ -9,6 +9,7 @@
  * ```
  */
 export { createSink } from "./create_sink.ts";
+export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
 export { type JsonOutput, predictionJson } from "./prediction_json.ts";
 export type { Sink } from "./sink.ts";

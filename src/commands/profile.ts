@@ -1,0 +1,176 @@
+/**
+ * `score profile`: the reference a monitor compares with. It reads an input
+ * as `score batch` does (the same sources, the same pipeline), scores it,
+ * and writes a profile of every input column and output of the model,
+ * folded in one pass in bounded memory.
+ */
+import { Command } from "commander";
+import { addOptions, envOption } from "../cli/env_option.ts";
+import {
+  formatOption,
+  list,
+  loadOptions,
+  modelOption,
+  type ModelTuningFlags,
+  modelTuningOptions,
+  pairList,
+  progressOption,
+  storeOptions,
+  wholeNumber,
+} from "../cli/options.ts";
+import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
+import { startProgress } from "../cli/progress.ts";
+import { runBatch } from "../batch/run_batch.ts";
+import { UsageError } from "../errors.ts";
+import { log } from "../log.ts";
+import { DatasetProfile } from "../monitor/mod.ts";
+import { isPostgresUrl } from "../postgres/mod.ts";
+import { DiscardSink } from "../sinks/mod.ts";
+import { openSource } from "../sources/mod.ts";
+import { openModel } from "../store/mod.ts";
+import { foldScored, monitorColumns } from "./monitor_columns.ts";
+import { POSTGRES_FROM_ENV } from "./batch_plan.ts";
+
+interface ProfileFlags extends ModelTuningFlags {
+  model: string;
+  input?: string;
+  output: string;
+  query?: string;
+  table?: string;
+  param?: [string, string][];
+  inputFormat?: string;
+  categorical?: string[];
+  batchSize: number;
+  progress: boolean;
+}
+
+/** Rejected rows logged one by one before the rest are only counted. */
+const LOGGED_REJECTS = 20;
+
+/**
+ * The `profile` command.
+ *
+ * @example
+ * ```sh
+ * score profile --model ride-duration-linreg --input data/green_tripdata_2021-01.parquet \
+ *   --categorical PULocationID,DOLocationID --output reference.json
+ * ```
+ */
+export function profileCommand(): Command {
+  const cmd = new Command("profile")
+    .summary("Profile a reference dataset's model inputs and predictions, for score batch --monitor.")
+    .description(
+      "Score every row of a file or a Postgres query, as score batch does, and write a profile of each model input " +
+        "column and each output (numeric: quantile sketch, mean, spread, missing share; categorical: counts), the " +
+        "reference that score batch --monitor compares each window with. One pass, bounded memory.",
+    );
+  addOptions(cmd, [
+    modelOption(),
+    envOption(
+      "--input <path|url>",
+      "the reference rows: .parquet, .csv, .jsonl, .json, - for stdin, or postgres://... with --query or --table",
+      { env: "SCORE_INPUT" },
+    ),
+    envOption("--output <path>", "where the profile (JSON) goes; - for stdout", {
+      env: "SCORE_PROFILE_OUTPUT",
+      required: true,
+    }),
+    envOption("--query <sql>", "Postgres input: the SQL whose rows are profiled ($1, $2, ... from --param)", {
+      env: "SCORE_QUERY",
+    }),
+    envOption("--table <name>", "Postgres input: a table (or schema.table) read whole", { env: "SCORE_TABLE" }),
+    envOption("--param <name=value>", "a query parameter, bound in the order given (repeatable)", {
+      parse: pairList,
+    }),
+    formatOption("input"),
+    envOption(
+      "--categorical <columns>",
+      "model columns (inputs or outputs) profiled as categories though they hold numbers (ids, labels), comma-separated; text and booleans always are",
+      { env: "SCORE_CATEGORICAL", parse: list },
+    ),
+    envOption("--batch-size <n>", "rows per model run", {
+      env: "SCORE_BATCH_SIZE",
+      parse: wholeNumber(1),
+      default: 10_000,
+    }),
+    progressOption(),
+    ...modelTuningOptions(),
+  ]);
+  return cmd.action(async (flags: ProfileFlags) => {
+    const pgSource = flags.query !== undefined || flags.table !== undefined;
+    const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
+    if (input === undefined) {
+      throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
+    }
+    if (isPostgresUrl(input) && flags.inputFormat === undefined && !pgSource) {
+      throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
+    }
+    if (flags.query !== undefined && flags.table !== undefined) {
+      throw new UsageError("Give --query or --table, not both");
+    }
+    const { model } = await openModel(flags.model, storeOptions(flags), loadOptions(flags));
+    const interrupt = listenForInterrupt({
+      stopping: "stopping; no profile is written",
+      stopTimeoutMs: STOP_TIMEOUT_MS,
+    });
+    try {
+      const profile = new DatasetProfile(
+        { name: model.name, version: model.version },
+        monitorColumns(model, flags.categorical),
+      );
+      const source = await openSource(input, flags.inputFormat, {
+        query: flags.query,
+        table: flags.table,
+        params: (flags.param ?? []).map(([, value]) => value),
+        labels: { query: "--query", table: "--table", params: "(each --param in order)" },
+      }, "--input-format");
+      log.info("profile started", { model: model.name, version: model.version, input: source.description });
+      const progress = flags.progress ? startProgress("profiling", () => source.progress?.()) : undefined;
+      let logged = 0;
+      const summary = await runBatch({
+        model,
+        source,
+        sink: new DiscardSink(),
+        batchSize: flags.batchSize,
+        signal: interrupt.signal,
+        onProgress: (p) => progress?.update(p),
+        onReject: (row, error) => {
+          if (logged++ < LOGGED_REJECTS) log.warn("row rejected", { row, error });
+        },
+        onScored: foldScored(model, () => profile),
+      }).finally(() => progress?.stop());
+      await writeProfile(flags.output, profile);
+      log.info("profile done", {
+        model: model.name,
+        version: model.version,
+        output: flags.output,
+        read: summary.read,
+        predicted: summary.predicted,
+        rejected: summary.rejected,
+        columns: profile.specs.length,
+        seconds: Math.round(summary.seconds * 1000) / 1000,
+      });
+    } finally {
+      interrupt.dispose();
+      await model.close();
+    }
+  });
+}
+
+/** Writes the profile whole: under a temporary name renamed at the end, so a crash leaves no half file. */
+async function writeProfile(path: string, profile: DatasetProfile): Promise<void> {
+  const text = JSON.stringify(profile) + "\n";
+  if (path === "-") {
+    const bytes = new TextEncoder().encode(text);
+    for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+    return;
+  }
+  const temporary = `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeTextFile(temporary, text);
+    await Deno.rename(temporary, path);
+  } catch (err) {
+    await Deno.remove(temporary).catch(() => {});
+    throw err;
+  }
+}
