@@ -26,7 +26,9 @@ import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { openModel } from "../store/mod.ts";
 import { hasCategories, runWindow } from "./batch_job.ts";
+import { loadReference } from "./batch_monitor.ts";
 import { type BatchFlags, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
+import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.ts";
 
 /**
  * The `batch` command.
@@ -143,14 +145,16 @@ export function batchCommand(): Command {
     }),
     progressOption(),
     strictCategoriesOption(),
+    ...monitorOptions(),
     ...modelTuningOptions(),
   ]);
-  return cmd.action(async (flags: BatchFlags) => {
+  return cmd.action(async (flags: BatchFlags & MonitorFlags) => {
     const plan = planBatch(flags);
     // Every window's names, before the model loads or anything opens for writing.
     for (const window of plan.windows) {
       checkDistinctFiles(plan.files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
     }
+    const monitorPlan = planMonitor(flags, flags.backfill === true);
     const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: plan.worker }))
       .model;
     const interrupt = listenForInterrupt({
@@ -158,10 +162,11 @@ export function batchCommand(): Command {
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
     try {
+      const monitor = monitorPlan && { plan: monitorPlan, reference: await loadReference(monitorPlan.profile, model) };
       const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();
-        const summary = await runWindow(plan, model, window, interrupt.signal);
+        const summary = await runWindow(plan, model, window, interrupt.signal, monitor);
         totals.read += summary.read;
         totals.predicted += summary.predicted;
         totals.rejected += summary.rejected;

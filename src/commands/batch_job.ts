@@ -11,6 +11,9 @@ import { PgTransaction } from "../postgres/mod.ts";
 import { createSink, type Replace, type Sink } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
 import { type BatchPlan, windowPath } from "./batch_plan.ts";
+import { monitorWindow } from "./batch_monitor.ts";
+import type { MonitorPlan } from "./monitor_plan.ts";
+import type { DatasetProfile } from "../monitor/mod.ts";
 
 /** Reject lines logged when no `--rejects` is given, before the rest are only counted. */
 const LOGGED_REJECTS = 20;
@@ -18,7 +21,9 @@ const LOGGED_REJECTS = 20;
 /**
  * Runs the plan's job for one window (or the whole input): opens the
  * source, the sinks and their shared transaction, runs the pipeline with
- * a progress display and logs its summary.
+ * a progress display and logs its summary. With `monitor`, the window's
+ * drift from the reference is measured as the rows pass and written once
+ * its predictions are committed.
  *
  * @example
  * ```ts
@@ -30,6 +35,7 @@ export async function runWindow(
   model: Model,
   window: Window | undefined,
   signal: AbortSignal,
+  monitor?: { plan: MonitorPlan; reference: DatasetProfile },
 ): Promise<BatchSummary> {
   const { constants, match } = windowColumns(plan, model, window);
   const named = (path: string) => windowPath(plan, window, path);
@@ -63,6 +69,7 @@ export async function runWindow(
     ...where,
   });
   const progress = plan.progress ? startProgress("scoring", () => source.progress?.()) : undefined;
+  const watch = monitor && monitorWindow(monitor.plan, monitor.reference, model, window, plan.shard, named);
   let unlogged = 0;
   const summary = await runBatch({
     model,
@@ -79,6 +86,7 @@ export async function runWindow(
       if (rejects) return;
       if (unlogged++ < LOGGED_REJECTS) log.warn("row rejected", { row, error });
     },
+    onScored: watch?.onScored,
   }).finally(() => progress?.stop());
   log.info(window ? "window done" : "batch done", {
     model: model.name,
@@ -103,6 +111,7 @@ export async function runWindow(
       },
     );
   }
+  await watch?.finish();
   return summary;
 }
 

@@ -25,7 +25,7 @@ import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { DatasetProfile } from "../monitor/mod.ts";
 import { isPostgresUrl } from "../postgres/mod.ts";
-import { DiscardSink } from "../sinks/mod.ts";
+import { DiscardSink, writeAll, writeWhole } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
 import { openModel } from "../store/mod.ts";
 import { foldScored, monitorColumns } from "./monitor_columns.ts";
@@ -159,18 +159,10 @@ export function profileCommand(): Command {
 
 /** Writes the profile whole: under a temporary name renamed at the end, so a crash leaves no half file. */
 async function writeProfile(path: string, profile: DatasetProfile): Promise<void> {
-  const text = JSON.stringify(profile) + "\n";
+  const bytes = new TextEncoder().encode(JSON.stringify(profile) + "\n");
   if (path === "-") {
-    const bytes = new TextEncoder().encode(text);
-    for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+    await writeAll(Deno.stdout, bytes);
     return;
   }
-  const temporary = `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(temporary, text);
-    await Deno.rename(temporary, path);
-  } catch (err) {
-    await Deno.remove(temporary).catch(() => {});
-    throw err;
-  }
+  await writeWhole(path, bytes);
 }

@@ -43,8 +43,8 @@ export const MIN_SPREAD = 0.001;
 export interface ColumnDrift {
   kind: "numeric" | "categorical";
   /** Rows in the current window, and those with a value. */
-  rows: number;
-  values: number;
+  row_count: number;
+  value_count: number;
   /** Share of the window's rows without a value; null for a window without rows. */
   missing_share: number | null;
   reference_missing_share: number | null;
@@ -85,8 +85,8 @@ export function columnDrift(
 ): ColumnDrift {
   const large = reference.values > thresholds.largeReference;
   const base = {
-    rows: current.rows,
-    values: current.values,
+    row_count: current.rows,
+    value_count: current.values,
     missing_share: current.rows > 0 ? current.missing / current.rows : null,
     reference_missing_share: reference.rows > 0 ? reference.missing / reference.rows : null,
     wasserstein_normed: null,

@@ -12,6 +12,7 @@ export { jensenShannon } from "./jensen_shannon.ts";
 export { type ChiSquaredResult, chiSquaredTest } from "./chi_squared_test.ts";
 export { chiSquaredSf, kolmogorovSf } from "./probability.ts";
 export {
+  alignCounts,
   type ColumnDrift,
   columnDrift,
   type ColumnProfile,
@@ -28,3 +29,4 @@ export {
   type DatasetProfileJson,
   PROFILE_FORMAT,
 } from "./dataset_profile.ts";
+export { type DriftReportInput, renderDriftReport } from "./drift_report.ts";

@@ -13,3 +13,5 @@ export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
 export { type JsonOutput, predictionJson } from "./prediction_json.ts";
 export type { Sink } from "./sink.ts";
+export { writeAll } from "./write_all.ts";
+export { writeWhole } from "./write_whole.ts";

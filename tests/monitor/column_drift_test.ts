@@ -47,16 +47,16 @@ Deno.test("a column's drift", async (t) => {
   await t.step("a window without rows: no statistic, no drift, no missing share", () => {
     const d = columnDrift(large, new NumericProfile());
     assert.deepEqual(
-      [d.rows, d.values, d.missing_share, d.score, d.drifted, d.ks_statistic, d.wasserstein_normed, d.mean],
+      [d.row_count, d.value_count, d.missing_share, d.score, d.drifted, d.ks_statistic, d.wasserstein_normed, d.mean],
       [0, 0, null, null, false, null, null, null],
     );
     const c = columnDrift(categorical(["a", "b"]), new CategoricalProfile());
-    assert.deepEqual([c.rows, c.missing_share, c.score, c.drifted, c.jensen_shannon], [0, null, null, false, null]);
+    assert.deepEqual([c.row_count, c.missing_share, c.score, c.drifted, c.jensen_shannon], [0, null, null, false, null]);
   });
 
   await t.step("an all-missing column: missing share 1, no statistic, no drift", () => {
     const d = columnDrift(large, numeric([null, undefined, NaN, "", "abc"]));
-    assert.deepEqual([d.rows, d.values, d.missing_share, d.score, d.drifted], [5, 0, 1, null, false]);
+    assert.deepEqual([d.row_count, d.value_count, d.missing_share, d.score, d.drifted], [5, 0, 1, null, false]);
     assert.equal(d.reference_missing_share, 0);
     const c = columnDrift(categorical(["a", "b"]), categorical([null, ""]));
     assert.deepEqual([c.missing_share, c.score, c.drifted], [1, null, false]);
