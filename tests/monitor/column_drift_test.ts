@@ -51,7 +51,13 @@ Deno.test("a column's drift", async (t) => {
       [0, 0, null, null, false, null, null, null],
     );
     const c = columnDrift(categorical(["a", "b"]), new CategoricalProfile());
-    assert.deepEqual([c.row_count, c.missing_share, c.score, c.drifted, c.jensen_shannon], [0, null, null, false, null]);
+    assert.deepEqual([c.row_count, c.missing_share, c.score, c.drifted, c.jensen_shannon], [
+      0,
+      null,
+      null,
+      false,
+      null,
+    ]);
   });
 
   await t.step("an all-missing column: missing share 1, no statistic, no drift", () => {
