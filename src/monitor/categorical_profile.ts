@@ -5,6 +5,9 @@
  * "other".
  */
 
+/** Whole numbers below this are counted in an array, not a map. */
+const DENSE = 4096;
+
 /** Most categories a profile counts one by one; beyond, new values count as "other". */
 export const MAX_CATEGORIES = 1000;
 
@@ -37,6 +40,9 @@ export class CategoricalProfile {
   other = 0;
   /** Counts by the values as read (a number and its text apart); joined by name in `counts()`. */
   #raw = new Map<unknown, number>();
+  /** Counts of the whole numbers below DENSE, by value, and how many are not 0. */
+  #dense: Float64Array | undefined;
+  #denseSize = 0;
 
   constructor(readonly maxCategories = MAX_CATEGORIES) {}
 
@@ -47,26 +53,61 @@ export class CategoricalProfile {
   /** Folds a column of `values.length` rows in. */
   fold(values: ArrayLike<unknown>): void {
     const n = values.length;
-    const raw = this.#raw;
-    let missing = 0;
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (v === null || v === undefined || v !== v || v === "") {
-        missing++;
-        continue;
+    if (values instanceof BigInt64Array) {
+      // Read as 32-bit halves: a small id then costs no bigint (little-endian: the low half first).
+      const halves = new Int32Array(values.buffer, values.byteOffset, n * 2);
+      for (let i = 0; i < n; i++) {
+        const low = halves[2 * i];
+        if (halves[2 * i + 1] === 0 && low >= 0 && low < DENSE) this.#countSmall(low);
+        else this.#count(Number(values[i]));
       }
-      const count = raw.get(v);
-      if (count !== undefined) raw.set(v, count + 1);
-      else if (raw.size < this.maxCategories) raw.set(v, 1);
-      else this.other++;
+    } else if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
+      let missing = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        if (v !== v) missing++;
+        else if (v >= 0 && v < DENSE && (v | 0) === v) this.#countSmall(v);
+        else this.#count(v);
+      }
+      this.missing += missing;
+    } else {
+      let missing = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        if (v === null || v === undefined || v !== v || v === "") missing++;
+        else this.#count(v);
+      }
+      this.missing += missing;
     }
     this.rows += n;
-    this.missing += missing;
+  }
+
+  /** Counts a whole number in [0, DENSE) in an array, the common case of ids, with no hashing. */
+  #countSmall(v: number): void {
+    let dense = this.#dense;
+    if (dense === undefined) dense = this.#dense = new Float64Array(DENSE);
+    if (dense[v] === 0 && this.#raw.size + this.#denseSize >= this.maxCategories) {
+      this.other++;
+      return;
+    }
+    if (dense[v]++ === 0) this.#denseSize++;
+  }
+
+  #count(v: unknown): void {
+    const count = this.#raw.get(v);
+    if (count !== undefined) this.#raw.set(v, count + 1);
+    else if (this.#raw.size + this.#denseSize < this.maxCategories) this.#raw.set(v, 1);
+    else this.other++;
   }
 
   /** The counts by category name. */
   counts(): Map<string, number> {
     const out = new Map<string, number>();
+    if (this.#dense !== undefined) {
+      for (let v = 0; v < DENSE; v++) if (this.#dense[v] > 0) out.set(String(v), this.#dense[v]);
+      this.#dense = undefined;
+      this.#denseSize = 0;
+    }
     for (const [v, c] of this.#raw) {
       const name = categoryName(v);
       out.set(name, (out.get(name) ?? 0) + c);

@@ -79,9 +79,28 @@ Deno.test("a quantile sketch", async (t) => {
 Deno.test("sortNumbers sorts as Float64Array.prototype.sort does", async (t) => {
   const cases: [string, number[]][] = [
     ["random", randomSample("normal", 5_000, 4)],
+    ["random, negative and positive, a small range", randomSample("normal", 300, 9)],
+    [
+      "values equal in their top 32 bits (within a millionth)",
+      randomSample("uniform", 5_000, 8).map((x) => 1 + x * 1e-7),
+    ],
+    ["zeros of both signs, infinities, subnormals", [
+      0,
+      -0,
+      Infinity,
+      -Infinity,
+      5e-324,
+      -5e-324,
+      ...randomSample("normal", 1_000, 7),
+    ]],
     ["many equal values", randomSample("dice", 5_000, 5)],
     ["sorted", Array.from({ length: 3_000 }, (_, i) => i)],
     ["reversed", Array.from({ length: 3_000 }, (_, i) => -i)],
+    ["two sorted runs", [
+      ...Array.from({ length: 500 }, (_, i) => i * 2),
+      ...Array.from({ length: 500 }, (_, i) => i * 2 + 1),
+    ]],
+    ["four sorted runs, one left as it is", [1, 2, 3, 0, 5, 9, 4, 4, 8, 10, 11]],
     ["one value", [7]],
     ["none", []],
   ];
