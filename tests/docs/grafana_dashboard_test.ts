@@ -1,0 +1,88 @@
+/**
+ * docs/grafana/score-drift.json: every query of the dashboard runs on a
+ * drift table written by `score batch --monitor`, and gives what its panel
+ * plots.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cliArgs, DATA, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
+import { loadRides, PG_URL, withDb } from "../postgres/helpers.ts";
+
+interface Panel {
+  title: string;
+  type: string;
+  targets: { rawSql: string; format: string }[];
+}
+
+const LINREG = join(MODELS, "ride-duration-linreg");
+
+Deno.test("the Grafana dashboard's queries run on score batch --monitor's table", async (t) => {
+  const dashboard = JSON.parse(await Deno.readTextFile(join(ROOT, "docs", "grafana", "score-drift.json")));
+  await using dir = await tempDir();
+  const reference = join(dir.path, "reference.json");
+  const profile = await runScore([
+    "profile",
+    ...cliArgs({
+      "--model": LINREG,
+      "--input": join(DATA, "green_tripdata_2021-01.parquet"),
+      "--categorical": "PULocationID,DOLocationID",
+      "--output": reference,
+      "--no-progress": true,
+    }),
+  ]);
+  assert.equal(profile.code, 0, profile.stderr);
+  await withDb(["rides", "preds", "drift"], async ({ sql }, [rides, preds, drift]) => {
+    await loadRides(rides);
+    const run = await runScore([
+      "batch",
+      ...cliArgs({
+        "--model": LINREG,
+        "--no-progress": true,
+        "--input": PG_URL,
+        "--query": `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`,
+        "--period": "day",
+        "--backfill": true,
+        "--from": "2021-02-01",
+        "--to": "2021-02-04",
+        "--output": PG_URL,
+        "--output-table": preds,
+        "--replace": "window",
+        "--monitor": reference,
+        "--monitor-output": PG_URL,
+        "--monitor-table": drift,
+      }),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    /** A query as Grafana sends it: variables and the time filter filled in. */
+    const query = (text: string) =>
+      text.replaceAll("${drift_table}", `"${drift}"`).replaceAll("$model", "ride-duration-linreg")
+        .replaceAll(
+          "$__timeFilter(window_start)",
+          "window_start between '2021-02-01T00:00:00Z' and '2021-04-01T00:00:00Z'",
+        );
+
+    await t.step("the model variable lists the model", async () => {
+      const variable = dashboard.templating.list.find((v: { name: string }) => v.name === "model");
+      const rows = await sql.unsafe(query(variable.query));
+      assert.deepEqual(rows.map((r) => r.model_name), ["ride-duration-linreg"]);
+    });
+    for (const panel of dashboard.panels as Panel[]) {
+      await t.step(`${panel.type} "${panel.title}"`, async () => {
+        const rows = await sql.unsafe(query(panel.targets[0].rawSql));
+        assert.ok(rows.length > 0, "some rows");
+        if (panel.type === "timeseries") {
+          const days = new Set(rows.map((r) => (r.time as Date).toISOString()));
+          assert.deepEqual([...days].sort(), [
+            "2021-02-01T00:00:00.000Z",
+            "2021-02-02T00:00:00.000Z",
+            "2021-02-03T00:00:00.000Z",
+          ]);
+          const numbers = Object.keys(rows[0]).filter((k) => k !== "time" && k !== "metric");
+          for (const r of rows) for (const k of numbers) assert.equal(typeof Number(r[k]), "number");
+        } else {
+          assert.equal(rows.length, 4, "a row per column of the latest window");
+        }
+      });
+    }
+  });
+});
