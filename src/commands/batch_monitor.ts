@@ -54,15 +54,20 @@ export interface WindowMonitor {
 }
 
 /**
- * Reads a reference profile and checks it against the model: every column it profiles must be one the model
- * reads or writes (of the same kind). A reference of another model version is used, with a warning.
+ * Reads a reference profile and checks it against the model (given a list, the one of the profile's model name):
+ * every column it profiles must be one the model reads or writes. A reference of another model version is used,
+ * with a warning.
  *
  * @example
  * ```ts
  * const reference = await loadReference("reference.json", model);
  * ```
  */
-export async function loadReference(path: string, model: Model, flag = "--monitor"): Promise<DatasetProfile> {
+export async function loadReference(
+  path: string,
+  models: Model | readonly Model[],
+  flag = "--monitor",
+): Promise<DatasetProfile> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -76,6 +81,14 @@ export async function loadReference(path: string, model: Model, flag = "--monito
     reference = DatasetProfile.fromJSON(JSON.parse(text) as DatasetProfileJson);
   } catch (err) {
     throw new UsageError(`${flag} "${path}" is not a profile from score profile: ${(err as Error).message}`);
+  }
+  const model = Array.isArray(models) ? models.find((m) => m.name === reference.model.name) : models as Model;
+  if (model === undefined) {
+    throw new UsageError(
+      `${flag} "${path}" profiles model "${reference.model.name}", which is not served (models: ${
+        (models as Model[]).map((m) => `"${m.name}"`).join(", ")
+      })`,
+    );
   }
   const columns = monitorColumns(model, reference.specs.filter((s) => s.kind === "categorical").map((s) => s.name));
   for (const spec of reference.specs) {

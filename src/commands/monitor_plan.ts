@@ -4,6 +4,7 @@
  */
 import type { Option } from "commander";
 import { envOption } from "../cli/env_option.ts";
+import { wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl } from "../postgres/mod.ts";
 
@@ -95,4 +96,43 @@ export function planMonitor(flags: MonitorFlags, backfill: boolean): MonitorPlan
   }
   if (monitorReport === "-") throw new UsageError("--monitor-report writes a file: give its name (e.g. report.html)");
   return { profile: monitor, output: monitorOutput, table: monitorTable, report: monitorReport };
+}
+
+/** The flags of {@linkcode serviceMonitorOptions}, as commander parses them. */
+export interface ServiceMonitorFlags {
+  monitor?: string;
+  monitorWindow: number;
+  monitorPeriod: number;
+}
+
+/**
+ * The monitoring options of a long-running command (`score serve`): a reference and a sliding window.
+ *
+ * @example
+ * ```ts
+ * addOptions(cmd, [...serveOptions, ...serviceMonitorOptions()]);
+ * ```
+ */
+export function serviceMonitorOptions(): Option[] {
+  return [
+    envOption(
+      "--monitor <profile.json>",
+      "export the drift of the reference's model from this reference (score profile's output) over a sliding window in /metrics",
+      { env: "SCORE_MONITOR" },
+    ),
+    envOption("--monitor-window <seconds>", "the drift window's length", {
+      env: "SCORE_MONITOR_WINDOW",
+      parse: wholeNumber(1),
+      default: 3600,
+    }),
+    envOption(
+      "--monitor-period <seconds>",
+      "how often the window moves and its drift is computed (off the request path)",
+      {
+        env: "SCORE_MONITOR_PERIOD",
+        parse: wholeNumber(1),
+        default: 60,
+      },
+    ),
+  ];
 }

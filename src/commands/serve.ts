@@ -31,11 +31,14 @@ import { listenDeno } from "../http/listen_deno.ts";
 import { Metrics } from "../http/metrics.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
+import { watchDrift } from "../serving/drift_watch.ts";
 import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
+import { loadReference } from "./batch_monitor.ts";
+import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
-interface ServeFlags extends OnlineFlags {
+interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
   model: string[];
   host: string;
   port: number;
@@ -139,6 +142,7 @@ export function serveCommand(): Command {
     ),
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
+    ...serviceMonitorOptions(),
   ]);
   return cmd.action(run);
 }
@@ -225,11 +229,17 @@ async function serve(
   }
   let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
+  const watch = flags.monitor === undefined ? undefined : watchDrift(
+    await loadReference(flags.monitor, models),
+    metrics.registry,
+    { windowSeconds: flags.monitorWindow, periodSeconds: flags.monitorPeriod },
+  );
   const plane = new DataPlane(models, {
     version: VERSION,
     batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
     predictions,
     isReady: () => ready,
+    observe: watch?.observe,
   });
   const reloader = new ModelReloader(opened, {
     store: storeOptions(flags),
@@ -262,6 +272,7 @@ async function serve(
         maxConnections: flags.maxConnections,
       });
   } catch (err) {
+    watch?.stop();
     if ((err as { code?: string }).code === "EADDRINUSE") {
       throw new UsageError(`Port ${flags.port} on ${flags.host} is already in use (--port)`);
     }
@@ -308,6 +319,7 @@ async function serve(
     return late;
   } finally {
     interrupt.dispose();
+    watch?.stop();
     await stopReloading();
   }
 }

@@ -30,3 +30,4 @@ export {
   PROFILE_FORMAT,
 } from "./dataset_profile.ts";
 export { type DriftReportInput, renderDriftReport } from "./drift_report.ts";
+export { SlidingDrift, type SlidingDriftOptions } from "./sliding_drift.ts";

@@ -34,6 +34,11 @@ export interface DataPlaneOptions {
   predictions?: PredictionWriter;
   /** Readiness: false while the server drains (default: always ready). */
   isReady?: () => boolean;
+  /**
+   * Called with each request's columns and prediction once it is scored (a drift monitor): it must only keep them
+   * for later, as it runs on the request path.
+   */
+  observe?: (model: Model, inputs: Record<string, ArrayLike<unknown>>, length: number, prediction: Prediction) => void;
 }
 
 /** One served model and the batcher in front of it. */
@@ -146,6 +151,7 @@ export class DataPlane {
     const prediction = await served.batcher.predict(req.columns, req.length);
     const out = inferResponse(served.model, req, prediction);
     this.#log(served.model, context, req.columns, req.length, prediction);
+    this.#options.observe?.(served.model, req.columns, req.length, prediction);
     return out;
   }
 
@@ -160,6 +166,7 @@ export class DataPlane {
     const prediction = await served.batcher.predict(req.columns, req.rows.length);
     const out = rowsResponse(served.model, req.shape, prediction);
     this.#log(served.model, context, req.columns, req.rows.length, prediction);
+    this.#options.observe?.(served.model, req.columns, req.rows.length, prediction);
     return out;
   }
 
