@@ -7,8 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliArgs, DATA, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
 import { loadRides, PG_URL, withDb } from "../postgres/helpers.ts";
+import { Registry } from "../../src/metrics/mod.ts";
+import { DatasetProfile } from "../../src/monitor/mod.ts";
+import { watchDrift } from "../../src/serving/drift_watch.ts";
 
 interface Panel {
+  datasource?: { type: string };
   title: string;
   type: string;
   targets: { rawSql: string; format: string }[];
@@ -66,7 +70,11 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
       const rows = await sql.unsafe(query(variable.query));
       assert.deepEqual(rows.map((r) => r.model_name), ["ride-duration-linreg"]);
     });
-    for (const panel of dashboard.panels as Panel[]) {
+    // The Postgres panels; the Prometheus ones read score serve's /metrics (tests/serving/drift_watch_test.ts).
+    const postgres = (dashboard.panels as (Panel & { datasource?: { type: string } })[])
+      .filter((p) => p.datasource?.type === "grafana-postgresql-datasource");
+    assert.equal(postgres.length, 6);
+    for (const panel of postgres) {
       await t.step(`${panel.type} "${panel.title}"`, async () => {
         const rows = await sql.unsafe(query(panel.targets[0].rawSql));
         assert.ok(rows.length > 0, "some rows");
@@ -85,4 +93,30 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
       });
     }
   });
+});
+
+Deno.test("the Grafana dashboard's Prometheus panels read metrics score serve --monitor exports", async () => {
+  const dashboard = JSON.parse(await Deno.readTextFile(join(ROOT, "docs", "grafana", "score-drift.json")));
+  const reference = new DatasetProfile({ name: "m", version: "1" }, [
+    { name: "x", role: "input", kind: "numeric" },
+    { name: "y", role: "output", kind: "numeric" },
+  ]);
+  reference.fold({ x: [1, 2, 3] }, 3, { y: [1, 2, 3] });
+  const registry = new Registry();
+  const watch = watchDrift(reference, registry, { windowSeconds: 60, periodSeconds: 60 });
+  try {
+    const exported = new Set([...(await registry.metrics()).matchAll(/^# TYPE (score_[a-z_]+) /gm)].map((m) => m[1]));
+    const prometheus = (dashboard.panels as { datasource?: { type: string }; targets?: { expr: string }[] }[])
+      .filter((p) => p.datasource?.type === "prometheus");
+    assert.equal(prometheus.length, 4);
+    for (const panel of prometheus) {
+      for (const target of panel.targets!) {
+        for (const [name] of target.expr.matchAll(/score_[a-z_]+/g)) {
+          assert.ok(exported.has(name.replace(/_(bucket|sum|count)$/, "")), name);
+        }
+      }
+    }
+  } finally {
+    watch.stop();
+  }
 });
