@@ -32,8 +32,11 @@ import {
 } from "../queue/mod.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
+import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
+import { loadReference } from "./batch_monitor.ts";
+import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
-interface ConsumeFlags extends OnlineFlags {
+interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
   model: string;
   amqpUrl: string;
   exchange: string;
@@ -140,6 +143,7 @@ export function consumeCommand(): Command {
       { env: "SCORE_DRY_RUN" },
     ),
     ...onlineOptions({ unit: "events", delayMs: 2, maxBatch: 512 }),
+    ...serviceMonitorOptions(),
   ]);
   return cmd.action(consume);
 }
@@ -162,7 +166,26 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
   const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
+  let watch: DriftWatch | undefined;
   try {
+    if (flags.monitor !== undefined) {
+      if (flags.metricsPort === undefined) {
+        log.warn("--monitor without --metrics-port: the drift is computed but not served");
+      }
+      watch = watchDrift(await loadReference(flags.monitor, model), metrics.registry, {
+        windowSeconds: flags.monitorWindow,
+        periodSeconds: flags.monitorPeriod,
+      });
+    }
+    /** The batcher, as the handler's scorer: its predictions also go to the drift watch, if any. */
+    const scorer = (b: Batcher) =>
+      watch === undefined ? b : {
+        predict: async (columns: Record<string, ArrayLike<unknown>>, length: number) => {
+          const prediction = await b.predict(columns, length);
+          watch!.observe(b.model, columns, length, prediction);
+          return prediction;
+        },
+      };
     const newBatcher = (m: Model) =>
       new Batcher(m, {
         maxBatchSize: flags.maxBatchSize,
@@ -174,7 +197,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     let batcher = newBatcher(model);
     const topology = consumerTopology(flags, model.name);
     const handler = new MessageHandler({
-      scorer: batcher,
+      scorer: scorer(batcher),
       model,
       featuresPath: flags.featuresPath || "",
       idPath: flags.idPath || "",
@@ -204,7 +227,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
         // Events from now on go to the new version; those already queued finish on the old one.
         const old = batcher;
         batcher = newBatcher(next);
-        handler.replace(batcher, next);
+        handler.replace(scorer(batcher), next);
         metrics.version = next.version;
         metrics.current = next;
         await old.drain();
@@ -238,6 +261,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     log.info("consumer stopped", { model: model.name, ...totals(metrics) });
   } finally {
     stop.dispose();
+    watch?.stop();
     await stopReloading();
     await server?.shutdown();
     await opened.model.close();

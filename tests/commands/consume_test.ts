@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadModel } from "../../src/model/mod.ts";
+import { DatasetProfile } from "../../src/monitor/mod.ts";
+import { rowsToColumns } from "../../src/rows.ts";
 import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts";
 import { cliArgs, FIXTURES, logLines, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
@@ -521,5 +523,61 @@ Deno.test("score consume (real RabbitMQ): a ZipMap classifier people bring, [N,K
     }
   } finally {
     assert.equal(await consumer.stop(), 0);
+  }
+});
+
+Deno.test("score consume --monitor: the drift of the events over a sliding window in /metrics", async () => {
+  await using broker = await TestBroker.open();
+  await using dir = await tempDir();
+  const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
+  // The reference: the rides these tests publish, as score profile would write it.
+  const model = await loadModel(join(MODELS, "ride-duration-linreg"));
+  const reference = new DatasetProfile({ name: model.name, version: model.version }, [
+    { name: "PULocationID", role: "input", kind: "categorical" },
+    { name: "DOLocationID", role: "input", kind: "categorical" },
+    { name: "trip_distance", role: "input", kind: "numeric" },
+    { name: "duration", role: "output", kind: "numeric" },
+  ]);
+  const columns = rowsToColumns(rides(300).map((e) => e.ride));
+  reference.fold(columns, 300, (await model.predict(columns, 300)).columns);
+  await model.close();
+  const profile = join(dir.path, "reference.json");
+  await Deno.writeTextFile(profile, JSON.stringify(reference));
+  const c = new Consumer([
+    ...cliArgs({
+      "--model": "ride-duration-linreg",
+      "--exchange": events,
+      "--prediction-exchange": predictionExchange,
+      "--metrics-port": 0,
+      "--metrics-host": "127.0.0.1",
+      "--monitor": profile,
+      "--monitor-period": 1,
+    }),
+  ]);
+  try {
+    const url = (await c.waitForLog("metrics listening")).url as string;
+    await c.waitForLog("consuming");
+    // Rides ten times as long as the reference's.
+    await broker.publish(
+      events,
+      rides(30).map((e) => ({ ...e, ride: { ...e.ride, trip_distance: 10 * e.ride.trip_distance } })),
+    );
+    await predictions.waitFor(30);
+    let text = "";
+    const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+    const label = (column: string) => `\\{model="ride-duration-linreg",column="${column}"\\}`;
+    await waitUntil(
+      async () => {
+        text = await (await fetch(url)).text();
+        return value('score_drift_window_rows\\{model="ride-duration-linreg"\\}') === 30;
+      },
+      "the 30 events in the drift window",
+      20_000,
+    );
+    assert.equal(value(`score_drift_detected${label("trip_distance")}`), 1);
+    assert.equal(value(`score_drift_detected${label("PULocationID")}`), 0);
+    assert.ok(value(`score_drift_score${label("trip_distance")}`) < 0.05, "a small reference: the KS p-value decides");
+  } finally {
+    assert.equal(await c.stop(), 0);
   }
 });
