@@ -17,7 +17,7 @@ export interface QuantileSketchJson {
   k: number;
   n: number;
   levels: number[][];
-  seed: number;
+  state: number;
 }
 
 /** A distribution as distinct values, ascending, and the weight (count) of each. */
@@ -45,12 +45,12 @@ export class QuantileSketch {
   n = 0;
   #levels: Float64Array[] = [];
   #sizes: number[] = [];
-  #seed: number;
+  #state: number;
 
-  constructor(k = SKETCH_K, seed = 0x9e3779b9) {
+  constructor(k = SKETCH_K, state = 0x9e3779b9) {
     if (!Number.isInteger(k) || k < 2 || k % 2 !== 0) throw new RangeError(`sketch capacity must be an even k >= 2`);
     this.k = k;
-    this.#seed = seed >>> 0 || 1;
+    this.#state = state >>> 0 || 1;
   }
 
   /** Adds one number (the caller leaves NaN out). */
@@ -131,7 +131,7 @@ export class QuantileSketch {
       k: this.k,
       n: this.n,
       levels: this.#levels.map((l, h) => Array.from(l.subarray(0, this.#sizes[h]))),
-      seed: this.#seed,
+      state: this.#state,
     };
   }
 
@@ -140,7 +140,7 @@ export class QuantileSketch {
     if (typeof json !== "object" || json === null || !Array.isArray(json.levels)) {
       throw new RangeError("a sketch needs k, n and levels");
     }
-    const s = new QuantileSketch(json.k, json.seed);
+    const s = new QuantileSketch(json.k, json.state);
     let weight = 0;
     json.levels.forEach((items, h) => {
       if (!Array.isArray(items) || items.length >= s.k) throw new RangeError(`sketch level ${h} is not a short list`);
@@ -180,13 +180,13 @@ export class QuantileSketch {
     }
   }
 
-  /** A random bit from a xorshift32 state: reproducible for a given seed. */
+  /** A random bit from a xorshift32 state: reproducible from a given start. */
   #bit(): number {
-    let x = this.#seed;
+    let x = this.#state;
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    this.#seed = x >>> 0;
-    return this.#seed & 1;
+    this.#state = x >>> 0;
+    return this.#state & 1;
   }
 }

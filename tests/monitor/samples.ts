@@ -1,8 +1,8 @@
 /** Reproducible random samples for the monitor's tests. */
 
-/** n values of a distribution from a seeded generator (mulberry32): the same seed gives the same sample. */
-export function randomSample(kind: "normal" | "lognormal" | "dice" | "uniform", n: number, seed: number): number[] {
-  let state = seed >>> 0;
+/** n values of a distribution from a generator (mulberry32) started at `start`: the same start gives the same sample. */
+export function randomSample(kind: "normal" | "lognormal" | "dice" | "uniform", n: number, start: number): number[] {
+  let state = start >>> 0;
   const uniform = () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
