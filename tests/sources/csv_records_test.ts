@@ -94,11 +94,12 @@ Deno.test("CSV records", async (t) => {
   });
 });
 
-/** A seeded generator of numbers in [0, 1), for files the test can make again. */
-function random(seed: number): () => number {
+/** A repeatable generator of numbers in [0, 1), for files the test can make again. */
+function random(start: number): () => number {
+  let state = start;
   return () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
   };
 }
 
