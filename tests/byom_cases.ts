@@ -20,6 +20,12 @@ export interface ByomCase {
 }
 
 const SYNTHETIC = join(FIXTURES, "models", "byom");
+/** The same models as the external-data ones of `byom`, every tensor inside the `.onnx`. */
+export const EMBEDDED = join(FIXTURES, "models", "external_data", "embedded");
+/** Models whose weights are external data -> their twin with embedded weights, what onnxruntime runs directly. */
+const TWINS = new Map(
+  ["external_data", "external_data_zipmap"].map((name) => [join(SYNTHETIC, name), join(EMBEDDED, name, "model.onnx")]),
+);
 /** The real exports, and what SOURCES recorded for them. */
 export const REAL = join(FIXTURES, "real-exports");
 
@@ -99,6 +105,16 @@ export const SYNTHETIC_CASES: ByomCase[] = [
       { color: "purple", zone: 99, distance: 0.25 },
     ],
   },
+  {
+    name: "external_data",
+    path: join(SYNTHETIC, "external_data"),
+    rows: [[1, 2, 3, 4], [-0.5, 0.25, 8, -3], [0, 0, 0, 0], [2.5, -1, 0.5, 1]].map((v) => vectorRow("features", v)),
+  },
+  {
+    name: "external_data_zipmap",
+    path: join(SYNTHETIC, "external_data_zipmap"),
+    rows: [[1, 2, 3], [3, -1, 0.5], [-2, 4, 1], [0.25, 0.5, -0.75]].map((v) => vectorRow("float_input", v)),
+  },
 ];
 
 /** The real exports, each with the recorded row 0 and a second row made from it (to score several rows). */
@@ -138,7 +154,8 @@ export function packedRow(model: Model, row: Record<string, unknown>): Record<st
  * What onnxruntime returns for `rows` run directly (no code of ours but the
  * ZipMap rewrite for a ZipMap's probabilities, which onnxruntime-node cannot
  * return otherwise): per output name, per row, the row's values in order.
- * A model with a fixed batch size is run one row at a time.
+ * A model with a fixed batch size is run one row at a time; a model whose
+ * weights are external data is run as its twin with the weights inside.
  *
  * @example
  * ```ts
@@ -146,7 +163,9 @@ export function packedRow(model: Model, row: Record<string, unknown>): Record<st
  * ```
  */
 export async function directRun(model: Model, rows: Record<string, unknown>[]): Promise<Map<string, unknown[][]>> {
-  const original = await Deno.readFile(model.path.endsWith(".onnx") ? model.path : join(model.path, "model.onnx"));
+  const original = await Deno.readFile(
+    TWINS.get(model.path) ?? (model.path.endsWith(".onnx") ? model.path : join(model.path, "model.onnx")),
+  );
   const bytes = unzipMaps(original)?.bytes ?? original;
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: 1,

@@ -1,9 +1,12 @@
 /**
  * Loads a model directory (`model.onnx` + optional `model.json`) or a bare
- * `.onnx` file into a {@linkcode Model}.
+ * `.onnx` file, with the external data files its graph names, into a
+ * {@linkcode Model}.
  */
 import * as ort from "onnxruntime-node";
+import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { type ExternalFile, modelDigest, readExternalData } from "./external_data.ts";
 import { type GraphFacts, graphFacts } from "./graph_facts.ts";
 import { inputLayout } from "./input_layout.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
@@ -53,7 +56,9 @@ export interface LoadOptions {
 
 /**
  * Loads a model. The name defaults to the directory's (or file's) name, the
- * version to the first 12 hex digits of the `.onnx` file's sha256.
+ * version to the first 12 hex digits of the `.onnx` file's sha256 (with
+ * external data, of a digest that covers the data files too: see
+ * {@linkcode modelDigest}).
  *
  * @example
  * ```ts
@@ -65,8 +70,10 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const { onnxPath, manifestPath, defaultName } = await locate(path);
   const manifest = options.manifest ?? (manifestPath ? await readManifest(manifestPath) : {});
   const bytes = await Deno.readFile(onnxPath);
+  const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
+  const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
-  let session = await createSession(loaded, onnxPath, options);
+  let session = await createSession(loaded, onnxPath, ortOptions);
   // The session to release if loading fails: none while one is being replaced.
   let owned: ort.InferenceSession | undefined = session;
   const warnings: string[] = [];
@@ -80,7 +87,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
         owned = undefined;
         await session.release();
         loaded = unzipped.bytes;
-        owned = session = await createSession(loaded, onnxPath, options);
+        owned = session = await createSession(loaded, onnxPath, ortOptions);
         for (const z of unzipped.outputs) zipLabels.set(z.output, z.labels);
       }
     }
@@ -104,11 +111,11 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       },
       warnings,
     );
-    const version = manifest.version ?? await shortSha256(bytes);
+    const version = manifest.version ?? defaultVersion(bytes, externalData);
     let runner: Session = session;
     if (await wantsWorker(session, options.worker, inputs, fixedBatch, outputs)) {
       // The in-process session served the metadata and the trial run; the worker's runs from here.
-      runner = await inWorker(loaded, onnxPath, options);
+      runner = await inWorker(loaded, onnxPath, ortOptions);
       owned = undefined;
       await session.release().catch(() => {});
     }
@@ -157,31 +164,41 @@ async function wantsWorker(
 async function createSession(
   bytes: Uint8Array,
   onnxPath: string,
-  options: LoadOptions,
+  options: ort.InferenceSession.SessionOptions,
 ): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, sessionOptions(options));
+    return await ort.InferenceSession.create(bytes, options);
   } catch (err) {
     throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
   }
 }
 
 /** The same model, loaded from the same bytes with the same options, in a worker. */
-async function inWorker(bytes: Uint8Array, onnxPath: string, options: LoadOptions): Promise<Session> {
+async function inWorker(
+  bytes: Uint8Array,
+  onnxPath: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<Session> {
   try {
-    return await openWorkerSession(bytes, sessionOptions(options));
+    return await openWorkerSession(bytes, options);
   } catch (err) {
     throw ModelError.badModel(`Cannot load model ${onnxPath} in a worker: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
+/**
+ * onnxruntime's options. A session made from bytes has no folder to find a graph's external data files in (it looks
+ * in the working directory), so they are given to it read: it copies them, where files it read itself would stay
+ * mapped, and a data file overwritten in place would change (or, truncated, crash) the model serving.
+ */
+function sessionOptions(options: LoadOptions, externalData: ExternalFile[]): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimization ?? "all",
     // Fatal only: warnings (a declared output shape that differs from the real one) and a failed run's error line
     // would print raw text amid the JSON logs; the failure itself comes back as the error onnxruntime throws.
     logSeverityLevel: 4,
   };
+  if (externalData.length > 0) sessionOptions.externalData = externalData.map(({ path, data }) => ({ path, data }));
   // onnxruntime rejects an explicit undefined: leave the key out for its default.
   const threads = options.intraOpThreads ?? 1;
   if (threads > 0) sessionOptions.intraOpNumThreads = threads;
@@ -256,7 +273,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function shortSha256(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+/** The first 12 hex digits of the model's digest: the `.onnx`'s sha256, covering its data files when it has some. */
+function defaultVersion(bytes: Uint8Array, externalData: ExternalFile[]): string {
+  const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const files = new Map(externalData.map((f) => [f.name, f.data]));
+  return modelDigest(sha256(bytes), [...files].map(([name, data]) => [name, sha256(data)])).slice(0, 12);
 }

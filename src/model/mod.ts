@@ -21,6 +21,7 @@ export { ModelError } from "./model_error.ts";
 export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
 export { type Manifest, parseManifest } from "./manifest.ts";
 export { type GraphInput, graphInputs } from "./graph_inputs.ts";
+export { externalDataFiles } from "./external_data.ts";
 export {
   EXPECTED,
   INTEGER_RANGES,

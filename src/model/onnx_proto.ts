@@ -17,6 +17,8 @@ const { onnx } = proto;
 
 /** A decoded ONNX model. */
 export type ModelProto = proto.onnx.IModelProto;
+/** A graph (the model's, or a node's subgraph). */
+export type GraphProto = proto.onnx.IGraphProto;
 /** One node of a graph. */
 export type NodeProto = proto.onnx.INodeProto;
 /** A graph input or output (name and type). */

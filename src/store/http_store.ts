@@ -68,6 +68,10 @@ export class HttpStore implements Remote {
     return files.filter((f): f is RemoteFile => f !== undefined);
   }
 
+  async beside(name: string): Promise<RemoteFile> {
+    return (await this.#head(name, false))!;
+  }
+
   get(file: RemoteFile, signal: AbortSignal): Promise<Response> {
     return fetch(this.#url(file.name), { headers: this.#headers, signal });
   }
@@ -89,6 +93,6 @@ export class HttpStore implements Remote {
   #url(name: string): URL {
     // The model's own file keeps its URL whole: a presigned URL's query is its credential.
     if (!this.#base.pathname.endsWith("/") && name === posix.basename(this.#base.pathname)) return this.#base;
-    return new URL(encodeURIComponent(name), this.#base);
+    return new URL(name.split("/").map(encodeURIComponent).join("/"), this.#base);
   }
 }

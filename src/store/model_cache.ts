@@ -93,6 +93,25 @@ export class ModelCache {
   }
 
   /**
+   * The files that copies of `uri` hold besides `listed` (the data files a
+   * graph names, which a listing of one file does not give): one list per
+   * copy that holds every listed file and more.
+   */
+  async extras(uri: string, listed: readonly string[]): Promise<string[][]> {
+    const slot = this.#slot(uri);
+    const found = new Map<string, string[]>();
+    const entries = await Array.fromAsync(Deno.readDir(slot)).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile || !e.name.endsWith(".json") || e.name === "good.json" || e.name.startsWith(".")) continue;
+      const names = (await readRecord(join(slot, e.name)))?.map((f) => f.name) ?? [];
+      if (!listed.every((n) => names.includes(n))) continue;
+      const extra = names.filter((n) => !listed.includes(n)).sort();
+      if (extra.length > 0) found.set(extra.join("\0"), extra);
+    }
+    return [...found.values()];
+  }
+
+  /**
    * Writes a copy: `fill` gets a fresh temporary folder, writes and checks
    * the files and returns their tag and record; the folder is then renamed
    * to the tag and the record written beside it. Whatever fails, the
@@ -235,13 +254,18 @@ async function readRecord(path: string): Promise<CopyFile[] | undefined> {
     const { files } = JSON.parse(await Deno.readTextFile(path));
     const valid = Array.isArray(files) && files.length > 0 &&
       files.every((f) =>
-        typeof f?.name === "string" && !f.name.includes("/") && Number.isInteger(f.bytes) &&
+        typeof f?.name === "string" && inside(f.name) && Number.isInteger(f.bytes) &&
         typeof f.sha256 === "string"
       );
     return valid ? files : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A relative path that stays in its folder: no empty, `.` or `..` part, not absolute. */
+function inside(name: string): boolean {
+  return name.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 }
 
 async function readGood(slot: string): Promise<GoodEntry[]> {

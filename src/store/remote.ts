@@ -25,6 +25,11 @@ export interface Remote {
   readonly cancel?: AbortSignal;
   /** The files to fetch; the optional ones (a `model.json` beside) only when present. */
   list(): Promise<RemoteFile[]>;
+  /**
+   * A file the listing did not give, by its path relative to the model's folder (an external data file its graph
+   * names): its length and ETag, or a not-found error naming it.
+   */
+  beside(name: string): Promise<RemoteFile>;
   /** The response whose body is the file. */
   get(file: RemoteFile, signal: AbortSignal): Promise<Response>;
 }

@@ -7,11 +7,18 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, posix } from "node:path";
 import { UnavailableError, UsageError } from "../errors.ts";
-import { type GraphInput, graphInputs, type Manifest, ModelError, parseManifest } from "../model/mod.ts";
+import {
+  externalDataFiles,
+  type GraphInput,
+  graphInputs,
+  type Manifest,
+  ModelError,
+  parseManifest,
+} from "../model/mod.ts";
 import { readMlflowModel, type SignatureInput } from "./mlflow_model.ts";
 import { type CachedCopy, type CheckDepth, type CopyFile, ModelCache } from "./model_cache.ts";
 import { type ModelUri, parseModelUri } from "./model_uri.ts";
-import { download, type Remote } from "./remote.ts";
+import { download, type Remote, type RemoteFile } from "./remote.ts";
 import { HttpStore } from "./http_store.ts";
 import { s3Config, S3Store } from "./s3_store.ts";
 
@@ -137,20 +144,41 @@ async function fetchIntoCache(
   depth: (tag: string) => CheckDepth,
 ): Promise<CachedCopy> {
   const files = await remote.list();
-  // With every ETag known, a copy of the same content is found without downloading anything.
-  const byEtag = files.every((f) => f.etag !== undefined) ? tagOf(files.map((f) => [f.name, f.etag!])) : undefined;
-  const found = byEtag === undefined ? undefined : await cache.find(remote.where, byEtag, depth(byEtag));
-  if (found !== undefined) return found;
+  const etags = (all: RemoteFile[]) =>
+    all.every((f) => f.etag !== undefined) ? tagOf(all.map((f) => [f.name, f.etag!])) : undefined;
+  if (etags(files) !== undefined) {
+    // With every ETag known, a copy of the same content is found without downloading anything. The data files a
+    // graph names are not in a listing of one file or of a folder URL: those that copies of the same listing hold
+    // are asked for by name, so that a copy whose data files changed is not taken.
+    const listed = files.map((f) => f.name);
+    for (const extra of [[], ...await cache.extras(remote.where, listed)]) {
+      const more = await Promise.all(extra.map((name) => remote.beside(name).catch(() => undefined)));
+      const tag = more.every((f) => f !== undefined) ? etags([...files, ...more]) : undefined;
+      const found = tag === undefined ? undefined : await cache.find(remote.where, tag, depth(tag));
+      if (found !== undefined) return found;
+    }
+  }
   return await cache.fill(remote.where, async (tmp) => {
+    const fetched: RemoteFile[] = [];
     const written: CopyFile[] = [];
     let before = 0;
-    for (const file of files) {
+    const fetch = async (file: RemoteFile) => {
+      await Deno.mkdir(dirname(join(tmp, file.name)), { recursive: true });
       const { bytes, sha256 } = await download(remote, file, join(tmp, file.name), maxBytes, before);
       if (pin !== undefined && file.name.endsWith(".onnx")) checkPin(sha256, pin, remote.where);
+      fetched.push(file);
       written.push({ name: file.name, bytes, sha256 });
       before += bytes;
+    };
+    for (const file of files) await fetch(file);
+    // The external data files a graph names, fetched from beside it when the listing did not give them.
+    for (const graph of files.filter((f) => f.name.endsWith(".onnx"))) {
+      const bytes = await Deno.readFile(join(tmp, graph.name));
+      for (const name of externalDataFiles(bytes, `${remote.where} (${graph.name})`)) {
+        if (!fetched.some((f) => f.name === name)) await fetch(await remote.beside(name));
+      }
     }
-    return { tag: byEtag ?? tagOf(written.map((f) => [f.name, f.sha256])), files: written };
+    return { tag: etags(fetched) ?? tagOf(written.map((f) => [f.name, f.sha256])), files: written };
   });
 }
 
@@ -166,10 +194,13 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
     ? await describe(uri, uri.path, undefined, true, nameOf(uri.path))
     : await describe(uri, dirname(uri.path), basename(uri.path), basename(uri.path) === "model.onnx", nameOf(uri.path));
   const beside = dirname(resolved.onnxPath);
-  const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json")];
+  const onnx = await Deno.readFile(resolved.onnxPath).catch(() => undefined);
+  // The data files its graph names are the model too: new weights in them are a new model to reload.
+  const data = onnx === undefined ? [] : externalDataFiles(onnx, resolved.onnxPath).map((name) => join(beside, name));
+  const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json"), ...data];
   const digests: [string, string][] = [];
   for (const f of files) {
-    const bytes = await Deno.readFile(f).catch(() => undefined);
+    const bytes = f === resolved.onnxPath ? onnx : await Deno.readFile(f).catch(() => undefined);
     if (bytes !== undefined) digests.push([f, createHash("sha256").update(bytes).digest("hex")]);
   }
   return { ...resolved, tag: tagOf(digests) };

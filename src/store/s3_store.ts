@@ -124,6 +124,11 @@ export class S3Store implements Remote {
     return files;
   }
 
+  async beside(name: string): Promise<RemoteFile> {
+    const folder = this.key.endsWith(".onnx") ? posix.dirname(this.key) : this.key.replace(/\/+$/, "");
+    return (await this.#head(folder === "." ? name : `${folder}/${name}`, name, false))!;
+  }
+
   get(file: RemoteFile, signal: AbortSignal): Promise<Response> {
     const key = this.#files.get(file.name) ?? file.name;
     const url = objectUrl(this.config, this.bucket, key);

@@ -150,3 +150,28 @@ Deno.test("score inspect --write-manifest: a skeleton that loads to the same mod
     );
   });
 });
+
+Deno.test("score inspect and score batch take a model whose weights are external data, as its twin with them inside", async (t) => {
+  await using dir = await tempDir();
+  const external = join(FIXTURES, "models", "byom", "external_data");
+  const embedded = join(FIXTURES, "models", "external_data", "embedded", "external_data");
+  const csv = join(dir.path, "rows.csv");
+  await Deno.writeTextFile(csv, "features_0,features_1,features_2,features_3\n1,2,3,4\n-0.5,0.25,8,-3\n");
+  const predictions = async (model: string, cwd?: string) => {
+    const run = await runScore(["batch", "--model", model, "--input", csv, "--output", "-"], { cwd });
+    assert.equal(run.code, 0, run.stderr);
+    return run.stdout.trim().split("\n").map((l) => JSON.parse(l).prediction);
+  };
+  const want = await predictions(embedded);
+  for (
+    const [what, model, cwd] of [["its folder", external, undefined], ["a bare file path", "model.onnx", external]]
+  ) {
+    await t.step(`${what}: inspect shows it, batch scores it`, async () => {
+      const run = await runScore(["inspect", model!, "--json"], { cwd });
+      assert.equal(run.code, 0, run.stderr);
+      const d: ModelDescription = JSON.parse(run.stdout);
+      assert.deepEqual(d.columns, ["features_0", "features_1", "features_2", "features_3"]);
+      assert.deepEqual(await predictions(model!, cwd), want);
+    });
+  }
+});
