@@ -97,6 +97,9 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   const wait = <T>(work: Promise<T>) => abortable(work, job.signal);
   // A sink counts as opened from the start of its open: an open cut short is aborted too.
   let opened: Sink[] = [];
+  // An open a signal cut short goes on (it may yet create a temporary file): its abort waits for it, a little.
+  const openings = new Map<Sink, Promise<void>>();
+  const opening = (s: Sink, open: Promise<void>) => (openings.set(s, open), open);
   try {
     job.signal?.throwIfAborted();
     const numbers = numberColumns(model, inputs, keep);
@@ -105,10 +108,12 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     let next = batches.next();
     next.catch(() => {}); // awaited below; this only silences a rejection while the sinks open
     opened.push(sink);
-    await wait(sink.open(columns));
+    await wait(opening(sink, sink.open(columns)));
     if (rejects) {
       opened.push(rejects);
-      await wait(rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))]));
+      await wait(
+        opening(rejects, rejects.open([...REJECT_COLUMNS, ...constants.map(({ name, type }) => ({ name, type }))])),
+      );
     }
     /** Writes one scored batch and its rejects, then counts it. */
     const finish = async (batch: RowBatch, prediction: Scored) => {
@@ -164,7 +169,10 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     if (rejects) await wait(rejects.commit());
     opened = [];
   } catch (err) {
-    for (const s of opened) await s.abort().catch(() => {});
+    for (const s of opened) {
+      await settledWithin(openings.get(s), OPEN_SETTLE_MS);
+      await s.abort().catch(() => {});
+    }
     throw err;
   } finally {
     await source.close();
@@ -203,6 +211,17 @@ function columnPlan(job: BatchJob): ColumnPlan {
   }
   const read = [...new Set([...sourceColumns(inputs), ...keep.map((c) => c.name)])];
   return { inputs, keep, constants, columns, read };
+}
+
+/** How long an abort waits for an open still in flight, so that what the open makes is removed too. */
+const OPEN_SETTLE_MS = 1_000;
+
+/** Resolves when `work` settles, or after `ms`, whichever comes first. */
+async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work.then(() => {}, () => {}), new Promise<void>((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
 }
 
 /** A prediction, and the rows the model itself failed to score (each alone). */

@@ -185,6 +185,30 @@ Deno.test("runBatch", async (t) => {
       assert.equal(err, reason);
       assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("signal_")), []);
     });
+    await t.step("a signal while an output opens: the open's temporary file is removed too", async () => {
+      const input = join(dir.path, "slow_open.csv");
+      await Deno.writeTextFile(input, csvRows(50));
+      const inner = createSink(join(dir.path, "slow_open_out.csv"));
+      const controller = new AbortController();
+      const reason = new Error("stop");
+      // The open is cut short by the signal while it still runs; it makes its temporary file after that.
+      const slow: Sink = {
+        ...inner,
+        open: async (columns) => {
+          controller.abort(reason);
+          await new Promise((r) => setTimeout(r, 50));
+          await inner.open(columns);
+        },
+      };
+      const err = await rejection(async () =>
+        runBatch({ model, source: await openSource(input), sink: slow, batchSize: 10, signal: controller.signal })
+      );
+      assert.equal(err, reason);
+      assert.deepEqual(
+        [...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("slow_open_out")),
+        [],
+      );
+    });
     await t.step(
       "an output that cannot open while the first batch is read: its error, the reading stopped",
       async () => {
