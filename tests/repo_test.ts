@@ -87,3 +87,9 @@ Deno.test("the course's data and pickles are in the repository", async (t) => {
     });
   }
 });
+
+Deno.test("`make test` is quiet: one dot a test, then the failures and the summary", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  assert.match(tasks.test, /^deno test .*--reporter=dot\b/);
+  assert.match(await Deno.readTextFile(join(ROOT, "Makefile")), /^test:.*\n\t\$\(DENO\) task test$/m);
+});
