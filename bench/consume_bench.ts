@@ -146,6 +146,8 @@ async function scoreConsume(prefetch: number, maxBatch: number) {
       s.events,
       "--prediction-exchange",
       s.predictions,
+      // The reader's own queue takes the predictions.
+      "--no-prediction-queue",
       "--prefetch",
       String(prefetch),
       "--max-batch-size",

@@ -183,6 +183,8 @@ async function soakConsume(until: number) {
     events,
     "--prediction-exchange",
     predictions,
+    // The reader's own queue takes the predictions.
+    "--no-prediction-queue",
   ]);
   await consumer.when("consuming");
   const queue = `${MODEL}.${events}`;

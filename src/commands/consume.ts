@@ -41,7 +41,8 @@ interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
   amqpUrl: string;
   exchange: string;
   predictionExchange?: string;
-  predictionQueue?: string;
+  /** A name, the default's (undefined), or none (false, or "" from the variable). */
+  predictionQueue?: string | false;
   queue?: string;
   bindingKey: string;
   routingKey?: string;
@@ -82,9 +83,14 @@ export function consumeCommand(): Command {
     ),
     envOption(
       "--prediction-queue <name>",
-      "also declare this durable queue and bind it to the prediction exchange with the routing key, " +
-        "so the predictions wait there for a reader (a decision service's inbox)",
+      "the durable queue declared and bound to the prediction exchange with the routing key, where the " +
+        "predictions wait for a reader (a decision service's inbox) (default: <prediction exchange>.<model name>)",
       { env: "SCORE_PREDICTION_QUEUE" },
+    ),
+    envOption(
+      "--no-prediction-queue",
+      'declare none (or SCORE_PREDICTION_QUEUE=""): bind your own queue for the routing key before events arrive, ' +
+        "or their predictions are returned and the events dead-lettered as unroutable",
     ),
     envOption("--queue <name>", "the model's queue, shared by its workers (default: <model name>.<exchange>)", {
       env: "SCORE_QUEUE",
@@ -220,6 +226,12 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       dead_letter_queue: topology.deadLetterQueue,
       outputs: model.outputColumns.map((c) => c.name),
     });
+    if (topology.predictionExchange && !topology.predictionQueue) {
+      log.warn(
+        `no prediction queue: bind a queue to ${topology.predictionExchange} for routing key ` +
+          `${topology.predictionRoutingKey} before events arrive, or their events are dead-lettered as unroutable`,
+      );
+    }
     const reloader = new ModelReloader([opened], {
       store: storeOptions(flags),
       load: loadOptions(flags),
@@ -274,7 +286,10 @@ function consumerTopology(flags: ConsumeFlags, model: string): Topology {
     model,
     exchange: flags.exchange,
     predictionExchange: flags.dryRun ? undefined : flags.predictionExchange,
-    predictionQueue: flags.predictionQueue,
+    // Kept by default, so no prediction is lost only because its reader has not bound a queue yet.
+    predictionQueue: flags.predictionQueue === undefined
+      ? `${flags.predictionExchange}.${model}`
+      : flags.predictionQueue || undefined,
     predictionRoutingKey: flags.routingKey,
     queue: flags.queue,
     bindingKey: flags.bindingKey,
@@ -284,7 +299,7 @@ function consumerTopology(flags: ConsumeFlags, model: string): Topology {
   if (flags.dryRun) {
     // A dry run watches a copy of the events: it must not take them from the model's real workers.
     topology.temporaryQueue = flags.queue === undefined;
-    topology.deadLetterExchange = topology.deadLetterQueue = undefined;
+    topology.deadLetterExchange = topology.deadLetterQueue = topology.predictionQueue = undefined;
   }
   return topology;
 }

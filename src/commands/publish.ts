@@ -43,7 +43,8 @@ interface PublishFlags {
  */
 export function publishCommand(): Command {
   const cmd = new Command("publish").description(
-    'Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms.',
+    'Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms; an event ' +
+      "no queue is bound for is returned by the broker and stops the run (exit 69).",
   );
   addOptions(cmd, [
     envOption(

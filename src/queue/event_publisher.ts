@@ -27,10 +27,12 @@ export interface PublishOptions {
 }
 
 /**
- * Publishes every event persistent (`content_type` JSON, `message_id` =
- * the event id) and resolves with the count once the broker confirmed
- * them all. A nack or a lost connection fails the whole run: events
- * confirmed before it are in the broker, the rest may not be.
+ * Publishes every event persistent and mandatory (`content_type` JSON,
+ * `message_id` = the event id) and resolves with the count once the broker
+ * confirmed them all. A nack or a lost connection fails the whole run:
+ * events confirmed before it are in the broker, the rest may not be. An
+ * event the broker returns (no queue bound for it) stops the run and fails
+ * it with the counts published and returned: it would be gone otherwise.
  *
  * @example
  * ```ts
@@ -66,6 +68,12 @@ export async function publishEvents(o: PublishOptions): Promise<number> {
     }
     let outstanding = 0;
     let confirmed = 0;
+    let returned = 0;
+    // The broker returns an unroutable message before it confirms it: the confirm then counts it too.
+    channel.on("return", () => {
+      returned++;
+      wake?.();
+    });
     const settle = (err: unknown) => {
       outstanding--;
       if (err) fail(err instanceof Error ? err : new Error("the broker nacked a message"));
@@ -78,7 +86,7 @@ export async function publishEvents(o: PublishOptions): Promise<number> {
     };
     for await (const batch of o.events) {
       for (const event of batch) {
-        if (o.signal?.aborted) break;
+        if (o.signal?.aborted || returned) break;
         await waitFor(() => outstanding < window);
         outstanding++;
         const body = event.body;
@@ -86,11 +94,19 @@ export async function publishEvents(o: PublishOptions): Promise<number> {
           persistent: true,
           contentType: "application/json",
           messageId: event.messageId,
+          mandatory: true,
         }, settle);
       }
-      if (o.signal?.aborted) break;
+      if (o.signal?.aborted || returned) break;
     }
     await waitFor(() => outstanding === 0);
+    if (returned) {
+      throw new UnavailableError(
+        `${returned} event(s) returned by the broker, ${confirmed - returned} published, then stopped: ` +
+          `no queue is bound to exchange "${o.exchange}" for routing key "${o.routingKey}" ` +
+          "(start score consume first, or bind a queue)",
+      );
+    }
     return confirmed;
   } finally {
     connection.removeAllListeners("close");

@@ -33,7 +33,11 @@ async function exchangesFor(broker: TestBroker, models: string[], eventsPrefix =
   const events = await broker.exchange(eventsPrefix);
   const predictionExchange = await broker.exchange("predictions");
   const predictions = await broker.collect(await broker.queue(predictionExchange));
-  for (const model of models) defaults(broker, model, events);
+  for (const model of models) {
+    defaults(broker, model, events);
+    // The queue each model keeps its predictions in (besides the test's own).
+    broker.track({ queues: [`${predictionExchange}.${model}`] });
+  }
   return { events, predictionExchange, predictions };
 }
 
@@ -365,7 +369,38 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
   });
 
   await t.step(
-    "no queue bound to the prediction exchange: events dead-lettered as unroutable, counted, logged",
+    "nothing bound to the prediction exchange yet: the predictions wait in <exchange>.<model>, none dead-lettered",
+    async () => {
+      await using broker = await TestBroker.open();
+      const events = await broker.exchange("rides");
+      const predictionExchange = await broker.exchange("predictions"); // nothing bound
+      defaults(broker, "ride-duration-linreg", events);
+      const kept = `${predictionExchange}.ride-duration-linreg`;
+      broker.track({ queues: [kept] });
+      const c = new Consumer([
+        ...cliArgs({
+          "--model": "ride-duration-linreg",
+          "--exchange": events,
+          "--prediction-exchange": predictionExchange,
+        }),
+      ]);
+      try {
+        assert.equal((await c.waitForLog("consumer starting")).prediction_queue, kept);
+        await c.waitForLog("consuming");
+        await broker.publish(events, rides(3));
+        await waitUntil(async () => await broker.count(kept) === 3, `3 predictions in ${kept}`);
+      } finally {
+        assert.equal(await c.stop(), 0);
+      }
+      const stopped = await c.waitForLog("consumer stopped");
+      assert.deepEqual([stopped.published, stopped.dead_lettered, stopped.predictions_unroutable], [3, 0, 0]);
+      const ids = (await broker.collect(kept).then((q) => q.waitFor(3))).map((m) => JSON.parse(m.content.toString()));
+      assert.deepEqual(ids.map((p) => p.prediction.ride_id).sort(), [0, 1, 2]);
+    },
+  );
+
+  await t.step(
+    "--no-prediction-queue and nothing bound: a warning at start, events dead-lettered as unroutable, counted",
     async () => {
       await using broker = await TestBroker.open();
       const events = await broker.exchange("rides");
@@ -376,10 +411,16 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
           "--model": "ride-duration-linreg",
           "--exchange": events,
           "--prediction-exchange": predictionExchange,
+          "--no-prediction-queue": true,
         }),
       ]);
       let dead: Awaited<ReturnType<typeof broker.collect>>;
       try {
+        const warning = await c.waitForLog(
+          `no prediction queue: bind a queue to ${predictionExchange} for routing key ride-duration-linreg ` +
+            "before events arrive, or their events are dead-lettered as unroutable",
+        );
+        assert.equal(warning.level, "warn");
         await c.waitForLog("consuming");
         dead = await broker.collect("ride-duration-linreg." + events + ".dead-letter");
         await broker.publish(events, rides(2));

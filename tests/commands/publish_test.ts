@@ -140,6 +140,26 @@ Deno.test("score publish (real RabbitMQ)", async (t) => {
     },
   );
 
+  await t.step("an exchange with no queue bound: the broker returns the events, exit 69 with the counts", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides"); // nothing bound
+    const run = await runScore([
+      "publish",
+      ...cliArgs({ "--input": csv, "--exchange": events, "--routing-key": "ride", "--amqp-url": AMQP_URL }),
+    ]);
+    assert.equal(run.code, 69, run.stderr);
+    const failed = logLines(run.stderr).find((l) => l.level === "error");
+    assert.equal(failed?.code, "unavailable");
+    assert.match(
+      String(failed?.msg),
+      new RegExp(
+        `^[1-3] event\\(s\\) returned by the broker, 0 published, then stopped: no queue is bound to exchange ` +
+          `"${events}" for routing key "ride"`,
+      ),
+    );
+    assert.equal(logLines(run.stderr).find((l) => l.msg === "publish done"), undefined);
+  });
+
   await t.step("an unreachable broker fails with exit 69", async () => {
     const run = await runScore([
       "publish",
