@@ -17,7 +17,8 @@ import { profileCommand } from "./src/commands/profile.ts";
 import { publishCommand } from "./src/commands/publish.ts";
 import { serveCommand } from "./src/commands/serve.ts";
 import { describeError } from "./src/errors.ts";
-import { log } from "./src/log.ts";
+import { envOption } from "./src/cli/env_option.ts";
+import { log, LOG_FORMATS } from "./src/log.ts";
 import { VERSION } from "./src/version.ts";
 
 export { VERSION };
@@ -34,6 +35,12 @@ export function program(): Command {
     .description("Run an ONNX model: batch jobs over files and Postgres, an HTTP service, a RabbitMQ consumer.")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)");
+  root.addOption(
+    envOption("--log-format <format>", "log lines as JSON, or as text for a person (default: text on a terminal)", {
+      env: "LOG_FORMAT",
+      choices: LOG_FORMATS,
+    }),
+  );
   for (
     const cmd of [
       batchCommand(),
@@ -44,7 +51,8 @@ export function program(): Command {
       serveCommand(),
     ]
   ) {
-    root.addCommand(cmd);
+    // Each command's --help lists --log-format too, which it takes before or after the command's name.
+    root.addCommand(cmd.configureHelp({ showGlobalOptions: true }));
   }
   root.exitOverride();
   for (const cmd of root.commands) cmd.exitOverride();

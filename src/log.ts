@@ -1,7 +1,8 @@
 /**
  * Structured logs: one JSON object per line on stderr, so stdout stays free
- * for data (`--output -`). Secrets never reach a line: every string field
- * goes through {@linkcode redact}.
+ * for data (`--output -`), or the same fields as a text line for a person at
+ * a terminal. Secrets never reach a line: every string field goes through
+ * {@linkcode redact} before either form is written.
  *
  * @example
  * ```ts
@@ -9,6 +10,12 @@
  * ```
  */
 import { jsonText } from "./value_codec.ts";
+
+/** How lines are written: JSON objects, or text for a person at a terminal (`--log-format`, `LOG_FORMAT`). */
+export const LOG_FORMATS = ["json", "text"] as const;
+type Format = (typeof LOG_FORMATS)[number];
+// JSON unless the command line says otherwise: only `main.ts` knows whether a person reads stderr.
+let format: Format = "json";
 
 /** The levels, lowest first (`LOG_LEVEL` takes one; anything else is refused when a command starts). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -21,7 +28,7 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}) 
   if (ORDER[level] < threshold) return;
   const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: redact(msg) };
   for (const [k, v] of Object.entries(fields)) line[k] = typeof v === "string" ? redact(v) : v;
-  const text = jsonText(line) + "\n";
+  const text = (format === "json" ? jsonText(line) : textLine(line)) + "\n";
   if (divert) divert(text);
   else Deno.stderr.writeSync(encoder.encode(text));
 }
@@ -43,7 +50,31 @@ export const log = {
   setLevel: (level: Level) => {
     threshold = ORDER[level];
   },
+  /** Writes JSON lines or text lines from now on. */
+  setFormat: (to: Format) => {
+    format = to;
+  },
 };
+
+/** A bare word stays bare in a text line; anything else is quoted as JSON, so a line still reads back unambiguously. */
+const BARE = /^[\w.:/@+,*-]+$/u;
+
+/**
+ * One log line for a person: `12:04:05.123 INFO  listening url=http://127.0.0.1:9696 port=9696`
+ * (local time, the level, the message, then the fields as key=value).
+ */
+function textLine(line: Record<string, unknown>): string {
+  const { time, level, msg, ...fields } = line;
+  const at = new Date(time as string);
+  const clock = [at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":") +
+    "." + String(at.getMilliseconds()).padStart(3, "0");
+  let text = `${clock} ${String(level).toUpperCase().padEnd(5)} ${msg}`;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    text += ` ${k}=${typeof v === "string" && BARE.test(v) ? v : jsonText(v)}`;
+  }
+  return text;
+}
 
 /** Query parameters that carry a credential: a presigned URL's signature and token, API keys. */
 const SECRET_PARAMS =

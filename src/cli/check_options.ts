@@ -8,7 +8,9 @@
  * - an on/off flag's variable is read strictly: `1/0, true/false, yes/no,
  *   on/off` (any case), anything else is a usage error (commander turns the
  *   flag on whenever the variable is set, even to `false`);
- * - `LOG_LEVEL` is one of the levels, or a usage error.
+ * - `LOG_LEVEL` is one of the levels, or a usage error;
+ * - logs are text when stderr is a terminal and JSON lines otherwise, unless
+ *   `--log-format` (or `LOG_FORMAT`) says which.
  *
  * @example
  * ```ts
@@ -51,6 +53,8 @@ export function checkOptions(root: Command): void {
     required.set(cmd, options);
   }
   root.hook("preAction", (_root, action) => {
+    // Text for a person at a terminal, JSON lines for whatever collects them, unless told.
+    log.setFormat(root.opts().logFormat ?? (Deno.stderr.isTerminal() ? "text" : "json"));
     const level = Deno.env.get("LOG_LEVEL");
     if (level !== undefined) {
       const l = level.trim().toLowerCase();
