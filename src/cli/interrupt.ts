@@ -50,7 +50,9 @@ export function listenForInterrupt(options: InterruptOptions = {}): Interrupt {
         log.error(`${name} again: exiting at once`);
         Deno.exit(error.exitCode);
       }
-      log.warn(`${name}: ${options.stopping ?? "stopping"}`);
+      // A person at the terminal pressed Ctrl-C: tell them how not to wait.
+      const again = name === "SIGINT" && pressedAtTerminal() ? " (Ctrl-C again exits at once)" : "";
+      log.warn(`${name}: ${options.stopping ?? "stopping"}${again}`);
       controller.abort(error);
       const limit = options.stopTimeoutMs;
       if (limit !== undefined && limit > 0) {
@@ -70,4 +72,18 @@ export function listenForInterrupt(options: InterruptOptions = {}): Interrupt {
       for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
     },
   };
+}
+
+/**
+ * Whether a SIGINT most likely came from Ctrl-C at a terminal (stdin is
+ * one) rather than from a supervisor, which sends SIGTERM and reads no
+ * terminal.
+ *
+ * @example
+ * ```ts
+ * const delay = signal === "SIGINT" && pressedAtTerminal() ? 0 : drainDelay;
+ * ```
+ */
+export function pressedAtTerminal(): boolean {
+  return Deno.stdin.isTerminal();
 }

@@ -22,7 +22,7 @@ import {
   storeOptions,
   wholeNumber,
 } from "../cli/options.ts";
-import { listenForInterrupt } from "../cli/interrupt.ts";
+import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
 import { AccessLog } from "../http/access_log.ts";
 import { createApp } from "../http/create_app.ts";
@@ -100,7 +100,8 @@ export function serveCommand(): Command {
     }),
     envOption(
       "--drain-delay <seconds>",
-      "on SIGTERM/SIGINT, how long to keep serving while readiness answers not-ready, before closing the listener",
+      "on SIGTERM/SIGINT, how long to keep serving while readiness answers not-ready, before closing the listener " +
+        "(none for Ctrl-C at a terminal)",
       { env: "SCORE_DRAIN_DELAY", parse: wholeNumber(0), default: 5 },
     ),
     envOption(
@@ -302,10 +303,12 @@ async function serve(
       interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
     );
     ready = false;
-    log.info("draining", { signal, drain_delay_s: flags.drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
+    // Ctrl-C at a terminal: no load balancer to warn, and a person waiting.
+    const drainDelay = signal === "SIGINT" && pressedAtTerminal() ? 0 : flags.drainDelay;
+    log.info("draining", { signal, drain_delay_s: drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
     const started = performance.now();
     // Still serving, but not ready: whoever routes traffic here has time to notice and stop.
-    if (flags.drainDelay > 0) await new Promise((r) => setTimeout(r, flags.drainDelay * 1000));
+    if (drainDelay > 0) await new Promise((r) => setTimeout(r, drainDelay * 1000));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), flags.shutdownTimeout * 1000));
     // shutdown() closes the listener at once and resolves when in-flight requests are answered.

@@ -10,6 +10,7 @@ import { directRun, expectedJson, packedRow, vectorRow } from "../byom_cases.ts"
 import { cliArgs, FIXTURES, logLines, MODELS, randomName, runScore, tempDir, waitUntil } from "../helpers.ts";
 import { AMQP_URL, closeConnectionsNamed, COURSE_EVENT, TestBroker } from "../queue/broker.ts";
 import { Consumer } from "./consumer_process.ts";
+import { atTerminal } from "./terminal.ts";
 
 const rides = (n: number, from = 0) =>
   Array.from(
@@ -621,4 +622,19 @@ Deno.test("score consume --monitor: the drift of the events over a sliding windo
   } finally {
     assert.equal(await c.stop(), 0);
   }
+});
+
+Deno.test("score consume at a terminal: Ctrl-C says a second one exits at once, then it stops, exit 0", async () => {
+  await using broker = await TestBroker.open();
+  const events = await broker.exchange("rides");
+  defaults(broker, "ride-duration-linreg", events);
+  await using t = atTerminal(
+    ["consume", ...cliArgs({ "--model": "ride-duration-linreg", "--exchange": events, "--dry-run": true })],
+    { AMQP_URL },
+  );
+  await t.waitFor("consuming");
+  await t.type("\x03");
+  assert.equal(await t.status, 0, t.output());
+  assert.match(t.output(), /WARN +SIGINT: stopping after the events in flight \(Ctrl-C again exits at once\)/);
+  assert.match(t.output(), /INFO +consumer stopped /);
 });

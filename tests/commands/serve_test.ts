@@ -10,6 +10,7 @@ import { logLines, MODELS, runScore, waitUntil } from "../helpers.ts";
 import { PG_URL, withDb } from "../postgres/helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
 import { requestsInFlight, startServer } from "./serve_process.ts";
+import { atTerminal } from "./terminal.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
 const CHURN = join(MODELS, "churn");
@@ -483,4 +484,16 @@ Deno.test("score serve --listener deno under ulimit -n 256: at EMFILE it logs on
   } finally {
     for (const s of sockets) s.destroy();
   }
+});
+
+Deno.test("score serve at a terminal: Ctrl-C says a second one exits at once, and stops without the drain delay", async () => {
+  await using t = atTerminal(["serve", "--model", "ride-duration-linreg", "--port", "0", "--drain-delay", "30"]);
+  await t.waitFor("listening");
+  const pressed = performance.now();
+  await t.type("\x03");
+  assert.equal(await t.status, 0, t.output());
+  const seconds = (performance.now() - pressed) / 1000;
+  assert.ok(seconds < 15, `stopped ${seconds.toFixed(1)} s after Ctrl-C, within the 30 s drain delay`);
+  assert.match(t.output(), /WARN +SIGINT: readiness off; draining \(Ctrl-C again exits at once\)/);
+  assert.match(t.output(), /INFO +draining signal=SIGINT drain_delay_s=0 /);
 });
