@@ -75,6 +75,13 @@ export class AuthError extends ScoreError {
   }
 }
 
+/** An output that cannot be written: its folder is missing, not writable, or read-only. Exit 73 (EX_CANTCREAT). */
+export class CannotWriteError extends ScoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "cannot_write", 500, 73, options);
+  }
+}
+
 /**
  * The client went away before its request arrived whole (hung up mid-body,
  * or sent too slowly): nothing to answer and nobody to page. Status 499,

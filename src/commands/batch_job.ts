@@ -8,7 +8,7 @@ import { startProgress } from "../cli/progress.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { PgTransaction } from "../postgres/mod.ts";
-import { createSink, type Replace, type Sink } from "../sinks/mod.ts";
+import { checkTarget, createSink, type Replace, type Sink } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
 import { type BatchPlan, windowPath } from "./batch_plan.ts";
 import { monitorWindow } from "./batch_monitor.ts";
@@ -46,6 +46,9 @@ export async function runWindow(
     named,
     plan.replace === "none" ? undefined : { match, shard: plan.shard },
   );
+  // An output that cannot be written fails now, naming its flag, before a row is read.
+  await checkTarget(named(plan.output), plan.outputFormat, "--output");
+  if (plan.rejects) await checkTarget(named(plan.rejects), plan.rejectsFormat, "--rejects");
   const source = await openSource(named(plan.input), plan.inputFormat, {
     query: plan.query,
     table: plan.table,

@@ -5,6 +5,7 @@
 import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
 import { isPostgresUrl } from "../postgres/mod.ts";
+import { checkWritable } from "./atomic_file.ts";
 import { createCsvSink } from "./csv_sink.ts";
 import { createJsonlSink } from "./jsonl_sink.ts";
 import { createParquetSink } from "./parquet_sink.ts";
@@ -58,4 +59,18 @@ export function createSink(
     case "jsonl":
       return createJsonlSink(path);
   }
+}
+
+/**
+ * Fails now, naming `flag`, when a file output could not be written (see
+ * {@linkcode checkWritable}); stdout and Postgres outputs pass.
+ *
+ * @example
+ * ```ts
+ * await checkTarget("/tmp/out/predictions.csv", undefined, "--output");
+ * ```
+ */
+export async function checkTarget(path: string, format: string | undefined, flag: string): Promise<void> {
+  if (path === "-" || (format === undefined && isPostgresUrl(path))) return;
+  await checkWritable(path, flag);
 }

@@ -8,7 +8,7 @@
  * const sink = createSink("predictions.parquet");
  * ```
  */
-export { createSink } from "./create_sink.ts";
+export { checkTarget, createSink } from "./create_sink.ts";
 export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
 export { type JsonOutput, predictionJson } from "./prediction_json.ts";

@@ -146,6 +146,8 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
   await Deno.writeTextFile(junk, "not a model");
   const csv = join(dir.path, "in.csv");
   await Deno.writeTextFile(csv, "PULocationID,DOLocationID,trip_distance\n1,2,3\n");
+  const folder = join(dir.path, "folder.csv");
+  await Deno.mkdir(folder);
   const noInputs = join(dir.path, "wrong.csv");
   await Deno.writeTextFile(noInputs, "a,b\n1,2\n");
   const cases: [string, string[], number, RegExp][] = [
@@ -166,8 +168,33 @@ Deno.test("score batch: clear errors and exit codes", async (t) => {
     [
       "output folder missing",
       ["--model", LINREG, "--input", csv, "--output", join(dir.path, "no", "out.csv")],
-      66,
-      /Output folder does not exist/,
+      73,
+      /^Cannot write --output ".*\/no\/out\.csv": folder ".*\/no" does not exist$/,
+    ],
+    [
+      // Checked before the input is opened: the missing input is not reached.
+      "output folder not writable",
+      ["--model", LINREG, "--input", join(dir.path, "nope.csv"), "--output", "/sys/out.csv"],
+      73,
+      /^Cannot write --output "\/sys\/out\.csv": permission denied in folder "\/sys"$/,
+    ],
+    [
+      "output is a folder",
+      ["--model", LINREG, "--input", csv, "--output", folder],
+      73,
+      /^Cannot write --output ".*\/folder\.csv": it is a folder$/,
+    ],
+    [
+      "output folder is a file",
+      ["--model", LINREG, "--input", csv, "--output", join(csv, "out.csv")],
+      73,
+      /^Cannot write --output ".*\/in\.csv\/out\.csv": ".*\/in\.csv" is not a folder$/,
+    ],
+    [
+      "rejects not writable",
+      ["--model", LINREG, "--input", csv, "--output", "-", "--rejects", "/sys/rejects.jsonl"],
+      73,
+      /^Cannot write --rejects "\/sys\/rejects\.jsonl": permission denied in folder "\/sys"$/,
     ],
     [
       "missing input columns",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
-import { NotFoundError } from "../../src/errors.ts";
+import { CannotWriteError } from "../../src/errors.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
@@ -138,7 +138,7 @@ Deno.test("file sinks", async (t) => {
   await t.step("a missing output folder is a clear error", async () => {
     const sink = createSink(join(dir.path, "no", "such", "out.parquet"));
     const err = await rejection(() => sink.open(COLUMNS));
-    assert.ok(err instanceof NotFoundError);
-    assert.match(err.message, /Output folder does not exist: ".*no\/such"/);
+    assert.ok(err instanceof CannotWriteError);
+    assert.match(err.message, /^Cannot write ".*no\/such\/out\.parquet": folder ".*no\/such" does not exist$/);
   });
 });
