@@ -31,6 +31,7 @@ RUN deno install --entrypoint main.ts \
     && chmod 755 /usr/local/bin/score
 USER deno
 
+# Every address: serve's port, and consume's --metrics-port (127.0.0.1 outside a container).
 # Models fetched from S3 or HTTP (--model s3://...) are kept here, and served from here while their
 # store is down: mount a volume on it to keep them across restarts.
 ENV SCORE_HOST=0.0.0.0 \

@@ -52,7 +52,7 @@ interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
   deadLetterQueue?: string;
   prefetch: number;
   metricsPort?: number;
-  metricsHost: string;
+  host: string;
   maxReconnectDelayMs: number;
   connectionName?: string;
   dryRun?: boolean;
@@ -128,9 +128,9 @@ export function consumeCommand(): Command {
       env: "SCORE_METRICS_PORT",
       parse: portNumber,
     }),
-    envOption("--metrics-host <host>", "address the metrics server listens on", {
-      env: "SCORE_METRICS_HOST",
-      default: "0.0.0.0",
+    envOption("--host <host>", "address the metrics server listens on, as for score serve (0.0.0.0 in a container)", {
+      env: "SCORE_HOST",
+      default: "127.0.0.1",
     }),
     envOption("--max-reconnect-delay-ms <ms>", "longest wait between reconnect attempts", {
       env: "SCORE_MAX_RECONNECT_DELAY_MS",
@@ -167,9 +167,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
   metrics.current = model;
-  const server = flags.metricsPort === undefined
-    ? undefined
-    : serveMetrics(metrics, { port: flags.metricsPort, hostname: flags.metricsHost });
+  const server = flags.metricsPort === undefined ? undefined : metricsServer(metrics, flags.metricsPort, flags.host);
   const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
   let watch: DriftWatch | undefined;
@@ -277,6 +275,18 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     await stopReloading();
     await server?.shutdown();
     await opened.model.close();
+  }
+}
+
+/** The metrics server on --metrics-port; a port in use is named, with its flag. */
+function metricsServer(metrics: ConsumerMetrics, port: number, hostname: string): Deno.HttpServer {
+  try {
+    return serveMetrics(metrics, { port, hostname });
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(`Port ${port} on ${hostname} is already in use (--metrics-port)`, { cause: err });
+    }
+    throw err;
   }
 }
 

@@ -24,7 +24,7 @@ export function serveMetrics(metrics: ConsumerMetrics, o: { port: number; hostna
   );
   return Deno.serve({
     port: o.port,
-    hostname: o.hostname ?? "0.0.0.0",
+    hostname: o.hostname ?? "127.0.0.1",
     onListen: ({ hostname, port }) => log.info("metrics listening", { url: `http://${hostname}:${port}/metrics` }),
   }, app.fetch);
 }

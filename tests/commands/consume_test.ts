@@ -57,6 +57,7 @@ Deno.test("score consume --help and usage errors", async (t) => {
           "--prefetch": true,
           "--dry-run": true,
           "--metrics-port": true,
+          "--host": true,
           "--features-path": true,
           "--id-path": true,
           "--dead-letter-exchange": true,
@@ -66,6 +67,25 @@ Deno.test("score consume --help and usage errors", async (t) => {
     ) {
       assert.match(stdout, new RegExp(flag));
     }
+  });
+  await t.step("--metrics-port in use: a usage error naming the port and the flag", async () => {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { code, stderr } = await runScore([
+      "consume",
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": "x",
+        "--dry-run": true,
+        "--metrics-port": taken.addr.port,
+        "--amqp-url": "amqp://127.0.0.1:1",
+      }),
+    ]);
+    assert.equal(code, 64, stderr);
+    assert.match(
+      stderr,
+      new RegExp(`"Port ${taken.addr.port} on 127\\.0\\.0\\.1 is already in use \\(--metrics-port\\)"`),
+    );
+    assert.doesNotMatch(stderr, /os error|internal/);
   });
   await t.step("--prediction-exchange is required unless --dry-run", async () => {
     const { code, stderr } = await runScore(["consume", "--model", "ride-duration-linreg", "--exchange", "x"]);
@@ -240,7 +260,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     for (let attempt = 0; attempt < 5 && inFlightAtStop === 0; attempt++) {
       const c = new Consumer([
         ...args,
-        ...["--prefetch", "64", "--max-batch-delay-ms", "100", "--metrics-port", "0", "--metrics-host", "127.0.0.1"],
+        ...["--prefetch", "64", "--max-batch-delay-ms", "100", "--metrics-port", "0"],
       ]);
       let code: number;
       try {
@@ -449,11 +469,11 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
         "--exchange": events,
         "--prediction-exchange": predictionExchange,
         "--metrics-port": 0,
-        "--metrics-host": "127.0.0.1",
       }),
     ]);
     try {
       const url = (await c.waitForLog("metrics listening")).url as string;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, "the loopback address by default, as score serve");
       await c.waitForLog("consuming");
       await broker.publish(events, [...rides(3), "oops"]);
       await predictions.waitFor(3);
@@ -591,7 +611,6 @@ Deno.test("score consume --monitor: the drift of the events over a sliding windo
       "--exchange": events,
       "--prediction-exchange": predictionExchange,
       "--metrics-port": 0,
-      "--metrics-host": "127.0.0.1",
       "--monitor": profile,
       "--monitor-period": 1,
     }),

@@ -497,3 +497,16 @@ Deno.test("score serve at a terminal: Ctrl-C says a second one exits at once, an
   assert.match(t.output(), /WARN +SIGINT: readiness off; draining \(Ctrl-C again exits at once\)/);
   assert.match(t.output(), /INFO +draining signal=SIGINT drain_delay_s=0 /);
 });
+
+Deno.test("score serve --port in use: a usage error naming the port and the flag, with either listener", async (t) => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  for (const listener of ["node", "deno"]) {
+    await t.step(listener, async () => {
+      const { code, stderr } = await runScore(
+        ["serve", "--model", "churn", "--port", String(taken.addr.port), "--listener", listener],
+      );
+      assert.equal(code, 64, stderr);
+      assert.match(stderr, new RegExp(`"Port ${taken.addr.port} on 127\\.0\\.0\\.1 is already in use \\(--port\\)"`));
+    });
+  }
+});
