@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, posix } from "node:path";
 import { UnavailableError, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import {
   externalDataFiles,
   type GraphInput,
@@ -219,13 +220,13 @@ async function describe(
   defaultName: string,
 ): Promise<Omit<ResolvedModel, "tag">> {
   const mlflow = onnxName === undefined ? await readMlflowModel(dir) : undefined;
-  const onnxPath = join(dir, onnxName ?? mlflow?.onnxFile ?? "model.onnx");
+  const onnxPath = join(dir, onnxName ?? mlflow?.onnxFile ?? await onnxFileIn(dir, uri.text));
   try {
     if (!(await Deno.stat(onnxPath)).isFile) throw new Deno.errors.NotFound();
   } catch {
     const what = mlflow
       ? `does not hold ${mlflow.onnxFile}, the ONNX file its MLmodel names`
-      : "has no model.onnx (nor an MLmodel)";
+      : "has no model.onnx (nor any other .onnx file, nor an MLmodel)";
     throw ModelError.notFound(`Model not found: "${uri.text}" ${what}`);
   }
   // A remote copy's pin was checked against the digest it was downloaded with.
@@ -293,9 +294,34 @@ function checkPin(actual: string, pin: string, where: string): void {
   }
 }
 
-/** A model's default name: its folder's, or its file's without `.onnx`. */
+/**
+ * The ONNX file of a folder with neither an MLmodel nor a file named by
+ * the caller: `model.onnx`, else its only `.onnx` file (as exporters name
+ * them, `titanic.onnx`); several others are refused, naming them.
+ */
+async function onnxFileIn(dir: string, text: string): Promise<string> {
+  const found: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile && /\.onnx$/i.test(e.name)) found.push(e.name);
+  } catch {
+    return "model.onnx"; // not a readable folder: the caller says the model is not found
+  }
+  if (found.length === 0 || found.includes("model.onnx")) return "model.onnx";
+  if (found.length > 1) {
+    throw ModelError.notFound(
+      `Model not found: "${text}" has no model.onnx and several other .onnx files (${found.sort().join(", ")}): ` +
+        "name the one to use (--model <folder>/<file>.onnx), or rename it model.onnx",
+    );
+  }
+  log.info("model folder has one .onnx file, not named model.onnx: using it", { model: text, file: found[0] });
+  return found[0];
+}
+
+/** A model's default name: its folder's, or its file's without `.onnx` (a `model.onnx`'s folder's). */
 function nameOf(path: string): string {
-  const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
+  const parts = path.replace(/\/+$/, "").split("/");
+  const last = parts.pop() ?? "";
+  if (last === "model.onnx" && parts.at(-1)) return parts.at(-1)!;
   return last.replace(/\.onnx$/, "") || "model";
 }
 

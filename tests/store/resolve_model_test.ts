@@ -178,10 +178,10 @@ Deno.test("S3 failures", async (t) => {
       assert.ok(!err.message.includes("s3cr3t"), err.message);
     });
   }
-  await t.step("a single object, named after its file", async () => {
+  await t.step("a single object named model.onnx, named after its folder", async () => {
     const { model, duration } = await predict256("s3://models/rf/model.onnx", cache.path, s3.env);
     assert.ok(Math.abs(duration - 21.29) < 0.005);
-    assert.equal(model.name, "model");
+    assert.equal(model.name, "rf");
     assert.equal(model.version, RF_SHA.slice(0, 12));
   });
 });
@@ -224,9 +224,18 @@ Deno.test("models over HTTP", async (t) => {
     assert.equal(err.exitCode, 64);
     assert.match(err.message, /Cannot write the model cache \/proc\/score-cache \(--cache-dir, SCORE_CACHE_DIR\)/);
   });
-  await t.step("a bare .onnx is named after its file", async () => {
-    const { model } = await predict256(`${http.url}/bare/ride.onnx`, cache.path);
-    assert.equal(model.name, "ride");
+  await t.step("a bare .onnx is named after its file, a bare model.onnx after its folder", async () => {
+    http.files.set("/models/titanic.onnx", RF_ONNX);
+    http.files.set("/models/titanic/model.onnx", RF_ONNX);
+    for (
+      const [path, name] of [["/bare/ride.onnx", "ride"], ["/models/titanic.onnx", "titanic"], [
+        "/models/titanic/model.onnx",
+        "titanic",
+      ]]
+    ) {
+      const { model } = await predict256(`${http.url}${path}`, cache.path);
+      assert.equal(model.name, name, path);
+    }
   });
   await t.step("a missing file: not found (66)", async () => {
     const err = await rejection(() => resolveModel(`${http.url}/rf/gone.onnx`, { cacheDir: cache.path }));
@@ -300,4 +309,38 @@ Deno.test("local MLflow model directories", async (t) => {
     const b = await resolveModel(dir.path, { cacheDir: dir.path });
     assert.notEqual(a.tag, b.tag);
   });
+});
+
+Deno.test("a model folder without model.onnx: its only .onnx file, or a refusal naming them", async (t) => {
+  await using dir = await tempDir();
+  const folder = (name: string) => join(dir.path, name);
+  await Deno.mkdir(folder("titanic"));
+  await Deno.writeFile(join(folder("titanic"), "titanic.onnx"), RF_ONNX);
+  await Deno.mkdir(folder("two"));
+  await Deno.writeFile(join(folder("two"), "a.onnx"), RF_ONNX);
+  await Deno.writeFile(join(folder("two"), "b.onnx"), RF_ONNX);
+  await Deno.mkdir(folder("empty"));
+  await Deno.writeTextFile(join(folder("empty"), "notes.txt"), "no model here");
+
+  await t.step("one .onnx file: used, the model named after its folder", async () => {
+    const { model, resolved, duration } = await predict256(folder("titanic"), dir.path);
+    assert.equal(resolved.onnxPath, join(folder("titanic"), "titanic.onnx"));
+    assert.equal(model.name, "titanic");
+    assert.ok(Math.abs(duration - 21.29) < 0.005);
+  });
+  const refused: [string, string, RegExp][] = [
+    [
+      "several: refused, naming them and the expected name",
+      "two",
+      /has no model\.onnx and several other \.onnx files \(a\.onnx, b\.onnx\): name the one to use \(--model <folder>\/<file>\.onnx\), or rename it model\.onnx$/,
+    ],
+    ["none: not found", "empty", /has no model\.onnx \(nor any other \.onnx file, nor an MLmodel\)$/],
+  ];
+  for (const [name, sub, message] of refused) {
+    await t.step(name, async () => {
+      const err = await rejection(() => resolveModel(folder(sub), { cacheDir: dir.path }));
+      assert.equal(err.exitCode, 66);
+      assert.match(err.message, message);
+    });
+  }
 });
