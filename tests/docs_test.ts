@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { logLines, ROOT, runScore, tempDir } from "./helpers.ts";
 import { PG_URL, withDb } from "./postgres/helpers.ts";
+import { startServer } from "./commands/serve_process.ts";
 
 const read = (file: string) => Deno.readTextFile(join(ROOT, file));
 
@@ -109,4 +110,25 @@ Deno.test("README's batch examples on the shipped files run as typed", async (t)
       assert.equal(done.read, 64572);
     });
   }
+});
+
+Deno.test("docs/serve.md: the iris classifier of docs/models.md answers its curl as shown", async () => {
+  const text = await read("docs/serve.md");
+  const at = text.indexOf("models/iris/predict");
+  const start = text.lastIndexOf("```sh\n", at) + 6;
+  const lines = text.slice(start, text.indexOf("```", start)).trim().split("\n");
+  assert.equal(lines.length, 3, "a serve line, a curl line, its answer");
+  const [serve, curl, answer] = lines;
+  await using dir = await tempDir();
+  // models.md's /tmp/iris, made this run's own.
+  const iris = join(dir.path, "iris");
+  await Deno.mkdir(iris);
+  await Deno.copyFile(join(ROOT, "tests/fixtures/real-exports/lgbm_iris_zipmap/model.onnx"), join(iris, "model.onnx"));
+  const args = serve.replace(/^\.\/score serve /, "").replaceAll("/tmp/iris", iris).split(/\s+/);
+  await using server = await startServer(args);
+  const out = await new Deno.Command("bash", {
+    args: ["-eu", "-c", curl.replace("localhost:9696", `127.0.0.1:${server.port}`)],
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stdout), answer.replace(/^# /, ""));
 });

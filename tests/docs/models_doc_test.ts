@@ -41,7 +41,7 @@ function blocks(markdown: string): Block[] {
   }));
 }
 
-Deno.test("docs/models.md: its commands run and print what the page shows", async (t) => {
+Deno.test("docs/models.md: its commands run and print what the page shows, its scratch model outside models/", async (t) => {
   const whole = await Deno.readTextFile(DOC);
   // this page's own section: the next one (where models live) shows commands for stores a test cannot reach
   const start = whole.indexOf("\n## Bring your own model\n");
@@ -78,16 +78,20 @@ Deno.test("docs/models.md: its commands run and print what the page shows", asyn
       name: block.body.split("\n")[0],
       ignore: needsPython && !HAVE_SKLEARN,
       fn: async () => {
+        // The page's scratch folder, made this run's own; the output names it as the page does.
+        const scratch = join(dir.path, "iris");
         const out = await new Deno.Command("bash", {
-          args: ["-eu", "-c", block.body],
+          args: ["-eu", "-c", block.body.replaceAll("/tmp/iris", scratch)],
           cwd: dir.path,
           stdout: "piped",
           stderr: "piped",
         }).output();
-        const stdout = new TextDecoder().decode(out.stdout);
+        const stdout = new TextDecoder().decode(out.stdout).replaceAll(scratch, "/tmp/iris");
         assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
         if (expected !== null) assert.equal(stdout.trimEnd(), expected.trimEnd());
       },
     });
   }
+  // A scratch model in models/ would be listed as a shipped one.
+  await assert.rejects(() => Deno.stat(join(dir.path, "models", "iris")), Deno.errors.NotFound);
 });
