@@ -286,6 +286,8 @@ async function serve(
     read: () => [{ value: server.acceptErrors() }],
   });
   const hostname = server.hostname;
+  // Before "listening": a signal sent as soon as that line shows is a drain, not the default exit.
+  const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
   log.info("listening", {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
     port: server.port,
@@ -297,7 +299,6 @@ async function serve(
   });
   const stopReloading = reloader.listen(flags.reloadInterval);
 
-  const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
   try {
     const { signal } = await new Promise<InterruptedError>((resolve) =>
       interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
