@@ -23,7 +23,7 @@ import type { ValueType } from "./rows.ts";
  */
 export function parseJson(text: string): unknown {
   const value = JSON.parse(text);
-  // The reviver is ~10x slower than JSON.parse (V8 keeps each value's source text for it): it is only worth it
+  // The reviver is many times slower than JSON.parse (V8 keeps each value's source text for it): it is only worth it
   // when JSON.parse may have rounded a number. A 16-digit run is cheap to rule out, but the fractions of
   // ordinary floats have such runs (0.47000000000000003), so the parsed values have the last word.
   return MAYBE_BIG.test(text) && hasUnsafeInteger(value) ? JSON.parse(text, exactIntegers) : value;

@@ -62,8 +62,7 @@ export interface BatchPlan {
   files: FileFlag[];
   /**
    * Where the model runs (`loadModel`'s `worker`): in a worker when the job's own thread reads or writes Postgres
-   * (it parses and encodes the rows, so it has work to do meanwhile: the linear model ran ~7% faster there in a
-   * worker); else where it is cheapest (`"auto"`), files being read and written by DuckDB's and the writer's threads.
+   * (it parses and encodes the rows, so it has work to do meanwhile, even for the linear model); else where it is cheapest (`"auto"`), files being read and written by DuckDB's and the writer's threads.
    */
   worker: true | "auto";
   params: string[];

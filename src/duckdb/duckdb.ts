@@ -210,7 +210,7 @@ async function createSpilling(tmp: string, spill: string): Promise<DuckDBInstanc
   await sweepStaleFolders(tmp, SPILL_PREFIX);
   // A job's own threads (the main one, the model's, the file reader's and the CSV writer's workers) keep about one
   // core busy: each thread's DuckDB (the file reader's worker's, a Parquet output's on the job's thread) gets the
-  // others (measured on 2 cores: CSV jobs 3-8% faster with 1 thread than with 2, Parquet ones the same).
+  // others (on 2 cores, 1 thread was measured faster than 2: bench/NOTES.md).
   const threads = Math.max(1, (navigator.hardwareConcurrency ?? 1) - 1);
   return await createInstance({ threads, memoryLimit: SHARED_MEMORY, tempDirectory: spill });
 }

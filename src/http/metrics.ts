@@ -39,7 +39,7 @@ interface RequestSeries {
 export class Metrics {
   readonly registry = new Registry();
   // The request path's metrics are kept here and in KeyedHistograms, not in prom-client's Counter and Histogram,
-  // whose label checks and hashing cost a single-ride request ~1 us; prom-client renders them all the same.
+  // whose label checks and hashing are a real share of a single-ride request; prom-client renders them all the same.
   readonly #requestSeries = new Map<string, RequestSeries>();
   // Kept as a field so that it is registered first: /metrics lists its metrics in the order it always has.
   readonly #requests = scrapedCounter(this.registry, {

@@ -1,8 +1,8 @@
 /**
  * A histogram for hot paths, rendered by prom-client's registry beside its
  * own metrics, line for line as prom-client's `Histogram` renders. That one
- * checks and hashes its label object on every `observe` (~0.7 us, a tenth
- * of what a single-ride request costs `score serve`); this one finds its
+ * checks and hashes its label object on every `observe`, a real share of
+ * what a single-ride request costs `score serve`; this one finds its
  * series by a key its caller already has, and checks the labels only when
  * a series is made.
  *

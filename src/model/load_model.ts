@@ -139,10 +139,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
 }
 
 /**
- * A model that scores a row faster than this (4M rows/s) runs on the calling thread with `worker: "auto"`.
- * Measured with `score batch` and the linear model (~0.1 us a row) in process against in a worker: CSV, 5M rows,
- * ~5% faster with 7% less CPU; Parquet ~15% faster at 5M rows, a fifth less CPU at 1M; a quarter fewer page
- * faults both. The forest (~2.4 us a row) ran ~6% slower in process.
+ * A model that scores a row faster than this runs on the calling thread with `worker: "auto"`: copying its rows to
+ * a worker and back costs more than its run, while a heavier model frees the job's thread by running in a worker
+ * (measured in bench/NOTES.md).
  */
 export const WORKER_MIN_ROW_US = 0.25;
 

@@ -16,8 +16,7 @@ const PROBE_RUNS = 3;
 /**
  * Microseconds a row takes to score, on rows of zeros; undefined when such a run fails (a model that refuses
  * zeros). A timed run that takes `enough` microseconds a row or more is the answer at once: a heavy model costs the
- * warm-up and one run of 2,048 rows (~10 ms for a forest of a hundred trees), a light one four (~1 ms for a linear
- * model).
+ * warm-up and one run of 2,048 rows, a light one four.
  *
  * @example
  * ```ts

@@ -29,14 +29,14 @@ import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept
- * field keeps its whole chunk alive (1 MiB reads doubled the peak RSS of a 1M-row job).
+ * field keeps its whole chunk alive.
  */
 const CHUNK_BYTES = 1 << 16;
 
 /**
  * The bytes DuckDB reads at a time: a sixteenth of its default (32 MiB). Each buffer is fresh memory, and on a
- * virtual machine every page of it costs a page fault: 2 MiB buffers took a sixth fewer faults and ~10% less CPU
- * than 8 MiB ones on 5M rows (8 MiB had been ~7% faster than 32). The first rows also come sooner.
+ * virtual machine every page of it costs a page fault, so smaller buffers cost less CPU (bench/NOTES.md). The first
+ * rows also come sooner.
  */
 const DUCKDB_BUFFER_BYTES = 2 << 20;
 /**
