@@ -24,11 +24,11 @@ import {
 } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
-import { AccessLog } from "../http/access_log.ts";
+import { AccessLog } from "../serving/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { type ConnectionStats, defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
 import { listenDeno } from "../http/listen_deno.ts";
-import { Metrics } from "../http/metrics.ts";
+import { Metrics } from "../serving/metrics.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
 import { watchDrift } from "../serving/drift_watch.ts";
