@@ -35,7 +35,7 @@ import { Metrics } from "../serving/metrics.ts";
 import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
-import { watchDrift } from "../serving/drift_watch.ts";
+import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
 import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
@@ -170,6 +170,10 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
   if (flags.listener === "deno") refuseNodeOnly(command);
   const opened: (OpenedModel & { uri: string })[] = [];
   let predictions: PredictionLog | undefined;
+  let plane: DataPlane | undefined;
+  const readiness = { ready: true };
+  // The drift watch, made by serve() beside the metrics it fills; the data plane hands it each request's columns.
+  const monitor: { watch?: DriftWatch } = {};
   let late = false;
   try {
     for (const uri of flags.model) {
@@ -188,11 +192,19 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
         what: "--log-predictions",
       });
     }
-    late = await serve(opened, predictions, flags);
+    // The one owner of the served models from here: reloads swap them in it, and it closes those serving at the end.
+    plane = new DataPlane(opened.map((o) => o.model), {
+      version: VERSION,
+      batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
+      predictions,
+      isReady: () => readiness.ready,
+      observe: flags.monitor === undefined ? undefined : (...args) => monitor.watch?.observe(...args),
+    });
+    late = await serve(plane, opened, predictions, readiness, monitor, flags);
   } finally {
     await predictions?.close();
-    // A reload keeps `opened` up to date: these are the models serving now (a swapped-out one is closed already).
-    for (const { model } of opened) await model.close();
+    if (plane !== undefined) await plane.close();
+    else for (const { model } of opened) await model.close();
   }
   // Requests still running past --shutdown-timeout would keep the process alive.
   if (late) Deno.exit(0);
@@ -221,11 +233,14 @@ function models(value: string, previous: string[] | undefined): string[] {
 
 /** Listens until a signal, then drains; true when the drain timed out. */
 async function serve(
-  opened: (OpenedModel & { uri: string })[],
+  plane: DataPlane,
+  opened: readonly (OpenedModel & { uri: string })[],
   predictions: PredictionLog | undefined,
+  readiness: { ready: boolean },
+  monitor: { watch?: DriftWatch },
   flags: ServeFlags,
 ): Promise<boolean> {
-  const models = opened.map((o) => o.model);
+  const models = plane.models;
   const metrics = new Metrics();
   if (predictions !== undefined) {
     const p = predictions;
@@ -245,20 +260,13 @@ async function serve(
       read: () => [{ value: p.buffered }],
     });
   }
-  let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
   const watch = flags.monitor === undefined ? undefined : watchDrift(
     await loadReference(flags.monitor, models),
     metrics.registry,
     { windowSeconds: flags.monitorWindow, periodSeconds: flags.monitorPeriod },
   );
-  const plane = new DataPlane(models, {
-    version: VERSION,
-    batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
-    predictions,
-    isReady: () => ready,
-    observe: watch?.observe,
-  });
+  monitor.watch = watch;
   const reloader = new ModelReloader(opened, {
     store: storeOptions(flags),
     load: loadOptions(flags),
@@ -305,7 +313,7 @@ async function serve(
     const { signal } = await new Promise<InterruptedError>((resolve) =>
       interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
     );
-    ready = false;
+    readiness.ready = false;
     log.info("draining", { signal, drain_delay_s: flags.drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
     const started = performance.now();
     // Still serving, but not ready: whoever routes traffic here has time to notice and stop.

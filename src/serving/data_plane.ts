@@ -1,9 +1,10 @@
 /**
- * The data plane of `score serve`: the one object that owns the loaded
- * models, their batchers and the prediction log, whatever transport asks.
- * The HTTP app maps routes to it; a gRPC server or a second HTTP app given
- * the same data plane shares its batchers, so their requests merge into
- * the same model runs.
+ * The data plane of `score serve` and `score consume`: the one object that
+ * owns the loaded models, their batchers and the prediction log, whatever
+ * transport asks. The HTTP app maps routes to it, the gRPC service calls
+ * to it, the queue consumer scores events through it; transports given
+ * the same data plane share its batchers, so their requests merge into the
+ * same model runs, and a reload (`swap`) reaches them all at once.
  *
  * Models are held as one registry snapshot, a map name -> {model, batcher}
  * that is only ever replaced as a whole: a request takes its entry once
@@ -231,6 +232,15 @@ export class DataPlane {
   /** Waits until no batcher has rows queued or running. */
   async drain(): Promise<void> {
     await Promise.all([...this.#registry.values()].map(({ batcher }) => batcher.drain()));
+  }
+
+  /**
+   * Closes the models serving now (those swapped out are closed already).
+   * Call it once nothing is served any more; it does not wait for requests
+   * (a shutdown that timed out must not hang on them).
+   */
+  async close(): Promise<void> {
+    for (const { model } of this.#registry.values()) await model.close();
   }
 
   #serve(model: Model): ServedModel {

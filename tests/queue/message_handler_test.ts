@@ -30,8 +30,7 @@ function handlerFor(
   o = {},
 ) {
   return new MessageHandler({
-    scorer,
-    model,
+    served: () => ({ batcher: scorer, model }),
     featuresPath: "ride",
     idPath: "ride_id",
     predictionExchange: "predictions",
