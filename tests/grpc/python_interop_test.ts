@@ -209,8 +209,8 @@ Deno.test("gRPC from Python: every model answers as REST and score batch do, bit
           { method: "ModelInfer", request: typed, metadata: auth },
           { method: "ModelInfer", request: raw, metadata: auth },
         ]);
-        assert.equal(g.code, "OK", g.details);
-        assert.equal(r.code, "OK", r.details);
+        assert.equal(g.code, "OK", g.details ?? "");
+        assert.equal(r.code, "OK", r.details ?? "");
         const restBody = jsonText({
           inputs: ts.map((x) => ({ name: x.name, datatype: DATATYPES[x.type], shape: x.shape, data: x.values })),
         });
