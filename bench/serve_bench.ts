@@ -184,14 +184,17 @@ const lines = [
   ),
 ];
 console.log("\n" + lines.join("\n"));
-const one = results.find((r) => r.name === "score serve, 1 ride per request") ?? results[2];
+const rest = results.find((r) => r.name === "score serve, 1 ride per request");
+const one = rest ?? results[2];
 const grpcResult = results.find((r) => r.name.includes("ModelInfer"));
 if (grpcResult !== undefined) {
+  const vsRest = rest === undefined
+    ? ""
+    : `, ${pct(grpcResult.requestsPerSecond, rest.requestsPerSecond)} of REST /predict's single-ride req/s`;
   console.log(
     `\ngRPC ModelInfer: ${fmt(grpcResult.requestsPerSecond)} calls/s, ${
       pct(grpcResult.requestsPerSecond, top)
-    } of the Deno.serve ceiling, ${pct(grpcResult.requestsPerSecond, one.requestsPerSecond)} of REST /predict's ` +
-      `single-ride req/s in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
+    } of the Deno.serve ceiling${vsRest} in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
   );
 }
 console.log(
