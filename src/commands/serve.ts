@@ -90,7 +90,8 @@ export function serveCommand(): Command {
     envOption(
       "--grpc-port <port>",
       "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port, on the same " +
-        "models and batchers (0: any free port, logged); off unless given: KServe's runtime contract uses 8081",
+        "models and batchers (0: any free port, logged); off unless given, so that no second port opens unasked " +
+        "(KServe's runtime contract uses 8081)",
       { env: "SCORE_GRPC_PORT", parse: portNumber },
     ),
     envOption(
