@@ -1,11 +1,12 @@
 /**
  * `score serve --grpc-port` as users run it: the real launcher, gRPC and
  * REST on one process, drained together on SIGTERM (readiness false on both
- * during the drain delay, the call in flight answered, exit 0).
+ * during the drain delay, the call in flight answered, exit 0), and a
+ * SIGHUP reload under gRPC load that fails no call.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MODELS, waitUntil } from "../helpers.ts";
+import { MODELS, tempDir, waitUntil } from "../helpers.ts";
 import { inferenceClient } from "../grpc/client.ts";
 import { requestsInFlight, startServer } from "./serve_process.ts";
 
@@ -47,6 +48,54 @@ Deno.test("score serve --grpc-port drains gRPC with REST on SIGTERM: not ready, 
     assert.deepEqual(answered.response.outputs[0].contents.fp64_contents, [26.43883355119793]);
     assert.equal(await code, 0);
     assert.ok(server.lines.some((l) => l.includes('"protocol":"grpc"') && l.includes('"status":"OK"')));
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("score serve --grpc-port reloads on SIGHUP under gRPC load: no call fails, later calls get the new version", async () => {
+  await using dir = await tempDir();
+  const mlmodel = (runId: string) => `flavors:\n  onnx:\n    data: model.onnx\nrun_id: ${runId}\n`;
+  await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(dir.path, "model.onnx"));
+  await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-a"));
+  await using server = await startServer([
+    "--model",
+    `file://${dir.path}#name=ride-duration-linreg`,
+    "--grpc-port",
+    "0",
+    "--cache-dir",
+    join(dir.path, "cache"),
+    "--max-batch-delay-ms",
+    "2",
+    "--drain-delay",
+    "0",
+  ]);
+  const client = inferenceClient(`127.0.0.1:${server.grpcPort}`);
+  try {
+    const outcomes: { code: string; version?: string }[] = [];
+    let reloaded = false;
+    // 8 clients calling in a loop until well after the reload.
+    const load = Array.from({ length: 8 }, async () => {
+      let after = 0;
+      while (after < 10) {
+        const out = await client.call("ModelInfer", RIDE, { deadlineMs: 30_000 });
+        outcomes.push({ code: out.code, version: out.response?.model_version });
+        if (reloaded) after++;
+      }
+    });
+    await waitUntil(() => outcomes.length >= 40, "calls before the reload", 30_000);
+    // The new version: another model under the same name, with a new run id.
+    await Deno.copyFile(join(MODELS, "ride-duration-rf", "model.onnx"), join(dir.path, "model.onnx.new"));
+    await Deno.rename(join(dir.path, "model.onnx.new"), join(dir.path, "model.onnx"));
+    await Deno.writeTextFile(join(dir.path, "MLmodel"), mlmodel("run-b"));
+    server.child.kill("SIGHUP");
+    await waitUntil(() => server.lines.some((l) => l.includes('"msg":"model reloaded"')), "the reload", 60_000);
+    reloaded = true;
+    await Promise.all(load);
+    assert.deepEqual(outcomes.filter((o) => o.code !== "OK"), []);
+    assert.equal(outcomes[0].version, "run-a");
+    assert.equal(outcomes.at(-1)!.version, "run-b");
+    assert.equal(await server.stop("SIGTERM"), 0);
   } finally {
     client.close();
   }
