@@ -5,6 +5,9 @@
  * keeps its rules: an integer beyond 2^53 is read and written exactly (a
  * bigint inside), a null in FP32/FP64 data is a missing value (NaN inside;
  * our extension to the protocol), and NaN or an infinity goes out as null.
+ * FP32 data holding a number beyond float32's range is the one tensor not
+ * in its datatype's storage: it stays float64, for the model to refuse its
+ * row quoting the number sent.
  */
 import { type InputSpec, INTEGER_RANGES, isIntegerType, STORAGE, type TensorType } from "../model/mod.ts";
 import {
@@ -133,13 +136,21 @@ function typedValues(name: string, input: InputSpec, values: unknown[]): TensorD
     }
     return out;
   }
-  const out = new STORAGE[type as "float32" | "float64"](n);
+  let out: Float32Array | Float64Array = new STORAGE[type as "float32" | "float64"](n);
+  let beyond = false;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (typeof v === "number") out[i] = v;
     else if (v === null) out[i] = NaN;
     else if (typeof v === "bigint") out[i] = Number(v);
     else throw badValue(name, type, i, v);
+    beyond ||= out[i] === Infinity || out[i] === -Infinity;
+  }
+  // A number beyond float32's range (1e39) would read back as Infinity: kept as a double, so that the model's
+  // reject of its row quotes it as it was sent.
+  if (beyond && type === "float32") {
+    out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = values[i] === null ? NaN : Number(values[i]);
   }
   return out;
 }
