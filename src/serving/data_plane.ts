@@ -287,10 +287,19 @@ export class DataPlane {
   }
 }
 
-/** A typed value as the log's JSON takes it: an int64 as a number while exact (a bigint beyond), NaN as null. */
+/**
+ * A typed value as the log's JSON takes it: an int64 as a number while exact (a bigint beyond), NaN as null, a
+ * float32 as the shortest decimal that is that float32 (0.1, as it was sent, not 0.10000000149011612).
+ */
 function loggedValue(v: unknown, type: TensorType): unknown {
   if (type === "bool") return v === 1 || v === true;
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
-  if (typeof v === "number" && !Number.isFinite(v)) return null;
-  return v;
+  if (typeof v !== "number") return v;
+  if (!Number.isFinite(v)) return null;
+  if (type !== "float32") return v;
+  for (let digits = 1; digits < 9; digits++) {
+    const shorter = Number(v.toPrecision(digits));
+    if (Math.fround(shorter) === v) return shorter;
+  }
+  return Number(v.toPrecision(9));
 }

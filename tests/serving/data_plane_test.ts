@@ -11,7 +11,7 @@ import { DataPlane } from "../../src/serving/data_plane.ts";
 import type { InferenceRequest } from "../../src/serving/oip.ts";
 import type { LoggedPrediction } from "../../src/serving/prediction_log.ts";
 import { rowsToColumns } from "../../src/rows.ts";
-import { MODELS } from "../helpers.ts";
+import { FIXTURES, MODELS } from "../helpers.ts";
 import { COURSE_RIDE, COURSE_RIDE_DURATION } from "../http/requests.ts";
 
 const CONTEXT = { requestId: "r-1" };
@@ -144,6 +144,30 @@ Deno.test("DataPlane", async (t) => {
       assert.equal(oip.status, 200, await oip.clone().text());
       assert.equal(records[0].features.ride_id, 9007199254740993n);
       assert.equal(records[1].features.PULocationID, 9007199254740993n);
+    });
+
+    await t.step("typed tensors are logged as JSON gives them: FP32 as sent, bools, NaN as null", async () => {
+      const nk = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+      const logged: LoggedPrediction[] = [];
+      const own = new DataPlane([nk], { predictions: { write: (r) => logged.push(r) } });
+      try {
+        await own.infer(nk.name, undefined, {
+          inputs: [{
+            name: "float_input",
+            datatype: "FP32",
+            shape: [1, 4],
+            data: new Float32Array([0.1, 5.1, NaN, 1e-7]),
+          }],
+        }, CONTEXT);
+        assert.deepEqual(logged[0].features, {
+          sepal_length: 0.1,
+          sepal_width: 5.1,
+          petal_length: null,
+          petal_width: 1e-7,
+        });
+      } finally {
+        await nk.close();
+      }
     });
 
     await t.step("a refused request is not logged", async () => {
