@@ -89,8 +89,7 @@ Deno.test("consume: class labels from the graph in the event body; strict catego
   const byom = join(FIXTURES, "models", "byom");
   const handlerFor = (model: Awaited<ReturnType<typeof loadModel>>, batcher: Batcher) =>
     new MessageHandler({
-      scorer: batcher,
-      model,
+      served: () => ({ batcher, model }),
       featuresPath: "",
       idPath: "",
       predictionExchange: "predictions",
