@@ -13,15 +13,15 @@ import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
 import { isJsonObject } from "../value_codec.ts";
 import { predictionJson } from "../sinks/mod.ts";
+import type { RowsRequest } from "../serving/data_plane.ts";
 
 /** Which of the three shapes a request used. */
 export type RowsShape = "object" | "array" | "instances";
 
-/** A parsed request: which shape it used, and its rows as columns (the data plane's rows request). */
-export interface RowsRequest {
+/** A parsed body: which shape it used, and its rows as columns (a `RowsRequest` of the data plane). */
+export interface ParsedRows extends RowsRequest {
   shape: RowsShape;
   columns: Record<string, unknown[]>;
-  length: number;
 }
 
 /**
@@ -35,7 +35,7 @@ export interface RowsRequest {
  * req.columns.trip_distance; // [40]
  * ```
  */
-export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
+export function parseRowsRequest(body: unknown, model: Model): ParsedRows {
   let shape: RowsShape;
   let items: unknown[];
   if (Array.isArray(body)) {
