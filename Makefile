@@ -34,7 +34,7 @@ diagram: ## docs/img/score.svg from its source, docs/img/score.dot (needs Graphv
 # alone, cannot load them. DuckDB's addon is required by a name computed at
 # run time, hence its explicit --include. Only linux-x64 (glibc) binaries
 # are kept. The CSV writer's and the model's workers are loaded by URL at run time, hence their
-# --include too. deno compile downloads its runtime (denort) on first use:
+# --include too, as is the gRPC service's proto, read from its file when --grpc-port is given. deno compile downloads its runtime (denort) on first use:
 # this needs a machine that can reach it. V8's flags as the ./score launcher
 # sets them (why: there).
 build: ## dist/score for linux-x64
@@ -42,6 +42,7 @@ build: ## dist/score for linux-x64
 	$(DENO) compile --allow-all --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
 	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts --include src/sources/reader_worker.ts \
+	  --include src/grpc/grpc_predict_v2.proto \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts

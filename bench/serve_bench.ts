@@ -12,17 +12,25 @@
  *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
  * - single-ride requests again with V8's old space capped
  *   (`DENO_V8_FLAGS=--max-old-space-size=BENCH_HEAP_MB`, 256): what bounds RSS;
+ * - single-ride gRPC ModelInfer calls to `score serve --grpc-port` with h2load
+ *   (Debian's nghttp2-client, installed when missing), 16 connections x 4
+ *   streams (64 calls in flight, as wrk's 64 connections), typed contents;
  * and prints req/s, rows/s, p50/p99 latency, each server's peak RSS (one
  * process per row) and the ratios to both ceilings.
  * The runs alternate for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (10)
  * each; each row shows its best round, to damp other load on the machine.
  * Targets: single-ride >= 50% of the ceiling, p99 < 10 ms.
+ * BENCH_ONLY (names separated by "|") keeps only the runs named so (or whose
+ * name has one of them), besides the two ceilings:
+ * `BENCH_ONLY="score serve, 1 ride per request|ModelInfer"`.
  *
  * A benchmark, not a test: bounded (a few 10 s runs), asserts nothing.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
+import * as loader from "@grpc/proto-loader";
+import { Buffer } from "node:buffer";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT = join(ROOT, "bench", "out");
@@ -33,6 +41,12 @@ const WARMUP_SECONDS = 2;
 const PG_URL = Deno.env.get("BENCH_PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const HEAP_MB = Number(Deno.env.get("BENCH_HEAP_MB") ?? 256);
+const ONLY = Deno.env.get("BENCH_ONLY")?.split("|").map((w) => w.trim()).filter((w) => w !== "");
+/** h2load's connections and streams per connection: as many calls in flight as wrk's connections. */
+const H2_CLIENTS = 16;
+const H2_STREAMS = CONNECTIONS / H2_CLIENTS;
+/** The path of the gRPC runs in the run table (they go to h2load, not wrk). */
+const GRPC = "grpc";
 
 /** The ceiling: what Deno.serve alone answers on this machine. */
 const CEILING_SERVER = `
@@ -62,7 +76,8 @@ interface Result {
 }
 
 await Deno.mkdir(OUT, { recursive: true });
-await ensureWrk();
+await ensureTool("wrk", "wrk", ["--version"]);
+await ensureTool("h2load", "nghttp2-client", ["--version"]);
 
 const rides = Array.from(
   { length: 100 },
@@ -92,6 +107,7 @@ const results: Result[] = [];
   await using logged = await reachable(PG_URL)
     ? await start(join(ROOT, "score"), [...scoreServe, "--log-predictions", `${PG_URL}/${table}`], "logged")
     : undefined;
+  await using grpcServe = await start(join(ROOT, "score"), [...scoreServe, "--grpc-port", "0"], "serve_grpc");
   const runs: [string, Server, string, string[], number][] = [
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
@@ -103,11 +119,25 @@ const results: Result[] = [];
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
   runs.push([`score serve, 1 ride per request, --max-old-space-size=${HEAP_MB}`, capped, "/predict", single, 1]);
+  runs.push([
+    `score serve --grpc-port, 1 ride per ModelInfer call (h2load, ${H2_CLIENTS} x ${H2_STREAMS} streams)`,
+    grpcServe,
+    GRPC,
+    [],
+    1,
+  ]);
+  if (ONLY !== undefined) {
+    const exact = runs.filter(([name]) => ONLY.includes(name)).map(([name]) => name);
+    const kept = runs.filter(([name], i) =>
+      i < 2 || exact.includes(name) || ONLY.some((w) => !exact.includes(w) && name.includes(w))
+    );
+    runs.splice(0, runs.length, ...kept);
+  }
   const best = new Map<string, Result>();
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}`);
     for (const [name, server, path, bodies, rows] of runs) {
-      const r = await wrk(name, server, path, bodies, rows);
+      const r = path === GRPC ? await h2load(name, server) : await wrk(name, server, path, bodies, rows);
       if (!(best.get(name)?.requestsPerSecond! >= r.requestsPerSecond)) best.set(name, r);
     }
   }
@@ -120,6 +150,13 @@ const results: Result[] = [];
     const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
     await sql`drop table if exists ${sql(table)}`.finally(() => sql.end());
   }
+  const grpcMetrics = await (await fetch(`http://127.0.0.1:${grpcServe.port}/metrics`)).text();
+  // h2load ends each run with calls in flight: those are CANCELLED, not failures.
+  const statuses = [
+    ...grpcMetrics.matchAll(/^score_http_requests_total\{[^}]*status="([^"]*)",protocol="grpc"\} (\S+)$/gm),
+  ]
+    .filter((m) => m[1] !== "OK").map((m) => `${m[1]} ${fmt(Number(m[2]))}`);
+  console.log(`gRPC calls answered with a status other than OK: ${statuses.join(", ") || "none"}`);
   const metrics = await (await fetch(`http://127.0.0.1:${serve.port}/metrics`)).text();
   const count = Number(/^score_batch_rows_count\{[^}]*\} (\S+)$/m.exec(metrics)?.[1] ?? NaN);
   const sum = Number(/^score_batch_rows_sum\{[^}]*\} (\S+)$/m.exec(metrics)?.[1] ?? NaN);
@@ -141,13 +178,25 @@ const lines = [
     `| ${r.name} | ${fmt(r.requestsPerSecond)} | ${
       r.name.startsWith("ceiling") ? "" : fmt(r.requestsPerSecond * r.rowsPerRequest)
     } | ` +
-    `${r.p50Ms.toFixed(2)} ms | ${r.p99Ms.toFixed(2)} ms | ${fmt(r.peakRssMb)} MB | ${
-      pct(r.requestsPerSecond, top)
-    } | ${pct(r.requestsPerSecond, nodeTop)} | ${r.errors} |`
+    `${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${fmt(r.peakRssMb)} MB | ${pct(r.requestsPerSecond, top)} | ${
+      pct(r.requestsPerSecond, nodeTop)
+    } | ${r.errors} |`
   ),
 ];
 console.log("\n" + lines.join("\n"));
-const one = results[2];
+const rest = results.find((r) => r.name === "score serve, 1 ride per request");
+const one = rest ?? results[2];
+const grpcResult = results.find((r) => r.name.includes("ModelInfer"));
+if (grpcResult !== undefined) {
+  const vsRest = rest === undefined
+    ? ""
+    : `, ${pct(grpcResult.requestsPerSecond, rest.requestsPerSecond)} of REST /predict's single-ride req/s`;
+  console.log(
+    `\ngRPC ModelInfer: ${fmt(grpcResult.requestsPerSecond)} calls/s, ${
+      pct(grpcResult.requestsPerSecond, top)
+    } of the Deno.serve ceiling${vsRest} in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
+  );
+}
 console.log(
   `\ntargets: single-ride >= 50% of the Deno.serve ceiling: ${one.requestsPerSecond >= top / 2 ? "met" : "MISSED"} ` +
     `(${pct(one.requestsPerSecond, top)}; ${pct(one.requestsPerSecond, nodeTop)} of the node:http ceiling); ` +
@@ -158,17 +207,17 @@ await Deno.writeTextFile(
   JSON.stringify({ date: new Date().toISOString(), results }, null, 2),
 );
 
-async function ensureWrk() {
-  if (await runs("wrk", ["--version"])) return;
-  console.log("wrk not found: installing it with apt-get (the Debian package)");
+async function ensureTool(tool: string, debianPackage: string, probe: string[]) {
+  if (await runs(tool, probe)) return;
+  console.log(`${tool} not found: installing it with apt-get (the Debian package ${debianPackage})`);
   const sudo = Deno.uid() === 0 ? [] : ["sudo"];
   const install = await new Deno.Command(sudo[0] ?? "apt-get", {
-    args: [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), "install", "-y", "wrk"],
+    args: [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), "install", "-y", debianPackage],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
-  if (!install.success || !(await runs("wrk", ["--version"]))) {
-    throw new Error("Cannot install wrk; install it (apt-get install -y wrk) and run again");
+  if (!install.success || !(await runs(tool, probe))) {
+    throw new Error(`Cannot install ${tool}; install it (apt-get install -y ${debianPackage}) and run again`);
   }
 }
 
@@ -210,6 +259,7 @@ async function start(cmd: string, args: string[], label: string, env: Record<str
   const decoder = new TextDecoder();
   let seen = "";
   let port: number | undefined;
+  let grpcPort: number | undefined;
   while (port === undefined) {
     const { done, value } = await reader.read();
     if (done) throw new Error(`${cmd} ${args.join(" ")} exited before listening:\n${seen}`);
@@ -217,6 +267,8 @@ async function start(cmd: string, args: string[], label: string, env: Record<str
     seen += decoder.decode(value);
     const m = /"msg":"listening".*?"port":(\d+)/.exec(seen);
     if (m) port = Number(m[1]);
+    const g = /"msg":"listening".*?"grpc_port":(\d+)/.exec(seen);
+    if (g) grpcPort = Number(g[1]);
   }
   // Keep draining its log to the file, as a container runtime would.
   const copying = (async () => {
@@ -228,6 +280,7 @@ async function start(cmd: string, args: string[], label: string, env: Record<str
   })();
   return {
     port,
+    grpcPort,
     // ./score and scripts/deno exec, so this is the Deno process itself.
     pid: child.pid,
     async [Symbol.asyncDispose]() {
@@ -268,6 +321,67 @@ async function wrk(
   const r = { name, rowsPerRequest, requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors, peakRssMb: NaN };
   console.log(`${name}: ${fmt(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, errors ${errors}`);
   return r;
+}
+
+/**
+ * h2load sending one single-ride ModelInfer call (typed contents) over and over, 64 in flight. h2load counts
+ * HTTP-level failures; a gRPC status other than OK comes in trailers, so the caller reads those from /metrics.
+ */
+async function h2load(name: string, { grpcPort }: Server): Promise<Result> {
+  const body = join(OUT, "serve_bench_grpc.bin");
+  const definition = loader.loadSync(join(ROOT, "src", "grpc", "grpc_predict_v2.proto"), { keepCase: true });
+  const message = (definition["inference.ModelInferRequest"] as unknown as { serialize(v: unknown): Uint8Array })
+    .serialize({
+      model_name: "ride-duration-linreg",
+      inputs: [
+        { name: "PULocationID", datatype: "INT64", shape: [1], contents: { int64_contents: [rides[0].PULocationID] } },
+        { name: "DOLocationID", datatype: "INT64", shape: [1], contents: { int64_contents: [rides[0].DOLocationID] } },
+        { name: "trip_distance", datatype: "FP64", shape: [1], contents: { fp64_contents: [rides[0].trip_distance] } },
+      ],
+    });
+  // gRPC's length-prefixed message: no compression flag, then the length, big-endian.
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  await Deno.writeFile(body, frame);
+  const url = `http://127.0.0.1:${grpcPort}/inference.GRPCInferenceService/ModelInfer`;
+  const run = async (seconds: number) => {
+    const out = await new Deno.Command("h2load", {
+      args: [
+        "-c",
+        String(H2_CLIENTS),
+        "-m",
+        String(H2_STREAMS),
+        "-D",
+        String(seconds),
+        "-d",
+        body,
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        url,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`h2load failed: ${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout);
+  };
+  await run(WARMUP_SECONDS);
+  const out = await run(SECONDS);
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1]);
+  const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/
+    .exec(out);
+  const errors = failed ? failed.slice(1).reduce((a, b) => a + Number(b), 0) : NaN;
+  const mean = toMs(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
+  console.log(`${name}: ${fmt(rps)} calls/s, mean ${mean.toFixed(2)} ms, errors ${errors}`);
+  return { name, rowsPerRequest: 1, requestsPerSecond: rps, p50Ms: mean, p99Ms: NaN, errors, peakRssMb: NaN };
+}
+
+/** A latency for the table; "n/a" when the tool does not give it. */
+function ms(v: number): string {
+  return Number.isNaN(v) ? "n/a" : `${v.toFixed(2)} ms`;
 }
 
 async function runWrk(url: string, script: string, seconds: number): Promise<string> {

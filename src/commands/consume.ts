@@ -1,7 +1,8 @@
 /**
  * `score consume`: the composition root of the queue consumer. It reads
- * flags, loads the model behind the shared dynamic batcher, builds the pure
- * message handler and runs the amqplib loop until SIGTERM/SIGINT, with an
+ * flags, loads the model into a data plane (the one owner of the model, its
+ * batcher and its reloads, as in `score serve`), builds the pure message
+ * handler over it and runs the amqplib loop until SIGTERM/SIGINT, with an
  * optional metrics endpoint.
  */
 import { Command } from "commander";
@@ -20,7 +21,6 @@ import {
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
-import type { Model } from "../model/mod.ts";
 import { ModelReloader, openModel } from "../store/mod.ts";
 import {
   ConsumerMetrics,
@@ -30,7 +30,7 @@ import {
   serveMetrics,
   type Topology,
 } from "../queue/mod.ts";
-import { Batcher } from "../serving/batcher.ts";
+import { DataPlane } from "../serving/data_plane.ts";
 import { jsonText } from "../value_codec.ts";
 import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
 import { loadReference } from "./batch_monitor.ts";
@@ -170,6 +170,15 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const server = flags.metricsPort === undefined ? undefined : metricsServer(metrics, flags.metricsPort, flags.host);
   const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
+  const plane = new DataPlane([model], {
+    batching: {
+      maxBatchSize: flags.maxBatchSize,
+      maxDelayMs: flags.maxBatchDelayMs,
+      // Never refuse what the broker may hand us at once: prefetch bounds the queue.
+      maxQueue: Math.max(10_000, 2 * flags.prefetch),
+    },
+  });
+  plane.onBatch((_, rows) => metrics.batchSize.observe(rows));
   let watch: DriftWatch | undefined;
   try {
     if (flags.monitor !== undefined) {
@@ -181,28 +190,28 @@ async function consume(flags: ConsumeFlags): Promise<void> {
         periodSeconds: flags.monitorPeriod,
       });
     }
-    /** The batcher, as the handler's scorer: its predictions also go to the drift watch, if any. */
-    const scorer = (b: Batcher) =>
-      watch === undefined ? b : {
-        predict: async (columns: Record<string, ArrayLike<unknown>>, length: number) => {
-          const prediction = await b.predict(columns, length);
-          watch!.observe(b.model, columns, length, prediction);
-          return prediction;
+    /**
+     * What the handler scores with, asked per event: the plane's entry (a reload swaps the model there, events
+     * already scoring finish on theirs); its predictions also go to the drift watch, if any.
+     */
+    const served = () => {
+      const entry = plane.entry(model.name);
+      const w = watch;
+      if (w === undefined) return entry;
+      return {
+        model: entry.model,
+        batcher: {
+          predict: async (columns: Record<string, ArrayLike<unknown>>, length: number) => {
+            const prediction = await entry.batcher.predict(columns, length);
+            w.observe(entry.model, columns, length, prediction);
+            return prediction;
+          },
         },
       };
-    const newBatcher = (m: Model) =>
-      new Batcher(m, {
-        maxBatchSize: flags.maxBatchSize,
-        maxDelayMs: flags.maxBatchDelayMs,
-        // Never refuse what the broker may hand us at once: prefetch bounds the queue.
-        maxQueue: Math.max(10_000, 2 * flags.prefetch),
-        onBatch: (rows) => metrics.batchSize.observe(rows),
-      });
-    let batcher = newBatcher(model);
+    };
     const topology = consumerTopology(flags, model.name);
     const handler = new MessageHandler({
-      scorer: scorer(batcher),
-      model,
+      served,
       featuresPath: flags.featuresPath || "",
       idPath: flags.idPath || "",
       predictionExchange: topology.predictionExchange ?? "",
@@ -235,13 +244,10 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       load: loadOptions(flags),
       swap: async (next) => {
         // Events from now on go to the new version; those already queued finish on the old one.
-        const old = batcher;
-        batcher = newBatcher(next);
-        handler.replace(scorer(batcher), next);
+        const retired = plane.swap(next);
         metrics.version = next.version;
         metrics.current = next;
-        await old.drain();
-        await old.model.close().catch(() => {});
+        await retired;
       },
     });
     stopReloading = reloader.listen(flags.reloadInterval);
@@ -267,14 +273,14 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       },
     });
     await stopReloading();
-    await batcher.drain();
+    await plane.drain();
     log.info("consumer stopped", { model: model.name, ...totals(metrics) });
   } finally {
     stop.dispose();
     watch?.stop();
     await stopReloading();
     await server?.shutdown();
-    await opened.model.close();
+    await plane.close();
   }
 }
 

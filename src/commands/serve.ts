@@ -1,12 +1,13 @@
 /**
  * `score serve`: the composition root of the web service. It reads flags,
- * loads the models, opens the prediction log, builds the HTTP app, listens
+ * loads the models, opens the prediction log, builds the HTTP app (and,
+ * with `--grpc-port`, the gRPC service over the same data plane), listens
  * (`--listener node`, src/http/listen.ts: timeouts and a connection cap; or
  * `--listener deno`, src/http/listen_deno.ts: faster, for behind a proxy),
  * and on SIGTERM/SIGINT drains: readiness turns false
  * while requests are still served for `--drain-delay` (so a load balancer
  * or Kubernetes sees it and stops routing), then the listener closes,
- * in-flight requests finish (up to `--shutdown-timeout`), the prediction
+ * in-flight requests and calls finish (up to `--shutdown-timeout`), the prediction
  * log is flushed, exit 0.
  */
 import { Command, type Command as CommandType } from "commander";
@@ -24,14 +25,17 @@ import {
 } from "../cli/options.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
-import { AccessLog } from "../http/access_log.ts";
+import { AccessLog } from "../serving/access_log.ts";
 import { createApp } from "../http/create_app.ts";
 import { type ConnectionStats, defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
+import { bearerToken } from "../http/bearer_token.ts";
+import type { GrpcListener } from "../grpc/mod.ts";
 import { listenDeno } from "../http/listen_deno.ts";
-import { Metrics } from "../http/metrics.ts";
+import { Metrics } from "../serving/metrics.ts";
+import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
 import { log, redact } from "../log.ts";
 import { DataPlane } from "../serving/data_plane.ts";
-import { watchDrift } from "../serving/drift_watch.ts";
+import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
 import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
 import { PredictionLog } from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
@@ -55,6 +59,8 @@ interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
   keepAliveTimeout: number;
   maxConnections: number;
   listener: "node" | "deno";
+  grpcPort?: number;
+  grpcMaxMessageBytes: number;
 }
 
 /**
@@ -67,7 +73,8 @@ interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
  */
 export function serveCommand(): Command {
   const cmd = new Command("serve").description(
-    "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients).",
+    "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients), " +
+      "also over gRPC with --grpc-port.",
   );
   addOptions(cmd, [
     modelOption().argParser(models),
@@ -80,6 +87,18 @@ export function serveCommand(): Command {
       parse: portNumber,
       default: 9696,
     }),
+    envOption(
+      "--grpc-port <port>",
+      "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port, on the same " +
+        "models and batchers (0: any free port, logged); off unless given, so that no second port opens unasked " +
+        "(KServe's runtime contract uses 8081); experimental under Deno 2.9.6 (docs/serve.md: known issue)",
+      { env: "SCORE_GRPC_PORT", parse: portNumber },
+    ),
+    envOption(
+      "--grpc-max-message-bytes <bytes>",
+      "largest gRPC request message; past it RESOURCE_EXHAUSTED (gRPC's usual 4 MiB)",
+      { env: "SCORE_GRPC_MAX_MESSAGE_BYTES", parse: wholeNumber(1), default: 4 * 1_048_576 },
+    ),
     envOption("--max-queue <rows>", "most rows waiting per model; past it requests get 503 with Retry-After", {
       env: "SCORE_MAX_QUEUE",
       parse: wholeNumber(1),
@@ -153,6 +172,10 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
   if (flags.listener === "deno") refuseNodeOnly(command);
   const opened: (OpenedModel & { uri: string })[] = [];
   let predictions: PredictionLog | undefined;
+  let plane: DataPlane | undefined;
+  const readiness = { ready: true };
+  // The drift watch, made by serve() beside the metrics it fills; the data plane hands it each request's columns.
+  const monitor: { watch?: DriftWatch } = {};
   let late = false;
   try {
     for (const uri of flags.model) {
@@ -171,11 +194,19 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
         what: "--log-predictions",
       });
     }
-    late = await serve(opened, predictions, flags);
+    // The one owner of the served models from here: reloads swap them in it, and it closes those serving at the end.
+    plane = new DataPlane(opened.map((o) => o.model), {
+      version: VERSION,
+      batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
+      predictions,
+      isReady: () => readiness.ready,
+      observe: flags.monitor === undefined ? undefined : (...args) => monitor.watch?.observe(...args),
+    });
+    late = await serve(plane, opened, predictions, readiness, monitor, flags);
   } finally {
     await predictions?.close();
-    // A reload keeps `opened` up to date: these are the models serving now (a swapped-out one is closed already).
-    for (const { model } of opened) await model.close();
+    if (plane !== undefined) await plane.close();
+    else for (const { model } of opened) await model.close();
   }
   // Requests still running past --shutdown-timeout would keep the process alive.
   if (late) Deno.exit(0);
@@ -204,11 +235,14 @@ function models(value: string, previous: string[] | undefined): string[] {
 
 /** Listens until a signal, then drains; true when the drain timed out. */
 async function serve(
-  opened: (OpenedModel & { uri: string })[],
+  plane: DataPlane,
+  opened: readonly (OpenedModel & { uri: string })[],
   predictions: PredictionLog | undefined,
+  readiness: { ready: boolean },
+  monitor: { watch?: DriftWatch },
   flags: ServeFlags,
 ): Promise<boolean> {
-  const models = opened.map((o) => o.model);
+  const models = plane.models;
   const metrics = new Metrics();
   if (predictions !== undefined) {
     const p = predictions;
@@ -228,20 +262,13 @@ async function serve(
       read: () => [{ value: p.buffered }],
     });
   }
-  let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
   const watch = flags.monitor === undefined ? undefined : watchDrift(
     await loadReference(flags.monitor, models),
     metrics.registry,
     { windowSeconds: flags.monitorWindow, periodSeconds: flags.monitorPeriod },
   );
-  const plane = new DataPlane(models, {
-    version: VERSION,
-    batching: { maxBatchSize: flags.maxBatchSize, maxDelayMs: flags.maxBatchDelayMs, maxQueue: flags.maxQueue },
-    predictions,
-    isReady: () => ready,
-    observe: watch?.observe,
-  });
+  monitor.watch = watch;
   const reloader = new ModelReloader(opened, {
     store: storeOptions(flags),
     load: loadOptions(flags),
@@ -253,32 +280,16 @@ async function serve(
     labelNames: ["model", "result"],
     read: () => reloader.counts().map((c) => ({ labels: { model: c.model, result: c.result }, value: c.count })),
   });
-  const app = createApp(plane, {
-    apiKey: flags.apiKey || undefined,
-    maxBodyBytes: flags.maxBodyBytes,
-    maxBodyBytesName: "--max-body-bytes",
-    metrics,
-    accessLog,
-  });
-  let server: HttpListener;
+  const envelope = new RequestEnvelope(metrics, accessLog);
+  observePlane(metrics, plane);
+  let listeners: Listeners;
   try {
-    server = flags.listener === "deno"
-      ? await listenDeno(app.fetch, { hostname: flags.host, port: flags.port })
-      : await listen(app.fetch, {
-        hostname: flags.host,
-        port: flags.port,
-        headersTimeoutMs: flags.headersTimeout * 1000,
-        bodyTimeoutMs: flags.bodyTimeout * 1000,
-        keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
-        maxConnections: flags.maxConnections,
-      });
+    listeners = await startListeners(plane, envelope, flags);
   } catch (err) {
     watch?.stop();
-    if ((err as { code?: string }).code === "EADDRINUSE") {
-      throw new UsageError(`Port ${flags.port} on ${flags.host} is already in use (--port)`);
-    }
     throw err;
   }
+  const { http: server, grpc } = listeners;
   if (server.stats) addConnectionMetrics(metrics, server.stats);
   metrics.addCounter({
     name: "score_http_accept_errors_total",
@@ -288,9 +299,11 @@ async function serve(
   const hostname = server.hostname;
   // Before "listening": a signal sent as soon as that line shows is a drain, not the default exit.
   const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   log.info("listening", {
-    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
+    url: `http://${host}:${server.port}`,
     port: server.port,
+    grpc_port: grpc?.port,
     models: models.map((m) => `${m.name}@${m.version}`),
     api_key: flags.apiKey ? "required" : "off",
     prediction_log: predictions?.description,
@@ -303,7 +316,7 @@ async function serve(
     const { signal } = await new Promise<InterruptedError>((resolve) =>
       interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
     );
-    ready = false;
+    readiness.ready = false;
     // Ctrl-C at a terminal: no load balancer to warn, and a person waiting.
     const drainDelay = signal === "SIGINT" && pressedAtTerminal() ? 0 : flags.drainDelay;
     log.info("draining", { signal, drain_delay_s: drainDelay, shutdown_timeout_s: flags.shutdownTimeout });
@@ -312,10 +325,11 @@ async function serve(
     if (drainDelay > 0) await new Promise((r) => setTimeout(r, drainDelay * 1000));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), flags.shutdownTimeout * 1000));
-    // shutdown() closes the listener at once and resolves when in-flight requests are answered.
-    const late = await Promise.race([server.shutdown().then(() => false), timedOut]);
+    // shutdown() closes the listeners at once and resolves when in-flight requests and calls are answered.
+    const late = await Promise.race([listeners.shutdown().then(() => false), timedOut]);
     clearTimeout(timer);
     if (late) {
+      grpc?.close();
       log.warn("shutdown timeout reached with requests still in flight", { shutdown_timeout_s: flags.shutdownTimeout });
     }
     if (accessLog) accessLog.flush();
@@ -326,6 +340,69 @@ async function serve(
     watch?.stop();
     await stopReloading();
   }
+}
+
+/** The listeners of one data plane: HTTP always, gRPC with `--grpc-port`. */
+interface Listeners {
+  http: HttpListener;
+  grpc?: GrpcListener;
+  /** Refuses new requests on both at once; resolves when those in flight are answered. */
+  shutdown(): Promise<void>;
+}
+
+/** Opens every listener over the data plane and its envelope (the one place serve starts listening). */
+async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags: ServeFlags): Promise<Listeners> {
+  const apiKey = flags.apiKey || undefined;
+  const app = createApp(plane, {
+    apiKey,
+    maxBodyBytes: flags.maxBodyBytes,
+    maxBodyBytesName: "--max-body-bytes",
+    envelope,
+  });
+  const inUse = (err: unknown, port: number, flag: string) => {
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      return new UsageError(`Port ${port} on ${flags.host} is already in use (${flag})`);
+    }
+    return err;
+  };
+  let http: HttpListener;
+  try {
+    http = flags.listener === "deno"
+      ? await listenDeno(app.fetch, { hostname: flags.host, port: flags.port })
+      : await listen(app.fetch, {
+        hostname: flags.host,
+        port: flags.port,
+        headersTimeoutMs: flags.headersTimeout * 1000,
+        bodyTimeoutMs: flags.bodyTimeout * 1000,
+        keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
+        maxConnections: flags.maxConnections,
+      });
+  } catch (err) {
+    throw inUse(err, flags.port, "--port");
+  }
+  let grpc: GrpcListener | undefined;
+  if (flags.grpcPort !== undefined) {
+    try {
+      // Loaded only when asked for: grpc-js and the proto cost start-up time nobody else should pay.
+      const { inferenceService, listenGrpc } = await import("../grpc/mod.ts");
+      const service = inferenceService(plane, envelope, { checkKey: apiKey ? bearerToken(apiKey) : undefined });
+      grpc = await listenGrpc(service, {
+        hostname: flags.host,
+        port: flags.grpcPort,
+        maxMessageBytes: flags.grpcMaxMessageBytes,
+      });
+    } catch (err) {
+      await http.shutdown();
+      throw inUse(err, flags.grpcPort, "--grpc-port");
+    }
+  }
+  return {
+    http,
+    grpc,
+    shutdown: async () => {
+      await Promise.all([http.shutdown(), grpc?.shutdown()]);
+    },
+  };
 }
 
 /** The node:http listener's connection counters on /metrics. */

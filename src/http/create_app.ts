@@ -11,15 +11,15 @@
  */
 import { Hono } from "hono";
 import { matchedRoutes, routePath } from "hono/route";
-import { ClientClosedError, describeError, NotFoundError, UnavailableError } from "../errors.ts";
-import { log } from "../log.ts";
+import { NotFoundError } from "../errors.ts";
 import type { Model } from "../model/mod.ts";
 import type { DataPlane } from "../serving/data_plane.ts";
-import { AccessLog } from "./access_log.ts";
+import { AccessLog } from "../serving/access_log.ts";
+import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
-import { Metrics } from "./metrics.ts";
-import { METRICS_CONTENT_TYPE, unknownCategoriesCounter } from "../metrics/mod.ts";
+import { Metrics } from "../serving/metrics.ts";
+import { METRICS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { oipRoutes } from "./oip_routes.ts";
 import { openApi } from "./openapi.ts";
 import { predictRoutes } from "./predict_routes.ts";
@@ -36,10 +36,12 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Where the JSON line of each request goes (default: a buffered stderr log); false: none. */
   accessLog?: AccessLog | false;
+  /**
+   * The envelope shared with another transport (gRPC), which then brings the metrics and the access log;
+   * the data plane's gauges are registered by whoever builds it.
+   */
+  envelope?: RequestEnvelope;
 }
-
-/** An incoming `X-Request-Id` is echoed only if it is short and printable, so logs stay clean. */
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * Builds the app over a data plane; its first model answers `POST /predict`.
@@ -51,24 +53,12 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
  * ```
  */
 export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env> {
-  const metrics = options.metrics ?? new Metrics();
   const body = { maxBytes: options.maxBodyBytes ?? 1_048_576, limitName: options.maxBodyBytesName };
-  const accessLog = options.accessLog ?? new AccessLog();
   const checkKey = options.apiKey ? bearerToken(options.apiKey) : undefined;
-  plane.onBatch((model, rows, version) => metrics.observeBatch(model, rows, version));
-  metrics.addGauge({
-    name: "score_queue_rows",
-    help: "Rows waiting for a model run, by model.",
-    labelNames: ["model"],
-    read: () => plane.queuedRows().map(({ model, rows }) => ({ labels: { model }, value: rows })),
-  });
-  metrics.addGauge({
-    name: "score_model_info",
-    help: "The loaded models and their versions.",
-    labelNames: ["model", "version"],
-    read: () => plane.models.map((m) => ({ labels: { model: m.name, version: m.version }, value: 1 })),
-  });
-  unknownCategoriesCounter(metrics.registry, () => plane.models);
+  const envelope = options.envelope ??
+    new RequestEnvelope(options.metrics ?? new Metrics(), options.accessLog ?? new AccessLog());
+  if (options.envelope === undefined) observePlane(envelope.metrics, plane);
+  const { metrics } = envelope;
   // Built again only when the served models change.
   let document: { models: readonly Model[]; body: ReturnType<typeof openApi> } | undefined;
   const openApiDocument = () => {
@@ -84,33 +74,27 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   // Access log and request metrics wrap everything, errors included.
   app.use(async (c, next) => {
     const start = performance.now();
-    const incoming = c.req.header("x-request-id");
-    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = envelope.start(c.req.header("x-request-id"));
     c.set("requestId", requestId);
     // Set before the handler runs, so it goes into the response as it is built.
     c.header("X-Request-Id", requestId);
-    metrics.requestStarted();
     try {
       await next();
     } finally {
-      metrics.requestDone();
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const model = c.get("model") ?? "";
-    // A middleware that answered first (the API key) is not the route: log the route the request was for.
-    const matched = routePath(c);
-    const route = matched === "/*" ? matchedRoutes(c).find((r) => r.path !== "/*")?.path ?? "/*" : matched;
-    metrics.observeRequest(model, route, c.res.status, seconds, c.get("modelVersion") ?? "");
-    if (accessLog) {
-      accessLog.write({
+      // A middleware that answered first (the API key) is not the route: log the route the request was for.
+      const matched = routePath(c);
+      const route = matched === "/*" ? matchedRoutes(c).find((r) => r.path !== "/*")?.path ?? "/*" : matched;
+      envelope.done({
+        protocol: "rest",
         requestId,
         method: c.req.method,
         path: c.req.path,
         route,
-        model,
+        model: c.get("model") ?? "",
+        version: c.get("modelVersion") ?? "",
         status: c.res.status,
-        latencyMs: Math.round(seconds * 1e6) / 1000,
         code: c.get("errorCode"),
+        seconds: (performance.now() - start) / 1000,
       });
     }
   });
@@ -122,35 +106,12 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
     });
   }
 
+  // The REST side of the error table: the failure's own HTTP status.
   app.onError((err, c) => {
-    const failure = describeError(err);
-    const requestId = c.get("requestId");
+    const { failure, message, retryAfterSeconds } = envelope.refuse(err, c.get("requestId"));
     c.set("errorCode", failure.code);
-    if (failure.status >= 500 && !(err instanceof UnavailableError)) {
-      log.error("request failed", {
-        request_id: requestId,
-        code: failure.code,
-        error: failure.message,
-        stack: (err as Error)?.stack,
-      });
-    }
-    if (err instanceof ClientClosedError) {
-      // Nobody is waiting for the answer, and nothing is wrong here: counted as 499, logged at info.
-      log.info("client closed the request", { request_id: requestId, error: failure.message });
-    } else if (err instanceof UnavailableError) {
-      metrics.reject("queue_full");
-      if (err.retryAfterSeconds !== undefined) {
-        c.header("Retry-After", String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
-      }
-    } else if (failure.status === 413) metrics.reject("body_too_large");
-    else if (failure.status === 401) {
-      metrics.reject("unauthorized");
-      c.header("WWW-Authenticate", `Bearer realm="score"`);
-    }
-    // A 500 is our bug, not the caller's: its details stay in the log.
-    const message = failure.status >= 500 && !(err instanceof UnavailableError)
-      ? `Internal error while handling request ${requestId}; see the server log`
-      : failure.message;
+    if (retryAfterSeconds !== undefined) c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfterSeconds))));
+    if (failure.status === 401) c.header("WWW-Authenticate", `Bearer realm="score"`);
     return c.json({ error: message, code: failure.code }, failure.status as 400);
   });
 

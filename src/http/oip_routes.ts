@@ -7,6 +7,7 @@ import type { DataPlane } from "../serving/data_plane.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
 import { type BodyLimit, readJson } from "./read_json.ts";
 import { InputError } from "../errors.ts";
+import { decodeInferRequest, encodeInferResult } from "./oip_json.ts";
 
 /**
  * The protocol's routes over this data plane.
@@ -42,17 +43,18 @@ export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   app.get("/v2/models/:name/versions/:version/ready", ready);
   const infer = async (c: Context<Env>) => {
     const { name, version } = model(c);
+    const served = plane.entry(name, version).model;
     if (c.req.header("inference-header-content-length") !== undefined || isBinary(c.req.header("content-type"))) {
       throw new InputError(
         "The binary tensor extension (Inference-Header-Content-Length, binary data) is not supported: send the inputs as JSON data",
         { status: 415, code: "binary_tensors_unsupported" },
       );
     }
-    const body = await readJson(c.req.raw, limit);
+    const request = decodeInferRequest(await readJson(c.req.raw, limit), served);
     const context = { requestId: c.get("requestId"), modelVersion: "" };
-    const out = await plane.infer(name, version, body, context);
+    const result = await plane.infer(name, version, request, context);
     c.set("modelVersion", context.modelVersion);
-    return c.json(out);
+    return c.json(encodeInferResult(result));
   };
   app.post("/v2/models/:name/infer", infer);
   app.post("/v2/models/:name/versions/:version/infer", infer);

@@ -24,11 +24,26 @@ export interface Scorer {
   predict(columns: Record<string, ArrayLike<unknown>>, length: number): Promise<Prediction>;
 }
 
+/** The model that labels a prediction: its name and version (the record's `model` / `version`) and its outputs. */
+export interface ServedLabel {
+  name: string;
+  version: string;
+  outputs: readonly JsonOutput[];
+}
+
+/** A model version and the batcher in front of it, as the data plane serves them (`DataPlane.entry`). */
+export interface Serving {
+  batcher: Scorer;
+  model: ServedLabel;
+}
+
 /** How events are read and predictions addressed. */
 export interface MessageHandlerOptions {
-  scorer: Scorer;
-  /** The model's name and version (the record's `model` / `version`) and its outputs. */
-  model: { name: string; version: string; outputs: readonly JsonOutput[] };
+  /**
+   * What serves now, asked once per event (the data plane's entry): a reload swaps it there, and an event is
+   * scored and labelled by the version it started with.
+   */
+  served: () => Serving;
   /** Dot path of the features object in the body; "" for the body itself. */
   featuresPath: string;
   /** Dot path of the event's id; "" for none. Its last segment names the id in the prediction. */
@@ -78,7 +93,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
- * const handler = new MessageHandler({ scorer: batcher, model, featuresPath: "ride", idPath: "ride_id",
+ * const handler = new MessageHandler({ served: () => plane.entry(model.name), featuresPath: "ride", idPath: "ride_id",
  *   predictionExchange: "predictions", routingKey: model.name,
  *   deadLetterExchange: "rides.dead-letter", deadLetterRoutingKey: "ride-duration-linreg.rides" });
  * const verdict = await handler.handle(event); // { action: "publish", record, messages }
@@ -87,31 +102,20 @@ const encoder = new TextEncoder();
 export class MessageHandler {
   readonly #o: MessageHandlerOptions;
   readonly #idKey: string;
-  /** Replaced as a pair, so an event is scored and labelled by the same model version. */
-  #serving: Pick<MessageHandlerOptions, "scorer" | "model">;
 
   constructor(options: MessageHandlerOptions) {
     this.#o = options;
     this.#idKey = options.idPath.split(".").at(-1) ?? "";
-    this.#serving = { scorer: options.scorer, model: options.model };
-  }
-
-  /**
-   * Scores the events from now on with another model version (a reload);
-   * events already being scored finish with the one they started with.
-   */
-  replace(scorer: Scorer, model: MessageHandlerOptions["model"]): void {
-    this.#serving = { scorer, model };
   }
 
   /** Decides what becomes of one event. Never throws. */
   async handle(event: EventMessage): Promise<Verdict> {
-    const serving = this.#serving;
+    const serving = this.#o.served();
     try {
       const { features, id } = this.#read(event.body);
       const columns: Record<string, unknown[]> = {};
       for (const key of Object.keys(features)) columns[key] = [features[key]];
-      const p = await serving.scorer.predict(columns, 1);
+      const p = await serving.batcher.predict(columns, 1);
       if (p.rejects.length > 0 || (p.rows !== null && p.rows.length === 0)) {
         throw new InputError(p.rejects[0]?.message ?? "the features could not be scored", { code: "invalid_features" });
       }
@@ -140,7 +144,7 @@ export class MessageHandler {
   }
 
   #prediction(
-    model: MessageHandlerOptions["model"],
+    model: ServedLabel,
     properties: MessageProperties,
     p: Prediction,
     id: unknown,
@@ -184,7 +188,7 @@ export class MessageHandler {
    * requeues, but an event that was delivered before is dead-lettered, so
    * a failure that repeats cannot loop forever. 503 (overloaded) always requeues.
    */
-  #failure(event: EventMessage, err: unknown, model = this.#serving.model): Verdict {
+  #failure(event: EventMessage, err: unknown, model = this.#o.served().model): Verdict {
     const { code, status, message } = describeError(err);
     if (status === 503 || (status >= 500 && !event.redelivered)) return { action: "requeue", code, reason: message };
     const reason = status >= 500 ? `${message} (failed again after a requeue)` : message;

@@ -1,9 +1,10 @@
 /**
- * The data plane of `score serve`: the one object that owns the loaded
- * models, their batchers and the prediction log, whatever transport asks.
- * The HTTP app maps routes to it; a gRPC server or a second HTTP app given
- * the same data plane shares its batchers, so their requests merge into
- * the same model runs.
+ * The data plane of `score serve` and `score consume`: the one object that
+ * owns the loaded models, their batchers and the prediction log, whatever
+ * transport asks. The HTTP app maps routes to it, the gRPC service calls
+ * to it, the queue consumer scores events through it; transports given
+ * the same data plane share its batchers, so their requests merge into the
+ * same model runs, and a reload (`swap`) reaches them all at once.
  *
  * Models are held as one registry snapshot, a map name -> {model, batcher}
  * that is only ever replaced as a whole: a request takes its entry once
@@ -13,10 +14,29 @@
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import type { LoggedPrediction } from "./prediction_log.ts";
+import type { TensorType } from "../model/mod.ts";
 import { predictionJson } from "../sinks/mod.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
-import { type InferRequest, inferResponse, modelMetadata, parseInferRequest } from "./oip.ts";
-import { parseRowsRequest, rowsResponse } from "./rows_request.ts";
+import {
+  inferColumns,
+  type InferenceRequest,
+  type InferenceResult,
+  inferResult,
+  type ModelMetadata,
+  modelMetadata,
+} from "./oip.ts";
+
+/** The course's rows (`/predict`): feature columns of loosely typed values, as a JSON body gives them. */
+export interface RowsRequest {
+  columns: Record<string, ArrayLike<unknown>>;
+  length: number;
+}
+
+/** What scored a rows request: the model version that answered (for its outputs) and its prediction. */
+export interface RowsResult {
+  model: Model;
+  prediction: Prediction;
+}
 
 /** Where scored rows go besides the response (e.g. the Postgres prediction log). */
 export interface PredictionWriter {
@@ -63,8 +83,8 @@ export type BatchListener = (model: string, rows: number, version: string) => vo
  * @example
  * ```ts
  * const plane = new DataPlane([model], { batching: { maxBatchSize: 256 } });
- * const body = await plane.predictRows(model.name, { PULocationID: 10, DOLocationID: 50, trip_distance: 40 }, { requestId });
- * // { duration: 26.43883355119793, model_version: "..." }
+ * const { prediction } = await plane.predictRows(model.name, { columns: { trip_distance: [40], ... }, length: 1 }, { requestId });
+ * prediction.columns.duration[0]; // 26.43883355119793
  * ```
  */
 export class DataPlane {
@@ -125,7 +145,7 @@ export class DataPlane {
   }
 
   /** A model's metadata (inputs, outputs, datatypes) as the Open Inference Protocol lists it. */
-  modelMetadata(name: string, version?: string): ReturnType<typeof modelMetadata> {
+  modelMetadata(name: string, version?: string): ModelMetadata {
     return modelMetadata(this.entry(name, version).model);
   }
 
@@ -141,33 +161,50 @@ export class DataPlane {
   }
 
   /**
-   * Scores an Open Inference Protocol infer request (the parsed JSON body)
-   * and returns the response document.
+   * Scores a typed Open Inference Protocol request and returns the typed
+   * result; throws a 400-mapped error naming the tensor for a request that
+   * does not fit the model.
+   *
+   * @example
+   * ```ts
+   * const result = await plane.infer("rides", undefined, { inputs: [{ name: "trip_distance", datatype: "FP64", shape: [1], data: new Float64Array([40]) }, ...] }, { requestId });
+   * ```
    */
-  async infer(name: string, version: string | undefined, body: unknown, context: RequestContext) {
+  async infer(
+    name: string,
+    version: string | undefined,
+    request: InferenceRequest,
+    context: RequestContext,
+  ): Promise<InferenceResult> {
     const served = this.entry(name, version);
     context.modelVersion = served.model.version;
-    const req: InferRequest = parseInferRequest(body, served.model);
+    const req = inferColumns(request, served.model);
     const prediction = await served.batcher.predict(req.columns, req.length);
-    const out = inferResponse(served.model, req, prediction);
-    this.#log(served.model, context, req.columns, req.length, prediction);
+    const result = inferResult(served.model, request, req.outputs, prediction);
+    this.#log(served.model, context, req.columns, req.length, prediction, req.types);
     this.#options.observe?.(served.model, req.columns, req.length, prediction);
-    return out;
+    return result;
   }
 
   /**
-   * Scores a course-shaped request (an object of features, an array of
-   * them, or `{"instances": [...]}`) and returns the response of that shape.
+   * Scores the course's rows (`/predict`) given as columns. Rows the model
+   * rejects come back in the prediction's `rejects` (the transport says
+   * which row in its own words) and are not logged.
+   *
+   * @example
+   * ```ts
+   * const { model, prediction } = await plane.predictRows("rides", { columns: { trip_distance: [40], ... }, length: 1 }, { requestId });
+   * ```
    */
-  async predictRows(name: string, body: unknown, context: RequestContext): Promise<unknown> {
+  async predictRows(name: string, request: RowsRequest, context: RequestContext): Promise<RowsResult> {
     const served = this.entry(name);
     context.modelVersion = served.model.version;
-    const req = parseRowsRequest(body, served.model);
-    const prediction = await served.batcher.predict(req.columns, req.rows.length);
-    const out = rowsResponse(served.model, req.shape, prediction);
-    this.#log(served.model, context, req.columns, req.rows.length, prediction);
-    this.#options.observe?.(served.model, req.columns, req.rows.length, prediction);
-    return out;
+    const prediction = await served.batcher.predict(request.columns, request.length);
+    if (prediction.rejects.length === 0) {
+      this.#log(served.model, context, request.columns, request.length, prediction);
+      this.#options.observe?.(served.model, request.columns, request.length, prediction);
+    }
+    return { model: served.model, prediction };
   }
 
   /**
@@ -197,6 +234,15 @@ export class DataPlane {
     await Promise.all([...this.#registry.values()].map(({ batcher }) => batcher.drain()));
   }
 
+  /**
+   * Closes the models serving now (those swapped out are closed already).
+   * Call it once nothing is served any more; it does not wait for requests
+   * (a shutdown that timed out must not hang on them).
+   */
+  async close(): Promise<void> {
+    for (const { model } of this.#registry.values()) await model.close();
+  }
+
   #serve(model: Model): ServedModel {
     const batcher = new Batcher(model, {
       ...this.#options.batching,
@@ -214,6 +260,7 @@ export class DataPlane {
     inputs: Record<string, ArrayLike<unknown>>,
     length: number,
     prediction: Prediction,
+    types?: Readonly<Record<string, TensorType>>,
   ) {
     const predictions = this.#options.predictions;
     if (predictions === undefined) return;
@@ -223,7 +270,9 @@ export class DataPlane {
       const features: Record<string, unknown> = {};
       for (const name of names) {
         // A row lacking a field another row of the request has is logged without it.
-        if (inputs[name][r] !== undefined) features[name] = inputs[name][r];
+        const v = inputs[name][r];
+        // Typed tensors are logged as JSON takes them (exact int64, bools, NaN as null); rows as they came.
+        if (v !== undefined) features[name] = types === undefined ? v : loggedValue(v, types[name]);
       }
       const out = predictionJson(model.outputs, prediction.columns, r);
       predictions.write({
@@ -236,4 +285,21 @@ export class DataPlane {
       });
     }
   }
+}
+
+/**
+ * A typed value as the log's JSON takes it: an int64 as a number while exact (a bigint beyond), NaN as null, a
+ * float32 as the shortest decimal that is that float32 (0.1, as it was sent, not 0.10000000149011612).
+ */
+function loggedValue(v: unknown, type: TensorType): unknown {
+  if (type === "bool") return v === 1 || v === true;
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  if (typeof v !== "number") return v;
+  if (!Number.isFinite(v)) return null;
+  if (type !== "float32") return v;
+  for (let digits = 1; digits < 9; digits++) {
+    const shorter = Number(v.toPrecision(digits));
+    if (Math.fround(shorter) === v) return shorter;
+  }
+  return Number(v.toPrecision(9));
 }

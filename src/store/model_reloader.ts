@@ -41,16 +41,17 @@ export interface ReloaderOptions {
  * ```
  */
 export class ModelReloader {
-  readonly #entries: (OpenedModel & { uri: string })[];
+  /** What each URI serves now: replaced as a whole after a reload, never changed in place. */
+  #entries: readonly Readonly<OpenedModel & { uri: string }>[];
   readonly #options: ReloaderOptions;
   readonly #counts = new Map<string, { model: string; result: string; count: number }>();
   readonly #stop = new AbortController();
   #running: Promise<ReloadOutcome[]> | undefined;
   #queued: Promise<ReloadOutcome[]> | undefined;
 
-  /** `opened` is kept up to date: after a reload its entries hold the models serving. */
-  constructor(opened: (OpenedModel & { uri: string })[], options: ReloaderOptions) {
-    this.#entries = opened;
+  /** `opened`: the models as first loaded (the reloader keeps its own record of what serves after). */
+  constructor(opened: readonly Readonly<OpenedModel & { uri: string }>[], options: ReloaderOptions) {
+    this.#entries = [...opened];
     this.#options = options;
   }
 
@@ -116,7 +117,7 @@ export class ModelReloader {
     return outcomes;
   }
 
-  async #reloadOne(entry: OpenedModel & { uri: string }): Promise<ReloadOutcome> {
+  async #reloadOne(entry: Readonly<OpenedModel & { uri: string }>): Promise<ReloadOutcome> {
     const current = entry.model;
     const failed = (reason: string): ReloadOutcome => {
       log.error("model reload failed: the serving version stays", {
@@ -170,8 +171,7 @@ export class ModelReloader {
       await next.close().catch(() => {});
       return failed(`the new version could not be swapped in: ${describeError(err).message}`);
     }
-    entry.model = next;
-    entry.resolved = resolved;
+    this.#entries = this.#entries.map((e) => e === entry ? { ...entry, model: next, resolved } : e);
     log.info("model reloaded", { model: next.name, from_version: current.version, version: next.version });
     return { model: next.name, result: "reloaded", version: next.version, from: current.version };
   }

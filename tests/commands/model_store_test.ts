@@ -196,7 +196,7 @@ Deno.test("score serve reloads on SIGHUP under load: no request fails, new reque
     assert.match(
       metrics,
       new RegExp(
-        `^score_http_requests_total\\{model="ride-duration",version="${v}",route="/predict",status="200"\\} \\d+$`,
+        `^score_http_requests_total\\{model="ride-duration",version="${v}",route="/predict",status="200",protocol="rest"\\} \\d+$`,
         "m",
       ),
     );

@@ -10,6 +10,8 @@ import { ROOT, waitUntil } from "../helpers.ts";
 export interface Server {
   url: string;
   port: number;
+  /** The gRPC port, when started with `--grpc-port`. */
+  grpcPort?: number;
   child: Deno.ChildProcess;
   /** stderr lines so far. */
   lines: string[];
@@ -36,7 +38,7 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
-  const listening = Promise.withResolvers<number>();
+  const listening = Promise.withResolvers<{ port: number; grpc_port?: number }>();
   // Read stderr to the end in the background, so the child never blocks on a full pipe.
   const reading = (async () => {
     let rest = "";
@@ -47,7 +49,7 @@ export async function startServer(
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         lines.push(line);
-        if (line.includes('"msg":"listening"')) listening.resolve(JSON.parse(line).port);
+        if (line.includes('"msg":"listening"')) listening.resolve(JSON.parse(line));
       }
     }
     listening.reject(new Error(`score serve exited before listening:\n${lines.join("\n")}${rest}`));
@@ -58,13 +60,14 @@ export async function startServer(
       await reading;
       return s.code;
     });
-  const port = await listening.promise.catch(async (err) => {
+  const { port, grpc_port: grpcPort } = await listening.promise.catch(async (err) => {
     await wait();
     throw err;
   });
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    grpcPort,
     child,
     lines,
     stop: (signal: Deno.Signal = "SIGTERM") => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AccessLog } from "../../src/http/access_log.ts";
+import { AccessLog } from "../../src/serving/access_log.ts";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";

@@ -380,12 +380,12 @@ Deno.test("createApp answers the course's requests", async (t) => {
       const text = await res.text();
       assert.match(
         text,
-        /^score_http_requests_total\{model="ride-duration-linreg",version="[0-9a-f]{12}",route="\/predict",status="200"\} \d+$/m,
+        /^score_http_requests_total\{model="ride-duration-linreg",version="[0-9a-f]{12}",route="\/predict",status="200",protocol="rest"\} \d+$/m,
       );
-      assert.match(text, /^score_http_requests_total\{model="",route="\/\*",status="404"\} \d+$/m);
+      assert.match(text, /^score_http_requests_total\{model="",route="\/\*",status="404",protocol="rest"\} \d+$/m);
       assert.match(
         text,
-        /^score_http_request_duration_seconds_bucket\{le="\+Inf",model="churn",version="[^"]+",route="\/models\/:name\/predict"\} \d+$/m,
+        /^score_http_request_duration_seconds_bucket\{le="\+Inf",model="churn",version="[^"]+",route="\/models\/:name\/predict",protocol="rest"\} \d+$/m,
       );
       assert.match(text, /^score_batch_rows_count\{model="ride-duration-linreg",version="[0-9a-f]{12}"\} \d+$/m);
       assert.match(text, /^score_queue_rows\{model="churn"\} 0$/m);

@@ -36,8 +36,7 @@ Deno.test("consume: every model people bring predicts each event as onnxruntime 
       const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
       try {
         const handler = new MessageHandler({
-          scorer: batcher,
-          model,
+          served: () => ({ batcher, model }),
           featuresPath: "features",
           idPath: "id",
           predictionExchange: "predictions",
@@ -63,8 +62,7 @@ Deno.test("consume: a null feeds NaN, a bad value dead-letters naming its column
   const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
   const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
   const handler = new MessageHandler({
-    scorer: batcher,
-    model,
+    served: () => ({ batcher, model }),
     featuresPath: "",
     idPath: "",
     predictionExchange: "predictions",
@@ -91,8 +89,7 @@ Deno.test("consume: class labels from the graph in the event body; strict catego
   const byom = join(FIXTURES, "models", "byom");
   const handlerFor = (model: Awaited<ReturnType<typeof loadModel>>, batcher: Batcher) =>
     new MessageHandler({
-      scorer: batcher,
-      model,
+      served: () => ({ batcher, model }),
       featuresPath: "",
       idPath: "",
       predictionExchange: "predictions",

@@ -38,8 +38,7 @@ function startLoop(
   const metrics = new ConsumerMetrics(model.name);
   const stop = new AbortController();
   const handler = new MessageHandler({
-    scorer,
-    model,
+    served: () => ({ batcher: scorer, model }),
     featuresPath: "ride",
     idPath: "ride_id",
     predictionExchange: topology.predictionExchange!,

@@ -8,7 +8,8 @@ import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
 import type { EventMessage, Verdict } from "../../src/queue/message.ts";
 import { HEADERS, MessageHandler, type Scorer } from "../../src/queue/message_handler.ts";
 import { Batcher } from "../../src/serving/batcher.ts";
-import { MODELS } from "../helpers.ts";
+import { DataPlane } from "../../src/serving/data_plane.ts";
+import { MODELS, waitUntil } from "../helpers.ts";
 
 const COURSE_EVENT = { ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 };
 const encoder = new TextEncoder();
@@ -30,8 +31,7 @@ function handlerFor(
   o = {},
 ) {
   return new MessageHandler({
-    scorer,
-    model,
+    served: () => ({ batcher: scorer, model }),
     featuresPath: "ride",
     idPath: "ride_id",
     predictionExchange: "predictions",
@@ -343,5 +343,32 @@ Deno.test("message handler: a prediction that cannot be published is dead-letter
       assert.deepEqual(v.message.properties.headers?.[HEADERS.reason], c.reason);
       assert.deepEqual(v.message.properties.headers?.[HEADERS.code], c.code);
     });
+  }
+});
+
+Deno.test("message handler over a data plane: a swap there labels the events after it with the new version", async () => {
+  const a = await loadModel(join(MODELS, "ride-duration-linreg"), { manifest: { name: "rides", version: "a" } });
+  const b = await loadModel(join(MODELS, "ride-duration-rf"), { manifest: { name: "rides", version: "b" } });
+  // A lone event waits 300 ms for company: the one sent before the swap is surely in flight when it comes.
+  const plane = new DataPlane([a], { batching: { maxBatchSize: 2, maxDelayMs: 300 } });
+  const handler = new MessageHandler({
+    served: () => plane.entry("rides"),
+    featuresPath: "ride",
+    idPath: "ride_id",
+    predictionExchange: "predictions",
+    routingKey: "rides",
+    deadLetterExchange: "rides.dead-letter",
+    deadLetterRoutingKey: "rides.rides",
+  });
+  try {
+    const before = handler.handle(event(COURSE_EVENT));
+    await waitUntil(() => plane.queuedRows()[0].rows === 1, "the event in the batcher");
+    const swapped = plane.swap(b);
+    const after = [handler.handle(event(COURSE_EVENT)), handler.handle(event(COURSE_EVENT))];
+    const versions = [await before, ...await Promise.all(after)].map((v) => published(v).record.version);
+    await swapped;
+    assert.deepEqual(versions, ["a", "b", "b"]);
+  } finally {
+    await plane.close();
   }
 });

@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";
+import type { InferenceRequest } from "../../src/serving/oip.ts";
 import type { LoggedPrediction } from "../../src/serving/prediction_log.ts";
-import { MODELS } from "../helpers.ts";
+import { rowsToColumns } from "../../src/rows.ts";
+import { FIXTURES, MODELS } from "../helpers.ts";
 import { COURSE_RIDE, COURSE_RIDE_DURATION } from "../http/requests.ts";
 
 const CONTEXT = { requestId: "r-1" };
@@ -24,6 +26,25 @@ function rideInfer(n: number) {
   };
 }
 
+/** The same request typed, as the data plane takes it from any transport. */
+function typedRideInfer(n: number): InferenceRequest {
+  const ints = (v: number) => new BigInt64Array(n).fill(BigInt(v));
+  return {
+    inputs: [
+      { name: "PULocationID", shape: [n], datatype: "INT64", data: ints(COURSE_RIDE.PULocationID) },
+      { name: "DOLocationID", shape: [n], datatype: "INT64", data: ints(COURSE_RIDE.DOLocationID) },
+      {
+        name: "trip_distance",
+        shape: [n],
+        datatype: "FP64",
+        data: new Float64Array(n).fill(COURSE_RIDE.trip_distance),
+      },
+    ],
+  };
+}
+
+const rows = (items: Record<string, unknown>[]) => ({ columns: rowsToColumns(items), length: items.length });
+
 Deno.test("DataPlane", async (t) => {
   const linreg = await loadModel(join(MODELS, "ride-duration-linreg"));
   const churn = await loadModel(join(MODELS, "churn"));
@@ -35,41 +56,61 @@ Deno.test("DataPlane", async (t) => {
     isReady: () => ready,
   });
   try {
-    await t.step("predictRows answers each course shape; the first model is the default", async () => {
-      assert.equal(plane.defaultModel, "ride-duration-linreg");
-      const cases: [unknown, unknown][] = [
-        [COURSE_RIDE, { duration: COURSE_RIDE_DURATION, model_version: linreg.version }],
-        [[COURSE_RIDE], [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }]],
-        [{ instances: [[10, 50, 40]] }, {
-          predictions: [{ duration: COURSE_RIDE_DURATION, model_version: linreg.version }],
-          model_name: linreg.name,
-          model_version: linreg.version,
-        }],
-      ];
-      for (const [body, expected] of cases) {
-        assert.deepEqual(await plane.predictRows(linreg.name, body, CONTEXT), expected);
-      }
-    });
+    await t.step(
+      "predictRows scores columns with the first model's batcher; the first model is the default",
+      async () => {
+        assert.equal(plane.defaultModel, "ride-duration-linreg");
+        const { model, prediction } = await plane.predictRows(linreg.name, rows([COURSE_RIDE, COURSE_RIDE]), CONTEXT);
+        assert.equal(model, linreg);
+        assert.deepEqual([...prediction.columns.duration as Float64Array], [
+          COURSE_RIDE_DURATION,
+          COURSE_RIDE_DURATION,
+        ]);
+        assert.deepEqual(prediction.rejects, []);
+      },
+    );
 
-    await t.step("infer answers the protocol's response", async () => {
-      const out = await plane.infer(linreg.name, linreg.version, { id: "x", ...rideInfer(2) }, CONTEXT);
+    await t.step("infer takes and returns typed tensors", async () => {
+      const out = await plane.infer(linreg.name, linreg.version, { id: "x", ...typedRideInfer(2) }, CONTEXT);
       assert.deepEqual(out, {
-        model_name: linreg.name,
-        model_version: linreg.version,
+        modelName: linreg.name,
+        modelVersion: linreg.version,
         id: "x",
         outputs: [{
           name: "duration",
           datatype: "FP64",
           shape: [2],
-          data: [COURSE_RIDE_DURATION, COURSE_RIDE_DURATION],
+          data: new Float64Array([COURSE_RIDE_DURATION, COURSE_RIDE_DURATION]),
         }],
       });
     });
 
+    await t.step("infer checks the typed request as REST does, naming the tensor", async () => {
+      const req = typedRideInfer(2);
+      const cases: [InferenceRequest, RegExp][] = [
+        [{ inputs: [] }, /"inputs" must be a non-empty array/],
+        [{ inputs: req.inputs.slice(1) }, /Missing input for model "ride-duration-linreg": "PULocationID"/],
+        [
+          { inputs: [{ ...req.inputs[0], datatype: "FP32" }, ...req.inputs.slice(1)] },
+          /Input "PULocationID" has datatype "FP32"; the model expects INT64/,
+        ],
+        [
+          { inputs: [{ ...req.inputs[0], shape: [3] }, ...req.inputs.slice(1)] },
+          /Input "PULocationID" has 2 values but its shape \[3\] needs 3/,
+        ],
+        [{ ...req, outputs: [{ name: "nope" }] }, /Unknown output "nope"/],
+      ];
+      for (const [request, error] of cases) {
+        await assert.rejects(plane.infer(linreg.name, undefined, request, CONTEXT), error);
+      }
+    });
+
     await t.step("the prediction log gets one record per row, the same from either shape", async () => {
       records.length = 0;
-      await plane.predictRows(linreg.name, [COURSE_RIDE, { ...COURSE_RIDE, note: "extra" }], { requestId: "rows" });
-      await plane.infer(linreg.name, undefined, rideInfer(1), { requestId: "oip" });
+      await plane.predictRows(linreg.name, rows([COURSE_RIDE, { ...COURSE_RIDE, note: "extra" }]), {
+        requestId: "rows",
+      });
+      await plane.infer(linreg.name, undefined, typedRideInfer(1), { requestId: "oip" });
       assert.deepEqual(
         records.map(({ time: _, ...r }) => r),
         [
@@ -105,12 +146,34 @@ Deno.test("DataPlane", async (t) => {
       assert.equal(records[1].features.PULocationID, 9007199254740993n);
     });
 
+    await t.step("typed tensors are logged as JSON gives them: FP32 as sent, bools, NaN as null", async () => {
+      const nk = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+      const logged: LoggedPrediction[] = [];
+      const own = new DataPlane([nk], { predictions: { write: (r) => logged.push(r) } });
+      try {
+        await own.infer(nk.name, undefined, {
+          inputs: [{
+            name: "float_input",
+            datatype: "FP32",
+            shape: [1, 4],
+            data: new Float32Array([0.1, 5.1, NaN, 1e-7]),
+          }],
+        }, CONTEXT);
+        assert.deepEqual(logged[0].features, {
+          sepal_length: 0.1,
+          sepal_width: 5.1,
+          petal_length: null,
+          petal_width: 1e-7,
+        });
+      } finally {
+        await nk.close();
+      }
+    });
+
     await t.step("a refused request is not logged", async () => {
       records.length = 0;
-      await assert.rejects(
-        plane.predictRows(linreg.name, { ...COURSE_RIDE, trip_distance: null }, CONTEXT),
-        /trip_distance/,
-      );
+      const rejected = await plane.predictRows(linreg.name, rows([{ ...COURSE_RIDE, trip_distance: "x" }]), CONTEXT);
+      assert.match(rejected.prediction.rejects[0].message, /trip_distance/);
       await assert.rejects(plane.infer(linreg.name, undefined, { inputs: [] }, CONTEXT), /non-empty/);
       assert.equal(records.length, 0);
     });
@@ -126,7 +189,7 @@ Deno.test("DataPlane", async (t) => {
       ready = true;
       assert.throws(() => plane.entry("nope"), /Unknown model "nope" \(models: ride-duration-linreg, churn\)/);
       assert.throws(() => plane.entry(churn.name, "v0"), /has no version "v0"/);
-      await assert.rejects(plane.predictRows("nope", COURSE_RIDE, CONTEXT), /Unknown model/);
+      await assert.rejects(plane.predictRows("nope", rows([COURSE_RIDE]), CONTEXT), /Unknown model/);
     });
 
     await t.step("two HTTP apps over one data plane share its batchers", async () => {

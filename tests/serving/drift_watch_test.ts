@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../../src/http/create_app.ts";
-import { Metrics } from "../../src/http/metrics.ts";
+import { Metrics } from "../../src/serving/metrics.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DatasetProfile } from "../../src/monitor/mod.ts";
 import { DataPlane } from "../../src/serving/data_plane.ts";

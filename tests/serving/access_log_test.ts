@@ -3,9 +3,9 @@
  * path holds, passwords redacted, nothing written before a flush.
  */
 import assert from "node:assert/strict";
-import { AccessLog } from "../../src/http/access_log.ts";
+import { AccessLog } from "../../src/serving/access_log.ts";
 import { waitUntil } from "../helpers.ts";
-import { collector } from "./line_collector.ts";
+import { collector } from "../http/line_collector.ts";
 
 Deno.test("AccessLog", async (t) => {
   const base = {

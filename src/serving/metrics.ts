@@ -1,12 +1,14 @@
 /**
  * The service's Prometheus metrics, in one prom-client registry rendered on
- * `GET /metrics`. Labels are bounded: routes are the registered patterns,
- * models the loaded ones, so no request can grow the series without limit.
+ * `GET /metrics`, whichever transport answered (the `protocol` label: rest or
+ * grpc). Labels are bounded: routes are the registered patterns (a gRPC
+ * method's full name), models the loaded ones, so no request can grow the
+ * series without limit.
  *
  * @example
  * ```ts
  * const metrics = new Metrics();
- * metrics.observeRequest("ride-duration-linreg", "/predict", 200, 0.0012);
+ * metrics.observeRequest("ride-duration-linreg", "/predict", 200, 0.0012, "", "rest");
  * await metrics.render(); // "# HELP score_http_requests_total ..."
  * ```
  */
@@ -25,7 +27,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** Rows per model run. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
-/** The labels of one request series, made once per (model, version, route, status). */
+/** The labels of one request series, made once per (model, version, route, status, protocol). */
 interface RequestSeries {
   /** The latency histogram's key and labels (no status). */
   key: string;
@@ -44,14 +46,14 @@ export class Metrics {
   // Kept as a field so that it is registered first: /metrics lists its metrics in the order it always has.
   readonly #requests = scrapedCounter(this.registry, {
     name: "score_http_requests_total",
-    help: "HTTP requests answered, by model, version, route and status.",
-    labelNames: ["model", "version", "route", "status"],
+    help: "Requests answered, by model, version, route, status (HTTP status, or gRPC code name) and protocol.",
+    labelNames: ["model", "version", "route", "status", "protocol"],
     read: () => [...this.#requestSeries.values()].map((s) => ({ labels: s.counted, value: s.count })),
   });
   readonly #latency = new KeyedHistogram({
     name: "score_http_request_duration_seconds",
-    help: "Time to answer a request, by model, version and route.",
-    labelNames: ["model", "version", "route"],
+    help: "Time to answer a request, by model, version, route and protocol.",
+    labelNames: ["model", "version", "route", "protocol"],
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -74,7 +76,7 @@ export class Metrics {
   constructor() {
     scrapedGauge(this.registry, {
       name: "score_http_requests_in_flight",
-      help: "HTTP requests being answered (a scrape over HTTP counts itself).",
+      help: "Requests being answered, over HTTP or gRPC (a scrape over HTTP counts itself).",
       read: () => [{ value: this.#inFlight }],
     });
   }
@@ -92,17 +94,28 @@ export class Metrics {
   /**
    * Counts one answered request and its latency; `version` is the model
    * version that scored it ("" for a request that scored nothing), so a
-   * reload shows as a new series.
+   * reload shows as a new series; `status` an HTTP status or a gRPC code name.
    */
-  observeRequest(model: string, route: string, status: number, seconds: number, version = "") {
-    const id = `${model}\0${version}\0${route}\0${status}`;
+  observeRequest(
+    model: string,
+    route: string,
+    status: number | string,
+    seconds: number,
+    version = "",
+    protocol: "rest" | "grpc" = "rest",
+  ) {
+    const id = `${model}\0${version}\0${route}\0${status}\0${protocol}`;
     let series = this.#requestSeries.get(id);
     if (series === undefined) {
-      const labels: Record<string, string> = version === "" ? { model, route } : { model, version, route };
+      const labels: Record<string, string> = version === ""
+        ? { model, route, protocol }
+        : { model, version, route, protocol };
       series = {
-        key: `${model}\0${version}\0${route}`,
+        key: `${model}\0${version}\0${route}\0${protocol}`,
         labels,
-        counted: { ...labels, status: String(status) },
+        counted: version === ""
+          ? { model, route, status: String(status), protocol }
+          : { model, version, route, status: String(status), protocol },
         count: 0,
       };
       this.#requestSeries.set(id, series);

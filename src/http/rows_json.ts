@@ -1,7 +1,7 @@
 /**
- * The course-compatible request shapes of `POST /predict` and
- * `POST /models/{name}/predict`, turned into columns for the batcher and
- * back into JSON:
+ * The JSON codec of the course-compatible request shapes of `POST /predict`
+ * and `POST /models/{name}/predict`: a body to columns for the data plane,
+ * and a prediction back to JSON:
  *
  * - an object of features answers one object of outputs plus `model_version`;
  * - an array of objects answers an array;
@@ -13,14 +13,14 @@ import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
 import { isJsonObject } from "../value_codec.ts";
 import { predictionJson } from "../sinks/mod.ts";
+import type { RowsRequest } from "../serving/data_plane.ts";
 
 /** Which of the three shapes a request used. */
 export type RowsShape = "object" | "array" | "instances";
 
-/** A parsed request: its rows as objects and as columns. */
-export interface RowsRequest {
+/** A parsed body: which shape it used, and its rows as columns (a `RowsRequest` of the data plane). */
+export interface ParsedRows extends RowsRequest {
   shape: RowsShape;
-  rows: Record<string, unknown>[];
   columns: Record<string, unknown[]>;
 }
 
@@ -35,7 +35,7 @@ export interface RowsRequest {
  * req.columns.trip_distance; // [40]
  * ```
  */
-export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
+export function parseRowsRequest(body: unknown, model: Model): ParsedRows {
   let shape: RowsShape;
   let items: unknown[];
   if (Array.isArray(body)) {
@@ -65,7 +65,7 @@ export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
       if (r < values.length) throw new InputError(`${where(shape, r)}field "${column}" is missing`);
     }
   }
-  return { shape, rows, columns };
+  return { shape, columns, length: rows.length };
 }
 
 /**
@@ -75,7 +75,7 @@ export function parseRowsRequest(body: unknown, model: Model): RowsRequest {
  *
  * @example
  * ```ts
- * rowsResponse(model, req.shape, await batcher.predict(req.columns, req.rows.length));
+ * rowsResponse(model, req.shape, (await plane.predictRows(name, req, context)).prediction);
  * // { duration: 26.43883355119793, model_version: "..." }
  * ```
  */

@@ -26,10 +26,13 @@ export interface AccessEntry {
   route: string;
   /** Empty when the route has no model. */
   model: string;
-  status: number;
+  /** An HTTP status, or a gRPC status code name (`OK`, `INVALID_ARGUMENT`). */
+  status: number | string;
   latencyMs: number;
   /** The error's code, for a request that failed. */
   code?: string;
+  /** Written for gRPC calls only ("grpc"); a line without it is a REST request. */
+  protocol?: string;
 }
 
 /** A buffered JSON-lines writer for request lines. */
@@ -60,7 +63,9 @@ export class AccessLog {
       quote(e.requestId)
     },"method":${quote(e.method)},"path":${quote(path)},"route":${quote(e.route)}${
       e.model === "" ? "" : `,"model":${quote(e.model)}`
-    },"status":${e.status}${e.code === undefined ? "" : `,"code":${quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
+    },"status":${typeof e.status === "number" ? e.status : quote(e.status)}${
+      e.protocol === undefined ? "" : `,"protocol":${quote(e.protocol)}`
+    }${e.code === undefined ? "" : `,"code":${quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
     if (this.#buffer.length >= FLUSH_BYTES) this.flush();
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => this.flush(), FLUSH_MS);
