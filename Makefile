@@ -7,7 +7,7 @@ ORT_BIN := node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-n
 DUCKDB_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64@1.5.6-r.1
 DUCKDB_MUSL_BIN := node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1
 
-.PHONY: test check fmt lint models diagram build bench bench-batch bench-postgres bench-serve bench-consume bench-soak bench-wide clean
+.PHONY: test check fmt lint models diagram build bench bench-batch bench-postgres bench-serve bench-consume bench-soak bench-wide bench-start clean
 
 test: ## every test: unit, parity, end to end, Postgres and RabbitMQ integration
 	$(DENO) task test
@@ -65,6 +65,9 @@ bench-soak: ## serve and consume under hostile clients and broker drops for a fe
 
 bench-wide: ## score batch on a 100-feature [N,K] model vs raw onnxruntime and a reader-into-writer copy
 	$(DENO) task bench:wide
+
+bench-start: ## each command's start-up (--help, a 1-row batch, inspect, serve and consume ready) vs `deno run` of one line
+	$(DENO) task bench:start
 
 clean:
 	rm -rf dist bench/out
