@@ -21,15 +21,12 @@ import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import type { Model } from "../model/mod.ts";
-import { ModelReloader, openModel } from "../store/mod.ts";
-import {
-  ConsumerMetrics,
-  defaultTopology,
-  MessageHandler,
-  runConsumerLoop,
-  serveMetrics,
-  type Topology,
-} from "../queue/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type * as Store from "../store/mod.ts";
+import type * as Queue from "../queue/mod.ts";
+import type { ConsumerMetrics } from "../queue/mod.ts";
+// The file, not queue/mod.ts: naming the queues needs none of the AMQP client's code.
+import { defaultTopology, type Topology } from "../queue/topology.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
 import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
@@ -162,6 +159,12 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   if (flags.dryRun && flags.predictionQueue) {
     throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
   }
+  // The model's, the AMQP client's and the metrics' code load once the flags are checked, not for `--help`.
+  const [{ ModelReloader, openModel }, { ConsumerMetrics, MessageHandler, runConsumerLoop, serveMetrics }] =
+    await Promise.all([
+      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+      lazyImport<typeof Queue>(new URL("../queue/mod.ts", import.meta.url)),
+    ]);
   const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
   const model = opened.model;
   const metrics = new ConsumerMetrics(model.name);

@@ -24,18 +24,25 @@ import {
 } from "../cli/options.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
-import { AccessLog } from "../http/access_log.ts";
-import { createApp } from "../http/create_app.ts";
-import { type ConnectionStats, defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
-import { listenDeno } from "../http/listen_deno.ts";
-import { Metrics } from "../http/metrics.ts";
+import type * as AccessLogModule from "../http/access_log.ts";
+import type * as CreateApp from "../http/create_app.ts";
+import type { ConnectionStats, HttpListener } from "../http/listen.ts";
+import type * as Listen from "../http/listen.ts";
+import type * as ListenDeno from "../http/listen_deno.ts";
+// The file, not listen.ts: the flag table shows the default without loading the listener.
+import { defaultMaxConnections } from "../http/max_connections.ts";
+import type { Metrics } from "../http/metrics.ts";
+import type * as MetricsModule from "../http/metrics.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { log, redact } from "../log.ts";
-import { DataPlane } from "../serving/data_plane.ts";
-import { watchDrift } from "../serving/drift_watch.ts";
-import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
-import { PredictionLog } from "../serving/prediction_log.ts";
+import type * as DataPlaneModule from "../serving/data_plane.ts";
+import type { OpenedModel } from "../store/mod.ts";
+import type * as Store from "../store/mod.ts";
+import type { PredictionLog } from "../serving/prediction_log.ts";
+import type * as PredictionLogModule from "../serving/prediction_log.ts";
+import type * as DriftWatch from "../serving/drift_watch.ts";
 import { VERSION } from "../version.ts";
-import { loadReference } from "./batch_monitor.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
 interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
@@ -151,6 +158,8 @@ export function serveCommand(): Command {
 /** Opens the models and the prediction log, serves until a signal, closes them. */
 async function run(flags: ServeFlags, command: CommandType): Promise<void> {
   if (flags.listener === "deno") refuseNodeOnly(command);
+  // The model's, the web app's and the log's code load once the flags are checked: `score serve --help` loads none.
+  const { openModel } = await lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url));
   const opened: (OpenedModel & { uri: string })[] = [];
   let predictions: PredictionLog | undefined;
   let late = false;
@@ -166,6 +175,9 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
       }
     }
     if (flags.logPredictions) {
+      const { PredictionLog } = await lazyImport<typeof PredictionLogModule>(
+        new URL("../serving/prediction_log.ts", import.meta.url),
+      );
       predictions = await PredictionLog.open(flags.logPredictions, {
         bufferRows: flags.logPredictionsBuffer,
         what: "--log-predictions",
@@ -208,6 +220,13 @@ async function serve(
   predictions: PredictionLog | undefined,
   flags: ServeFlags,
 ): Promise<boolean> {
+  const [{ Metrics }, { AccessLog }, { DataPlane }, { ModelReloader }, { createApp }] = await Promise.all([
+    lazyImport<typeof MetricsModule>(new URL("../http/metrics.ts", import.meta.url)),
+    lazyImport<typeof AccessLogModule>(new URL("../http/access_log.ts", import.meta.url)),
+    lazyImport<typeof DataPlaneModule>(new URL("../serving/data_plane.ts", import.meta.url)),
+    lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+    lazyImport<typeof CreateApp>(new URL("../http/create_app.ts", import.meta.url)),
+  ]);
   const models = opened.map((o) => o.model);
   const metrics = new Metrics();
   if (predictions !== undefined) {
@@ -230,8 +249,12 @@ async function serve(
   }
   let ready = true;
   const accessLog = flags.accessLog ? new AccessLog() : false;
-  const watch = flags.monitor === undefined ? undefined : watchDrift(
-    await loadReference(flags.monitor, models),
+  // The monitor's code loads only with --monitor.
+  const watch = flags.monitor === undefined ? undefined : (await lazyImport<typeof DriftWatch>(
+    new URL("../serving/drift_watch.ts", import.meta.url),
+  )).watchDrift(
+    await (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
+      .loadReference(flags.monitor, models),
     metrics.registry,
     { windowSeconds: flags.monitorWindow, periodSeconds: flags.monitorPeriod },
   );
@@ -262,9 +285,13 @@ async function serve(
   });
   let server: HttpListener;
   try {
+    // Only the listener in use loads (node:http's brings @hono/node-server).
     server = flags.listener === "deno"
-      ? await listenDeno(app.fetch, { hostname: flags.host, port: flags.port })
-      : await listen(app.fetch, {
+      ? await (await lazyImport<typeof ListenDeno>(new URL("../http/listen_deno.ts", import.meta.url))).listenDeno(
+        app.fetch,
+        { hostname: flags.host, port: flags.port },
+      )
+      : await (await lazyImport<typeof Listen>(new URL("../http/listen.ts", import.meta.url))).listen(app.fetch, {
         hostname: flags.host,
         port: flags.port,
         headersTimeoutMs: flags.headersTimeout * 1000,
