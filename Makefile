@@ -27,21 +27,56 @@ models: ## convert the course's pickles to models/*/model.onnx and tests/fixture
 diagram: ## docs/img/score.svg from its source, docs/img/score.dot (needs Graphviz: apt-get install graphviz)
 	dot -Tsvg docs/img/score.dot -o docs/img/score.svg
 
+LAZY_MODULES := \
+  src/cli/cli_progress.ts \
+  src/commands/batch.ts \
+  src/commands/batch_job.ts \
+  src/commands/consume.ts \
+  src/commands/inspect.ts \
+  src/commands/publish.ts \
+  src/commands/serve.ts \
+  src/duckdb/duckdb_node_api.ts \
+  src/http/access_log.ts \
+  src/http/create_app.ts \
+  src/http/listen.ts \
+  src/http/listen_deno.ts \
+  src/http/metrics.ts \
+  src/inspect/mod.ts \
+  src/model/onnxruntime_node.ts \
+  src/model/session_worker.ts \
+  src/postgres/postgres_js.ts \
+  src/queue/mod.ts \
+  src/serving/data_plane.ts \
+  src/serving/prediction_log.ts \
+  src/sinks/csv_writer_worker.ts \
+  src/sources/csv_source.ts \
+  src/sources/jsonl_source.ts \
+  src/sources/parquet_source.ts \
+  src/sources/postgres_source.ts \
+  src/sources/reader_worker.ts \
+  src/store/http_store.ts \
+  src/store/mlflow_model.ts \
+  src/store/mod.ts \
+  src/store/s3_store.ts
+
 # One self-extracting executable with the models and the two native
 # libraries beside their addons: onnxruntime's addon loads
 # libonnxruntime.so.1, DuckDB's (the file reader and writer) libduckdb.so,
 # each from its own folder, so a plain compile, which copies the .node file
 # alone, cannot load them. DuckDB's addon is required by a name computed at
 # run time, hence its explicit --include. Only linux-x64 (glibc) binaries
-# are kept. The CSV writer's and the model's workers are loaded by URL at run time, hence their
-# --include too. deno compile downloads its runtime (denort) on first use:
-# this needs a machine that can reach it. V8's flags as the ./score launcher
-# sets them (why: there).
+# are kept. The modules loaded by a computed specifier (each command, and
+# the code and libraries a command loads only when it uses them: see
+# src/lazy_import.ts) and the workers are not in main.ts's static graph,
+# hence LAZY_MODULES, each --include'd (tests/lazy_import_test.ts checks
+# the list against the code). deno compile downloads its runtime (denort)
+# on first use: this needs a machine that can reach it. V8's flags as the
+# ./score launcher sets them (why: there).
 build: ## dist/score for linux-x64
 	$(DENO) install --quiet
 	$(DENO) compile --allow-all --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
-	  --include src/sinks/csv_writer_worker.ts --include src/model/session_worker.ts --include src/sources/reader_worker.ts \
+	  $(addprefix --include ,$(LAZY_MODULES)) \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts
