@@ -9,7 +9,10 @@ import { dirname, join, relative } from "node:path";
 import { PG_URL } from "./postgres/helpers.ts";
 import { MODELS, ROOT, tempDir } from "./helpers.ts";
 
-/** The npm packages (name@version folders under node_modules/.deno) a run of `./score args` prepared or evaluated. */
+/**
+ * The npm packages (name@version folders under node_modules/.deno) a run of `./score args` prepared or evaluated,
+ * and our own modules (paths under src/).
+ */
 async function loadedPackages(args: string[], env: Record<string, string> = {}): Promise<Set<string>> {
   const out = await new Deno.Command(join(ROOT, "score"), {
     args,
@@ -24,6 +27,7 @@ async function loadedPackages(args: string[], env: Record<string, string> = {}):
     // "@duckdb+node-api@1.5.6-r.1" -> "@duckdb/node-api"
     packages.add(m[1].replace(/@[^@]+$/, "").replace("+", "/"));
   }
+  for (const m of trace.matchAll(/file:\/\/\S*?\/(src\/[\w/]+\.ts)/g)) packages.add(m[1]);
   return packages;
 }
 
@@ -82,6 +86,25 @@ Deno.test("each command loads only what it uses", async (t) => {
       "prom-client",
       "cli-progress",
     ];
+    assert.deepEqual(never.filter((p) => loaded.has(p)), []);
+  });
+
+  await t.step("a 1-row CSV job starts no worker to read it or to run the model, even the random forest", async () => {
+    const rf = join(MODELS, "ride-duration-rf");
+    const loaded = await loadedPackages([
+      "batch",
+      "--model",
+      rf,
+      "--input",
+      csv,
+      "--output",
+      join(dir.path, "o.jsonl"),
+    ]);
+    assert.ok(
+      loaded.has("src/sources/csv_source.ts") && loaded.has("src/model/model.ts"),
+      "the trace names our modules",
+    );
+    const never = ["src/sources/reader_worker.ts", "src/model/session_worker.ts", "@duckdb/node-api"];
     assert.deepEqual(never.filter((p) => loaded.has(p)), []);
   });
 

@@ -28,7 +28,7 @@ import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
 import type * as BatchJob from "./batch_job.ts";
 import type * as BatchMonitor from "./batch_monitor.ts";
-import { type BatchFlags, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
+import { type BatchFlags, modelWorker, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
 import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.ts";
 
 /**
@@ -161,7 +161,10 @@ export function batchCommand(): Command {
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
       lazyImport<typeof BatchJob>(new URL("./batch_job.ts", import.meta.url)),
     ]);
-    const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: plan.worker }))
+    const model = (await openModel(flags.model, storeOptions(flags), {
+      ...loadOptions(flags),
+      worker: await modelWorker(plan),
+    }))
       .model;
     const interrupt = listenForInterrupt({
       stopping: "stopping; nothing of this run will be committed",
