@@ -16,7 +16,7 @@
  *   event waiting in its queue; the prediction printed on stdout), on the
  *   RabbitMQ at BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672), random
  *   names, deleted after.
- * Goals (issue of the start-up): --help <= 0.10 s, a 1-row batch and inspect
+ * Goals: --help <= 0.10 s, a 1-row batch and inspect
  * <= 0.25 s (batch <= 120 MB), serve and consume ready <= 0.30 s.
  *
  * A benchmark, not a test: bounded, asserts nothing.
