@@ -28,11 +28,14 @@ diagram: ## docs/img/score.svg from its source, docs/img/score.dot (needs Graphv
 	dot -Tsvg docs/img/score.dot -o docs/img/score.svg
 
 LAZY_MODULES := \
+  src/batch/run_batch.ts \
   src/cli/cli_progress.ts \
   src/commands/batch.ts \
   src/commands/batch_job.ts \
+  src/commands/batch_monitor.ts \
   src/commands/consume.ts \
   src/commands/inspect.ts \
+  src/commands/profile.ts \
   src/commands/publish.ts \
   src/commands/serve.ts \
   src/duckdb/duckdb_node_api.ts \
@@ -44,9 +47,11 @@ LAZY_MODULES := \
   src/inspect/mod.ts \
   src/model/onnxruntime_node.ts \
   src/model/session_worker.ts \
+  src/monitor/mod.ts \
   src/postgres/postgres_js.ts \
   src/queue/mod.ts \
   src/serving/data_plane.ts \
+  src/serving/drift_watch.ts \
   src/serving/prediction_log.ts \
   src/sinks/csv_writer_worker.ts \
   src/sources/csv_source.ts \

@@ -10,6 +10,12 @@
  */
 import { Command, CommanderError } from "commander";
 import { checkOptions } from "./src/cli/check_options.ts";
+import type * as BatchCommand from "./src/commands/batch.ts";
+import type * as ConsumeCommand from "./src/commands/consume.ts";
+import type * as InspectCommand from "./src/commands/inspect.ts";
+import type * as ProfileCommand from "./src/commands/profile.ts";
+import type * as PublishCommand from "./src/commands/publish.ts";
+import type * as ServeCommand from "./src/commands/serve.ts";
 import { describeError } from "./src/errors.ts";
 import { envOption } from "./src/cli/env_option.ts";
 import { lazyImport } from "./src/lazy_import.ts";
@@ -25,16 +31,23 @@ function closedPipe(err: unknown): boolean {
 }
 
 /**
- * Each command's module and the function that builds it. Loaded by a computed specifier (see src/lazy_import.ts):
- * `score batch ...` loads the batch command alone, not the web service's or the consumer's code.
+ * Each command, built from its module. Loaded by a computed specifier (see src/lazy_import.ts): `score batch ...` loads
+ * the batch command alone, not the web service's or the consumer's code. The type imports above keep every command
+ * (and, through theirs, every module loaded lazily) in `deno check main.ts`.
  */
-const COMMANDS: Record<string, { url: URL; build: string }> = {
-  batch: { url: new URL("./src/commands/batch.ts", import.meta.url), build: "batchCommand" },
-  consume: { url: new URL("./src/commands/consume.ts", import.meta.url), build: "consumeCommand" },
-  inspect: { url: new URL("./src/commands/inspect.ts", import.meta.url), build: "inspectCommand" },
-  profile: { url: new URL("./src/commands/profile.ts", import.meta.url), build: "profileCommand" },
-  publish: { url: new URL("./src/commands/publish.ts", import.meta.url), build: "publishCommand" },
-  serve: { url: new URL("./src/commands/serve.ts", import.meta.url), build: "serveCommand" },
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  batch: async () =>
+    (await lazyImport<typeof BatchCommand>(new URL("./src/commands/batch.ts", import.meta.url))).batchCommand(),
+  consume: async () =>
+    (await lazyImport<typeof ConsumeCommand>(new URL("./src/commands/consume.ts", import.meta.url))).consumeCommand(),
+  inspect: async () =>
+    (await lazyImport<typeof InspectCommand>(new URL("./src/commands/inspect.ts", import.meta.url))).inspectCommand(),
+  profile: async () =>
+    (await lazyImport<typeof ProfileCommand>(new URL("./src/commands/profile.ts", import.meta.url))).profileCommand(),
+  publish: async () =>
+    (await lazyImport<typeof PublishCommand>(new URL("./src/commands/publish.ts", import.meta.url))).publishCommand(),
+  serve: async () =>
+    (await lazyImport<typeof ServeCommand>(new URL("./src/commands/serve.ts", import.meta.url))).serveCommand(),
 };
 
 /**
@@ -53,12 +66,9 @@ export async function program(only?: string): Promise<Command> {
     }),
   );
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
-  const modules = await Promise.all(
-    names.map((name) => lazyImport<Record<string, () => Command>>(COMMANDS[name].url)),
-  );
-  for (const [i, name] of names.entries()) {
+  for (const cmd of await Promise.all(names.map((name) => COMMANDS[name]()))) {
     // Each command's --help lists --log-format too, which it takes before or after the command's name.
-    root.addCommand(modules[i][COMMANDS[name].build]().configureHelp({ showGlobalOptions: true }));
+    root.addCommand(cmd.configureHelp({ showGlobalOptions: true }));
   }
   root.exitOverride();
   for (const cmd of root.commands) cmd.exitOverride();

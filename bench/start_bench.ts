@@ -32,7 +32,7 @@ const MODEL = join(ROOT, "models", "ride-duration-linreg");
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 7);
 const AMQP_URL = Deno.env.get("BENCH_AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
 const READY_TIMEOUT_MS = 60_000;
-const COMMANDS = ["batch", "consume", "inspect", "publish", "serve"];
+const COMMANDS = ["batch", "consume", "inspect", "profile", "publish", "serve"];
 
 /** One run of a case: seconds from exec to done/ready, CPU seconds, peak RSS in bytes (when known). */
 interface Sample {

@@ -60,13 +60,14 @@ async function run(args: string[], until?: RegExp, then?: (line: string) => Prom
 
 try {
   await run(["--help"]);
-  for (const command of ["batch", "consume", "inspect", "publish", "serve"]) await run([command, "--help"]);
+  for (const command of ["batch", "consume", "inspect", "profile", "publish", "serve"]) await run([command, "--help"]);
   await run(["inspect", model]);
   // the file readers and writers, and the model's, reader's and writer's workers
   const batch = ["batch", "--model", model, "--keep", "ride_id,PULocationID,DOLocationID,trip_distance"];
   await run([...batch, "--input", csv, "--output", `${dir}/out.parquet`]);
   await run([...batch, "--input", `${dir}/out.parquet`, "--output", `${dir}/out.csv`]);
   await run([...batch, "--input", csv, "--output", `${dir}/out.jsonl`]);
+  await run(["profile", "--model", model, "--input", csv, "--output", `${dir}/profile.json`]);
   await run(
     ["serve", "--model", model, "--host", "127.0.0.1", "--port", "0", "--drain-delay", "0"],
     /"listening"/,

@@ -52,7 +52,12 @@ const HEAVY = [
 ];
 
 Deno.test("each command loads only what it uses", async (t) => {
-  for (const args of [["--help"], ...["batch", "consume", "inspect", "publish", "serve"].map((c) => [c, "--help"])]) {
+  for (
+    const args of [
+      ["--help"],
+      ...["batch", "consume", "inspect", "profile", "publish", "serve"].map((c) => [c, "--help"]),
+    ]
+  ) {
     await t.step(`score ${args.join(" ")} loads commander alone`, async () => {
       const loaded = await loadedPackages(args);
       assert.deepEqual(HEAVY.filter((p) => loaded.has(p)), []);
@@ -134,13 +139,10 @@ async function computedModules(): Promise<{ file: string; from: string }[]> {
   for (const from of files) {
     const text = await Deno.readTextFile(from);
     if (from.endsWith("lazy_import.ts")) continue;
-    // Every call of the loader must have the shape this test reads (src/lazy_import.ts says so); main.ts's table of
-    // commands holds such URLs and passes them on.
+    // Every call of the loader must have the shape this test reads (src/lazy_import.ts says so).
     const calls = [...text.matchAll(/lazyImport</g)].length;
     const shaped = [...text.matchAll(/lazyImport<[^>]+>\(\s*new URL\("[^"]+", import\.meta\.url\)/g)].length;
-    if (!from.endsWith("main.ts")) {
-      assert.equal(shaped, calls, `${relative(ROOT, from)}: lazyImport called without new URL("...", import.meta.url)`);
-    }
+    assert.equal(shaped, calls, `${relative(ROOT, from)}: lazyImport called without new URL("...", import.meta.url)`);
     for (const m of text.matchAll(/new URL\("([^"]+\.ts)", import\.meta\.url\)/g)) {
       found.push({ file: relative(ROOT, join(dirname(from), m[1])), from: relative(ROOT, from) });
     }

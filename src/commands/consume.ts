@@ -29,8 +29,9 @@ import type { ConsumerMetrics } from "../queue/mod.ts";
 import { defaultTopology, type Topology } from "../queue/topology.ts";
 import { Batcher } from "../serving/batcher.ts";
 import { jsonText } from "../value_codec.ts";
-import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
-import { loadReference } from "./batch_monitor.ts";
+import type { DriftWatch } from "../serving/drift_watch.ts";
+import type * as DriftWatchModule from "../serving/drift_watch.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
 interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
@@ -179,6 +180,11 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       if (flags.metricsPort === undefined) {
         log.warn("--monitor without --metrics-port: the drift is computed but not served");
       }
+      // The monitor's code loads only with --monitor.
+      const [{ watchDrift }, { loadReference }] = await Promise.all([
+        lazyImport<typeof DriftWatchModule>(new URL("../serving/drift_watch.ts", import.meta.url)),
+        lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)),
+      ]);
       watch = watchDrift(await loadReference(flags.monitor, model), metrics.registry, {
         windowSeconds: flags.monitorWindow,
         periodSeconds: flags.monitorPeriod,
