@@ -171,7 +171,9 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
   metrics.current = model;
-  const server = flags.metricsPort === undefined ? undefined : metricsServer(metrics, flags.metricsPort, flags.host);
+  const server = flags.metricsPort === undefined
+    ? undefined
+    : metricsServer(serveMetrics, metrics, flags.metricsPort, flags.host);
   const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
   let watch: DriftWatch | undefined;
@@ -288,7 +290,12 @@ async function consume(flags: ConsumeFlags): Promise<void> {
 }
 
 /** The metrics server on --metrics-port; a port in use is named, with its flag. */
-function metricsServer(metrics: ConsumerMetrics, port: number, hostname: string): Deno.HttpServer {
+function metricsServer(
+  serveMetrics: typeof Queue.serveMetrics,
+  metrics: ConsumerMetrics,
+  port: number,
+  hostname: string,
+): Deno.HttpServer {
   try {
     return serveMetrics(metrics, { port, hostname });
   } catch (err) {
