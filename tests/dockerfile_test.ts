@@ -44,6 +44,27 @@ Deno.test("Dockerfile", async (t) => {
     assert.match(text, /--allow-write/, "batch jobs write files");
   });
 
+  await t.step(
+    "warms V8's code cache at build time: every command once, through `score`, as root before USER",
+    async () => {
+      const run = instructions.filter((i) => i.op === "RUN").map((i) => i.args).join(" && ");
+      const warm = /deno run --cached-only --allow-all (\S+) score (\S+)/.exec(run);
+      assert.ok(warm, "runs the warm-up through the `score` on PATH");
+      assert.ok(run.indexOf("deno install") < run.indexOf(warm[0]), "after deno install");
+      assert.ok(run.indexOf("> /usr/local/bin/score") < run.indexOf(warm[0]), "after `score` is on PATH");
+      assert.ok(
+        run.indexOf(warm[0]) < run.lastIndexOf("chown -R deno:deno /app/.deno"),
+        "the cache handed to the user",
+      );
+      assert.ok(instructions.some((i) => i.op === "COPY" && i.args.includes(warm[1])), `${warm[1]} copied`);
+      assert.ok((await Deno.stat(join(ROOT, warm[2].replace(/^\/app\//, ""), "model.onnx"))).isFile);
+      const script = await Deno.readTextFile(join(ROOT, warm[1]));
+      for (const command of ["batch", "consume", "inspect", "profile", "publish", "serve"]) {
+        assert.match(script, new RegExp(`\\["${command}"|"${command}",`), `${warm[1]} runs ${command}`);
+      }
+    },
+  );
+
   await t.step("copies only paths that exist", async () => {
     for (const copy of instructions.filter((i) => i.op === "COPY")) {
       const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith("--"));

@@ -12,7 +12,10 @@ import { InvalidArgumentError, type Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
 import { envOption } from "./env_option.ts";
 import type { LoadOptions } from "../model/mod.ts";
-import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS, ModelCache, type ResolveOptions } from "../store/mod.ts";
+// The two files, not store/mod.ts: the flag table (all `--help` loads) needs no model runtime.
+import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "../store/fetch_limits.ts";
+import { ModelCache } from "../store/model_cache.ts";
+import type { ResolveOptions } from "../store/mod.ts";
 
 /**
  * Parses a whole number at least `min` (and at most `max`).

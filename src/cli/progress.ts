@@ -6,7 +6,8 @@
  * The percentage is never shown past what is known: below 100% until the
  * work ends, and the ETA only once a first 1% took at least a second.
  */
-import cliProgress from "cli-progress";
+import type * as CliProgress from "./cli_progress.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { log } from "../log.ts";
 
 /** Counts a running job reports: rows read and rejected, and what it made of them. */
@@ -31,12 +32,12 @@ export interface Progress {
  *
  * @example
  * ```ts
- * const progress = startProgress("scoring", () => source.progress?.());
+ * const progress = await startProgress("scoring", () => source.progress?.());
  * progress.update({ read: 10_000, predicted: 9_990, rejected: 10 });
  * progress.stop();
  * ```
  */
-export function startProgress(
+export async function startProgress(
   label: string,
   position: () => { done: number; total: number } | undefined,
   options: {
@@ -46,7 +47,7 @@ export function startProgress(
     /** The terminal (default: stderr); tests give a fake one. */
     stream?: NodeJS.WritableStream;
   } = {},
-): Progress {
+): Promise<Progress> {
   const started = performance.now();
   const interactive = options.interactive ?? Deno.stderr.isTerminal();
   const elapsed = () => Math.max((performance.now() - started) / 1000, 1e-3);
@@ -57,6 +58,10 @@ export function startProgress(
     return p && p.total > 0 ? Math.min(p.done / p.total, 1) : undefined;
   };
   if (interactive) {
+    // The bar's library loads only for a terminal.
+    const { default: cliProgress } = await lazyImport<typeof CliProgress>(
+      new URL("./cli_progress.ts", import.meta.url),
+    );
     const sized = fraction() !== undefined;
     const bars = new cliProgress.MultiBar({
       format: sized

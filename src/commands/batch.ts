@@ -24,10 +24,11 @@ import {
 import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
-import { openModel } from "../store/mod.ts";
-import { hasCategories, runWindow } from "./batch_job.ts";
-import { loadReference } from "./batch_monitor.ts";
-import { type BatchFlags, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type * as Store from "../store/mod.ts";
+import type * as BatchJob from "./batch_job.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
+import { type BatchFlags, modelWorker, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
 import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.ts";
 
 /**
@@ -155,14 +156,26 @@ export function batchCommand(): Command {
       checkDistinctFiles(plan.files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
     }
     const monitorPlan = planMonitor(flags, flags.backfill === true);
-    const model = (await openModel(flags.model, storeOptions(flags), { ...loadOptions(flags), worker: plan.worker }))
+    // The model's and the job's code load once the flags are checked: `score batch --help` loads neither.
+    const [{ openModel }, { hasCategories, runWindow }] = await Promise.all([
+      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+      lazyImport<typeof BatchJob>(new URL("./batch_job.ts", import.meta.url)),
+    ]);
+    const model = (await openModel(flags.model, storeOptions(flags), {
+      ...loadOptions(flags),
+      worker: await modelWorker(plan),
+    }))
       .model;
     const interrupt = listenForInterrupt({
       stopping: "stopping; nothing of this run will be committed",
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
     try {
-      const monitor = monitorPlan && { plan: monitorPlan, reference: await loadReference(monitorPlan.profile, model) };
+      const monitor = monitorPlan && {
+        plan: monitorPlan,
+        reference: await (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
+          .loadReference(monitorPlan.profile, model),
+      };
       const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
       for (const window of plan.windows) {
         interrupt.signal.throwIfAborted();

@@ -71,7 +71,7 @@ export async function runWindow(
     output: sink.description,
     ...where,
   });
-  const progress = plan.progress ? startProgress("scoring", () => source.progress?.()) : undefined;
+  const progress = plan.progress ? await startProgress("scoring", () => source.progress?.()) : undefined;
   const watch = monitor && monitorWindow(monitor.plan, monitor.reference, model, window, plan.shard, named);
   let unlogged = 0;
   const summary = await runBatch({

@@ -256,3 +256,25 @@ function replaceMode(flags: BatchFlags, pgTable: boolean): ReplaceMode {
   }
   return mode ?? "none";
 }
+
+/**
+ * Inputs up to this size are scored on the job's thread: a local file this small holds a few thousand rows at most
+ * (about a thousand rides as CSV), which even the random forest scores in less time than starting a worker and
+ * loading the model a second time there takes.
+ */
+export const SMALL_INPUT_BYTES = 64 << 10;
+
+/**
+ * Where the model runs for this plan: on the job's thread for a small local file (see
+ * {@linkcode SMALL_INPUT_BYTES}), else as `plan.worker` says.
+ *
+ * @example
+ * ```ts
+ * await modelWorker(planBatch({ input: "one_ride.csv", output: "out.csv", ... })); // false
+ * ```
+ */
+export async function modelWorker(plan: Pick<BatchPlan, "input" | "pgInput" | "worker">): Promise<boolean | "auto"> {
+  if (plan.pgInput || plan.input === "-") return plan.worker;
+  const size = await Deno.stat(plan.input).then((s) => (s.isFile ? s.size : undefined), () => undefined);
+  return size !== undefined && size <= SMALL_INPUT_BYTES ? false : plan.worker;
+}

@@ -21,19 +21,17 @@ import {
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
-import { ModelReloader, openModel } from "../store/mod.ts";
-import {
-  ConsumerMetrics,
-  defaultTopology,
-  MessageHandler,
-  runConsumerLoop,
-  serveMetrics,
-  type Topology,
-} from "../queue/mod.ts";
-import { DataPlane } from "../serving/data_plane.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type * as Store from "../store/mod.ts";
+import type * as Queue from "../queue/mod.ts";
+import type { ConsumerMetrics } from "../queue/mod.ts";
+// The file, not queue/mod.ts: naming the queues needs none of the AMQP client's code.
+import { defaultTopology, type Topology } from "../queue/topology.ts";
+import type * as Plane from "../serving/data_plane.ts";
 import { jsonText } from "../value_codec.ts";
-import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
-import { loadReference } from "./batch_monitor.ts";
+import type { DriftWatch } from "../serving/drift_watch.ts";
+import type * as DriftWatchModule from "../serving/drift_watch.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
 interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
@@ -162,12 +160,24 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   if (flags.dryRun && flags.predictionQueue) {
     throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
   }
+  // The model's, the AMQP client's and the metrics' code load once the flags are checked, not for `--help`.
+  const [
+    { ModelReloader, openModel },
+    { ConsumerMetrics, MessageHandler, runConsumerLoop, serveMetrics },
+    { DataPlane },
+  ] = await Promise.all([
+    lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+    lazyImport<typeof Queue>(new URL("../queue/mod.ts", import.meta.url)),
+    lazyImport<typeof Plane>(new URL("../serving/data_plane.ts", import.meta.url)),
+  ]);
   const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
   const model = opened.model;
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
   metrics.current = model;
-  const server = flags.metricsPort === undefined ? undefined : metricsServer(metrics, flags.metricsPort, flags.host);
+  const server = flags.metricsPort === undefined
+    ? undefined
+    : metricsServer(serveMetrics, metrics, flags.metricsPort, flags.host);
   const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
   const plane = new DataPlane([model], {
@@ -185,6 +195,11 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       if (flags.metricsPort === undefined) {
         log.warn("--monitor without --metrics-port: the drift is computed but not served");
       }
+      // The monitor's code loads only with --monitor.
+      const [{ watchDrift }, { loadReference }] = await Promise.all([
+        lazyImport<typeof DriftWatchModule>(new URL("../serving/drift_watch.ts", import.meta.url)),
+        lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)),
+      ]);
       watch = watchDrift(await loadReference(flags.monitor, model), metrics.registry, {
         windowSeconds: flags.monitorWindow,
         periodSeconds: flags.monitorPeriod,
@@ -285,7 +300,12 @@ async function consume(flags: ConsumeFlags): Promise<void> {
 }
 
 /** The metrics server on --metrics-port; a port in use is named, with its flag. */
-function metricsServer(metrics: ConsumerMetrics, port: number, hostname: string): Deno.HttpServer {
+function metricsServer(
+  serveMetrics: typeof Queue.serveMetrics,
+  metrics: ConsumerMetrics,
+  port: number,
+  hostname: string,
+): Deno.HttpServer {
   try {
     return serveMetrics(metrics, { port, hostname });
   } catch (err) {

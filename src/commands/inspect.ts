@@ -16,9 +16,12 @@ import {
   storeOptions,
 } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { describeModel, manifestSkeleton, renderText } from "../inspect/mod.ts";
+import type * as Inspect from "../inspect/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { log } from "../log.ts";
-import { openModel, parseModelUri } from "../store/mod.ts";
+import type * as Store from "../store/mod.ts";
+// The file, not store/mod.ts: reading a URI needs none of the store's and model's code.
+import { parseModelUri } from "../store/model_uri.ts";
 
 interface InspectFlags extends ModelTuningFlags {
   model?: string;
@@ -71,6 +74,10 @@ export function inspectCommand(): Command {
     const path = positional !== undefined ? modelPath(positional) : flags.model;
     if (path === undefined) throw new UsageError("Which model? score inspect MODEL (or --model, SCORE_MODEL)");
     const manifestPath = flags.writeManifest ? await manifestBeside(path) : undefined;
+    const [{ openModel }, { describeModel, manifestSkeleton, renderText }] = await Promise.all([
+      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+      lazyImport<typeof Inspect>(new URL("../inspect/mod.ts", import.meta.url)),
+    ]);
     const { model } = await openModel(path, storeOptions(flags), loadOptions(flags));
     try {
       const description = describeModel(model, flags.url);

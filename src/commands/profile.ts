@@ -20,14 +20,16 @@ import {
 } from "../cli/options.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
-import { runBatch } from "../batch/run_batch.ts";
+import type * as RunBatch from "../batch/run_batch.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { DatasetProfile } from "../monitor/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type { DatasetProfile } from "../monitor/mod.ts";
+import type * as Monitor from "../monitor/mod.ts";
 import { isPostgresUrl } from "../postgres/mod.ts";
 import { DiscardSink, writeAll, writeWhole } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
-import { openModel } from "../store/mod.ts";
+import type * as Store from "../store/mod.ts";
 import { foldScored, monitorColumns } from "./monitor_columns.ts";
 import { POSTGRES_FROM_ENV } from "./batch_plan.ts";
 
@@ -108,6 +110,12 @@ export function profileCommand(): Command {
     if (flags.query !== undefined && flags.table !== undefined) {
       throw new UsageError("Give --query or --table, not both");
     }
+    // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
+    const [{ openModel }, { DatasetProfile }, { runBatch }] = await Promise.all([
+      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+      lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
+      lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
+    ]);
     const { model } = await openModel(flags.model, storeOptions(flags), loadOptions(flags));
     const interrupt = listenForInterrupt({
       stopping: "stopping; no profile is written",
@@ -125,7 +133,7 @@ export function profileCommand(): Command {
         labels: { query: "--query", table: "--table", params: "(each --param in order)" },
       }, "--input-format");
       log.info("profile started", { model: model.name, version: model.version, input: source.description });
-      const progress = flags.progress ? startProgress("profiling", () => source.progress?.()) : undefined;
+      const progress = flags.progress ? await startProgress("profiling", () => source.progress?.()) : undefined;
       let logged = 0;
       const summary = await runBatch({
         model,

@@ -11,7 +11,10 @@ import { amqpUrlOption, exchangeOption, formatOption, list, progressOption, whol
 import { startProgress } from "../cli/progress.ts";
 import { fileFormat } from "../file_format.ts";
 import { log, redact } from "../log.ts";
-import { publishEvents, type RowEvent, rowEvents } from "../queue/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type * as Queue from "../queue/mod.ts";
+// The file, not queue/mod.ts: shaping rows into events needs none of the AMQP client's code.
+import { type RowEvent, rowEvents } from "../queue/row_events.ts";
 import type { ValueType } from "../rows.ts";
 import { openSource, type Source } from "../sources/mod.ts";
 
@@ -85,11 +88,12 @@ export function publishCommand(): Command {
   return cmd
     .action(async (flags: PublishFlags) => {
       const source = await openSource(flags.input, flags.inputFormat, undefined, "--input-format");
+      const { publishEvents } = await lazyImport<typeof Queue>(new URL("../queue/mod.ts", import.meta.url));
       const stop = listenForInterrupt({ stopping: "stopping after the confirms awaited" });
       try {
         const started = performance.now();
         const counts = { read: 0, published: 0, rejected: 0 };
-        const progress = flags.progress ? startProgress("publishing", () => source.progress?.()) : undefined;
+        const progress = flags.progress ? await startProgress("publishing", () => source.progress?.()) : undefined;
         log.info("publish started", {
           input: source.description,
           url: redact(flags.amqpUrl),

@@ -25,21 +25,32 @@ import {
 } from "../cli/options.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
-import { AccessLog } from "../serving/access_log.ts";
-import { createApp } from "../http/create_app.ts";
-import { type ConnectionStats, defaultMaxConnections, type HttpListener, listen } from "../http/listen.ts";
+import type * as AccessLogModule from "../serving/access_log.ts";
+import type * as CreateApp from "../http/create_app.ts";
+import type { ConnectionStats, HttpListener } from "../http/listen.ts";
+import type * as Listen from "../http/listen.ts";
+import type * as ListenDeno from "../http/listen_deno.ts";
+// The file, not listen.ts: the flag table shows the default without loading the listener.
+import { defaultMaxConnections } from "../http/max_connections.ts";
 import { bearerToken } from "../http/bearer_token.ts";
 import type { GrpcListener } from "../grpc/mod.ts";
-import { listenDeno } from "../http/listen_deno.ts";
-import { Metrics } from "../serving/metrics.ts";
-import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
+import type * as Grpc from "../grpc/mod.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type { Metrics } from "../serving/metrics.ts";
+import type * as MetricsModule from "../serving/metrics.ts";
+import type { RequestEnvelope } from "../serving/envelope.ts";
+import type * as Envelope from "../serving/envelope.ts";
 import { log, redact } from "../log.ts";
-import { DataPlane } from "../serving/data_plane.ts";
-import { type DriftWatch, watchDrift } from "../serving/drift_watch.ts";
-import { ModelReloader, type OpenedModel, openModel } from "../store/mod.ts";
-import { PredictionLog } from "../serving/prediction_log.ts";
+import type { DataPlane } from "../serving/data_plane.ts";
+import type * as DataPlaneModule from "../serving/data_plane.ts";
+import type { DriftWatch } from "../serving/drift_watch.ts";
+import type * as DriftWatchModule from "../serving/drift_watch.ts";
+import type { OpenedModel } from "../store/mod.ts";
+import type * as Store from "../store/mod.ts";
+import type { PredictionLog } from "../serving/prediction_log.ts";
+import type * as PredictionLogModule from "../serving/prediction_log.ts";
 import { VERSION } from "../version.ts";
-import { loadReference } from "./batch_monitor.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
 interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
@@ -170,6 +181,11 @@ export function serveCommand(): Command {
 /** Opens the models and the prediction log, serves until a signal, closes them. */
 async function run(flags: ServeFlags, command: CommandType): Promise<void> {
   if (flags.listener === "deno") refuseNodeOnly(command);
+  // The model's, the web app's and the log's code load once the flags are checked: `score serve --help` loads none.
+  const [{ openModel }, { DataPlane }] = await Promise.all([
+    lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+    lazyImport<typeof DataPlaneModule>(new URL("../serving/data_plane.ts", import.meta.url)),
+  ]);
   const opened: (OpenedModel & { uri: string })[] = [];
   let predictions: PredictionLog | undefined;
   let plane: DataPlane | undefined;
@@ -189,6 +205,9 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
       }
     }
     if (flags.logPredictions) {
+      const { PredictionLog } = await lazyImport<typeof PredictionLogModule>(
+        new URL("../serving/prediction_log.ts", import.meta.url),
+      );
       predictions = await PredictionLog.open(flags.logPredictions, {
         bufferRows: flags.logPredictionsBuffer,
         what: "--log-predictions",
@@ -243,6 +262,12 @@ async function serve(
   flags: ServeFlags,
 ): Promise<boolean> {
   const models = plane.models;
+  const [{ Metrics }, { AccessLog }, { ModelReloader }, { observePlane, RequestEnvelope }] = await Promise.all([
+    lazyImport<typeof MetricsModule>(new URL("../serving/metrics.ts", import.meta.url)),
+    lazyImport<typeof AccessLogModule>(new URL("../serving/access_log.ts", import.meta.url)),
+    lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+    lazyImport<typeof Envelope>(new URL("../serving/envelope.ts", import.meta.url)),
+  ]);
   const metrics = new Metrics();
   if (predictions !== undefined) {
     const p = predictions;
@@ -263,8 +288,12 @@ async function serve(
     });
   }
   const accessLog = flags.accessLog ? new AccessLog() : false;
-  const watch = flags.monitor === undefined ? undefined : watchDrift(
-    await loadReference(flags.monitor, models),
+  // The monitor's code loads only with --monitor.
+  const watch = flags.monitor === undefined ? undefined : (await lazyImport<typeof DriftWatchModule>(
+    new URL("../serving/drift_watch.ts", import.meta.url),
+  )).watchDrift(
+    await (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
+      .loadReference(flags.monitor, models),
     metrics.registry,
     { windowSeconds: flags.monitorWindow, periodSeconds: flags.monitorPeriod },
   );
@@ -353,6 +382,7 @@ interface Listeners {
 /** Opens every listener over the data plane and its envelope (the one place serve starts listening). */
 async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags: ServeFlags): Promise<Listeners> {
   const apiKey = flags.apiKey || undefined;
+  const { createApp } = await lazyImport<typeof CreateApp>(new URL("../http/create_app.ts", import.meta.url));
   const app = createApp(plane, {
     apiKey,
     maxBodyBytes: flags.maxBodyBytes,
@@ -367,9 +397,13 @@ async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags
   };
   let http: HttpListener;
   try {
+    // Only the listener in use loads (node:http's brings @hono/node-server).
     http = flags.listener === "deno"
-      ? await listenDeno(app.fetch, { hostname: flags.host, port: flags.port })
-      : await listen(app.fetch, {
+      ? await (await lazyImport<typeof ListenDeno>(new URL("../http/listen_deno.ts", import.meta.url))).listenDeno(
+        app.fetch,
+        { hostname: flags.host, port: flags.port },
+      )
+      : await (await lazyImport<typeof Listen>(new URL("../http/listen.ts", import.meta.url))).listen(app.fetch, {
         hostname: flags.host,
         port: flags.port,
         headersTimeoutMs: flags.headersTimeout * 1000,
@@ -384,7 +418,9 @@ async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags
   if (flags.grpcPort !== undefined) {
     try {
       // Loaded only when asked for: grpc-js and the proto cost start-up time nobody else should pay.
-      const { inferenceService, listenGrpc } = await import("../grpc/mod.ts");
+      const { inferenceService, listenGrpc } = await lazyImport<typeof Grpc>(
+        new URL("../grpc/mod.ts", import.meta.url),
+      );
       const service = inferenceService(plane, envelope, { checkKey: apiKey ? bearerToken(apiKey) : undefined });
       grpc = await listenGrpc(service, {
         hostname: flags.host,

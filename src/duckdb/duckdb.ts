@@ -19,20 +19,22 @@
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
 import { join } from "node:path";
+import { lazyImport } from "../lazy_import.ts";
+import type * as NodeApi from "./duckdb_node_api.ts";
 import { log } from "../log.ts";
 import { OWNER, sweepStaleFolders } from "../owner.ts";
 import { type TextBytes, textOf } from "../text_bytes.ts";
 
-type Api = typeof import("@duckdb/node-api");
-type Bindings = typeof import("@duckdb/node-bindings");
+type Api = typeof NodeApi;
+type Bindings = typeof NodeApi.bindings;
 let api: Api | undefined;
 let bindings: Bindings | undefined;
 
 /** The library, loaded on first use: a command that reads and writes no file never loads its 70 MB library. */
 async function load(): Promise<Api> {
-  // A CommonJS module: its functions are its default export.
-  bindings ??= (await import("@duckdb/node-bindings") as unknown as { default: Bindings }).default;
-  return api ??= await import("@duckdb/node-api");
+  api ??= await lazyImport<typeof NodeApi>(new URL("./duckdb_node_api.ts", import.meta.url));
+  bindings ??= api.bindings;
+  return api;
 }
 
 /**

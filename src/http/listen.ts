@@ -25,6 +25,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../log.ts";
 
+export { defaultMaxConnections } from "./max_connections.ts";
+
 /** How to listen. */
 export interface ListenOptions {
   hostname: string;
@@ -64,33 +66,6 @@ export interface HttpListener {
   acceptErrors(): number;
   /** Stops accepting, closes idle connections, resolves when the last request is answered. */
   shutdown(): Promise<void>;
-}
-
-/**
- * The most connections this process should hold: half its soft limit on
- * open files (Linux's /proc/self/limits), 1000 where it cannot be read.
- * Half, because a refused connection holds a descriptor until it is
- * closed: the cap keeps descriptors from running out, and the listener's
- * watchdog recovers when they run out all the same.
- *
- * @example
- * ```ts
- * defaultMaxConnections(); // 256 with `ulimit -n 512`
- * ```
- */
-export function defaultMaxConnections(limits = readLimits()): number {
-  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits ?? "")?.[1];
-  if (soft === undefined) return 1000;
-  if (soft === "unlimited") return 100_000;
-  return Math.max(16, Math.floor(Number(soft) / 2));
-}
-
-function readLimits(): string | undefined {
-  try {
-    return Deno.readTextFileSync("/proc/self/limits");
-  } catch {
-    return undefined;
-  }
 }
 
 /**

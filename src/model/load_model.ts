@@ -3,7 +3,7 @@
  * `.onnx` file, with the external data files its graph names, into a
  * {@linkcode Model}.
  */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { type ExternalFile, modelDigest, readExternalData } from "./external_data.ts";
@@ -13,14 +13,11 @@ import { type Manifest, parseManifest } from "./manifest.ts";
 import { checkInputColumns, checkManifest } from "./manifest_check.ts";
 import { type InputSpec, Model, type OutputSpec } from "./model.ts";
 import { ModelError } from "./model_error.ts";
+import { loadOnnxruntime } from "./onnxruntime.ts";
 import { outputLayout } from "./output_layout.ts";
 import { runCost } from "./run_cost.ts";
 import { unzipMaps } from "./zipmap.ts";
 import { openWorkerSession, type Session } from "./worker_session.ts";
-
-// onnxruntime's own log lines are raw coloured text on stderr, amid our JSON lines; what it has to say about a
-// failure reaches us as the error it throws. Read when the first session is made (here or in a worker).
-ort.env.logLevel = "fatal";
 
 /** Session and naming options. */
 export interface LoadOptions {
@@ -166,7 +163,7 @@ async function createSession(
   options: ort.InferenceSession.SessionOptions,
 ): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, options);
+    return await (await loadOnnxruntime()).InferenceSession.create(bytes, options);
   } catch (err) {
     throw ModelError.badModel(`Cannot load model ${onnxPath}: ${(err as Error).message}`, { cause: err });
   }

@@ -3,12 +3,13 @@
  * rows given as columns in one `session.run`.
  *
  * This folder is the only importer of onnxruntime-node and imports nothing
- * else of ours, so every transport scores through the same code.
+ * else of ours (but the lazy loader, src/lazy_import.ts), so every transport scores through the same code.
  */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
 import { inputValues } from "./input_values.ts";
 import { ModelError } from "./model_error.ts";
+import { onnxruntime } from "./onnxruntime.ts";
 import { type InputSource, resolveInputs } from "./resolve_inputs.ts";
 import type { Session } from "./worker_session.ts";
 
@@ -434,9 +435,10 @@ export class Model {
     selected: readonly OutputSpec[],
   ): Promise<Record<string, ArrayLike<unknown>>> {
     const feeds: Record<string, ort.Tensor> = {};
+    const { Tensor } = onnxruntime();
     for (const input of this.inputs) {
       const dims = input.shape.length === 2 ? [n, input.columns.length] : [n];
-      feeds[input.name] = new ort.Tensor(input.type, data.get(input.name)! as never, dims);
+      feeds[input.name] = new Tensor(input.type, data.get(input.name)! as never, dims);
     }
     let results: ort.InferenceSession.OnnxValueMapType;
     try {

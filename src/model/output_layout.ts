@@ -4,7 +4,7 @@
  * shapes wrong (`[N]` that returns `[N,2]`, `[1]` that returns `[N]`), and
  * onnxruntime returns the real tensor regardless.
  */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import type { TensorType } from "./coerce.ts";
 import { isTensorType } from "./tensor_types.ts";
 import type { ClassLabels } from "./class_labels.ts";

@@ -5,7 +5,8 @@
  * writes the last one meanwhile. The same bytes and session options as an
  * in-process session, so a row gets the same bits either way.
  */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
+import { onnxruntime } from "./onnxruntime.ts";
 import type { PlainTensor, SessionReply, SessionRequest } from "./session_worker.ts";
 
 /**
@@ -88,8 +89,9 @@ export async function openWorkerSession(
       // Copied, not moved: a feed's data may be the caller's own column, still needed after the run.
       worker.postMessage({ kind: "run", id, feeds: plain, fetches: [...fetches] } satisfies SessionRequest);
       const outputs = await run.promise;
+      const { Tensor } = onnxruntime();
       const results: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(outputs)) results[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+      for (const [name, t] of Object.entries(outputs)) results[name] = new Tensor(t.type, t.data as never, t.dims);
       return results;
     },
     async release() {

@@ -2,7 +2,8 @@
  * Rows of zeros (empty strings, false) for every input of a model: what a
  * trial run at load is made of, before any real row is known.
  */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
+import { onnxruntime } from "./onnxruntime.ts";
 import type { InputSpec } from "./model.ts";
 import { STORAGE } from "./tensor_types.ts";
 
@@ -16,11 +17,12 @@ import { STORAGE } from "./tensor_types.ts";
  */
 export function zeroFeeds(inputs: readonly InputSpec[], rows: number): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
+  const { Tensor } = onnxruntime();
   for (const input of inputs) {
     const k = input.columns.length;
     const n = rows * k;
     const data = input.type === "string" ? new Array<string>(n).fill("") : new STORAGE[input.type](n);
-    feeds[input.name] = new ort.Tensor(input.type, data as never, input.shape.length === 2 ? [rows, k] : [rows]);
+    feeds[input.name] = new Tensor(input.type, data as never, input.shape.length === 2 ? [rows, k] : [rows]);
   }
   return feeds;
 }

@@ -6,7 +6,9 @@
  * and `score serve --log-predictions` all connect through here.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { lazyImport } from "../lazy_import.ts";
+import type * as PostgresJs from "./postgres_js.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { pgError } from "./pg_error.ts";
@@ -147,6 +149,7 @@ export function resolveTarget(
 export async function connectPostgres(url?: string, options: ConnectOptions = {}): Promise<PgConnection> {
   const target = resolveTarget(url);
   ignoreUnawaitedLosses(logIgnoredLoss);
+  const { default: postgres } = await lazyImport<typeof PostgresJs>(new URL("./postgres_js.ts", import.meta.url));
   const retries = options.retries ?? 4;
   const delay = options.retryDelayMs ?? 250;
   for (let attempt = 0;; attempt++) {

@@ -19,7 +19,7 @@ import { type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
 import { InputError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
-import { isTextBytes } from "../text_bytes.ts";
+import { isTextBytes, textBytesOf } from "../text_bytes.ts";
 import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
 import { type ColumnBatch, duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { fileSize, STDIN } from "./file_size.ts";
@@ -32,6 +32,14 @@ import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
  * field keeps its whole chunk alive.
  */
 const CHUNK_BYTES = 1 << 16;
+
+/**
+ * A CSV file up to this size is read on the job's thread (`csv_records.ts`) rather than by DuckDB in a worker:
+ * starting the worker and DuckDB takes about as long as JavaScript takes to read a few MiB, so for a smaller file it
+ * cannot pay back (a one-row job waited on it for most of its run). Its batches are made as DuckDB's are (plain
+ * numbers as numbers), so either reader gives the same values.
+ */
+export const IN_PROCESS_MAX_BYTES = 4 << 20;
 
 /**
  * The bytes DuckDB reads at a time: a sixteenth of its default (32 MiB). Each buffer is fresh memory, and on a
@@ -54,7 +62,10 @@ const DUCKDB_MAX_LINE_BYTES = DUCKDB_BUFFER_BYTES;
  * for await (const batch of source.batches({ batchSize: 10_000 })) console.log(batch.length);
  * ```
  */
-export async function openCsvSource(path: string, options: { delimiter?: string } = {}): Promise<Source> {
+export async function openCsvSource(
+  path: string,
+  options: { delimiter?: string; inProcessMaxBytes?: number } = {},
+): Promise<Source> {
   const total = await fileSize(path);
   const delimiter = options.delimiter ?? ",";
   const head = openRecords(path, delimiter);
@@ -84,14 +95,23 @@ export async function openCsvSource(path: string, options: { delimiter?: string 
   }
   // To DuckDB a blank line of a one-column file is a row with an empty value; `CsvRecords` skips it, like every
   // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
-  const byDuckDB = header.length > 1 && path !== STDIN;
+  const duckdbCan = header.length > 1 && path !== STDIN;
+  const byDuckDB = duckdbCan && total > (options.inProcessMaxBytes ?? IN_PROCESS_MAX_BYTES);
   // Started here, as the Parquet source starts its own: starting the worker and DuckDB is setup, not reading. A
   // DuckDB that cannot start leaves the reading to JavaScript (past the header it has read), as a file DuckDB stops on
   // does.
   const duckdb = byDuckDB ? await openReaderWorker().catch(() => undefined) : undefined;
   // Else the header's reader is closed: it holds the file open.
   if (duckdb) head.close();
-  const reading: Reading = { rows: 0, done: false, records: duckdb ? undefined : head, duckdb, closed: false };
+  const reading: Reading = {
+    rows: 0,
+    done: false,
+    records: duckdb ? undefined : head,
+    duckdb,
+    closed: false,
+    // Read here in place of DuckDB (a small file): its batches in DuckDB's form.
+    asDuckDB: duckdbCan && !byDuckDB,
+  };
   return {
     description: path === STDIN ? "stdin" : path,
     columns: header.map((name) => ({ name, type: "string" })),
@@ -123,6 +143,8 @@ interface Reading {
   duckdb: ReaderWorker | undefined;
   /** Whether the source is closed. */
   closed: boolean;
+  /** Whether JavaScript reads a file DuckDB would have read (a small one): batches made as DuckDB's are. */
+  asDuckDB: boolean;
   records: Records | undefined;
 }
 
@@ -183,7 +205,23 @@ async function* readBatches(
       if ((await reading.records.records.next()) === undefined) return;
     }
   }
-  yield* recordBatches(reading.records!.records, header, options, reading.rows);
+  if (!reading.asDuckDB) {
+    yield* recordBatches(reading.records!.records, header, options, reading.rows);
+    return;
+  }
+  for await (const batch of recordBatches(reading.records!.records, header, options, reading.rows)) {
+    yield { ...batch, columns: asDuckDBGives(batch.columns as Record<string, string[]>, options.numbers) };
+  }
+}
+
+/** Columns as DuckDB's reading hands them over (reader_worker.ts): text as text, a number column's plain numbers as numbers. */
+function asDuckDBGives(columns: Record<string, string[]>, numbers: ReadOptions["numbers"]): RowBatch["columns"] {
+  const out: RowBatch["columns"] = {};
+  for (const [name, texts] of Object.entries(columns)) {
+    const number = numbers?.[name];
+    out[name] = number === undefined ? texts : plainNumbers(textBytesOf(texts), number);
+  }
+  return out;
 }
 
 /** A CSV file for DuckDB to read (see {@linkcode duckdbCsvBatches}): its header as read, and what of it to read. */

@@ -20,4 +20,4 @@ export {
 export { ModelCache } from "./model_cache.ts";
 export { ModelReloader, type ReloaderOptions, type ReloadOutcome } from "./model_reloader.ts";
 export { parseModelUri } from "./model_uri.ts";
-export { s3Config } from "./s3_store.ts";
+export { s3Config } from "./s3_config.ts";

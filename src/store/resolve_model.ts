@@ -16,17 +16,19 @@ import {
   ModelError,
   parseManifest,
 } from "../model/mod.ts";
-import { readMlflowModel, type SignatureInput } from "./mlflow_model.ts";
+import type * as MlflowModel from "./mlflow_model.ts";
+import type { SignatureInput } from "./mlflow_model.ts";
 import { type CachedCopy, type CheckDepth, type CopyFile, ModelCache } from "./model_cache.ts";
 import { type ModelUri, parseModelUri } from "./model_uri.ts";
 import { download, type Remote, type RemoteFile } from "./remote.ts";
-import { HttpStore } from "./http_store.ts";
-import { s3Config, S3Store } from "./s3_store.ts";
+import type * as HttpStore from "./http_store.ts";
+import type * as S3Store from "./s3_store.ts";
+import { s3Config } from "./s3_config.ts";
+import { lazyImport } from "../lazy_import.ts";
 
-/** How long fetching a model may take at most, by default (`--model-timeout`). */
-export const MODEL_TIMEOUT_SECONDS = 300;
-/** How many bytes a model's files may hold together at most, by default (`--model-max-bytes`): 2 GiB. */
-export const MODEL_MAX_BYTES = 2 ** 31;
+import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "./fetch_limits.ts";
+
+export { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS };
 
 /** Where remote models are kept, how long and how large a fetch may be, and the environment of the S3 settings. */
 export interface ResolveOptions {
@@ -80,9 +82,15 @@ export async function resolveModel(value: string, options: ResolveOptions): Prom
   const seconds = options.timeoutSeconds ?? MODEL_TIMEOUT_SECONDS;
   const deadline = new AbortController();
   const cancel = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);
+  // Each store's client (aws4fetch and an XML parser for S3) loads only for a model there.
   const remote: Remote = uri.kind === "s3"
-    ? new S3Store(uri.bucket, uri.key, s3Config(options.env), cancel)
-    : new HttpStore(uri.url, cancel);
+    ? new (await lazyImport<typeof S3Store>(new URL("./s3_store.ts", import.meta.url))).S3Store(
+      uri.bucket,
+      uri.key,
+      s3Config(options.env),
+      cancel,
+    )
+    : new (await lazyImport<typeof HttpStore>(new URL("./http_store.ts", import.meta.url))).HttpStore(uri.url, cancel);
   const path = uri.kind === "s3" ? uri.key : decodeURIComponent(uri.url.pathname);
   const single = /\.onnx$/.test(path) ? posix.basename(path) : undefined;
   if (uri.sha256 !== undefined && single === undefined) {
@@ -219,7 +227,7 @@ async function describe(
   withManifest: boolean,
   defaultName: string,
 ): Promise<Omit<ResolvedModel, "tag">> {
-  const mlflow = onnxName === undefined ? await readMlflowModel(dir) : undefined;
+  const mlflow = onnxName === undefined ? await readMlflow(dir) : undefined;
   const onnxPath = join(dir, onnxName ?? mlflow?.onnxFile ?? await onnxFileIn(dir, uri.text));
   try {
     if (!(await Deno.stat(onnxPath)).isFile) throw new Deno.errors.NotFound();
@@ -329,4 +337,12 @@ function tagOf(entries: [string, string][]): string {
   const h = createHash("sha256");
   for (const [name, id] of [...entries].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${name}\0${id}\n`);
   return h.digest("hex").slice(0, 32);
+}
+
+/** `<dir>/MLmodel` read, or undefined when there is none: its parser (and YAML) loads only for an MLflow model. */
+async function readMlflow(dir: string): Promise<MlflowModel.MlflowModel | undefined> {
+  const there = await Deno.stat(join(dir, "MLmodel")).then(() => true, (err) => !(err instanceof Deno.errors.NotFound));
+  if (!there) return undefined;
+  const { readMlflowModel } = await lazyImport<typeof MlflowModel>(new URL("./mlflow_model.ts", import.meta.url));
+  return await readMlflowModel(dir);
 }

@@ -6,7 +6,7 @@ import { waitUntil } from "../helpers.ts";
 Deno.test("progress lines off a terminal", async (t) => {
   await t.step("rows, rows/s, percent and ETA when the size is known", async () => {
     const lines: Record<string, unknown>[] = [];
-    const progress = startProgress("scoring", () => ({ done: 250, total: 1000 }), {
+    const progress = await startProgress("scoring", () => ({ done: 250, total: 1000 }), {
       interactive: false,
       intervalMs: 0,
       report: (f) => lines.push(f),
@@ -20,9 +20,9 @@ Deno.test("progress lines off a terminal", async (t) => {
     assert.ok((line.rows_per_s as number) > 0);
     assert.ok((line.eta_s as number) >= 0);
   });
-  await t.step("no percent or ETA when the size is unknown", () => {
+  await t.step("no percent or ETA when the size is unknown", async () => {
     const lines: Record<string, unknown>[] = [];
-    const progress = startProgress("scoring", () => undefined, {
+    const progress = await startProgress("scoring", () => undefined, {
       interactive: false,
       intervalMs: 0,
       report: (f) => lines.push(f),
@@ -33,9 +33,9 @@ Deno.test("progress lines off a terminal", async (t) => {
     assert.equal(lines[0].percent, undefined);
     assert.equal(lines[0].eta_s, undefined);
   });
-  await t.step("at most one line per interval", () => {
+  await t.step("at most one line per interval", async () => {
     const lines: Record<string, unknown>[] = [];
-    const progress = startProgress("scoring", () => undefined, {
+    const progress = await startProgress("scoring", () => undefined, {
       interactive: false,
       intervalMs: 60_000,
       report: (f) => lines.push(f),
@@ -94,7 +94,7 @@ Deno.test("the progress bar on a terminal", async (t) => {
   await t.step("log lines go above the bar, whole; the bar stays the last line", async () => {
     const term = fakeTerminal();
     let done = 0;
-    const progress = startProgress("scoring", () => ({ done, total: 1000 }), {
+    const progress = await startProgress("scoring", () => ({ done, total: 1000 }), {
       interactive: true,
       stream: term.stream,
     });
@@ -118,9 +118,9 @@ Deno.test("the progress bar on a terminal", async (t) => {
       assert.ok(!/\{"time".*scoring|rejected.*\{"time"/.test(l), `a log line mixed with the bar: ${l}`);
     }
   });
-  await t.step("logs written after stop go to stderr again", () => {
+  await t.step("logs written after stop go to stderr again", async () => {
     const term = fakeTerminal();
-    const progress = startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
+    const progress = await startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
     progress.stop();
     const before = term.raw();
     log.debug("after the bar");
@@ -129,7 +129,7 @@ Deno.test("the progress bar on a terminal", async (t) => {
   await t.step("the percentage stays below 100% until the end, and reaches it then", async () => {
     const term = fakeTerminal();
     let done = 0;
-    const progress = startProgress("scoring", () => ({ done, total: 1000 }), {
+    const progress = await startProgress("scoring", () => ({ done, total: 1000 }), {
       interactive: true,
       stream: term.stream,
     });
@@ -142,17 +142,17 @@ Deno.test("the progress bar on a terminal", async (t) => {
     progress.stop();
     assert.match(term.raw().slice(during.length), /100\.0%/);
   });
-  await t.step("no percentage nor ETA when the size is not known", () => {
+  await t.step("no percentage nor ETA when the size is not known", async () => {
     const term = fakeTerminal();
-    const progress = startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
+    const progress = await startProgress("scoring", () => undefined, { interactive: true, stream: term.stream });
     progress.update({ read: 10, predicted: 10, rejected: 0 });
     progress.stop();
     assert.doesNotMatch(term.raw(), /%|ETA/);
     assert.match(term.raw(), /scoring \| 10 rows/);
   });
-  await t.step("no ETA before the first 1% took a second", () => {
+  await t.step("no ETA before the first 1% took a second", async () => {
     const term = fakeTerminal();
-    const progress = startProgress("scoring", () => ({ done: 500, total: 1000 }), {
+    const progress = await startProgress("scoring", () => ({ done: 500, total: 1000 }), {
       interactive: true,
       stream: term.stream,
     });

@@ -1,10 +1,18 @@
 /**
- * `score batch`'s flags into a plan, without I/O: every combination that
+ * `score batch`'s flags into a plan, without I/O (but the input's size, for where the model runs): every combination that
  * must fail names the flags to change; good ones resolve to what a
  * window's job needs.
  */
 import assert from "node:assert/strict";
-import { type BatchFlags, planBatch, windowPath } from "../../src/commands/batch_plan.ts";
+import { join } from "node:path";
+import {
+  type BatchFlags,
+  modelWorker,
+  planBatch,
+  SMALL_INPUT_BYTES,
+  windowPath,
+} from "../../src/commands/batch_plan.ts";
+import { tempDir } from "../helpers.ts";
 
 const BASE: BatchFlags = {
   model: "m",
@@ -151,4 +159,30 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
     const plan = planBatch({ ...BASE, query: "select 1", output: "o.csv" });
     assert.deepEqual([plan.input, plan.pgInput], ["postgres:", true]);
   });
+});
+
+Deno.test("modelWorker: a small local file is scored on the job's thread, any other input as planned", async (t) => {
+  await using dir = await tempDir();
+  const small = join(dir.path, "one.csv");
+  await Deno.writeTextFile(small, "ride_id,trip_distance\n1,3.66\n");
+  const large = join(dir.path, "large.csv");
+  await Deno.writeTextFile(large, "ride_id,trip_distance\n" + "1,3.66\n".repeat(SMALL_INPUT_BYTES / 7 + 1));
+  const cases: [string, Partial<BatchFlags>, boolean | "auto"][] = [
+    ["a one-row CSV", { input: small, output: "o.csv" }, false],
+    ["a one-row CSV into Postgres", { input: small, output: PG, outputTable: "p", replace: "none" }, false],
+    ["a file past the size", { input: large, output: "o.csv" }, "auto"],
+    ["a file past the size into Postgres", { input: large, output: PG, outputTable: "p", replace: "none" }, true],
+    ["stdin", { input: "-", output: "o.csv" }, "auto"],
+    ["Postgres", { input: PG, query: "select 1", output: "o.csv" }, true],
+    [
+      "a file that is not there (the source's error to report)",
+      { input: join(dir.path, "no.csv"), output: "o.csv" },
+      "auto",
+    ],
+  ];
+  for (const [name, flags, expected] of cases) {
+    await t.step(name, async () => {
+      assert.equal(await modelWorker(planBatch({ ...BASE, ...flags })), expected);
+    });
+  }
 });

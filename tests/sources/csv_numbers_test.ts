@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { coerceColumn } from "../../src/model/coerce.ts";
 import type { NumberType } from "../../src/sources/mod.ts";
-import { openSource } from "../../src/sources/open_source.ts";
+import { openCsvSource } from "../../src/sources/csv_source.ts";
 import { tempDir } from "../helpers.ts";
 
 /** Every text of up to `length` of `alphabet`, and the empty one. */
@@ -35,50 +35,53 @@ Deno.test("CSV number columns: the reader's numbers are the coercion's", async (
   await using dir = await tempDir();
   const path = join(dir.path, "corpus.csv");
   const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  // Two columns, so DuckDB reads the file (a one-column file is read in JavaScript).
+  // Two columns, so DuckDB may read the file (a one-column file is read in JavaScript); a small file is read in process.
   await Deno.writeTextFile(path, "row,x\n" + CORPUS.map((s, i) => `${i},${quoted(s)}\n`).join(""));
-  for (const type of ["int64", "int32", "float64", "float32"] satisfies NumberType[]) {
-    await t.step(type, async () => {
-      const source = await openSource(path);
-      const values: unknown[] = [];
-      for await (const batch of source.batches({ batchSize: 50_000, numbers: { x: type } })) {
-        values.push(...Array.from(batch.columns.x));
-      }
-      await source.close();
-      assert.equal(values.length, CORPUS.length);
-      const wrong: string[] = [];
-      const numbers = new Set<string>();
-      values.forEach((v, i) => {
-        const text = CORPUS[i];
-        if (typeof v === "string") {
-          if (v !== text) wrong.push(`${JSON.stringify(text)} came as the text ${JSON.stringify(v)}`);
-          return;
+  const readers = [["DuckDB", 0], ["in process", Infinity]] as const;
+  for (const [reader, inProcessMaxBytes] of readers) {
+    for (const type of ["int64", "int32", "float64", "float32"] satisfies NumberType[]) {
+      await t.step(`${type}, ${reader}`, async () => {
+        const source = await openCsvSource(path, { inProcessMaxBytes });
+        const values: unknown[] = [];
+        for await (const batch of source.batches({ batchSize: 50_000, numbers: { x: type } })) {
+          values.push(...Array.from(batch.columns.x));
         }
-        numbers.add(text);
-        const coerced = coerceColumn([text], type);
-        const expected = coerced.failures.length > 0 ? "a rejection" : coerced.data[0];
-        // A number comes alone (a plain array) or with a whole batch of numbers (a typed array): the same either way.
-        const typed = typeof v === "bigint" ? new BigInt64Array([v]) : new Float64Array([v as number]);
-        for (const given of [[v], typed]) {
-          const got = coerceColumn(given, type);
-          const value = got.failures.length > 0 ? "a rejection" : got.data[0];
-          if (!Object.is(value, expected)) {
-            wrong.push(
-              `${JSON.stringify(text)}: the reader ${value} (${given.constructor.name}), the coercion ${expected}`,
-            );
+        await source.close();
+        assert.equal(values.length, CORPUS.length);
+        const wrong: string[] = [];
+        const numbers = new Set<string>();
+        values.forEach((v, i) => {
+          const text = CORPUS[i];
+          if (typeof v === "string") {
+            if (v !== text) wrong.push(`${JSON.stringify(text)} came as the text ${JSON.stringify(v)}`);
+            return;
           }
-        }
+          numbers.add(text);
+          const coerced = coerceColumn([text], type);
+          const expected = coerced.failures.length > 0 ? "a rejection" : coerced.data[0];
+          // A number comes alone (a plain array) or with a whole batch of numbers (a typed array): the same either way.
+          const typed = typeof v === "bigint" ? new BigInt64Array([v]) : new Float64Array([v as number]);
+          for (const given of [[v], typed]) {
+            const got = coerceColumn(given, type);
+            const value = got.failures.length > 0 ? "a rejection" : got.data[0];
+            if (!Object.is(value, expected)) {
+              wrong.push(
+                `${JSON.stringify(text)}: the reader ${value} (${given.constructor.name}), the coercion ${expected}`,
+              );
+            }
+          }
+        });
+        assert.deepEqual(wrong, []);
+        // Plain numbers take the fast path.
+        const plain = [
+          "0",
+          "19",
+          "-91",
+          "10990",
+          ...(type.startsWith("float") ? ["1.9", "+.9", ".9e-1", "1E+9", "-0"] : []),
+        ];
+        assert.deepEqual(plain.filter((text) => !numbers.has(text)), []);
       });
-      assert.deepEqual(wrong, []);
-      // Plain numbers take the fast path.
-      const plain = [
-        "0",
-        "19",
-        "-91",
-        "10990",
-        ...(type.startsWith("float") ? ["1.9", "+.9", ".9e-1", "1E+9", "-0"] : []),
-      ];
-      assert.deepEqual(plain.filter((text) => !numbers.has(text)), []);
-    });
+    }
   }
 });

@@ -1,0 +1,187 @@
+/**
+ * What each command loads, read off Deno's own loader trace (`DENO_LOG=debug`
+ * names every module it prepares or evaluates), and that every module
+ * loaded by a computed specifier (src/lazy_import.ts, workers) is one the
+ * compiled executable and the container are built with.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, relative } from "node:path";
+import { PG_URL } from "./postgres/helpers.ts";
+import { MODELS, ROOT, tempDir } from "./helpers.ts";
+
+/**
+ * The npm packages (name@version folders under node_modules/.deno) a run of `./score args` prepared or evaluated,
+ * and our own modules (paths under src/).
+ */
+async function loadedPackages(args: string[], env: Record<string, string> = {}): Promise<Set<string>> {
+  const out = await new Deno.Command(join(ROOT, "score"), {
+    args,
+    env: { ...env, DENO_LOG: "debug", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const trace = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `score ${args.join(" ")} failed: ${trace.slice(-2000)}`);
+  const packages = new Set<string>();
+  for (const m of trace.matchAll(/node_modules\/\.deno\/([^/\s]+)\//g)) {
+    // "@duckdb+node-api@1.5.6-r.1" -> "@duckdb/node-api"
+    packages.add(m[1].replace(/@[^@]+$/, "").replace("+", "/"));
+  }
+  for (const m of trace.matchAll(/file:\/\/\S*?\/(src\/[\w/]+\.ts)/g)) packages.add(m[1]);
+  return packages;
+}
+
+/** The libraries no `--help` may load: native addons and everything a command's work needs. */
+const HEAVY = [
+  "onnxruntime-node",
+  "onnx-proto",
+  "@duckdb/node-api",
+  "@duckdb/node-bindings",
+  "amqplib",
+  "postgres",
+  "hono",
+  "@hono/node-server",
+  "prom-client",
+  "yaml",
+  "fast-xml-parser",
+  "aws4fetch",
+  "papaparse",
+  "cli-progress",
+  "csv-stringify",
+  "hyparquet",
+];
+
+Deno.test("each command loads only what it uses", async (t) => {
+  for (
+    const args of [
+      ["--help"],
+      ...["batch", "consume", "inspect", "profile", "publish", "serve"].map((c) => [c, "--help"]),
+    ]
+  ) {
+    await t.step(`score ${args.join(" ")} loads commander alone`, async () => {
+      const loaded = await loadedPackages(args);
+      assert.deepEqual(HEAVY.filter((p) => loaded.has(p)), []);
+      assert.ok(loaded.has("commander"), "the trace names the packages loaded");
+    });
+  }
+
+  await using dir = await tempDir();
+  const csv = join(dir.path, "one.csv");
+  await Deno.writeTextFile(csv, "ride_id,PULocationID,DOLocationID,trip_distance\n1,130,205,3.66\n");
+  const model = join(MODELS, "ride-duration-linreg");
+
+  await t.step("a CSV job loads onnxruntime, and no Postgres, AMQP, S3, YAML or web code", async () => {
+    const loaded = await loadedPackages([
+      "batch",
+      "--model",
+      model,
+      "--input",
+      csv,
+      "--output",
+      join(dir.path, "o.csv"),
+    ]);
+    assert.ok(loaded.has("onnxruntime-node"));
+    const never = [
+      "postgres",
+      "amqplib",
+      "aws4fetch",
+      "fast-xml-parser",
+      "yaml",
+      "hono",
+      "prom-client",
+      "cli-progress",
+    ];
+    assert.deepEqual(never.filter((p) => loaded.has(p)), []);
+  });
+
+  await t.step("a 1-row CSV job starts no worker to read it or to run the model, even the random forest", async () => {
+    const rf = join(MODELS, "ride-duration-rf");
+    const loaded = await loadedPackages([
+      "batch",
+      "--model",
+      rf,
+      "--input",
+      csv,
+      "--output",
+      join(dir.path, "o.jsonl"),
+    ]);
+    assert.ok(
+      loaded.has("src/sources/csv_source.ts") && loaded.has("src/model/model.ts"),
+      "the trace names our modules",
+    );
+    const never = ["src/sources/reader_worker.ts", "src/model/session_worker.ts", "@duckdb/node-api"];
+    assert.deepEqual(never.filter((p) => loaded.has(p)), []);
+  });
+
+  await t.step("a Postgres job to stdout loads postgres.js and never DuckDB", async () => {
+    const query = `select 1 as ride_id, 130 as "PULocationID", 205 as "DOLocationID", 3.66::float8 as trip_distance`;
+    const loaded = await loadedPackages([
+      "batch",
+      "--model",
+      model,
+      "--input",
+      PG_URL,
+      "--query",
+      query,
+      "--output",
+      "-",
+    ]);
+    assert.ok(loaded.has("postgres"));
+    assert.deepEqual(["@duckdb/node-api", "@duckdb/node-bindings", "amqplib"].filter((p) => loaded.has(p)), []);
+  });
+});
+
+/** The files main.ts and src/ load by a computed specifier: `new URL("./x.ts", import.meta.url)`, for lazyImport or a Worker. */
+async function computedModules(): Promise<{ file: string; from: string }[]> {
+  const files = [join(ROOT, "main.ts")];
+  for await (const f of walk(join(ROOT, "src"))) files.push(f);
+  const found: { file: string; from: string }[] = [];
+  for (const from of files) {
+    const text = await Deno.readTextFile(from);
+    if (from.endsWith("lazy_import.ts")) continue;
+    // Every call of the loader must have the shape this test reads (src/lazy_import.ts says so).
+    const calls = [...text.matchAll(/lazyImport</g)].length;
+    const shaped = [...text.matchAll(/lazyImport<[^>]+>\(\s*new URL\("[^"]+", import\.meta\.url\)/g)].length;
+    assert.equal(shaped, calls, `${relative(ROOT, from)}: lazyImport called without new URL("...", import.meta.url)`);
+    for (const m of text.matchAll(/new URL\("([^"]+\.ts)", import\.meta\.url\)/g)) {
+      found.push({ file: relative(ROOT, join(dirname(from), m[1])), from: relative(ROOT, from) });
+    }
+  }
+  return found;
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) yield* walk(path);
+    else if (e.name.endsWith(".ts")) yield path;
+  }
+}
+
+Deno.test("every module loaded by a computed specifier is built in", async (t) => {
+  const modules = await computedModules();
+  const makefile = (await Deno.readTextFile(join(ROOT, "Makefile"))).replace(/\\\n/g, " ");
+  const build = /^build:.*\n((?:\t.*\n)+)/m.exec(makefile)?.[1] ?? "";
+  const compile = build.split("\n").find((l) => l.includes("$(DENO) compile")) ?? "";
+  const lazy = /^LAZY_MODULES :=(.*)$/m.exec(makefile)?.[1].trim().split(/\s+/) ?? [];
+  const included = new Set([
+    ...[...compile.matchAll(/--include (\S+)/g)].map((m) => m[1]),
+    ...(compile.includes("$(addprefix --include ,$(LAZY_MODULES))") ? lazy : []),
+  ]);
+  const dockerfile = (await Deno.readTextFile(join(ROOT, "Dockerfile"))).replace(/\\\n/g, " ");
+  const install = /deno install --entrypoint ([^&\n]+)/.exec(dockerfile)?.[1].trim().split(/\s+/) ?? [];
+
+  await t.step("the loader is found in use (the pattern matches)", () => {
+    assert.ok(modules.some((m) => m.file === "src/commands/batch.ts"), "main.ts's commands");
+    assert.ok(modules.some((m) => m.file === "src/model/onnxruntime_node.ts"), "onnxruntime");
+    assert.ok(compile.includes("main.ts"), "the Makefile's deno compile line");
+    assert.ok(install.includes("main.ts"), "the Dockerfile's deno install line");
+  });
+  for (const { file, from } of modules) {
+    await t.step(`${file} (from ${from})`, async () => {
+      assert.ok((await Deno.stat(join(ROOT, file))).isFile, `${file} exists`);
+      assert.ok(included.has(file), `make build: --include ${file}`);
+      assert.ok(install.includes(file), `Dockerfile: deno install --entrypoint ... ${file}`);
+    });
+  }
+});
