@@ -332,7 +332,12 @@ Deno.test("score serve --log-predictions writes features, outputs, version and r
         return count >= 4;
       }, "the prediction log's rows");
       assert.equal(count, 4);
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      // The rows are visible as soon as their COPY commits, a moment before the log counts them.
+      let metrics = "";
+      await waitUntil(async () => {
+        metrics = await (await fetch(`${server.url}/metrics`)).text();
+        return /^score_prediction_log_written_total 4$/m.test(metrics);
+      }, "the prediction log's count");
       assert.match(metrics, /^score_prediction_log_written_total 4$/m);
       assert.match(metrics, /^score_prediction_log_dropped_total 0$/m);
       assert.equal(await server.stop(), 0);

@@ -77,7 +77,7 @@ Deno.test("listen: slow and idle clients are closed, the excess refused, a slow 
       async () => {
         const held = Array.from({ length: 4 }, () => open(server.port));
         await within(
-          5000,
+          15_000,
           (async () => {
             while (server.stats.open < 4) await new Promise((r) => setTimeout(r, 10));
           })(),

@@ -104,7 +104,7 @@ Deno.test("ModelReloader: stopping it cancels a reload waiting on a store that h
     const started = performance.now();
     await stop();
     assert.ok(performance.now() - started < 5_000, "stopping waited on the store");
-    assert.deepEqual(await reload, [{ model: "model", result: "unchanged", version: opened[0].model.version }]);
+    assert.deepEqual(await reload, [{ model: "m", result: "unchanged", version: opened[0].model.version }]);
   } finally {
     release.resolve();
     http.stall = undefined;
