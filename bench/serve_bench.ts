@@ -9,6 +9,7 @@
  *   `POST /predict` requests (100 distinct rides, cycled);
  * - the same with 100-ride requests, on node:http and with `--listener deno`;
  * - single-ride requests again with `--log-predictions` to Postgres
+ * - single-ride requests again with `--monitor` (drift against January's profile, made by `score profile`)
  *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
  * - single-ride requests again with V8's old space capped
  *   (`DENO_V8_FLAGS=--max-old-space-size=BENCH_HEAP_MB`, 256): what bounds RSS;
@@ -108,6 +109,24 @@ const results: Result[] = [];
     ? await start(join(ROOT, "score"), [...scoreServe, "--log-predictions", `${PG_URL}/${table}`], "logged")
     : undefined;
   await using grpcServe = await start(join(ROOT, "score"), [...scoreServe, "--grpc-port", "0"], "serve_grpc");
+  // Drift monitoring must not slow responses either: the same single-ride run, watched against January's profile.
+  const profile = join(OUT, "serve_bench_profile.json");
+  const made = await new Deno.Command(join(ROOT, "score"), {
+    args: [
+      "profile",
+      "--model",
+      model,
+      "--input",
+      join(ROOT, "data", "green_tripdata_2021-01.parquet"),
+      "--output",
+      profile,
+      "--no-progress",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!made.success) throw new Error("score profile failed: the --monitor run needs its reference");
+  await using monitored = await start(join(ROOT, "score"), [...scoreServe, "--monitor", profile], "serve_monitor");
   const runs: [string, Server, string, string[], number][] = [
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
@@ -118,6 +137,7 @@ const results: Result[] = [];
   ];
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
+  runs.push(["score serve, 1 ride per request, --monitor", monitored, "/predict", single, 1]);
   runs.push([`score serve, 1 ride per request, --max-old-space-size=${HEAP_MB}`, capped, "/predict", single, 1]);
   runs.push([
     `score serve --grpc-port, 1 ride per ModelInfer call (h2load, ${H2_CLIENTS} x ${H2_STREAMS} streams)`,
