@@ -1,5 +1,6 @@
 /** Pearson's chi-squared test of homogeneity between two samples' category counts. */
 import { chiSquaredSf } from "./probability.ts";
+import { total } from "./total.ts";
 
 /** The statistic, its degrees of freedom and p-value. */
 export interface ChiSquaredResult {
@@ -20,12 +21,8 @@ export interface ChiSquaredResult {
  * ```
  */
 export function chiSquaredTest(a: ArrayLike<number>, b: ArrayLike<number>): ChiSquaredResult | null {
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    na += a[i];
-    nb += b[i];
-  }
+  const na = total(a);
+  const nb = total(b);
   if (na === 0 || nb === 0) return null;
   const n = na + nb;
   let statistic = 0;

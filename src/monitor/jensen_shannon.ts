@@ -1,4 +1,5 @@
 /** The Jensen-Shannon distance between two distributions over the same categories. */
+import { total } from "./total.ts";
 
 /**
  * sqrt of the Jensen-Shannon divergence, natural logarithm (SciPy's `scipy.spatial.distance.jensenshannon` with its
@@ -12,12 +13,8 @@
  * ```
  */
 export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): number | null {
-  let sp = 0;
-  let sq = 0;
-  for (let i = 0; i < p.length; i++) {
-    sp += p[i];
-    sq += q[i];
-  }
+  const sp = total(p);
+  const sq = total(q);
   if (sp === 0 || sq === 0) return null;
   let js = 0;
   for (let i = 0; i < p.length; i++) {

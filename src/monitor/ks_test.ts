@@ -4,6 +4,7 @@
  */
 import { kolmogorovSf } from "./probability.ts";
 import type { WeightedValues } from "./quantile_sketch.ts";
+import { walkCdfs } from "./walk_cdfs.ts";
 
 /** The KS statistic (the largest gap between the two CDFs) and its two-sided p-value. */
 export interface KsResult {
@@ -23,28 +24,13 @@ export interface KsResult {
  * ```
  */
 export function ksTest(a: WeightedValues, b: WeightedValues): KsResult | null {
-  const na = total(a.weights);
-  const nb = total(b.weights);
-  if (na === 0 || nb === 0) return null;
-  let i = 0;
-  let j = 0;
-  let ca = 0;
-  let cb = 0;
   let d = 0;
-  while (i < a.values.length || j < b.values.length) {
-    const x = j >= b.values.length || (i < a.values.length && a.values[i] <= b.values[j]) ? a.values[i] : b.values[j];
-    while (i < a.values.length && a.values[i] === x) ca += a.weights[i++];
-    while (j < b.values.length && b.values[j] === x) cb += b.weights[j++];
-    const gap = Math.abs(ca / na - cb / nb);
+  const totals = walkCdfs(a, b, (_x, fa, fb) => {
+    const gap = Math.abs(fa - fb);
     if (gap > d) d = gap;
-  }
+  });
+  if (totals === null) return null;
+  const [na, nb] = totals;
   const en = Math.sqrt((na * nb) / (na + nb));
   return { statistic: d, pValue: kolmogorovSf((en + 0.12 + 0.11 / en) * d) };
-}
-
-/** The sum of the weights. */
-export function total(weights: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < weights.length; i++) n += weights[i];
-  return n;
 }
