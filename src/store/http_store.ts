@@ -9,13 +9,12 @@ import { redact } from "../log.ts";
 import { parseMlmodel } from "./mlflow_model.ts";
 import {
   boundedText,
-  cleanEtag,
+  headedFile,
   METADATA_MAX_BYTES,
   type Remote,
   type RemoteFile,
-  requestSignal,
   storeError,
-  storeFetch,
+  storeRequest,
 } from "./remote.ts";
 
 /**
@@ -80,13 +79,15 @@ export class HttpStore implements Remote {
     const res = await this.#fetch(name, "HEAD");
     if (res.status === 404 && optional) return undefined;
     if (!res.ok) throw storeError(res.status, redact(this.#url(name).href), res.statusText);
-    const size = res.headers.get("content-length");
-    return { name, etag: cleanEtag(res.headers.get("etag")), size: size === null ? undefined : Number(size) };
+    return headedFile(name, res);
   }
 
   #fetch(name: string, method: string): Promise<Response> {
-    const init = { method, headers: this.#headers, signal: requestSignal(this.cancel) };
-    return storeFetch(this.where, () => fetch(this.#url(name), init), this.cancel);
+    return storeRequest(
+      this.where,
+      this.cancel,
+      (signal) => fetch(this.#url(name), { method, headers: this.#headers, signal }),
+    );
   }
 
   /** The URL of a file beside (or, for a directory URL, inside) the model's. */

@@ -38,7 +38,7 @@ export interface Remote {
 export const STORE_TIMEOUT_MS = 30_000;
 
 /** The signal of one metadata request: its timeout, or `cancel`. */
-export function requestSignal(cancel?: AbortSignal): AbortSignal {
+function requestSignal(cancel?: AbortSignal): AbortSignal {
   const timeout = AbortSignal.timeout(STORE_TIMEOUT_MS);
   return cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
 }
@@ -79,6 +79,37 @@ export async function storeFetch(
   } catch (err) {
     throw failure(err, where, cancel, (why) => `Cannot reach the model store for ${where}: ${why}`);
   }
+}
+
+/**
+ * Runs one metadata request to a store (see {@linkcode storeFetch}), bounded by {@linkcode STORE_TIMEOUT_MS} and
+ * `cancel`: `send` makes the request with the signal it is given.
+ *
+ * @example
+ * ```ts
+ * const res = await storeRequest("https://host/m.onnx", cancel, (signal) => fetch(url, { method: "HEAD", signal }));
+ * ```
+ */
+export function storeRequest(
+  where: string,
+  cancel: AbortSignal | undefined,
+  send: (signal: AbortSignal) => Promise<Response>,
+): Promise<Response> {
+  const signal = requestSignal(cancel);
+  return storeFetch(where, () => send(signal), cancel);
+}
+
+/**
+ * The file a store's answer to a HEAD describes: its ETag and, when given, its length.
+ *
+ * @example
+ * ```ts
+ * headedFile("model.onnx", res); // { name: "model.onnx", etag: "9e10...", size: 1234 }
+ * ```
+ */
+export function headedFile(name: string, res: Response): RemoteFile {
+  const size = res.headers.get("content-length");
+  return { name, etag: cleanEtag(res.headers.get("etag")), size: size === null ? undefined : Number(size) };
 }
 
 /** What a download wrote. */

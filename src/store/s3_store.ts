@@ -11,12 +11,12 @@ import { ModelError } from "../model/mod.ts";
 import {
   boundedText,
   cleanEtag,
+  headedFile,
   METADATA_MAX_BYTES,
   type Remote,
   type RemoteFile,
-  requestSignal,
   storeError,
-  storeFetch,
+  storeRequest,
 } from "./remote.ts";
 import { objectUrl, type S3Config, s3Config } from "./s3_config.ts";
 
@@ -100,16 +100,14 @@ export class S3Store implements Remote {
       throw storeError(res.status, `s3://${this.bucket}/${key}`, detail);
     }
     this.#files.set(name, key);
-    const size = res.headers.get("content-length");
-    return { name, etag: cleanEtag(res.headers.get("etag")), size: size === null ? undefined : Number(size) };
+    return headedFile(name, res);
   }
 
   #request(url: string, method: string): Promise<Response> {
-    const init = { method, signal: requestSignal(this.cancel) };
-    return storeFetch(
+    return storeRequest(
       this.where,
-      () => this.#client ? this.#client.fetch(url, init) : fetch(url, init),
       this.cancel,
+      (signal) => this.#client ? this.#client.fetch(url, { method, signal }) : fetch(url, { method, signal }),
     );
   }
 }
