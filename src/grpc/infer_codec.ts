@@ -63,8 +63,15 @@ export interface InferRequestMessage {
   raw_input_contents?: Uint8Array[];
 }
 
-/** The `contents` field that holds each tensor type's values. */
-const FIELD: Readonly<Record<TensorType, keyof ContentsMessage>> = {
+/**
+ * The `InferTensorContents` field that holds each tensor type's values.
+ *
+ * @example
+ * ```ts
+ * CONTENTS_FIELD.float32; // "fp32_contents"
+ * ```
+ */
+export const CONTENTS_FIELD: Readonly<Record<TensorType, keyof ContentsMessage>> = {
   bool: "bool_contents",
   int8: "int_contents",
   int16: "int_contents",
@@ -146,7 +153,7 @@ export function encodeInferResponse(result: InferenceResult, raw: boolean): Reco
   const outputs = result.outputs.map((t) => {
     const type = TENSOR_TYPES[t.datatype];
     const out: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
-    if (!raw) out.contents = { [FIELD[type]]: contentsOf(t.data, type) };
+    if (!raw) out.contents = { [CONTENTS_FIELD[type]]: contentsOf(t.data, type) };
     return out;
   });
   const body: Record<string, unknown> = {
@@ -164,7 +171,7 @@ function hasContents(c: ContentsMessage | undefined): boolean {
 }
 
 function fromContents(name: string, type: TensorType, contents: ContentsMessage | undefined): TensorData {
-  const field = FIELD[type];
+  const field = CONTENTS_FIELD[type];
   const values = (contents?.[field] ?? []) as unknown[];
   if (values.length === 0 && hasContents(contents)) {
     throw bad(`Input "${name}" is ${DATATYPES[type]}: its values go in contents.${field}`);

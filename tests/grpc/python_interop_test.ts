@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { CONTENTS_FIELD } from "../../src/grpc/infer_codec.ts";
 import { loadModel, type Model, type TensorType } from "../../src/model/mod.ts";
 import { DATATYPES } from "../../src/serving/oip.ts";
 import { jsonText, parseJson } from "../../src/value_codec.ts";
@@ -51,21 +52,6 @@ async function peer(target: string, calls: unknown[]): Promise<PeerOutcome[]> {
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   return text.trimEnd().split("\n").map((l) => JSON.parse(l));
 }
-
-const FIELDS: Record<TensorType, string> = {
-  bool: "bool_contents",
-  int8: "int_contents",
-  int16: "int_contents",
-  int32: "int_contents",
-  int64: "int64_contents",
-  uint8: "uint_contents",
-  uint16: "uint_contents",
-  uint32: "uint_contents",
-  uint64: "uint64_contents",
-  float32: "fp32_contents",
-  float64: "fp64_contents",
-  string: "bytes_contents",
-};
 
 /** The model's input tensors for these rows: name, datatype, shape and the values, row-major. */
 function tensors(model: Model, rows: Record<string, unknown>[]) {
@@ -197,7 +183,7 @@ Deno.test("gRPC from Python: every model answers as REST and score batch do, bit
             name: x.name,
             datatype: DATATYPES[x.type],
             shape: x.shape.map(String),
-            contents: { [FIELDS[x.type]]: x.values.map((v) => protoJson(v, x.type)) },
+            contents: { [CONTENTS_FIELD[x.type]]: x.values.map((v) => protoJson(v, x.type)) },
           })),
         };
         const raw = {
@@ -230,7 +216,7 @@ Deno.test("gRPC from Python: every model answers as REST and score batch do, bit
           const fromBatch = batchRows.flatMap((row) => o.columns.map((col) => canonical(row[col], o.type)));
           const fromRest = rest.outputs[k].data.map((v: unknown) => canonical(v, o.type));
           const typedOut = g.response.outputs[k];
-          const fromTyped = (typedOut.contents?.[FIELDS[o.type]] ?? []).map((v: unknown) =>
+          const fromTyped = (typedOut.contents?.[CONTENTS_FIELD[o.type]] ?? []).map((v: unknown) =>
             canonical(o.type === "string" ? Buffer.from(v as string, "base64").toString("utf8") : v, o.type)
           );
           const fromRaw_ = fromRaw(r.response.raw_output_contents[k], o.type).map((v) => canonical(v, o.type));
