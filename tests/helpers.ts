@@ -2,6 +2,7 @@
  * What many tests share: where things are, random names for tables and
  * queues, and running the real `./score` launcher.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -72,6 +73,29 @@ export async function runScore(
   }).output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Runs `score profile` of the linear ride model over `input` (the pickup and drop-off zones categorical) into the
+ * reference `output`, failing the test when it fails.
+ *
+ * @example
+ * ```ts
+ * await profileRides(join(DATA, "green_tripdata_2021-01.parquet"), join(dir.path, "reference.json"));
+ * ```
+ */
+export async function profileRides(input: string, output: string): Promise<void> {
+  const run = await runScore([
+    "profile",
+    ...cliArgs({
+      "--model": join(MODELS, "ride-duration-linreg"),
+      "--input": input,
+      "--categorical": "PULocationID,DOLocationID",
+      "--output": output,
+      "--no-progress": true,
+    }),
+  ]);
+  assert.equal(run.code, 0, run.stderr);
 }
 
 /** Parses the JSON log lines of a run's stderr. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliArgs, DATA, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
+import { cliArgs, DATA, logLines, MODELS, profileRides, runScore, tempDir } from "../helpers.ts";
 import { loadRides, PG_URL, withDb } from "../postgres/helpers.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
@@ -33,17 +33,7 @@ Deno.test("score batch --monitor into a file: drift per column, a never-seen cat
   const header = "PULocationID,DOLocationID,trip_distance\n";
   await Deno.writeTextFile(join(dir.path, "reference.csv"), header + reference.join("\n") + "\n");
   await Deno.writeTextFile(join(dir.path, "current.csv"), header + current.join("\n") + "\n");
-  const profile = await runScore([
-    "profile",
-    ...cliArgs({
-      "--model": LINREG,
-      "--input": join(dir.path, "reference.csv"),
-      "--categorical": "PULocationID,DOLocationID",
-      "--output": join(dir.path, "reference.json"),
-      "--no-progress": true,
-    }),
-  ]);
-  assert.equal(profile.code, 0, profile.stderr);
+  await profileRides(join(dir.path, "reference.csv"), join(dir.path, "reference.json"));
   const run = await runScore(["batch", "--model", LINREG, "--no-progress", "--input", join(dir.path, "current.csv")], {
     env: {
       SCORE_OUTPUT: join(dir.path, "predictions.jsonl"),
@@ -105,17 +95,7 @@ Deno.test("score batch --monitor into a file: drift per column, a never-seen cat
 Deno.test("score batch --monitor into Postgres: a row per column and day, replaced on a rerun, shards apart", async (t) => {
   await using dir = await tempDir();
   const reference = join(dir.path, "reference.json");
-  const profile = await runScore([
-    "profile",
-    ...cliArgs({
-      "--model": LINREG,
-      "--input": join(DATA, "green_tripdata_2021-01.parquet"),
-      "--categorical": "PULocationID,DOLocationID",
-      "--output": reference,
-      "--no-progress": true,
-    }),
-  ]);
-  assert.equal(profile.code, 0, profile.stderr);
+  await profileRides(join(DATA, "green_tripdata_2021-01.parquet"), reference);
   await withDb(["rides", "preds", "drift"], async ({ sql }, [rides, preds, drift]) => {
     await loadRides(rides);
     const day = (at: string, ...more: string[]) =>

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliArgs, DATA, MODELS, ROOT, runScore, tempDir } from "../helpers.ts";
+import { cliArgs, DATA, MODELS, profileRides, ROOT, runScore, tempDir } from "../helpers.ts";
 import { loadRides, PG_URL, withDb } from "../postgres/helpers.ts";
 import { Registry } from "../../src/metrics/mod.ts";
 import { DatasetProfile } from "../../src/monitor/mod.ts";
@@ -24,17 +24,7 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
   const dashboard = JSON.parse(await Deno.readTextFile(join(ROOT, "docs", "grafana", "score-drift.json")));
   await using dir = await tempDir();
   const reference = join(dir.path, "reference.json");
-  const profile = await runScore([
-    "profile",
-    ...cliArgs({
-      "--model": LINREG,
-      "--input": join(DATA, "green_tripdata_2021-01.parquet"),
-      "--categorical": "PULocationID,DOLocationID",
-      "--output": reference,
-      "--no-progress": true,
-    }),
-  ]);
-  assert.equal(profile.code, 0, profile.stderr);
+  await profileRides(join(DATA, "green_tripdata_2021-01.parquet"), reference);
   await withDb(["rides", "preds", "drift"], async ({ sql }, [rides, preds, drift]) => {
     await loadRides(rides);
     const run = await runScore([
