@@ -9,7 +9,7 @@ import { connect, type Socket } from "node:net";
 import { logLines, MODELS, runScore, waitUntil } from "../helpers.ts";
 import { PG_URL, withDb } from "../postgres/helpers.ts";
 import { COURSE_RIDE, CUSTOMER } from "../http/requests.ts";
-import { requestsInFlight, startServer } from "./serve_process.ts";
+import { requestsInFlight, type Server, startServer } from "./serve_process.ts";
 import { atTerminal } from "./terminal.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
@@ -23,6 +23,40 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
     headers: { "content-type": "application/json", ...headers },
   });
   return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+/**
+ * Opens idle connections past the descriptor limit (the kernel completes them, the process cannot accept them all)
+ * into `sockets`, until the server logs that it cannot accept.
+ */
+async function exhaustDescriptors(server: Server, sockets: Socket[]): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    sockets.push(socket);
+  }
+  await waitUntil(() => server.lines.some((l) => l.includes("cannot accept")), "the accept failure log line", 30_000);
+}
+
+/** Waits until the server answers a ride on /predict with a 200 (once the descriptors are given back). */
+async function predictsAgain(server: Server): Promise<void> {
+  let status = 0;
+  await waitUntil(
+    async () => {
+      try {
+        const res = await fetch(`${server.url}/predict`, {
+          method: "POST",
+          body: JSON.stringify(COURSE_RIDE),
+          signal: AbortSignal.timeout(1000),
+        });
+        status = res.status;
+        await res.body?.cancel();
+      } catch { /* not yet */ }
+      return status === 200;
+    },
+    "a 200 after the descriptors are back",
+    30_000,
+  );
 }
 
 Deno.test("score serve answers over real HTTP", async (t) => {
@@ -397,32 +431,10 @@ Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail wit
     return Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
   };
   try {
-    // Idle connections past the descriptor limit: the kernel completes them, the process cannot accept them all.
-    for (let i = 0; i < 400; i++) {
-      const socket = connect(server.port, "127.0.0.1");
-      socket.on("error", () => {});
-      sockets.push(socket);
-    }
-    await waitUntil(() => server.lines.some((l) => l.includes("cannot accept")), "the accept failure log line", 30_000);
+    await exhaustDescriptors(server, sockets);
     for (const s of sockets) s.destroy();
     // Once the descriptors are given back, a new request is answered.
-    let status = 0;
-    await waitUntil(
-      async () => {
-        try {
-          const res = await fetch(`${server.url}/predict`, {
-            method: "POST",
-            body: JSON.stringify(COURSE_RIDE),
-            signal: AbortSignal.timeout(1000),
-          });
-          status = res.status;
-          await res.body?.cancel();
-        } catch { /* not yet */ }
-        return status === 200;
-      },
-      "a 200 after the descriptors are back",
-      30_000,
-    );
+    await predictsAgain(server);
     assert.ok(await value("score_http_accept_errors_total") > 0);
     assert.equal(server.lines.filter((l) => l.includes("cannot accept")).length, 1, "logged once");
   } finally {
@@ -449,36 +461,14 @@ Deno.test("score serve --listener deno under ulimit -n 256: at EMFILE it logs on
         body.slice(0, half),
     );
     await requestsInFlight(server, 1);
-    // Idle connections past the descriptor limit: the kernel completes them, the process cannot accept them all.
-    for (let i = 0; i < 400; i++) {
-      const socket = connect(server.port, "127.0.0.1");
-      socket.on("error", () => {});
-      sockets.push(socket);
-    }
-    await waitUntil(() => server.lines.some((l) => l.includes("cannot accept")), "the accept failure log line", 30_000);
+    await exhaustDescriptors(server, sockets);
     inFlight.write(body.slice(half));
     await waitUntil(() => answer.includes("}"), "the answer to the request in flight", 30_000);
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(answer, /"duration":26\.43883355119793/);
     for (const s of sockets) s.destroy();
     // Once the descriptors are given back, a new request is answered by the listener opened anew.
-    let status = 0;
-    await waitUntil(
-      async () => {
-        try {
-          const res = await fetch(`${server.url}/predict`, {
-            method: "POST",
-            body,
-            signal: AbortSignal.timeout(1000),
-          });
-          status = res.status;
-          await res.body?.cancel();
-        } catch { /* not yet */ }
-        return status === 200;
-      },
-      "a 200 after the descriptors are back",
-      30_000,
-    );
+    await predictsAgain(server);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.ok(Number(/^score_http_accept_errors_total (\d+)/m.exec(metrics)?.[1]) > 0, metrics);
     const emfile = server.lines.filter((l) => l.includes("cannot accept"));
