@@ -27,6 +27,19 @@ const BASE: BatchFlags = {
 };
 const PG = "postgres://app@db:5432/rides";
 
+/** The plan of a daily backfill of a CSV from 2021-02-01 up to `to`, a file per window. */
+function dailyBackfill(to: string) {
+  return planBatch({
+    ...BASE,
+    input: "i.csv",
+    output: "out/{window}.csv",
+    backfill: true,
+    period: "day",
+    from: "2021-02-01",
+    to,
+  });
+}
+
 Deno.test("planBatch refuses what cannot run, naming the flags", async (t) => {
   const cases: [string, Partial<BatchFlags>, RegExp][] = [
     ["no input", { output: "o.csv" }, /--input is required/],
@@ -82,15 +95,7 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
     ]]);
   });
   await t.step("a backfill: one window per period of the range", () => {
-    const plan = planBatch({
-      ...BASE,
-      input: "i.csv",
-      output: "out/{window}.csv",
-      backfill: true,
-      period: "day",
-      from: "2021-02-01",
-      to: "2021-02-04",
-    });
+    const plan = dailyBackfill("2021-02-04");
     assert.equal(plan.windows.length, 3);
   });
   await t.step("a shard of a Postgres job keeps its key in the output and shares one transaction", () => {
@@ -140,15 +145,7 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
     }
   });
   await t.step("windowPath: {window} becomes the window's label", () => {
-    const plan = planBatch({
-      ...BASE,
-      input: "i.csv",
-      output: "out/{window}.csv",
-      backfill: true,
-      period: "day",
-      from: "2021-02-01",
-      to: "2021-02-03",
-    });
+    const plan = dailyBackfill("2021-02-03");
     assert.deepEqual(plan.windows.map((w) => windowPath(plan, w, "out/{window}.csv")), [
       "out/2021-02-01.csv",
       "out/2021-02-02.csv",
