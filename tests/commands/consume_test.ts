@@ -42,6 +42,22 @@ async function exchangesFor(broker: TestBroker, models: string[], eventsPrefix =
   return { events, predictionExchange, predictions };
 }
 
+/**
+ * The exchanges of the linear model's events and of its predictions, with nothing bound to the latter, and the
+ * flags that consume the one into the other.
+ */
+async function unboundExchanges(broker: TestBroker) {
+  const events = await broker.exchange("rides");
+  const predictionExchange = await broker.exchange("predictions");
+  defaults(broker, "ride-duration-linreg", events);
+  const flags = {
+    "--model": "ride-duration-linreg",
+    "--exchange": events,
+    "--prediction-exchange": predictionExchange,
+  };
+  return { events, predictionExchange, flags };
+}
+
 Deno.test("score consume --help and usage errors", async (t) => {
   await t.step("--help lists the flags", async () => {
     const { code, stdout } = await runScore(["consume", "--help"]);
@@ -393,18 +409,10 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     "nothing bound to the prediction exchange yet: the predictions wait in <exchange>.<model>, none dead-lettered",
     async () => {
       await using broker = await TestBroker.open();
-      const events = await broker.exchange("rides");
-      const predictionExchange = await broker.exchange("predictions"); // nothing bound
-      defaults(broker, "ride-duration-linreg", events);
+      const { events, predictionExchange, flags } = await unboundExchanges(broker);
       const kept = `${predictionExchange}.ride-duration-linreg`;
       broker.track({ queues: [kept] });
-      const c = new Consumer([
-        ...cliArgs({
-          "--model": "ride-duration-linreg",
-          "--exchange": events,
-          "--prediction-exchange": predictionExchange,
-        }),
-      ]);
+      const c = new Consumer(cliArgs(flags));
       try {
         assert.equal((await c.waitForLog("consumer starting")).prediction_queue, kept);
         await c.waitForLog("consuming");
@@ -424,17 +432,8 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     "--no-prediction-queue and nothing bound: a warning at start, events dead-lettered as unroutable, counted",
     async () => {
       await using broker = await TestBroker.open();
-      const events = await broker.exchange("rides");
-      const predictionExchange = await broker.exchange("predictions"); // nothing bound
-      defaults(broker, "ride-duration-linreg", events);
-      const c = new Consumer([
-        ...cliArgs({
-          "--model": "ride-duration-linreg",
-          "--exchange": events,
-          "--prediction-exchange": predictionExchange,
-          "--no-prediction-queue": true,
-        }),
-      ]);
+      const { events, predictionExchange, flags } = await unboundExchanges(broker);
+      const c = new Consumer(cliArgs({ ...flags, "--no-prediction-queue": true }));
       let dead: Awaited<ReturnType<typeof broker.collect>>;
       try {
         const warning = await c.waitForLog(
