@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadModel } from "../../src/model/mod.ts";
+import { loadModel, type Model } from "../../src/model/mod.ts";
 import { MessageHandler } from "../../src/queue/message_handler.ts";
 import type { EventMessage, Verdict } from "../../src/queue/message.ts";
 import { Batcher } from "../../src/serving/batcher.ts";
@@ -29,21 +29,25 @@ function prediction(v: Verdict): Record<string, unknown> {
   return parseJson(jsonText(v.record.prediction)) as Record<string, unknown>;
 }
 
+/** The handler of `model`'s events on the "events" exchange; the features are the whole body unless `paths` say. */
+function handlerFor(model: Model, batcher: Batcher, paths = { featuresPath: "", idPath: "" }): MessageHandler {
+  return new MessageHandler({
+    served: () => ({ batcher, model }),
+    ...paths,
+    predictionExchange: "predictions",
+    routingKey: model.name,
+    deadLetterExchange: "events.dead-letter",
+    deadLetterRoutingKey: `${model.name}.events`,
+  });
+}
+
 Deno.test("consume: every model people bring predicts each event as onnxruntime does", async (t) => {
   for (const c of ALL_CASES) {
     await t.step(c.name, async () => {
       const model = await loadModel(c.path);
       const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
       try {
-        const handler = new MessageHandler({
-          served: () => ({ batcher, model }),
-          featuresPath: "features",
-          idPath: "id",
-          predictionExchange: "predictions",
-          routingKey: model.name,
-          deadLetterExchange: "events.dead-letter",
-          deadLetterRoutingKey: `${model.name}.events`,
-        });
+        const handler = handlerFor(model, batcher, { featuresPath: "features", idPath: "id" });
         const direct = await directRun(model, c.rows);
         for (const [r, row] of c.rows.entries()) {
           const want = { ...expectedJson(model, direct, r), id: r };
@@ -61,15 +65,7 @@ Deno.test("consume: every model people bring predicts each event as onnxruntime 
 Deno.test("consume: a null feeds NaN, a bad value dead-letters naming its column", async () => {
   const model = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
   const batcher = new Batcher(model, { maxBatchSize: 64, maxDelayMs: 1 });
-  const handler = new MessageHandler({
-    served: () => ({ batcher, model }),
-    featuresPath: "",
-    idPath: "",
-    predictionExchange: "predictions",
-    routingKey: model.name,
-    deadLetterExchange: "events.dead-letter",
-    deadLetterRoutingKey: `${model.name}.events`,
-  });
+  const handler = handlerFor(model, batcher);
   try {
     const row = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
     const withNaN = (await directRun(model, [{ ...row, petal_width: NaN }])).get("variable")![0][0];
@@ -87,16 +83,6 @@ Deno.test("consume: a null feeds NaN, a bad value dead-letters naming its column
 
 Deno.test("consume: class labels from the graph in the event body; strict categories dead-letter naming the value", async (t) => {
   const byom = join(FIXTURES, "models", "byom");
-  const handlerFor = (model: Awaited<ReturnType<typeof loadModel>>, batcher: Batcher) =>
-    new MessageHandler({
-      served: () => ({ batcher, model }),
-      featuresPath: "",
-      idPath: "",
-      predictionExchange: "predictions",
-      routingKey: model.name,
-      deadLetterExchange: "events.dead-letter",
-      deadLetterRoutingKey: `${model.name}.events`,
-    });
   const cases: [string, Record<string, unknown>, string, string[]][] = [
     ["svc_strings", { float_input: [1, 0, 0.5] }, "probabilities", ["cat", "dog", "bird"]],
     ["linear_int64_labels", { x: [1, 2, 3] }, "probabilities", ["3", "7", "11"]],
