@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runBatch } from "../../src/batch/run_batch.ts";
+import { type BatchJob, type BatchSummary, runBatch } from "../../src/batch/run_batch.ts";
 import { CannotWriteError, InputError, TooManyRejectsError } from "../../src/errors.ts";
-import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { loadModel, type Model, ModelError } from "../../src/model/mod.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import type { Sink } from "../../src/sinks/sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
@@ -16,6 +16,24 @@ function csvRows(n: number, bad: Record<number, string> = {}): string {
   let text = HEADER;
   for (let r = 0; r < n; r++) text += bad[r] ?? `r${r},0.5,${r}.25,${r},${-r},s${r},${r % 2 === 0}\n`;
   return text;
+}
+
+/** Runs `job` from the file `input` into the file `output`, rejects into the file `rejects`, keeping the ids. */
+async function batchFiles(
+  model: Model,
+  input: string,
+  output: string,
+  rejects: string,
+  job: Omit<BatchJob, "model" | "source" | "sink">,
+): Promise<BatchSummary> {
+  return runBatch({
+    model,
+    source: await openSource(input),
+    sink: createSink(output),
+    rejects: createSink(rejects),
+    keep: ["id"],
+    ...job,
+  });
 }
 
 async function jsonl(path: string): Promise<Record<string, unknown>[]> {
@@ -93,12 +111,7 @@ Deno.test("runBatch", async (t) => {
       const output = join(dir.path, "bad_out.csv");
       const rejects = join(dir.path, "rejects.jsonl");
       const seen: number[] = [];
-      const summary = await runBatch({
-        model,
-        source: await openSource(input),
-        sink: createSink(output),
-        rejects: createSink(rejects),
-        keep: ["id"],
+      const summary = await batchFiles(model, input, output, rejects, {
         batchSize: 5,
         onReject: (row) => seen.push(row),
       });
@@ -272,14 +285,7 @@ Deno.test("runBatch: a row onnxruntime fails on is rejected alone with its messa
           const input = join(dir.path, "in.csv");
           await Deno.writeTextFile(input, "id,x\n" + xs.map((x, i) => `r${i + 1},${x}\n`).join(""));
           const output = join(dir.path, "out.jsonl"), rejects = join(dir.path, "rejects.jsonl");
-          const summary = await runBatch({
-            model,
-            source: await openSource(input),
-            sink: createSink(output),
-            rejects: createSink(rejects),
-            keep: ["id"],
-            batchSize,
-          });
+          const summary = await batchFiles(model, input, output, rejects, { batchSize });
           const good = xs.map((x, i) => [`r${i + 1}`, 10 * x]).filter((_, i) => !bad.includes(i + 1));
           assert.deepEqual((await jsonl(output)).map((r) => [r.id, r.y]), good);
           const rejected = await jsonl(rejects);
