@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CategoricalProfile, DatasetProfile, NumericProfile } from "../../src/monitor/mod.ts";
-import { logLines, runScore, tempDir } from "../helpers.ts";
+import { cliArgs, logLines, runScore, tempDir } from "../helpers.ts";
 
 const HEADER = "PULocationID,DOLocationID,trip_distance";
 const ROWS = [
@@ -18,6 +18,20 @@ const ROWS = [
   "41,42,2.2",
 ];
 
+/** Runs `score profile` of the linear ride model over `input`, the `categorical` columns so, into `output`. */
+function runProfile(input: string, categorical: string, output: string) {
+  return runScore([
+    "profile",
+    ...cliArgs({
+      "--model": "ride-duration-linreg",
+      "--input": input,
+      "--categorical": categorical,
+      "--output": output,
+      "--no-progress": true,
+    }),
+  ]);
+}
+
 Deno.test("score profile: a reference of inputs and predictions", async (t) => {
   await using dir = await tempDir();
   const input = join(dir.path, "rides.csv");
@@ -27,18 +41,7 @@ Deno.test("score profile: a reference of inputs and predictions", async (t) => {
     "each input column and the prediction, as the rows and score batch's predictions give them",
     async () => {
       const output = join(dir.path, "reference.json");
-      const run = await runScore([
-        "profile",
-        "--model",
-        "ride-duration-linreg",
-        "--input",
-        input,
-        "--categorical",
-        "PULocationID,DOLocationID",
-        "--output",
-        output,
-        "--no-progress",
-      ]);
+      const run = await runProfile(input, "PULocationID,DOLocationID", output);
       assert.equal(run.code, 0, run.stderr);
       const done = logLines(run.stderr).find((l) => l.msg === "profile done")!;
       assert.deepEqual([done.read, done.predicted, done.rejected, done.columns], [6, 5, 1, 4]);
@@ -78,17 +81,7 @@ Deno.test("score profile: a reference of inputs and predictions", async (t) => {
   });
 
   await t.step("a --categorical column the model has not: exit 64, naming it and the model's columns", async () => {
-    const run = await runScore([
-      "profile",
-      "--model",
-      "ride-duration-linreg",
-      "--input",
-      input,
-      "--categorical",
-      "PULocationId",
-      "--output",
-      join(dir.path, "never.json"),
-    ]);
+    const run = await runProfile(input, "PULocationId", join(dir.path, "never.json"));
     assert.equal(run.code, 64);
     assert.match(run.stderr, /--categorical: model \\"ride-duration-linreg\\" has no column \\"PULocationId\\"/);
     assert.match(
