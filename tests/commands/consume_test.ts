@@ -42,6 +42,11 @@ async function exchangesFor(broker: TestBroker, models: string[], eventsPrefix =
   return { events, predictionExchange, predictions };
 }
 
+/** The flags that consume `model`'s events from `events` into `predictionExchange`. */
+function consumeFlags(model: string, events: string, predictionExchange: string) {
+  return { "--model": model, "--exchange": events, "--prediction-exchange": predictionExchange };
+}
+
 /**
  * The exchanges of the linear model's events and of its predictions, with nothing bound to the latter, and the
  * flags that consume the one into the other.
@@ -50,12 +55,7 @@ async function unboundExchanges(broker: TestBroker) {
   const events = await broker.exchange("rides");
   const predictionExchange = await broker.exchange("predictions");
   defaults(broker, "ride-duration-linreg", events);
-  const flags = {
-    "--model": "ride-duration-linreg",
-    "--exchange": events,
-    "--prediction-exchange": predictionExchange,
-  };
-  return { events, predictionExchange, flags };
+  return { events, predictionExchange, flags: consumeFlags("ride-duration-linreg", events, predictionExchange) };
 }
 
 Deno.test("score consume --help and usage errors", async (t) => {
@@ -232,9 +232,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const args = [
       ...cliArgs({
-        "--model": "ride-duration-linreg",
-        "--exchange": events,
-        "--prediction-exchange": predictionExchange,
+        ...consumeFlags("ride-duration-linreg", events, predictionExchange),
         "--prefetch": 20,
       }),
     ];
@@ -464,9 +462,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const c = new Consumer([
       ...cliArgs({
-        "--model": "ride-duration-linreg",
-        "--exchange": events,
-        "--prediction-exchange": predictionExchange,
+        ...consumeFlags("ride-duration-linreg", events, predictionExchange),
         "--metrics-port": 0,
       }),
     ]);
@@ -606,9 +602,7 @@ Deno.test("score consume --monitor: the drift of the events over a sliding windo
   await Deno.writeTextFile(profile, JSON.stringify(reference));
   const c = new Consumer([
     ...cliArgs({
-      "--model": "ride-duration-linreg",
-      "--exchange": events,
-      "--prediction-exchange": predictionExchange,
+      ...consumeFlags("ride-duration-linreg", events, predictionExchange),
       "--metrics-port": 0,
       "--monitor": profile,
       "--monitor-period": 1,
