@@ -118,9 +118,7 @@ export function columnDrift(
     out.ks_statistic = ks.statistic;
     out.ks_p_value = ks.pValue;
     out.wasserstein_normed = w / Math.max(reference.std ?? 0, MIN_SPREAD);
-    out.score = large ? out.wasserstein_normed : ks.pValue;
-    out.drifted = large ? out.score >= thresholds.wasserstein : out.score < thresholds.pValue;
-    return out;
+    return decide(out, large, out.wasserstein_normed, ks.pValue);
   }
   if (reference instanceof CategoricalProfile && current instanceof CategoricalProfile) {
     const method: DriftMethod = large ? "jensen_shannon" : "chi_squared";
@@ -139,11 +137,19 @@ export function columnDrift(
     out.jensen_shannon = js;
     out.chi_squared = chi.statistic;
     out.chi_squared_p_value = chi.pValue;
-    out.score = large ? js : chi.pValue;
-    out.drifted = large ? js >= thresholds.jensenShannon : chi.pValue < thresholds.pValue;
-    return out;
+    return decide(out, large, js, chi.pValue);
   }
   throw new RangeError(`cannot compare a ${reference.kind} reference with a ${current.kind} window`);
+}
+
+/**
+ * Sets the verdict of `out`, whose `threshold` is the deciding test's: with a large reference the distance decides,
+ * drifting at or above it; else the p-value, drifting below it.
+ */
+function decide(out: ColumnDrift, large: boolean, distance: number, pValue: number): ColumnDrift {
+  out.score = large ? distance : pValue;
+  out.drifted = large ? distance >= out.threshold : pValue < out.threshold;
+  return out;
 }
 
 /**
