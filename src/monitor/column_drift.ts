@@ -98,15 +98,18 @@ export function columnDrift(
     mean: null,
     reference_mean: null,
   };
+  // Every statistic null and not drifted, until both sides have values.
+  const undecided = (kind: ColumnDrift["kind"], method: DriftMethod, threshold: number): ColumnDrift => ({
+    ...base,
+    kind,
+    method,
+    threshold,
+    score: null,
+    drifted: false,
+  });
   if (reference instanceof NumericProfile && current instanceof NumericProfile) {
-    const method: DriftMethod = large ? "wasserstein" : "ks";
     const out: ColumnDrift = {
-      ...base,
-      kind: "numeric",
-      method,
-      threshold: large ? thresholds.wasserstein : thresholds.pValue,
-      score: null,
-      drifted: false,
+      ...undecided("numeric", large ? "wasserstein" : "ks", large ? thresholds.wasserstein : thresholds.pValue),
       mean: current.values > 0 ? current.mean : null,
       reference_mean: reference.values > 0 ? reference.mean : null,
     };
@@ -121,15 +124,11 @@ export function columnDrift(
     return decide(out, large, out.wasserstein_normed, ks.pValue);
   }
   if (reference instanceof CategoricalProfile && current instanceof CategoricalProfile) {
-    const method: DriftMethod = large ? "jensen_shannon" : "chi_squared";
-    const out: ColumnDrift = {
-      ...base,
-      kind: "categorical",
-      method,
-      threshold: large ? thresholds.jensenShannon : thresholds.pValue,
-      score: null,
-      drifted: false,
-    };
+    const out = undecided(
+      "categorical",
+      large ? "jensen_shannon" : "chi_squared",
+      large ? thresholds.jensenShannon : thresholds.pValue,
+    );
     const [p, q] = alignCounts(reference, current);
     const js = jensenShannon(p, q);
     const chi = chiSquaredTest(p, q);
