@@ -12,7 +12,7 @@ import { InputError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import { rowsToColumns } from "../rows.ts";
 import { isJsonObject } from "../value_codec.ts";
-import { predictionJson } from "../sinks/mod.ts";
+import { predictionJson } from "../serving/prediction_json.ts";
 import type { RowsRequest } from "../serving/data_plane.ts";
 
 /** Which of the three shapes a request used. */

@@ -8,7 +8,7 @@
 import { describeError, InputError } from "../errors.ts";
 import type { Prediction } from "../model/mod.ts";
 import { jsonText, parseJson } from "../value_codec.ts";
-import { type JsonOutput, predictionJson } from "../sinks/mod.ts";
+import { type JsonOutput, predictionJson } from "../serving/prediction_json.ts";
 import { dotPath } from "./dot_path.ts";
 import type {
   EventMessage,

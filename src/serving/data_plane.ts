@@ -15,7 +15,7 @@ import { NotFoundError, UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import type { LoggedPrediction } from "./prediction_log.ts";
 import type { TensorType } from "../model/mod.ts";
-import { predictionJson } from "../sinks/mod.ts";
+import { predictionJson } from "./prediction_json.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import {
   inferColumns,

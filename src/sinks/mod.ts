@@ -11,7 +11,6 @@
 export { checkTarget, createSink } from "./create_sink.ts";
 export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
-export { type JsonOutput, predictionJson } from "./prediction_json.ts";
 export type { Sink } from "./sink.ts";
 export { writeAll } from "./write_all.ts";
 export { writeWhole } from "./write_whole.ts";
