@@ -38,11 +38,13 @@ LAZY_MODULES := \
   src/commands/profile.ts \
   src/commands/publish.ts \
   src/commands/serve.ts \
+  src/commands/serve_workers.ts \
   src/duckdb/duckdb_node_api.ts \
   src/grpc/mod.ts \
   src/http/create_app.ts \
   src/http/listen.ts \
   src/http/listen_deno.ts \
+  src/http/listen_guarded.ts \
   src/inspect/mod.ts \
   src/model/onnxruntime_node.ts \
   src/model/session_worker.ts \
@@ -86,6 +88,7 @@ build: ## dist/score for linux-x64
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
 	  $(addprefix --include ,$(LAZY_MODULES)) \
 	  --include src/grpc/grpc_predict_v2.proto \
+	  --include src/commands/serve_worker.ts \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts

@@ -54,6 +54,11 @@ export const log = {
   setFormat: (to: Format) => {
     format = to;
   },
+  /** The format and lowest level now, for a worker thread to log as this one does. */
+  settings: (): { format: Format; level: Level } => ({
+    format,
+    level: LOG_LEVELS.find((l) => ORDER[l] === threshold) ?? "info",
+  }),
 };
 
 /** A bare word stays bare in a text line; anything else is quoted as JSON, so a line still reads back unambiguously. */

@@ -2,8 +2,11 @@
  * `score serve`: the composition root of the web service. It reads flags,
  * loads the models, opens the prediction log, builds the HTTP app (and,
  * with `--grpc-port`, the gRPC service over the same data plane), listens
- * (`--listener node`, src/http/listen.ts: timeouts and a connection cap; or
- * `--listener deno`, src/http/listen_deno.ts: faster, for behind a proxy),
+ * (`--listener guarded`, the default, src/http/listen_guarded.ts: Deno's HTTP
+ * server with timeouts and a connection cap; `--listener node`,
+ * src/http/listen.ts: node:http with the same; or `--listener deno`,
+ * src/http/listen_deno.ts: bare Deno.serve, for behind a proxy), in
+ * `--workers` threads (src/commands/serve_workers.ts) or this one,
  * and on SIGTERM/SIGINT drains: readiness turns false
  * while requests are still served for `--drain-delay` (so a load balancer
  * or Kubernetes sees it and stops routing), then the listener closes,
@@ -30,6 +33,9 @@ import type * as CreateApp from "../http/create_app.ts";
 import type { ConnectionStats, HttpListener } from "../http/listen.ts";
 import type * as Listen from "../http/listen.ts";
 import type * as ListenDeno from "../http/listen_deno.ts";
+import type * as ListenGuarded from "../http/listen_guarded.ts";
+import type * as ServeWorkers from "./serve_workers.ts";
+import { usableCpus } from "../cli/usable_cpus.ts";
 // The file, not listen.ts: the flag table shows the default without loading the listener.
 import { defaultMaxConnections } from "../http/max_connections.ts";
 import { bearerToken } from "../http/bearer_token.ts";
@@ -53,7 +59,7 @@ import { VERSION } from "../version.ts";
 import type * as BatchMonitor from "./batch_monitor.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
-interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
+export interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
   model: string[];
   host: string;
   port: number;
@@ -69,9 +75,22 @@ interface ServeFlags extends OnlineFlags, ServiceMonitorFlags {
   bodyTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
-  listener: "node" | "deno";
+  listener: "guarded" | "node" | "deno";
   grpcPort?: number;
   grpcMaxMessageBytes: number;
+  workers: number;
+}
+
+/** How a worker thread of `--workers` runs the service (src/commands/serve_workers.ts). */
+export interface WorkerHooks {
+  /** Told the port once listening (shared by every worker: SO_REUSEPORT), and gRPC's if this worker serves it. */
+  listening(port: number, grpcPort?: number): void;
+  /** Given the worker's metrics, to serve the sum of every worker's on /metrics. */
+  metrics(metrics: Metrics): void;
+  /** Aborted (with an `InterruptedError`) when the main thread gets SIGTERM/SIGINT: then this worker drains. */
+  stop: AbortSignal;
+  /** The worker's number, logged. */
+  index: number;
 }
 
 /**
@@ -146,10 +165,10 @@ export function serveCommand(): Command {
     ),
     envOption(
       "--listener <listener>",
-      "node: node:http with the timeouts and connection cap below; deno: Deno.serve, ~1.5x the throughput but " +
-        "none of them (the four flags below are then refused), only behind a proxy that times out slow clients " +
-        "and caps connections",
-      { env: "SCORE_LISTENER", choices: ["node", "deno"], default: "node" },
+      "guarded: Deno's HTTP server on connections it accepts itself, with the timeouts and connection cap below; " +
+        "node: node:http with the same, ~1/2 the throughput; deno: bare Deno.serve, none of them (the four flags " +
+        "below are then refused), only behind a proxy that times out slow clients and caps connections",
+      { env: "SCORE_LISTENER", choices: ["guarded", "node", "deno"], default: "guarded" },
     ),
     envOption("--headers-timeout <seconds>", "close a connection whose request headers do not arrive in time", {
       env: "SCORE_HEADERS_TIMEOUT",
@@ -171,6 +190,12 @@ export function serveCommand(): Command {
       "most open connections; past it new ones are closed at once (default: half the open-files limit)",
       { env: "SCORE_MAX_CONNECTIONS", parse: wholeNumber(1), default: defaultMaxConnections() },
     ),
+    envOption(
+      "--workers <n>",
+      "threads that each load the models and serve on the one port; /metrics sums them; --grpc-port is served " +
+        "by the first (default: the CPUs this process may use, a cgroup CPU quota included)",
+      { env: "SCORE_WORKERS", parse: wholeNumber(1), default: usableCpus() },
+    ),
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
     ...serviceMonitorOptions(),
@@ -181,6 +206,18 @@ export function serveCommand(): Command {
 /** Opens the models and the prediction log, serves until a signal, closes them. */
 async function run(flags: ServeFlags, command: CommandType): Promise<void> {
   if (flags.listener === "deno") refuseNodeOnly(command);
+  const late = flags.workers > 1
+    ? await (await lazyImport<typeof ServeWorkers>(new URL("./serve_workers.ts", import.meta.url))).serveWorkers(flags)
+    : await runServe(flags);
+  // Requests still running past --shutdown-timeout would keep the process alive.
+  if (late) Deno.exit(0);
+}
+
+/**
+ * The service in this thread: opens the models and the prediction log, serves until a signal, closes them;
+ * true when the drain timed out. A worker of `--workers` runs it with `hooks`.
+ */
+export async function runServe(flags: ServeFlags, hooks?: WorkerHooks): Promise<boolean> {
   // The model's, the web app's and the log's code load once the flags are checked: `score serve --help` loads none.
   const [{ openModel }, { DataPlane }] = await Promise.all([
     lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
@@ -221,17 +258,16 @@ async function run(flags: ServeFlags, command: CommandType): Promise<void> {
       isReady: () => readiness.ready,
       observe: flags.monitor === undefined ? undefined : (...args) => monitor.watch?.observe(...args),
     });
-    late = await serve(plane, opened, predictions, readiness, monitor, flags);
+    late = await serve(plane, opened, predictions, readiness, monitor, flags, hooks);
   } finally {
     await predictions?.close();
     if (plane !== undefined) await plane.close();
     else for (const { model } of opened) await model.close();
   }
-  // Requests still running past --shutdown-timeout would keep the process alive.
-  if (late) Deno.exit(0);
+  return late;
 }
 
-/** The flags only node:http's listener honours. */
+/** The flags the guarded and node:http listeners honour, and bare Deno.serve cannot. */
 const NODE_ONLY = ["headersTimeout", "bodyTimeout", "keepAliveTimeout", "maxConnections"];
 
 /** With `--listener deno`, a node-only flag given (or its variable set) would silently do nothing: refused. */
@@ -242,7 +278,7 @@ function refuseNodeOnly(command: CommandType): void {
     const option = command.options.find((o) => o.attributeName() === name)!;
     const given = source === "env" ? `${option.envVar} (${option.long})` : option.long;
     throw new UsageError(
-      `${given} applies to --listener node only: Deno.serve has no such setting (put it in the reverse proxy)`,
+      `${given} applies to --listener guarded or node only: bare Deno.serve has no such setting (put it in the reverse proxy)`,
     );
   }
 }
@@ -260,6 +296,7 @@ async function serve(
   readiness: { ready: boolean },
   monitor: { watch?: DriftWatch },
   flags: ServeFlags,
+  hooks?: WorkerHooks,
 ): Promise<boolean> {
   const models = plane.models;
   const [{ Metrics }, { AccessLog }, { ModelReloader }, { observePlane, RequestEnvelope }] = await Promise.all([
@@ -269,6 +306,7 @@ async function serve(
     lazyImport<typeof Envelope>(new URL("../serving/envelope.ts", import.meta.url)),
   ]);
   const metrics = new Metrics();
+  hooks?.metrics(metrics);
   if (predictions !== undefined) {
     const p = predictions;
     metrics.addCounter({
@@ -313,7 +351,7 @@ async function serve(
   observePlane(metrics, plane);
   let listeners: Listeners;
   try {
-    listeners = await startListeners(plane, envelope, flags);
+    listeners = await startListeners(plane, envelope, flags, hooks !== undefined);
   } catch (err) {
     watch?.stop();
     throw err;
@@ -327,9 +365,15 @@ async function serve(
   });
   const hostname = server.hostname;
   // Before "listening": a signal sent as soon as that line shows is a drain, not the default exit.
-  const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
+  // A worker stops when the main thread, which has the signal handlers, tells it to.
+  const interrupt = hooks
+    ? { signal: hooks.stop, dispose() {} }
+    : listenForInterrupt({ stopping: "readiness off; draining" });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  log.info("listening", {
+  hooks?.listening(server.port, grpc?.port);
+  // Each worker logs its own line; the main thread logs "listening" once they all listen.
+  log.info(hooks ? "worker listening" : "listening", {
+    worker: hooks?.index,
     url: `http://${host}:${server.port}`,
     port: server.port,
     grpc_port: grpc?.port,
@@ -337,14 +381,15 @@ async function serve(
     api_key: flags.apiKey ? "required" : "off",
     prediction_log: predictions?.description,
     listener: flags.listener,
-    max_connections: flags.listener === "node" ? flags.maxConnections : undefined,
+    max_connections: flags.listener === "deno" ? undefined : flags.maxConnections,
   });
   const stopReloading = reloader.listen(flags.reloadInterval);
 
   try {
-    const { signal } = await new Promise<InterruptedError>((resolve) =>
-      interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true })
-    );
+    const { signal } = await new Promise<InterruptedError>((resolve) => {
+      if (interrupt.signal.aborted) return resolve(interrupt.signal.reason);
+      interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), { once: true });
+    });
     readiness.ready = false;
     // Ctrl-C at a terminal: no load balancer to warn, and a person waiting.
     const drainDelay = signal === "SIGINT" && pressedAtTerminal() ? 0 : flags.drainDelay;
@@ -380,7 +425,12 @@ interface Listeners {
 }
 
 /** Opens every listener over the data plane and its envelope (the one place serve starts listening). */
-async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags: ServeFlags): Promise<Listeners> {
+async function startListeners(
+  plane: DataPlane,
+  envelope: RequestEnvelope,
+  flags: ServeFlags,
+  reusePort: boolean,
+): Promise<Listeners> {
   const apiKey = flags.apiKey || undefined;
   const { createApp } = await lazyImport<typeof CreateApp>(new URL("../http/create_app.ts", import.meta.url));
   const app = createApp(plane, {
@@ -397,20 +447,25 @@ async function startListeners(plane: DataPlane, envelope: RequestEnvelope, flags
   };
   let http: HttpListener;
   try {
+    const guards = {
+      hostname: flags.host,
+      port: flags.port,
+      headersTimeoutMs: flags.headersTimeout * 1000,
+      bodyTimeoutMs: flags.bodyTimeout * 1000,
+      keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
+      maxConnections: flags.maxConnections,
+      reusePort,
+    };
     // Only the listener in use loads (node:http's brings @hono/node-server).
     http = flags.listener === "deno"
       ? await (await lazyImport<typeof ListenDeno>(new URL("../http/listen_deno.ts", import.meta.url))).listenDeno(
         app.fetch,
-        { hostname: flags.host, port: flags.port },
+        { hostname: flags.host, port: flags.port, reusePort },
       )
-      : await (await lazyImport<typeof Listen>(new URL("../http/listen.ts", import.meta.url))).listen(app.fetch, {
-        hostname: flags.host,
-        port: flags.port,
-        headersTimeoutMs: flags.headersTimeout * 1000,
-        bodyTimeoutMs: flags.bodyTimeout * 1000,
-        keepAliveTimeoutMs: flags.keepAliveTimeout * 1000,
-        maxConnections: flags.maxConnections,
-      });
+      : flags.listener === "node"
+      ? await (await lazyImport<typeof Listen>(new URL("../http/listen.ts", import.meta.url))).listen(app.fetch, guards)
+      : await (await lazyImport<typeof ListenGuarded>(new URL("../http/listen_guarded.ts", import.meta.url)))
+        .listenGuarded(app.fetch, guards);
   } catch (err) {
     throw inUse(err, flags.port, "--port");
   }

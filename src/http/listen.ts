@@ -40,6 +40,8 @@ export interface ListenOptions {
   keepAliveTimeoutMs: number;
   /** Most open connections; a new one past it is closed at once. */
   maxConnections: number;
+  /** Share the port with other listeners that set it too (SO_REUSEPORT: `serve --workers`, one per thread). */
+  reusePort?: boolean;
 }
 
 /** Connection counters, read by `/metrics`. */
@@ -150,24 +152,30 @@ export async function listen(
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
-    server.listen({ host: options.hostname, port: options.port });
+    server.listen({ host: options.hostname, port: options.port, reusePort: options.reusePort });
   });
   server.on("error", (err) => log.error("listener error", { error: err.message }));
   const address = server.address() as AddressInfo;
   let lastAcceptError = 0;
   // At the cap, refusals show that accepts work: no probe then (it would only be refused).
   const atCap = () => stats.open >= options.maxConnections;
-  const watchdog = watch(server, { hostname: address.address, port: address.port }, atCap, (reason) => {
-    stats.acceptErrors++;
-    const now = Date.now();
-    if (now - lastAcceptError > 60_000) {
-      log.warn("cannot accept connections: recovering (counted in score_http_accept_errors_total)", {
-        reason,
-        open_connections: stats.open,
-      });
-    }
-    lastAcceptError = now;
-  }, () => stats.probesAccepted++);
+  const watchdog = watch(
+    server,
+    { hostname: address.address, port: address.port, reusePort: options.reusePort },
+    atCap,
+    (reason) => {
+      stats.acceptErrors++;
+      const now = Date.now();
+      if (now - lastAcceptError > 60_000) {
+        log.warn("cannot accept connections: recovering (counted in score_http_accept_errors_total)", {
+          reason,
+          open_connections: stats.open,
+        });
+      }
+      lastAcceptError = now;
+    },
+    () => stats.probesAccepted++,
+  );
   return {
     hostname: address.address,
     port: address.port,
@@ -199,7 +207,7 @@ const PROBE_TIMEOUT_MS = 3000;
  */
 function watch(
   server: Server,
-  address: { hostname: string; port: number },
+  address: { hostname: string; port: number; reusePort?: boolean },
   atCap: () => boolean,
   trouble: (reason: string) => void,
   answered: () => void,
@@ -290,7 +298,7 @@ function watch(
 }
 
 /** Closes only the listening socket (not the connections, as close() would) and listens again. */
-function relisten(server: Server, address: { hostname: string; port: number }): Promise<void> {
+function relisten(server: Server, address: { hostname: string; port: number; reusePort?: boolean }): Promise<void> {
   const internals = server as unknown as { _handle: { close(): void } | null };
   internals._handle?.close();
   internals._handle = null;
@@ -305,6 +313,6 @@ function relisten(server: Server, address: { hostname: string; port: number }): 
     };
     server.once("listening", done);
     server.once("error", failed);
-    server.listen({ host: address.hostname, port: address.port });
+    server.listen({ host: address.hostname, port: address.port, reusePort: address.reusePort });
   });
 }

@@ -34,7 +34,10 @@ type Fetch = (request: Request) => Response | Promise<Response>;
  * await server.shutdown();
  * ```
  */
-export async function listenDeno(fetch: Fetch, options: { hostname: string; port: number }): Promise<HttpListener> {
+export async function listenDeno(
+  fetch: Fetch,
+  options: { hostname: string; port: number; reusePort?: boolean },
+): Promise<HttpListener> {
   let acceptErrors = 0;
   let lastWarned = 0;
   let stopped = false;
@@ -67,7 +70,7 @@ export async function listenDeno(fetch: Fetch, options: { hostname: string; port
   const reopen = () => {
     reopening = setTimeout(async () => {
       try {
-        const { server } = await open(fetch, { hostname: options.hostname, port }, died);
+        const { server } = await open(fetch, { ...options, port }, died);
         reopenFailedLogged = false;
         if (stopped) drain(server);
         else current = server;
@@ -99,14 +102,14 @@ export async function listenDeno(fetch: Fetch, options: { hostname: string; port
 /** One `Deno.serve` listener, resolved once it listens; `died` is told when it stops without a shutdown. */
 async function open(
   fetch: Fetch,
-  address: { hostname: string; port: number },
+  address: { hostname: string; port: number; reusePort?: boolean },
   died: (server: Deno.HttpServer<Deno.NetAddr>, err: unknown) => void,
 ): Promise<{ server: Deno.HttpServer<Deno.NetAddr>; address: Deno.NetAddr }> {
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     // onListen replaces Deno's own "Listening on" line on stdout.
-    server = Deno.serve({ hostname: address.hostname, port: address.port, onListen: listening.resolve }, fetch);
+    server = Deno.serve({ ...address, onListen: listening.resolve }, fetch);
   } catch (err) {
     // The same code node:http gives, so the caller maps one error.
     if (err instanceof Deno.errors.AddrInUse) throw Object.assign(err, { code: "EADDRINUSE" });

@@ -14,11 +14,13 @@ export {
   Gauge,
   Histogram,
   METRICS_CONTENT_TYPE,
+  type MetricsJson,
   metricsText,
   Registry,
   type Sample,
   scrapedCounter,
   scrapedGauge,
   type ScrapedMetric,
+  summedText,
 } from "./registry.ts";
 export { type CountsUnknownCategories, unknownCategoriesCounter } from "./unknown_categories.ts";

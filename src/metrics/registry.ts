@@ -14,7 +14,7 @@
  */
 import client from "prom-client";
 
-export const { Registry, Counter, Gauge, Histogram } = client;
+export const { Registry, Counter, Gauge, Histogram, AggregatorRegistry } = client;
 export type Registry = client.Registry;
 
 /** The content type of the text exposition format (0.0.4). */
@@ -23,6 +23,28 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** The registry's metrics in the text exposition format. */
 export function metricsText(registry: Registry): Promise<string> {
   return registry.metrics();
+}
+
+/** Metrics as one registry's `getMetricsAsJSON()` lists them (what threads send to be summed). */
+export type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
+/**
+ * Several registries' metrics (of the same names, e.g. one per worker thread) as one exposition: counters and
+ * histograms summed series by series, gauges summed only when listed in `additiveGauges` (open connections, queued
+ * rows); any other gauge keeps its largest value (an info gauge that is 1 in every thread, a drift score).
+ *
+ * @example
+ * ```ts
+ * await summedText([await a.getMetricsAsJSON(), await b.getMetricsAsJSON()], ["score_http_connections"]);
+ * ```
+ */
+export function summedText(registries: MetricsJson[], additiveGauges: readonly string[] = []): Promise<string> {
+  const marked = registries.map((metrics) =>
+    metrics.map((m) =>
+      String(m.type) === "gauge" && !additiveGauges.includes(m.name) ? { ...m, aggregator: "max" as const } : m
+    )
+  );
+  return AggregatorRegistry.aggregate(marked as never).metrics();
 }
 
 /** A metric whose value is read from another object at each scrape. */

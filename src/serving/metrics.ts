@@ -144,8 +144,16 @@ export class Metrics {
     scrapedGauge(this.registry, metric);
   }
 
+  /** Set by `renderWith`: renders in place of this registry alone (e.g. every worker thread's, summed). */
+  #render?: () => Promise<string>;
+
   /** The Prometheus text exposition (version 0.0.4). */
   render(): Promise<string> {
-    return metricsText(this.registry);
+    return this.#render ? this.#render() : metricsText(this.registry);
+  }
+
+  /** `/metrics` renders `render()` instead of this registry, e.g. the sum of every worker's (`serve --workers`). */
+  renderWith(render: () => Promise<string>) {
+    this.#render = render;
   }
 }

@@ -281,7 +281,7 @@ Deno.test("score serve --listener deno answers the course's ride and drains on S
 
 Deno.test("score serve --listener: a bad value, or a node-only flag with deno, is a usage error naming it", async (t) => {
   const cases: [string, string[], Record<string, string>, RegExp][] = [
-    ["an unknown listener", ["--listener", "fast"], {}, /--listener.*'fast'.*node, deno/s],
+    ["an unknown listener", ["--listener", "fast"], {}, /--listener.*'fast'.*guarded, node, deno/s],
     [
       "an unknown listener from the environment",
       [],
@@ -292,13 +292,13 @@ Deno.test("score serve --listener: a bad value, or a node-only flag with deno, i
       "--headers-timeout with deno",
       ["--listener", "deno", "--headers-timeout", "5"],
       {},
-      /--headers-timeout applies to --listener node only/,
+      /--headers-timeout applies to --listener guarded or node only/,
     ],
     [
       "SCORE_MAX_CONNECTIONS with deno",
       [],
       { SCORE_LISTENER: "deno", SCORE_MAX_CONNECTIONS: "10" },
-      /SCORE_MAX_CONNECTIONS \(--max-connections\) applies to --listener node only/,
+      /SCORE_MAX_CONNECTIONS \(--max-connections\) applies to --listener guarded or node only/,
     ],
   ];
   for (const [name, args, env, message] of cases) {
@@ -421,7 +421,8 @@ Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the 
 
 Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail with EMFILE, it logs, counts, and accepts again", async () => {
   await using server = await startServer(
-    ["--model", LINREG, "--max-connections", "10000", "--headers-timeout", "120", "--no-access-log"],
+    // One worker: each worker's listener logs its own burst once.
+    ["--model", LINREG, "--workers", "1", "--max-connections", "10000", "--headers-timeout", "120", "--no-access-log"],
     {},
     { openFiles: 256 },
   );
@@ -443,9 +444,14 @@ Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail wit
 });
 
 Deno.test("score serve --listener deno under ulimit -n 256: at EMFILE it logs once, answers the request in flight, and serves again", async () => {
-  await using server = await startServer(["--model", LINREG, "--listener", "deno", "--no-access-log"], {}, {
-    openFiles: 256,
-  });
+  // One worker: each worker's listener logs its own burst once.
+  await using server = await startServer(
+    ["--model", LINREG, "--workers", "1", "--listener", "deno", "--no-access-log"],
+    {},
+    {
+      openFiles: 256,
+    },
+  );
   const sockets: Socket[] = [];
   try {
     // A request in flight on a connection opened before: the second half of its body comes after the descriptors ran out.

@@ -1,0 +1,145 @@
+/**
+ * `score serve --workers N`: N worker threads, each with its own models
+ * (its own onnxruntime session, as gunicorn's workers each hold theirs) and
+ * its own listener on the one port (SO_REUSEPORT: the kernel spreads the
+ * connections), each running the whole service of `serve.ts`. This thread
+ * starts them (the first picks the port when it is 0), takes SIGTERM/SIGINT
+ * and tells every worker to drain (one that is still starting drains as soon
+ * as it listens), sums their metrics for whichever worker is scraped on
+ * `/metrics`, and ends when the last has drained. SIGHUP reaches every
+ * thread's own listener: each worker reloads its models. gRPC
+ * (`--grpc-port`) is served by the first worker only: grpc-js's listener
+ * cannot share a port.
+ */
+import { type InterruptedError, ScoreError, UsageError } from "../errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
+import { log } from "../log.ts";
+import { type MetricsJson, summedText } from "../metrics/mod.ts";
+import type { ServeFlags } from "./serve.ts";
+
+/** A scrape waits this long for every worker's metrics, then sums those that came. */
+const GATHER_TIMEOUT_MS = 2000;
+
+/** Gauges that add up across workers; any other gauge shows its largest value (see `summedText`). */
+export const ADDITIVE_GAUGES = [
+  "score_http_connections",
+  "score_http_requests_in_flight",
+  "score_queue_rows",
+  "score_prediction_log_buffered",
+];
+
+/** Messages between this thread and the workers (src/commands/serve_worker.ts). */
+export type ToWorker =
+  | { type: "start"; flags: ServeFlags; index: number; log: ReturnType<typeof log.settings> }
+  | { type: "stop"; signal: "SIGTERM" | "SIGINT" }
+  | { type: "collect"; id: number }
+  | { type: "gathered"; id: number; text: string };
+export type FromWorker =
+  | { type: "listening"; port: number; grpcPort?: number }
+  | { type: "stopped"; late: boolean }
+  | { type: "failed"; name: string; message: string; code?: string; status?: number; exitCode?: number }
+  | { type: "gather"; id: number }
+  | { type: "collected"; id: number; metrics: MetricsJson };
+
+/**
+ * Serves with `flags.workers` threads until a signal; true when a drain timed out.
+ *
+ * @example
+ * ```ts
+ * const late = await serveWorkers({ ...flags, workers: 2 });
+ * ```
+ */
+export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
+  const workers: Worker[] = [];
+  const stopped: Promise<boolean>[] = [];
+  const interrupt = listenForInterrupt({ stopping: "readiness off; draining" });
+  const stop = (worker: Worker) =>
+    worker.postMessage(
+      { type: "stop", signal: (interrupt.signal.reason as InterruptedError).signal } satisfies ToWorker,
+    );
+  interrupt.signal.addEventListener("abort", () => workers.forEach(stop), { once: true });
+  const gathers = new Map<number, (metrics: MetricsJson) => void>();
+  let nextGather = 0;
+
+  const gather = (requester: Worker, id: number) => {
+    const key = nextGather++;
+    const got: MetricsJson[] = [];
+    let done = false;
+    const finish = async () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      gathers.delete(key);
+      requester.postMessage({ type: "gathered", id, text: await summedText(got, ADDITIVE_GAUGES) } satisfies ToWorker);
+    };
+    const timer = setTimeout(finish, GATHER_TIMEOUT_MS);
+    gathers.set(key, (metrics) => {
+      got.push(metrics);
+      if (got.length === workers.length) finish();
+    });
+    for (const w of workers) w.postMessage({ type: "collect", id: key } satisfies ToWorker);
+  };
+
+  let grpcPort: number | undefined;
+  const spawn = (index: number, port: number): Promise<number> => {
+    const worker = new Worker(new URL("./serve_worker.ts", import.meta.url).href, { type: "module" });
+    workers.push(worker);
+    const listening = Promise.withResolvers<number>();
+    const done = Promise.withResolvers<boolean>();
+    // Whichever comes first is what failed; the other is then moot.
+    listening.promise.catch(() => {});
+    done.promise.catch(() => {});
+    const fail = (err: Error) => {
+      listening.reject(err);
+      done.reject(err);
+    };
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      if (m.type === "listening") {
+        grpcPort ??= m.grpcPort;
+        listening.resolve(m.port);
+      } else if (m.type === "stopped") done.resolve(m.late);
+      else if (m.type === "failed") fail(revive(m));
+      else if (m.type === "gather") gather(worker, m.id);
+      else if (m.type === "collected") gathers.get(m.id)?.(m.metrics);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      fail(new Error(`serve worker ${index} failed: ${e.message}`));
+    };
+    // gRPC's listener cannot share its port: the first worker alone serves --grpc-port.
+    const own = { ...flags, port, workers: 1, grpcPort: index === 0 ? flags.grpcPort : undefined };
+    worker.postMessage({ type: "start", flags: own, index, log: log.settings() } satisfies ToWorker);
+    if (interrupt.signal.aborted) stop(worker);
+    stopped.push(done.promise);
+    return listening.promise;
+  };
+
+  try {
+    // The first one picks the port when --port is 0; the others share it.
+    const port = await spawn(0, flags.port);
+    await Promise.all(Array.from({ length: flags.workers - 1 }, (_, i) => spawn(i + 1, port)));
+    const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
+    log.info("listening", {
+      url: `http://${host}:${port}`,
+      port,
+      grpc_port: grpcPort,
+      workers: flags.workers,
+      listener: flags.listener,
+    });
+    const late = await Promise.all(stopped);
+    return late.some((l) => l);
+  } finally {
+    interrupt.dispose();
+    for (const w of workers) w.terminate();
+  }
+}
+
+/** A worker's error as the error it was, so that it maps to the same exit code. */
+function revive(m: Extract<FromWorker, { type: "failed" }>): Error {
+  if (m.name === "UsageError") return new UsageError(m.message);
+  if (m.code !== undefined && m.status !== undefined && m.exitCode !== undefined) {
+    return Object.assign(new ScoreError(m.message, m.code, m.status, m.exitCode), { name: m.name });
+  }
+  return Object.assign(new Error(m.message), { name: m.name });
+}

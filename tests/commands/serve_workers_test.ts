@@ -1,0 +1,87 @@
+/**
+ * `score serve --workers 2`: two threads on one port, as users run it (the
+ * real launcher, real HTTP). Requests go out on fresh connections, which
+ * the kernel spreads over the workers by their source ports.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { logLines, MODELS } from "../helpers.ts";
+import { requestsInFlight, startServer } from "./serve_process.ts";
+
+const LINREG = join(MODELS, "ride-duration-linreg");
+const RIDES = Array.from(
+  { length: 40 },
+  (_, i) => ({ PULocationID: 1 + (i * 37) % 265, DOLocationID: 1 + (i * 91) % 265, trip_distance: 0.3 + i * 0.17 }),
+);
+
+/** One request on a connection of its own (closed after the answer). */
+async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", connection: "close" },
+      client,
+    });
+    return { status: res.status, text: await res.text() };
+  } finally {
+    client.close();
+  }
+}
+
+const metric = (text: string, name: string) =>
+  [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
+
+Deno.test("score serve --workers 2: the same answers as one worker, one /metrics summing both, both start and drain", async (t) => {
+  const answers = async (workers: string) => {
+    await using server = await startServer(["--model", LINREG, "--workers", workers, "--no-access-log"]);
+    const out = [];
+    for (const ride of RIDES) out.push(await post(`${server.url}/predict`, ride));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    return { out, metrics, lines: server.lines };
+  };
+  const one = await answers("1");
+  const two = await answers("2");
+  await t.step("every ride's answer is byte for byte the one worker's", () => {
+    assert.ok(one.out.every((r) => r.status === 200));
+    assert.deepEqual(two.out, one.out);
+  });
+  await t.step("both workers listened on the one port", () => {
+    const lines = logLines(two.lines.join("\n"));
+    const workers = lines.filter((l) => l.msg === "worker listening");
+    assert.deepEqual(workers.map((l) => l.worker).sort(), [0, 1]);
+    const listening = lines.filter((l) => l.msg === "listening");
+    assert.equal(listening.length, 1);
+    assert.deepEqual([workers[0].port, workers[1].port], [listening[0].port, listening[0].port]);
+  });
+  await t.step("/metrics counts every request, whichever worker answered it, and the model once", () => {
+    // 40 fresh connections all on one worker would be a 1 in 2^39 chance: a worker's own count would be short.
+    assert.equal(metric(two.metrics, "score_http_requests_total"), RIDES.length);
+    assert.equal(metric(two.metrics, "score_batch_rows_sum"), RIDES.length);
+    assert.equal(metric(two.metrics, "score_model_info"), 1);
+  });
+});
+
+Deno.test("score serve --workers 2 on SIGTERM: requests in flight on both workers are answered, exit 0", async () => {
+  // A long batch delay keeps the requests in flight while the signal arrives.
+  await using server = await startServer([
+    "--model",
+    LINREG,
+    "--workers",
+    "2",
+    "--max-batch-delay-ms",
+    "1500",
+    "--drain-delay",
+    "0",
+    "--no-access-log",
+  ]);
+  const inFlight = RIDES.slice(0, 12).map((ride) => post(`${server.url}/predict`, ride));
+  await requestsInFlight(server, 12);
+  const code = server.stop("SIGTERM");
+  const answered = await Promise.all(inFlight);
+  assert.deepEqual(answered.map((r) => r.status), Array(12).fill(200));
+  assert.equal(await code, 0);
+  const lines = logLines(server.lines.join("\n"));
+  assert.equal(lines.filter((l) => l.msg === "stopped").length, 2, "both workers drained");
+});
