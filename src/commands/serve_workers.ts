@@ -108,7 +108,9 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
       fail(new Error(`serve worker ${index} failed: ${e.message}`));
     };
     // gRPC's listener cannot share its port: the first worker alone serves --grpc-port.
-    const own = { ...flags, port, workers: 1, grpcPort: index === 0 ? flags.grpcPort : undefined };
+    // --max-connections bounds the process's descriptors: each worker gets its share.
+    const maxConnections = Math.max(1, Math.floor(flags.maxConnections / flags.workers));
+    const own = { ...flags, port, workers: 1, maxConnections, grpcPort: index === 0 ? flags.grpcPort : undefined };
     worker.postMessage({ type: "start", flags: own, index, log: log.settings() } satisfies ToWorker);
     if (interrupt.signal.aborted) stop(worker);
     stopped.push(done.promise);
