@@ -118,6 +118,7 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
   };
 
   try {
+    claimPort(flags.host, flags.port);
     // The first one picks the port when --port is 0; the others share it.
     const port = await spawn(0, flags.port);
     await Promise.all(Array.from({ length: flags.workers - 1 }, (_, i) => spawn(i + 1, port)));
@@ -144,4 +145,21 @@ function revive(m: Extract<FromWorker, { type: "failed" }>): Error {
     return Object.assign(new ScoreError(m.message, m.code, m.status, m.exitCode), { name: m.name });
   }
   return Object.assign(new Error(m.message), { name: m.name });
+}
+
+/**
+ * Fails when something already listens on the port: the workers bind it with SO_REUSEPORT, which another process's
+ * listener with the same option (a second `score serve`) would share without a word. A bind without the option
+ * fails on any listener, so this one, closed at once, tells.
+ */
+function claimPort(hostname: string, port: number): void {
+  if (port === 0) return;
+  try {
+    Deno.listen({ hostname, port }).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(`Port ${port} on ${hostname} is already in use (--port)`, { cause: err });
+    }
+    throw err;
+  }
 }

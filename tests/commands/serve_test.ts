@@ -515,4 +515,15 @@ Deno.test("score serve --port in use: a usage error naming the port and the flag
       assert.match(stderr, new RegExp(`"Port ${taken.addr.port} on 127\\.0\\.0\\.1 is already in use \\(--port\\)"`));
     });
   }
+  await t.step(
+    "--workers 2, where another listener shares the port (SO_REUSEPORT, as a second score serve's)",
+    async () => {
+      using shared = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true });
+      const { code, stderr } = await runScore(
+        ["serve", "--model", "churn", "--port", String(shared.addr.port), "--workers", "2"],
+      );
+      assert.equal(code, 64, stderr);
+      assert.match(stderr, new RegExp(`"Port ${shared.addr.port} on 127\\.0\\.0\\.1 is already in use \\(--port\\)"`));
+    },
+  );
 });
