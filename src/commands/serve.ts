@@ -191,10 +191,10 @@ export function serveCommand(): Command {
       { env: "SCORE_MAX_CONNECTIONS", parse: wholeNumber(1), default: defaultMaxConnections() },
     ),
     envOption(
-      "--workers <n>",
+      "--workers <n|auto>",
       "threads that each load the models and serve on the one port; /metrics sums them; --grpc-port is served " +
-        "by the first (default: the CPUs this process may use, a cgroup CPU quota included)",
-      { env: "SCORE_WORKERS", parse: wholeNumber(1), default: usableCpus() },
+        "by the first; auto: the CPUs this process may use, a cgroup CPU quota included",
+      { env: "SCORE_WORKERS", parse: workers, default: 1 },
     ),
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
@@ -281,6 +281,11 @@ function refuseNodeOnly(command: CommandType): void {
       `${given} applies to --listener guarded or node only: bare Deno.serve has no such setting (put it in the reverse proxy)`,
     );
   }
+}
+
+/** `--workers`: a whole number, or `auto` for the CPUs this process may use. */
+function workers(value: string): number {
+  return value === "auto" ? usableCpus() : wholeNumber(1)(value);
 }
 
 /** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */
