@@ -25,3 +25,32 @@ export function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T>
   });
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
+
+/**
+ * `work`'s value, or undefined once `ms` pass or `signal` aborts, whichever
+ * comes first (a rejection of `work` is passed on): a bounded wait that,
+ * unlike {@linkcode abortable}, gives up without an error.
+ *
+ * @example
+ * ```ts
+ * const flushed = await settleWithin(log.flush().then(() => true), 5_000);
+ * ```
+ */
+export async function settleWithin<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
+  let done = () => {};
+  const over = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    const abort = () => resolve(undefined);
+    signal?.addEventListener("abort", abort, { once: true });
+    if (signal?.aborted) abort();
+    done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+    };
+  });
+  try {
+    return await Promise.race([work, over]);
+  } finally {
+    done();
+  }
+}

@@ -4,7 +4,7 @@
  * read ahead while the model runs, so reading and scoring overlap and at
  * most two batches are in memory.
  */
-import { abortable } from "../abortable.ts";
+import { abortable, settleWithin } from "../abortable.ts";
 import { describeError, InputError, TooManyRejectsError, UsageError } from "../errors.ts";
 import { type InputSource, type Model, type Prediction, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
@@ -99,7 +99,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
   let opened: Sink[] = [];
   // An open a signal cut short goes on (it may yet create a temporary file): its abort waits for it, a little.
   const openings = new Map<Sink, Promise<void>>();
-  const opening = (s: Sink, open: Promise<void>) => (openings.set(s, open), open);
+  const opening = (s: Sink, open: Promise<void>) => (openings.set(s, open.catch(() => {})), open);
   try {
     job.signal?.throwIfAborted();
     const numbers = numberColumns(model, inputs, keep);
@@ -170,7 +170,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
     opened = [];
   } catch (err) {
     for (const s of opened) {
-      await settledWithin(openings.get(s), OPEN_SETTLE_MS);
+      await settleWithin(openings.get(s) ?? Promise.resolve(), OPEN_SETTLE_MS);
       await s.abort().catch(() => {});
     }
     throw err;
@@ -215,14 +215,6 @@ function columnPlan(job: BatchJob): ColumnPlan {
 
 /** How long an abort waits for an open still in flight, so that what the open makes is removed too. */
 const OPEN_SETTLE_MS = 1_000;
-
-/** Resolves when `work` settles, or after `ms`, whichever comes first. */
-async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!work) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([work.then(() => {}, () => {}), new Promise<void>((r) => timer = setTimeout(r, ms))]);
-  clearTimeout(timer);
-}
 
 /** A prediction, and the rows the model itself failed to score (each alone). */
 interface Scored extends Prediction {

@@ -9,6 +9,7 @@
  * response. While Postgres is away records wait in the buffer (up to its
  * cap) and the writer reconnects with backoff.
  */
+import { settleWithin } from "../abortable.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { connectPostgres, copyEncoder, openCopy, type PgConnection, pgError, quoteTable } from "../postgres/mod.ts";
@@ -428,28 +429,5 @@ export class PredictionLog {
       error: describeError(err).message,
       dropped: this.#dropped,
     });
-  }
-}
-
-/**
- * `work`'s value, or undefined once `ms` pass or `signal` aborts, whichever
- * comes first (a rejection of `work` is passed on).
- */
-async function settleWithin<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
-  let done = () => {};
-  const over = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    const abort = () => resolve(undefined);
-    signal?.addEventListener("abort", abort, { once: true });
-    if (signal?.aborted) abort();
-    done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", abort);
-    };
-  });
-  try {
-    return await Promise.race([work, over]);
-  } finally {
-    done();
   }
 }
