@@ -151,11 +151,12 @@ export function batchCommand(): Command {
   ]);
   return cmd.action(async (flags: BatchFlags & MonitorFlags) => {
     const plan = planBatch(flags);
-    // Every window's names, before the model loads or anything opens for writing.
-    for (const window of plan.windows) {
-      checkDistinctFiles(plan.files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
-    }
     const monitorPlan = planMonitor(flags, flags.backfill === true);
+    // Every window's names, the monitor's too, before the model loads or anything opens for writing.
+    const files = [...plan.files, ...monitorPlan?.files ?? []];
+    for (const window of plan.windows) {
+      checkDistinctFiles(files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
+    }
     // The model's and the job's code load once the flags are checked: `score batch --help` loads neither.
     const [{ openModel }, { hasCategories, runWindow }] = await Promise.all([
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),

@@ -3,6 +3,7 @@
  * and checked before anything opens (pure, unit-tested).
  */
 import type { Option } from "commander";
+import type { FileFlag } from "../cli/check_distinct_files.ts";
 import { envOption } from "../cli/env_option.ts";
 import { wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
@@ -25,6 +26,8 @@ export interface MonitorPlan {
   table?: string;
   /** Where each window's HTML report goes. */
   report?: string;
+  /** The flags that name files, for `checkDistinctFiles` beside the job's own: none may name another's file. */
+  files: FileFlag[];
 }
 
 /**
@@ -65,7 +68,7 @@ export function monitorOptions(): Option[] {
  * @example
  * ```ts
  * planMonitor({ monitor: "ref.json", monitorOutput: "drift.jsonl" }, false);
- * // { profile: "ref.json", output: "drift.jsonl", table: undefined, report: undefined }
+ * // { profile: "ref.json", output: "drift.jsonl", table: undefined, report: undefined, files: [...] }
  * ```
  */
 export function planMonitor(flags: MonitorFlags, backfill: boolean): MonitorPlan | undefined {
@@ -95,7 +98,12 @@ export function planMonitor(flags: MonitorFlags, backfill: boolean): MonitorPlan
     }
   }
   if (monitorReport === "-") throw new UsageError("--monitor-report writes a file: give its name (e.g. report.html)");
-  return { profile: monitor, output: monitorOutput, table: monitorTable, report: monitorReport };
+  const files = [
+    { flag: "--monitor", path: monitor },
+    { flag: "--monitor-output", path: pg ? undefined : monitorOutput },
+    { flag: "--monitor-report", path: monitorReport },
+  ].filter((f): f is FileFlag => f.path !== undefined && f.path !== "-");
+  return { profile: monitor, output: monitorOutput, table: monitorTable, report: monitorReport, files };
 }
 
 /** The flags of {@linkcode serviceMonitorOptions}, as commander parses them. */

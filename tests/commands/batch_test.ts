@@ -285,6 +285,16 @@ Deno.test("score batch: two flags naming one file are refused with exit 64, noth
       ["--output", "out/{window}.csv", "--rejects", "out/{window}.csv", ...backfill],
       /^--output and --rejects name the same file \("out\/2021-02-01.csv", that is /,
     ],
+    [
+      "--monitor-output is --output",
+      ["--output", "o.csv", "--monitor", "ref.json", "--monitor-output", "./o.csv"],
+      /^--output and --monitor-output name the same file \("o.csv" and ".\/o.csv", that is /,
+    ],
+    [
+      "--monitor-report is the input",
+      ["--output", "o.csv", "--monitor", "ref.json", "--monitor-report", "in.csv"],
+      /^--input and --monitor-report name the same file \("in.csv", that is /,
+    ],
   ];
   for (const [name, args, message] of cases) {
     await t.step(name, async () => {

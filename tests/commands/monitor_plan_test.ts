@@ -10,6 +10,11 @@ Deno.test("planMonitor", async (t) => {
       output: "d.jsonl",
       table: undefined,
       report: "r.html",
+      files: [
+        { flag: "--monitor", path: "r.json" },
+        { flag: "--monitor-output", path: "d.jsonl" },
+        { flag: "--monitor-report", path: "r.html" },
+      ],
     }],
     [
       "Postgres with its table, in a backfill",
@@ -19,13 +24,20 @@ Deno.test("planMonitor", async (t) => {
         monitorTable: "drift",
       },
       true,
-      { profile: "r.json", output: "postgres://u@h/db", table: "drift", report: undefined },
+      {
+        profile: "r.json",
+        output: "postgres://u@h/db",
+        table: "drift",
+        report: undefined,
+        files: [{ flag: "--monitor", path: "r.json" }],
+      },
     ],
     ["a backfill's report named per window", { monitor: "r.json", monitorReport: "out/{window}.html" }, true, {
       profile: "r.json",
       output: undefined,
       table: undefined,
       report: "out/{window}.html",
+      files: [{ flag: "--monitor", path: "r.json" }, { flag: "--monitor-report", path: "out/{window}.html" }],
     }],
   ];
   for (const [name, flags, backfill, want] of ok) {
