@@ -5,6 +5,7 @@
  * folded in one pass in bounded memory.
  */
 import { Command } from "commander";
+import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { addOptions, envOption } from "../cli/env_option.ts";
 import {
   formatOption,
@@ -110,6 +111,11 @@ export function profileCommand(): Command {
     if (flags.query !== undefined && flags.table !== undefined) {
       throw new UsageError("Give --query or --table, not both");
     }
+    // The profile is written after the last row is read: over its input, it would replace the data it describes.
+    checkDistinctFiles(
+      [{ flag: "--input", path: isPostgresUrl(input) ? "-" : input }, { flag: "--output", path: flags.output }]
+        .filter((f) => f.path !== "-"),
+    );
     // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
     const [{ openModel }, { DatasetProfile }, { runBatch }] = await Promise.all([
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),

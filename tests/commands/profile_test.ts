@@ -90,4 +90,10 @@ Deno.test("score profile: a reference of inputs and predictions", async (t) => {
     );
     await assert.rejects(Deno.stat(join(dir.path, "never.json")), Deno.errors.NotFound);
   });
+  await t.step("--output naming the input: exit 64 before anything is read, the input kept", async () => {
+    const run = await runProfile(input, "PULocationID", join(dir.path, ".", "rides.csv"));
+    assert.equal(run.code, 64, run.stderr);
+    assert.match(run.stderr, /--input and --output name the same file/);
+    assert.equal(await Deno.readTextFile(input), `${HEADER}\n${ROWS.join("\n")}\n`);
+  });
 });
