@@ -32,8 +32,10 @@ export interface AtTerminal {
  */
 export function atTerminal(args: string[], env: Record<string, string> = {}): AtTerminal {
   const quoted = [join(ROOT, "score"), ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  // `script` runs the command with $SHELL -c (sh without SHELL, as in CI). `exec` leaves no shell between the
+  // terminal and score: dash, in the foreground group too, would take the Ctrl-C and exit 130 whatever score did.
   const child = new Deno.Command("script", {
-    args: ["-qfec", quoted, "/dev/null"],
+    args: ["-qfec", `exec ${quoted}`, "/dev/null"],
     env,
     stdin: "piped",
     stdout: "piped",
