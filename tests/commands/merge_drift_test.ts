@@ -221,7 +221,7 @@ Deno.test("score merge-drift: usage errors exit 64 and name the flag", async (t)
   const reference = join(dir.path, "reference.json");
   await Deno.writeTextFile(reference, "{}");
   const shard = join(dir.path, "drift-1.jsonl");
-  const cases: [string, Record<string, string>, RegExp][] = [
+  const cases: [string, Record<string, string | boolean>, RegExp][] = [
     ["no --monitor", { "--shards": shard, "--monitor-output": "m.jsonl" }, /--monitor <profile.json>' not specified/],
     ["nothing to write", { "--monitor": reference, "--shards": shard }, /Give --monitor-output/],
     [
@@ -241,7 +241,7 @@ Deno.test("score merge-drift: usage errors exit 64 and name the flag", async (t)
         "--shards": shard,
         "--monitor-output": join(dir.path, "m.jsonl"),
         "--period": "day",
-        "--backfill": "",
+        "--backfill": true,
         "--from": "2021-02-01",
         "--to": "2021-02-03",
       },
@@ -250,8 +250,7 @@ Deno.test("score merge-drift: usage errors exit 64 and name the flag", async (t)
   ];
   for (const [name, flags, message] of cases) {
     await t.step(name, async () => {
-      const args = Object.entries(flags).flatMap(([f, v]) => (v === "" ? [f] : [f, v]));
-      const run = await runScore(["merge-drift", ...args]);
+      const run = await runScore(["merge-drift", ...cliArgs(flags)]);
       assert.equal(run.code, 64, run.stderr);
       assert.match(run.stderr, message);
     });
