@@ -19,6 +19,7 @@ import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.t
 
 interface MergeDriftFlags extends MonitorFlags, WindowFlags {
   shards?: string[];
+  modelVersion?: string;
 }
 
 /**
@@ -38,7 +39,7 @@ export function mergeDriftCommand(): Command {
       "Read the drift rows each shard of score batch --shard K/N --monitor wrote for a window (from the Postgres " +
         "--monitor-table they share, or from their --shards files), merge the shards' column profiles into the " +
         "window's, compare them with the reference again, and write the window's rows (shard null) and report as an " +
-        "unsharded run would: a rerun replaces them. Every shard 1..N of a window and model version must be there.",
+        "unsharded run would: a rerun replaces them. Every shard 1..N of the window and model version must be there.",
     );
   const [monitor, output, ...rest] = monitorOptions();
   monitor.makeOptionMandatory();
@@ -51,6 +52,11 @@ export function mergeDriftCommand(): Command {
       "--shards <paths>",
       "JSON-lines files the shards wrote their drift rows to, comma-separated or repeated ({window} for the window's label)",
       { parse: list },
+    ),
+    envOption(
+      "--model-version <version>",
+      "merge the shards of this version of the reference's model (needed only when a window holds shards of several)",
+      { env: "SCORE_MODEL_VERSION" },
     ),
     ...windowOptions("merge"),
     output,
@@ -85,24 +91,33 @@ export function mergeDriftCommand(): Command {
         name,
         window,
       );
-      if (rows.length === 0) {
-        throw new InputError(`${label}: no shard rows of model "${name}": run the shards first`);
+      const versions = [...new Set(rows.map((r) => r.model_version))].sort();
+      const version = flags.modelVersion ?? versions[0];
+      if (versions.length > 1 && flags.modelVersion === undefined) {
+        // A release mid-window: which version's shards make the window is the user's call.
+        throw new UsageError(
+          `${label}: shard rows of model "${name}" versions ${versions.map((v) => `"${v}"`).join(", ")}: ` +
+            "name one with --model-version",
+        );
       }
-      // A window scored by two versions of the model (a release mid-day) merges each version's shards apart.
-      for (const version of [...new Set(rows.map((r) => r.model_version))].sort()) {
-        let whole;
-        try {
-          whole = mergeShards(reference, version, rows.filter((r) => r.model_version === version));
-        } catch (err) {
-          if (!(err instanceof RangeError)) throw err;
-          throw new InputError(`${label}, model "${name}" version "${version}": ${err.message}`);
-        }
-        await publishDrift(plan, reference, whole, whole.model, window, undefined, named);
+      const mine = rows.filter((r) => r.model_version === version);
+      if (mine.length === 0) {
+        const which = flags.modelVersion === undefined ? "" : ` version "${flags.modelVersion}"`;
+        throw new InputError(`${label}: no shard rows of model "${name}"${which}: run the shards first`);
       }
+      let whole;
+      try {
+        whole = mergeShards(reference, version, mine);
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
+        throw new InputError(`${label}, model "${name}" version "${version}": ${err.message}`);
+      }
+      await publishDrift(plan, reference, whole, whole.model, window, undefined, named);
       log.info("shards merged", {
         model: name,
         ...(window ? { window_start: window.start.toISOString() } : {}),
-        shard_rows: rows.length,
+        version,
+        shard_rows: mine.length,
       });
     }
   });

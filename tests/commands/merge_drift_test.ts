@@ -152,6 +152,29 @@ Deno.test("score merge-drift: the shards' rows merged equal the window scored wh
       assert.match(await Deno.readTextFile(path("merged.html")), /<h3>trip_distance/);
     });
 
+    await t.step("a window with shards of two model versions: the one --model-version names", async () => {
+      // The same day's shard rows as a second version would have written them (a release mid-day).
+      const files = [];
+      for (const k of [1, 2, 3]) {
+        const rows = (await jsonLines(path(`drift-${k}.jsonl`))).map((r) => ({ ...r, model_version: "next" }));
+        await Deno.writeTextFile(path(`next-${k}.jsonl`), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+        files.push(path(`drift-${k}.jsonl`), path(`next-${k}.jsonl`));
+      }
+      const flags = { "--shards": files.join(","), "--monitor-output": path("versions.jsonl") };
+      const unnamed = await merge(reference, day("2021-02-04"), flags);
+      assert.equal(unnamed.code, 64, unnamed.stderr);
+      assert.match(unnamed.stderr, /versions \\"9bceaa0ed43a\\", \\"next\\": name one with --model-version/);
+      const run = await merge(reference, day("2021-02-04"), { ...flags, "--model-version": "next" });
+      assert.equal(run.code, 0, run.stderr);
+      const rows = await jsonLines(path("versions.jsonl"));
+      assert.deepEqual(rows.map((r) => r.model_version), ["next", "next", "next", "next"]);
+      const whole = await jsonLines(path("whole.jsonl"));
+      assertSameDrift(rows, whole.map((r) => ({ ...r, model_version: "next" })));
+      const none = await merge(reference, day("2021-02-04"), { ...flags, "--model-version": "gone" });
+      assert.equal(none.code, 65, none.stderr);
+      assert.match(none.stderr, /no shard rows of model \\"ride-duration-linreg\\" version \\"gone\\"/);
+    });
+
     await t.step("a window without rows: its shards merge into rows of 0 rows and no statistic", async () => {
       const empty = day("2021-03-11");
       for (const k of [1, 2]) await batch(dir.path, rides, reference, empty, toFile(`empty-${k}.jsonl`), `${k}/2`);
