@@ -30,7 +30,8 @@ COPY scripts/warm_cache.ts ./scripts/
 # (args: ["batch", ...]) or `sh -c 'exec score batch ... --shard "$((JOB_COMPLETION_INDEX + 1))/4"'`.
 RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/cli_progress.ts src/commands/batch.ts \
       src/commands/batch_job.ts src/commands/batch_monitor.ts src/commands/consume.ts src/commands/inspect.ts \
-      src/commands/profile.ts src/commands/publish.ts src/commands/serve.ts src/commands/serve_worker.ts \
+      src/commands/merge_drift.ts src/commands/profile.ts src/commands/shard_drift_rows.ts src/commands/publish.ts \
+      src/commands/serve.ts src/commands/serve_worker.ts \
       src/commands/serve_workers.ts src/duckdb/duckdb_node_api.ts \
       src/grpc/mod.ts src/http/create_app.ts src/http/listen.ts src/http/listen_deno.ts src/http/listen_guarded.ts \
       src/inspect/mod.ts \

@@ -35,8 +35,10 @@ LAZY_MODULES := \
   src/commands/batch_monitor.ts \
   src/commands/consume.ts \
   src/commands/inspect.ts \
+  src/commands/merge_drift.ts \
   src/commands/profile.ts \
   src/commands/publish.ts \
+  src/commands/shard_drift_rows.ts \
   src/commands/serve.ts \
   src/commands/serve_workers.ts \
   src/duckdb/duckdb_node_api.ts \

@@ -13,6 +13,7 @@ import { checkOptions } from "./src/cli/check_options.ts";
 import type * as BatchCommand from "./src/commands/batch.ts";
 import type * as ConsumeCommand from "./src/commands/consume.ts";
 import type * as InspectCommand from "./src/commands/inspect.ts";
+import type * as MergeDriftCommand from "./src/commands/merge_drift.ts";
 import type * as ProfileCommand from "./src/commands/profile.ts";
 import type * as PublishCommand from "./src/commands/publish.ts";
 import type * as ServeCommand from "./src/commands/serve.ts";
@@ -42,6 +43,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     (await lazyImport<typeof ConsumeCommand>(new URL("./src/commands/consume.ts", import.meta.url))).consumeCommand(),
   inspect: async () =>
     (await lazyImport<typeof InspectCommand>(new URL("./src/commands/inspect.ts", import.meta.url))).inspectCommand(),
+  "merge-drift": async () =>
+    (await lazyImport<typeof MergeDriftCommand>(new URL("./src/commands/merge_drift.ts", import.meta.url)))
+      .mergeDriftCommand(),
   profile: async () =>
     (await lazyImport<typeof ProfileCommand>(new URL("./src/commands/profile.ts", import.meta.url))).profileCommand(),
   publish: async () =>

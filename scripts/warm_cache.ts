@@ -60,7 +60,9 @@ async function run(args: string[], until?: RegExp, then?: (line: string) => Prom
 
 try {
   await run(["--help"]);
-  for (const command of ["batch", "consume", "inspect", "profile", "publish", "serve"]) await run([command, "--help"]);
+  for (const command of ["batch", "consume", "inspect", "merge-drift", "profile", "publish", "serve"]) {
+    await run([command, "--help"]);
+  }
   await run(["inspect", model]);
   // the file readers and writers, and the model's, reader's and writer's workers
   const batch = ["batch", "--model", model, "--keep", "ride_id,PULocationID,DOLocationID,trip_distance"];

@@ -59,7 +59,7 @@ Deno.test("Dockerfile", async (t) => {
       assert.ok(instructions.some((i) => i.op === "COPY" && i.args.includes(warm[1])), `${warm[1]} copied`);
       assert.ok((await Deno.stat(join(ROOT, warm[2].replace(/^\/app\//, ""), "model.onnx"))).isFile);
       const script = await Deno.readTextFile(join(ROOT, warm[1]));
-      for (const command of ["batch", "consume", "inspect", "profile", "publish", "serve"]) {
+      for (const command of ["batch", "consume", "inspect", "merge-drift", "profile", "publish", "serve"]) {
         assert.match(script, new RegExp(`\\["${command}"|"${command}",`), `${warm[1]} runs ${command}`);
       }
     },

@@ -55,7 +55,7 @@ Deno.test("each command loads only what it uses", async (t) => {
   for (
     const args of [
       ["--help"],
-      ...["batch", "consume", "inspect", "profile", "publish", "serve"].map((c) => [c, "--help"]),
+      ...["batch", "consume", "inspect", "merge-drift", "profile", "publish", "serve"].map((c) => [c, "--help"]),
     ]
   ) {
     await t.step(`score ${args.join(" ")} loads commander alone`, async () => {

@@ -8,7 +8,6 @@
  */
 import { Command } from "commander";
 import { addOptions, envOption } from "../cli/env_option.ts";
-import { PERIODS } from "../batch/period_window.ts";
 import {
   formatOption,
   list,
@@ -21,14 +20,20 @@ import {
   strictCategoriesOption,
   wholeNumber,
 } from "../cli/options.ts";
-import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
 import type * as BatchJob from "./batch_job.ts";
 import type * as BatchMonitor from "./batch_monitor.ts";
-import { type BatchFlags, modelWorker, planBatch, REPLACE_MODES, windowPath } from "./batch_plan.ts";
+import {
+  type BatchFlags,
+  checkWindowFiles,
+  modelWorker,
+  planBatch,
+  REPLACE_MODES,
+  windowOptions,
+} from "./batch_plan.ts";
 import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.ts";
 
 /**
@@ -82,23 +87,7 @@ export function batchCommand(): Command {
     envOption("--param <name=value>", "a query parameter, bound (never pasted) in the order given (repeatable)", {
       parse: pairList,
     }),
-    envOption("--period <period>", "score the previous whole period before --at, [start, end) in UTC", {
-      env: "SCORE_PERIOD",
-      choices: PERIODS,
-    }),
-    envOption("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)", {
-      env: "SCORE_AT",
-      default: "now",
-    }),
-    envOption(
-      "--backfill",
-      "with --period, --from and --to: score every period in [from, to) in order, one transaction each",
-      {
-        env: "SCORE_BACKFILL",
-      },
-    ),
-    envOption("--from <timestamp>", "backfill start (the period containing it is the first)", { env: "SCORE_FROM" }),
-    envOption("--to <timestamp>", "backfill end (exclusive)", { env: "SCORE_TO" }),
+    ...windowOptions(),
     envOption("--shard <K/N>", "Postgres input: score only shard K of N (rows whose --shard-key hashes to K-1 mod N)", {
       env: "SCORE_SHARD",
     }),
@@ -153,10 +142,7 @@ export function batchCommand(): Command {
     const plan = planBatch(flags);
     const monitorPlan = planMonitor(flags, flags.backfill === true);
     // Every window's names, the monitor's too, before the model loads or anything opens for writing.
-    const files = [...plan.files, ...monitorPlan?.files ?? []];
-    for (const window of plan.windows) {
-      checkDistinctFiles(files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
-    }
+    checkWindowFiles(plan, [...plan.files, ...monitorPlan?.files ?? []]);
     // The model's and the job's code load once the flags are checked: `score batch --help` loads neither.
     const [{ openModel }, { hasCategories, runWindow }] = await Promise.all([
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),

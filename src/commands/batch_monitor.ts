@@ -47,6 +47,9 @@ export const DRIFT_COLUMNS: ColumnInfo[] = [
   { name: "scored_at", type: "timestamptz" },
 ];
 
+/** The model a window's drift rows name. */
+export type ModelVersion = Pick<Model, "name" | "version">;
+
 /** One window's monitor: the pipeline's observer, then `finish` once the window's predictions are committed. */
 export interface WindowMonitor {
   onScored(batch: RowBatch, prediction: Prediction): void;
@@ -68,20 +71,7 @@ export async function loadReference(
   models: Model | readonly Model[],
   flag = "--monitor",
 ): Promise<DatasetProfile> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    throw new UsageError(
-      `Cannot read ${flag} "${path}": ${err instanceof Deno.errors.NotFound ? "no such file" : err}`,
-    );
-  }
-  let reference: DatasetProfile;
-  try {
-    reference = DatasetProfile.fromJSON(JSON.parse(text) as DatasetProfileJson);
-  } catch (err) {
-    throw new UsageError(`${flag} "${path}" is not a profile from score profile: ${(err as Error).message}`);
-  }
+  const reference = await readReference(path, flag);
   const model = Array.isArray(models) ? models.find((m) => m.name === reference.model.name) : models as Model;
   if (model === undefined) {
     throw new UsageError(
@@ -112,6 +102,33 @@ export async function loadReference(
 }
 
 /**
+ * Reads a reference profile (`score profile`'s output), naming `flag` and the file when it cannot be read or is not
+ * a profile (exit 64).
+ *
+ * @example
+ * ```ts
+ * const reference = await readReference("reference.json");
+ * ```
+ */
+export async function readReference(path: string, flag = "--monitor"): Promise<DatasetProfile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new UsageError(
+      `Cannot read ${flag} "${path}": ${err instanceof Deno.errors.NotFound ? "no such file" : err}`,
+    );
+  }
+  let reference: DatasetProfile;
+  try {
+    reference = DatasetProfile.fromJSON(JSON.parse(text) as DatasetProfileJson);
+  } catch (err) {
+    throw new UsageError(`${flag} "${path}" is not a profile from score profile: ${(err as Error).message}`);
+  }
+  return reference;
+}
+
+/**
  * Starts one window's monitor. `named` puts the window's label into paths that hold `{window}`.
  *
  * @example
@@ -130,36 +147,54 @@ export function monitorWindow(
   named: (path: string) => string,
 ): WindowMonitor {
   const current = reference.emptyLike();
-  const onScored = foldScored(model, () => current);
   return {
-    onScored,
-    async finish() {
-      const drift = reference.drift(current);
-      const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
-      const inputs = drift.filter((d) => d.role === "input");
-      const prediction = drift.find((d) => d.role === "output");
-      log.info("drift", {
-        model: model.name,
-        version: model.version,
-        ...where,
-        ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
-        rows: current.rows,
-        drifted_columns: inputs.filter((d) => d.drifted).map((d) => d.column),
-        prediction_drift: prediction?.score ?? null,
-        prediction_drifted: prediction?.drifted ?? false,
-        missing_share: meanOf(inputs.map((d) => d.missing_share)),
-      });
-      if (plan.output !== undefined) {
-        await writeDrift(plan, named(plan.output), drift, current, model, reference, window, shard);
-      }
-      if (plan.report !== undefined) {
-        const html = renderDriftReport({ model, window, shard, reference, current, drift });
-        await writeWhole(named(plan.report), new TextEncoder().encode(html));
-        log.info("drift report written", { report: named(plan.report), ...where });
-      }
-      return drift;
-    },
+    onScored: foldScored(model, () => current),
+    finish: () => publishDrift(plan, reference, current, model, window, shard, named),
   };
+}
+
+/**
+ * Compares a window's profile (a job's, or its shards' merged) with the reference, logs the verdict, and writes
+ * the drift rows and the report where `plan` says; `named` puts the window's label into paths that hold `{window}`.
+ *
+ * @example
+ * ```ts
+ * const drift = await publishDrift(plan, reference, current, model, window, undefined, named);
+ * ```
+ */
+export async function publishDrift(
+  plan: MonitorPlan,
+  reference: DatasetProfile,
+  current: DatasetProfile,
+  model: ModelVersion,
+  window: Window | undefined,
+  shard: Shard | undefined,
+  named: (path: string) => string,
+): Promise<ColumnDriftRow[]> {
+  const drift = reference.drift(current);
+  const where = window ? { window_start: window.start.toISOString(), window_end: window.end.toISOString() } : {};
+  const inputs = drift.filter((d) => d.role === "input");
+  const prediction = drift.find((d) => d.role === "output");
+  log.info("drift", {
+    model: model.name,
+    version: model.version,
+    ...where,
+    ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
+    rows: current.rows,
+    drifted_columns: inputs.filter((d) => d.drifted).map((d) => d.column),
+    prediction_drift: prediction?.score ?? null,
+    prediction_drifted: prediction?.drifted ?? false,
+    missing_share: meanOf(inputs.map((d) => d.missing_share)),
+  });
+  if (plan.output !== undefined) {
+    await writeDrift(plan, named(plan.output), drift, current, model, reference, window, shard);
+  }
+  if (plan.report !== undefined) {
+    const html = renderDriftReport({ model, window, shard, reference, current, drift });
+    await writeWhole(named(plan.report), new TextEncoder().encode(html));
+    log.info("drift report written", { report: named(plan.report), ...where });
+  }
+  return drift;
 }
 
 /** Writes the window's drift rows; a Postgres table's earlier rows of the same window, model version and shard go. */
@@ -168,7 +203,7 @@ async function writeDrift(
   path: string,
   drift: ColumnDriftRow[],
   current: DatasetProfile,
-  model: Model,
+  model: ModelVersion,
   reference: DatasetProfile,
   window: Window | undefined,
   shard: Shard | undefined,

@@ -3,15 +3,18 @@
  * is opened (pure: unit-tested without I/O). Flag names live here, in the
  * command layer: the messages name the flags to change.
  */
+import type { Option } from "commander";
 import {
   backfillWindows,
   parseTimestamp,
   type Period,
+  PERIODS,
   periodWindow,
   type Window,
   windowLabel,
 } from "../batch/period_window.ts";
-import type { FileFlag } from "../cli/check_distinct_files.ts";
+import { checkDistinctFiles, type FileFlag } from "../cli/check_distinct_files.ts";
+import { envOption } from "../cli/env_option.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl, parseShard, resolveTarget, type Shard } from "../postgres/mod.ts";
@@ -20,25 +23,14 @@ import { isPostgresUrl, parseShard, resolveTarget, type Shard } from "../postgre
 export const POSTGRES_FROM_ENV = "postgres:";
 
 /** The flags of `score batch`, as commander parses them. */
-export interface BatchFlags extends ModelTuningFlags {
+export interface BatchFlags extends ModelTuningFlags, InputFlags, WindowFlags {
   model: string;
-  input?: string;
   output?: string;
-  query?: string;
-  table?: string;
-  timeColumn?: string;
-  param?: [string, string][];
-  period?: Period;
-  at?: string;
-  backfill?: boolean;
-  from?: string;
-  to?: string;
   shard?: string;
   shardKey?: string;
   outputTable?: string;
   replace?: ReplaceMode;
   rejectsTable?: string;
-  inputFormat?: string;
   outputFormat?: string;
   keep?: string[];
   rejects?: string;
@@ -50,10 +42,8 @@ export interface BatchFlags extends ModelTuningFlags {
 }
 
 /** What the flags resolve to before anything is opened: all a window's job needs. */
-export interface BatchPlan {
-  input: string;
+export interface BatchPlan extends InputPlan {
   output: string;
-  pgInput: boolean;
   pgOutput: boolean;
   /**
    * The flags that name files (`{window}` not yet replaced): no two may name one file (`checkDistinctFiles`), or an
@@ -65,7 +55,6 @@ export interface BatchPlan {
    * (it parses and encodes the rows, so it has work to do meanwhile, even for the linear model); else where it is cheapest (`"auto"`), files being read and written by DuckDB's and the writer's threads.
    */
   worker: true | "auto";
-  params: string[];
   shard?: Shard;
   keep?: string[];
   /** One run per window; `undefined` is a run without a window. */
@@ -75,10 +64,6 @@ export interface BatchPlan {
   /** Predictions and rejects go to tables of one database: they share one transaction per window. */
   sharedTransaction: boolean;
   period?: Period;
-  inputFormat?: string;
-  query?: string;
-  table?: string;
-  timeColumn?: string;
   outputFormat?: string;
   outputTable?: string;
   rejects?: string;
@@ -102,27 +87,13 @@ export interface BatchPlan {
  * ```
  */
 export function planBatch(flags: BatchFlags): BatchPlan {
-  const pgSource = flags.query !== undefined || flags.table !== undefined;
-  const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
-  if (input === undefined) {
-    throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
-  }
+  const source = planInput(flags);
+  const { pgInput } = source;
   const output = flags.output ?? (flags.outputTable !== undefined ? POSTGRES_FROM_ENV : undefined);
   if (output === undefined) {
     throw new UsageError("--output is required (a file, -, or postgres://... with --output-table)");
   }
-  const pgInput = isPostgresUrl(input) && flags.inputFormat === undefined;
   const pgOutput = isPostgresUrl(output) && flags.outputFormat === undefined;
-  if (pgInput && !pgSource) throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
-  if (!pgInput && pgSource) {
-    throw new UsageError(
-      "--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)",
-    );
-  }
-  if (flags.query !== undefined && flags.table !== undefined) throw new UsageError("Give --query or --table, not both");
-  if (flags.timeColumn !== undefined && flags.table === undefined) {
-    throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
-  }
   if (flags.timeColumn !== undefined && flags.period === undefined) {
     throw new UsageError("--time-column needs --period: it selects the window's rows");
   }
@@ -148,24 +119,7 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   // must be in the table (and in the rejects' data).
   const pgRejects = isPostgresUrl(flags.rejects) && flags.rejectsFormat === undefined;
   if (shard && (pgOutput || pgRejects) && !(keep ?? []).includes(shard.key)) keep = [...(keep ?? []), shard.key];
-  let windows: (Window | undefined)[] = [undefined];
-  if (flags.backfill) {
-    if (!flags.period || flags.from === undefined || flags.to === undefined) {
-      throw new UsageError("--backfill needs --period, --from and --to");
-    }
-    windows = backfillWindows(flags.period, parseTimestamp(flags.from, "--from"), parseTimestamp(flags.to, "--to"));
-    for (const [path, flag] of [[output, "--output"], [flags.rejects, "--rejects"]] as const) {
-      if (path !== undefined && !isPostgresUrl(path) && path !== "-" && !path.includes("{window}")) {
-        throw new UsageError(
-          `With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`,
-        );
-      }
-    }
-  } else if (flags.from !== undefined || flags.to !== undefined) {
-    throw new UsageError("--from and --to go with --backfill");
-  } else if (flags.period) {
-    windows = [periodWindow(flags.period, parseTimestamp(flags.at ?? "now", "--at"))];
-  }
+  const windows = planWindows(flags, [[output, "--output"], [flags.rejects, "--rejects"]]);
   if (flags.table !== undefined && flags.timeColumn === undefined && flags.period) {
     // Else every window would score (and store) the whole table again.
     throw new UsageError("--table with --period needs --time-column COLUMN (or a --query using $1 and $2)");
@@ -173,29 +127,21 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   const replace = replaceMode(flags, pgOutput || pgRejects);
   // One line per flag that names a file.
   const files = [
-    { flag: "--input", path: pgInput ? undefined : input },
-    { flag: "--output", path: pgOutput ? undefined : output },
-    { flag: "--rejects", path: pgRejects ? undefined : flags.rejects },
-  ].filter((f): f is FileFlag => f.path !== undefined && f.path !== "-");
-  const params = (flags.param ?? []).map(([, value]) => value);
+    ...source.files,
+    ...fileFlags([["--output", pgOutput ? undefined : output], ["--rejects", pgRejects ? undefined : flags.rejects]]),
+  ];
   return {
-    input,
+    ...source,
     output,
-    pgInput,
     pgOutput,
     files,
     worker: pgInput || pgOutput ? true : "auto",
-    params,
     shard,
     keep,
     windows,
     replace,
     sharedTransaction: sameDatabase(output, flags.outputFormat, flags.rejects, flags.rejectsFormat),
     period: flags.period,
-    inputFormat: flags.inputFormat,
-    query: flags.query,
-    table: flags.table,
-    timeColumn: flags.timeColumn,
     outputFormat: flags.outputFormat,
     outputTable: flags.outputTable,
     rejects: flags.rejects,
@@ -207,6 +153,164 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   };
 }
 
+/** The flags that say what rows are read, as `score batch` and `score profile` take them. */
+export interface InputFlags {
+  input?: string;
+  query?: string;
+  table?: string;
+  timeColumn?: string;
+  param?: [string, string][];
+  inputFormat?: string;
+}
+
+/** What the input flags resolve to: where the rows come from, and how a source opens them. */
+export interface InputPlan {
+  /** A file, `-`, or a Postgres URL ({@linkcode POSTGRES_FROM_ENV} for DATABASE_URL / PG*). */
+  input: string;
+  pgInput: boolean;
+  /** `--input` when it names a file, for `checkDistinctFiles`. */
+  files: FileFlag[];
+  params: string[];
+  inputFormat?: string;
+  query?: string;
+  table?: string;
+  timeColumn?: string;
+}
+
+/**
+ * Resolves and checks the input flags: an input is required (a Postgres one left out is DATABASE_URL / PG* when
+ * `--query` or `--table` is given), a Postgres input needs exactly one of `--query` and `--table`, which need it.
+ * `score batch` and `score profile` read their rows by this one plan.
+ *
+ * @example
+ * ```ts
+ * planInput({ query: "select * from rides" }); // { input: "postgres:", pgInput: true, files: [], params: [], ... }
+ * ```
+ */
+export function planInput(flags: InputFlags): InputPlan {
+  const pgSource = flags.query !== undefined || flags.table !== undefined;
+  const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
+  if (input === undefined) {
+    throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
+  }
+  const pgInput = isPostgresUrl(input) && flags.inputFormat === undefined;
+  if (pgInput && !pgSource) throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
+  if (!pgInput && pgSource) {
+    throw new UsageError(
+      "--query and --table read from Postgres: give --input postgres://... (or none, for DATABASE_URL / PG*)",
+    );
+  }
+  if (flags.query !== undefined && flags.table !== undefined) throw new UsageError("Give --query or --table, not both");
+  if (flags.timeColumn !== undefined && flags.table === undefined) {
+    throw new UsageError("--time-column goes with --table (with --query, use $1 and $2 in the query)");
+  }
+  return {
+    input,
+    pgInput,
+    files: fileFlags([["--input", pgInput ? undefined : input]]),
+    params: (flags.param ?? []).map(([, value]) => value),
+    inputFormat: flags.inputFormat,
+    query: flags.query,
+    table: flags.table,
+    timeColumn: flags.timeColumn,
+  };
+}
+
+/**
+ * The options that choose a job's windows (`--period`, `--at`, `--backfill`, `--from`, `--to`): `score batch`'s, and
+ * `score merge-drift`'s, which merges the windows a sharded batch scored.
+ *
+ * @example
+ * ```ts
+ * addOptions(cmd, [...inputOptions, ...windowOptions("merge")]);
+ * ```
+ */
+export function windowOptions(verb = "score"): Option[] {
+  return [
+    envOption("--period <period>", `${verb} the previous whole period before --at, [start, end) in UTC`, {
+      env: "SCORE_PERIOD",
+      choices: PERIODS,
+    }),
+    envOption("--at <timestamp>", "with --period: the run's time (ISO 8601, a date, or now; no zone = UTC)", {
+      env: "SCORE_AT",
+      default: "now",
+    }),
+    envOption(
+      "--backfill",
+      `with --period, --from and --to: ${verb} every period in [from, to) in order, one transaction each`,
+      {
+        env: "SCORE_BACKFILL",
+      },
+    ),
+    envOption("--from <timestamp>", "backfill start (the period containing it is the first)", { env: "SCORE_FROM" }),
+    envOption("--to <timestamp>", "backfill end (exclusive)", { env: "SCORE_TO" }),
+  ];
+}
+
+/** The flags that choose a job's windows. */
+export interface WindowFlags {
+  period?: Period;
+  at?: string;
+  backfill?: boolean;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * The windows the flags choose: the previous whole period before `--at` with `--period`, each period of
+ * [`--from`, `--to`) with `--backfill`, else one run without a window. With `--backfill`, each of `outputs` (a path and
+ * its flag) that is a file needs `{window}` in its name, or each period would overwrite the last.
+ *
+ * @example
+ * ```ts
+ * planWindows({ period: "day", at: "2021-02-02T10:00:00Z" }, []); // [{ start: 2021-02-01, end: 2021-02-02 }]
+ * ```
+ */
+export function planWindows(
+  flags: WindowFlags,
+  outputs: readonly (readonly [path: string | undefined, flag: string])[],
+): (Window | undefined)[] {
+  if (flags.backfill) {
+    if (!flags.period || flags.from === undefined || flags.to === undefined) {
+      throw new UsageError("--backfill needs --period, --from and --to");
+    }
+    for (const [path, flag] of outputs) {
+      if (path !== undefined && !isPostgresUrl(path) && path !== "-" && !path.includes("{window}")) {
+        throw new UsageError(
+          `With --backfill, a file ${flag} needs {window} in its name (e.g. out/{window}.parquet), or each period would overwrite the last`,
+        );
+      }
+    }
+    return backfillWindows(flags.period, parseTimestamp(flags.from, "--from"), parseTimestamp(flags.to, "--to"));
+  }
+  if (flags.from !== undefined || flags.to !== undefined) throw new UsageError("--from and --to go with --backfill");
+  if (flags.period) return [periodWindow(flags.period, parseTimestamp(flags.at ?? "now", "--at"))];
+  return [undefined];
+}
+
+/**
+ * Refuses, before anything opens, two flags naming one file in any window (`{window}` replaced by each window's
+ * label): the same-file check of every command that reads and writes files.
+ *
+ * @example
+ * ```ts
+ * checkWindowFiles({ period: "day", windows }, [{ flag: "--input", path: "in.csv" }, { flag: "--output", path: "out/{window}.csv" }]);
+ * ```
+ */
+export function checkWindowFiles(
+  plan: Pick<BatchPlan, "period" | "windows">,
+  files: readonly FileFlag[],
+): void {
+  for (const window of plan.windows) {
+    checkDistinctFiles(files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
+  }
+}
+
+/** The flags that name files: not unset, not `-`. */
+function fileFlags(flags: readonly (readonly [flag: string, path: string | undefined])[]): FileFlag[] {
+  return flags.filter(([, path]) => path !== undefined && path !== "-").map(([flag, path]) => ({ flag, path: path! }));
+}
+
 /**
  * A path of the plan as a window's job opens it: `{window}` replaced by the window's label.
  *
@@ -215,7 +319,7 @@ export function planBatch(flags: BatchFlags): BatchPlan {
  * windowPath(plan, window, "out/{window}.csv"); // "out/2021-02-01.csv" with --period day
  * ```
  */
-export function windowPath(plan: BatchPlan, window: Window | undefined, path: string): string {
+export function windowPath(plan: Pick<BatchPlan, "period">, window: Window | undefined, path: string): string {
   const label = window && plan.period ? windowLabel(plan.period, window) : "";
   return path.replaceAll("{window}", label);
 }

@@ -5,7 +5,6 @@
  * folded in one pass in bounded memory.
  */
 import { Command } from "commander";
-import { checkDistinctFiles } from "../cli/check_distinct_files.ts";
 import { addOptions, envOption } from "../cli/env_option.ts";
 import {
   formatOption,
@@ -22,26 +21,19 @@ import {
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
 import { startProgress } from "../cli/progress.ts";
 import type * as RunBatch from "../batch/run_batch.ts";
-import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type { DatasetProfile } from "../monitor/mod.ts";
 import type * as Monitor from "../monitor/mod.ts";
-import { isPostgresUrl } from "../postgres/mod.ts";
 import { DiscardSink, writeAll, writeWhole } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
 import type * as Store from "../store/mod.ts";
 import { foldScored, monitorColumns } from "./monitor_columns.ts";
-import { POSTGRES_FROM_ENV } from "./batch_plan.ts";
+import { checkWindowFiles, type InputFlags, planInput } from "./batch_plan.ts";
 
-interface ProfileFlags extends ModelTuningFlags {
+interface ProfileFlags extends ModelTuningFlags, InputFlags {
   model: string;
-  input?: string;
   output: string;
-  query?: string;
-  table?: string;
-  param?: [string, string][];
-  inputFormat?: string;
   categorical?: string[];
   batchSize: number;
   progress: boolean;
@@ -100,21 +92,12 @@ export function profileCommand(): Command {
     ...modelTuningOptions(),
   ]);
   return cmd.action(async (flags: ProfileFlags) => {
-    const pgSource = flags.query !== undefined || flags.table !== undefined;
-    const input = flags.input ?? (pgSource ? POSTGRES_FROM_ENV : undefined);
-    if (input === undefined) {
-      throw new UsageError("--input is required (a file, or postgres://... with --query or --table)");
-    }
-    if (isPostgresUrl(input) && flags.inputFormat === undefined && !pgSource) {
-      throw new UsageError("A Postgres --input needs --query SQL or --table NAME");
-    }
-    if (flags.query !== undefined && flags.table !== undefined) {
-      throw new UsageError("Give --query or --table, not both");
-    }
+    // The rows are read as score batch reads them: its input flags, checks and messages.
+    const plan = planInput(flags);
     // The profile is written after the last row is read: over its input, it would replace the data it describes.
-    checkDistinctFiles(
-      [{ flag: "--input", path: isPostgresUrl(input) ? "-" : input }, { flag: "--output", path: flags.output }]
-        .filter((f) => f.path !== "-"),
+    checkWindowFiles(
+      { windows: [undefined] },
+      [...plan.files, { flag: "--output", path: flags.output }].filter((f) => f.path !== "-"),
     );
     // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
     const [{ openModel }, { DatasetProfile }, { runBatch }] = await Promise.all([
@@ -132,10 +115,10 @@ export function profileCommand(): Command {
         { name: model.name, version: model.version },
         monitorColumns(model, flags.categorical),
       );
-      const source = await openSource(input, flags.inputFormat, {
-        query: flags.query,
-        table: flags.table,
-        params: (flags.param ?? []).map(([, value]) => value),
+      const source = await openSource(plan.input, plan.inputFormat, {
+        query: plan.query,
+        table: plan.table,
+        params: plan.params,
         labels: { query: "--query", table: "--table", params: "(each --param in order)" },
       }, "--input-format");
       log.info("profile started", { model: model.name, version: model.version, input: source.description });

@@ -30,4 +30,5 @@ export {
   PROFILE_FORMAT,
 } from "./dataset_profile.ts";
 export { type DriftReportInput, renderDriftReport } from "./drift_report.ts";
+export { mergeShards, type ShardColumnRow } from "./merge_shards.ts";
 export { SlidingDrift, type SlidingDriftOptions } from "./sliding_drift.ts";

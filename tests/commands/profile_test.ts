@@ -90,6 +90,26 @@ Deno.test("score profile: a reference of inputs and predictions", async (t) => {
     );
     await assert.rejects(Deno.stat(join(dir.path, "never.json")), Deno.errors.NotFound);
   });
+  await t.step("the input flags are score batch's: its checks and messages, exit 64", async (t) => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["no input", {}, /--input is required \(a file, or postgres:\/\/... with --query or --table\)/],
+      ["SQL with a file input", { "--input": input, "--query": "select 1" }, /--query and --table read from Postgres/],
+      ["a Postgres input without SQL", { "--input": "postgres://u@h/db" }, /needs --query SQL or --table NAME/],
+      ["both --query and --table", { "--query": "select 1", "--table": "t" }, /Give --query or --table, not both/],
+    ];
+    for (const [name, flags, message] of cases) {
+      await t.step(name, async () => {
+        const output = join(dir.path, "never.json");
+        const run = await runScore([
+          "profile",
+          ...cliArgs({ "--model": "ride-duration-linreg", "--output": output, ...flags }),
+        ]);
+        assert.equal(run.code, 64, run.stderr);
+        assert.match(run.stderr, message);
+        await assert.rejects(Deno.stat(output), Deno.errors.NotFound);
+      });
+    }
+  });
   await t.step("--output naming the input: exit 64 before anything is read, the input kept", async () => {
     const run = await runProfile(input, "PULocationID", join(dir.path, ".", "rides.csv"));
     assert.equal(run.code, 64, run.stderr);

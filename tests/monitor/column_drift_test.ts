@@ -87,6 +87,58 @@ Deno.test("a column's drift", async (t) => {
     assert.deepEqual([other.ks_statistic, other.drifted], [1, true]);
   });
 
+  await t.step("a reference column without values: no statistic, no drift, the missing shares still told", () => {
+    const n = columnDrift(numeric([null, NaN]), numeric([1, 2, null]));
+    assert.deepEqual(
+      [n.method, n.score, n.drifted, n.ks_statistic, n.wasserstein_normed, n.mean, n.reference_mean],
+      ["ks", null, false, null, null, 2 / 2 + 0.5, null],
+    );
+    assert.deepEqual([n.missing_share, n.reference_missing_share], [1 / 3, 1]);
+    const c = columnDrift(categorical([null, ""]), categorical(["a"]));
+    assert.deepEqual([c.method, c.score, c.drifted, c.jensen_shannon, c.chi_squared], [
+      "chi_squared",
+      null,
+      false,
+      null,
+      null,
+    ]);
+    assert.deepEqual([c.missing_share, c.reference_missing_share], [0, 1]);
+  });
+
+  await t.step("a window all in categories the reference never saw: the largest distance, drifted", () => {
+    const reference = categorical(Array.from({ length: 2_000 }, (_, i) => ["a", "b"][i % 2]));
+    const d = columnDrift(reference, categorical(["y", "z", "z"]));
+    assert(Math.abs(d.jensen_shannon! - Math.sqrt(Math.LN2)) < 1e-12, `JS ${d.jensen_shannon}`);
+    assert.equal(d.drifted, true);
+  });
+
+  await t.step("a constant categorical column: the same category 0 and not drifted, another drifted", async (t) => {
+    // [name, reference size, window, JS, chi-squared p-value (null: below 1e-10), drifted]
+    const cases: [string, number, string[], number, number | null, boolean][] = [
+      ["large, the same", 2_000, ["a", "a"], 0, 1, false],
+      ["large, another", 2_000, new Array(50).fill("b"), Math.sqrt(Math.LN2), null, true],
+      ["small, the same", 50, ["a"], 0, 1, false],
+      ["small, another", 50, new Array(50).fill("b"), Math.sqrt(Math.LN2), null, true],
+    ];
+    for (const [name, size, window, js, p, drifted] of cases) {
+      await t.step(name, () => {
+        const d = columnDrift(categorical(new Array(size).fill("a")), categorical(window));
+        assert(Math.abs(d.jensen_shannon! - js) < 1e-12, `JS ${d.jensen_shannon}`);
+        assert(p === null ? d.chi_squared_p_value! < 1e-10 : d.chi_squared_p_value === p, `p ${d.chi_squared_p_value}`);
+        assert.equal(d.drifted, drifted);
+      });
+    }
+  });
+
+  await t.step("a constant numeric column with a small reference: KS decides, p 1 for the same constant", () => {
+    const reference = numeric(new Float64Array(50).fill(3));
+    const same = columnDrift(reference, numeric(new Float64Array(40).fill(3)));
+    assert.deepEqual([same.method, same.ks_statistic, same.score, same.drifted], ["ks", 0, 1, false]);
+    const other = columnDrift(reference, numeric(new Float64Array(40).fill(4)));
+    assert.deepEqual([other.ks_statistic, other.drifted], [1, true]);
+    assert(Math.abs(other.wasserstein_normed! - 1 / MIN_SPREAD) < 1e-9);
+  });
+
   await t.step("numbers as text, bigints and typed arrays fold alike; missing values are counted", () => {
     const p = numeric(["1.5", 2n, null, " ", "x", 4]);
     assert.deepEqual([p.rows, p.missing, p.mean, p.min, p.max], [6, 3, 2.5, 1.5, 4]);

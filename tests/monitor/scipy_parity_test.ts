@@ -84,6 +84,8 @@ Deno.test("the statistics equal SciPy's", async (t) => {
       b: randomSample("normal", 500, 4).map((x) => x + 0.3),
     },
     { name: "integers with ties, 800 vs 700", a: randomSample("dice", 800, 5), b: randomSample("dice", 700, 6) },
+    { name: "a constant column, the same constant", a: new Array(50).fill(3), b: new Array(60).fill(3) },
+    { name: "a constant column, another constant", a: new Array(50).fill(3), b: new Array(60).fill(4) },
     {
       name: "lognormal, 2000 vs 3000, scaled by 1.2",
       a: randomSample("lognormal", 2000, 7),
@@ -99,6 +101,8 @@ Deno.test("the statistics equal SciPy's", async (t) => {
     { name: "a category never seen in the reference", p: [100, 50, 0], q: [90, 40, 25] },
     { name: "a category of the reference gone", p: [10, 20, 30, 40], q: [0, 25, 25, 50] },
     { name: "two categories (one degree of freedom)", p: [700, 300], q: [650, 350] },
+    { name: "a constant column (one category on both sides)", p: [50], q: [30] },
+    { name: "no category in common", p: [10, 0], q: [0, 10] },
   ];
   const kolmogorov = [0.2, 0.5, 0.9, 1.17, 1.18, 1.36, 2, 3, 5];
   const chi2: [number, number][] = [[0.5, 1], [3.841458820694124, 1], [10, 3], [200, 150], [40, 5], [1e-3, 2], [
