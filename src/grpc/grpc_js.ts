@@ -7,9 +7,12 @@
  * cancellation and deadlines seen by the handler, trailers-only errors).
  *
  * grpc-js runs over Deno's node:http2; `Deno.serve` cannot send trailers.
+ * Each HTTP/2 session's destroy() is deferred to its own macrotask
+ * ({@linkcode deferSessionDestroy}), pinned by tests/grpc/grpc_js_goaway_test.ts.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as loader from "@grpc/proto-loader";
+import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 
 /** The proto shipped with score: the Open Inference Protocol's gRPC service. */
@@ -104,12 +107,41 @@ export async function listenGrpc(
       (err, bound) => err ? reject(addressError(err)) : resolve(bound),
     )
   );
+  deferSessionDestroy(server);
   return {
     hostname: options.hostname,
     port,
     shutdown: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
     close: () => server.forceShutdown(),
   };
+}
+
+/**
+ * Works around Deno 2.9.6's node:http2 (denoland/deno#36788): its native
+ * session destroy frees the nghttp2 session at once, even when it is called
+ * from a callback that nghttp2 runs while it is still processing a received
+ * frame. A client's GOAWAY does exactly that: node:http2 answers it with
+ * close() from inside the GOAWAY callback, which destroys a session with no
+ * open streams there and then; nghttp2 then walks the freed session (to close
+ * the streams the GOAWAY refused) and the whole process aborts (an nghttp2
+ * assertion, `free(): invalid pointer`, or a segfault). nghttp2 processes
+ * received bytes synchronously, so a destroy run from a later macrotask never
+ * lands inside it. grpc-js keeps its HTTP/2 servers in a private map: if that
+ * changes, listening fails loudly here rather than the server aborting later.
+ */
+function deferSessionDestroy(server: grpc.Server): void {
+  const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(http2Servers instanceof Map)) {
+    throw new Error("grpc-js no longer keeps its HTTP/2 servers in `http2Servers`: see deferSessionDestroy");
+  }
+  for (const http2Server of http2Servers.keys()) {
+    http2Server.on("session", (session: { destroy: (...args: unknown[]) => void }) => {
+      const destroy = session.destroy;
+      session.destroy = function (this: unknown, ...args: unknown[]) {
+        setImmediate(() => destroy.apply(this, args));
+      };
+    });
+  }
 }
 
 /** grpc-js says "No address added out of total 1 resolved" for a port in use: kept, with the code callers test. */
