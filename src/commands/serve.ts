@@ -121,7 +121,7 @@ export function serveCommand(): Command {
       "--grpc-port <port>",
       "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port, on the same " +
         "models and batchers (0: any free port, logged); off unless given, so that no second port opens unasked " +
-        "(KServe's runtime contract uses 8081); experimental under Deno 2.9.6 (docs/serve.md: known issue)",
+        "(KServe's runtime contract uses 8081)",
       { env: "SCORE_GRPC_PORT", parse: portNumber },
     ),
     envOption(
