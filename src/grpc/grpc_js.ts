@@ -15,6 +15,8 @@ import * as loader from "@grpc/proto-loader";
 import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 
+/** How early a cancel may come before the server-side deadline and still count as the deadline. */
+const DEADLINE_SLACK_MS = 100;
 /** The proto shipped with score: the Open Inference Protocol's gRPC service. */
 export const PROTO_PATH = fileURLToPath(new URL("./grpc_predict_v2.proto", import.meta.url));
 
@@ -166,7 +168,9 @@ function unary(handler: UnaryHandler): grpc.handleUnaryCall<unknown, unknown> {
       deadlineExceeded: () => {
         const deadline = call.getDeadline();
         const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-        return Number.isFinite(ms) && ms <= Date.now();
+        // The server's deadline starts when the headers are read, later than the client's: the client's own cancel at
+        // its deadline (RST_STREAM) can arrive just before ours passes, and is still the deadline.
+        return Number.isFinite(ms) && ms <= Date.now() + DEADLINE_SLACK_MS;
       },
       setHeader: (key, value) => {
         header ??= new grpc.Metadata();
