@@ -5,7 +5,10 @@
  * A file's bytes are made and written by a worker (a second core): making
  * them (`String(number)` above all) was as long as the rest of a job's
  * JavaScript. At most `IN_FLIGHT` batches wait for it, which bounds
- * memory. Standard output is written in place, batch by batch.
+ * memory. The worker starts with the first write that takes the rows
+ * written past `IN_PLACE_ROWS`: a job of a few rows (a cron job's, a test's)
+ * writes them in place and never pays for a worker's start (a second
+ * runtime and heap). Standard output is written in place, batch by batch.
  */
 import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
@@ -16,6 +19,9 @@ import { writeAll } from "./write_all.ts";
 
 /** Batches sent to the writer worker and not yet written: past it, a write waits. */
 const IN_FLIGHT = 2;
+
+/** Rows written on the job's thread before the writer worker starts: fewer than a default batch holds. */
+export const IN_PLACE_ROWS = 2_048;
 
 /**
  * A CSV sink; `path` `-` is standard output.
@@ -61,6 +67,8 @@ function fileSink(path: string): Sink {
   let out: AtomicFile | undefined;
   let writer: WriterWorker | undefined;
   let columns: ColumnInfo[] = [];
+  /** Rows written in place so far (before the worker, if any, started). */
+  let inPlace = 0;
   return {
     description: path,
     async open(cols) {
@@ -68,25 +76,40 @@ function fileSink(path: string): Sink {
       out = await createAtomicFile(path);
       try {
         await writeAll(out.file, new TextEncoder().encode(csvHeader(cols.map((c) => c.name))));
-        writer = startWriter();
-        await writer.send({ kind: "open", path: out.path, types: cols.map((c) => c.type) });
       } catch (err) {
-        writer?.stop();
         await out.abort();
         throw err;
       }
     },
     async write(batch) {
       if (batch.length === 0) return;
+      if (writer === undefined && inPlace + batch.length <= IN_PLACE_ROWS) {
+        inPlace += batch.length;
+        const bytes = csvBytes(
+          columns.map((c) => csvColumn(batch.columns[c.name], c.type, batch.length)),
+          columns.map((c) => c.type),
+          batch.length,
+          { bytes: new Uint8Array(1 << 12) },
+        );
+        await writeAll(out!.file, bytes);
+        return;
+      }
+      if (writer === undefined) {
+        // The worker appends to what was written in place (awaited: the file's end is where it starts).
+        writer = startWriter();
+        await writer.send({ kind: "open", path: out!.path, types: columns.map((c) => c.type) });
+      }
       const { columns: sent, buffers } = textColumns(batch, columns);
-      await writer!.send({ kind: "batch", columns: sent, length: batch.length }, buffers);
+      await writer.send({ kind: "batch", columns: sent, length: batch.length }, buffers);
     },
     async commit() {
-      try {
-        await writer!.send({ kind: "end" });
-        await writer!.drained();
-      } finally {
-        writer!.stop();
+      if (writer !== undefined) {
+        try {
+          await writer.send({ kind: "end" });
+          await writer.drained();
+        } finally {
+          writer.stop();
+        }
       }
       await out!.commit();
     },

@@ -4,6 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetS
 import { CannotWriteError } from "../../src/errors.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
+import { IN_PLACE_ROWS } from "../../src/sinks/csv_sink.ts";
 import { openSource } from "../../src/sources/open_source.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
@@ -47,21 +48,26 @@ Deno.test("file sinks", async (t) => {
     ]);
     assert.equal(lines.length, 5);
   });
-  await t.step("CSV: many batches through the writer worker, in order; typed views of a larger buffer", async () => {
-    const path = join(dir.path, "many.csv");
-    const sink = createSink(path);
-    await sink.open([{ name: "id", type: "string" }, { name: "x", type: "float64" }, { name: "m", type: "string" }]);
-    const buffer = new Float64Array(1000).map((_, i) => i / 4);
-    let expected = "id,x,m\n";
-    for (let b = 0; b < 50; b++) {
-      const ids = Array.from({ length: 20 }, (_, i) => (i === 3 ? `"${b}"` : `r${b}-${i}`));
-      const x = buffer.subarray(b * 20, b * 20 + 20);
-      await sink.write({ offset: b * 20, length: 20, columns: { id: ids, x, m: new Array(20).fill("lin") } });
-      expected += ids.map((id, i) => `${id.startsWith('"') ? `"""${b}"""` : id},${x[i]},lin\n`).join("");
-    }
-    await sink.commit();
-    assert.equal(await Deno.readTextFile(path), expected);
-  });
+  await t.step(
+    "CSV: many batches, in place then (past IN_PLACE_ROWS) through the writer worker, in order",
+    async () => {
+      const path = join(dir.path, "many.csv");
+      const sink = createSink(path);
+      await sink.open([{ name: "id", type: "string" }, { name: "x", type: "float64" }, { name: "m", type: "string" }]);
+      // Typed views of a larger buffer; 150 batches of 20 rows: the first ~100 written in place, the rest by the worker.
+      const buffer = new Float64Array(3000).map((_, i) => i / 4);
+      assert.ok(IN_PLACE_ROWS > 20 && IN_PLACE_ROWS < 3000 - 20);
+      let expected = "id,x,m\n";
+      for (let b = 0; b < 150; b++) {
+        const ids = Array.from({ length: 20 }, (_, i) => (i === 3 ? `"${b}"` : `r${b}-${i}`));
+        const x = buffer.subarray(b * 20, b * 20 + 20);
+        await sink.write({ offset: b * 20, length: 20, columns: { id: ids, x, m: new Array(20).fill("lin") } });
+        expected += ids.map((id, i) => `${id.startsWith('"') ? `"""${b}"""` : id},${x[i]},lin\n`).join("");
+      }
+      await sink.commit();
+      assert.equal(await Deno.readTextFile(path), expected);
+    },
+  );
   await t.step("CSV: a file larger than the writer's background flush interval (16 MiB) is written whole", async () => {
     const path = join(dir.path, "large.csv");
     const sink = createSink(path);
