@@ -60,6 +60,7 @@ LAZY_MODULES := \
   src/serving/metrics.ts \
   src/serving/prediction_log.ts \
   src/sinks/csv_writer_worker.ts \
+  src/sinks/parquet_writer_worker.ts \
   src/sources/csv_source.ts \
   src/sources/jsonl_source.ts \
   src/sources/parquet_source.ts \
