@@ -60,9 +60,11 @@ LAZY_MODULES := \
   src/serving/metrics.ts \
   src/serving/prediction_log.ts \
   src/sinks/csv_writer_worker.ts \
+  src/sinks/mod.ts \
   src/sinks/parquet_writer_worker.ts \
   src/sources/csv_source.ts \
   src/sources/jsonl_source.ts \
+  src/sources/mod.ts \
   src/sources/parquet_source.ts \
   src/sources/postgres_source.ts \
   src/sources/reader_worker.ts \

@@ -17,7 +17,8 @@ import { checkDistinctFiles, type FileFlag } from "../cli/check_distinct_files.t
 import { envOption } from "../cli/env_option.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { isPostgresUrl, parseShard, resolveTarget, type Shard } from "../postgres/mod.ts";
+import { isPostgresUrl, resolveTarget } from "../postgres/postgres_url.ts";
+import { parseShard, type Shard } from "../postgres/shard.ts";
 
 /** Stands for "the database in DATABASE_URL / PG*" when no URL is given. */
 export const POSTGRES_FROM_ENV = "postgres:";

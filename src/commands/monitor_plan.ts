@@ -7,7 +7,7 @@ import type { FileFlag } from "../cli/check_distinct_files.ts";
 import { envOption } from "../cli/env_option.ts";
 import { wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { isPostgresUrl } from "../postgres/mod.ts";
+import { isPostgresUrl } from "../postgres/postgres_url.ts";
 
 /** The monitoring flags, as commander parses them. */
 export interface MonitorFlags {

@@ -25,8 +25,8 @@ import { log } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type { DatasetProfile } from "../monitor/mod.ts";
 import type * as Monitor from "../monitor/mod.ts";
-import { DiscardSink, writeAll, writeWhole } from "../sinks/mod.ts";
-import { openSource } from "../sources/mod.ts";
+import type * as Sinks from "../sinks/mod.ts";
+import type * as Sources from "../sources/mod.ts";
 import type * as Store from "../store/mod.ts";
 import { foldScored, monitorColumns } from "./monitor_columns.ts";
 import { checkWindowFiles, type InputFlags, planInput } from "./batch_plan.ts";
@@ -100,10 +100,12 @@ export function profileCommand(): Command {
       [...plan.files, { flag: "--output", path: flags.output }].filter((f) => f.path !== "-"),
     );
     // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
-    const [{ openModel }, { DatasetProfile }, { runBatch }] = await Promise.all([
+    const [{ openModel }, { DatasetProfile }, { runBatch }, { DiscardSink }, { openSource }] = await Promise.all([
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
       lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
       lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
+      lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
+      lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
     ]);
     const { model } = await openModel(flags.model, storeOptions(flags), loadOptions(flags));
     const interrupt = listenForInterrupt({
@@ -156,6 +158,7 @@ export function profileCommand(): Command {
 
 /** Writes the profile whole: under a temporary name renamed at the end, so a crash leaves no half file. */
 async function writeProfile(path: string, profile: DatasetProfile): Promise<void> {
+  const { writeAll, writeWhole } = await lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url));
   const bytes = new TextEncoder().encode(JSON.stringify(profile) + "\n");
   if (path === "-") {
     await writeAll(Deno.stdout, bytes);

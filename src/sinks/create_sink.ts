@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
-import { isPostgresUrl } from "../postgres/mod.ts";
+import { isPostgresUrl } from "../postgres/postgres_url.ts";
 import { checkWritable } from "./atomic_file.ts";
 import { createCsvSink } from "./csv_sink.ts";
 import { createJsonlSink } from "./jsonl_sink.ts";

@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileFormat } from "../file_format.ts";
-import { isPostgresUrl } from "../postgres/mod.ts";
+import { isPostgresUrl } from "../postgres/postgres_url.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as CsvSource from "./csv_source.ts";
 import { STDIN } from "./file_size.ts";
