@@ -38,7 +38,7 @@ RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/cli_progres
       src/model/onnxruntime_node.ts src/model/session_worker.ts src/monitor/mod.ts src/postgres/postgres_js.ts \
       src/queue/mod.ts src/serving/access_log.ts src/serving/data_plane.ts src/serving/drift_watch.ts \
       src/serving/envelope.ts src/serving/metrics.ts src/serving/prediction_log.ts \
-      src/sinks/csv_writer_worker.ts src/sinks/mod.ts src/sinks/parquet_writer_worker.ts src/sources/csv_source.ts \
+      src/sinks/csv_writer_worker.ts src/sinks/mod.ts src/sources/csv_source.ts \
       src/sources/jsonl_source.ts src/sources/mod.ts \
       src/sources/parquet_source.ts src/sources/postgres_source.ts src/sources/reader_worker.ts \
       src/store/http_store.ts src/store/mlflow_model.ts src/store/mod.ts src/store/s3_store.ts \

@@ -61,7 +61,6 @@ LAZY_MODULES := \
   src/serving/prediction_log.ts \
   src/sinks/csv_writer_worker.ts \
   src/sinks/mod.ts \
-  src/sinks/parquet_writer_worker.ts \
   src/sources/csv_source.ts \
   src/sources/jsonl_source.ts \
   src/sources/mod.ts \
