@@ -8,8 +8,8 @@
  * BENCH_RUNS rounds (7) and its ratio to the floor's median:
  * - the floor, `./score --help` and each subcommand's `--help`;
  * - `./score batch` of a 1-row CSV to a CSV, and `./score inspect` of a
- *   shipped model: wall, CPU (user + system) and peak RSS, from
- *   /usr/bin/time (getrusage of the child);
+ *   shipped model: wall, CPU (user + system, from bash's `times`) and peak
+ *   RSS (from /usr/bin/time);
  * - `./score serve`: exec to the first 200 on POST /predict (polled on a
  *   free port), CPU and peak RSS read from /proc at that moment;
  * - `./score consume --dry-run`: exec to the first message consumed (one
@@ -53,19 +53,25 @@ await Deno.writeTextFile(oneLine, "console.log(1);\n");
 const csv = join(work, "one_ride.csv");
 await Deno.writeTextFile(csv, "ride_id,PULocationID,DOLocationID,trip_distance\n1,130,205,3.66\n");
 
-/** Runs argv to its end under /usr/bin/time: wall measured here, CPU and peak RSS from the child's rusage. */
+/**
+ * Runs argv to its end: wall measured here; CPU (user + system, to the millisecond) from bash's `times` for its
+ * children, peak RSS from /usr/bin/time (the child's getrusage, whose CPU figures have only 10 ms steps).
+ */
 async function timed(argv: string[]): Promise<Sample> {
   const stats = join(work, "time.txt");
   const t = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-o", stats, "-f", "%U %S %M", ...argv],
-    stdout: "null",
+    args: ["-o", stats, "-f", "%M", "bash", "-c", '"$@" >/dev/null || exit; times', "_", ...argv],
+    stdout: "piped",
     stderr: "piped",
     cwd: work,
   }).output();
   const wall = (performance.now() - t) / 1000;
   if (!out.success) throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
-  const [user, system, maxKb] = (await Deno.readTextFile(stats)).trim().split("\n").at(-1)!.split(" ").map(Number);
+  // `times` prints the shell's user and system time, then its children's: "0m0.047s 0m0.042s".
+  const children = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  const [user, system] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => 60 * Number(m[1]) + Number(m[2]));
+  const maxKb = Number((await Deno.readTextFile(stats)).trim().split("\n").at(-1));
   return { wall, cpu: user + system, rss: maxKb * 1024 };
 }
 
@@ -243,17 +249,20 @@ function median(values: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 const floor = median(samples.get(selected[0])!.map((s) => s.wall));
+const floorCpu = median(samples.get(selected[0])!.map((s) => s.cpu ?? NaN));
 const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 console.log(`\nmedian of ${RUNS} runs, load average ${load} (${navigator.hardwareConcurrency} cores)\n`);
-console.log("| command | wall | x floor | CPU | peak RSS | goal |");
-console.log("| --- | ---: | ---: | ---: | ---: | --- |");
+console.log("| command | wall | x floor | CPU | CPU x floor | peak RSS | goal |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
 for (const [c, s] of samples) {
   const wall = median(s.map((x) => x.wall));
   const cpus = s.flatMap((x) => x.cpu === undefined ? [] : [x.cpu]);
   const rsss = s.flatMap((x) => x.rss === undefined ? [] : [x.rss]);
   console.log(
     `| ${c.name} | ${wall.toFixed(3)} s | ${(wall / floor).toFixed(1)}x | ${
-      cpus.length ? median(cpus).toFixed(2) + " s" : ""
-    } | ${rsss.length ? Math.round(median(rsss) / 1e6) + " MB" : ""} | ${c.goal ?? ""} |`,
+      cpus.length ? median(cpus).toFixed(3) + " s" : ""
+    } | ${cpus.length ? (median(cpus) / floorCpu).toFixed(1) + "x" : ""} | ${
+      rsss.length ? Math.round(median(rsss) / 1e6) + " MB" : ""
+    } | ${c.goal ?? ""} |`,
   );
 }
