@@ -123,10 +123,19 @@ export async function openStaging(columns: ColumnInfo[]): Promise<Staging> {
           : `${sqlString(value)}::ENUM(${sqlString(value)})`;
         return `${expr} as ${sqlName(c.name)}`;
       }).join(", ");
-      await busy(
-        db.connection,
-        () => db.connection.run(`copy (select ${select} from ${name}) to ${sqlString(path)} (${options})`),
-      );
+      // The job has read and scored every row by now: its file is written with every core (the shared database
+      // keeps one for the job's JavaScript), then the setting goes back for the next window's rows. One piece of
+      // work: closing the database waits for all of it.
+      const { connection } = db;
+      await busy(connection, async () => {
+        const before = Number((await connection.runAndReadAll("select current_setting('threads')")).getRows()[0][0]);
+        await connection.run(`set threads = ${Math.max(before, navigator.hardwareConcurrency ?? 1)}`);
+        try {
+          await connection.run(`copy (select ${select} from ${name}) to ${sqlString(path)} (${options})`);
+        } finally {
+          await connection.run(`set threads = ${before}`).catch(() => {});
+        }
+      });
     },
     async close() {
       try {

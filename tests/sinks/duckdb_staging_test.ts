@@ -98,7 +98,12 @@ Deno.test("DuckDB staging: rows come back in order, constants and all", async (t
       assert.equal(created.length, 1);
       assert.ok([...Deno.readDirSync(join(tmp, created[0]))].length > 0, "rows spilled to the folder");
       const out = join(await Deno.makeTempDir(), "out.parquet");
+      // The file is written with every core; the shared database's setting is back after.
+      const threads = async () =>
+        (await reader.connection.runAndReadAll("select current_setting('threads')")).getRows()[0][0];
+      const threadsBefore = await threads();
       await staging.copyTo(out, "format parquet");
+      assert.equal(await threads(), threadsBefore);
       await staging.close();
       assert.ok(spills().includes(created[0]), "the folder stays while the reader's connection is open");
       const back = (await reader.connection.runAndReadAll(`select count(*)::INTEGER as n, max(x) as x from '${out}'`))
