@@ -440,6 +440,12 @@ function textBytes(chunk: DuckDBDataChunk, c: number, length: number): TextBytes
   return { kind: "text-bytes", length, bytes, ends, nulls };
 }
 
+/** Whether `values[start]` .. `values[start + n - 1]` are all strings. */
+function everyString(values: ArrayLike<unknown>, start: number, n: number): boolean {
+  for (let i = start; i < start + n; i++) if (typeof values[i] !== "string") return false;
+  return true;
+}
+
 /** A vector's validity mask, a bit a row (set: valid), or null when every row is valid. */
 function validityOf(vector: ReturnType<Bindings["data_chunk_get_vector"]>, length: number): Uint8Array | null {
   return raw().vector_get_validity(vector, Math.ceil(length / 8));
@@ -510,6 +516,13 @@ export function appendColumns(
         const width = array.BYTES_PER_ELEMENT;
         const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
         duckdb.copy_data_to_vector(vector, 0, typed.buffer as ArrayBuffer, typed.byteOffset + start * width, n * width);
+        continue;
+      }
+      if (types[c] === "VARCHAR" && everyString(values, start, n)) {
+        // Text with no null (a kept id): each string straight into the chunk's vector, whose rows are all valid
+        // after the reset; the vector object would first copy the chunk's string headers and its mask.
+        const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+        for (let i = 0; i < n; i++) duckdb.vector_assign_string_element(vector, i, values[start + i] as string);
         continue;
       }
       const vector = chunk.getColumnVector(c) as unknown as RawVector;

@@ -144,6 +144,22 @@ Deno.test("DuckDB adapter: columns go into an appender whole", async (t) => {
         "count(*) filter (where s is null and i >= 2048)::INTEGER as late",
       want: { s: n - 1024, i: String((n * (n - 1)) / 2), late: 0 },
     },
+    {
+      // Text without a null goes straight into the vector, text with one through the vector object: both, in turn.
+      name: "text chunks without nulls, then with, then without again: every value in its row",
+      table: "i BIGINT, s VARCHAR",
+      types: ["BIGINT", "VARCHAR"],
+      columns: [
+        BigInt64Array.from({ length: n }, (_, k) => BigInt(k)),
+        Array.from(
+          { length: n },
+          (_, k) => (k >= 2048 && k < 4096 && k % 2 === 0 ? null : `v${k}${k % 7 === 0 ? "é".repeat(20) : ""}`),
+        ),
+      ],
+      check: "count(*) filter (where s is distinct from (case when i between 2048 and 4095 and i % 2 = 0 then null " +
+        "else 'v' || i || case when i % 7 = 0 then repeat('é', 20) else '' end end))::INTEGER as wrong",
+      want: { wrong: 0 },
+    },
   ];
   for (const c of cases) {
     await t.step(c.name, async () => {
