@@ -50,6 +50,7 @@ LAZY_MODULES := \
   src/inspect/mod.ts \
   src/model/onnxruntime_node.ts \
   src/model/session_worker.ts \
+  src/model/zipmap.ts \
   src/monitor/mod.ts \
   src/postgres/postgres_js.ts \
   src/queue/mod.ts \

@@ -8,7 +8,7 @@
  * ops that keep one value per class (Identity, Cast, Normalizer, Softmax).
  * The caller still checks that a row has as many values as there are labels.
  */
-import { attributeList, type ModelProto, type NodeProto } from "./onnx_proto.ts";
+import { attributeList, type ModelProto, type NodeProto } from "./onnx_reader.ts";
 
 /** The class labels of one graph output. */
 export interface ClassLabels {

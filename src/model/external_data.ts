@@ -7,10 +7,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isAbsolute, join, posix } from "node:path";
 import { ModelError } from "./model_error.ts";
-import { decodeModel, type GraphProto, type NodeProto, type TensorProto } from "./onnx_proto.ts";
-
-/** `TensorProto.DataLocation.EXTERNAL`. */
-const EXTERNAL = 1;
+import { EXTERNAL, type GraphProto, type NodeProto, readModel, type TensorProto } from "./onnx_reader.ts";
 
 /** A data file: its location as the graph writes it (what onnxruntime looks up), the file it names, its bytes. */
 export interface ExternalFile {
@@ -84,7 +81,7 @@ function locations(bytes: Uint8Array, where: string): Map<string, string> {
   let graph: GraphProto | null | undefined;
   let nodes: NodeProto[] = [];
   try {
-    const model = decodeModel(bytes);
+    const model = readModel(bytes);
     graph = model.graph;
     nodes = (model.functions ?? []).flatMap((f) => f.node ?? []);
   } catch (err) {

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { type ClassLabels, classLabels } from "./class_labels.ts";
 import { knownCategories } from "./known_categories.ts";
-import { decodeModel } from "./onnx_proto.ts";
+import { readModel } from "./onnx_reader.ts";
 
 /** The graph's class labels (by output) and known categories (by input, per column). */
 export interface GraphFacts {
@@ -30,6 +30,6 @@ export function graphFacts(bytes: Uint8Array): GraphFacts {
   if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(ML_DOMAIN) < 0) {
     return { classLabels: new Map(), categories: new Map() };
   }
-  const model = decodeModel(bytes);
+  const model = readModel(bytes);
   return { classLabels: classLabels(model), categories: knownCategories(model) };
 }

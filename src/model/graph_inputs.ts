@@ -3,7 +3,7 @@
  * session: what the model store needs to map an MLflow signature onto them
  * before the model loads.
  */
-import { decodeModel } from "./onnx_proto.ts";
+import { readModel } from "./onnx_reader.ts";
 
 /** One graph input: its name and shape (a number, or a name / "" for a dynamic dimension). */
 export interface GraphInput {
@@ -20,7 +20,7 @@ export interface GraphInput {
  * ```
  */
 export function graphInputs(bytes: Uint8Array): GraphInput[] {
-  const graph = decodeModel(bytes).graph;
+  const graph = readModel(bytes).graph;
   const initializers = new Set((graph?.initializer ?? []).map((i) => i.name));
   return (graph?.input ?? []).filter((i) => !initializers.has(i.name)).map((i) => ({
     name: i.name ?? "",

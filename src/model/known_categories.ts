@@ -22,7 +22,7 @@ import {
   STRING,
   tensorDims,
   type TensorProto,
-} from "./onnx_proto.ts";
+} from "./onnx_reader.ts";
 
 /** One column of a graph input, as a traced value holds it (null: a column not from an input). */
 type ColumnRef = { input: string; column: number } | null;

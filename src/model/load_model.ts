@@ -16,7 +16,8 @@ import { ModelError } from "./model_error.ts";
 import { loadOnnxruntime } from "./onnxruntime.ts";
 import { outputLayout } from "./output_layout.ts";
 import { runCost } from "./run_cost.ts";
-import { unzipMaps } from "./zipmap.ts";
+import type * as ZipMap from "./zipmap.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { openWorkerSession, type Session } from "./worker_session.ts";
 
 /** Session and naming options. */
@@ -79,7 +80,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
     const zipLabels = new Map<string, string[]>();
     if (session.outputMetadata.some((m) => !m.isTensor)) {
-      const unzipped = unzipFile(bytes, onnxPath);
+      const unzipped = await unzipFile(bytes, onnxPath);
       if (unzipped !== undefined) {
         owned = undefined;
         await session.release();
@@ -214,7 +215,9 @@ function readFacts(bytes: Uint8Array, onnxPath: string, warnings: string[]): Gra
   }
 }
 
-function unzipFile(bytes: Uint8Array, onnxPath: string) {
+async function unzipFile(bytes: Uint8Array, onnxPath: string) {
+  // The rewriting's code (onnx-proto, protobufjs: the graph decoded and encoded again) loads only for such a model.
+  const { unzipMaps } = await lazyImport<typeof ZipMap>(new URL("./zipmap.ts", import.meta.url));
   try {
     return unzipMaps(bytes);
   } catch (err) {

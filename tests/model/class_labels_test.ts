@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { classLabels } from "../../src/model/class_labels.ts";
 import { loadModel } from "../../src/model/mod.ts";
-import { decodeModel, type ModelProto, type NodeProto } from "../../src/model/onnx_proto.ts";
+import { type ModelProto, type NodeProto, readModel } from "../../src/model/onnx_reader.ts";
 import { REAL } from "../byom_cases.ts";
 import { FIXTURES } from "../helpers.ts";
 
@@ -15,7 +15,7 @@ const text = new TextEncoder();
 
 async function labelsOf(path: string) {
   return Object.fromEntries(
-    [...classLabels(decodeModel(await Deno.readFile(join(path, "model.onnx"))))].map((
+    [...classLabels(readModel(await Deno.readFile(join(path, "model.onnx"))))].map((
       [o, l],
     ) => [o, [l.from, l.labels]]),
   );

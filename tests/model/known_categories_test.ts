@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { knownCategories } from "../../src/model/known_categories.ts";
 import {
-  decodeModel,
   INT64,
   type ModelProto,
   type NodeProto,
+  readModel,
   STRING,
   type ValueInfoProto,
-} from "../../src/model/onnx_proto.ts";
+} from "../../src/model/onnx_reader.ts";
 import { REAL } from "../byom_cases.ts";
 import { FIXTURES } from "../helpers.ts";
 
@@ -21,7 +21,7 @@ const BYOM = join(FIXTURES, "models", "byom");
 const text = new TextEncoder();
 
 async function categoriesOf(path: string) {
-  return Object.fromEntries(knownCategories(decodeModel(await Deno.readFile(join(path, "model.onnx")))));
+  return Object.fromEntries(knownCategories(readModel(await Deno.readFile(join(path, "model.onnx")))));
 }
 
 function input(name: string, elemType: number, width: number | null): ValueInfoProto {
