@@ -3,11 +3,10 @@
  * the `.onnx` (PyTorch 2.x exporters write `model.onnx` + `model.onnx.data`),
  * each tensor naming its file by a `location` relative to the `.onnx`'s folder.
  */
-import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isAbsolute, join, posix } from "node:path";
 import { ModelError } from "./model_error.ts";
-import { EXTERNAL, type GraphProto, type NodeProto, readModel, type TensorProto } from "./onnx_reader.ts";
+import { EXTERNAL, type GraphProto, holdsText, type NodeProto, readModel, type TensorProto } from "./onnx_reader.ts";
 
 /** A data file: its location as the graph writes it (what onnxruntime looks up), the file it names, its bytes. */
 export interface ExternalFile {
@@ -77,7 +76,7 @@ export function modelDigest(onnxSha256: string, data: readonly (readonly [string
 function locations(bytes: Uint8Array, where: string): Map<string, string> {
   const found = new Map<string, string>();
   // Every external tensor carries the key "location": a graph without those bytes is not decoded at all.
-  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf("location") < 0) return found;
+  if (!holdsText(bytes, "location")) return found;
   let graph: GraphProto | null | undefined;
   let nodes: NodeProto[] = [];
   try {

@@ -4,10 +4,9 @@
  * string and int64 inputs. Both live in `ai.onnx.ml` nodes, so a model
  * whose bytes never name that domain is not decoded at all.
  */
-import { Buffer } from "node:buffer";
 import { type ClassLabels, classLabels } from "./class_labels.ts";
 import { knownCategories } from "./known_categories.ts";
-import { readModel } from "./onnx_reader.ts";
+import { holdsText, readModel } from "./onnx_reader.ts";
 
 /** The graph's class labels (by output) and known categories (by input, per column). */
 export interface GraphFacts {
@@ -27,7 +26,7 @@ const ML_DOMAIN = "ai.onnx.ml";
  * ```
  */
 export function graphFacts(bytes: Uint8Array): GraphFacts {
-  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(ML_DOMAIN) < 0) {
+  if (!holdsText(bytes, ML_DOMAIN)) {
     return { classLabels: new Map(), categories: new Map() };
   }
   const model = readModel(bytes);

@@ -197,6 +197,27 @@ export function tensorDims(value: ValueInfoProto | undefined): (number | undefin
   });
 }
 
+/**
+ * Whether a model's bytes hold an ASCII text anywhere (a domain's name, an attribute's key): a graph that cannot hold
+ * what a caller looks for is not read at all.
+ *
+ * @example
+ * ```ts
+ * holdsText(await Deno.readFile("model.onnx"), "ai.onnx.ml"); // true for a scikit-learn export
+ * ```
+ */
+export function holdsText(bytes: Uint8Array, text: string): boolean {
+  const first = text.charCodeAt(0);
+  const last = bytes.length - text.length;
+  // The typed array's own indexOf runs natively; the rest of the text is compared where its first byte is.
+  for (let i = bytes.indexOf(first); i >= 0 && i <= last; i = bytes.indexOf(first, i + 1)) {
+    let k = 1;
+    while (k < text.length && bytes[i + k] === text.charCodeAt(k)) k++;
+    if (k === text.length) return true;
+  }
+  return false;
+}
+
 const UTF8 = new TextDecoder();
 
 /** A cursor over one message's bytes. */

@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { classLabels } from "../../src/model/class_labels.ts";
 import { knownCategories } from "../../src/model/known_categories.ts";
 import { decodeModel } from "../../src/model/onnx_proto.ts";
-import { type ModelProto, readModel } from "../../src/model/onnx_reader.ts";
+import { holdsText, type ModelProto, readModel } from "../../src/model/onnx_reader.ts";
 import { ROOT } from "../helpers.ts";
 
 async function* onnxFiles(dir: string): AsyncGenerator<string> {
@@ -127,4 +127,21 @@ Deno.test("ONNX reader: bytes that are not a model are refused", async (t) => {
   for (const [name, b] of cases) {
     await t.step(name, () => assert.throws(() => readModel(b), RangeError));
   }
+});
+
+Deno.test("ONNX reader: whether a model's bytes hold a text", async (t) => {
+  const b = (text: string) => new TextEncoder().encode(text);
+  const cases: [string, Uint8Array, string, boolean][] = [
+    ["at the start", b("ai.onnx.ml\x12\x01"), "ai.onnx.ml", true],
+    ["at the very end", b("\x3a\x05xxai.onnx.ml"), "ai.onnx.ml", true],
+    ["after false starts (its first byte again and again)", b("aaai.onnx.mai.onnx.ml"), "ai.onnx.ml", true],
+    ["cut short by the end", b("xxai.onnx.m"), "ai.onnx.ml", false],
+    ["absent", b("location is not here"), "ai.onnx.ml", false],
+    ["empty bytes", new Uint8Array(0), "location", false],
+  ];
+  for (const [name, bytes, text, want] of cases) await t.step(name, () => assert.equal(holdsText(bytes, text), want));
+  await t.step("a shipped model: the scikit-learn export names ai.onnx.ml, no external data", async () => {
+    const model = await Deno.readFile(join(ROOT, "models", "ride-duration-linreg", "model.onnx"));
+    assert.deepEqual([holdsText(model, "ai.onnx.ml"), holdsText(model, "location")], [true, false]);
+  });
 });
