@@ -335,10 +335,7 @@ function nameOf(path: string): string {
 
 function tagOf(entries: [string, string][]): string {
   const h = createHash("sha256");
-  // Sorted by code unit: the first localeCompare of a process builds ICU's collator, most of a small model's resolving.
-  for (const [name, id] of [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-    h.update(`${name}\0${id}\n`);
-  }
+  for (const [name, id] of [...entries].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${name}\0${id}\n`);
   return h.digest("hex").slice(0, 32);
 }
 
