@@ -8,10 +8,12 @@
 import { Buffer } from "node:buffer";
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage } from "amqplib";
 import { log, redact } from "../log.ts";
+import { AckWindow } from "./ack_window.ts";
 import { brokerError } from "./broker_error.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import type { EventMessage, MessageProperties, OutgoingMessage, PublishFailure, Verdict } from "./message.ts";
 import { declareTopology, type Topology } from "./topology.ts";
+import { batchWrites } from "./write_batching.ts";
 
 /** What the loop needs. */
 export interface ConsumerLoopOptions {
@@ -104,6 +106,8 @@ class Session {
   readonly #o: ConsumerLoopOptions;
   #connection?: ChannelModel;
   #channel?: ConfirmChannel;
+  /** The channel's acks, sent a tick's worth at a time. */
+  #acks?: AckWindow<ConsumeMessage>;
   #consumerTag?: string;
   /** The channel can no longer ack or publish. */
   #closed = false;
@@ -131,13 +135,17 @@ class Session {
       // already writes the frames of one tick together, so this adds no packets under load.
       noDelay: true,
     });
+    // With TCP_NODELAY, each frame written alone would be a segment of its own: the frames of one pass go together.
+    if (!batchWrites(this.#connection)) log.debug("amqplib's writes are not batched: its internals changed");
     this.#connection.on("error", (err: Error) => this.#lose(err));
     this.#connection.on("close", (err?: Error) => this.#lose(err ?? new Error("connection closed")));
     this.#channel = await this.#connection.createConfirmChannel();
+    this.#acks = new AckWindow<ConsumeMessage>(this.#channel);
     this.#channel.on("error", (err: Error) => this.#lose(err));
     // A forced close reaches the channel before the connection: let the connection's reason win.
     this.#channel.on("close", () => {
       this.#closed = true;
+      this.#acks?.close();
       setTimeout(() => this.#lose(new Error("channel closed")), 0);
     });
     // Every publish is mandatory: what no queue is bound for comes back here, before the publish's ack.
@@ -201,6 +209,7 @@ class Session {
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
     ]);
     clearTimeout(timer);
+    if (!this.#closed) this.#acks?.flush();
     // Anything still unacked goes back to the queue when the channel closes.
     log.info(done ? "drained" : "stopped with events unacked; the broker redelivers them", {
       in_flight: this.#inFlight,
@@ -209,6 +218,8 @@ class Session {
 
   async dispose() {
     if (this.#o.metrics) this.#o.metrics.connected = false;
+    if (!this.#closed) this.#acks?.flush();
+    this.#acks?.close();
     this.#closed = true;
     this.#settled = true;
     // A channel error leaves the connection open: close both, whatever state they are in.
@@ -224,6 +235,7 @@ class Session {
     if (this.#settled) return;
     this.#settled = true;
     this.#closed = true;
+    this.#acks?.close();
     if (this.#o.metrics) this.#o.metrics.connected = false;
     this.#lost(err);
   }
@@ -239,6 +251,7 @@ class Session {
       return;
     }
     const metrics = this.#o.metrics;
+    this.#acks!.delivered(m);
     this.#inFlight++;
     if (metrics) {
       metrics.inFlight++;
@@ -270,7 +283,6 @@ class Session {
     };
     let verdict = await o.handle(event);
     if (this.#closed) return false; // this channel's deliveries come back from the broker
-    const channel = this.#channel!;
     if (o.dryRun) {
       // A dry run watches: it publishes, dead-letters and requeues nothing, and acks every event.
       o.onDryRun?.(verdict);
@@ -282,12 +294,12 @@ class Session {
           { code: verdict.code, reason: verdict.reason, message_id: m.properties.messageId },
         );
       }
-      channel.ack(m);
+      this.#acks!.ack(m);
       return true;
     }
     if (verdict.action === "requeue") {
       log.warn("model failed; event requeued", { code: verdict.code, reason: verdict.reason });
-      channel.nack(m, false, true);
+      this.#nack(m, true);
       if (o.metrics) o.metrics.requeued++;
       return false;
     }
@@ -309,7 +321,7 @@ class Session {
       if (prediction.kind === "nacked") return await this.#retryLater(m, `prediction nacked: ${prediction.error}`);
       if (prediction.kind === "confirmed") {
         if (o.metrics) o.metrics.published += 1 + replies.filter((r) => r.kind === "confirmed").length;
-        channel.ack(m);
+        this.#acks!.ack(m);
         return true;
       }
       if (prediction.kind === "returned" && o.metrics) o.metrics.predictionsUnroutable++;
@@ -355,7 +367,7 @@ class Session {
         error: outcome.error,
         message_id: m.properties.messageId,
       });
-      this.#channel!.nack(m, false, false);
+      this.#nack(m, false);
       return false;
     }
     if (o.metrics) o.metrics.deadLettered++;
@@ -365,8 +377,14 @@ class Session {
       message_id: m.properties.messageId,
       dead_letter_exchange: verdict.message.exchange,
     });
-    this.#channel!.ack(m);
+    this.#acks!.ack(m);
     return true;
+  }
+
+  /** Nacks now, and tells the ack window to pass over it. */
+  #nack(m: ConsumeMessage, requeue: boolean) {
+    this.#acks!.forget(m);
+    this.#channel!.nack(m, false, requeue);
   }
 
   /** The broker did not take what the verdict published: wait, then requeue the event. */
@@ -381,7 +399,7 @@ class Session {
     if (o.metrics) o.metrics.publishRetried++;
     await sleep(delay, o.signal);
     if (this.#closed) return false;
-    this.#channel!.nack(m, false, true);
+    this.#nack(m, true);
     if (o.metrics) o.metrics.requeued++;
     return false;
   }
