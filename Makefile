@@ -34,6 +34,7 @@ LAZY_MODULES := \
   src/commands/batch_job.ts \
   src/commands/batch_monitor.ts \
   src/commands/consume.ts \
+  src/commands/consume_workers.ts \
   src/commands/inspect.ts \
   src/commands/merge_drift.ts \
   src/commands/profile.ts \
@@ -94,6 +95,7 @@ build: ## dist/score for linux-x64
 	  $(addprefix --include ,$(LAZY_MODULES)) \
 	  --include src/grpc/grpc_predict_v2.proto \
 	  --include src/commands/serve_worker.ts \
+	  --include src/commands/consume_worker.ts \
 	  --exclude $(ORT_BIN)/darwin --exclude $(ORT_BIN)/win32 --exclude $(ORT_BIN)/linux/arm64 \
 	  --exclude $(DUCKDB_MUSL_BIN) \
 	  --output dist/score main.ts

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
 import { envOption } from "./env_option.ts";
+import { usableCpus } from "./usable_cpus.ts";
 import type { LoadOptions } from "../model/mod.ts";
 // The two files, not store/mod.ts: the flag table (all `--help` loads) needs no model runtime.
 import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "../store/fetch_limits.ts";
@@ -71,6 +72,19 @@ export function byteSize(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a size in bytes (e.g. 500000000, 500MB, 2GiB).`);
   }
   return bytes;
+}
+
+/**
+ * Parses `--workers` (serve's and consume's): a whole number, or `auto` for the CPUs this process may use (a cgroup
+ * CPU quota included).
+ *
+ * @example
+ * ```ts
+ * workerCount("auto"); // 2 on a 2-CPU machine
+ * ```
+ */
+export function workerCount(value: string): number {
+  return value === "auto" ? usableCpus() : wholeNumber(1)(value);
 }
 
 /** Parses a TCP port to listen on: 0 (any free port) to 65535. */

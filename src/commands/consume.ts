@@ -17,6 +17,7 @@ import {
   portNumber,
   storeOptions,
   wholeNumber,
+  workerCount,
 } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
@@ -32,9 +33,10 @@ import { jsonText } from "../value_codec.ts";
 import type { DriftWatch } from "../serving/drift_watch.ts";
 import type * as DriftWatchModule from "../serving/drift_watch.ts";
 import type * as BatchMonitor from "./batch_monitor.ts";
+import type * as ConsumeWorkers from "./consume_workers.ts";
 import { type ServiceMonitorFlags, serviceMonitorOptions } from "./monitor_plan.ts";
 
-interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
+export interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
   model: string;
   amqpUrl: string;
   exchange: string;
@@ -54,6 +56,17 @@ interface ConsumeFlags extends OnlineFlags, ServiceMonitorFlags {
   maxReconnectDelayMs: number;
   connectionName?: string;
   dryRun?: boolean;
+  workers: number;
+}
+
+/** How a worker thread of `--workers` runs the consumer (src/commands/consume_workers.ts). */
+export interface ConsumeWorkerHooks {
+  /** Given the worker's metrics, which the main thread sums on /metrics. */
+  metrics(metrics: ConsumerMetrics): void;
+  /** Aborted (with an `InterruptedError`) when the main thread gets SIGTERM/SIGINT: then this worker drains. */
+  stop: AbortSignal;
+  /** The worker's number, logged and in its connection's name. */
+  index: number;
 }
 
 /**
@@ -146,6 +159,12 @@ export function consumeCommand(): Command {
       "print the predictions on stdout, publish nothing (a temporary queue unless --queue)",
       { env: "SCORE_DRY_RUN" },
     ),
+    envOption(
+      "--workers <n|auto>",
+      "consumers of the one queue, each a thread with its own model, connection and channel; /metrics sums them; " +
+        "auto: the CPUs this process may use, a cgroup CPU quota included",
+      { env: "SCORE_WORKERS", parse: workerCount, default: 1 },
+    ),
     ...onlineOptions({ unit: "events", delayMs: 2, maxBatch: 512 }),
     ...serviceMonitorOptions(),
   ]);
@@ -160,6 +179,23 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   if (flags.dryRun && flags.predictionQueue) {
     throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
   }
+  if (flags.workers > 1 && flags.dryRun) {
+    throw new UsageError("--dry-run watches with one consumer: --workers must be 1");
+  }
+  if (flags.workers > 1) {
+    const { consumeWorkers } = await lazyImport<typeof ConsumeWorkers>(
+      new URL("./consume_workers.ts", import.meta.url),
+    );
+    return await consumeWorkers(flags);
+  }
+  await runConsume(flags);
+}
+
+/**
+ * The consumer in this thread, until a signal (or `hooks.stop`), then the events in flight finished. A worker of
+ * `--workers` runs it with `hooks`: no metrics server of its own and no signal listener (the main thread has both).
+ */
+export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks): Promise<void> {
   // The model's, the AMQP client's and the metrics' code load once the flags are checked, not for `--help`.
   const [
     { ModelReloader, openModel },
@@ -175,10 +211,13 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
   metrics.current = model;
-  const server = flags.metricsPort === undefined
+  hooks?.metrics(metrics);
+  const server = flags.metricsPort === undefined || hooks
     ? undefined
     : metricsServer(serveMetrics, metrics, flags.metricsPort, flags.host);
-  const stop = listenForInterrupt({ stopping: "stopping after the events in flight" });
+  const stop = hooks
+    ? { signal: hooks.stop, dispose() {} }
+    : listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopReloading = async () => {};
   const plane = new DataPlane([model], {
     batching: {
@@ -192,7 +231,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   let watch: DriftWatch | undefined;
   try {
     if (flags.monitor !== undefined) {
-      if (flags.metricsPort === undefined) {
+      if (flags.metricsPort === undefined && !hooks) {
         log.warn("--monitor without --metrics-port: the drift is computed but not served");
       }
       // The monitor's code loads only with --monitor.
@@ -235,9 +274,11 @@ async function consume(flags: ConsumeFlags): Promise<void> {
       deadLetterRoutingKey: topology.queue,
     });
     // The queue tells apart consumers of one model on different exchanges; --connection-name, its workers.
-    const connectionName = flags.connectionName ??
-      `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`;
+    const connectionName = (flags.connectionName ??
+      `score consume ${model.name} ${topology.temporaryQueue ? "(temporary)" : topology.queue}`) +
+      (hooks ? ` (worker ${hooks.index})` : "");
     log.info("consumer starting", {
+      worker: hooks?.index,
       model: model.name,
       connection_name: connectionName,
       version: model.version,
@@ -289,7 +330,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     });
     await stopReloading();
     await plane.drain();
-    log.info("consumer stopped", { model: model.name, ...totals(metrics) });
+    log.info("consumer stopped", { worker: hooks?.index, model: model.name, ...totals(metrics) });
   } finally {
     stop.dispose();
     watch?.stop();
@@ -300,9 +341,9 @@ async function consume(flags: ConsumeFlags): Promise<void> {
 }
 
 /** The metrics server on --metrics-port; a port in use is named, with its flag. */
-function metricsServer(
+export function metricsServer(
   serveMetrics: typeof Queue.serveMetrics,
-  metrics: ConsumerMetrics,
+  metrics: Queue.MetricsSource,
   port: number,
   hostname: string,
 ): Deno.HttpServer {

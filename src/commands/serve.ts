@@ -25,6 +25,7 @@ import {
   portNumber,
   storeOptions,
   wholeNumber,
+  workerCount,
 } from "../cli/options.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
@@ -35,7 +36,6 @@ import type * as Listen from "../http/listen.ts";
 import type * as ListenDeno from "../http/listen_deno.ts";
 import type * as ListenGuarded from "../http/listen_guarded.ts";
 import type * as ServeWorkers from "./serve_workers.ts";
-import { usableCpus } from "../cli/usable_cpus.ts";
 // The file, not listen.ts: the flag table shows the default without loading the listener.
 import { defaultMaxConnections } from "../http/max_connections.ts";
 import { bearerToken } from "../http/bearer_token.ts";
@@ -194,7 +194,7 @@ export function serveCommand(): Command {
       "--workers <n|auto>",
       "threads that each load the models and serve on the one port; /metrics sums them; --grpc-port is served " +
         "by the first; auto: the CPUs this process may use, a cgroup CPU quota included",
-      { env: "SCORE_WORKERS", parse: workers, default: 1 },
+      { env: "SCORE_WORKERS", parse: workerCount, default: 1 },
     ),
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
@@ -281,11 +281,6 @@ function refuseNodeOnly(command: CommandType): void {
       `${given} applies to --listener guarded or node only: bare Deno.serve has no such setting (put it in the reverse proxy)`,
     );
   }
-}
-
-/** `--workers`: a whole number, or `auto` for the CPUs this process may use. */
-function workers(value: string): number {
-  return value === "auto" ? usableCpus() : wholeNumber(1)(value);
 }
 
 /** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */

@@ -9,6 +9,7 @@ import type { Metrics } from "../serving/metrics.ts";
 import { log } from "../log.ts";
 import { runServe } from "./serve.ts";
 import type { FromWorker, ToWorker } from "./serve_workers.ts";
+import { workerFailure } from "./worker_failure.ts";
 
 const post = (m: FromWorker) => self.postMessage(m);
 let metrics: Metrics | undefined;
@@ -47,15 +48,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       });
       post({ type: "stopped", late });
     } catch (err) {
-      const e = err as Error & { code?: string; status?: number; exitCode?: number };
-      post({
-        type: "failed",
-        name: e?.name ?? "Error",
-        message: e?.message ?? String(err),
-        code: e?.code,
-        status: e?.status,
-        exitCode: e?.exitCode,
-      });
+      post({ type: "failed", ...workerFailure(err) });
     }
   }
 };

@@ -11,11 +11,12 @@
  * (`--grpc-port`) is served by the first worker only: grpc-js's listener
  * cannot share a port.
  */
-import { type InterruptedError, ScoreError, UsageError } from "../errors.ts";
+import { type InterruptedError, UsageError } from "../errors.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import type { ServeFlags } from "./serve.ts";
+import { revive, type WorkerFailure } from "./worker_failure.ts";
 
 /** A scrape waits this long for every worker's metrics, then sums those that came. */
 const GATHER_TIMEOUT_MS = 2000;
@@ -37,7 +38,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: "listening"; port: number; grpcPort?: number }
   | { type: "stopped"; late: boolean }
-  | { type: "failed"; name: string; message: string; code?: string; status?: number; exitCode?: number }
+  | ({ type: "failed" } & WorkerFailure)
   | { type: "gather"; id: number }
   | { type: "collected"; id: number; metrics: MetricsJson };
 
@@ -136,15 +137,6 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
     interrupt.dispose();
     for (const w of workers) w.terminate();
   }
-}
-
-/** A worker's error as the error it was, so that it maps to the same exit code. */
-function revive(m: Extract<FromWorker, { type: "failed" }>): Error {
-  if (m.name === "UsageError") return new UsageError(m.message);
-  if (m.code !== undefined && m.status !== undefined && m.exitCode !== undefined) {
-    return Object.assign(new ScoreError(m.message, m.code, m.status, m.exitCode), { name: m.name });
-  }
-  return Object.assign(new Error(m.message), { name: m.name });
 }
 
 /**

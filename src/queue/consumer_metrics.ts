@@ -131,4 +131,9 @@ export class ConsumerMetrics {
   render(): Promise<string> {
     return metricsText(this.registry);
   }
+
+  /** True while connected to the broker (the health answer's `connected`). */
+  isConnected(): boolean {
+    return this.connected;
+  }
 }

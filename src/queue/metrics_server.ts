@@ -6,7 +6,18 @@
  */
 import { log } from "../log.ts";
 import { metricsApp } from "../metrics/mod.ts";
-import type { ConsumerMetrics } from "./consumer_metrics.ts";
+
+/**
+ * What the server shows: one consumer's metrics (a `ConsumerMetrics`), or
+ * the sum of `--workers` consumers' (src/commands/consume_workers.ts).
+ */
+export interface MetricsSource {
+  readonly model: string;
+  /** The Prometheus exposition text. */
+  render(): Promise<string>;
+  /** True while connected to the broker (every worker, with `--workers`). */
+  isConnected(): boolean | Promise<boolean>;
+}
 
 /**
  * Serves `metrics` on `port` until the returned server is shut down.
@@ -17,10 +28,10 @@ import type { ConsumerMetrics } from "./consumer_metrics.ts";
  * await server.shutdown();
  * ```
  */
-export function serveMetrics(metrics: ConsumerMetrics, o: { port: number; hostname?: string }): Deno.HttpServer {
+export function serveMetrics(metrics: MetricsSource, o: { port: number; hostname?: string }): Deno.HttpServer {
   const app = metricsApp(
-    metrics.registry,
-    () => ({ status: "ok", model: metrics.model, connected: metrics.connected }),
+    () => metrics.render(),
+    async () => ({ status: "ok", model: metrics.model, connected: await metrics.isConnected() }),
   );
   return Deno.serve({
     port: o.port,

@@ -78,6 +78,7 @@ Deno.test("score consume --help and usage errors", async (t) => {
           "--id-path": true,
           "--dead-letter-exchange": true,
           "--connection-name": true,
+          "--workers": true,
         }),
       ]
     ) {
@@ -108,6 +109,14 @@ Deno.test("score consume --help and usage errors", async (t) => {
     assert.equal(code, 64);
     assert.match(stderr, /--prediction-exchange/);
   });
+  await t.step("--dry-run watches with one consumer: --workers 2 is refused", async () => {
+    const { code, stderr } = await runScore(
+      ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--workers", "2"],
+    );
+    assert.equal(code, 64);
+    assert.match(stderr, /--workers must be 1/);
+  });
+
   await t.step("--prediction-queue has nothing to receive in a dry run", async () => {
     const { code, stderr } = await runScore(
       ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--prediction-queue", "q"],
@@ -313,6 +322,97 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       assert.equal(await second.stop(), 0);
     }
     assert.equal(new Set(predictions.json().map((p) => p.prediction.ride_id)).size, n);
+  });
+
+  await t.step("--workers 2: a backlog split between them, every prediction once, /metrics sums them", async () => {
+    await using broker = await TestBroker.open();
+    const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
+    const n = 3000;
+    const queue = `ride-duration-linreg.${events}`;
+    await broker.channel.assertQueue(queue, { durable: true });
+    await broker.channel.bindQueue(queue, events, "#");
+    await broker.publish(events, rides(n));
+    const c = new Consumer(
+      cliArgs({
+        ...consumeFlags("ride-duration-linreg", events, predictionExchange),
+        "--workers": 2,
+        "--prefetch": 50,
+        "--metrics-port": 0,
+      }),
+    );
+    let text = "";
+    const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m"))?.[1]);
+    try {
+      const url = (await c.waitForLog("metrics listening")).url as string;
+      await predictions.waitFor(n);
+      // A prediction can reach its reader before its confirm reaches the worker: poll the counters.
+      await waitUntil(async () => {
+        text = await (await fetch(url)).text();
+        return value("score_consumer_predictions_published_total") === n;
+      }, `${n} predictions counted on /metrics`);
+      assert.equal(value("score_consumer_events_consumed_total"), n);
+      assert.equal(value("score_consumer_event_latency_seconds_count"), n);
+      assert.equal(value("score_consumer_connected"), 2, "both workers' connections, summed");
+      const health = await (await fetch(url.replace("/metrics", "/health"))).json();
+      assert.deepEqual(health, { status: "ok", model: "ride-duration-linreg", connected: true });
+    } finally {
+      assert.equal(await c.stop(), 0);
+    }
+    const stopped = c.logs.filter((l) => l.msg === "consumer stopped");
+    assert.deepEqual(stopped.map((l) => l.worker).sort(), [0, 1]);
+    assert.ok(stopped.every((l) => l.consumed > 0), `both workers took events: ${stopped.map((l) => l.consumed)}`);
+    assert.equal(stopped[0].published + stopped[1].published, n);
+    await predictions.waitFor(n);
+    const ids = predictions.json().map((p) => p.prediction.ride_id);
+    assert.equal(ids.length, n);
+    assert.equal(new Set(ids).size, n);
+    assert.equal(await broker.count(queue), 0);
+  });
+
+  await t.step("--workers 2, SIGTERM with events in flight: each worker finishes its own, none lost", async () => {
+    await using broker = await TestBroker.open();
+    const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
+    const n = 20_000;
+    const queue = `ride-duration-linreg.${events}`;
+    await broker.channel.assertQueue(queue, { durable: true });
+    await broker.channel.bindQueue(queue, events, "#");
+    await broker.publish(events, rides(n));
+    // Slowed (each model run waits 100 ms for company), so both workers hold events at almost any moment.
+    const c = new Consumer(
+      cliArgs({
+        ...consumeFlags("ride-duration-linreg", events, predictionExchange),
+        "--workers": 2,
+        "--prefetch": 64,
+        "--max-batch-delay-ms": 100,
+        "--metrics-port": 0,
+      }),
+    );
+    try {
+      const url = (await c.waitForLog("metrics listening")).url as string;
+      await predictions.waitFor(500);
+      await waitUntil(async () => {
+        const text = await (await fetch(url)).text();
+        return Number(text.match(/^score_consumer_events_in_flight\{[^}]*\} (\S+)$/m)?.[1]) > 0;
+      }, "events in flight");
+    } finally {
+      assert.equal(await c.stop("SIGTERM"), 0);
+    }
+    const stopping = c.logs.filter((l) => l.msg === "stopping: finishing the events in flight");
+    assert.equal(stopping.length, 2, "both workers drained");
+    assert.ok(stopping.some((l) => l.in_flight > 0), "events were in flight at SIGTERM");
+    assert.equal(c.logs.filter((l) => l.msg === "drained").length, 2);
+    const published = c.logs.filter((l) => l.msg === "consumer stopped").reduce((sum, l) => sum + l.published, 0);
+    // Every event is either predicted or back in the queue, never both, never neither.
+    await predictions.waitFor(published);
+    await waitUntil(
+      async () => predictions.messages.length + await broker.count(queue) >= n,
+      `${n} events predicted or back in the queue`,
+    );
+    const predicted = new Set(predictions.json().map((p) => p.prediction.ride_id));
+    assert.equal(predictions.messages.length, published);
+    assert.equal(predicted.size, published);
+    assert.ok(published < n, "the workers stopped before the end");
+    assert.equal(predicted.size + await broker.count(queue), n);
   });
 
   await t.step(
