@@ -2,43 +2,45 @@
  * `deno task bench:consume`: how close `score consume` comes to what the
  * broker itself can do on this machine, in one run.
  *
- * For 100k ride events in the course's shape (`BENCH_EVENTS` to change), already waiting
- * in a durable queue, it measures:
- * - the broker ceiling: a bare amqplib consumer (its own process, prefetch
- *   1024, as score consume by default) that, per event, publishes a persistent prediction-sized message
- *   with confirms and acks the event once confirmed; no JSON, no model;
- * - `./score consume` with the linreg model, same guarantees, end to end:
- *   from its "consuming" log line to the last prediction read back, for
- *   each `--prefetch`/`--max-batch-size` setting of `BENCH_CONSUME_SETTINGS`
- *   (default "1024/512", the defaults), and then, on the idle queue, the latency of single
- *   events (one published at a time, until its prediction is read back);
- * - with `BENCH_BASELINE="<command>"`, a one-event-at-a-time consumer of
- *   the course's kind, run as `<command> <queue> <predictions exchange>`
- *   (e.g. a pika consumer), the same way as the ceiling;
- * then prints them in events/s and the ratios (target >= 60% of the
- * ceiling).
+ * For each backlog of `BENCH_BACKLOGS` ride events in the course's shape (default "20000,100000"), already waiting in
+ * a durable queue, it measures, in this order (alternated, `BENCH_ROUNDS` rounds, default 1):
+ * - the broker ceiling: a bare amqplib consumer (its own process, prefetch 1024 as score consume by default) that,
+ *   per event, publishes a persistent, mandatory prediction-sized message with confirms and acks the event once
+ *   confirmed; no JSON, no model;
+ * - `./score consume --workers 1` with the linear model, same guarantees, end to end;
+ * - the ceiling with 2 bare consumers (two processes on the one queue): do more consumers raise it?
+ * - `./score consume --workers 2`;
+ * - the course's kind of consumer (bench/course_pika_consumer.py: pika, sklearn, one confirm per event) when Debian's
+ *   python3-pika is installed (`apt-get install python3-pika python3-sklearn`), or a line saying it is skipped. One
+ *   confirm at a time, its rate does not depend on the backlog: it runs on at most `BENCH_COURSE_EVENTS` (20000) of it,
+ *   to keep the run short.
+ * Each is timed from the first prediction read back to the last, as the pika consumer times itself. Beside events/s:
+ * the consumer processes' CPU-seconds and the broker's (utime + stime from /proc, over the same span), which hold
+ * better than wall time on a machine shared with other work. Then, on the idle queue, the latency of lone events
+ * (one published at a time, until its prediction is read back) for the ceiling and `score consume`.
  *
- * Both runs end at a reader draining the predictions queue. Everything
- * declared is deleted at the end. A benchmark, not a test: it asserts nothing.
+ * Everything declared is deleted at the end. A benchmark, not a test: it asserts nothing.
  */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Channel, type ChannelModel, connect } from "amqplib";
+import { type Channel, connect } from "amqplib";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const URL_ = Deno.env.get("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
-const N = Number(Deno.env.get("BENCH_EVENTS") ?? 100_000);
+const BACKLOGS = (Deno.env.get("BENCH_BACKLOGS") ?? "20000,100000").split(",").map(Number);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 1);
 const PREFETCH = 1024;
 const MODEL = "ride-duration-linreg";
+const PYTHON = "/usr/bin/python3";
+const COURSE_EVENTS = Number(Deno.env.get("BENCH_COURSE_EVENTS") ?? 20_000);
 const tag = crypto.randomUUID().slice(0, 8);
 
 if (Deno.args[0] === "--bare") {
   // The ceiling's consumer runs in its own process, as `score consume` does.
-  const conn = await bareConsumer(Deno.args[1], Deno.args[2]);
+  await bareConsumer(Deno.args[1], Deno.args[2]);
   console.error(JSON.stringify({ msg: "consuming" }));
   await new Promise<void>((resolve) => Deno.addSignalListener("SIGTERM", resolve));
-  await conn.close().catch(() => {});
   Deno.exit(0);
 }
 
@@ -46,78 +48,85 @@ const admin = await connect(URL_);
 const ch = await admin.createConfirmChannel();
 const queues: string[] = [];
 const exchanges: string[] = [];
+const broker = brokerPid();
+const pika = await hasPika();
+
+/** One consumer under test: how to start it on a queue, and whether lone events are timed after the backlog. */
+interface Contender {
+  name: string;
+  /** The commands to spawn (one process each), given the queue, the events exchange and the predictions exchange. */
+  commands(queue: string, events: string, predictions: string): string[][];
+  /** At most this many events of the backlog. */
+  maxEvents?: number;
+  /** score consume names its queue <model>.<events exchange>. */
+  scoreQueue?: boolean;
+  latency?: boolean;
+}
+
+const bare = (n: number): Contender => ({
+  name: `ceiling: ${n} bare amqplib consumer${n > 1 ? "s" : ""}`,
+  commands: (queue, _events, predictions) =>
+    Array.from({ length: n }, () => [
+      join(ROOT, "scripts", "deno"),
+      "run",
+      "--allow-all",
+      "--quiet",
+      fileURLToPath(import.meta.url),
+      "--bare",
+      queue,
+      predictions,
+    ]),
+  latency: n === 1,
+});
+const score = (workers: number): Contender => ({
+  name: `score consume --workers ${workers}`,
+  commands: (_queue, events, predictions) => [[
+    join(ROOT, "score"),
+    "consume",
+    ...["--model", MODEL, "--amqp-url", URL_, "--exchange", events, "--prediction-exchange", predictions],
+    // The reader's own queue takes the predictions.
+    "--no-prediction-queue",
+    ...["--workers", String(workers)],
+  ]],
+  scoreQueue: true,
+  latency: true,
+});
+const course: Contender = {
+  name: "the course's pika consumer (sklearn, one confirm per event)",
+  commands: (queue, _events, predictions) => [[
+    PYTHON,
+    join(ROOT, "bench", "course_pika_consumer.py"),
+    queue,
+    predictions,
+  ]],
+  maxEvents: COURSE_EVENTS,
+};
+
+type Result = { rate: number; consumerCpu: number; brokerCpu: number; latency?: { p50: number; max: number } };
 
 try {
-  console.log(`${N} ride events in the course's shape per run, prefetch ${PREFETCH}\n`);
-
-  // --- broker ceiling
-  const c = await topology("ceiling", `bench_ceiling_${tag}`);
-  const publishRate = await fill(c.events, c.queue);
-  console.log(`publish ${N} persistent events with confirms: ${fmt(publishRate)} events/s`);
-  const reader = await startReader(c.predictionsQueue);
-  const bare = new Deno.Command(join(ROOT, "scripts", "deno"), {
-    args: ["run", "--allow-all", "--quiet", fileURLToPath(import.meta.url), "--bare", c.queue, c.predictions],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const ceilingStart = await watchLogs(bare.stderr).when("consuming");
-  await reader.until(N);
-  const ceiling = N / ((performance.now() - ceilingStart) / 1000);
-  const ceilingLatency = await singleEvents(c.events, reader);
-  bare.kill("SIGTERM");
-  await bare.status;
-  await reader.close();
-  console.log(`broker ceiling (consume, publish persistent + confirm, ack): ${fmt(ceiling)} events/s`);
-
-  // --- a consumer of the course's kind, when one is given
-  let baseline: number | undefined;
-  const baselineCommand = Deno.env.get("BENCH_BASELINE")?.split(" ").filter((w) => w !== "");
-  if (baselineCommand) {
-    const b = await topology("baseline", `bench_baseline_${tag}`);
-    await fill(b.events, b.queue);
-    const baselineReader = await startReader(b.predictionsQueue);
-    const child = new Deno.Command(baselineCommand[0], {
-      args: [...baselineCommand.slice(1), b.queue, b.predictions],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const start = await watchLogs(child.stderr).when("consuming");
-    await baselineReader.until(N);
-    baseline = N / ((performance.now() - start) / 1000);
-    child.kill("SIGTERM");
-    await child.status;
-    await baselineReader.close();
-    console.log(`baseline (${baselineCommand.join(" ")}): ${fmt(baseline)} events/s`);
+  console.log(`uptime: ${Deno.readTextFileSync("/proc/loadavg").trim()}`);
+  if (!pika) console.log(`the course's pika consumer: skipped (${PYTHON} cannot import pika and sklearn)`);
+  for (const n of BACKLOGS) {
+    const contenders = [bare(1), score(1), bare(2), score(2), ...(pika ? [course] : [])];
+    const results = new Map<string, Result[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of contenders) {
+        const r = await run(c, n);
+        const events = Math.min(n, c.maxEvents ?? Infinity);
+        results.set(c.name, [...(results.get(c.name) ?? []), r]);
+        console.log(
+          `${events} events, ${c.name}: ${fmt(r.rate)} events/s, consumer ${r.consumerCpu.toFixed(2)} CPU-s, broker ${
+            r.brokerCpu.toFixed(2)
+          } CPU-s${
+            r.latency ? `, lone event p50 ${r.latency.p50.toFixed(1)} ms, max ${r.latency.max.toFixed(1)} ms` : ""
+          }`,
+        );
+      }
+    }
+    table(n, contenders, results);
   }
-
-  // --- score consume, per setting
-  const settings = (Deno.env.get("BENCH_CONSUME_SETTINGS") ?? `${PREFETCH}/512`).split(",").map((x) =>
-    x.split("/").map(Number) as [number, number]
-  );
-  const rows: string[] = [];
-  for (const [prefetch, maxBatch] of settings) {
-    const r = await scoreConsume(prefetch, maxBatch);
-    const vsBaseline = baseline ? ` | ${(r.scored / baseline).toFixed(1)}x` : "";
-    rows.push(
-      `| score consume, --prefetch ${prefetch} --max-batch-size ${maxBatch} | ${fmt(r.scored)} | ${
-        pct(r.scored / ceiling)
-      }${vsBaseline} | ${r.latency.p50.toFixed(1)} ms | ${r.latency.max.toFixed(1)} ms |`,
-    );
-  }
-
-  console.log(`\n| run | events/s | vs ceiling${baseline ? " | vs baseline" : ""} | single event, p50 | max |`);
-  console.log(`| --- | ---: | ---: |${baseline ? " ---: |" : ""} ---: | ---: |`);
-  console.log(
-    `| broker ceiling: consume + publish persistent with confirms + ack, no model | ${fmt(ceiling)} | 100% |${
-      baseline ? " |" : ""
-    } ${ceilingLatency.p50.toFixed(1)} ms | ${ceilingLatency.max.toFixed(1)} ms |`,
-  );
-  if (baseline) {
-    console.log(
-      `| baseline: ${baselineCommand!.join(" ")} | ${fmt(baseline)} | ${pct(baseline / ceiling)} | 1.0x | | |`,
-    );
-  }
-  for (const r of rows) console.log(r);
+  console.log(`\nuptime: ${Deno.readTextFileSync("/proc/loadavg").trim()}`);
 } finally {
   const cleanup = await admin.createChannel();
   for (const q of queues) await cleanup.deleteQueue(q);
@@ -125,57 +134,71 @@ try {
   await admin.close();
 }
 
-/** `score consume` with one setting: events/s over the backlog of N, then single events on the idle queue. */
-async function scoreConsume(prefetch: number, maxBatch: number) {
-  const label = `score_${prefetch}_${maxBatch}`;
-  // score consume names its queue <model>.<events exchange>.
-  const s = await topology(label, `${MODEL}.bench_${label}_events_${tag}`);
-  exchanges.push(`${s.events}.dead-letter`);
-  queues.push(`${s.queue}.dead-letter`);
-  await fill(s.events, s.queue);
-  const scoreReader = await startReader(s.predictionsQueue);
-  const spawnedAt = performance.now();
-  const child = new Deno.Command(join(ROOT, "score"), {
-    args: [
-      "consume",
-      "--model",
-      MODEL,
-      "--amqp-url",
-      URL_,
-      "--exchange",
-      s.events,
-      "--prediction-exchange",
-      s.predictions,
-      // The reader's own queue takes the predictions.
-      "--no-prediction-queue",
-      "--prefetch",
-      String(prefetch),
-      "--max-batch-size",
-      String(maxBatch),
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs = watchLogs(child.stderr);
-  const consumingAt = await logs.when("consuming");
-  await scoreReader.until(N);
-  const end = performance.now();
-  const scored = N / ((end - consumingAt) / 1000);
-  const wall = N / ((end - spawnedAt) / 1000);
-  const latency = await singleEvents(s.events, scoreReader);
-  child.kill("SIGTERM");
-  const status = await child.status;
-  await scoreReader.close();
+/** The table of one backlog: means over the rounds, ratios to the one bare consumer and to the course's. */
+function table(n: number, contenders: Contender[], results: Map<string, Result[]>) {
+  const mean = (name: string, f: (r: Result) => number) => {
+    const rs = results.get(name) ?? [];
+    return rs.reduce((s, r) => s + f(r), 0) / rs.length;
+  };
+  const ceiling = mean(bare(1).name, (r) => r.rate);
+  const baseline = pika ? mean(course.name, (r) => r.rate) : undefined;
   console.log(
-    `score consume --prefetch ${prefetch} --max-batch-size ${maxBatch}: ${fmt(scored)} events/s from "consuming"; ` +
-      `${fmt(wall)} incl. start-up; single event p50 ${latency.p50.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms; ` +
-      `exit ${status.code}`,
+    `\n${fmt(n)}-event backlog, first to last prediction${ROUNDS > 1 ? `, mean of ${ROUNDS} rounds` : ""}:\n`,
   );
-  return { scored, wall, latency };
+  console.log(
+    `| run | events/s | vs ceiling |${
+      baseline ? " vs course |" : ""
+    } events per consumer CPU-s | broker CPU-s | lone event p50 / max |`,
+  );
+  console.log(`| --- | ---: | ---: |${baseline ? " ---: |" : ""} ---: | ---: | ---: |`);
+  for (const c of contenders) {
+    const rate = mean(c.name, (r) => r.rate);
+    const last = results.get(c.name)!.at(-1)!;
+    const events = Math.min(n, c.maxEvents ?? Infinity);
+    console.log(
+      `| ${c.name}${events < n ? ` (on ${fmt(events)} of them)` : ""} | ${fmt(rate)} | ${pct(rate / ceiling)} |${
+        baseline ? ` ${(rate / baseline).toFixed(1)}x |` : ""
+      } ${fmt(events / mean(c.name, (r) => r.consumerCpu))} | ${mean(c.name, (r) => r.brokerCpu).toFixed(2)} | ${
+        last.latency ? `${last.latency.p50.toFixed(1)} / ${last.latency.max.toFixed(1)} ms` : ""
+      } |`,
+    );
+  }
 }
 
-/** Single events on an idle queue: publish one, wait for its prediction, 20 times; p50 and max in ms. */
-async function singleEvents(exchange: string, reader: Awaited<ReturnType<typeof startReader>>) {
+/** One contender on a backlog of n: events/s from the first prediction to the last, CPU-seconds, lone events. */
+async function run(c: Contender, backlog: number): Promise<Result> {
+  const n = Math.min(backlog, c.maxEvents ?? Infinity);
+  const label = c.name.replace(/[^a-z0-9]+/gi, "_").slice(0, 40);
+  const events = `bench_${label}_events_${tag}`;
+  const t = await topology(label, events, c.scoreQueue ? `${MODEL}.${events}` : `bench_${label}_q_${tag}`);
+  if (c.scoreQueue) {
+    exchanges.push(`${events}.dead-letter`);
+    queues.push(`${t.queue}.dead-letter`);
+  }
+  await fill(t.events, t.queue, n);
+  const reader = await startReader(t.predictionsQueue);
+  const children = c.commands(t.queue, t.events, t.predictions).map(([cmd, ...args]) =>
+    new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn()
+  );
+  try {
+    await reader.until(1);
+    const cpu0 = children.reduce((s, p) => s + cpuSeconds(p.pid), 0);
+    const broker0 = cpuSeconds(broker);
+    await reader.until(n);
+    const cpu1 = children.reduce((s, p) => s + cpuSeconds(p.pid), 0);
+    const broker1 = cpuSeconds(broker);
+    const rate = (n - 1) / ((reader.last() - reader.first()) / 1000);
+    const latency = c.latency ? await loneEvents(t.events, reader) : undefined;
+    return { rate, consumerCpu: cpu1 - cpu0, brokerCpu: broker1 - broker0, latency };
+  } finally {
+    for (const p of children) p.kill("SIGTERM");
+    await Promise.all(children.map((p) => p.status));
+    await reader.close();
+  }
+}
+
+/** Lone events on an idle queue: publish one, wait for its prediction, 20 times; p50 and max in ms. */
+async function loneEvents(exchange: string, reader: Awaited<ReturnType<typeof startReader>>) {
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
     const t = performance.now();
@@ -192,8 +215,7 @@ async function singleEvents(exchange: string, reader: Awaited<ReturnType<typeof 
 }
 
 /** An events exchange with the consumer's queue bound, and a predictions exchange with a reader's queue. */
-async function topology(label: string, queue: string) {
-  const events = `bench_${label}_events_${tag}`;
+async function topology(label: string, events: string, queue: string) {
   const predictions = `bench_${label}_predictions_${tag}`;
   const predictionsQueue = `bench_${label}_predictions_q_${tag}`;
   exchanges.push(events, predictions);
@@ -207,11 +229,10 @@ async function topology(label: string, queue: string) {
   return { events, predictions, queue, predictionsQueue };
 }
 
-/** Publishes N ride events in the course's shape (persistent, confirms, 1000 in flight) into `queue`; returns events/s. */
-async function fill(exchange: string, queue: string): Promise<number> {
-  const t = performance.now();
-  for (let i = 0; i < N; i += 1000) {
-    for (let j = i; j < Math.min(N, i + 1000); j++) {
+/** Publishes n ride events in the course's shape (persistent, confirms, 1000 in flight) into `queue`. */
+async function fill(exchange: string, queue: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1000) {
+    for (let j = i; j < Math.min(n, i + 1000); j++) {
       const body = {
         ride: { PULocationID: 1 + (j % 265), DOLocationID: 1 + ((j * 7) % 265), trip_distance: 0.5 + (j % 300) / 10 },
         ride_id: j,
@@ -224,14 +245,12 @@ async function fill(exchange: string, queue: string): Promise<number> {
     }
     await ch.waitForConfirms();
   }
-  const rate = N / ((performance.now() - t) / 1000);
   const { messageCount } = await ch.checkQueue(queue);
-  if (messageCount !== N) throw new Error(`${queue} holds ${messageCount} events, expected ${N}`);
-  return rate;
+  if (messageCount !== n) throw new Error(`${queue} holds ${messageCount} events, expected ${n}`);
 }
 
-/** The broker's part of `score consume` alone: per event, a confirmed persistent publish, then the ack. */
-async function bareConsumer(queue: string, predictions: string): Promise<ChannelModel> {
+/** The broker's part of `score consume` alone: per event, a confirmed persistent mandatory publish, then the ack. */
+async function bareConsumer(queue: string, predictions: string): Promise<void> {
   const conn = await connect(URL_);
   const c = await conn.createConfirmChannel();
   await c.prefetch(PREFETCH);
@@ -246,6 +265,7 @@ async function bareConsumer(queue: string, predictions: string): Promise<Channel
     if (m === null) return;
     c.publish(predictions, MODEL, body, {
       persistent: true,
+      mandatory: true,
       contentType: "application/json",
       correlationId: m.properties.messageId,
     }, (err) => {
@@ -255,24 +275,26 @@ async function bareConsumer(queue: string, predictions: string): Promise<Channel
       } catch { /* the channel closed: the broker requeues it */ }
     });
   });
-  return conn;
 }
 
-/** Drains a queue, counting messages. */
+/** Drains a queue, counting messages and noting when the first and the last arrived. */
 async function startReader(queue: string) {
   const conn = await connect(URL_);
   const c: Channel = await conn.createChannel();
   await c.prefetch(1000);
-  let count = 0;
+  let count = 0, first = 0, last = 0;
   let wake: (() => void) | undefined;
   await c.consume(queue, (m) => {
     if (m === null) return;
-    count++;
+    last = performance.now();
+    if (count++ === 0) first = last;
     if (count % 100 === 0) c.ack(m, true);
     wake?.();
   });
   return {
     count: () => count,
+    first: () => first,
+    last: () => last,
     until: async (n: number) => {
       const deadline = Date.now() + 600_000;
       while (count < n) {
@@ -290,28 +312,36 @@ async function startReader(queue: string) {
   };
 }
 
-function watchLogs(stream: ReadableStream<Uint8Array>) {
-  const lines: Record<string, any>[] = [];
-  const done = (async () => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const p of parts) if (p.startsWith("{")) lines.push({ ...JSON.parse(p), at: performance.now() });
-    }
-    return lines;
-  })();
-  return {
-    done,
-    when: async (msg: string) => {
-      for (;;) {
-        const l = lines.find((x) => x.msg === msg);
-        if (l) return l.at as number;
-        if (lines.some((x) => x.level === "error")) throw new Error(JSON.stringify(lines));
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-  };
+/** utime + stime of a process, in seconds (0 once it is gone). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The RabbitMQ server's process (beam.smp), if this machine runs it. */
+function brokerPid(): number | undefined {
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/comm`).trim() === "beam.smp") return Number(e.name);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+/** Debian's python3 with pika and scikit-learn, for the course's consumer. */
+async function hasPika(): Promise<boolean> {
+  try {
+    const { code } = await new Deno.Command(PYTHON, { args: ["-c", "import pika, sklearn"], stderr: "null" }).output();
+    return code === 0;
+  } catch {
+    return false;
+  }
 }
 
 function fmt(n: number): string {
