@@ -276,7 +276,8 @@ class Session {
     const p = m.properties;
     const event: EventMessage = {
       body: m.content,
-      properties: { ...carried(p), headers: p.headers, deliveryMode: p.deliveryMode, clusterId: p.clusterId },
+      // amqplib's properties are the AMQP basic properties, by the same names: taken as they are (never changed).
+      properties: p as MessageProperties,
       exchange: m.fields.exchange,
       routingKey: m.fields.routingKey,
       redelivered: m.fields.redelivered,
@@ -414,14 +415,14 @@ class Session {
           message.exchange,
           message.routingKey,
           Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-          { ...publishOptions(properties), headers: { ...properties.headers, [PUBLISH_ID_HEADER]: id } },
+          publishOptions(properties, id),
           (err: unknown) => {
-            const returned = this.#returned.get(id);
-            this.#returned.delete(id);
+            const returned = this.#returned.size === 0 ? undefined : this.#returned.get(id);
+            if (returned) this.#returned.delete(id);
             if (err) {
               resolve({ kind: "nacked", error: err instanceof Error ? err.message : "the broker nacked the publish" });
             } else if (returned) resolve({ kind: "returned", ...returned });
-            else resolve({ kind: "confirmed" });
+            else resolve(CONFIRMED);
           },
         );
       } catch (err) {
@@ -432,14 +433,18 @@ class Session {
   }
 }
 
-/** amqplib's publish options for `properties`: every property, persistent, mandatory. */
-function publishOptions(p: MessageProperties) {
-  return {
-    ...carried(p),
+const CONFIRMED: Outcome = { kind: "confirmed" };
+
+/** amqplib's publish options for `properties`: every property, persistent, mandatory, and the publish id header. */
+function publishOptions(p: MessageProperties, id: string) {
+  const options: Record<string, unknown> = {
     // Always persistent: a prediction or dead letter must survive a broker restart.
     persistent: true,
     mandatory: true,
+    headers: { ...p.headers, [PUBLISH_ID_HEADER]: id },
   };
+  for (const key of CARRIED) if (p[key] !== undefined) options[key] = p[key];
+  return options;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -469,11 +474,3 @@ const CARRIED = [
   "userId",
   "appId",
 ] as const;
-
-type Carried = Pick<MessageProperties, (typeof CARRIED)[number]>;
-
-function carried(p: Carried): Carried {
-  const out: Record<string, unknown> = {};
-  for (const key of CARRIED) out[key] = p[key];
-  return out as Carried;
-}
