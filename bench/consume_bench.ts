@@ -12,11 +12,12 @@
  * - `./score consume --workers 2`;
  * - the course's kind of consumer (bench/course_pika_consumer.py: pika, sklearn, one confirm per event) when Debian's
  *   python3-pika is installed (`apt-get install python3-pika python3-sklearn`), or a line saying it is skipped. One
- *   confirm at a time, its rate does not depend on the backlog: it runs on at most `BENCH_COURSE_EVENTS` (20000) of it,
+ *   confirm at a time, its rate does not depend on the backlog: it runs on at most `BENCH_COURSE_EVENTS` (5000) of it,
  *   to keep the run short.
  * Each is timed from the first prediction read back to the last, as the pika consumer times itself. Beside events/s:
  * the consumer processes' CPU-seconds and the broker's (utime + stime from /proc, over the same span), which hold
- * better than wall time on a machine shared with other work. Then, on the idle queue, the latency of lone events
+ * better than wall time on a machine shared with other work; their sum per event is what the whole
+ * of it costs the machine, and its ratio to the ceiling's the steadier one. Then, on the idle queue, the latency of lone events
  * (one published at a time, until its prediction is read back) for the ceiling and `score consume`.
  *
  * Everything declared is deleted at the end. A benchmark, not a test: it asserts nothing.
@@ -33,8 +34,9 @@ const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 1);
 const PREFETCH = 1024;
 const MODEL = "ride-duration-linreg";
 const PYTHON = "/usr/bin/python3";
-const COURSE_EVENTS = Number(Deno.env.get("BENCH_COURSE_EVENTS") ?? 20_000);
+const COURSE_EVENTS = Number(Deno.env.get("BENCH_COURSE_EVENTS") ?? 5_000);
 const tag = crypto.randomUUID().slice(0, 8);
+let runs = 0;
 
 if (Deno.args[0] === "--bare") {
   // The ceiling's consumer runs in its own process, as `score consume` does.
@@ -148,9 +150,11 @@ function table(n: number, contenders: Contender[], results: Map<string, Result[]
   console.log(
     `| run | events/s | vs ceiling |${
       baseline ? " vs course |" : ""
-    } events per consumer CPU-s | broker CPU-s | lone event p50 / max |`,
+    } events per consumer CPU-s | broker CPU-s | events per CPU-s, consumer + broker | vs ceiling | lone event p50 / max |`,
   );
-  console.log(`| --- | ---: | ---: |${baseline ? " ---: |" : ""} ---: | ---: | ---: |`);
+  console.log(`| --- | ---: | ---: |${baseline ? " ---: |" : ""} ---: | ---: | ---: | ---: | ---: |`);
+  const perCpu = (name: string, events: number) => events / mean(name, (r) => r.consumerCpu + r.brokerCpu);
+  const ceilingPerCpu = perCpu(bare(1).name, n);
   for (const c of contenders) {
     const rate = mean(c.name, (r) => r.rate);
     const last = results.get(c.name)!.at(-1)!;
@@ -159,6 +163,8 @@ function table(n: number, contenders: Contender[], results: Map<string, Result[]
       `| ${c.name}${events < n ? ` (on ${fmt(events)} of them)` : ""} | ${fmt(rate)} | ${pct(rate / ceiling)} |${
         baseline ? ` ${(rate / baseline).toFixed(1)}x |` : ""
       } ${fmt(events / mean(c.name, (r) => r.consumerCpu))} | ${mean(c.name, (r) => r.brokerCpu).toFixed(2)} | ${
+        fmt(perCpu(c.name, events))
+      } | ${pct(perCpu(c.name, events) / ceilingPerCpu)} | ${
         last.latency ? `${last.latency.p50.toFixed(1)} / ${last.latency.max.toFixed(1)} ms` : ""
       } |`,
     );
@@ -168,7 +174,8 @@ function table(n: number, contenders: Contender[], results: Map<string, Result[]
 /** One contender on a backlog of n: events/s from the first prediction to the last, CPU-seconds, lone events. */
 async function run(c: Contender, backlog: number): Promise<Result> {
   const n = Math.min(backlog, c.maxEvents ?? Infinity);
-  const label = c.name.replace(/[^a-z0-9]+/gi, "_").slice(0, 40);
+  // Each run its own names: a consumer killed after its last lone event may leave that event unacked in its queue.
+  const label = `${c.name.replace(/[^a-z0-9]+/gi, "_").slice(0, 40)}_${runs++}`;
   const events = `bench_${label}_events_${tag}`;
   const t = await topology(label, events, c.scoreQueue ? `${MODEL}.${events}` : `bench_${label}_q_${tag}`);
   if (c.scoreQueue) {
