@@ -17,12 +17,14 @@ import type { DataPlane } from "../serving/data_plane.ts";
 import { AccessLog } from "../serving/access_log.ts";
 import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
 import { bearerToken } from "./bearer_token.ts";
+import { failureAnswer } from "./failure_answer.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
 import { Metrics } from "../serving/metrics.ts";
 import { METRICS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { oipRoutes } from "./oip_routes.ts";
 import { openApi } from "./openapi.ts";
 import { predictRoutes } from "./predict_routes.ts";
+import { predictFastPath } from "./predict_fast_path.ts";
 
 /** How the app behaves; every field has a default. */
 export interface AppOptions {
@@ -108,11 +110,10 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
 
   // The REST side of the error table: the failure's own HTTP status.
   app.onError((err, c) => {
-    const { failure, message, retryAfterSeconds } = envelope.refuse(err, c.get("requestId"));
-    c.set("errorCode", failure.code);
-    if (retryAfterSeconds !== undefined) c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfterSeconds))));
-    if (failure.status === 401) c.header("WWW-Authenticate", `Bearer realm="score"`);
-    return c.json({ error: message, code: failure.code }, failure.status as 400);
+    const { status, code, body, headers } = failureAnswer(envelope, err, c.get("requestId"));
+    c.set("errorCode", code);
+    for (const [name, value] of headers) c.header(name, value);
+    return c.json(body, status as 400);
   });
 
   app.route("/", predictRoutes(plane, body));
@@ -126,5 +127,9 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   app.all("*", (c) => {
     throw new NotFoundError(`No route ${c.req.method} ${c.req.path} (see /openapi.json)`);
   });
+  // The scoring requests skip Hono (see predict_fast_path.ts); app.request() goes through here too.
+  const fast = predictFastPath(plane, body, envelope, checkKey);
+  const routed = app.fetch;
+  app.fetch = (request, ...rest) => fast(request) ?? routed(request, ...rest);
   return app;
 }

@@ -1,12 +1,14 @@
 /**
  * The course-shaped routes: `POST /predict` (the first model) and
- * `POST /models/{name}/predict`. Mounted by `createApp`.
+ * `POST /models/{name}/predict`. Mounted by `createApp`; the requests the
+ * fast path (`predict_fast_path.ts`) takes never reach them, the others
+ * (e.g. a trailing slash, an escaped name) do, with the same answer.
  */
 import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
 import { type Env, methodNotAllowed } from "./env.ts";
-import { type BodyLimit, readJson } from "./read_json.ts";
-import { parseRowsRequest, rowsResponse } from "./rows_json.ts";
+import type { BodyLimit } from "./read_json.ts";
+import { rowsAnswer } from "./rows_answer.ts";
 
 /**
  * The routes of the course's web service over this data plane.
@@ -19,14 +21,15 @@ import { parseRowsRequest, rowsResponse } from "./rows_json.ts";
 export function predictRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   const app = new Hono<Env>();
   const predict = async (c: Context<Env>, name: string) => {
-    // The label is set once the model is known to exist: an unknown name must not become a series.
-    const model = plane.entry(name).model;
-    c.set("model", model.name);
-    const req = parseRowsRequest(await readJson(c.req.raw, limit), model);
-    const context = { requestId: c.get("requestId"), modelVersion: "" };
-    const out = await plane.predictRows(name, req, context);
-    c.set("modelVersion", context.modelVersion);
-    return c.json(rowsResponse(out.model, req.shape, out.prediction));
+    const labels = { requestId: c.get("requestId"), model: "", modelVersion: "" };
+    try {
+      return c.body(await rowsAnswer(plane, limit, c.req.raw, name, labels), 200, {
+        "Content-Type": "application/json",
+      });
+    } finally {
+      if (labels.model !== "") c.set("model", labels.model);
+      if (labels.modelVersion !== "") c.set("modelVersion", labels.modelVersion);
+    }
   };
   app.post("/predict", (c) => predict(c, plane.defaultModel));
   app.post("/models/:name/predict", (c) => predict(c, c.req.param("name")));
