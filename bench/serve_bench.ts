@@ -4,10 +4,14 @@
  *
  * With wrk (installed with apt-get when missing) at 64 connections, 127.0.0.1
  * only, it measures in turn:
- * - the ceiling: a bare `Deno.serve` answering a fixed JSON;
- * - `score serve` (linreg, access log on, to a file) with single-ride
- *   `POST /predict` requests (100 distinct rides, cycled);
- * - the same with 100-ride requests, on node:http and with `--listener deno`;
+ * - the ceiling: a bare `Deno.serve` answering a fixed JSON after reading the body;
+ * - `score serve` (linreg, access log on, to a file, the default guarded
+ *   listener) with single-ride `POST /predict` requests (100 distinct rides,
+ *   cycled), with one worker and with `--workers 2`, and with `--listener deno`;
+ * - the course's Flask app (`bench/course_flask_app.py`) on gunicorn with 2
+ *   workers, the same rides (Debian's python3-flask, python3-sklearn and
+ *   gunicorn, installed when missing; skipped, saying so, when they cannot be);
+ * - the same with 100-ride requests, on the guarded listener and with `--listener deno`;
  * - single-ride requests again with `--log-predictions` to Postgres
  * - single-ride requests again with `--monitor` (drift against January's profile, made by `score profile`)
  *   (BENCH_PG_URL, skipped when unreachable): the log must not slow answers;
@@ -16,11 +20,17 @@
  * - single-ride gRPC ModelInfer calls to `score serve --grpc-port` with h2load
  *   (Debian's nghttp2-client, installed when missing), 16 connections x 4
  *   streams (64 calls in flight, as wrk's 64 connections), typed contents;
- * and prints req/s, rows/s, p50/p99 latency, each server's peak RSS (one
- * process per row) and the ratios to both ceilings.
- * The runs alternate for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (10)
- * each; each row shows its best round, to damp other load on the machine.
- * Targets: single-ride >= 50% of the ceiling, p99 < 10 ms.
+ * and prints req/s, rows/s, p50/p99 latency, the server's CPU time (utime +
+ * stime of its process tree, from /proc, over the measured runs), requests per
+ * server CPU-second and its ratio to the bare `Deno.serve`'s, each server's
+ * peak RSS and the ratio to the Flask app.
+ * The runs alternate for BENCH_ROUNDS rounds (2) of BENCH_SECONDS (5) each;
+ * req/s, p50 and p99 are the best round's (to damp other load on the machine),
+ * requests per CPU-second are all rounds' requests over all rounds' CPU time:
+ * on a machine whose load generator and other work share the cores, that
+ * ratio moves far less than req/s.
+ * Targets (single ride, one worker): >= 60% of the ceiling's requests per
+ * CPU-second, p99 < 5 ms, >= 10x the Flask app's req/s.
  * BENCH_ONLY (names separated by "|") keeps only the runs named so (or whose
  * name has one of them), besides the two ceilings:
  * `BENCH_ONLY="score serve, 1 ride per request|ModelInfer"`.
@@ -37,10 +47,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT = join(ROOT, "bench", "out");
 const DENO = join(ROOT, "scripts", "deno");
 const CONNECTIONS = 64;
-const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
-const WARMUP_SECONDS = 2;
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+const WARMUP_SECONDS = 1;
 const PG_URL = Deno.env.get("BENCH_PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 2);
 const HEAP_MB = Number(Deno.env.get("BENCH_HEAP_MB") ?? 256);
 const ONLY = Deno.env.get("BENCH_ONLY")?.split("|").map((w) => w.trim()).filter((w) => w !== "");
 /** h2load's connections and streams per connection: as many calls in flight as wrk's connections. */
@@ -49,14 +59,14 @@ const H2_STREAMS = CONNECTIONS / H2_CLIENTS;
 /** The path of the gRPC runs in the run table (they go to h2load, not wrk). */
 const GRPC = "grpc";
 
-/** The ceiling: what Deno.serve alone answers on this machine. */
+/** The ceiling: what Deno.serve alone answers on this machine, reading each request's body as a server must. */
 const CEILING_SERVER = `
 const body = JSON.stringify({ duration: 26.43883355119793, model_version: "9bceaa0ed43a" });
 Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.error(JSON.stringify({ msg: "listening", port })) },
-  () => new Response(body, { headers: { "content-type": "application/json" } }));
+  async (req) => { await req.text(); return new Response(body, { headers: { "content-type": "application/json" } }); });
 `;
 
-/** The listener's ceiling: node:http through @hono/node-server, as `score serve` listens (src/http/listen.ts). */
+/** node:http's ceiling: through @hono/node-server, as `score serve --listener node` listens (src/http/listen.ts). */
 const NODE_CEILING_SERVER = `
 import { createAdaptorServer } from "@hono/node-server";
 const body = JSON.stringify({ duration: 26.43883355119793, model_version: "9bceaa0ed43a" });
@@ -74,7 +84,13 @@ interface Result {
   errors: number;
   /** The server process's peak resident set (VmHWM) after all rounds. */
   peakRssMb: number;
+  /** Requests answered and the server's CPU seconds (its process tree), summed over the measured runs. */
+  requests: number;
+  cpuSeconds: number;
 }
+
+/** The course's Flask app's row, for the ratio to it. */
+const FLASK = "the course's Flask app on gunicorn, 2 workers, 1 ride per request";
 
 await Deno.mkdir(OUT, { recursive: true });
 await ensureTool("wrk", "wrk", ["--version"]);
@@ -97,6 +113,8 @@ const results: Result[] = [];
   const model = join(ROOT, "models", "ride-duration-linreg");
   const scoreServe = ["serve", "--model", model, "--port", "0"];
   await using serve = await start(join(ROOT, "score"), scoreServe, "serve");
+  await using twoWorkers = await start(join(ROOT, "score"), [...scoreServe, "--workers", "2"], "serve_workers2");
+  await using flask = await startFlask();
   await using serve100 = await start(join(ROOT, "score"), scoreServe, "serve100");
   await using denoListener = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno");
   await using deno100 = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno100");
@@ -131,10 +149,14 @@ const results: Result[] = [];
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
     ["score serve, 1 ride per request", serve, "/predict", single, 1],
+    ["score serve --workers 2, 1 ride per request", twoWorkers, "/predict", single, 1],
     ["score serve, 1 ride per request, --listener deno", denoListener, "/predict", single, 1],
+  ];
+  if (flask) runs.push([FLASK, flask, "/predict", single, 1]);
+  runs.push(
     ["score serve, 100 rides per request", serve100, "/predict", hundred, 100],
     ["score serve, 100 rides per request, --listener deno", deno100, "/predict", hundred, 100],
-  ];
+  );
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
   runs.push(["score serve, 1 ride per request, --monitor", monitored, "/predict", single, 1]);
@@ -154,14 +176,21 @@ const results: Result[] = [];
     runs.splice(0, runs.length, ...kept);
   }
   const best = new Map<string, Result>();
+  const spent = new Map<string, { requests: number; cpuSeconds: number }>();
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}`);
     for (const [name, server, path, bodies, rows] of runs) {
       const r = path === GRPC ? await h2load(name, server) : await wrk(name, server, path, bodies, rows);
+      const sum = spent.get(name) ?? { requests: 0, cpuSeconds: 0 };
+      sum.requests += r.requests;
+      sum.cpuSeconds += r.cpuSeconds;
+      spent.set(name, sum);
       if (!(best.get(name)?.requestsPerSecond! >= r.requestsPerSecond)) best.set(name, r);
     }
   }
-  results.push(...runs.map(([name, server]) => ({ ...best.get(name)!, peakRssMb: peakRssMb(server.pid) })));
+  results.push(
+    ...runs.map(([name, server]) => ({ ...best.get(name)!, ...spent.get(name)!, peakRssMb: peakRssMb(server.pid) })),
+  );
   if (logged) {
     const m = await (await fetch(`http://127.0.0.1:${logged.port}/metrics`)).text();
     const written = Number(/^score_prediction_log_written_total (\S+)$/m.exec(m)?.[1]);
@@ -187,20 +216,24 @@ const results: Result[] = [];
   );
 }
 
+const perCpu = (r: Result) => r.requests / r.cpuSeconds;
 const top = results[0].requestsPerSecond;
-const nodeTop = results[1].requestsPerSecond;
+const topPerCpu = perCpu(results[0]);
+const flaskResult = results.find((r) => r.name === FLASK);
 const pct = (n: number, of: number) => `${Math.round((100 * n) / of)}%`;
+const times = (n: number, of: number | undefined) => of === undefined ? "" : `${(n / of).toFixed(1)}x`;
 const lines = [
-  `| run (wrk, ${CONNECTIONS} connections, best of ${ROUNDS} x ${SECONDS} s) | req/s | rows/s | p50 | p99 | peak RSS | ` +
-  "vs Deno.serve ceiling | vs node:http ceiling | errors |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  `| run (${CONNECTIONS} connections, best of ${ROUNDS} x ${SECONDS} s; CPU over all rounds) | req/s | rows/s | p50 | p99 | ` +
+  "server CPU | req per CPU-s | vs Deno.serve per CPU-s | vs Deno.serve req/s | vs Flask req/s | peak RSS | errors |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...results.map((r) =>
     `| ${r.name} | ${fmt(r.requestsPerSecond)} | ${
       r.name.startsWith("ceiling") ? "" : fmt(r.requestsPerSecond * r.rowsPerRequest)
-    } | ` +
-    `${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${fmt(r.peakRssMb)} MB | ${pct(r.requestsPerSecond, top)} | ${
-      pct(r.requestsPerSecond, nodeTop)
-    } | ${r.errors} |`
+    } | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.cpuSeconds.toFixed(1)} s | ${fmt(perCpu(r))} | ${
+      pct(perCpu(r), topPerCpu)
+    } | ${pct(r.requestsPerSecond, top)} | ${times(r.requestsPerSecond, flaskResult?.requestsPerSecond)} | ${
+      fmt(r.peakRssMb)
+    } MB | ${r.errors} |`
   ),
 ];
 console.log("\n" + lines.join("\n"));
@@ -213,15 +246,23 @@ if (grpcResult !== undefined) {
     : `, ${pct(grpcResult.requestsPerSecond, rest.requestsPerSecond)} of REST /predict's single-ride req/s`;
   console.log(
     `\ngRPC ModelInfer: ${fmt(grpcResult.requestsPerSecond)} calls/s, ${
-      pct(grpcResult.requestsPerSecond, top)
-    } of the Deno.serve ceiling${vsRest} in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
+      pct(perCpu(grpcResult), topPerCpu)
+    } of the Deno.serve ceiling per CPU-second${vsRest} in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
   );
 }
+const vsFlask = flaskResult === undefined
+  ? "not measured (no Flask app)"
+  : `${one.requestsPerSecond >= 10 * flaskResult.requestsPerSecond ? "met" : "MISSED"} (${
+    times(one.requestsPerSecond, flaskResult.requestsPerSecond)
+  })`;
 console.log(
-  `\ntargets: single-ride >= 50% of the Deno.serve ceiling: ${one.requestsPerSecond >= top / 2 ? "met" : "MISSED"} ` +
-    `(${pct(one.requestsPerSecond, top)}; ${pct(one.requestsPerSecond, nodeTop)} of the node:http ceiling); ` +
-    `p99 < 10 ms: ${one.p99Ms < 10 ? "met" : "MISSED"} (${one.p99Ms.toFixed(2)} ms)`,
+  `\ntargets (${one.name}): >= 60% of the Deno.serve ceiling per CPU-second: ${
+    perCpu(one) >= 0.6 * topPerCpu ? "met" : "MISSED"
+  } (${pct(perCpu(one), topPerCpu)}; req/s ${pct(one.requestsPerSecond, top)}); p99 < 5 ms: ${
+    one.p99Ms < 5 ? "met" : "MISSED"
+  } (${one.p99Ms.toFixed(2)} ms); >= 10x the Flask app: ${vsFlask}`,
 );
+console.log(`load average at the end: ${Deno.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
 await Deno.writeTextFile(
   join(OUT, "serve_bench.json"),
   JSON.stringify({ date: new Date().toISOString(), results }, null, 2),
@@ -285,7 +326,7 @@ async function start(cmd: string, args: string[], label: string, env: Record<str
     if (done) throw new Error(`${cmd} ${args.join(" ")} exited before listening:\n${seen}`);
     await logFile.write(value);
     seen += decoder.decode(value);
-    const m = /"msg":"listening".*?"port":(\d+)/.exec(seen);
+    const m = /"msg":"listening".*?"port":(\d+)/.exec(seen) ?? /Listening at: http:\/\/[^:]+:(\d+)/.exec(seen);
     if (m) port = Number(m[1]);
     const g = /"msg":"listening".*?"grpc_port":(\d+)/.exec(seen);
     if (g) grpcPort = Number(g[1]);
@@ -314,15 +355,94 @@ async function start(cmd: string, args: string[], label: string, env: Record<str
 
 type Server = Awaited<ReturnType<typeof start>>;
 
-/** The process's peak resident set so far, from Linux's /proc. */
+/**
+ * The course's Flask app on gunicorn (2 sync workers, as the course runs it), or undefined, said why, when
+ * Debian's gunicorn, python3-flask or python3-sklearn are missing and cannot be installed.
+ */
+async function startFlask(): Promise<Server | undefined> {
+  const python = "/usr/bin/python3";
+  const missing = async () =>
+    !(await runs(python, ["-c", "import flask, sklearn"])) || !(await runs("gunicorn", ["--version"]));
+  if (await missing()) {
+    console.log("gunicorn, Flask or scikit-learn not found: installing them with apt-get (Debian's packages)");
+    const sudo = Deno.uid() === 0 ? [] : ["sudo"];
+    await new Deno.Command(sudo[0] ?? "apt-get", {
+      args: [...(sudo.length ? ["apt-get"] : []), "install", "-y", "gunicorn", "python3-flask", "python3-sklearn"],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output().catch(() => undefined);
+    if (await missing()) {
+      console.log(
+        "the course's Flask app is skipped: install gunicorn, python3-flask and python3-sklearn (apt-get) to compare",
+      );
+      return undefined;
+    }
+  }
+  // gunicorn prints the port it was given: one that was free a moment ago.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return await start(
+    "gunicorn",
+    [
+      "--workers",
+      "2",
+      "--bind",
+      `127.0.0.1:${port}`,
+      "--chdir",
+      join(ROOT, "bench"),
+      "course_flask_app:app",
+    ],
+    "flask",
+    { COURSE_MODEL: join(ROOT, "data", "course", "lin_reg.bin") },
+  );
+}
+
+/** The process and its descendants (gunicorn's workers), from Linux's /proc. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const children = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+      for (const child of children.split(" ").filter((c) => c !== "")) tree.push(...processTree(Number(child)));
+    }
+  } catch {
+    // The process ended meanwhile: it has no more children.
+  }
+  return tree;
+}
+
+/** CPU seconds (user + system) the process tree has used so far: every thread of every process. */
+function cpuSeconds(pid: number): number {
+  const ticks = 100; // USER_HZ: what /proc/<pid>/stat counts in, 100 on Linux
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+      // After the command's name (in parentheses, which may hold spaces): utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // Gone: its time went with it (gunicorn does not replace workers during a run).
+    }
+  }
+  return total;
+}
+
+/** The process tree's peak resident set so far (the sum over its processes), from Linux's /proc. */
 function peakRssMb(pid: number): number {
-  const kb = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
-  return kb === undefined ? NaN : Number(kb) / 1024;
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    const peak = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${p}/status`))?.[1];
+    if (peak === undefined) return NaN;
+    kb += Number(peak);
+  }
+  return kb / 1024;
 }
 
 async function wrk(
   name: string,
-  { port }: Server,
+  { port, pid }: Server,
   path: string,
   bodies: string[],
   rowsPerRequest: number,
@@ -331,15 +451,32 @@ async function wrk(
   await Deno.writeTextFile(script, luaScript(path, bodies));
   const url = `http://127.0.0.1:${port}`;
   await runWrk(url, script, WARMUP_SECONDS);
+  const cpuBefore = cpuSeconds(pid);
   const out = await runWrk(url, script, SECONDS);
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = toMs(/\s50%\s+([\d.]+\w+)/.exec(out)?.[1]);
   const p99 = toMs(/\s99%\s+([\d.]+\w+)/.exec(out)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  const r = { name, rowsPerRequest, requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors, peakRssMb: NaN };
-  console.log(`${name}: ${fmt(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, errors ${errors}`);
+  const r = {
+    name,
+    rowsPerRequest,
+    requestsPerSecond: rps,
+    p50Ms: p50,
+    p99Ms: p99,
+    errors,
+    peakRssMb: NaN,
+    requests,
+    cpuSeconds: cpu,
+  };
+  console.log(
+    `${name}: ${fmt(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, server CPU ${cpu.toFixed(2)} s (${
+      fmt(requests / cpu)
+    } req per CPU-s), errors ${errors}`,
+  );
   return r;
 }
 
@@ -347,7 +484,7 @@ async function wrk(
  * h2load sending one single-ride ModelInfer call (typed contents) over and over, 64 in flight. h2load counts
  * HTTP-level failures; a gRPC status other than OK comes in trailers, so the caller reads those from /metrics.
  */
-async function h2load(name: string, { grpcPort }: Server): Promise<Result> {
+async function h2load(name: string, { grpcPort, pid }: Server): Promise<Result> {
   const body = join(OUT, "serve_bench_grpc.bin");
   const definition = loader.loadSync(join(ROOT, "src", "grpc", "grpc_predict_v2.proto"), { keepCase: true });
   const message = (definition["inference.ModelInferRequest"] as unknown as { serialize(v: unknown): Uint8Array })
@@ -389,14 +526,27 @@ async function h2load(name: string, { grpcPort }: Server): Promise<Result> {
     return new TextDecoder().decode(out.stdout);
   };
   await run(WARMUP_SECONDS);
+  const cpuBefore = cpuSeconds(pid);
   const out = await run(SECONDS);
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const requests = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(out)?.[1]);
   const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1]);
   const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/
     .exec(out);
   const errors = failed ? failed.slice(1).reduce((a, b) => a + Number(b), 0) : NaN;
   const mean = toMs(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
   console.log(`${name}: ${fmt(rps)} calls/s, mean ${mean.toFixed(2)} ms, errors ${errors}`);
-  return { name, rowsPerRequest: 1, requestsPerSecond: rps, p50Ms: mean, p99Ms: NaN, errors, peakRssMb: NaN };
+  return {
+    name,
+    rowsPerRequest: 1,
+    requestsPerSecond: rps,
+    p50Ms: mean,
+    p99Ms: NaN,
+    errors,
+    peakRssMb: NaN,
+    requests,
+    cpuSeconds: cpu,
+  };
 }
 
 /** A latency for the table; "n/a" when the tool does not give it. */
@@ -406,7 +556,7 @@ function ms(v: number): string {
 
 async function runWrk(url: string, script: string, seconds: number): Promise<string> {
   const out = await new Deno.Command("wrk", {
-    args: ["-t", "2", "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", "-s", script, url],
+    args: ["-t", "1", "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", "-s", script, url],
     stdout: "piped",
     stderr: "piped",
   }).output();
