@@ -85,3 +85,35 @@ Deno.test("score serve --workers 2 on SIGTERM: requests in flight on both worker
   const lines = logLines(server.lines.join("\n"));
   assert.equal(lines.filter((l) => l.msg === "stopped").length, 2, "both workers drained");
 });
+
+Deno.test("score serve --workers 2 on SIGHUP: every worker swaps in the new version, each counting its own reload", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = join(dir, "rides");
+    await Deno.mkdir(model);
+    for (const file of ["model.json", "model.onnx"]) await Deno.copyFile(join(LINREG, file), join(model, file));
+    await using server = await startServer(["--model", model, "--workers", "2", "--no-access-log"]);
+    const before = JSON.parse((await post(`${server.url}/predict`, RIDES[0])).text).model_version;
+    // The random forest takes the same rides: a new version of the model, under the same name.
+    await Deno.copyFile(join(MODELS, "ride-duration-rf", "model.onnx"), join(model, "model.onnx"));
+    server.child.kill("SIGHUP");
+    // Bounded: each worker logs its swap once it serves the new version.
+    const deadline = Date.now() + 30_000;
+    const swaps = () => logLines(server.lines.join("\n")).filter((l) => l.msg === "model reloaded");
+    while (swaps().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(swaps().length, 2, server.lines.join("\n"));
+    // Fresh connections reach both workers (all 40 on one would be a 1 in 2^39 chance): none answers the old version.
+    const versions = new Set<string>();
+    for (const ride of RIDES) versions.add(JSON.parse((await post(`${server.url}/predict`, ride)).text).model_version);
+    assert.equal(versions.size, 1);
+    assert.notEqual([...versions][0], before);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.equal(metric(metrics, 'score_model_reloads_total\\{model="ride-duration-linreg",result="reloaded"\\}'), 2);
+    assert.match(
+      metrics,
+      new RegExp(`^score_model_info\\{model="ride-duration-linreg",version="${[...versions][0]}"\\} 1$`, "m"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
