@@ -2,12 +2,7 @@
  * Dynamic batching for the online transports (HTTP, queue): concurrent
  * requests for one model are merged into one `model.predict` of at most
  * `maxBatchSize` rows, waiting at most `maxDelayMs` for company, and each
- * caller gets back exactly its own rows. When the last run scored one
- * request alone (traffic is low), a request that finds the model idle runs
- * at once: waiting for company that does not come would only add the delay
- * to every answer. Requests arriving while a run is going on wait for it and
- * then form the next batch, and once runs have company again, the first
- * request of a batch waits for others as before.
+ * caller gets back exactly its own rows.
  */
 import { UnavailableError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
@@ -54,8 +49,6 @@ export class Batcher {
   #queuedRows = 0;
   #running = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Requests in the last run; at first, company is assumed (a burst at start-up is batched). */
-  #lastRequests = Infinity;
   #idle: (() => void)[] = [];
   readonly #runs: { maxRunRows: number };
 
@@ -112,8 +105,7 @@ export class Batcher {
 
   #schedule() {
     if (this.#running >= this.#concurrency || this.#queue.length === 0) return;
-    const alone = this.#lastRequests <= 1 && this.#running === 0 && this.#queue.length === 1;
-    if (alone || this.#queuedRows >= this.#maxBatchSize || this.#maxDelayMs <= 0) {
+    if (this.#queuedRows >= this.#maxBatchSize || this.#maxDelayMs <= 0) {
       this.#flush();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
@@ -137,7 +129,6 @@ export class Batcher {
       rows += p.length;
     }
     this.#queuedRows -= rows;
-    this.#lastRequests = batch.length;
     this.#running++;
     this.#run(batch, rows).finally(() => {
       this.#running--;

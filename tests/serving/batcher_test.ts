@@ -34,26 +34,6 @@ Deno.test("Batcher", async (t) => {
     assert.deepEqual(results.map((r) => Array.from(r.columns.y)), [[2, 20], [4, 40], [6, 60]]);
     assert.deepEqual(runs, [6]);
   });
-  await t.step("after a run that had no company, a lone request runs at once; a burst shares one run", async () => {
-    const runs: number[] = [];
-    // A delay no test waits out: a request that waited for it fails the race below.
-    const batcher = new Batcher(fakeModel(runs), { maxBatchSize: 2, maxDelayMs: 60_000 });
-    // At first company is assumed: two requests share one run (it starts once the batch is full).
-    await Promise.all([batcher.predict({ x: [1] }, 1), batcher.predict({ x: [2] }, 1)]);
-    // A request that fills a batch by itself runs alone.
-    await batcher.predict({ x: [3, 4] }, 2);
-    assert.deepEqual(runs.splice(0), [2, 2]);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("the lone request waited for company")), 10_000);
-    });
-    try {
-      const lone = await Promise.race([batcher.predict({ x: [5] }, 1), waited]);
-      assert.deepEqual([Array.from(lone.columns.y), runs], [[10], [1]]);
-    } finally {
-      clearTimeout(timer);
-    }
-  });
   await t.step("a request that makes the merged run fail fails alone; the others are scored", async () => {
     const runs: number[] = [];
     const batcher = new Batcher(fakeModel(runs), { maxBatchSize: 100, maxDelayMs: 5 });
