@@ -4,8 +4,11 @@
  * Open Inference Protocol v2 routes are two small apps mounted here; this
  * file adds what wraps them all: request ids, the access log and request
  * metrics, the API key, `/metrics`, `/openapi.json`, and the mapping of
- * every failure to a status and a JSON body, in one place (`onError`);
- * handlers only throw. It never listens: the composition root
+ * every failure to a status and a JSON body, in one place (`onError`, over
+ * `failure_answer.ts`); handlers only throw. The scoring requests themselves
+ * (`POST /predict`, `POST /models/{name}/predict`) are answered in front of
+ * Hono by `predict_fast_path.ts`, with the same envelope, answer and error
+ * table; `app.fetch` is that and then Hono. It never listens: the composition root
  * (`src/commands/serve.ts`) hands `app.fetch` to `listen` (src/http/listen.ts), and tests
  * call `app.request()` directly.
  */
