@@ -16,6 +16,10 @@ import { redact } from "../log.ts";
 
 const FLUSH_BYTES = 32 * 1024;
 const FLUSH_MS = 50;
+/** Repeating values whose JSON literals are kept (routes, models, methods, paths of those routes). */
+const QUOTED_KEPT = 256;
+/** Longer values are quoted each time: the kept ones stay a few kilobytes whatever the paths clients send. */
+const QUOTED_LENGTH = 128;
 
 /** What one line says about a request. */
 export interface AccessEntry {
@@ -39,7 +43,11 @@ export interface AccessEntry {
 export class AccessLog {
   readonly #encoder = new TextEncoder();
   readonly #out: { writeSync(p: Uint8Array): number };
-  #buffer = "";
+  /** The lines queued, joined at a flush: one flat string to encode, not a rope of every piece. */
+  #lines: string[] = [];
+  #queued = 0;
+  /** The JSON literals of the values that repeat on every line (method, route, model, most paths), kept once. */
+  readonly #quoted = new Map<string, string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastMs = 0;
   #lastTime = "";
@@ -59,14 +67,16 @@ export class AccessLog {
       this.#lastMs = now;
       this.#lastTime = new Date(now).toISOString();
     }
-    this.#buffer += `{"time":"${this.#lastTime}","level":"info","msg":"request","request_id":${
+    const line = `{"time":"${this.#lastTime}","level":"info","msg":"request","request_id":${
       quote(e.requestId)
-    },"method":${quote(e.method)},"path":${quote(path)},"route":${quote(e.route)}${
-      e.model === "" ? "" : `,"model":${quote(e.model)}`
-    },"status":${typeof e.status === "number" ? e.status : quote(e.status)}${
+    },"method":${this.#quote(e.method)},"path":${this.#quote(path)},"route":${this.#quote(e.route)}${
+      e.model === "" ? "" : `,"model":${this.#quote(e.model)}`
+    },"status":${typeof e.status === "number" ? e.status : this.#quote(e.status)}${
       e.protocol === undefined ? "" : `,"protocol":${quote(e.protocol)}`
-    }${e.code === undefined ? "" : `,"code":${quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
-    if (this.#buffer.length >= FLUSH_BYTES) this.flush();
+    }${e.code === undefined ? "" : `,"code":${this.#quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
+    this.#lines.push(line);
+    this.#queued += line.length;
+    if (this.#queued >= FLUSH_BYTES) this.flush();
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => this.flush(), FLUSH_MS);
       // The log must never keep a stopping process alive; shutdown flushes explicitly.
@@ -81,11 +91,22 @@ export class AccessLog {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#buffer === "") return;
-    const bytes = this.#encoder.encode(this.#buffer);
-    this.#buffer = "";
+    if (this.#lines.length === 0) return;
+    const bytes = this.#encoder.encode(this.#lines.join(""));
+    this.#lines = [];
+    this.#queued = 0;
     let at = 0;
     while (at < bytes.length) at += this.#out.writeSync(bytes.subarray(at));
+  }
+
+  /** `quote` of a value seen before; a client-chosen path may be new every time, so only so many are kept. */
+  #quote(s: string): string {
+    let q = this.#quoted.get(s);
+    if (q === undefined) {
+      q = quote(s);
+      if (this.#quoted.size < QUOTED_KEPT && s.length <= QUOTED_LENGTH) this.#quoted.set(s, q);
+    }
+    return q;
   }
 }
 
