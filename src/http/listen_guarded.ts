@@ -47,8 +47,8 @@ interface Guarded {
   /** The sweep clock's reading when the wait began. */
   since: number;
   close: AbortController;
-  /** Set while a request with a body is in flight: answers it with 408. */
-  timeOut?: () => void;
+  /** Set while a request with a body is in flight: its answer's resolver (the sweep answers 408 through it). */
+  timeOut?: (res: Response) => void;
   finished: Promise<void>;
   /** The fallback close of a last answer (see closeAfter). */
   closing?: ReturnType<typeof setTimeout>;
@@ -93,8 +93,12 @@ export function listenGuarded(
     for (const c of connections) {
       if (clock - c.since < limits[c.wait]) continue;
       stats.timedOut++;
-      if (c.timeOut) c.timeOut();
-      else {
+      const timeOut = c.timeOut;
+      if (timeOut) {
+        c.timeOut = undefined;
+        c.wait = Wait.Closing;
+        timeOut(closeAfter(new Response(null, { status: 408 }), c));
+      } else {
         c.wait = Wait.Closing;
         stop(c);
       }
@@ -133,14 +137,17 @@ export function listenGuarded(
         return res instanceof Promise ? res.then(answered) : answered(res);
       }
       c.wait = Wait.Body;
-      return new Promise<Response>((resolve, reject) => {
-        c.timeOut = () => {
-          c.timeOut = undefined;
-          c.wait = Wait.Closing;
-          resolve(closeAfter(new Response(null, { status: 408 }), c));
-        };
-        Promise.resolve(fetch(request)).then((res) => resolve(answered(res)), reject);
-      });
+      const res = fetch(request);
+      if (!(res instanceof Promise)) return answered(res);
+      // The answer Deno waits for is one the sweep can also settle (with 408). Made with withResolvers and one
+      // callback: a Promise executor with its closures per request cost more than everything else the guard does.
+      const pending = Promise.withResolvers<Response>();
+      c.timeOut = pending.resolve;
+      res.then((r) => {
+        if (c.timeOut !== pending.resolve) return;
+        pending.resolve(answered(r));
+      }, pending.reject);
+      return pending.promise;
     };
     try {
       const served = serveConnection(conn, c.close.signal, handler, onError);
