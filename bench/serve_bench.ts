@@ -127,7 +127,8 @@ const results: Result[] = [];
     ? await start(join(ROOT, "score"), [...scoreServe, "--log-predictions", `${PG_URL}/${table}`], "logged")
     : undefined;
   await using grpcServe = await start(join(ROOT, "score"), [...scoreServe, "--grpc-port", "0"], "serve_grpc");
-  // Drift monitoring must not slow responses either: the same single-ride run, watched against January's profile.
+  // Drift monitoring must not slow responses either: the same single-ride run, watched against January's profile, its
+  // window computed every second (not every minute) so that every run holds several computations.
   const profile = join(OUT, "serve_bench_profile.json");
   const made = await new Deno.Command(join(ROOT, "score"), {
     args: [
@@ -144,7 +145,13 @@ const results: Result[] = [];
     stderr: "null",
   }).output();
   if (!made.success) throw new Error("score profile failed: the --monitor run needs its reference");
-  await using monitored = await start(join(ROOT, "score"), [...scoreServe, "--monitor", profile], "serve_monitor");
+  await using monitored = await start(join(ROOT, "score"), [
+    ...scoreServe,
+    "--monitor",
+    profile,
+    "--monitor-period",
+    "1",
+  ], "serve_monitor");
   const runs: [string, Server, string, string[], number][] = [
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
@@ -159,7 +166,7 @@ const results: Result[] = [];
   );
   if (logged) runs.push(["score serve, 1 ride per request, --log-predictions", logged, "/predict", single, 1]);
   else console.log(`no Postgres at ${PG_URL}: the --log-predictions run is skipped`);
-  runs.push(["score serve, 1 ride per request, --monitor", monitored, "/predict", single, 1]);
+  runs.push(["score serve, 1 ride per request, --monitor --monitor-period 1", monitored, "/predict", single, 1]);
   runs.push([`score serve, 1 ride per request, --max-old-space-size=${HEAP_MB}`, capped, "/predict", single, 1]);
   runs.push([
     `score serve --grpc-port, 1 ride per ModelInfer call (h2load, ${H2_CLIENTS} x ${H2_STREAMS} streams)`,

@@ -1,8 +1,9 @@
 /**
- * Drift over a sliding window of time, for a service: rows are kept as
- * they come (cheaply, on the request path) and folded at each tick (off
- * it) into a profile per period; the window is the last periods, merged,
- * compared with the reference.
+ * Drift over a sliding window of time, for a service: rows are folded as
+ * they come into a profile per period (a few sketch inserts, and nothing
+ * kept: rows held for a later fold lived long enough to burden the garbage
+ * collector, and folding them at once held the event loop); at each tick
+ * the window, the last periods merged, is compared with the reference.
  */
 import { DEFAULT_THRESHOLDS, type DriftThresholds } from "./column_drift.ts";
 import type { ColumnDriftRow, DatasetProfile } from "./dataset_profile.ts";
@@ -13,17 +14,9 @@ export interface SlidingDriftOptions {
   windowMs: number;
   /** How often the window moves (and drift is computed): the length of one profile of the window. */
   periodMs: number;
-  /** Rows held between ticks; past it new rows are dropped (and counted) until the next tick. */
-  maxPendingRows: number;
   thresholds?: DriftThresholds;
-  /** Called at each tick with each batch's outputs, as they are folded (a prediction histogram). */
+  /** Called with each batch's outputs as they are folded (a prediction histogram). */
   onOutputs?: (outputs: Record<string, ArrayLike<unknown>>) => void;
-}
-
-interface Pending {
-  inputs: Record<string, ArrayLike<unknown>>;
-  length: number;
-  outputs: Record<string, ArrayLike<unknown>>;
 }
 
 /**
@@ -31,16 +24,12 @@ interface Pending {
  *
  * @example
  * ```ts
- * const drift = new SlidingDrift(reference, { windowMs: 3_600_000, periodMs: 60_000, maxPendingRows: 100_000 });
- * drift.observe({ trip_distance: [3.2] }, 1, { duration: [12.5] }); // on the request path: only kept
- * setInterval(() => drift.tick(), 60_000); // off it: folded, and the window's drift computed
+ * const drift = new SlidingDrift(reference, { windowMs: 3_600_000, periodMs: 60_000 });
+ * drift.observe({ trip_distance: [3.2] }, 1, { duration: [12.5] }); // folded into this period's profile
+ * setInterval(() => drift.tick(), 60_000); // the window slides, and its drift is computed
  * ```
  */
 export class SlidingDrift {
-  /** Rows dropped because too many were waiting for a tick. */
-  dropped = 0;
-  #pending: Pending[] = [];
-  #pendingRows = 0;
   #buckets: { start: number; profile: DatasetProfile }[];
   #latest: ColumnDriftRow[];
   #windowRows = 0;
@@ -53,29 +42,19 @@ export class SlidingDrift {
     this.#latest = reference.drift(reference.emptyLike(), options.thresholds ?? DEFAULT_THRESHOLDS);
   }
 
-  /** Keeps a scored batch for the next tick (inputs under the reference's names; outputs of the rows scored). */
+  /** Folds a scored batch into this period's profile (inputs under the reference's names; outputs of the rows scored). */
   observe(
     inputs: Record<string, ArrayLike<unknown>>,
     length: number,
     outputs: Record<string, ArrayLike<unknown>>,
   ): void {
-    if (this.#pendingRows + length > this.options.maxPendingRows) {
-      this.dropped += length;
-      return;
-    }
-    this.#pending.push({ inputs, length, outputs });
-    this.#pendingRows += length;
+    this.#buckets[this.#buckets.length - 1].profile.fold(inputs, length, outputs);
+    this.options.onOutputs?.(outputs);
   }
 
-  /** Folds what is kept, slides the window to `now`, and computes its drift. */
+  /** Slides the window to `now` and computes its drift. */
   tick(now = Date.now()): ColumnDriftRow[] {
     let current = this.#buckets[this.#buckets.length - 1];
-    for (const p of this.#pending) {
-      current.profile.fold(p.inputs, p.length, p.outputs);
-      this.options.onOutputs?.(p.outputs);
-    }
-    this.#pending = [];
-    this.#pendingRows = 0;
     if (now - current.start >= this.options.periodMs) {
       current = { start: now, profile: this.reference.emptyLike() };
       this.#buckets.push(current);

@@ -1,24 +1,23 @@
 /**
  * `score serve --monitor`: the served model's drift from a reference over
- * a sliding window, in `/metrics`. A request only hands its columns over;
- * a timer folds them and computes the drift, so latency does not move.
+ * a sliding window, in `/metrics`. A request folds its columns into the
+ * period's profile (a few sketch inserts); a timer slides the window and
+ * computes the drift.
  */
 import type { Model, Prediction } from "../model/mod.ts";
-import { Counter, Histogram, type Registry, scrapedGauge } from "../metrics/mod.ts";
+import { Histogram, type Registry, scrapedGauge } from "../metrics/mod.ts";
 import { type DatasetProfile, NumericProfile, SlidingDrift } from "../monitor/mod.ts";
 
 /** How the window slides. */
 export interface DriftWatchOptions {
   windowSeconds: number;
   periodSeconds: number;
-  /** Rows held between two ticks before new ones are dropped (counted). */
-  maxPendingRows?: number;
 }
 
 /** A running watch: the data plane's observer, and how to stop its timer. */
 export interface DriftWatch {
   observe(model: Model, inputs: Record<string, ArrayLike<unknown>>, length: number, prediction: Prediction): void;
-  /** Folds what is waiting and computes the window's drift now (the timer does it every period). */
+  /** Slides the window and computes its drift now (the timer does it every period). */
   tick(): void;
   stop(): void;
 }
@@ -26,7 +25,7 @@ export interface DriftWatch {
 /**
  * Watches the reference's model (by name) and registers its metrics: `score_drift_score{model,column}` (the deciding
  * statistic: a distance, or a p-value), `score_drift_detected{model,column}` (1 or 0), `score_drift_window_rows{model}`,
- * `score_drift_dropped_rows_total{model}`, and a histogram of each numeric output, `score_prediction{model,output}`,
+ * and a histogram of each numeric output, `score_prediction{model,output}`,
  * whose buckets are the reference's deciles of it.
  *
  * @example
@@ -50,7 +49,6 @@ export function watchDrift(reference: DatasetProfile, registry: Registry, option
   const drift = new SlidingDrift(reference, {
     windowMs: options.windowSeconds * 1000,
     periodMs: options.periodSeconds * 1000,
-    maxPendingRows: options.maxPendingRows ?? 100_000,
     onOutputs: (columns) => {
       for (const output of outputs) {
         const values = columns[output];
@@ -85,16 +83,6 @@ export function watchDrift(reference: DatasetProfile, registry: Registry, option
     help: "Rows in the drift window as of its last computation.",
     labelNames: ["model"],
     read: () => [{ labels: { model: name }, value: drift.windowRows }],
-  });
-  new Counter({
-    name: "score_drift_dropped_rows_total",
-    help: "Rows left out of the drift window: too many were waiting between two computations.",
-    labelNames: ["model"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc({ model: name }, drift.dropped);
-    },
   });
   const timer = setInterval(() => drift.tick(), options.periodSeconds * 1000);
   // The watch never keeps the process alive: a server that stops, stops.
