@@ -58,6 +58,15 @@ async function unboundExchanges(broker: TestBroker) {
   return { events, predictionExchange, flags: consumeFlags("ride-duration-linreg", events, predictionExchange) };
 }
 
+/** The linreg model's queue, declared and bound as consume does, holding `n` ride events before any consumer starts. */
+async function backlog(broker: TestBroker, events: string, n: number): Promise<string> {
+  const queue = `ride-duration-linreg.${events}`;
+  await broker.channel.assertQueue(queue, { durable: true });
+  await broker.channel.bindQueue(queue, events, "#");
+  await broker.publish(events, rides(n));
+  return queue;
+}
+
 Deno.test("score consume --help and usage errors", async (t) => {
   await t.step("--help lists the flags", async () => {
     const { code, stdout } = await runScore(["consume", "--help"]);
@@ -272,10 +281,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const args = ["--model", "ride-duration-linreg", "--exchange", events, "--prediction-exchange", predictionExchange];
     const n = 20_000;
     // The model's queue holds every event before the consumer starts, so it is mid-stream at SIGTERM.
-    const queue = `ride-duration-linreg.${events}`;
-    await broker.channel.assertQueue(queue, { durable: true });
-    await broker.channel.bindQueue(queue, events, "#");
-    await broker.publish(events, rides(n));
+    const queue = await backlog(broker, events, n);
     // Slowed (each model run waits 100 ms for company), so a batch is waiting at almost any moment. The gauge can
     // read 0 in the instant between a batch's acks and the next deliveries: a stop then proves nothing, so a
     // consumer is started again (on what is left) until one is stopped with events in flight.
@@ -328,10 +334,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     await using broker = await TestBroker.open();
     const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const n = 3000;
-    const queue = `ride-duration-linreg.${events}`;
-    await broker.channel.assertQueue(queue, { durable: true });
-    await broker.channel.bindQueue(queue, events, "#");
-    await broker.publish(events, rides(n));
+    const queue = await backlog(broker, events, n);
     const c = new Consumer(
       cliArgs({
         ...consumeFlags("ride-duration-linreg", events, predictionExchange),
@@ -373,10 +376,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     await using broker = await TestBroker.open();
     const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
     const n = 20_000;
-    const queue = `ride-duration-linreg.${events}`;
-    await broker.channel.assertQueue(queue, { durable: true });
-    await broker.channel.bindQueue(queue, events, "#");
-    await broker.publish(events, rides(n));
+    const queue = await backlog(broker, events, n);
     // Slowed (each model run waits 100 ms for company), so both workers hold events at almost any moment.
     const c = new Consumer(
       cliArgs({
@@ -421,10 +421,7 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
       await using broker = await TestBroker.open();
       const { events, predictionExchange, predictions } = await exchangesFor(broker, ["ride-duration-linreg"]);
       const n = 10_000;
-      const queue = `ride-duration-linreg.${events}`;
-      await broker.channel.assertQueue(queue, { durable: true });
-      await broker.channel.bindQueue(queue, events, "#");
-      await broker.publish(events, rides(n));
+      const queue = await backlog(broker, events, n);
       // Its own connection name: closing it leaves every other run's consumers on the shared broker alone.
       const name = randomName("score consume test");
       // Slowed to about a thousand events/s (64 a model run, each waiting 50 ms for company), so the close
