@@ -5,7 +5,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import type { Manifest } from "./manifest.ts";
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import { ModelError } from "./model_error.ts";
 import { isTensorType } from "./tensor_types.ts";
 

@@ -4,7 +4,7 @@
  * by row, with a failure per bad value naming its column.
  */
 import { coerceColumn, type Coerced, type TensorData } from "./coerce.ts";
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import type { InputSource } from "./resolve_inputs.ts";
 
 /** A value that rejects its row. */

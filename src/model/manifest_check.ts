@@ -3,7 +3,7 @@
  * names that the model lacks is a typo that would otherwise be ignored.
  */
 import type { Manifest } from "./manifest.ts";
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import { ModelError } from "./model_error.ts";
 
 /**

@@ -9,7 +9,7 @@ import type { TensorType } from "./coerce.ts";
 import { isTensorType } from "./tensor_types.ts";
 import type { ClassLabels } from "./class_labels.ts";
 import type { Manifest } from "./manifest.ts";
-import type { InputSpec, OutputSpec } from "./model.ts";
+import type { InputSpec, OutputSpec } from "./specs.ts";
 import { ModelError } from "./model_error.ts";
 import { zeroFeeds } from "./zero_feeds.ts";
 

@@ -3,7 +3,7 @@
  * exact name first, else the one column that matches ignoring case (a CSV
  * header `Trip_Distance` feeds `trip_distance`), never a guess between two.
  */
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import { ModelError } from "./model_error.ts";
 
 /** Where one input's values are in a batch. At least one of the two is set. */

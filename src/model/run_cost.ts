@@ -5,7 +5,7 @@
  * be precise only for a cheap model: a run far over `enough` ends it.
  */
 import type * as ort from "onnxruntime-node";
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import { zeroFeeds } from "./zero_feeds.ts";
 
 /** Rows in each timed run (a model that fixes its batch size runs that many). */

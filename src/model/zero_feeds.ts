@@ -4,7 +4,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import { onnxruntime } from "./onnxruntime.ts";
-import type { InputSpec } from "./model.ts";
+import type { InputSpec } from "./specs.ts";
 import { STORAGE } from "./tensor_types.ts";
 
 /**
