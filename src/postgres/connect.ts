@@ -6,18 +6,15 @@
  * and `score serve --log-predictions` all connect through here.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import type postgres from "postgres";
 import { lazyImport } from "../lazy_import.ts";
 import type * as PostgresJs from "./postgres_js.ts";
+import type { Sql } from "./postgres_js.ts";
 import { log } from "../log.ts";
 import { pgError } from "./pg_error.ts";
 import { ignoreUnawaitedLosses, reserveConnection } from "./postgres_js_internals.ts";
 import { isPostgresUrl, type PgTarget, resolveTarget } from "./postgres_url.ts";
 
-export { isPostgresUrl, type PgTarget, resolveTarget };
-
-/** A postgres.js client. */
-export type Sql = postgres.Sql<{ bigint: bigint }>;
+export { isPostgresUrl, type PgTarget, resolveTarget, type Sql };
 
 /** How to connect. */
 export interface ConnectOptions {

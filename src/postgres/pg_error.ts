@@ -4,7 +4,7 @@
  */
 import { AuthError, InputError, NotFoundError, ScoreError, UnavailableError, UsageError } from "../errors.ts";
 import { redact } from "../log.ts";
-import type { PgTarget } from "./connect.ts";
+import type { PgTarget } from "./postgres_url.ts";
 
 const TRANSIENT_SOCKET = new Set([
   "ECONNREFUSED",

@@ -20,7 +20,7 @@
  *   keeps such losses (which reach the query waiting for the connection)
  *   from doing so.
  */
-import type { Sql } from "./connect.ts";
+import type { Sql } from "./postgres_js.ts";
 
 const HERE = "src/postgres/postgres_js_internals.ts";
 
