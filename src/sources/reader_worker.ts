@@ -17,9 +17,9 @@
 /// <reference lib="deno.worker" />
 import { type DuckDB, openDuckDB } from "../duckdb/duckdb.ts";
 import { isTextBytes } from "../text_bytes.ts";
-import { type CsvRead, duckdbCsvBatches } from "./csv_source.ts";
+import { type CsvRead, duckdbCsvBatches } from "./duckdb_csv_batches.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
-import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_source.ts";
+import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_batches.ts";
 
 /** What a worker is asked to read. */
 export type DuckDBRead = CsvRead | ParquetRead;

@@ -6,7 +6,7 @@
 import { InputError } from "../errors.ts";
 import type { RowBatch } from "../rows.ts";
 import { isTextBytes, textOf } from "../text_bytes.ts";
-import type { ParquetFile } from "./parquet_source.ts";
+import type { ParquetFile } from "./parquet_batches.ts";
 import type { DuckDBRead, ReaderReply, ReaderRequest } from "./reader_worker.ts";
 
 /**

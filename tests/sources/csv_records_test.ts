@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDuckDB } from "../../src/duckdb/duckdb.ts";
 import { InputError } from "../../src/errors.ts";
-import { duckdbCsvBatches } from "../../src/sources/csv_source.ts";
+import { duckdbCsvBatches } from "../../src/sources/duckdb_csv_batches.ts";
 import { type CsvRecord, CsvRecords } from "../../src/sources/csv_records.ts";
 import { isTextBytes, textOf } from "../../src/text_bytes.ts";
 import { rejection, tempDir } from "../helpers.ts";
