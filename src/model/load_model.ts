@@ -19,7 +19,7 @@ import { outputLayout } from "./output_layout.ts";
 import { runCost } from "./run_cost.ts";
 import type * as ZipMap from "./zipmap.ts";
 import { lazyImport } from "../lazy_import.ts";
-import { openWorkerSession, type Session } from "./worker_session.ts";
+import { openWorkerSession, type Session } from "./session_client.ts";
 
 /** Session and naming options. */
 export interface LoadOptions {

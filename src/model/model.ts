@@ -12,7 +12,7 @@ import { ModelError } from "./model_error.ts";
 import { onnxruntime } from "./onnxruntime.ts";
 import { type InputSource, resolveInputs } from "./resolve_inputs.ts";
 import type { InputSpec, OutputSpec } from "./specs.ts";
-import type { Session } from "./worker_session.ts";
+import type { Session } from "./session_client.ts";
 
 /** A row that could not be scored, and why. */
 export interface RowReject {

@@ -1,5 +1,5 @@
 /**
- * An onnxruntime session in a worker of its own (see `worker_session.ts`):
+ * An onnxruntime session in a worker of its own (see `session_client.ts`):
  * `session.run` holds its thread for the whole run, so a caller that has
  * other work (reading the next batch, writing the last) runs the model
  * here, on another core.

@@ -23,7 +23,7 @@ import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
-import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
+import { openReaderWorker, type ReaderWorker } from "./reader_client.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept

@@ -9,7 +9,7 @@ import type { ColumnInfo } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import { type ParquetFile, type ParquetRead, readingOf } from "./parquet_batches.ts";
 import type { ReadOptions, Source } from "./source.ts";
-import { openReaderWorker, type ReaderWorker } from "./worker_read.ts";
+import { openReaderWorker, type ReaderWorker } from "./reader_client.ts";
 
 /**
  * Opens a Parquet source and reads its footer.

@@ -1,7 +1,8 @@
 /**
- * The file readers' DuckDB, in a worker of its own: here DuckDB reads on
- * while the main thread scores the batch before (on the main thread it
- * worked only inside the fetches the main thread found time to ask for),
+ * The file readers' DuckDB, in a worker of its own (its main thread's side:
+ * `reader_client.ts`): here DuckDB reads on while the main thread scores
+ * the batch before (on the main thread it worked only inside the fetches
+ * the main thread found time to ask for),
  * and its vectors are copied into batches here. Text leaves as bytes
  * (`TextBytes`), whose buffers move to the main thread: strings would be
  * copied one by one on the way.

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDuckDB, sqlString } from "../../src/duckdb/duckdb.ts";
 import { InputError } from "../../src/errors.ts";
-import { openReaderWorker } from "../../src/sources/worker_read.ts";
+import { openReaderWorker } from "../../src/sources/reader_client.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
 /** A CSV file of `rows` rows: `id` (text), `x` (a number, or "bad" at `bad`), `y`; a ragged row at `ragged`. */

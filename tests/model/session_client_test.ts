@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
-import { openWorkerSession } from "../../src/model/worker_session.ts";
+import { openWorkerSession } from "../../src/model/session_client.ts";
 import { rowsToColumns } from "../../src/rows.ts";
 import { ALL_CASES } from "../byom_cases.ts";
 import { FIXTURES, MODELS, rejection } from "../helpers.ts";
