@@ -82,7 +82,7 @@ export async function runConsumerLoop(o: ConsumerLoopOptions): Promise<void> {
   const max = o.reconnect?.maxDelayMs ?? 30_000;
   let attempt = 0;
   while (!o.signal.aborted) {
-    const session = new Session(o);
+    const session = new BrokerSession(o);
     try {
       await session.open();
       attempt = 0;
@@ -101,9 +101,9 @@ export async function runConsumerLoop(o: ConsumerLoopOptions): Promise<void> {
   }
 }
 
-/** One connection's life: open, consume, lose it or stop. */
-class Session {
-  readonly #o: ConsumerLoopOptions;
+/** One AMQP connection's life (with the broker, not a model's session): open, consume, lose it or stop. */
+class BrokerSession {
+  readonly #options: ConsumerLoopOptions;
   #connection?: ChannelModel;
   #channel?: ConfirmChannel;
   /** The channel's acks, sent a tick's worth at a time. */
@@ -123,11 +123,11 @@ class Session {
   readonly #lostPromise = new Promise<Error>((resolve) => (this.#lost = resolve));
 
   constructor(o: ConsumerLoopOptions) {
-    this.#o = o;
+    this.#options = o;
   }
 
   async open() {
-    const o = this.#o;
+    const o = this.#options;
     this.#connection = await connect(o.url, {
       clientProperties: { connection_name: o.connectionName ?? "score consume" },
       // TCP_NODELAY: an event's ack leaves as a small segment, and the next event's prediction (a few ms later,
@@ -179,7 +179,7 @@ class Session {
 
   /** Resolves with the error when the connection is lost, undefined after a clean stop. */
   async run(): Promise<Error | undefined> {
-    const signal = this.#o.signal;
+    const signal = this.#options.signal;
     let onAbort = () => {};
     const stopped = new Promise<"stop">((resolve) => {
       onAbort = () => resolve("stop");
@@ -201,7 +201,7 @@ class Session {
     } catch (err) {
       log.warn("cannot cancel the consumer", { error: (err as Error).message });
     }
-    const timeout = this.#o.drainTimeoutMs ?? 30_000;
+    const timeout = this.#options.drainTimeoutMs ?? 30_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const done = await Promise.race([
       this.#whenIdle().then(() => true),
@@ -217,7 +217,7 @@ class Session {
   }
 
   async dispose() {
-    if (this.#o.metrics) this.#o.metrics.connected = false;
+    if (this.#options.metrics) this.#options.metrics.connected = false;
     if (!this.#closed) this.#acks?.flush();
     this.#acks?.close();
     this.#closed = true;
@@ -236,7 +236,7 @@ class Session {
     this.#settled = true;
     this.#closed = true;
     this.#acks?.close();
-    if (this.#o.metrics) this.#o.metrics.connected = false;
+    if (this.#options.metrics) this.#options.metrics.connected = false;
     this.#lost(err);
   }
 
@@ -250,7 +250,7 @@ class Session {
       this.#lose(new Error("the broker cancelled the consumer (queue deleted?)"));
       return;
     }
-    const metrics = this.#o.metrics;
+    const metrics = this.#options.metrics;
     this.#acks!.delivered(m);
     this.#inFlight++;
     if (metrics) {
@@ -272,7 +272,7 @@ class Session {
 
   /** Carries out the verdict on one delivery; true when it was acked. */
   async #process(m: ConsumeMessage): Promise<boolean> {
-    const o = this.#o;
+    const o = this.#options;
     const p = m.properties;
     const event: EventMessage = {
       body: m.content,
@@ -339,7 +339,7 @@ class Session {
 
   /** Publishes a dead letter, acks once it is confirmed. */
   async #deadLetter(m: ConsumeMessage, verdict: Verdict & { action: "dead-letter" }): Promise<boolean> {
-    const o = this.#o;
+    const o = this.#options;
     let outcome = await this.#publish(verdict.message);
     if (outcome.kind === "refused") {
       // The event's own properties are what the client refused: send the body with the reason headers only.
@@ -390,7 +390,7 @@ class Session {
 
   /** The broker did not take what the verdict published: wait, then requeue the event. */
   async #retryLater(m: ConsumeMessage, reason: string): Promise<boolean> {
-    const o = this.#o;
+    const o = this.#options;
     const delay = o.retryDelayMs ?? 1000;
     log.warn("publish not confirmed; event requeued after a delay", {
       reason,

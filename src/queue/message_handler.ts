@@ -100,17 +100,17 @@ const encoder = new TextEncoder();
  * ```
  */
 export class MessageHandler {
-  readonly #o: MessageHandlerOptions;
+  readonly #options: MessageHandlerOptions;
   readonly #idKey: string;
 
   constructor(options: MessageHandlerOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#idKey = options.idPath.split(".").at(-1) ?? "";
   }
 
   /** Decides what becomes of one event. Never throws. */
   async handle(event: EventMessage): Promise<Verdict> {
-    const serving = this.#o.served();
+    const serving = this.#options.served();
     try {
       const { features, id } = this.#read(event.body);
       const columns: Record<string, unknown[]> = {};
@@ -132,14 +132,14 @@ export class MessageHandler {
     } catch (err) {
       throw new InputError(`the body is not JSON: ${(err as Error).message}`, { code: "not_json" });
     }
-    const features = dotPath(parsed, this.#o.featuresPath);
+    const features = dotPath(parsed, this.#options.featuresPath);
     if (typeof features !== "object" || features === null || Array.isArray(features)) {
-      const where = this.#o.featuresPath === "" ? "the body" : `"${this.#o.featuresPath}"`;
+      const where = this.#options.featuresPath === "" ? "the body" : `"${this.#options.featuresPath}"`;
       throw new InputError(`${where} is not a JSON object of features`, { code: "missing_features" });
     }
     return {
       features: features as Record<string, unknown>,
-      id: this.#o.idPath === "" ? undefined : dotPath(parsed, this.#o.idPath),
+      id: this.#options.idPath === "" ? undefined : dotPath(parsed, this.#options.idPath),
     };
   }
 
@@ -160,7 +160,7 @@ export class MessageHandler {
       headers: { [HEADERS.model]: model.name, [HEADERS.version]: model.version },
     };
     const messages: OutgoingMessage[] = [
-      { exchange: this.#o.predictionExchange, routingKey: this.#o.routingKey, body, properties: out },
+      { exchange: this.#options.predictionExchange, routingKey: this.#options.routingKey, body, properties: out },
     ];
     // Request/reply: the default exchange routes a queue's own name to it.
     if (properties.replyTo) messages.push({ exchange: "", routingKey: properties.replyTo, body, properties: out });
@@ -188,7 +188,7 @@ export class MessageHandler {
    * requeues, but an event that was delivered before is dead-lettered, so
    * a failure that repeats cannot loop forever. 503 (overloaded) always requeues.
    */
-  #failure(event: EventMessage, err: unknown, model = this.#o.served().model): Verdict {
+  #failure(event: EventMessage, err: unknown, model = this.#options.served().model): Verdict {
     const { code, status, message } = describeError(err);
     if (status === 503 || (status >= 500 && !event.redelivered)) return { action: "requeue", code, reason: message };
     const reason = status >= 500 ? `${message} (failed again after a requeue)` : message;
@@ -197,8 +197,8 @@ export class MessageHandler {
       code,
       reason,
       message: {
-        exchange: this.#o.deadLetterExchange,
-        routingKey: this.#o.deadLetterRoutingKey,
+        exchange: this.#options.deadLetterExchange,
+        routingKey: this.#options.deadLetterRoutingKey,
         body: event.body,
         // Every property of the event, except two that would change what happens to the dead letter:
         // `expiration` would let it expire in the dead-letter queue, `user_id` must name the worker's own
