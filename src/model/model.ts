@@ -388,7 +388,7 @@ export class Model {
     return names.map((name) => {
       const o = this.outputs.find((x) => x.name === name || x.columns.includes(name));
       if (o === undefined) {
-        throw ModelError.missingInputs(
+        throw ModelError.unknownOutput(
           `Unknown output "${name}" for model "${this.name}" (outputs: ${
             this.outputs.map((x) => `"${x.name}"`).join(", ")
           })`,

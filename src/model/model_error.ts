@@ -35,6 +35,14 @@ export class ModelError extends Error {
     return new ModelError(message, "missing_inputs", 422, 65);
   }
 
+  /**
+   * A prediction asks for an output the model does not have. Its code, status and exit are those of missing inputs,
+   * as clients already read them: the request names something the model lacks.
+   */
+  static unknownOutput(message: string): ModelError {
+    return new ModelError(message, "missing_inputs", 422, 65);
+  }
+
   /** onnxruntime failed while running the graph. */
   static runFailed(message: string, options?: ErrorOptions): ModelError {
     return new ModelError(message, "model_failed", 500, 70, options);

@@ -70,6 +70,15 @@ Deno.test("Model.predict", async (t) => {
       const p = await model.predict(columns(1), 1, { outputs: ["s_out"] });
       assert.deepEqual(Object.keys(p.columns), ["s_out"]);
     });
+    await t.step("an unknown output fails before running, naming the outputs there are (a 422, exit 65)", async () => {
+      const err = await rejection(() => model.predict(columns(1), 1, { outputs: ["nope"] }));
+      assert.ok(err instanceof ModelError);
+      assert.deepEqual([err.code, err.status, err.exitCode], ["missing_inputs", 422, 65]);
+      assert.match(
+        err.message,
+        /^Unknown output "nope" for model "multi-test" \(outputs: "probs", "probs_map", "d_out", /,
+      );
+    });
     await t.step("missing input columns fail before running, naming them and what is there", async () => {
       const { i: _i, j: _j, ...rest } = columns(1);
       const err = await rejection(() => model.predict(rest, 1));
