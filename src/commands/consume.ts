@@ -245,11 +245,11 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
       });
     }
     /**
-     * What the handler scores with, asked per event: the plane's entry (a reload swaps the model there, events
+     * What the handler scores with, asked per event: the plane's `served` (a reload swaps the model there, events
      * already scoring finish on theirs); its predictions also go to the drift watch, if any.
      */
     const served = () => {
-      const entry = plane.entry(model.name);
+      const entry = plane.served(model.name);
       const w = watch;
       if (w === undefined) return entry;
       return {

@@ -103,7 +103,7 @@ export function isRaw(msg: InferRequestMessage): boolean {
  *
  * @example
  * ```ts
- * const request = decodeInferRequest(message, plane.entry(message.model_name).model);
+ * const request = decodeInferRequest(message, plane.served(message.model_name).model);
  * ```
  */
 export function decodeInferRequest(msg: InferRequestMessage, model: Model): InferenceRequest {

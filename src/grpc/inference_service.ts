@@ -90,7 +90,7 @@ export function inferenceService(
   };
   /** The model a request names, set as the label once it is known to exist. */
   const named = (labels: Labels, name: string | undefined, version: string | undefined) => {
-    const served = plane.entry(name ?? "", version || undefined);
+    const served = plane.served(name ?? "", version || undefined);
     labels.model = served.model.name;
     return served.model;
   };

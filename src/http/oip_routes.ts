@@ -23,7 +23,7 @@ export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   const model = (c: Context<Env>) => {
     const name = c.req.param("name")!;
     const version = c.req.param("version");
-    c.set("model", plane.entry(name, version).model.name);
+    c.set("model", plane.served(name, version).model.name);
     return { name, version };
   };
   app.get("/v2/health/live", (c) => c.body(null, 200));
@@ -43,7 +43,7 @@ export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   app.get("/v2/models/:name/versions/:version/ready", ready);
   const infer = async (c: Context<Env>) => {
     const { name, version } = model(c);
-    const served = plane.entry(name, version).model;
+    const served = plane.served(name, version).model;
     if (c.req.header("inference-header-content-length") !== undefined || isBinary(c.req.header("content-type"))) {
       throw new InputError(
         "The binary tensor extension (Inference-Header-Content-Length, binary data) is not supported: send the inputs as JSON data",

@@ -35,7 +35,7 @@ export async function rowsAnswer(
   name: string,
   labels: RowsLabels,
 ): Promise<string> {
-  const model = plane.entry(name).model;
+  const model = plane.served(name).model;
   labels.model = model.name;
   const req = parseRowsRequest(await readJson(request, limit), model);
   const context = { requestId: labels.requestId, modelVersion: "" };

@@ -31,7 +31,7 @@ export interface ServedLabel {
   outputs: readonly JsonOutput[];
 }
 
-/** A model version and the batcher in front of it, as the data plane serves them (`DataPlane.entry`). */
+/** A model version and the batcher in front of it, as the data plane serves them (`DataPlane.served`). */
 export interface Serving {
   batcher: Scorer;
   model: ServedLabel;
@@ -40,7 +40,7 @@ export interface Serving {
 /** How events are read and predictions addressed. */
 export interface MessageHandlerOptions {
   /**
-   * What serves now, asked once per event (the data plane's entry): a reload swaps it there, and an event is
+   * What serves now, asked once per event (the data plane's `served`): a reload swaps it there, and an event is
    * scored and labelled by the version it started with.
    */
   served: () => Serving;
@@ -93,7 +93,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
- * const handler = new MessageHandler({ served: () => plane.entry(model.name), featuresPath: "ride", idPath: "ride_id",
+ * const handler = new MessageHandler({ served: () => plane.served(model.name), featuresPath: "ride", idPath: "ride_id",
  *   predictionExchange: "predictions", routingKey: model.name,
  *   deadLetterExchange: "rides.dead-letter", deadLetterRoutingKey: "ride-duration-linreg.rides" });
  * const verdict = await handler.handle(event); // { action: "publish", record, messages }

@@ -128,7 +128,7 @@ export class DataPlane {
    * The served model and its batcher, as of now. Throws a 404-mapped error
    * naming the models served when there is no such model (or version).
    */
-  entry(name: string, version?: string): ServedModel {
+  served(name: string, version?: string): ServedModel {
     const found = this.#registry.get(name);
     if (found === undefined) {
       throw new NotFoundError(`Unknown model "${name}" (models: ${[...this.#registry.keys()].join(", ")})`);
@@ -146,7 +146,7 @@ export class DataPlane {
 
   /** A model's metadata (inputs, outputs, datatypes) as the Open Inference Protocol lists it. */
   modelMetadata(name: string, version?: string): ModelMetadata {
-    return modelMetadata(this.entry(name, version).model);
+    return modelMetadata(this.served(name, version).model);
   }
 
   /** Whether requests should be sent here: false while draining. */
@@ -156,7 +156,7 @@ export class DataPlane {
 
   /** Whether a model is served (and the server ready); throws for an unknown model. */
   modelReady(name: string, version?: string): boolean {
-    this.entry(name, version);
+    this.served(name, version);
     return this.ready();
   }
 
@@ -176,7 +176,7 @@ export class DataPlane {
     request: InferenceRequest,
     context: RequestContext,
   ): Promise<InferenceResult> {
-    const served = this.entry(name, version);
+    const served = this.served(name, version);
     context.modelVersion = served.model.version;
     const req = inferColumns(request, served.model);
     const prediction = await served.batcher.predict(req.columns, req.length);
@@ -197,7 +197,7 @@ export class DataPlane {
    * ```
    */
   async predictRows(name: string, request: RowsRequest, context: RequestContext): Promise<RowsResult> {
-    const served = this.entry(name);
+    const served = this.served(name);
     context.modelVersion = served.model.version;
     const prediction = await served.batcher.predict(request.columns, request.length);
     if (prediction.rejects.length === 0) {
@@ -219,7 +219,7 @@ export class DataPlane {
    * ```
    */
   async swap(model: Model): Promise<void> {
-    const old = this.entry(model.name);
+    const old = this.served(model.name);
     const registry = new Map(this.#registry);
     registry.set(model.name, this.#serve(model));
     this.#registry = registry;

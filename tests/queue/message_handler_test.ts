@@ -352,7 +352,7 @@ Deno.test("message handler over a data plane: a swap there labels the events aft
   // A lone event waits 300 ms for company: the one sent before the swap is surely in flight when it comes.
   const plane = new DataPlane([a], { batching: { maxBatchSize: 2, maxDelayMs: 300 } });
   const handler = new MessageHandler({
-    served: () => plane.entry("rides"),
+    served: () => plane.served("rides"),
     featuresPath: "ride",
     idPath: "ride_id",
     predictionExchange: "predictions",

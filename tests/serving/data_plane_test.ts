@@ -187,8 +187,8 @@ Deno.test("DataPlane", async (t) => {
       assert.equal(plane.ready(), false);
       assert.equal(plane.modelReady(churn.name), false);
       ready = true;
-      assert.throws(() => plane.entry("nope"), /Unknown model "nope" \(models: ride-duration-linreg, churn\)/);
-      assert.throws(() => plane.entry(churn.name, "v0"), /has no version "v0"/);
+      assert.throws(() => plane.served("nope"), /Unknown model "nope" \(models: ride-duration-linreg, churn\)/);
+      assert.throws(() => plane.served(churn.name, "v0"), /has no version "v0"/);
       await assert.rejects(plane.predictRows("nope", rows([COURSE_RIDE]), CONTEXT), /Unknown model/);
     });
 
