@@ -21,7 +21,7 @@ import { AccessLog } from "../serving/access_log.ts";
 import { observePlane, RequestEnvelope } from "../serving/envelope.ts";
 import { bearerToken } from "./bearer_token.ts";
 import { failureAnswer } from "./failure_answer.ts";
-import { type Env, methodNotAllowed } from "./env.ts";
+import { type AppEnv, methodNotAllowed } from "./app_env.ts";
 import { Metrics } from "../serving/metrics.ts";
 import { METRICS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { oipRoutes } from "./oip_routes.ts";
@@ -57,7 +57,7 @@ export interface AppOptions {
  * const res = await app.request("/predict", { method: "POST", body: JSON.stringify(ride), headers });
  * ```
  */
-export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env> {
+export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<AppEnv> {
   const body = { maxBytes: options.maxBodyBytes ?? 1_048_576, limitName: options.maxBodyBytesName };
   const checkKey = options.apiKey ? bearerToken(options.apiKey) : undefined;
   const envelope = options.envelope ??
@@ -74,7 +74,7 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<Env>
   };
 
   // strict: false, so `/v2/` is `/v2` (the KServe and OIP OpenAPI files list server metadata under `/v2/`).
-  const app = new Hono<Env>({ strict: false });
+  const app = new Hono<AppEnv>({ strict: false });
 
   // Access log and request metrics wrap everything, errors included.
   app.use(async (c, next) => {

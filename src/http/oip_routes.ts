@@ -4,7 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
-import { type Env, methodNotAllowed } from "./env.ts";
+import { type AppEnv, methodNotAllowed } from "./app_env.ts";
 import { type BodyLimit, readJson } from "./read_json.ts";
 import { InputError } from "../errors.ts";
 import { decodeInferRequest, encodeInferResult } from "./oip_json.ts";
@@ -17,10 +17,10 @@ import { decodeInferRequest, encodeInferResult } from "./oip_json.ts";
  * app.route("/", oipRoutes(dataPlane, { maxBytes: 1_048_576 }));
  * ```
  */
-export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
-  const app = new Hono<Env>();
+export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   /** The model named by the path; the label is set only once it is known to exist. */
-  const model = (c: Context<Env>) => {
+  const model = (c: Context<AppEnv>) => {
     const name = c.req.param("name")!;
     const version = c.req.param("version");
     c.set("model", plane.served(name, version).model.name);
@@ -29,19 +29,19 @@ export function oipRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
   app.get("/v2/health/live", (c) => c.body(null, 200));
   app.get("/v2/health/ready", (c) => c.body(null, plane.ready() ? 200 : 400));
   app.get("/v2", (c) => c.json(plane.metadata()));
-  const metadata = (c: Context<Env>) => {
+  const metadata = (c: Context<AppEnv>) => {
     const { name, version } = model(c);
     return c.json(plane.modelMetadata(name, version));
   };
   app.get("/v2/models/:name", metadata);
   app.get("/v2/models/:name/versions/:version", metadata);
-  const ready = (c: Context<Env>) => {
+  const ready = (c: Context<AppEnv>) => {
     const { name, version } = model(c);
     return c.body(null, plane.modelReady(name, version) ? 200 : 400);
   };
   app.get("/v2/models/:name/ready", ready);
   app.get("/v2/models/:name/versions/:version/ready", ready);
-  const infer = async (c: Context<Env>) => {
+  const infer = async (c: Context<AppEnv>) => {
     const { name, version } = model(c);
     const served = plane.served(name, version).model;
     if (c.req.header("inference-header-content-length") !== undefined || isBinary(c.req.header("content-type"))) {

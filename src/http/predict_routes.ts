@@ -6,7 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { DataPlane } from "../serving/data_plane.ts";
-import { type Env, methodNotAllowed } from "./env.ts";
+import { type AppEnv, methodNotAllowed } from "./app_env.ts";
 import type { BodyLimit } from "./read_json.ts";
 import { rowsAnswer } from "./rows_answer.ts";
 
@@ -18,9 +18,9 @@ import { rowsAnswer } from "./rows_answer.ts";
  * app.route("/", predictRoutes(dataPlane, { maxBytes: 1_048_576 }));
  * ```
  */
-export function predictRoutes(plane: DataPlane, limit: BodyLimit): Hono<Env> {
-  const app = new Hono<Env>();
-  const predict = async (c: Context<Env>, name: string) => {
+export function predictRoutes(plane: DataPlane, limit: BodyLimit): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const predict = async (c: Context<AppEnv>, name: string) => {
     const labels = { requestId: c.get("requestId"), model: "", modelVersion: "" };
     try {
       return c.body(await rowsAnswer(plane, limit, c.req.raw, name, labels), 200, {

@@ -1,13 +1,13 @@
 /**
- * What the HTTP app's routes share: the context variables the outer
- * middleware reads back (request id, model and version labels) and the answer to a known
- * route asked with the wrong method.
+ * The HTTP app's Hono environment, which its routes share: the context
+ * variables the outer middleware reads back (request id, model and version
+ * labels), and the answer to a known route asked with the wrong method.
  */
 import type { Context } from "hono";
 import { InputError } from "../errors.ts";
 
 /** Context variables set while a request is handled. */
-export type Env = { Variables: { requestId: string; model: string; modelVersion: string; errorCode: string } };
+export type AppEnv = { Variables: { requestId: string; model: string; modelVersion: string; errorCode: string } };
 
 /**
  * Registers a 405 naming the methods to use for each path, so a known route
@@ -19,7 +19,7 @@ export type Env = { Variables: { requestId: string; model: string; modelVersion:
  * ```
  */
 export function methodNotAllowed(
-  app: { all(path: string, handler: (c: Context<Env>) => never): unknown },
+  app: { all(path: string, handler: (c: Context<AppEnv>) => never): unknown },
   methods: string,
   paths: readonly string[],
 ): void {
