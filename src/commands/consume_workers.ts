@@ -15,6 +15,7 @@ import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import { type MetricsSource, serveMetrics } from "../queue/metrics_server.ts";
 import { type ConsumeFlags, metricsServer } from "./consume.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
+import { WorkerReplies } from "./worker_replies.ts";
 
 /** A scrape waits this long for every worker's metrics, then sums those that came. */
 const GATHER_TIMEOUT_MS = 2000;
@@ -63,29 +64,12 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
     () => stopAll((interrupt.signal.reason as InterruptedError).signal as "SIGTERM" | "SIGINT"),
     { once: true },
   );
-  const collecting = new Map<number, (c: Collected) => void>();
-  let nextId = 0;
+  const replies = new WorkerReplies<Collected>();
   let model = flags.model;
 
   /** Every worker's metrics (those that answer within the timeout). */
-  const collect = async (): Promise<Collected[]> => {
-    const answers = workers.map((w) => {
-      const id = nextId++;
-      return new Promise<Collected | undefined>((resolve) => {
-        const timer = setTimeout(() => {
-          collecting.delete(id);
-          resolve(undefined);
-        }, GATHER_TIMEOUT_MS);
-        collecting.set(id, (c) => {
-          clearTimeout(timer);
-          collecting.delete(id);
-          resolve(c);
-        });
-        w.postMessage({ type: "collect", id } satisfies ToConsumeWorker);
-      });
-    });
-    return (await Promise.all(answers)).filter((c) => c !== undefined);
-  };
+  const collect = () =>
+    replies.ask(workers, (id) => ({ type: "collect", id }) satisfies ToConsumeWorker, GATHER_TIMEOUT_MS);
   const summed: MetricsSource = {
     get model() {
       return model;
@@ -106,7 +90,7 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
       if (m.type === "metrics") model = m.model;
       else if (m.type === "stopped") done.resolve();
       else if (m.type === "failed") done.reject(revive(m));
-      else if (m.type === "collected") collecting.get(m.id)?.({ metrics: m.metrics, connected: m.connected });
+      else if (m.type === "collected") replies.answer(m.id, { metrics: m.metrics, connected: m.connected });
     };
     worker.onerror = (e) => {
       e.preventDefault();

@@ -17,6 +17,7 @@ import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import type { ServeFlags } from "./serve.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
+import { WorkerReplies } from "./worker_replies.ts";
 
 /** A scrape waits this long for every worker's metrics, then sums those that came. */
 const GATHER_TIMEOUT_MS = 2000;
@@ -59,26 +60,14 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
       { type: "stop", signal: (interrupt.signal.reason as InterruptedError).signal } satisfies ToWorker,
     );
   interrupt.signal.addEventListener("abort", () => workers.forEach(stop), { once: true });
-  const gathers = new Map<number, (metrics: MetricsJson) => void>();
-  let nextGather = 0;
-
-  const gather = (requester: Worker, id: number) => {
-    const key = nextGather++;
-    const got: MetricsJson[] = [];
-    let done = false;
-    const finish = async () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      gathers.delete(key);
-      requester.postMessage({ type: "gathered", id, text: await summedText(got, ADDITIVE_GAUGES) } satisfies ToWorker);
-    };
-    const timer = setTimeout(finish, GATHER_TIMEOUT_MS);
-    gathers.set(key, (metrics) => {
-      got.push(metrics);
-      if (got.length === workers.length) finish();
-    });
-    for (const w of workers) w.postMessage({ type: "collect", id: key } satisfies ToWorker);
+  const replies = new WorkerReplies<MetricsJson>();
+  const gather = async (requester: Worker, id: number) => {
+    const got = await replies.ask(
+      workers,
+      (key) => ({ type: "collect", id: key }) satisfies ToWorker,
+      GATHER_TIMEOUT_MS,
+    );
+    requester.postMessage({ type: "gathered", id, text: await summedText(got, ADDITIVE_GAUGES) } satisfies ToWorker);
   };
 
   let grpcPort: number | undefined;
@@ -102,7 +91,7 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
       } else if (m.type === "stopped") done.resolve(m.late);
       else if (m.type === "failed") fail(revive(m));
       else if (m.type === "gather") gather(worker, m.id);
-      else if (m.type === "collected") gathers.get(m.id)?.(m.metrics);
+      else if (m.type === "collected") replies.answer(m.id, m.metrics);
     };
     worker.onerror = (e) => {
       e.preventDefault();
