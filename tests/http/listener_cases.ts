@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import type { HttpListener } from "../../src/http/listen.ts";
+import { waitUntil } from "../helpers.ts";
 
 /** A listener's start, as `listen` and `listenGuarded` take it. */
 type Listen = (
@@ -93,33 +94,15 @@ export function listenerCases(name: string, listen: Listen): void {
         "past --max-connections new connections are closed at once and counted; then served again",
         async () => {
           // The earlier steps' connections may still be closing: 4 open must mean these 4.
-          await within(
-            5000,
-            (async () => {
-              while (server.stats.open > 0) await new Promise((r) => setTimeout(r, 10));
-            })(),
-            "the earlier connections closed",
-          );
+          await waitUntil(() => server.stats.open === 0, "the earlier connections closed", 5000);
           const refusedBefore = server.stats.refused;
           const held = Array.from({ length: 4 }, () => open(server.port));
-          await within(
-            15_000,
-            (async () => {
-              while (server.stats.open < 4) await new Promise((r) => setTimeout(r, 10));
-            })(),
-            "4 open",
-          );
+          await waitUntil(() => server.stats.open >= 4, "4 open", 15_000);
           const extra = Array.from({ length: 3 }, () => open(server.port));
           await within(1000, Promise.all(extra.map((c) => c.closed)), "the excess closed at once");
           assert.equal(server.stats.refused - refusedBefore, 3);
           for (const c of held) c.socket.destroy();
-          await within(
-            5000,
-            (async () => {
-              while (server.stats.open > 0) await new Promise((r) => setTimeout(r, 10));
-            })(),
-            "the server saw them close",
-          );
+          await waitUntil(() => server.stats.open === 0, "the server saw them close", 5000);
           const res = await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "hello" });
           assert.equal(await res.text(), "got 5");
         },
