@@ -6,6 +6,8 @@
 #
 # Configuration is by flags or SCORE_* variables (see `score serve --help`), e.g.
 # -e SCORE_API_KEY=... -e SCORE_LOG_PREDICTIONS=postgres://user:pw@db:5432/app/predictions.
+# serve runs a worker thread a CPU the container may use (docker run --cpus caps them), each holding
+# its own copy of the model: -e SCORE_WORKERS=1 in a container with little memory.
 # onnxruntime-node and DuckDB (the Parquet/CSV reader and writer) need glibc, hence the Debian image.
 FROM denoland/deno:debian-2.9.6
 

@@ -111,9 +111,12 @@ const results: Result[] = [];
   await using ceiling = await start(DENO, ["eval", CEILING_SERVER], "ceiling");
   await using nodeCeiling = await start(DENO, ["eval", NODE_CEILING_SERVER], "node_ceiling");
   const model = join(ROOT, "models", "ride-duration-linreg");
-  const scoreServe = ["serve", "--model", model, "--port", "0"];
+  const base = ["serve", "--model", model, "--port", "0"];
+  // One worker unless a row says otherwise: the rows compare with each other and with earlier runs (the default, auto,
+  // is one a usable CPU).
+  const scoreServe = [...base, "--workers", "1"];
   await using serve = await start(join(ROOT, "score"), scoreServe, "serve");
-  await using twoWorkers = await start(join(ROOT, "score"), [...scoreServe, "--workers", "2"], "serve_workers2");
+  await using twoWorkers = await start(join(ROOT, "score"), [...base, "--workers", "2"], "serve_workers2");
   await using flask = await startFlask();
   await using serve100 = await start(join(ROOT, "score"), scoreServe, "serve100");
   await using denoListener = await start(join(ROOT, "score"), [...scoreServe, "--listener", "deno"], "serve_deno");

@@ -65,7 +65,19 @@ function rssMb(pid: number): number {
 
 // ---------------------------------------------------------------- serve
 async function soakServe(until: number) {
-  const server = start(["serve", "--model", MODEL, "--port", "0", "--headers-timeout", "5", "--no-access-log"]);
+  // One worker, as the soaks before the default became one a CPU: its RSS bounds compare with theirs.
+  const server = start([
+    "serve",
+    "--model",
+    MODEL,
+    "--port",
+    "0",
+    "--workers",
+    "1",
+    "--headers-timeout",
+    "5",
+    "--no-access-log",
+  ]);
   const port = (await server.when("listening")).port as number;
   const url = `http://127.0.0.1:${port}/predict`;
   const rss = { start: rssMb(server.child.pid), peak: 0, end: 0 };
@@ -185,6 +197,9 @@ async function soakConsume(until: number) {
     predictions,
     // The reader's own queue takes the predictions.
     "--no-prediction-queue",
+    // One worker: its connection is the one named below, closed every CLOSE_EVERY_S (a worker's has " (worker n)").
+    "--workers",
+    "1",
   ]);
   await consumer.when("consuming");
   const queue = `${MODEL}.${events}`;

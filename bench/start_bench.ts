@@ -107,7 +107,8 @@ async function serveRun(): Promise<Sample> {
   const body = JSON.stringify({ PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 });
   const t = performance.now();
   const child = new Deno.Command(SCORE, {
-    args: ["serve", "--model", MODEL, "--port", String(port), "--drain-delay", "0"],
+    // One worker, as before the default became one a CPU: the start of one process, comparable with earlier runs.
+    args: ["serve", "--model", MODEL, "--port", String(port), "--drain-delay", "0", "--workers", "1"],
     stdout: "null",
     stderr: "null",
     cwd: work,

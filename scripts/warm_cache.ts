@@ -70,8 +70,10 @@ try {
   await run([...batch, "--input", `${dir}/out.parquet`, "--output", `${dir}/out.csv`]);
   await run([...batch, "--input", csv, "--output", `${dir}/out.jsonl`]);
   await run(["profile", "--model", model, "--input", csv, "--output", `${dir}/profile.json`]);
+  // Two workers, whatever the CPUs of the machine that builds the image: the worker threads' modules (the default runs
+  // one a usable CPU) are cached too, and every module the one-thread service loads is among theirs.
   await run(
-    ["serve", "--model", model, "--host", "127.0.0.1", "--port", "0", "--drain-delay", "0"],
+    ["serve", "--model", model, "--host", "127.0.0.1", "--port", "0", "--drain-delay", "0", "--workers", "2"],
     /"listening"/,
     async (line) => {
       const { port } = JSON.parse(line) as { port: number };
@@ -83,6 +85,8 @@ try {
     },
   );
   await run(["consume", "--model", model, "--amqp-url", noBroker, "--exchange", "warm", "--dry-run"], /cannot reach/);
+  const consume = ["consume", "--model", model, "--amqp-url", noBroker, "--exchange", "warm"];
+  await run([...consume, "--prediction-exchange", "warm", "--workers", "2"], /cannot reach/);
   await run(["publish", "--input", csv, "--amqp-url", noBroker, "--exchange", "warm"], /cannot (reach|connect)/i);
 } finally {
   await Deno.remove(dir, { recursive: true });

@@ -44,6 +44,36 @@ export function cliArgs(flags: Record<string, FlagValue>): string[] {
   );
 }
 
+/**
+ * The environment every `./score serve` and `./score consume` a test starts gets under the caller's own: one worker.
+ * Their default (`--workers auto`: a thread per usable CPU, each loading the models) would make every server of the
+ * suite that many, slower on a 2-core CI machine, and put workers under tests that are about something else; the tests
+ * of the workers and of the default say `--workers` or unset this themselves.
+ */
+export const ONE_WORKER: Record<string, string> = { SCORE_WORKERS: "1" };
+
+/**
+ * A child `./score`'s environment, for `new Deno.Command`: this process's, then {@linkcode ONE_WORKER}, then `env`, in
+ * which a variable set to `undefined` is left out (so a test of a default can unset what ONE_WORKER sets).
+ *
+ * @example
+ * ```ts
+ * new Deno.Command(join(ROOT, "score"), { args: ["serve", "--model", "churn"], ...scoreEnv({ SCORE_WORKERS: undefined }) });
+ * ```
+ */
+export function scoreEnv(
+  env: Record<string, string | undefined> = {},
+): { env: Record<string, string>; clearEnv?: boolean } {
+  const merged = { ...ONE_WORKER, ...env };
+  const unset = Object.keys(merged).filter((k) => merged[k] === undefined);
+  if (unset.length === 0) return { env: merged as Record<string, string> };
+  const all: Record<string, string | undefined> = { ...Deno.env.toObject(), ...merged };
+  return {
+    clearEnv: true,
+    env: Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Record<string, string>,
+  };
+}
+
 /** The result of running `./score`. */
 export interface ScoreRun {
   code: number;
@@ -52,7 +82,8 @@ export interface ScoreRun {
 }
 
 /**
- * Runs `./score ...args` as a user would, to completion.
+ * Runs `./score ...args` as a user would, to completion (with one worker unless `options.env` says otherwise: see
+ * {@linkcode ONE_WORKER}).
  *
  * @example
  * ```ts
@@ -61,11 +92,11 @@ export interface ScoreRun {
  */
 export async function runScore(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
 ): Promise<ScoreRun> {
   const out = await new Deno.Command(join(ROOT, "score"), {
     args,
-    env: options.env,
+    ...scoreEnv(options.env),
     cwd: options.cwd,
     stdout: "piped",
     stderr: "piped",

@@ -14,8 +14,11 @@ export interface EnvOptionSpec {
   parse?: (value: string, previous: never) => unknown;
   /** The value when neither the flag nor the variable is given. */
   default?: unknown;
-  /** How `--help` shows the default, when the value itself would not say it well. */
-  defaultHelp?: string;
+  /**
+   * How `--help` shows the default, when the value itself would not say it well; a function is called only when
+   * `--help` prints it (for a description that costs a file read).
+   */
+  defaultHelp?: string | (() => string);
   /** The only values allowed. */
   choices?: readonly string[];
   /** Refused when neither the flag nor the variable is given. */
@@ -36,7 +39,12 @@ export function envOption(flags: string, help: string, spec: EnvOptionSpec = {})
   if (spec.choices !== undefined) option.choices(spec.choices);
   // Each parser's value type is its own; commander keeps it untyped anyway.
   if (spec.parse !== undefined) option.argParser(spec.parse as (value: string, previous: unknown) => unknown);
-  if (spec.default !== undefined) option.default(spec.default, spec.defaultHelp);
+  if (spec.default !== undefined) {
+    const help = spec.defaultHelp;
+    option.default(spec.default, typeof help === "string" ? help : undefined);
+    // commander reads the description only to print --help.
+    if (typeof help === "function") Object.defineProperty(option, "defaultValueDescription", { get: help });
+  }
   if (spec.required) option.makeOptionMandatory();
   return option;
 }

@@ -12,6 +12,7 @@ import { InvalidArgumentError, type Option } from "commander";
 import { FILE_FORMATS } from "../file_format.ts";
 import { envOption } from "./env_option.ts";
 import { usableCpus } from "./usable_cpus.ts";
+import type { WorkersFlag } from "./worker_count.ts";
 import type { LoadOptions } from "../model/mod.ts";
 // The two files, not store/mod.ts: the flag table (all `--help` loads) needs no model runtime.
 import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "../store/fetch_limits.ts";
@@ -75,16 +76,36 @@ export function byteSize(value: string): number {
 }
 
 /**
- * Parses `--workers` (serve's and consume's): a whole number, or `auto` for the CPUs this process may use (a cgroup
- * CPU quota included).
+ * Parses `--workers` (serve's and consume's): a whole number, or `auto`, which worker_count.ts resolves once the
+ * command runs.
  *
  * @example
  * ```ts
- * workerCount("auto"); // 2 on a 2-CPU machine
+ * workersFlag("auto"); // "auto"
+ * workersFlag("2"); // 2
  * ```
  */
-export function workerCount(value: string): number {
-  return value === "auto" ? usableCpus() : wholeNumber(1)(value);
+export function workersFlag(value: string): WorkersFlag {
+  return value === "auto" ? "auto" : wholeNumber(1)(value);
+}
+
+/**
+ * `--workers` (`SCORE_WORKERS`) of `serve` and `consume`, `what` saying what a worker is; default `auto`.
+ *
+ * @example
+ * ```ts
+ * workersOption("threads that each load the models and serve on the one port");
+ * ```
+ */
+export function workersOption(what: string): Option {
+  return envOption("--workers <n|auto>", what, {
+    env: "SCORE_WORKERS",
+    parse: workersFlag,
+    default: "auto",
+    // Read when --help prints it, not each time the flag table is built: a run resolves auto itself, once.
+    defaultHelp: () =>
+      `auto, the CPUs this process may use, a cgroup CPU quota included, over --threads: ${usableCpus()} CPUs here`,
+  });
 }
 
 /** Parses a TCP port to listen on: 0 (any free port) to 65535. */

@@ -5,7 +5,7 @@
  * handler over it and runs the amqplib loop until SIGTERM/SIGINT, with an
  * optional metrics endpoint.
  */
-import { Command } from "commander";
+import { Command, type Command as CommandType } from "commander";
 import { addOptions, envOption } from "../cli/env_option.ts";
 import {
   amqpUrlOption,
@@ -17,8 +17,9 @@ import {
   portNumber,
   storeOptions,
   wholeNumber,
-  workerCount,
+  workersOption,
 } from "../cli/options.ts";
+import { workerCount, type WorkersFlag } from "../cli/worker_count.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
@@ -159,11 +160,9 @@ export function consumeCommand(): Command {
       "print the predictions on stdout, publish nothing (a temporary queue unless --queue)",
       { env: "SCORE_DRY_RUN" },
     ),
-    envOption(
-      "--workers <n|auto>",
-      "consumers of the one queue, each a thread with its own model, connection and channel; /metrics sums them; " +
-        "auto: the CPUs this process may use, a cgroup CPU quota included",
-      { env: "SCORE_WORKERS", parse: workerCount, default: 1 },
+    workersOption(
+      "consumers of the one queue, each a thread with its own model, connection, channel and --prefetch; /metrics " +
+        "sums them; 1 consumes in this thread, and is what auto gives --dry-run",
     ),
     ...onlineOptions({ unit: "events", delayMs: 2, maxBatch: 512 }),
     ...serviceMonitorOptions(),
@@ -172,16 +171,24 @@ export function consumeCommand(): Command {
 }
 
 /** Consumes until a signal, then finishes the events in flight. */
-async function consume(flags: ConsumeFlags): Promise<void> {
-  if (!flags.dryRun && !flags.predictionExchange) {
+async function consume(
+  given: Omit<ConsumeFlags, "workers"> & { workers: WorkersFlag },
+  command: CommandType,
+): Promise<void> {
+  if (!given.dryRun && !given.predictionExchange) {
     throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
   }
-  if (flags.dryRun && flags.predictionQueue) {
+  if (given.dryRun && given.predictionQueue) {
     throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
   }
-  if (flags.workers > 1 && flags.dryRun) {
-    throw new UsageError("--dry-run watches with one consumer: --workers must be 1");
-  }
+  const count = workerCount(given.workers, {
+    source: command.getOptionValueSource("workers"),
+    threads: given.threads,
+    oneOnly: given.dryRun ? "--dry-run watches with one consumer" : undefined,
+  });
+  log.info("workers", { ...count });
+  const flags: ConsumeFlags = { ...given, workers: count.workers };
+  // One worker consumes in this thread: no worker thread, no summing of metrics.
   if (flags.workers > 1) {
     const { consumeWorkers } = await lazyImport<typeof ConsumeWorkers>(
       new URL("./consume_workers.ts", import.meta.url),

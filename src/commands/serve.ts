@@ -25,8 +25,9 @@ import {
   portNumber,
   storeOptions,
   wholeNumber,
-  workerCount,
+  workersOption,
 } from "../cli/options.ts";
+import { workerCount, type WorkersFlag } from "../cli/worker_count.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
 import type * as AccessLogModule from "../serving/access_log.ts";
@@ -166,7 +167,7 @@ export function serveCommand(): Command {
     envOption(
       "--listener <listener>",
       "guarded: Deno's HTTP server on connections it accepts itself, with the timeouts and connection cap below; " +
-        "node: node:http with the same, ~1/2 the throughput; deno: bare Deno.serve, none of them (the four flags " +
+        "node: node:http with the same, ~1/2 the throughput, one worker only; deno: bare Deno.serve, none of them (the four flags " +
         "below are then refused), only behind a proxy that times out slow clients and caps connections",
       { env: "SCORE_LISTENER", choices: ["guarded", "node", "deno"], default: "guarded" },
     ),
@@ -190,11 +191,9 @@ export function serveCommand(): Command {
       "most open connections; past it new ones are closed at once (default: half the open-files limit)",
       { env: "SCORE_MAX_CONNECTIONS", parse: wholeNumber(1), default: defaultMaxConnections() },
     ),
-    envOption(
-      "--workers <n|auto>",
+    workersOption(
       "threads that each load the models and serve on the one port; /metrics sums them; --grpc-port is served " +
-        "by the first; auto: the CPUs this process may use, a cgroup CPU quota included",
-      { env: "SCORE_WORKERS", parse: workerCount, default: 1 },
+        "by the first; 1 serves in this thread",
     ),
     envOption("--no-access-log", "no JSON log line per request", { env: "SCORE_NO_ACCESS_LOG" }),
     ...onlineOptions({ unit: "rows", delayMs: 0 }),
@@ -204,8 +203,16 @@ export function serveCommand(): Command {
 }
 
 /** Opens the models and the prediction log, serves until a signal, closes them. */
-async function run(flags: ServeFlags, command: CommandType): Promise<void> {
-  if (flags.listener === "deno") refuseNodeOnly(command);
+async function run(given: Omit<ServeFlags, "workers"> & { workers: WorkersFlag }, command: CommandType): Promise<void> {
+  if (given.listener === "deno") refuseNodeOnly(command);
+  const count = workerCount(given.workers, {
+    source: command.getOptionValueSource("workers"),
+    threads: given.threads,
+    oneOnly: oneWorkerOnly(given.listener),
+  });
+  log.info("workers", { ...count });
+  const flags: ServeFlags = { ...given, workers: count.workers };
+  // One worker serves in this thread: no worker thread, no summing of metrics.
   const late = flags.workers > 1
     ? await (await lazyImport<typeof ServeWorkers>(new URL("./serve_workers.ts", import.meta.url))).serveWorkers(flags)
     : await runServe(flags);
@@ -281,6 +288,24 @@ function refuseNodeOnly(command: CommandType): void {
       `${given} applies to --listener guarded or node only: bare Deno.serve has no such setting (put it in the reverse proxy)`,
     );
   }
+}
+
+/**
+ * Why `listener` cannot serve from several workers in this process, if it cannot (then `auto` is 1, and more is
+ * refused). Workers share the port with SO_REUSEPORT, which the kernel spreads connections over:
+ * - node:http's listener watches itself by connecting to the port (listen.ts), and a probe another worker's listener
+ *   takes looks like its own listener stopped accepting: it would reopen a working listener again and again, resetting
+ *   the connections waiting on it (measured: 18 of 26k requests failed with two workers);
+ * - Deno's listener (the guarded one's and `Deno.serve`) shares a port only under `--unstable-net`, which the ./score
+ *   launcher, the image and the compiled executable turn on (deno.json); without it, it ends the process.
+ *   `Deno.listenDatagram` exists exactly when that flag is on.
+ */
+function oneWorkerOnly(listener: ServeFlags["listener"]): string | undefined {
+  if (listener === "node") {
+    return "--listener node checks its listener by connecting to the port, which another worker's would answer";
+  }
+  if (typeof (Deno as Record<string, unknown>).listenDatagram === "function") return undefined;
+  return `--listener ${listener} shares its port among workers only under Deno's --unstable-net`;
 }
 
 /** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */

@@ -40,6 +40,18 @@ Deno.test("envOption: flag > variable > default, each parsed", async (t) => {
     assert.match(help, new RegExp(`a count \\(default: 7, env: ${VARIABLE}\\)`));
     assert.match(help, /a folder \(default: somewhere\)/);
   });
+  await t.step("a default described by a function: asked only when --help prints it", () => {
+    let asked = 0;
+    const describe = () => `counted ${++asked}`;
+    const cmd = addOptions(new Command().exitOverride(), [
+      envOption("--n <n>", "a count", { env: VARIABLE, default: "auto", defaultHelp: describe }),
+    ]);
+    Deno.env.delete(VARIABLE);
+    cmd.parse([], { from: "user" });
+    assert.equal(cmd.opts().n, "auto");
+    assert.equal(asked, 0, "parsing does not ask");
+    assert.match(cmd.helpInformation(), /a count \(default: counted 1, env:/);
+  });
   await t.step("a required option without the flag or variable is refused", () => {
     const cmd = addOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }), [
       envOption("--m <m>", "needed", { env: VARIABLE, required: true }),

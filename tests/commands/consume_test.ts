@@ -118,13 +118,21 @@ Deno.test("score consume --help and usage errors", async (t) => {
     assert.equal(code, 64);
     assert.match(stderr, /--prediction-exchange/);
   });
-  await t.step("--dry-run watches with one consumer: --workers 2 is refused", async () => {
-    const { code, stderr } = await runScore(
-      ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--workers", "2"],
-    );
-    assert.equal(code, 64);
-    assert.match(stderr, /--workers must be 1/);
-  });
+  for (
+    const [name, args, env, message] of [
+      ["--workers 2", ["--workers", "2"], {}, /--dry-run watches with one consumer: --workers must be 1"/],
+      ["SCORE_WORKERS=2", [], { SCORE_WORKERS: "2" }, /--workers must be 1 \(SCORE_WORKERS=2\)"/],
+    ] as const
+  ) {
+    await t.step(`--dry-run watches with one consumer: ${name} is refused`, async () => {
+      const { code, stderr } = await runScore(
+        ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", ...args],
+        { env },
+      );
+      assert.equal(code, 64);
+      assert.match(stderr, message);
+    });
+  }
 
   await t.step("--prediction-queue has nothing to receive in a dry run", async () => {
     const { code, stderr } = await runScore(
@@ -483,6 +491,27 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     const stopped = await dry.waitForLog("consumer stopped");
     assert.deepEqual([stopped.published, stopped.dead_lettered], [0, 0]);
     assert.equal(await broker.count(modelQueue), 2, "the real queue keeps its events");
+  });
+
+  await t.step("--dry-run without --workers or SCORE_WORKERS: auto is one consumer, and says why", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    // The suite's consumers get SCORE_WORKERS=1 (tests/helpers.ts): unset here, as an operator who sets nothing runs it.
+    const dry = new Consumer(["--model", "ride-duration-linreg", "--exchange", events, "--dry-run"], {
+      SCORE_WORKERS: undefined,
+    });
+    try {
+      await dry.waitForLog("consuming");
+    } finally {
+      assert.equal(await dry.stop(), 0);
+    }
+    const { workers, from, why } = dry.logs.find((l) => l.msg === "workers")!;
+    assert.deepEqual({ workers, from, why }, {
+      workers: 1,
+      from: "default",
+      why: "--dry-run watches with one consumer",
+    });
+    assert.equal(dry.logs.filter((l) => l.msg === "consumer starting").length, 1);
   });
 
   await t.step("--dry-run prints an id beyond 2^53 with its exact digits", async () => {

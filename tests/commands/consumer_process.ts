@@ -3,7 +3,7 @@
  * collected as they come, stopped by a signal.
  */
 import { join } from "node:path";
-import { logLines, ROOT, waitUntil } from "../helpers.ts";
+import { logLines, ROOT, scoreEnv, waitUntil } from "../helpers.ts";
 import { AMQP_URL } from "../queue/broker.ts";
 
 /** A running `./score consume`, its logs read as they come. */
@@ -13,9 +13,11 @@ export class Consumer {
   stdout = "";
   readonly #done: Promise<number>;
 
-  constructor(args: string[]) {
+  /** Starts `./score consume --amqp-url <test broker> ...args`, with one worker unless `--workers` or `env` says. */
+  constructor(args: string[], env: Record<string, string | undefined> = {}) {
     this.#child = new Deno.Command(join(ROOT, "score"), {
       args: ["consume", "--amqp-url", AMQP_URL, ...args],
+      ...scoreEnv(env),
       stdout: "piped",
       stderr: "piped",
       stdin: "null",

@@ -1,10 +1,12 @@
 /**
  * A real `score serve` process for tests: started on a free port (`--port
- * 0`, the port read from the "listening" log line), its stderr read to the
- * end in the background, stopped and reaped on dispose.
+ * 0`, the port read from the "listening" log line), with one worker unless
+ * told (`--workers`, or `SCORE_WORKERS` in `env`: see ONE_WORKER in
+ * tests/helpers.ts), its stderr read to the end in the background, stopped
+ * and reaped on dispose.
  */
 import { join } from "node:path";
-import { ROOT, waitUntil } from "../helpers.ts";
+import { ROOT, scoreEnv, waitUntil } from "../helpers.ts";
 
 /** A running `score serve`, stopped and reaped on dispose. */
 export interface Server {
@@ -22,7 +24,7 @@ export interface Server {
 
 export async function startServer(
   args: string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: { openFiles?: number } = {},
 ): Promise<Server> {
   const score = [join(ROOT, "score"), "serve", "--port", "0", ...args];
@@ -32,7 +34,7 @@ export async function startServer(
     : score;
   const child = new Deno.Command(command[0], {
     args: command.slice(1),
-    env,
+    ...scoreEnv(env),
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { logLines, MODELS } from "../helpers.ts";
+import { usableCpus } from "../../src/cli/usable_cpus.ts";
+import { logLines, MODELS, runScore } from "../helpers.ts";
 import { requestsInFlight, startServer } from "./serve_process.ts";
 
 const LINREG = join(MODELS, "ride-duration-linreg");
@@ -33,16 +34,18 @@ async function post(url: string, body: unknown): Promise<{ status: number; text:
 const metric = (text: string, name: string) =>
   [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
 
+/** Every ride's answer, each on a fresh connection, then /metrics and the log, from a server started with `args`. */
+async function answers(args: string[], env: Record<string, string | undefined> = {}) {
+  await using server = await startServer(["--model", LINREG, ...args, "--no-access-log"], env);
+  const out = [];
+  for (const ride of RIDES) out.push(await post(`${server.url}/predict`, ride));
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  return { out, metrics, lines: server.lines };
+}
+
 Deno.test("score serve --workers 2: the same answers as one worker, one /metrics summing both, both start and drain", async (t) => {
-  const answers = async (workers: string) => {
-    await using server = await startServer(["--model", LINREG, "--workers", workers, "--no-access-log"]);
-    const out = [];
-    for (const ride of RIDES) out.push(await post(`${server.url}/predict`, ride));
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    return { out, metrics, lines: server.lines };
-  };
-  const one = await answers("1");
-  const two = await answers("2");
+  const one = await answers(["--workers", "1"]);
+  const two = await answers(["--workers", "2"]);
   await t.step("every ride's answer is byte for byte the one worker's", () => {
     assert.ok(one.out.every((r) => r.status === 200));
     assert.deepEqual(two.out, one.out);
@@ -61,6 +64,57 @@ Deno.test("score serve --workers 2: the same answers as one worker, one /metrics
     assert.equal(metric(two.metrics, "score_batch_rows_sum"), RIDES.length);
     assert.equal(metric(two.metrics, "score_model_info"), 1);
   });
+});
+
+Deno.test("score serve without --workers or SCORE_WORKERS: a worker per usable CPU, the answers of one", async (t) => {
+  const cpus = usableCpus();
+  const one = await answers(["--workers", "1"]);
+  // The suite's servers get SCORE_WORKERS=1 (tests/helpers.ts): unset here, as an operator who sets nothing runs it.
+  const auto = await answers([], { SCORE_WORKERS: undefined });
+  const lines = logLines(auto.lines.join("\n"));
+  await t.step(`the start says so: ${cpus} worker(s), by default, of ${cpus} usable CPU(s)`, () => {
+    const chosen = lines.filter((l) => l.msg === "workers");
+    assert.equal(chosen.length, 1);
+    const { workers, from, cpus: seen, why } = chosen[0];
+    assert.deepEqual({ workers, from, cpus: seen, why }, { workers: cpus, from: "default", cpus, why: undefined });
+  });
+  await t.step("that many listened on the one port (one CPU: this thread alone)", () => {
+    const workers = lines.filter((l) => l.msg === "worker listening").map((l) => l.worker);
+    assert.deepEqual(workers.sort(), cpus > 1 ? Array.from({ length: cpus }, (_, i) => i) : []);
+    assert.equal(lines.filter((l) => l.msg === "listening").length, 1);
+  });
+  await t.step("every ride's answer is byte for byte --workers 1's", () => {
+    assert.ok(one.out.every((r) => r.status === 200));
+    assert.deepEqual(auto.out, one.out);
+  });
+  await t.step("/metrics counts every request", () => {
+    assert.equal(metric(auto.metrics, "score_http_requests_total"), RIDES.length);
+  });
+});
+
+Deno.test("score serve --listener node: one worker, whatever the CPUs (its watchdog would take another's listener for its own)", async (t) => {
+  await t.step("by default: auto is 1, and the log says why", async () => {
+    await using server = await startServer(["--model", LINREG, "--listener", "node", "--no-access-log"], {
+      SCORE_WORKERS: undefined,
+    });
+    const lines = logLines(server.lines.join("\n"));
+    const { workers, from, why } = lines.find((l) => l.msg === "workers")!;
+    assert.equal(workers, 1);
+    assert.equal(from, "default");
+    assert.match(String(why), /--listener node checks its listener by connecting to the port/);
+    assert.equal(lines.filter((l) => l.msg === "worker listening").length, 0, "served in the main thread");
+  });
+  for (
+    const [name, args, env] of [["--workers 2", ["--workers", "2"], {}], ["SCORE_WORKERS=2", [], {
+      SCORE_WORKERS: "2",
+    }]] as const
+  ) {
+    await t.step(`${name}: a usage error saying why`, async () => {
+      const { code, stderr } = await runScore(["serve", "--model", LINREG, "--listener", "node", ...args], { env });
+      assert.equal(code, 64, stderr);
+      assert.match(stderr, /--listener node checks its listener by connecting to the port, .*: --workers must be 1/);
+    });
+  }
 });
 
 Deno.test("score serve --workers 2 on SIGTERM: requests in flight on both workers are answered, exit 0", async () => {

@@ -5,7 +5,7 @@
  * terminal, as a keyboard's would be).
  */
 import { join } from "node:path";
-import { ROOT, waitUntil } from "../helpers.ts";
+import { ROOT, scoreEnv, waitUntil } from "../helpers.ts";
 
 /** A `./score` running at a terminal. */
 export interface AtTerminal {
@@ -36,7 +36,8 @@ export function atTerminal(args: string[], env: Record<string, string> = {}): At
   // terminal and score: dash, in the foreground group too, would take the Ctrl-C and exit 130 whatever score did.
   const child = new Deno.Command("script", {
     args: ["-qfec", `exec ${quoted}`, "/dev/null"],
-    env,
+    // One worker unless told (see ONE_WORKER in tests/helpers.ts).
+    ...scoreEnv(env),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",

@@ -1,0 +1,64 @@
+/**
+ * How many workers `score serve` and `score consume` start, from `--workers`
+ * (or `SCORE_WORKERS`): a number is taken as given; `auto`, the default, is
+ * the CPUs this process may use (usable_cpus.ts, a cgroup CPU quota
+ * included) over the onnxruntime threads each worker runs (`--threads`), at
+ * least 1, and 1 where only one can work (a dry run, a listener that cannot
+ * share its port). The commands log what was chosen and why at start.
+ */
+import { UsageError } from "../errors.ts";
+import { usableCpus } from "./usable_cpus.ts";
+
+/** `--workers` as parsed: a count, or `auto`. */
+export type WorkersFlag = number | "auto";
+
+/** The workers to start, and why that many (logged as it is). */
+export interface WorkerCount {
+  workers: number;
+  /** What set it: the flag, its variable, or the default (`auto`). */
+  from: "--workers" | "SCORE_WORKERS" | "default";
+  /** For `auto`: the CPUs this process may use. */
+  cpus?: number;
+  /** For `auto`, when it chose fewer workers than CPUs: why. */
+  why?: string;
+}
+
+/** What besides the flag decides the count. */
+export interface WorkerCountOptions {
+  /** Where commander took the value from (`getOptionValueSource`): "cli", "env" or "default". */
+  source?: string;
+  /** onnxruntime intra-op threads per worker (`--threads`; 0: one per core). */
+  threads?: number;
+  /** Set when only one worker can work here: why (then `auto` is 1, and a count above 1 is refused). */
+  oneOnly?: string;
+  /** The usable CPU count (a parameter for tests). */
+  cpus?: () => number;
+}
+
+/**
+ * Resolves `--workers`.
+ *
+ * @example
+ * ```ts
+ * workerCount("auto", { source: "default", cpus: () => 4 }); // { workers: 4, from: "default", cpus: 4 }
+ * workerCount("auto", { source: "default", threads: 2, cpus: () => 4 }).workers; // 2
+ * workerCount(3, { source: "env" }); // { workers: 3, from: "SCORE_WORKERS" }
+ * ```
+ */
+export function workerCount(flag: WorkersFlag, options: WorkerCountOptions = {}): WorkerCount {
+  const from = options.source === "cli" ? "--workers" : options.source === "env" ? "SCORE_WORKERS" : "default";
+  if (flag !== "auto") {
+    if (flag > 1 && options.oneOnly !== undefined) {
+      const given = from === "SCORE_WORKERS" ? ` (SCORE_WORKERS=${flag})` : "";
+      throw new UsageError(`${options.oneOnly}: --workers must be 1${given}`);
+    }
+    return { workers: flag, from };
+  }
+  const cpus = (options.cpus ?? usableCpus)();
+  if (options.oneOnly !== undefined) return { workers: 1, from, cpus, why: options.oneOnly };
+  const threads = options.threads ?? 1;
+  // Each worker's onnxruntime runs `threads` threads (0: one per core): more workers would only take turns on the CPUs.
+  const workers = threads === 0 ? 1 : Math.max(1, Math.floor(cpus / threads));
+  if (workers === cpus) return { workers, from, cpus };
+  return { workers, from, cpus, why: `--threads ${threads}${threads === 0 ? " (one per core)" : ""} in each worker` };
+}
