@@ -90,7 +90,7 @@ LAZY_MODULES := \
 # ./score launcher sets them (why: there).
 build: ## dist/score for linux-x64
 	$(DENO) install --quiet
-	$(DENO) compile --allow-all --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
+	$(DENO) compile --allow-all --unstable-net --v8-flags=--max-semi-space-size=4 --self-extracting --target x86_64-unknown-linux-gnu \
 	  --include models --include $(ORT_BIN)/linux/x64 --include $(DUCKDB_BIN) \
 	  $(addprefix --include ,$(LAZY_MODULES)) \
 	  --include src/grpc/grpc_predict_v2.proto \

@@ -19,3 +19,11 @@ Deno.test("launchers give V8 the same flags", async (t) => {
     assert.deepEqual(flags.map((f) => f[0]), launchers.map(() => "--max-semi-space-size=4"));
   });
 });
+
+Deno.test("the compiled executable shares a port between workers as ./score does", async () => {
+  // ./score and the image read deno.json, whose "unstable" list has "net"; deno compile is told the flag itself.
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  assert.ok(config.unstable.includes("net"));
+  const make = await Deno.readTextFile(join(ROOT, "Makefile"));
+  assert.match(make, /\$\(DENO\) compile [^\n]*--unstable-net/);
+});
