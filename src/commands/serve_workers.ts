@@ -1,21 +1,23 @@
 /**
- * `score serve --workers N`: N worker threads, each with its own models
- * (its own onnxruntime session, as gunicorn's workers each hold theirs) and
- * its own listener on the one port (SO_REUSEPORT: the kernel spreads the
+ * `score serve --workers N`: N threads, each with its own models (its own
+ * onnxruntime session, as gunicorn's workers each hold theirs) and its own
+ * listener on the one port (SO_REUSEPORT: the kernel spreads the
  * connections), each running the whole service of `serve.ts`. This thread
- * starts them (the first picks the port when it is 0), takes SIGTERM/SIGINT
- * and tells every worker to drain (one that is still starting drains as soon
- * as it listens), sums their metrics for whichever worker is scraped on
- * `/metrics`, and ends when the last has drained. SIGHUP reaches every
- * thread's own listener: each worker reloads its models. gRPC
- * (`--grpc-port`) is served by the first worker only: grpc-js's listener
- * cannot share a port.
+ * is the first of them (it picks the port when it is 0): it answers as soon
+ * as one thread alone would, and the N - 1 worker threads start once it
+ * listens. It also takes SIGTERM/SIGINT and tells every worker to drain
+ * (one that is still starting drains as soon as it listens), sums every
+ * thread's metrics for whichever is scraped on `/metrics`, and ends when the
+ * last has drained. SIGHUP reaches every thread's own listener: each
+ * reloads its models. gRPC (`--grpc-port`) is served by this thread only:
+ * grpc-js's listener cannot share a port.
  */
 import { type InterruptedError, UsageError } from "../errors.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
-import type { ServeFlags } from "./serve.ts";
+import type { Metrics } from "../serving/metrics.ts";
+import { runServe, type ServeFlags } from "./serve.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
 import { WorkerReplies } from "./worker_replies.ts";
 
@@ -61,14 +63,22 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
     );
   interrupt.signal.addEventListener("abort", () => workers.forEach(stop), { once: true });
   const replies = new WorkerReplies<MetricsJson>();
-  const gather = async (requester: Worker, id: number) => {
+  /** This thread's own metrics, once its service has made them. */
+  let own: Metrics | undefined;
+  const summed = async () => {
     const got = await replies.ask(
       workers,
       (key) => ({ type: "collect", id: key }) satisfies ToWorker,
       GATHER_TIMEOUT_MS,
     );
-    requester.postMessage({ type: "gathered", id, text: await summedText(got, ADDITIVE_GAUGES) } satisfies ToWorker);
+    if (own !== undefined) got.push(await own.registry.getMetricsAsJSON());
+    return await summedText(got, ADDITIVE_GAUGES);
   };
+  const gather = async (requester: Worker, id: number) => {
+    requester.postMessage({ type: "gathered", id, text: await summed() } satisfies ToWorker);
+  };
+  // --max-connections bounds the process's descriptors: each thread gets its share.
+  const maxConnections = Math.max(1, Math.floor(flags.maxConnections / flags.workers));
 
   let grpcPort: number | undefined;
   const spawn = (index: number, port: number): Promise<number> => {
@@ -97,11 +107,9 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
       e.preventDefault();
       fail(new Error(`serve worker ${index} failed: ${e.message}`));
     };
-    // gRPC's listener cannot share its port: the first worker alone serves --grpc-port.
-    // --max-connections bounds the process's descriptors: each worker gets its share.
-    const maxConnections = Math.max(1, Math.floor(flags.maxConnections / flags.workers));
-    const own = { ...flags, port, workers: 1, maxConnections, grpcPort: index === 0 ? flags.grpcPort : undefined };
-    worker.postMessage({ type: "start", flags: own, index, log: log.settings() } satisfies ToWorker);
+    // gRPC's listener cannot share its port: this thread alone serves --grpc-port.
+    const started = { ...flags, port, workers: 1, maxConnections, grpcPort: undefined };
+    worker.postMessage({ type: "start", flags: started, index, log: log.settings() } satisfies ToWorker);
     if (interrupt.signal.aborted) stop(worker);
     stopped.push(done.promise);
     return listening.promise;
@@ -109,8 +117,23 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
 
   try {
     claimPort(flags.host, flags.port);
-    // The first one picks the port when --port is 0; the others share it.
-    const port = await spawn(0, flags.port);
+    // This thread serves first (it picks the port when --port is 0); the workers share the port once it listens.
+    const listening = Promise.withResolvers<number>();
+    const first = runServe({ ...flags, workers: 1, maxConnections }, {
+      index: 0,
+      stop: interrupt.signal,
+      listening: (port, grpc) => {
+        grpcPort = grpc;
+        listening.resolve(port);
+      },
+      metrics: (metrics) => {
+        own = metrics;
+        metrics.renderWith(summed);
+      },
+    });
+    stopped.push(first);
+    first.catch((err) => listening.reject(err));
+    const port = await listening.promise;
     await Promise.all(Array.from({ length: flags.workers - 1 }, (_, i) => spawn(i + 1, port)));
     const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
     log.info("listening", {

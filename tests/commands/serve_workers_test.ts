@@ -171,3 +171,33 @@ Deno.test("score serve --workers 2 on SIGHUP: every worker swaps in the new vers
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("score serve --workers 2 --grpc-port: the first thread serves gRPC, and its /metrics count is in the sum", async (t) => {
+  await using server = await startServer([
+    ...["--model", LINREG, "--workers", "2", "--grpc-port", "0", "--no-access-log", "--drain-delay", "0"],
+  ]);
+  const { inferenceClient } = await import("../grpc/client.ts");
+  const client = inferenceClient(`127.0.0.1:${server.grpcPort}`);
+  try {
+    await t.step("ModelInfer answers as /predict does", async () => {
+      const ride = RIDES[3];
+      const rest = JSON.parse((await post(`${server.url}/predict`, ride)).text);
+      const got = await client.call("ModelInfer", {
+        model_name: "ride-duration-linreg",
+        inputs: [
+          { name: "PULocationID", datatype: "INT64", shape: [1], contents: { int64_contents: [ride.PULocationID] } },
+          { name: "DOLocationID", datatype: "INT64", shape: [1], contents: { int64_contents: [ride.DOLocationID] } },
+          { name: "trip_distance", datatype: "FP64", shape: [1], contents: { fp64_contents: [ride.trip_distance] } },
+        ],
+      });
+      assert.equal(got.code, "OK", String(got.details));
+      assert.equal(got.response.outputs[0].contents.fp64_contents[0], rest.duration);
+    });
+    await t.step("/metrics sums both threads' rows: the gRPC call's and the REST request's", async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      assert.equal(metric(text, "score_batch_rows_sum"), 2);
+    });
+  } finally {
+    client.close();
+  }
+});
