@@ -36,7 +36,7 @@ export function isTextBytes(column: unknown): column is TextBytes {
  * textOf({ kind: "text-bytes", length: 2, bytes: new TextEncoder().encode("ab"), ends: new Int32Array([1, 2]) }); // ["a", "b"]
  * ```
  */
-export function textOf(column: TextBytes): readonly (string | null)[] {
+export function textOf(column: TextBytes): (string | null)[] {
   const { length, bytes, ends, nulls } = column;
   const out = new Array<string | null>(length);
   const all = UTF8.decode(bytes);
@@ -49,27 +49,8 @@ export function textOf(column: TextBytes): readonly (string | null)[] {
     else out[i] = ascii ? all.substring(start, end) : UTF8.decode(bytes.subarray(start, end));
     start = end;
   }
-  // Frozen, so that the bytes stay its text: a writer that has bytes to write copies them (`decodedFrom`).
-  DECODED.set(out, column);
-  return Object.freeze(out);
+  return out;
 }
-
-/**
- * The bytes a column of texts was decoded from, when it is an array {@linkcode textOf} returned (frozen: still
- * that text): a writer of UTF-8 copies them rather than encode the strings again.
- *
- * @example
- * ```ts
- * const column = textBytesOf(["a", "b"]);
- * decodedFrom(textOf(column)) === column; // true
- * decodedFrom(["a", "b"]); // undefined
- * ```
- */
-export function decodedFrom(values: unknown): TextBytes | undefined {
-  return typeof values === "object" && values !== null ? DECODED.get(values) : undefined;
-}
-
-const DECODED = new WeakMap<object, TextBytes>();
 
 /**
  * Texts as bytes: the inverse of {@linkcode textOf}.
@@ -93,7 +74,7 @@ export function textBytesOf(texts: readonly (string | null)[]): TextBytes {
 }
 
 /**
- * Texts `start` to `end`, copied; all of them: the column itself (a DuckDB chunk taken whole into a batch).
+ * Texts `start` to `end`, copied.
  *
  * @example
  * ```ts
@@ -101,7 +82,6 @@ export function textBytesOf(texts: readonly (string | null)[]): TextBytes {
  * ```
  */
 export function sliceText(column: TextBytes, start: number, end: number): TextBytes {
-  if (start === 0 && end === column.length) return column;
   const from = start === 0 ? 0 : column.ends[start - 1];
   const ends = column.ends.slice(start, end);
   if (from > 0) { for (let i = 0; i < ends.length; i++) ends[i] -= from; }

@@ -8,18 +8,15 @@
  * with the buffer it reuses.
  */
 import type { ValueType } from "../rows.ts";
-import { decodedFrom, type TextBytes } from "../text_bytes.ts";
 import { cellText } from "../value_codec.ts";
 
 /**
  * A column as the text is made from it: its values; or, when every value is a string, their text joined and where
- * each ends (a worker receives one string far faster than thousands); or the UTF-8 bytes the strings were read
- * from (a file's text column kept as it was read); or the one cell every row holds.
+ * each ends (a worker receives one string far faster than thousands); or the one cell every row holds.
  */
 export type CsvColumn =
   | { values: ArrayLike<unknown> }
   | { joined: string; ends: Int32Array<ArrayBuffer> }
-  | { text: TextBytes }
   | { same: string };
 
 /**
@@ -45,8 +42,6 @@ export function csvColumn(
   while (r < length && values[r] === first) r++;
   if (r === length) return { same: csvField(cellText(first, type)) };
   if (!options.join) return { values };
-  const text = decodedFrom(values);
-  if (text !== undefined && text.length === length) return { text };
   const ends = new Int32Array(length);
   let end = 0;
   for (let i = 0; i < length; i++) {
@@ -108,15 +103,6 @@ function cellWriter(column: CsvColumn, type: ValueType): CellWriter {
     }
     return (out, r) => out.text(csvField(joined.slice(r === 0 ? 0 : ends[r - 1], ends[r])));
   }
-  if ("text" in column) {
-    const { bytes, ends, nulls } = column.text;
-    // Bytes that need no quotes and are ASCII are copied as they are (a null's are none: an empty field).
-    if (plainBytes(bytes)) return (out, r) => out.range(bytes, r === 0 ? 0 : ends[r - 1], ends[r]);
-    return (out, r) =>
-      out.text(
-        nulls?.[r] === 1 ? "" : csvField(UTF8_IN.decode(bytes.subarray(r === 0 ? 0 : ends[r - 1], ends[r]))),
-      );
-  }
   const values = column.values;
   // A number prints in ASCII.
   if (ArrayBuffer.isView(values) && NUMBER_TYPES.has(type)) {
@@ -134,16 +120,6 @@ const COMMA = 0x2c;
 /** A character that is not ASCII, or one that makes a field quoted. */
 const NOT_PLAIN = /[\u0080-\uffff]|[",\r\n]/;
 const UTF8 = new TextEncoder();
-const UTF8_IN = new TextDecoder();
-
-/** Whether UTF-8 bytes are all ASCII and hold no character that makes a field quoted (as `NOT_PLAIN`). */
-function plainBytes(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b >= 0x80 || b === 0x22 || b === 0x2c || b === 0x0d || b === 0x0a) return false;
-  }
-  return true;
-}
 
 /** Bytes appended to a buffer that grows (doubling) when short. */
 class ByteWriter {
@@ -167,16 +143,6 @@ class ByteWriter {
     let at = this.#at;
     // A short piece (a line's tail) copies faster by hand than through set().
     for (let k = 0; k < b.length; k++) buf[at++] = b[k];
-    this.#at = at;
-  }
-
-  /** Bytes `start` to `end` of `b`. */
-  range(b: Uint8Array, start: number, end: number) {
-    if (this.#at + end - start > this.#buf.length) this.#grow(end - start);
-    const buf = this.#buf;
-    let at = this.#at;
-    // A field is short: copied by hand, faster than through set().
-    for (let k = start; k < end; k++) buf[at++] = b[k];
     this.#at = at;
   }
 

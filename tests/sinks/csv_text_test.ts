@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { csvBytes, type CsvColumn, csvColumn, csvField, csvHeader } from "../../src/sinks/csv_text.ts";
 import type { ValueType } from "../../src/rows.ts";
-import { textBytesOf, textOf } from "../../src/text_bytes.ts";
 
 /** csvBytes' lines as text, made in a buffer too small, so it grows. */
 function csvText(columns: CsvColumn[], types: ValueType[], length: number): string {
@@ -34,19 +33,6 @@ Deno.test("CSV text", async (t) => {
     const plain = [ids, duration, constant("m"), constant("v1")];
     assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3)), [...types], 3), lines);
     assert.equal(csvText(plain.map((v, i) => csvColumn(v, types[i], 3, { join: true })), [...types], 3), lines);
-    const read = plain.map((v, i) => (i === 0 ? textOf(textBytesOf(ids)) : v));
-    const columns = read.map((v, i) => csvColumn(v, types[i], 3, { join: true }));
-    assert.ok("text" in columns[0], "texts decoded from bytes are written from those bytes");
-    assert.equal(csvText(columns, [...types], 3), lines);
-  });
-  await t.step("csvBytes: texts decoded from bytes print as their strings do, plain, quoted, null or not ASCII", () => {
-    const cases: (string | null)[][] = [["7", "", "12"], ["a", null, "b"], ["café", 'x"y', null], ["a\nb", "c"]];
-    for (const texts of cases) {
-      const column = csvColumn(textOf(textBytesOf(texts)), "string", texts.length, { join: true });
-      assert.ok("text" in column);
-      const expected = csvText([csvColumn(texts, "string", texts.length)], ["string"], texts.length);
-      assert.equal(csvText([column], ["string"], texts.length), expected, JSON.stringify(texts));
-    }
   });
   await t.step("csvBytes: a constant column before others prints on every line", () => {
     assert.equal(csvText([{ same: "m" }, { values: [1, 2] }], ["string", "float64"], 2), "m,1\nm,2\n");
