@@ -153,8 +153,9 @@ async function wantsWorker(
   outputs: readonly OutputSpec[],
 ): Promise<boolean> {
   if (worker !== "auto") return worker === true;
-  // Four times the threshold is heavy beyond doubt: no need for the fastest of several runs.
-  const cost = await runCost(session, inputs, fixedBatch, outputs.map((o) => o.name), 4 * WORKER_MIN_ROW_US);
+  // Four times the threshold is heavy beyond doubt, a quarter of it light beyond doubt: no need for more runs.
+  const names = outputs.map((o) => o.name);
+  const cost = await runCost(session, inputs, fixedBatch, names, 4 * WORKER_MIN_ROW_US, WORKER_MIN_ROW_US / 4);
   // A model that refuses zeros goes to a worker, as a heavy one does.
   return cost === undefined || cost >= WORKER_MIN_ROW_US;
 }

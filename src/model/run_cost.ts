@@ -10,18 +10,22 @@ import { zeroFeeds } from "./zero_feeds.ts";
 
 /** Rows in each timed run (a model that fixes its batch size runs that many). */
 const PROBE_ROWS = 2048;
-/** Timed runs, after the warm-up: the fastest is kept, the others having met a busy machine. */
-const PROBE_RUNS = 3;
+/**
+ * Timed runs at most, after the warm-up: the fastest is kept, the others having met a busy machine (a run's time
+ * includes the wait for its turn on the event loop). Each ends the probe once its answer is beyond doubt.
+ */
+const PROBE_RUNS = 8;
 
 /**
  * Microseconds a row takes to score, on rows of zeros; undefined when such a run fails (a model that refuses
- * zeros). A timed run that takes `enough` microseconds a row or more is the answer at once: a heavy model costs the
- * warm-up and one run of 2,048 rows, a light one four.
+ * zeros). A timed run that takes `enough` microseconds a row or more is the answer at once, and so is one under
+ * `little`: a heavy model costs the warm-up and one run of 2,048 rows, a light one on a quiet machine two, and only
+ * a busy machine takes all the runs.
  *
  * @example
  * ```ts
  * await runCost(session, model.inputs, null, ["duration"]); // 0.11
- * await runCost(session, model.inputs, null, ["duration"], 1); // stops at the first run over 1 us a row
+ * await runCost(session, model.inputs, null, ["duration"], 1, 0.05); // stops at the first run over 1 us a row or under 0.05
  * ```
  */
 export async function runCost(
@@ -30,6 +34,7 @@ export async function runCost(
   fixedBatch: number | null,
   outputs: readonly string[],
   enough = Infinity,
+  little = 0,
 ): Promise<number | undefined> {
   const rows = fixedBatch ?? PROBE_ROWS;
   const feeds = zeroFeeds(inputs, rows);
@@ -42,7 +47,8 @@ export async function runCost(
       for (const t of Object.values(results)) (t as ort.Tensor).dispose();
       if (run === 0) continue;
       best = Math.min(best, took);
-      if ((best * 1000) / rows >= enough) break;
+      const perRow = (best * 1000) / rows;
+      if (perRow >= enough || perRow < little) break;
     }
     return (best * 1000) / rows;
   } catch {

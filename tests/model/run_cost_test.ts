@@ -5,7 +5,7 @@ import { loadModel } from "../../src/model/mod.ts";
 import { runCost } from "../../src/model/run_cost.ts";
 import { MODELS } from "../helpers.ts";
 
-Deno.test("runCost: a row's cost on zeros, stopping early for a heavy model", async (t) => {
+Deno.test("runCost: a row's cost on zeros, stopping early once the answer is beyond doubt", async (t) => {
   const path = join(MODELS, "ride-duration-linreg");
   const model = await loadModel(path);
   const session = await ort.InferenceSession.create(join(path, "model.onnx"), { intraOpNumThreads: 1 });
@@ -19,14 +19,15 @@ Deno.test("runCost: a row's cost on zeros, stopping early for a heavy model", as
   const outputs = model.outputs.map((o) => o.name);
   try {
     for (
-      const [name, enough, runs] of [
-        ["the fastest of three timed runs after a warm-up", Infinity, 4],
-        ["one timed run when it is already over enough", 0, 2],
+      const [name, enough, little, runs] of [
+        ["the fastest of eight timed runs after a warm-up", Infinity, 0, 9],
+        ["one timed run when it is already over enough", 0, 0, 2],
+        ["one timed run when it is already under little", Infinity, Infinity, 2],
       ] as const
     ) {
       await t.step(name, async () => {
         calls = 0;
-        const cost = await runCost(counted, model.inputs, null, outputs, enough);
+        const cost = await runCost(counted, model.inputs, null, outputs, enough, little);
         assert.equal(calls, runs);
         assert.ok(cost !== undefined && cost > 0 && cost < 100, `${cost} us a row`);
       });
