@@ -1,19 +1,22 @@
 /**
- * `score consume --workers N`: N worker threads, each a whole consumer of
- * the one queue (its own model and onnxruntime session, its own connection
- * and channel, its own prefetch: the broker spreads the events over them).
- * This thread starts them, takes SIGTERM/SIGINT and tells every worker to
- * finish its events in flight (one still starting stops as soon as it
- * consumes), serves `--metrics-port` with every worker's metrics summed,
- * and ends when the last has stopped. SIGHUP reaches every worker's own
- * listener: each reloads its model.
+ * `score consume --workers N`: N threads, each a whole consumer of the one
+ * queue (its own model and onnxruntime session, its own connection and
+ * channel, its own prefetch: the broker spreads the events over them).
+ * This thread is the first of them (it consumes as soon as one thread
+ * alone would), and starts the N - 1 worker threads once its model is
+ * open. It takes SIGTERM/SIGINT and tells every consumer to finish its
+ * events in flight (one still starting stops as soon as it consumes),
+ * serves `--metrics-port` with every thread's metrics summed, and ends
+ * when the last has stopped. SIGHUP reaches every thread's own listener:
+ * each reloads its model.
  */
-import type { InterruptedError } from "../errors.ts";
+import { InterruptedError } from "../errors.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import { type MetricsSource, serveMetrics } from "../queue/metrics_server.ts";
-import { type ConsumeFlags, metricsServer } from "./consume.ts";
+import type { ConsumerMetrics } from "../queue/consumer_metrics.ts";
+import { type ConsumeFlags, metricsServer, runConsume } from "./consume.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
 import { WorkerReplies } from "./worker_replies.ts";
 
@@ -53,10 +56,13 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
   const stopped: Promise<void>[] = [];
   const interrupt = listenForInterrupt({ stopping: "stopping after the events in flight" });
   let stopping: "SIGTERM" | "SIGINT" | undefined;
+  /** Stops this thread's own consumer. */
+  const stopOwn = new AbortController();
   const stop = (worker: Worker) => worker.postMessage({ type: "stop", signal: stopping! } satisfies ToConsumeWorker);
   const stopAll = (signal: "SIGTERM" | "SIGINT") => {
     if (stopping) return;
     stopping = signal;
+    stopOwn.abort(new InterruptedError(signal));
     workers.forEach(stop);
   };
   interrupt.signal.addEventListener(
@@ -66,10 +72,19 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
   );
   const replies = new WorkerReplies<Collected>();
   let model = flags.model;
+  /** This thread's own consumer's metrics, once its model is open. */
+  let own: ConsumerMetrics | undefined;
 
-  /** Every worker's metrics (those that answer within the timeout). */
-  const collect = () =>
-    replies.ask(workers, (id) => ({ type: "collect", id }) satisfies ToConsumeWorker, GATHER_TIMEOUT_MS);
+  /** Every thread's metrics (the workers' that answer within the timeout). */
+  const collect = async () => {
+    const got = await replies.ask(
+      workers,
+      (id) => ({ type: "collect", id }) satisfies ToConsumeWorker,
+      GATHER_TIMEOUT_MS,
+    );
+    if (own !== undefined) got.push({ metrics: await own.registry.getMetricsAsJSON(), connected: own.connected });
+    return got;
+  };
   const summed: MetricsSource = {
     get model() {
       return model;
@@ -77,10 +92,15 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
     render: async () => summedText((await collect()).map((c) => c.metrics), ADDITIVE_GAUGES),
     isConnected: async () => {
       const all = await collect();
-      return all.length === workers.length && all.every((c) => c.connected);
+      return all.length === workers.length + 1 && all.every((c) => c.connected);
     },
   };
 
+  // One consumer failing (the broker refusing our credentials, say) stops the others: each finishes its events.
+  const failing = (err: unknown) => {
+    stopAll("SIGTERM");
+    throw err;
+  };
   const spawn = (index: number) => {
     const worker = new Worker(new URL("./consume_worker.ts", import.meta.url).href, { type: "module" });
     workers.push(worker);
@@ -100,18 +120,28 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
       { type: "start", flags: { ...flags, workers: 1 }, index, log: log.settings() } satisfies ToConsumeWorker,
     );
     if (stopping) stop(worker);
-    // One worker failing (the broker refusing our credentials, say) stops the others: each finishes its events.
-    stopped.push(done.promise.catch((err) => {
-      stopAll("SIGTERM");
-      throw err;
-    }));
+    stopped.push(done.promise.catch(failing));
   };
 
   const server = flags.metricsPort === undefined
     ? undefined
     : metricsServer(serveMetrics, summed, flags.metricsPort, flags.host);
   try {
-    for (let i = 0; i < flags.workers; i++) spawn(i);
+    // This thread consumes first; the workers start once its model is open (they would compete for the cores).
+    const opened = Promise.withResolvers<void>();
+    const first = runConsume({ ...flags, workers: 1 }, {
+      index: 0,
+      stop: stopOwn.signal,
+      metrics: (metrics) => {
+        own = metrics;
+        model = metrics.model;
+        opened.resolve();
+      },
+    });
+    stopped.push(first.catch(failing));
+    first.then(() => opened.resolve(), (err) => opened.reject(err));
+    await opened.promise.catch(() => {});
+    if (!stopping) { for (let i = 1; i < flags.workers; i++) spawn(i); }
     log.info("workers started", { workers: flags.workers });
     const results = await Promise.allSettled(stopped);
     const failed = results.find((r) => r.status === "rejected");
