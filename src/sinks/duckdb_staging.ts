@@ -12,7 +12,7 @@
  */
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
-import { appendColumns, busy, type ColumnType, openDuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { appendColumns, busy, type ColumnType, openDuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
 import { jsonText } from "../value_codec.ts";
 
 /** Staging tables made by this process so far, for a name of each its own in the shared database. */

@@ -4,7 +4,7 @@
  * writer. Column types follow the source's: timestamps stay timestamps,
  * int64 stays int64.
  */
-import { preloadDuckDB } from "../duckdb/duckdb.ts";
+import { preloadDuckDB } from "../duckdb/mod.ts";
 import type { RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
 import { openStaging, type Staging } from "./duckdb_staging.ts";

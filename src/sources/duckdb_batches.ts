@@ -4,7 +4,7 @@
  * typed.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlName, streamColumns } from "../duckdb/duckdb.ts";
+import { sqlName, streamColumns } from "../duckdb/mod.ts";
 import { type RowBatch, sliceColumn } from "../rows.ts";
 import { concatText, isTextBytes, sliceText, type TextBytes } from "../text_bytes.ts";
 

@@ -3,7 +3,7 @@
  * (`reader_worker.ts`); the CSV source reads on in JavaScript from the
  * first row DuckDB stops on.
  */
-import { type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { type DuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
 import { isTextBytes } from "../text_bytes.ts";
 import { type ColumnBatch, duckdbBatches, endMarked } from "./duckdb_batches.ts";
 import { plainNumbers } from "./plain_numbers.ts";

@@ -5,7 +5,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { ValueType } from "../rows.ts";
-import { busy, describe, type DuckDB, sqlName, sqlString } from "../duckdb/duckdb.ts";
+import { busy, describe, type DuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
 import { type ColumnBatch, duckdbBatches } from "./duckdb_batches.ts";
 
 /** A Parquet file's columns (DuckDB's types, as DuckDB spells them) and rows, from its footer. */

@@ -16,7 +16,7 @@
  * fails is answered `failed`.
  */
 /// <reference lib="deno.worker" />
-import { type DuckDB, openDuckDB } from "../duckdb/duckdb.ts";
+import { type DuckDB, openDuckDB } from "../duckdb/mod.ts";
 import { isTextBytes } from "../text_bytes.ts";
 import { type CsvRead, duckdbCsvBatches } from "./duckdb_csv_batches.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
