@@ -18,12 +18,15 @@
  * and it says nothing (no 'error', no callback): a watchdog connects to it
  * once a second, and when that probe fails for want of descriptors, or is
  * not accepted within a few seconds, the listener is counted, logged and
- * opened anew on the same address (open connections are kept).
+ * opened anew on the same address (open connections are kept), through
+ * node:http's internals (`node_server_internals.ts`, the one file that
+ * reaches them).
  */
 import { createAdaptorServer } from "@hono/node-server";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../log.ts";
+import { relisten } from "./node_server_internals.ts";
 
 export { defaultMaxConnections } from "./max_connections.ts";
 
@@ -295,24 +298,4 @@ function watch(
       cancel();
     },
   };
-}
-
-/** Closes only the listening socket (not the connections, as close() would) and listens again. */
-function relisten(server: Server, address: { hostname: string; port: number; reusePort?: boolean }): Promise<void> {
-  const internals = server as unknown as { _handle: { close(): void } | null };
-  internals._handle?.close();
-  internals._handle = null;
-  return new Promise<void>((resolve, reject) => {
-    const failed = (err: Error) => {
-      server.off("listening", done);
-      reject(err);
-    };
-    const done = () => {
-      server.off("error", failed);
-      resolve();
-    };
-    server.once("listening", done);
-    server.once("error", failed);
-    server.listen({ host: address.hostname, port: address.port, reusePort: address.reusePort });
-  });
 }
