@@ -1,6 +1,6 @@
 /**
  * The one reach into node:http's internals, for the watchdog of node:http's
- * listener (`listen.ts`): a listener whose accept failed with
+ * listener (`listener_watchdog.ts`): a listener whose accept failed with
  * EMFILE never accepts again under Deno, and node:http has no public way to
  * close only the listening socket: `close()` also closes the idle
  * keep-alive connections, and emits 'close' once the rest are gone, which
