@@ -9,10 +9,11 @@
  * listens anew. tests/http/node_server_internals_test.ts pins what is relied
  * on: the server accepts again on the same port, a connection opened before
  * is kept and still served, a failed listen can be tried again, and
- * `close()` afterwards stops the new listener. Also pinned: while the server
- * listens nowhere (after a failed listen, or in the moment between the close
- * and the listen), node:http closes a keep-alive connection once it has sent
- * an answer on it; an idle connection is kept.
+ * `close()` afterwards stops the new listener. Also pinned: after a failed
+ * listen, while the server listens nowhere, node:http closes a keep-alive
+ * connection once it has sent an answer on it (it keeps one alive only
+ * while `server.listening`, so the same holds in the moment between the
+ * close and the listen); an idle connection is kept.
  */
 import type { Server } from "node:http";
 
