@@ -293,9 +293,9 @@ function refuseNodeOnly(command: CommandType): void {
 /**
  * Why `listener` cannot serve from several workers in this process, if it cannot (then `auto` is 1, and more is
  * refused). Workers share the port with SO_REUSEPORT, which the kernel spreads connections over:
- * - node:http's listener watches itself by connecting to the port (listen.ts), and a probe another worker's listener
- *   takes looks like its own listener stopped accepting: it would reopen a working listener again and again, resetting
- *   the connections waiting on it (measured: 18 of 26k requests failed with two workers);
+ * - node:http's listener watches itself by connecting to the port (listener_watchdog.ts), and a probe another worker's
+ *   listener takes looks like its own listener stopped accepting: it would reopen a working listener again and again,
+ *   resetting the connections waiting on it (measured: 18 of 26k requests failed with two workers);
  * - Deno's listener (the guarded one's and `Deno.serve`) shares a port only under `--unstable-net`, which the ./score
  *   launcher, the image and the compiled executable turn on (deno.json); without it, it ends the process.
  *   `Deno.listenDatagram` exists exactly when that flag is on.

@@ -15,15 +15,19 @@
  * (a socket timeout covers that), and its `maxConnections` stops the
  * listener for good after a drop (the cap is counted here instead).
  * Nor does a listener whose accept fails with EMFILE ever accept again,
- * and it says nothing (no 'error', no callback): a watchdog connects to it
- * once a second, and when that probe fails for want of descriptors, or is
- * not accepted within a few seconds, the listener is counted, logged and
- * opened anew on the same address (open connections are kept).
+ * and it says nothing (no 'error', no callback): a watchdog
+ * (`listener_watchdog.ts`) connects to it once a second, and when that
+ * probe fails for want of descriptors, or is not accepted within a few
+ * seconds, the listener is counted, logged and opened anew on the same
+ * address (open connections are kept), through node:http's internals
+ * (`node_server_internals.ts`, the one file that reaches them).
  */
 import { createAdaptorServer } from "@hono/node-server";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../log.ts";
+import { listenerWatchdog } from "./listener_watchdog.ts";
+import { relisten } from "./node_server_internals.ts";
 
 export { defaultMaxConnections } from "./max_connections.ts";
 
@@ -159,11 +163,12 @@ export async function listen(
   let lastAcceptError = 0;
   // At the cap, refusals show that accepts work: no probe then (it would only be refused).
   const atCap = () => stats.open >= options.maxConnections;
-  const watchdog = watch(
-    server,
-    { hostname: address.address, port: address.port, reusePort: options.reusePort },
+  const watchdog = listenerWatchdog({
+    hostname: address.address,
+    port: address.port,
     atCap,
-    (reason) => {
+    reopen: () => relisten(server, { hostname: address.address, port: address.port, reusePort: options.reusePort }),
+    trouble: (reason) => {
       stats.acceptErrors++;
       const now = Date.now();
       if (now - lastAcceptError > 60_000) {
@@ -174,8 +179,8 @@ export async function listen(
       }
       lastAcceptError = now;
     },
-    () => stats.probesAccepted++,
-  );
+    answered: () => stats.probesAccepted++,
+  });
   return {
     hostname: address.address,
     port: address.port,
@@ -188,131 +193,4 @@ export async function listen(
         server.closeIdleConnections();
       }),
   };
-}
-
-interface Watchdog {
-  /** Told of every accepted connection (by its remote port). */
-  seen(port: number | undefined): void;
-  stop(): void;
-}
-
-const PROBE_EVERY_MS = 1000;
-/** Long enough that a busy event loop is not mistaken for a dead listener. */
-const PROBE_TIMEOUT_MS = 3000;
-
-/**
- * Connects to the listener every second; a probe that cannot get a
- * descriptor, or that the listener does not accept in time, reports
- * trouble, and in the second case the listening socket is replaced.
- */
-function watch(
-  server: Server,
-  address: { hostname: string; port: number; reusePort?: boolean },
-  atCap: () => boolean,
-  trouble: (reason: string) => void,
-  answered: () => void,
-): Watchdog {
-  let stopped = false;
-  let cancel = () => {};
-  // While a probe is out, the remote ports accepted: the connection may be accepted before the probe learns its port.
-  let arrived: Set<number> | undefined;
-  let awaited: { port: number; resolve: () => void } | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hostname = address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname === "::" ? "::1" : address.hostname;
-  // Set while the listening socket is closed and could not be opened again (e.g. still out of descriptors).
-  let closed = false;
-  const reopen = () =>
-    relisten(server, address).then(() => closed = false, (err) => {
-      closed = true;
-      log.error("cannot listen anew; trying again in a second", { error: String(err) });
-    });
-  const probe = async () => {
-    if (closed) return await reopen();
-    if (atCap()) return;
-    arrived = new Set();
-    try {
-      await probeOnce();
-    } finally {
-      arrived = undefined;
-      awaited = undefined;
-    }
-  };
-  const probeOnce = async () => {
-    let conn: Deno.TcpConn | undefined;
-    let late: ReturnType<typeof setTimeout> | undefined;
-    try {
-      // A listener that has stopped accepting fills its backlog, and then a connect waits for minutes.
-      const connecting = Deno.connect({ hostname, port: address.port });
-      conn = await Promise.race([
-        connecting,
-        new Promise<undefined>((r) => late = setTimeout(() => r(undefined), PROBE_TIMEOUT_MS)),
-      ]);
-      if (!conn) connecting.then((c) => c.close(), () => {});
-    } catch (err) {
-      // Out of descriptors here means accepts fail too; the next probe, once some are back, finds out.
-      if (/os error 24|too many open files/i.test(String(err))) trouble("out of file descriptors (EMFILE)");
-      return;
-    } finally {
-      clearTimeout(late);
-    }
-    if (!conn) {
-      if (stopped) return;
-      trouble("the listener's backlog is full");
-      return await reopen();
-    }
-    const accepted = await new Promise<boolean>((resolve) => {
-      const timeout = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
-      // Stopping ends a probe in flight at once, so no timer outlives the listener.
-      cancel = () => {
-        clearTimeout(timeout);
-        resolve(true);
-      };
-      const port = (conn as Deno.TcpConn).localAddr.port;
-      if (arrived?.has(port)) cancel();
-      else awaited = { port, resolve: cancel };
-    });
-    conn.close();
-    if (accepted && !stopped) answered();
-    if (accepted || stopped) return;
-    trouble("the listener stopped accepting");
-    await reopen();
-  };
-  const loop = async () => {
-    if (stopped) return;
-    await probe();
-    if (!stopped) timer = setTimeout(loop, PROBE_EVERY_MS);
-  };
-  timer = setTimeout(loop, PROBE_EVERY_MS);
-  return {
-    seen(port) {
-      if (port === undefined || !arrived) return;
-      arrived.add(port);
-      if (awaited?.port === port) awaited.resolve();
-    },
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-      cancel();
-    },
-  };
-}
-
-/** Closes only the listening socket (not the connections, as close() would) and listens again. */
-function relisten(server: Server, address: { hostname: string; port: number; reusePort?: boolean }): Promise<void> {
-  const internals = server as unknown as { _handle: { close(): void } | null };
-  internals._handle?.close();
-  internals._handle = null;
-  return new Promise<void>((resolve, reject) => {
-    const failed = (err: Error) => {
-      server.off("listening", done);
-      reject(err);
-    };
-    const done = () => {
-      server.off("error", failed);
-      resolve();
-    };
-    server.once("listening", done);
-    server.once("error", failed);
-    server.listen({ host: address.hostname, port: address.port, reusePort: address.reusePort });
-  });
 }
