@@ -7,7 +7,8 @@
  * node:http2's compatibility) is reached here and only here, and
  * tests/http/deno_connection_test.ts pins what is relied on: it serves a
  * keep-alive connection, aborting its signal closes the connection when no
- * request is in flight, and `finished` settles once it is closed.
+ * request is in flight, `finished` settles once it is closed, and
+ * `stopServing` may abort a connection its peer has just closed.
  */
 
 /** The server on one connection. */
@@ -62,4 +63,32 @@ export function serveConnection(
     throw new Error("This Deno has no per-connection HTTP server (Deno.internal.serveHttpOnConnection)");
   }
   return serve(conn, signal, handler, onError, () => {});
+}
+
+/**
+ * Aborts `controller`, the signal a connection is served with (see {@linkcode serveConnection}): the connection
+ * closes once the request in flight, if any, is answered.
+ *
+ * Deno's listener on that signal closes the connection's resource; when the peer closed the connection a moment
+ * before (its `finished` not settled yet), the resource is gone and that listener throws BadResource. Thrown inside
+ * an event listener, it would be reported as uncaught and end the process (every request in flight with it), so
+ * that one error is caught here, while the abort runs: an event listener's error is reported synchronously.
+ *
+ * @example
+ * ```ts
+ * const close = new AbortController();
+ * serveConnection(conn, close.signal, handler, onError);
+ * stopServing(close);
+ * ```
+ */
+export function stopServing(controller: AbortController): void {
+  const goneAlready = (event: ErrorEvent) => {
+    if (event.error instanceof Deno.errors.BadResource) event.preventDefault();
+  };
+  globalThis.addEventListener("error", goneAlready);
+  try {
+    controller.abort();
+  } finally {
+    globalThis.removeEventListener("error", goneAlready);
+  }
 }

@@ -18,7 +18,7 @@
  * request costs no timer and no clock read. The per-connection server is reached through `deno_connection.ts`.
  */
 import { log } from "../log.ts";
-import { serveConnection } from "./deno_connection.ts";
+import { serveConnection, stopServing } from "./deno_connection.ts";
 import type { ConnectionStats, HttpListener, ListenOptions } from "./listen.ts";
 
 type Fetch = (request: Request) => Response | Promise<Response>;
@@ -255,7 +255,7 @@ function closeAfter(res: Response, c: Guarded): Response {
 
 /** Closes a connection gracefully (a request in flight is answered first), unless it is closed already. */
 function stop(c: Guarded): void {
-  if (!c.closed && !c.close.signal.aborted) c.close.abort();
+  if (!c.closed && !c.close.signal.aborted) stopServing(c.close);
 }
 
 /** A handler that throws past the app's own error handling (the app maps every error): a bare 500. */
