@@ -164,8 +164,7 @@ Deno.test("score serve drains on SIGTERM and SIGINT: in-flight requests finish, 
         "0",
         "--no-access-log",
       ]);
-      // The request in flight on a connection of its own: on the shared pool it could ride a kept-alive connection
-      // the server has just answered on, which the drain closes as idle (the client must retry such a request).
+      // The request in flight on a connection of its own, which nothing else the test sends shares.
       using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
       const inFlight = postJson(`${server.url}/predict`, COURSE_RIDE, {}, client);
       await requestsInFlight(server, 1);
