@@ -430,27 +430,34 @@ Deno.test("score serve under ulimit -n 512 outlives 600 half-sent requests: the 
   }
 });
 
-Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail with EMFILE, it logs, counts, and accepts again", async () => {
-  await using server = await startServer(
-    // One worker: each worker's listener logs its own burst once.
-    ["--model", LINREG, "--workers", "1", "--max-connections", "10000", "--headers-timeout", "120", "--no-access-log"],
-    {},
-    { openFiles: 256 },
-  );
-  const sockets: Socket[] = [];
-  const value = async (name: string) => {
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
-  };
-  try {
-    await exhaustDescriptors(server, sockets);
-    for (const s of sockets) s.destroy();
-    // Once the descriptors are given back, a new request is answered.
-    await predictsAgain(server);
-    assert.ok(await value("score_http_accept_errors_total") > 0);
-    assert.equal(server.lines.filter((l) => l.includes("cannot accept")).length, 1, "logged once");
-  } finally {
-    for (const s of sockets) s.destroy();
+Deno.test("score serve under ulimit -n 256 with a cap above it: accepts fail with EMFILE, it logs, counts, and accepts again", async (t) => {
+  for (const [name, listener] of [["the guarded listener", []], ["--listener node", ["--listener", "node"]]] as const) {
+    await t.step(name, async () => {
+      await using server = await startServer(
+        // One worker: each worker's listener logs its own burst once.
+        [
+          ...["--model", LINREG, "--workers", "1", "--max-connections", "10000", "--headers-timeout", "120"],
+          ...["--no-access-log", ...listener],
+        ],
+        {},
+        { openFiles: 256 },
+      );
+      const sockets: Socket[] = [];
+      const value = async (name: string) => {
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        return Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
+      };
+      try {
+        await exhaustDescriptors(server, sockets);
+        for (const s of sockets) s.destroy();
+        // Once the descriptors are given back, a new request is answered.
+        await predictsAgain(server);
+        assert.ok(await value("score_http_accept_errors_total") > 0);
+        assert.equal(server.lines.filter((l) => l.includes("cannot accept")).length, 1, "logged once");
+      } finally {
+        for (const s of sockets) s.destroy();
+      }
+    });
   }
 });
 
