@@ -139,8 +139,9 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
       },
     });
     stopped.push(first.catch(failing));
-    first.then(() => opened.resolve(), (err) => opened.reject(err));
-    await opened.promise.catch(() => {});
+    // Failed or stopped before its model opened: the workers are not started (its failure is thrown below).
+    first.catch(() => {}).finally(() => opened.resolve());
+    await opened.promise;
     if (!stopping) { for (let i = 1; i < flags.workers; i++) spawn(i); }
     log.info("workers started", { workers: flags.workers });
     const results = await Promise.allSettled(stopped);

@@ -34,7 +34,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       const late = await runServe(m.flags, {
         index: m.index,
         stop: stop.signal,
-        listening: (port, grpcPort) => post({ type: "listening", port, grpcPort }),
+        listening: (port) => post({ type: "listening", port }),
         metrics: (own) => {
           metrics = own;
           // /metrics here shows every worker's, summed by the main thread.

@@ -39,7 +39,7 @@ export type ToWorker =
   | { type: "collect"; id: number }
   | { type: "gathered"; id: number; text: string };
 export type FromWorker =
-  | { type: "listening"; port: number; grpcPort?: number }
+  | { type: "listening"; port: number }
   | { type: "stopped"; late: boolean }
   | ({ type: "failed" } & WorkerFailure)
   | { type: "gather"; id: number }
@@ -95,10 +95,8 @@ export async function serveWorkers(flags: ServeFlags): Promise<boolean> {
     };
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "listening") {
-        grpcPort ??= m.grpcPort;
-        listening.resolve(m.port);
-      } else if (m.type === "stopped") done.resolve(m.late);
+      if (m.type === "listening") listening.resolve(m.port);
+      else if (m.type === "stopped") done.resolve(m.late);
       else if (m.type === "failed") fail(revive(m));
       else if (m.type === "gather") gather(worker, m.id);
       else if (m.type === "collected") replies.answer(m.id, m.metrics);

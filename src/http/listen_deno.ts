@@ -13,6 +13,7 @@
  * node:http's.
  */
 import { log } from "../log.ts";
+import { acceptFailure } from "./accept_failure.ts";
 import type { HttpListener } from "./listen.ts";
 
 /** How long after a listener died (or could not be opened) another is tried. */
@@ -57,7 +58,7 @@ export async function listenDeno(
     const now = Date.now();
     if (now - lastWarned > QUIET_MS) {
       log.warn("cannot accept connections: recovering (counted in score_http_accept_errors_total)", {
-        reason: /os error 24|too many open files/i.test(String(err)) ? "out of file descriptors (EMFILE)" : String(err),
+        reason: acceptFailure(err),
       });
     }
     lastWarned = now;

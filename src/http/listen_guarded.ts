@@ -18,6 +18,7 @@
  * request costs no timer and no clock read. The per-connection server is reached through `deno_connection.ts`.
  */
 import { log } from "../log.ts";
+import { acceptFailure } from "./accept_failure.ts";
 import { serveConnection, stopServing } from "./deno_connection.ts";
 import type { ConnectionStats, HttpListener, ListenOptions } from "./listen.ts";
 
@@ -183,7 +184,7 @@ export function listenGuarded(
     const now = Date.now();
     if (now - lastAcceptError > QUIET_MS) {
       log.warn("cannot accept connections: recovering (counted in score_http_accept_errors_total)", {
-        reason: /os error 24|too many open files/i.test(String(err)) ? "out of file descriptors (EMFILE)" : String(err),
+        reason: acceptFailure(err),
         open_connections: stats.open,
       });
     }

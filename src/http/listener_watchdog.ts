@@ -9,6 +9,7 @@
  * `node_server_internals.ts`).
  */
 import { log } from "../log.ts";
+import { acceptFailure, OUT_OF_DESCRIPTORS } from "./accept_failure.ts";
 
 /** What the listener tells its watchdog, and how it stops it. */
 export interface ListenerWatchdog {
@@ -90,7 +91,7 @@ export function listenerWatchdog(options: ListenerWatchdogOptions): ListenerWatc
       if (!conn) connecting.then((c) => c.close(), () => {});
     } catch (err) {
       // Out of descriptors here means accepts fail too; the next probe, once some are back, finds out.
-      if (/os error 24|too many open files/i.test(String(err))) trouble("out of file descriptors (EMFILE)");
+      if (acceptFailure(err) === OUT_OF_DESCRIPTORS) trouble(OUT_OF_DESCRIPTORS);
       return;
     } finally {
       clearTimeout(late);
