@@ -79,10 +79,11 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<AppE
   // Access log and request metrics wrap everything, errors included.
   app.use(async (c, next) => {
     const start = performance.now();
-    const requestId = envelope.start(c.req.header("x-request-id"));
+    const sent = c.req.header("x-request-id");
+    const requestId = envelope.start(sent);
     c.set("requestId", requestId);
-    // Set before the handler runs, so it goes into the response as it is built.
-    c.header("X-Request-Id", requestId);
+    // Set before the handler runs, so it goes into the response as it is built; an error's answer gets it in onError.
+    if (requestId === sent) c.header("X-Request-Id", requestId);
     try {
       await next();
     } finally {
@@ -113,8 +114,10 @@ export function createApp(plane: DataPlane, options: AppOptions = {}): Hono<AppE
 
   // The REST side of the error table: the failure's own HTTP status.
   app.onError((err, c) => {
-    const { status, code, body, headers } = failureAnswer(envelope, err, c.get("requestId"));
+    const requestId = c.get("requestId");
+    const { status, code, body, headers } = failureAnswer(envelope, err, requestId);
     c.set("errorCode", code);
+    c.header("X-Request-Id", requestId);
     for (const [name, value] of headers) c.header(name, value);
     return c.json(body, status as 400);
   });

@@ -225,7 +225,7 @@ Deno.test("createApp answers the course's requests", async (t) => {
       assert.match(body.components.schemas.ChurnFeatures.properties.Contract.description, /contract/);
     });
 
-    await t.step("X-Request-Id is echoed, or generated", async () => {
+    await t.step("X-Request-Id is echoed; an error carries one, generated when none was sent", async () => {
       const echoed = await app.request("/v2/health/live", { headers: { "x-request-id": "abc-123" } });
       assert.deepEqual(echoed.headers.get("x-request-id"), "abc-123");
       const failed = await app.request("/predict", {
@@ -238,8 +238,23 @@ Deno.test("createApp answers the course's requests", async (t) => {
       const wrongMethod = await app.request("/predict");
       assert.deepEqual([wrongMethod.status, wrongMethod.headers.get("allow")], [405, "POST"]);
       await wrongMethod.body?.cancel();
-      const generated = await app.request("/v2/health/live");
-      assert.match(generated.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+      // Without one: none on a success (an extra header costs Deno's fast path), a generated one on an error; the
+      // /predict fast path and the routes behind it (the trailing slash) alike.
+      for (const path of ["/predict", "/predict/"]) {
+        const ride = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
+        const ok = await app.request(path, { method: "POST", body: JSON.stringify(ride) });
+        assert.deepEqual([ok.status, ok.headers.get("x-request-id")], [200, null], path);
+        await ok.body?.cancel();
+        const bad = await app.request(path, { method: "POST", body: "{" });
+        assert.equal(bad.status, 400);
+        assert.match(bad.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, path);
+        await bad.body?.cancel();
+      }
+      const live = await app.request("/v2/health/live");
+      assert.deepEqual([live.status, live.headers.get("x-request-id")], [200, null]);
+      const missing = await app.request("/nowhere");
+      assert.match(missing.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+      await missing.body?.cancel();
     });
 
     await t.step("bad input gets a JSON error naming the problem, never a 500 or a stack", async (t) => {
