@@ -4,7 +4,9 @@
  * the CPUs this process may use (usable_cpus.ts, a cgroup CPU quota
  * included) over the onnxruntime threads each worker runs (`--threads`), at
  * least 1, and 1 where only one can work (a dry run, a listener that cannot
- * share its port). The commands log what was chosen and why at start.
+ * share its port); a CPU is left out for a server the workers feed on this
+ * same machine (`score consume`'s broker on 127.0.0.1). The commands log what
+ * was chosen and why at start.
  */
 import { UsageError } from "../errors.ts";
 import { usableCpus } from "./usable_cpus.ts";
@@ -31,6 +33,8 @@ export interface WorkerCountOptions {
   threads?: number;
   /** Set when only one worker can work here: why (then `auto` is 1, and a count above 1 is refused). */
   oneOnly?: string;
+  /** Set when a busy peer runs on this machine (the broker a consumer feeds): `auto` leaves it a CPU, and says why. */
+  sharesCpuWith?: string;
   /** The usable CPU count (a parameter for tests). */
   cpus?: () => number;
 }
@@ -57,8 +61,35 @@ export function workerCount(flag: WorkersFlag, options: WorkerCountOptions = {})
   const cpus = (options.cpus ?? usableCpus)();
   if (options.oneOnly !== undefined) return { workers: 1, from, cpus, why: options.oneOnly };
   const threads = options.threads ?? 1;
+  // A consumer's broker on the same cores does the more work per event: a worker in its place only slows both.
+  const free = options.sharesCpuWith === undefined ? cpus : Math.max(1, cpus - 1);
   // Each worker's onnxruntime runs `threads` threads (0: one per core): more workers would only take turns on the CPUs.
-  const workers = threads === 0 ? 1 : Math.max(1, Math.floor(cpus / threads));
+  const workers = threads === 0 ? 1 : Math.max(1, Math.floor(free / threads));
   if (workers === cpus) return { workers, from, cpus };
-  return { workers, from, cpus, why: `--threads ${threads}${threads === 0 ? " (one per core)" : ""} in each worker` };
+  const why = [
+    ...(free < cpus ? [`a CPU left for ${options.sharesCpuWith}`] : []),
+    ...(threads !== 1 ? [`--threads ${threads}${threads === 0 ? " (one per core)" : ""} in each worker`] : []),
+  ];
+  return { workers, from, cpus, why: why.join("; ") };
+}
+
+/**
+ * Whether a server URL names this machine (a loopback address, `localhost`, or no host at all, which clients read as
+ * localhost): a server there shares this process's CPUs.
+ *
+ * @example
+ * ```ts
+ * onThisMachine("amqp://guest:guest@127.0.0.1:5672"); // true
+ * onThisMachine("amqps://broker.example.com"); // false
+ * ```
+ */
+export function onThisMachine(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === "" || host === "localhost" || host.endsWith(".localhost") || host === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

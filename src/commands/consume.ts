@@ -19,7 +19,7 @@ import {
   wholeNumber,
   workersOption,
 } from "../cli/options.ts";
-import { workerCount, type WorkersFlag } from "../cli/worker_count.ts";
+import { onThisMachine, workerCount, type WorkersFlag } from "../cli/worker_count.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
@@ -162,7 +162,8 @@ export function consumeCommand(): Command {
     ),
     workersOption(
       "consumers of the one queue, each a thread with its own model, connection, channel and --prefetch; /metrics " +
-        "sums them; 1 consumes in this thread, and is what auto gives --dry-run",
+        "sums them; 1 consumes in this thread, and is what auto gives --dry-run; auto leaves a CPU to a broker on " +
+        "this machine (--amqp-url on localhost or 127.x.x.x)",
     ),
     ...onlineOptions({ unit: "events", delayMs: 2, maxBatch: 512 }),
     ...serviceMonitorOptions(),
@@ -185,6 +186,7 @@ async function consume(
     source: command.getOptionValueSource("workers"),
     threads: given.threads,
     oneOnly: given.dryRun ? "--dry-run watches with one consumer" : undefined,
+    sharesCpuWith: onThisMachine(given.amqpUrl) ? "the broker on this machine" : undefined,
   });
   log.info("workers", { ...count });
   const flags: ConsumeFlags = { ...given, workers: count.workers };

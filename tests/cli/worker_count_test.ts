@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { addOptions } from "../../src/cli/env_option.ts";
 import { workersOption } from "../../src/cli/options.ts";
 import { usableCpus } from "../../src/cli/usable_cpus.ts";
-import { type WorkerCount, workerCount, type WorkerCountOptions } from "../../src/cli/worker_count.ts";
+import { onThisMachine, type WorkerCount, workerCount, type WorkerCountOptions } from "../../src/cli/worker_count.ts";
 import { UsageError } from "../../src/errors.ts";
 
 /** `--workers` as serve and consume resolve it: parsed by commander (flag > SCORE_WORKERS > default), then resolved. */
@@ -67,6 +67,25 @@ Deno.test("workerCount: --workers > SCORE_WORKERS > auto, the CPUs this process 
       cpus: 8,
       why: "--dry-run says so",
     }],
+    ["auto beside a busy peer on this machine: a CPU left for it", [], undefined, {
+      cpus: EIGHT,
+      sharesCpuWith: "the broker",
+    }, { workers: 7, from: "default", cpus: 8, why: "a CPU left for the broker" }],
+    ["the same over --threads 2", [], undefined, { cpus: EIGHT, threads: 2, sharesCpuWith: "the broker" }, {
+      workers: 3,
+      from: "default",
+      cpus: 8,
+      why: "a CPU left for the broker; --threads 2 in each worker",
+    }],
+    ["beside a peer on one CPU: still one worker", [], undefined, { cpus: () => 1, sharesCpuWith: "the broker" }, {
+      workers: 1,
+      from: "default",
+      cpus: 1,
+    }],
+    ["a count is taken as given beside a peer", ["--workers", "2"], undefined, {
+      cpus: () => 2,
+      sharesCpuWith: "the broker",
+    }, { workers: 2, from: "--workers" }],
     ["a count of 1 where only one can work", ["--workers", "1"], undefined, { oneOnly: "--dry-run says so" }, {
       workers: 1,
       from: "--workers",
@@ -103,4 +122,21 @@ Deno.test("workerCount: --workers > SCORE_WORKERS > auto, the CPUs this process 
     assert.match(help, /default: auto, the CPUs this process may use, a cgroup CPU quota included/);
     assert.match(help, new RegExp(`: ${usableCpus()} CPUs here, env: SCORE_WORKERS\\)`));
   });
+});
+
+Deno.test("onThisMachine: a server URL naming this machine", async (t) => {
+  const cases: [string, boolean][] = [
+    ["amqp://guest:guest@127.0.0.1:5672", true],
+    ["amqp://127.0.0.2", true],
+    ["amqp://localhost", true],
+    ["amqp://LOCALHOST:5672/vhost", true],
+    ["amqp://rabbit.localhost", true],
+    ["amqp://[::1]:5672", true],
+    ["amqp://", true],
+    ["amqps://user:pw@broker.example.com:5671", false],
+    ["amqp://10.0.0.7", false],
+    ["amqp://127.0.0.1.example.com", false],
+    ["not a url", false],
+  ];
+  for (const [url, expected] of cases) await t.step(url, () => assert.equal(onThisMachine(url), expected));
 });

@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { usableCpus } from "../../src/cli/usable_cpus.ts";
 import { loadModel } from "../../src/model/mod.ts";
 import { DatasetProfile } from "../../src/monitor/mod.ts";
 import { rowsToColumns } from "../../src/rows.ts";
@@ -168,6 +169,30 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
     assert.ok(retries.length >= 3, `${retries.length} attempts`);
     assert.deepEqual(retries.slice(0, 3).map((l) => l.attempt), [0, 1, 2]);
     assert.doesNotMatch(JSON.stringify(c.logs), /s3cret/);
+  });
+  await t.step("auto leaves a CPU to a broker on this machine", async () => {
+    // The suite pins SCORE_WORKERS=1 (tests/helpers.ts): unset here, as an operator who sets nothing runs it.
+    const c = new Consumer([
+      ...cliArgs({
+        "--model": "ride-duration-linreg",
+        "--exchange": "x",
+        "--prediction-exchange": "y",
+        "--amqp-url": "amqp://guest:guest@127.0.0.1:1",
+      }),
+    ], { SCORE_WORKERS: undefined });
+    try {
+      // Stopped once it runs (its signal handlers set), as the step above stops it.
+      await c.waitForLog("cannot reach the broker; retrying");
+    } finally {
+      assert.equal(await c.stop(), 0);
+    }
+    const cpus = usableCpus();
+    const { workers, from, why } = c.logs.find((l) => l.msg === "workers")!;
+    assert.deepEqual({ workers, from, why }, {
+      workers: Math.max(1, cpus - 1),
+      from: "default",
+      why: cpus > 1 ? "a CPU left for the broker on this machine" : undefined,
+    });
   });
   await t.step("wrong credentials: exit 77 at once, password hidden", async () => {
     const url = AMQP_URL.replace(/\/\/([^:]+):[^@]*@/, "//$1:wr0ng@");
