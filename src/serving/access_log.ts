@@ -2,7 +2,7 @@
  * The access log: one JSON line per request on stderr, in the format of
  * `src/log.ts` (time, level, msg, fields). Unlike the process logger it
  * buffers: a write syscall per request would cost the service about a third
- * of its throughput, so lines go out in chunks of up to 32 KB, at least
+ * of its throughput, so lines go out in chunks of about 32 KB, at least
  * every 50 ms, and on `flush()` at shutdown.
  *
  * @example
@@ -43,8 +43,11 @@ export interface AccessEntry {
 export class AccessLog {
   readonly #encoder = new TextEncoder();
   readonly #out: { writeSync(p: Uint8Array): number };
-  /** The lines queued, joined at a flush: one flat string to encode, not a rope of every piece. */
-  #lines: string[] = [];
+  /**
+   * The lines queued, encoded as they come: a line kept as a string until the flush would outlive young-generation
+   * collections and be copied by each, which cost a server more than building the line.
+   */
+  readonly #buffer = new Uint8Array(2 * FLUSH_BYTES);
   #queued = 0;
   /** The JSON literals of the values that repeat on every line (method, route, model, most paths), kept once. */
   readonly #quoted = new Map<string, string>();
@@ -52,7 +55,7 @@ export class AccessLog {
   #lastMs = 0;
   #lastTime = "";
 
-  /** `out` defaults to stderr. */
+  /** `out` defaults to stderr; it must be done with the bytes it is given when `writeSync` returns (they are reused). */
   constructor(out: { writeSync(p: Uint8Array): number } = Deno.stderr) {
     this.#out = out;
   }
@@ -74,8 +77,12 @@ export class AccessLog {
     },"status":${typeof e.status === "number" ? e.status : this.#quote(e.status)}${
       e.protocol === undefined ? "" : `,"protocol":${quote(e.protocol)}`
     }${e.code === undefined ? "" : `,"code":${this.#quote(e.code)}`},"latency_ms":${e.latencyMs}}\n`;
-    this.#lines.push(line);
-    this.#queued += line.length;
+    // UTF-8 takes at most 3 bytes for a UTF-16 unit.
+    if (3 * line.length > this.#buffer.length - this.#queued) {
+      this.flush();
+      if (3 * line.length > this.#buffer.length) return this.#writeAll(this.#encoder.encode(line));
+    }
+    this.#queued += this.#encoder.encodeInto(line, this.#buffer.subarray(this.#queued)).written;
     if (this.#queued >= FLUSH_BYTES) this.flush();
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => this.flush(), FLUSH_MS);
@@ -91,10 +98,13 @@ export class AccessLog {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#lines.length === 0) return;
-    const bytes = this.#encoder.encode(this.#lines.join(""));
-    this.#lines = [];
+    if (this.#queued === 0) return;
+    const queued = this.#queued;
     this.#queued = 0;
+    this.#writeAll(this.#buffer.subarray(0, queued));
+  }
+
+  #writeAll(bytes: Uint8Array): void {
     let at = 0;
     while (at < bytes.length) at += this.#out.writeSync(bytes.subarray(at));
   }

@@ -57,6 +57,20 @@ Deno.test("AccessLog", async (t) => {
     assert.equal("model" in lines[2], false);
   });
 
+  await t.step("many lines and a line larger than the buffer: every line whole, in order", () => {
+    const c = collector();
+    const log = new AccessLog(c.out);
+    // A path of 40k "é": 80 KB of UTF-8, over the log's buffer, amid enough lines to fill it several times.
+    const long = `/${"é".repeat(40_000)}`;
+    const entries = Array.from({ length: 2000 }, (_, i) => ({ ...base, requestId: `r-${i}`, path: `/p/${i}/ü` }));
+    entries.splice(777, 0, { ...base, requestId: "long", path: long });
+    for (const e of entries) log.write(e);
+    log.flush();
+    const lines = c.lines();
+    assert.deepEqual(lines.map((l) => l.request_id), entries.map((e) => e.requestId));
+    assert.deepEqual(lines.map((l) => l.path), entries.map((e) => e.path));
+  });
+
   await t.step("flushes by itself after a short while", async () => {
     const c = collector();
     const log = new AccessLog(c.out);
