@@ -310,7 +310,7 @@ export function onlineOptions(defaults: { unit: string; delayMs: number; maxBatc
     }),
     envOption(
       "--max-batch-delay-ms <ms>",
-      `how long the first waiting ${defaults.unit} wait for others (0: run at once; what arrives during a run is merged anyway)`,
+      `how long the first waiting ${defaults.unit} wait for others (0: no wait, but what arrived together, or during a run, runs together)`,
       { env: "SCORE_MAX_BATCH_DELAY_MS", parse: wholeNumber(0), default: defaults.delayMs },
     ),
     strictCategoriesOption(),

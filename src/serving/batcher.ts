@@ -4,6 +4,7 @@
  * `maxBatchSize` rows, waiting at most `maxDelayMs` for company, and each
  * caller gets back exactly its own rows.
  */
+import { setImmediate } from "node:timers";
 import { UnavailableError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
 import { sliceColumn } from "../rows.ts";
@@ -12,7 +13,10 @@ import { sliceColumn } from "../rows.ts";
 export interface BatcherOptions {
   /** Most rows in one model run (a larger single request runs alone, in runs of this many rows). */
   maxBatchSize?: number;
-  /** How long the first waiting request may wait for others. */
+  /**
+   * How long the first waiting request may wait for others; 0: none, but the requests that came in together (in one
+   * turn of the event loop) still run together.
+   */
   maxDelayMs?: number;
   /** Most rows waiting; past it `predict` fails with a 503-mapped error. */
   maxQueue?: number;
@@ -49,6 +53,8 @@ export class Batcher {
   #queuedRows = 0;
   #running = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A flush is set for the end of this turn of the event loop (maxDelayMs 0). */
+  #flushing = false;
   #idle: (() => void)[] = [];
   readonly #runs: { maxRunRows: number };
 
@@ -105,8 +111,18 @@ export class Batcher {
 
   #schedule() {
     if (this.#running >= this.#concurrency || this.#queue.length === 0) return;
-    if (this.#queuedRows >= this.#maxBatchSize || this.#maxDelayMs <= 0) {
+    if (this.#queuedRows >= this.#maxBatchSize) {
       this.#flush();
+    } else if (this.#maxDelayMs <= 0) {
+      // Not at once: the other requests whose bodies arrived in this turn join the run. Run at once, the first request
+      // of a burst would run alone and the rest wait for it.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        setImmediate(() => {
+          this.#flushing = false;
+          this.#flush();
+        });
+      }
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;

@@ -34,6 +34,20 @@ Deno.test("Batcher", async (t) => {
     assert.deepEqual(results.map((r) => Array.from(r.columns.y)), [[2, 20], [4, 40], [6, 60]]);
     assert.deepEqual(runs, [6]);
   });
+  await t.step(
+    "with no delay, requests that came in together run together; those during a run, in the next",
+    async () => {
+      const runs: number[] = [];
+      const batcher = new Batcher(fakeModel(runs), { maxBatchSize: 100, maxDelayMs: 0 });
+      const first = [1, 2, 3].map((i) => batcher.predict({ x: [i] }, 1));
+      // In the same turn, but past the batch limit: run at once, without waiting for the end of the turn.
+      const full = batcher.predict({ x: Array.from({ length: 97 }, () => 1) }, 97);
+      await Promise.all([...first, full]);
+      const later = await Promise.all([4, 5].map((i) => batcher.predict({ x: [i] }, 1)));
+      assert.deepEqual(later.map((r) => Array.from(r.columns.y)), [[8], [10]]);
+      assert.deepEqual(runs, [100, 2]);
+    },
+  );
   await t.step("a request that makes the merged run fail fails alone; the others are scored", async () => {
     const runs: number[] = [];
     const batcher = new Batcher(fakeModel(runs), { maxBatchSize: 100, maxDelayMs: 5 });
