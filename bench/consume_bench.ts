@@ -3,7 +3,8 @@
  * broker itself can do on this machine, in one run.
  *
  * For each backlog of `BENCH_BACKLOGS` ride events in the course's shape (default "20000,100000"), already waiting in
- * a durable queue, it measures, in this order (alternated, `BENCH_ROUNDS` rounds, default 1):
+ * a durable queue, it measures, in this order (alternated, `BENCH_ROUNDS` rounds, default 3: single runs swing with
+ * the broker's own CPU, which varied by half between runs on a quiet machine):
  * - the broker ceiling: a bare amqplib consumer (its own process, prefetch 1024 as score consume by default) that,
  *   per event, publishes a persistent, mandatory prediction-sized message with confirms and acks the event once
  *   confirmed; no JSON, no model;
@@ -30,7 +31,7 @@ import { type Channel, connect } from "amqplib";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const URL_ = Deno.env.get("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672";
 const BACKLOGS = (Deno.env.get("BENCH_BACKLOGS") ?? "20000,100000").split(",").map(Number);
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 1);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const PREFETCH = 1024;
 const MODEL = "ride-duration-linreg";
 const PYTHON = "/usr/bin/python3";
