@@ -1,8 +1,8 @@
 /**
  * The access log: one JSON line per request on stderr, in the format of
  * `src/log.ts` (time, level, msg, fields). Unlike the process logger it
- * buffers: a write syscall per request would cost the service about a third
- * of its throughput, so lines go out in chunks of about 32 KB, at least
+ * buffers: a write syscall per request would cost the service much of its
+ * throughput, so lines go out in chunks of about 32 KB, at least
  * every 50 ms, and on `flush()` at shutdown.
  *
  * @example

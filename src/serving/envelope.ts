@@ -73,8 +73,8 @@ export class RequestEnvelope {
    *
    * Over REST the id goes back in `X-Request-Id` when the caller sent it (a client tracing its calls) and on every
    * error answer (the id finds the server's log line); a success to a caller who sent none carries none: any header
-   * besides the content type takes Deno's responses off their fast path, which costs a bare server a sixth of its
-   * throughput, for an id nobody asked for. gRPC always sends it in its response headers, which it sends anyway.
+   * besides the content type takes Deno's responses off their fast path (bench/NOTES.md has the price), for an id
+   * nobody asked for. gRPC always sends it in its response headers, which it sends anyway.
    */
   start(incoming: string | undefined | null): string {
     this.metrics.requestStarted();

@@ -4,7 +4,7 @@
  * coercion to judge, so what is accepted, and why, does not depend on the
  * reader. Done in JavaScript, in the reader worker: DuckDB's casts, and the
  * checks that kept only the texts its casts read as JavaScript does (no
- * `1_000`), were over a third of its work on a CSV file.
+ * `1_000`), were a large share of its work on a CSV file.
  *
  * Plain, for a decimal type: optional sign, digits with an optional point,
  * an optional exponent, nothing else but blanks around (as the coercion's
