@@ -66,10 +66,9 @@ export function workerCount(flag: WorkersFlag, options: WorkerCountOptions = {})
   // Each worker's onnxruntime runs `threads` threads (0: one per core): more workers would only take turns on the CPUs.
   const workers = threads === 0 ? 1 : Math.max(1, Math.floor(free / threads));
   if (workers === cpus) return { workers, from, cpus };
-  const why = [
-    ...(free < cpus ? [`a CPU left for ${options.sharesCpuWith}`] : []),
-    ...(threads !== 1 ? [`--threads ${threads}${threads === 0 ? " (one per core)" : ""} in each worker`] : []),
-  ];
+  const why: string[] = [];
+  if (free < cpus) why.push(`a CPU left for ${options.sharesCpuWith}`);
+  if (threads !== 1) why.push(`--threads ${threads}${threads === 0 ? " (one per core)" : ""} in each worker`);
   return { workers, from, cpus, why: why.join("; ") };
 }
 
