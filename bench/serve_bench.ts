@@ -260,18 +260,20 @@ if (grpcResult !== undefined) {
     } of the Deno.serve ceiling per CPU-second${vsRest} in the same run (mean latency in the p50 column: h2load gives no percentiles)`,
   );
 }
-const vsFlask = flaskResult === undefined
+const vsFlask = flaskResult === undefined || one === undefined
   ? "not measured (no Flask app)"
   : `${one.requestsPerSecond >= 10 * flaskResult.requestsPerSecond ? "met" : "MISSED"} (${
     times(one.requestsPerSecond, flaskResult.requestsPerSecond)
   })`;
-console.log(
-  `\ntargets (${one.name}): >= 60% of the Deno.serve ceiling per CPU-second: ${
-    perCpu(one) >= 0.6 * topPerCpu ? "met" : "MISSED"
-  } (${pct(perCpu(one), topPerCpu)}; req/s ${pct(one.requestsPerSecond, top)}); p99 < 5 ms: ${
-    one.p99Ms < 5 ? "met" : "MISSED"
-  } (${one.p99Ms.toFixed(2)} ms); >= 10x the Flask app: ${vsFlask}`,
-);
+if (one !== undefined) {
+  console.log(
+    `\ntargets (${one.name}): >= 60% of the Deno.serve ceiling per CPU-second: ${
+      perCpu(one) >= 0.6 * topPerCpu ? "met" : "MISSED"
+    } (${pct(perCpu(one), topPerCpu)}; req/s ${pct(one.requestsPerSecond, top)}); p99 < 5 ms: ${
+      one.p99Ms < 5 ? "met" : "MISSED"
+    } (${one.p99Ms.toFixed(2)} ms); >= 10x the Flask app: ${vsFlask}`,
+  );
+}
 console.log(`load average at the end: ${Deno.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
 await Deno.writeTextFile(
   join(OUT, "serve_bench.json"),
