@@ -7,7 +7,7 @@
 import { InterruptedError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ConsumerMetrics } from "../queue/consumer_metrics.ts";
-import { runConsume } from "./consume.ts";
+import { runConsume } from "./run_consume.ts";
 import type { FromConsumeWorker, ToConsumeWorker } from "./consume_workers.ts";
 import { workerFailure } from "./worker_failure.ts";
 

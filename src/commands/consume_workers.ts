@@ -16,7 +16,7 @@ import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import { type MetricsSource, serveMetrics } from "../queue/metrics_server.ts";
 import type { ConsumerMetrics } from "../queue/consumer_metrics.ts";
-import { type ConsumeFlags, metricsServer, runConsume } from "./consume.ts";
+import { type ConsumeFlags, metricsServer, runConsume } from "./run_consume.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
 import { WorkerReplies } from "./worker_replies.ts";
 

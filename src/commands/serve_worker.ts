@@ -7,7 +7,7 @@
 import { InterruptedError } from "../errors.ts";
 import type { Metrics } from "../serving/metrics.ts";
 import { log } from "../log.ts";
-import { runServe } from "./serve.ts";
+import { runServe } from "./run_serve.ts";
 import type { FromWorker, ToWorker } from "./serve_workers.ts";
 import { workerFailure } from "./worker_failure.ts";
 

@@ -17,7 +17,7 @@ import { listenForInterrupt } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
 import type { Metrics } from "../serving/metrics.ts";
-import { runServe, type ServeFlags } from "./serve.ts";
+import { runServe, type ServeFlags } from "./run_serve.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
 import { WorkerReplies } from "./worker_replies.ts";
 

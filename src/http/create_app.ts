@@ -9,7 +9,7 @@
  * (`POST /predict`, `POST /models/{name}/predict`) are answered in front of
  * Hono by `predict_fast_path.ts`, with the same envelope, answer and error
  * table; `app.fetch` is that and then Hono. It never listens: the composition root
- * (`src/commands/serve.ts`) hands `app.fetch` to `listen` (src/http/listen.ts), and tests
+ * (`src/commands/run_serve.ts`) hands `app.fetch` to `listen` (src/http/listen.ts), and tests
  * call `app.request()` directly.
  */
 import { Hono } from "hono";
