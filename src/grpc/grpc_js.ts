@@ -157,7 +157,12 @@ function addressError(err: Error): Error {
 function unary(handler: UnaryHandler): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const controller = new AbortController();
-    call.on("cancelled", () => controller.abort());
+    // grpc-js under Deno says "cancelled" when the stream closes after most answers too: an abort then tells nobody
+    // (the handler is done) and would build a DOMException, stack trace and all, per call.
+    let answered = false;
+    call.on("cancelled", () => {
+      if (!answered) controller.abort();
+    });
     let header: grpc.Metadata | undefined;
     const api: UnaryCall = {
       metadata: (key) => {
@@ -179,10 +184,12 @@ function unary(handler: UnaryHandler): grpc.handleUnaryCall<unknown, unknown> {
     };
     handler(call.request, api).then(
       (value) => {
+        answered = true;
         if (header !== undefined) call.sendMetadata(header);
         callback(null, value);
       },
       (err) => {
+        answered = true;
         if (header !== undefined) call.sendMetadata(header);
         const code = err instanceof GrpcError ? err.code : grpc.status.INTERNAL;
         callback({ code, details: (err as Error).message, metadata: new grpc.Metadata() } as grpc.ServiceError);

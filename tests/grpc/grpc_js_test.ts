@@ -60,6 +60,15 @@ Deno.test("the grpc-js adapter", async (t) => {
       assert.equal(out.headers!["x-request-id"], "abc");
     });
 
+    await t.step("an answered call's signal stays unaborted once its stream closes", async () => {
+      const out = await client.call("ModelInfer", { id: "answered" });
+      assert.equal(out.code, "OK");
+      const answered = seen.call!;
+      // The stream's close reaches the server after the answer: further calls on the connection let it land.
+      for (let i = 0; i < 20; i++) assert.equal((await client.call("ModelInfer", { id: `after ${i}` })).code, "OK");
+      assert.equal(answered.signal.aborted, false);
+    });
+
     await t.step("a thrown status keeps its code and message; anything else is INTERNAL", async () => {
       const failed = await client.call("ModelInfer", { id: "fail" });
       assert.deepEqual([failed.code, failed.details, failed.headers!["x-request-id"]], [
