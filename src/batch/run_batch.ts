@@ -6,7 +6,7 @@
  */
 import { abortable, settleWithin } from "../abortable.ts";
 import { describeError, InputError, TooManyRejectsError, UsageError } from "../errors.ts";
-import { type InputSource, type Model, type Prediction, sourceColumns } from "../model/mod.ts";
+import { type InputFeed, type Model, type Prediction, sourceColumns } from "../model/mod.ts";
 import { type ColumnInfo, gatherColumn, type RowBatch, type ValueType } from "../rows.ts";
 import type { Sink } from "../sinks/mod.ts";
 import type { NumberType, Source } from "../sources/mod.ts";
@@ -183,7 +183,7 @@ export async function runBatch(job: BatchJob): Promise<BatchSummary> {
 
 /** What a job reads and writes, column by column. */
 interface ColumnPlan {
-  inputs: ReadonlyMap<string, InputSource>;
+  inputs: ReadonlyMap<string, InputFeed>;
   keep: ColumnInfo[];
   constants: Constant[];
   /** The output's columns: the kept ones, the model's, the constants. */
@@ -344,14 +344,14 @@ function rejectBatch(rows: RejectedRow[], constants: Constant[]): RowBatch {
  */
 function numberColumns(
   model: Model,
-  inputs: ReadonlyMap<string, InputSource>,
+  inputs: ReadonlyMap<string, InputFeed>,
   keep: ColumnInfo[],
 ): Record<string, NumberType> {
   const kept = new Set(keep.map((c) => c.name));
   const types = new Map<string, string>();
   for (const input of model.inputs) {
     const source = inputs.get(input.name);
-    if (source?.packed !== undefined) continue;
+    if (source?.listColumn !== undefined) continue;
     for (const column of source?.columns ?? []) {
       // A column feeding two inputs of different types gets no hint.
       types.set(column, types.has(column) && types.get(column) !== input.type ? "" : input.type);

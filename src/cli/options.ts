@@ -260,14 +260,14 @@ export function strictCategoriesOption(): Option {
 }
 
 /** Reads the model options back into the model store's options (S3 settings come from the AWS variables). */
-export function storeOptions(
+export function resolveOptionsOf(
   opts: { cacheDir: string; modelTimeout?: number; modelMaxBytes?: number },
 ): ResolveOptions {
   return { cacheDir: opts.cacheDir, timeoutSeconds: opts.modelTimeout, maxBytes: opts.modelMaxBytes };
 }
 
 /** Reads the model tuning options back into `loadModel`'s options. */
-export function loadOptions(
+export function loadOptionsOf(
   opts: { threads?: number; graphOptimization?: string; rename?: Record<string, string>; strictCategories?: boolean },
 ): LoadOptions {
   return {

@@ -11,12 +11,12 @@ import { addOptions, envOption } from "../cli/env_option.ts";
 import {
   formatOption,
   list,
-  loadOptions,
+  loadOptionsOf,
   modelOption,
   modelTuningOptions,
   pairList,
   progressOption,
-  storeOptions,
+  resolveOptionsOf,
   strictCategoriesOption,
   wholeNumber,
 } from "../cli/options.ts";
@@ -148,8 +148,8 @@ export function batchCommand(): Command {
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
       lazyImport<typeof BatchJob>(new URL("./batch_job.ts", import.meta.url)),
     ]);
-    const model = (await openModel(flags.model, storeOptions(flags), {
-      ...loadOptions(flags),
+    const model = (await openModel(flags.model, resolveOptionsOf(flags), {
+      ...loadOptionsOf(flags),
       worker: await modelWorker(plan),
     }))
       .model;

@@ -8,12 +8,12 @@ import { basename, dirname, join } from "node:path";
 import { Command } from "commander";
 import { addOptions, envOption } from "../cli/env_option.ts";
 import {
-  loadOptions,
+  loadOptionsOf,
   modelOption,
   modelPath,
   type ModelTuningFlags,
   modelTuningOptions,
-  storeOptions,
+  resolveOptionsOf,
 } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import type * as Inspect from "../inspect/mod.ts";
@@ -78,7 +78,7 @@ export function inspectCommand(): Command {
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
       lazyImport<typeof Inspect>(new URL("../inspect/mod.ts", import.meta.url)),
     ]);
-    const { model } = await openModel(path, storeOptions(flags), loadOptions(flags));
+    const { model } = await openModel(path, resolveOptionsOf(flags), loadOptionsOf(flags));
     try {
       const description = describeModel(model, flags.url);
       if (manifestPath !== undefined) {

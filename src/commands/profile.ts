@@ -9,13 +9,13 @@ import { addOptions, envOption } from "../cli/env_option.ts";
 import {
   formatOption,
   list,
-  loadOptions,
+  loadOptionsOf,
   modelOption,
   type ModelTuningFlags,
   modelTuningOptions,
   pairList,
   progressOption,
-  storeOptions,
+  resolveOptionsOf,
   wholeNumber,
 } from "../cli/options.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
@@ -107,7 +107,7 @@ export function profileCommand(): Command {
       lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
       lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
     ]);
-    const { model } = await openModel(flags.model, storeOptions(flags), loadOptions(flags));
+    const { model } = await openModel(flags.model, resolveOptionsOf(flags), loadOptionsOf(flags));
     const interrupt = listenForInterrupt({
       stopping: "stopping; no profile is written",
       stopTimeoutMs: STOP_TIMEOUT_MS,

@@ -6,7 +6,7 @@
  * `score serve`), builds the pure message handler over it and runs the
  * amqplib loop until SIGTERM/SIGINT, with an optional metrics endpoint.
  */
-import { loadOptions, type OnlineFlags, storeOptions } from "../cli/options.ts";
+import { loadOptionsOf, type OnlineFlags, resolveOptionsOf } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
@@ -71,7 +71,7 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
     lazyImport<typeof Queue>(new URL("../queue/mod.ts", import.meta.url)),
     lazyImport<typeof Plane>(new URL("../serving/data_plane.ts", import.meta.url)),
   ]);
-  const opened = { uri: flags.model, ...await openModel(flags.model, storeOptions(flags), loadOptions(flags)) };
+  const opened = { uri: flags.model, ...await openModel(flags.model, resolveOptionsOf(flags), loadOptionsOf(flags)) };
   const model = opened.model;
   const metrics = new ConsumerMetrics(model.name);
   metrics.version = model.version;
@@ -161,8 +161,8 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
       );
     }
     const reloader = new ModelReloader([opened], {
-      store: storeOptions(flags),
-      load: loadOptions(flags),
+      store: resolveOptionsOf(flags),
+      load: loadOptionsOf(flags),
       swap: async (next) => {
         // Events from now on go to the new version; those already queued finish on the old one.
         const retired = plane.swap(next);

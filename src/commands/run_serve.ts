@@ -13,7 +13,7 @@
  * requests and calls finish (up to `--shutdown-timeout`), the prediction log
  * is flushed.
  */
-import { loadOptions, type OnlineFlags, storeOptions } from "../cli/options.ts";
+import { loadOptionsOf, type OnlineFlags, resolveOptionsOf } from "../cli/options.ts";
 import { listenForInterrupt, pressedAtTerminal } from "../cli/interrupt.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
 import type * as AccessLogModule from "../serving/access_log.ts";
@@ -96,7 +96,7 @@ export async function runServe(flags: ServeFlags, hooks?: WorkerHooks): Promise<
   let late = false;
   try {
     for (const uri of flags.model) {
-      const { model, resolved } = await openModel(uri, storeOptions(flags), loadOptions(flags));
+      const { model, resolved } = await openModel(uri, resolveOptionsOf(flags), loadOptionsOf(flags));
       const twin = opened.some((o) => o.model.name === model.name);
       opened.push({ uri, model, resolved });
       if (twin) {
@@ -180,8 +180,8 @@ async function serve(
   );
   monitor.watch = watch;
   const reloader = new ModelReloader(opened, {
-    store: storeOptions(flags),
-    load: loadOptions(flags),
+    store: resolveOptionsOf(flags),
+    load: loadOptionsOf(flags),
     swap: (next) => plane.swap(next),
   });
   metrics.addCounter({

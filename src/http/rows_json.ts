@@ -56,7 +56,7 @@ export function parseRowsRequest(body: unknown, model: Model): ParsedRows {
   const columns = rowsToColumns(rows);
   // A null is the model's to judge (NaN for a float input that is not required); an absent field is a mistake.
   for (const source of model.resolveInputs(Object.keys(columns)).values()) {
-    if (source.packed !== undefined) continue;
+    if (source.listColumn !== undefined) continue;
     for (const column of source.columns!) {
       const values = columns[column];
       // rowsToColumns leaves holes, which indexOf skips.

@@ -5,7 +5,7 @@
  */
 import { coerceColumn, type Coerced, type TensorData } from "./coerce.ts";
 import type { InputSpec } from "./specs.ts";
-import type { InputSource } from "./resolve_inputs.ts";
+import type { InputFeed } from "./resolve_inputs.ts";
 
 /** A value that rejects its row. */
 export interface ValueFailure {
@@ -24,12 +24,12 @@ export interface ValueFailure {
  *
  * @example
  * ```ts
- * const { data, failures } = inputValues(input, { packed: "float_input" }, columns, 2);
+ * const { data, failures } = inputValues(input, { listColumn: "float_input" }, columns, 2);
  * ```
  */
 export function inputValues(
   input: InputSpec,
-  source: InputSource,
+  source: InputFeed,
   columns: Readonly<Record<string, ArrayLike<unknown>>>,
   length: number,
 ): { data: TensorData; failures: ValueFailure[] } {
@@ -38,9 +38,9 @@ export function inputValues(
   const split = source.columns?.map((c) => columns[c]);
   let perValue: ArrayLike<unknown>[];
   let packedRow: Uint8Array | undefined;
-  if (source.packed === undefined) perValue = split!;
+  if (source.listColumn === undefined) perValue = split!;
   else {
-    const packed = columns[source.packed];
+    const packed = columns[source.listColumn];
     perValue = Array.from({ length: k }, () => new Array(length));
     packedRow = new Uint8Array(length);
     for (let r = 0; r < length; r++) {
@@ -56,7 +56,7 @@ export function inputValues(
         for (let j = 0; j < k; j++) (perValue[j] as unknown[])[r] = null;
       } else {
         packedRow[r] = 1;
-        failures.push({ index: r, column: source.packed, value: v, reason: `is not a list of ${k} values` });
+        failures.push({ index: r, column: source.listColumn, value: v, reason: `is not a list of ${k} values` });
       }
     }
   }
@@ -66,9 +66,9 @@ export function inputValues(
     for (const f of coerced[j].failures) {
       const form = packedRow?.[f.index];
       if (form === 2) {
-        if (j === 0) failures.push({ index: f.index, column: source.packed!, value: null, reason: "is missing" });
+        if (j === 0) failures.push({ index: f.index, column: source.listColumn!, value: null, reason: "is missing" });
       } else if (form === 1) {
-        failures.push({ index: f.index, column: source.packed!, value: f.value, reason: f.reason, item: j });
+        failures.push({ index: f.index, column: source.listColumn!, value: f.value, reason: f.reason, item: j });
       } else failures.push({ index: f.index, column: source.columns![j], value: f.value, reason: f.reason });
     }
   }

@@ -12,7 +12,7 @@ export { loadModel, type LoadOptions } from "./load_model.ts";
 export { Model, type Prediction, type PredictOptions, type RowReject } from "./model.ts";
 export type { InputSpec, OutputSpec } from "./specs.ts";
 export { ModelError } from "./model_error.ts";
-export { type InputSource, sourceColumns } from "./resolve_inputs.ts";
+export { type InputFeed, sourceColumns } from "./resolve_inputs.ts";
 export { type Manifest, parseManifest } from "./manifest.ts";
 export { type GraphInput, graphInputs } from "./graph_inputs.ts";
 export { externalDataFiles } from "./external_data.ts";

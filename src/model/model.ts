@@ -10,7 +10,7 @@ import { EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
 import { inputValues } from "./input_values.ts";
 import { ModelError } from "./model_error.ts";
 import { onnxruntime } from "./onnxruntime.ts";
-import { type InputSource, resolveInputs } from "./resolve_inputs.ts";
+import { type InputFeed, resolveInputs } from "./resolve_inputs.ts";
 import type { InputSpec, OutputSpec } from "./specs.ts";
 import type { Session } from "./session_client.ts";
 
@@ -57,7 +57,7 @@ export interface PredictOptions {
 /** The inputs resolved for a set of column names (see `Model.resolveInputs`). */
 interface Resolved {
   names: readonly string[];
-  sources: ReadonlyMap<string, Readonly<InputSource>>;
+  sources: ReadonlyMap<string, Readonly<InputFeed>>;
   /** [canonical name, column] for each column feeding the model, in the inputs' order. */
   canonical: readonly [string, string][];
 }
@@ -185,7 +185,7 @@ export class Model {
    * // Map { "PULocationID" => { columns: ["PULocationID"] }, ... }
    * ```
    */
-  resolveInputs(available: Iterable<string>): ReadonlyMap<string, Readonly<InputSource>> {
+  resolveInputs(available: Iterable<string>): ReadonlyMap<string, Readonly<InputFeed>> {
     return this.#resolve(Array.isArray(available) ? available : [...available]).sources;
   }
 
@@ -221,7 +221,7 @@ export class Model {
     const canonical: [string, string][] = [];
     for (const input of this.inputs) {
       const source = sources.get(input.name)!;
-      if (source.packed !== undefined) canonical.push([input.name, source.packed]);
+      if (source.listColumn !== undefined) canonical.push([input.name, source.listColumn]);
       source.columns?.forEach((c, k) => canonical.push([input.columns[k], c]));
     }
     const resolved = { names: [...names], sources, canonical };
@@ -252,7 +252,7 @@ export class Model {
         if (bad.has(f.index)) continue;
         bad.add(f.index);
         const what = f.item === undefined ? `column "${f.column}"` : `column "${f.column}" value ${f.item}`;
-        const list = input.vector && f.item === undefined && f.column === sources.get(input.name)!.packed;
+        const list = input.vector && f.item === undefined && f.column === sources.get(input.name)!.listColumn;
         const expected = list ? `a list of ${input.columns.length} values` : EXPECTED[input.type];
         rejects.push({
           index: f.index,
@@ -315,7 +315,7 @@ export class Model {
    */
   #checkCategories(
     coerced: ReadonlyMap<string, TensorData>,
-    sources: ReadonlyMap<string, Readonly<InputSource>>,
+    sources: ReadonlyMap<string, Readonly<InputFeed>>,
     length: number,
     bad: Set<number>,
     rejects: RowReject[],
@@ -336,7 +336,7 @@ export class Model {
         rows++;
         if (!this.strictCategories) continue;
         const source = sources.get(input.name)!;
-        const name = source.columns?.[column] ?? source.packed!;
+        const name = source.columns?.[column] ?? source.listColumn!;
         const value = values[at];
         rejects.push({
           index: r,

@@ -7,11 +7,11 @@ import type { InputSpec } from "./specs.ts";
 import { ModelError } from "./model_error.ts";
 
 /** Where one input's values are in a batch. At least one of the two is set. */
-export interface InputSource {
+export interface InputFeed {
   /** The column of each value, in the input's order (one for an `[N]` input, K for `[N,K]`), when all are there. */
   columns?: string[];
   /** For an `[N,K]` input: the column holding each row's K values as one list (JSON's array form), when there. */
-  packed?: string;
+  listColumn?: string;
 }
 
 /**
@@ -29,9 +29,9 @@ export function resolveInputs(
   model: string,
   inputs: readonly InputSpec[],
   available: Iterable<string>,
-): Map<string, InputSource> {
+): Map<string, InputFeed> {
   const finder = new ColumnFinder(model, available);
-  const found = new Map<string, InputSource>();
+  const found = new Map<string, InputFeed>();
   const missing: string[] = [];
   for (const input of inputs) {
     if (!input.vector) {
@@ -43,8 +43,8 @@ export function resolveInputs(
     const packed = finder.find([input.name, ...input.aliases]);
     const columns = input.columns.map((c) => finder.find([c]));
     const complete = columns.every((c) => c !== undefined);
-    if (complete) found.set(input.name, { columns: columns as string[], ...(packed ? { packed } : {}) });
-    else if (packed !== undefined) found.set(input.name, { packed });
+    if (complete) found.set(input.name, { columns: columns as string[], ...(packed ? { listColumn: packed } : {}) });
+    else if (packed !== undefined) found.set(input.name, { listColumn: packed });
     else {
       const absent = input.columns.filter((_, k) => columns[k] === undefined).map((c) => `"${c}"`);
       missing.push(`${absent.join(", ")} (or "${input.name}" as a list of ${input.columns.length} values)`);
@@ -61,10 +61,10 @@ export function resolveInputs(
 }
 
 /** Every column name a source resolved to, each once. */
-export function sourceColumns(sources: ReadonlyMap<string, InputSource>): string[] {
+export function sourceColumns(sources: ReadonlyMap<string, InputFeed>): string[] {
   const names = new Set<string>();
   for (const s of sources.values()) {
-    if (s.packed !== undefined) names.add(s.packed);
+    if (s.listColumn !== undefined) names.add(s.listColumn);
     for (const c of s.columns ?? []) names.add(c);
   }
   return [...names];

@@ -9,7 +9,7 @@ import {
   pairList,
   pairs,
   portNumber,
-  storeOptions,
+  resolveOptionsOf,
   wholeNumber,
 } from "../../src/cli/options.ts";
 import { MODELS } from "../helpers.ts";
@@ -71,7 +71,7 @@ Deno.test("the model store's bounds: --model-timeout and --model-max-bytes", asy
   const parse = (args: string[]) => {
     const cmd = addOptions(new Command().exitOverride(), modelTuningOptions());
     cmd.parse(args, { from: "user" });
-    return storeOptions(cmd.opts() as Parameters<typeof storeOptions>[0]);
+    return resolveOptionsOf(cmd.opts() as Parameters<typeof resolveOptionsOf>[0]);
   };
   const cases: { name: string; env: Record<string, string>; args: string[]; timeout: number; max: number }[] = [
     { name: "the defaults: 300 s, 2 GiB", env: {}, args: [], timeout: 300, max: 2 ** 31 },
