@@ -145,15 +145,19 @@ Deno.test("score consume --help and usage errors", async (t) => {
 });
 
 Deno.test("score consume: a broker that is down or refuses us", async (t) => {
-  await t.step("down: retries with backoff, never logs the password, SIGTERM exits 0", async () => {
-    const c = new Consumer([
-      ...cliArgs({
+  /** A consumer of a broker that is not there (nothing listens on port 1), logging in with `password`. */
+  const unreachable = (password: string, env: Record<string, string | undefined> = {}) =>
+    new Consumer(
+      cliArgs({
         "--model": "ride-duration-linreg",
         "--exchange": "x",
         "--prediction-exchange": "y",
-        "--amqp-url": "amqp://guest:s3cret@127.0.0.1:1",
+        "--amqp-url": `amqp://guest:${password}@127.0.0.1:1`,
       }),
-    ]);
+      env,
+    );
+  await t.step("down: retries with backoff, never logs the password, SIGTERM exits 0", async () => {
+    const c = unreachable("s3cret");
     let code: number;
     try {
       await c.waitForLog("cannot reach the broker; retrying");
@@ -172,14 +176,7 @@ Deno.test("score consume: a broker that is down or refuses us", async (t) => {
   });
   await t.step("auto leaves a CPU to a broker on this machine", async () => {
     // The suite pins SCORE_WORKERS=1 (tests/helpers.ts): unset here, as an operator who sets nothing runs it.
-    const c = new Consumer([
-      ...cliArgs({
-        "--model": "ride-duration-linreg",
-        "--exchange": "x",
-        "--prediction-exchange": "y",
-        "--amqp-url": "amqp://guest:guest@127.0.0.1:1",
-      }),
-    ], { SCORE_WORKERS: undefined });
+    const c = unreachable("guest", { SCORE_WORKERS: undefined });
     try {
       // Stopped once it runs (its signal handlers set), as the step above stops it.
       await c.waitForLog("cannot reach the broker; retrying");
