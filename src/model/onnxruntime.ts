@@ -6,6 +6,7 @@
  */
 import type * as Ort from "onnxruntime-node";
 import { lazyImport } from "../lazy_import.ts";
+import { turnOffOrtTelemetry } from "./ort_telemetry.ts";
 
 let loaded: typeof Ort | undefined;
 
@@ -19,6 +20,7 @@ let loaded: typeof Ort | undefined;
  */
 export async function loadOnnxruntime(): Promise<typeof Ort> {
   if (loaded === undefined) {
+    turnOffOrtTelemetry();
     loaded = await lazyImport<typeof Ort>(new URL("./onnxruntime_node.ts", import.meta.url));
     // onnxruntime's own log lines are raw coloured text on stderr, amid our JSON lines; what it has to say about a
     // failure reaches us as the error it throws. Read when the first session is made (here or in a worker).

@@ -7,6 +7,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import { onnxruntime } from "./onnxruntime.ts";
+import { turnOffOrtTelemetry } from "./ort_telemetry.ts";
 import type { PlainTensor, SessionReply, SessionRequest } from "./session_worker.ts";
 
 /**
@@ -42,6 +43,8 @@ export async function openWorkerSession(
   bytes: Uint8Array,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<Session> {
+  // The worker loads onnxruntime itself, at once: the switch must be set before, as for the in-process one.
+  turnOffOrtTelemetry();
   const worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
   const runs = new Map<number, PromiseWithResolvers<Record<string, PlainTensor>>>();
   const loaded = Promise.withResolvers<void>();
