@@ -83,7 +83,7 @@ export interface ScoreRun {
 
 /**
  * Runs `./score ...args` as a user would, to completion (with one worker unless `options.env` says otherwise: see
- * {@linkcode ONE_WORKER}).
+ * {@linkcode ONE_WORKER}), or until `options.timeoutMs` has passed: then it is killed.
  *
  * @example
  * ```ts
@@ -92,12 +92,14 @@ export interface ScoreRun {
  */
 export async function runScore(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<ScoreRun> {
   const out = await new Deno.Command(join(ROOT, "score"), {
     args,
     ...scoreEnv(options.env),
     cwd: options.cwd,
+    // Past it the process is killed (a run that would hang fails instead).
+    signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

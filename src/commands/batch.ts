@@ -26,6 +26,7 @@ import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
 import type * as BatchJob from "./batch_job.ts";
 import type * as BatchMonitor from "./batch_monitor.ts";
+import type * as Sources from "../sources/mod.ts";
 import {
   type BatchFlags,
   checkWindowFiles,
@@ -33,6 +34,7 @@ import {
   planBatch,
   REPLACE_MODES,
   windowOptions,
+  windowPath,
 } from "./batch_plan.ts";
 import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.ts";
 
@@ -143,51 +145,59 @@ export function batchCommand(): Command {
     const monitorPlan = planMonitor(flags, flags.backfill === true);
     // Every window's names, the monitor's too, before the model loads or anything opens for writing.
     checkWindowFiles(plan, [...plan.files, ...monitorPlan?.files ?? []]);
-    // The model's and the job's code load once the flags are checked: `score batch --help` loads neither.
-    const [{ openModel }, { hasCategories, runWindow }] = await Promise.all([
-      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
-      lazyImport<typeof BatchJob>(new URL("./batch_job.ts", import.meta.url)),
-    ]);
-    const model = (await openModel(flags.model, resolveOptionsOf(flags), {
-      ...loadOptionsOf(flags),
-      worker: await modelWorker(plan),
-    }))
-      .model;
-    const interrupt = listenForInterrupt({
-      stopping: "stopping; nothing of this run will be committed",
-      stopTimeoutMs: STOP_TIMEOUT_MS,
-    });
+    // The file reader's worker and its DuckDB (a Parquet file, a large CSV file) start first, and load while this
+    // thread loads the model; the first window's source takes them.
+    const { prepareSource } = await lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url));
+    const prepared = await prepareSource(windowPath(plan, plan.windows[0], plan.input), plan.inputFormat);
     try {
-      const monitor = monitorPlan && {
-        plan: monitorPlan,
-        reference: await (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
-          .loadReference(monitorPlan.profile, model),
-      };
-      const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
-      for (const window of plan.windows) {
-        interrupt.signal.throwIfAborted();
-        const summary = await runWindow(plan, model, window, interrupt.signal, monitor);
-        totals.read += summary.read;
-        totals.predicted += summary.predicted;
-        totals.rejected += summary.rejected;
-        totals.unknownCategories += summary.unknownCategories;
-        totals.seconds += summary.seconds;
-      }
-      if (plan.windows.length > 1) {
-        log.info("backfill done", {
-          model: model.name,
-          version: model.version,
-          windows: plan.windows.length,
-          read: totals.read,
-          predicted: totals.predicted,
-          rejected: totals.rejected,
-          ...(hasCategories(model) ? { unknown_categories: totals.unknownCategories } : {}),
-          seconds: Math.round(totals.seconds * 1000) / 1000,
-        });
+      // The model's and the job's code load once the flags are checked: `score batch --help` loads neither.
+      const [{ openModel }, { hasCategories, runWindow }] = await Promise.all([
+        lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+        lazyImport<typeof BatchJob>(new URL("./batch_job.ts", import.meta.url)),
+      ]);
+      const model = (await openModel(flags.model, resolveOptionsOf(flags), {
+        ...loadOptionsOf(flags),
+        worker: await modelWorker(plan),
+      }))
+        .model;
+      const interrupt = listenForInterrupt({
+        stopping: "stopping; nothing of this run will be committed",
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      });
+      try {
+        const monitor = monitorPlan && {
+          plan: monitorPlan,
+          reference: await (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
+            .loadReference(monitorPlan.profile, model),
+        };
+        const totals = { read: 0, predicted: 0, rejected: 0, unknownCategories: 0, seconds: 0 };
+        for (const window of plan.windows) {
+          interrupt.signal.throwIfAborted();
+          const summary = await runWindow(plan, model, window, interrupt.signal, monitor);
+          totals.read += summary.read;
+          totals.predicted += summary.predicted;
+          totals.rejected += summary.rejected;
+          totals.unknownCategories += summary.unknownCategories;
+          totals.seconds += summary.seconds;
+        }
+        if (plan.windows.length > 1) {
+          log.info("backfill done", {
+            model: model.name,
+            version: model.version,
+            windows: plan.windows.length,
+            read: totals.read,
+            predicted: totals.predicted,
+            rejected: totals.rejected,
+            ...(hasCategories(model) ? { unknown_categories: totals.unknownCategories } : {}),
+            seconds: Math.round(totals.seconds * 1000) / 1000,
+          });
+        }
+      } finally {
+        interrupt.dispose();
+        await model.close();
       }
     } finally {
-      interrupt.dispose();
-      await model.close();
+      await prepared.release();
     }
   });
 }

@@ -23,7 +23,7 @@ import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
-import { openReaderWorker, type ReaderWorker } from "./reader_client.ts";
+import { openReaderWorker, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept
@@ -38,6 +38,23 @@ const CHUNK_BYTES = 1 << 16;
  * numbers as numbers), so either reader gives the same values.
  */
 export const IN_PROCESS_MAX_BYTES = 4 << 20;
+
+/**
+ * Starts ahead the file reader's worker (and its DuckDB) that opening `path` will take, when the file is too large to
+ * read in place (see `startReaderWorker`); nothing for standard input, or a file that is not there (opening it says
+ * so).
+ *
+ * @example
+ * ```ts
+ * const ahead = await startCsvReader("rides.csv");
+ * await ahead?.release();
+ * ```
+ */
+export async function startCsvReader(path: string): Promise<{ release(): Promise<void> } | undefined> {
+  if (path === STDIN) return undefined;
+  const size = await fileSize(path).catch(() => 0);
+  return size > IN_PROCESS_MAX_BYTES ? startReaderWorker() : undefined;
+}
 
 /**
  * Opens a CSV source and reads its header.

@@ -8,5 +8,5 @@
  * const source = await openSource("rides.parquet");
  * ```
  */
-export { openSource } from "./open_source.ts";
+export { openSource, type PreparedSource, prepareSource } from "./open_source.ts";
 export type { NumberType, Source } from "./source.ts";

@@ -57,3 +57,47 @@ export async function openSource(
     }
   }
 }
+
+/** What {@linkcode prepareSource} started: whether it started anything, and how to close it if no source took it. */
+export interface PreparedSource {
+  started: boolean;
+  release(): Promise<void>;
+}
+
+/**
+ * Starts ahead, while the caller does other work (loads a model), what opening `path` as {@linkcode openSource}
+ * would start the slowest: the file reader's worker and its DuckDB, for a Parquet file or a CSV file too large to
+ * read in place. The next source opened takes it; `release` closes it if none did. Any input is taken: what is
+ * wrong with one (no such file, an unknown format) is for `openSource` to say.
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareSource("rides.parquet");
+ * try {
+ *   const source = await openSource("rides.parquet"); // takes the worker started ahead
+ * } finally {
+ *   await prepared.release();
+ * }
+ * ```
+ */
+export async function prepareSource(path: string, format?: string): Promise<PreparedSource> {
+  let started: { release(): Promise<void> } | undefined;
+  if (path !== "-" && !(isPostgresUrl(path) && format === undefined)) {
+    let kind: string | undefined;
+    try {
+      kind = fileFormat(path, format);
+    } catch {
+      // An unknown format: openSource names it.
+    }
+    if (kind === "parquet") {
+      const { startParquetReader } = await lazyImport<typeof ParquetSource>(
+        new URL("./parquet_source.ts", import.meta.url),
+      );
+      started = await startParquetReader(path);
+    } else if (kind === "csv") {
+      const { startCsvReader } = await lazyImport<typeof CsvSource>(new URL("./csv_source.ts", import.meta.url));
+      started = await startCsvReader(path);
+    }
+  }
+  return { started: started !== undefined, release: () => started?.release() ?? Promise.resolve() };
+}

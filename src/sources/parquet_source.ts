@@ -9,7 +9,22 @@ import type { ColumnInfo } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import { type ParquetFile, type ParquetRead, readingOf } from "./parquet_batches.ts";
 import type { ReadOptions, Source } from "./source.ts";
-import { openReaderWorker, type ReaderWorker } from "./reader_client.ts";
+import { openReaderWorker, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
+
+/**
+ * Starts ahead the file reader's worker (and its DuckDB) that opening `path` will take (see `startReaderWorker`);
+ * nothing for a file that is not there (opening it says so).
+ *
+ * @example
+ * ```ts
+ * const ahead = await startParquetReader("rides.parquet");
+ * await ahead?.release();
+ * ```
+ */
+export async function startParquetReader(path: string): Promise<{ release(): Promise<void> } | undefined> {
+  const there = await fileSize(path).then(() => true, () => false);
+  return there ? startReaderWorker() : undefined;
+}
 
 /**
  * Opens a Parquet source and reads its footer.

@@ -28,8 +28,11 @@ export interface ReaderWorker {
   close(): Promise<void>;
 }
 
+/** A worker started ahead by {@linkcode startReaderWorker}, for the next {@linkcode openReaderWorker}. */
+let early: Promise<ReaderWorker> | undefined;
+
 /**
- * Starts a worker and DuckDB in it; throws when DuckDB cannot start.
+ * Starts a worker and DuckDB in it; throws when DuckDB cannot start. The worker started ahead, if any, is this one.
  *
  * @example
  * ```ts
@@ -40,7 +43,44 @@ export interface ReaderWorker {
  * }
  * ```
  */
-export async function openReaderWorker(): Promise<ReaderWorker> {
+export function openReaderWorker(): Promise<ReaderWorker> {
+  const ahead = early;
+  early = undefined;
+  return ahead ?? startWorker();
+}
+
+/**
+ * Starts a worker and its DuckDB now, for the next {@linkcode openReaderWorker} to take: a job that will read a
+ * large file calls it first thing, and the worker loads its code and DuckDB while the job's own thread loads the
+ * model. `release` closes it if nothing took it (the job stopped first, or read the file in place), so it cannot keep
+ * the process alive; once taken, closing it is its reader's. `reader` is the worker, as the next reader gets it.
+ *
+ * @example
+ * ```ts
+ * const ahead = startReaderWorker();
+ * try {
+ *   // ... load the model, then open the source: it takes the worker
+ * } finally {
+ *   await ahead.release();
+ * }
+ * ```
+ */
+export function startReaderWorker(): { reader: Promise<ReaderWorker>; release(): Promise<void> } {
+  const started = early ?? startWorker();
+  // A failure to start is met by the reader that takes it (which may then read in place), not here.
+  started.catch(() => {});
+  early = started;
+  return {
+    reader: started,
+    release: async () => {
+      if (early !== started) return;
+      early = undefined;
+      await started.then((reader) => reader.close(), () => {});
+    },
+  };
+}
+
+async function startWorker(): Promise<ReaderWorker> {
   const worker = new Worker(new URL("./reader_worker.ts", import.meta.url), { type: "module" });
   const replies: ReaderReply[] = [];
   let wake: (() => void) | undefined;

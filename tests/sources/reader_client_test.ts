@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDuckDB, sqlString } from "../../src/duckdb/duckdb.ts";
 import { InputError } from "../../src/errors.ts";
-import { openReaderWorker } from "../../src/sources/reader_client.ts";
+import { openReaderWorker, type ReaderWorker, startReaderWorker } from "../../src/sources/reader_client.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
 /** A CSV file of `rows` rows: `id` (text), `x` (a number, or "bad" at `bad`), `y`; a ragged row at `ragged`. */
@@ -128,4 +128,47 @@ Deno.test("a read in the reader worker", async (t) => {
       assert.match(err.message, /Cannot read Parquet file .*rows\.parquet: it ended after 3000 of its 3001 rows/);
     },
   );
+});
+
+Deno.test("a reader's worker started ahead", async (t) => {
+  await using dir = await tempDir();
+  const csv = join(dir.path, "rows.csv");
+  await writeCsv(csv, 3_000);
+  const rows = async (reader: ReaderWorker) =>
+    (await Array.fromAsync(reader.batches({
+      kind: "csv",
+      path: csv,
+      delimiter: ",",
+      header: ["id", "x", "y"],
+      options: { batchSize: 1_000, columns: ["id"] },
+    }))).reduce((n, b) => n + b.length, 0);
+
+  await t.step("the next reader opened is the one started ahead, the one after a new one; both read", async () => {
+    const ahead = startReaderWorker();
+    const first = await openReaderWorker();
+    assert.equal(first, await ahead.reader);
+    const second = await openReaderWorker();
+    assert.notEqual(second, first);
+    // Taken: releasing it leaves it to its reader.
+    await ahead.release();
+    assert.deepEqual([await rows(first), await rows(second)], [3_000, 3_000]);
+  });
+
+  await t.step("released before a reader took it: closed, and the next reader opened is a new one", async () => {
+    const ahead = startReaderWorker();
+    await ahead.release();
+    const early = await ahead.reader;
+    await assert.rejects(() => early.describeParquet(csv), /closed/);
+    const next = await openReaderWorker();
+    assert.notEqual(next, early);
+    assert.equal(await rows(next), 3_000);
+  });
+
+  await t.step("started twice before a reader took it: one worker", async () => {
+    const a = startReaderWorker();
+    const b = startReaderWorker();
+    assert.equal(await a.reader, await b.reader);
+    await a.release();
+    await assert.rejects(async () => (await b.reader).describeParquet(csv), /closed/);
+  });
 });
