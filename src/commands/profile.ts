@@ -100,14 +100,23 @@ export function profileCommand(): Command {
       [...plan.files, { flag: "--output", path: flags.output }].filter((f) => f.path !== "-"),
     );
     // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
-    const [{ openModel }, { DatasetProfile }, { runBatch }, { DiscardSink }, { openSource }] = await Promise.all([
-      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
-      lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
-      lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
-      lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
-      lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
-    ]);
-    const { model } = await openModel(flags.model, resolveOptionsOf(flags), loadOptionsOf(flags));
+    const [{ openModel }, { DatasetProfile }, { runBatch }, { DiscardSink }, { openSource, prepareSource }] =
+      await Promise.all([
+        lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+        lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
+        lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
+        lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
+        lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
+      ]);
+    // As score batch does: the file reader's worker loads while this thread loads the model.
+    const prepared = await prepareSource(plan.input, plan.inputFormat);
+    let model;
+    try {
+      model = (await openModel(flags.model, resolveOptionsOf(flags), loadOptionsOf(flags))).model;
+    } catch (err) {
+      await prepared.release();
+      throw err;
+    }
     const interrupt = listenForInterrupt({
       stopping: "stopping; no profile is written",
       stopTimeoutMs: STOP_TIMEOUT_MS,
@@ -151,6 +160,7 @@ export function profileCommand(): Command {
       });
     } finally {
       interrupt.dispose();
+      await prepared.release();
       await model.close();
     }
   });
