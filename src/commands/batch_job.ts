@@ -8,9 +8,9 @@ import { startProgress } from "../cli/progress.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { PgTransaction } from "../postgres/mod.ts";
-import { checkTarget, createSink, type Replace, type Sink } from "../sinks/mod.ts";
+import { checkTarget, createSink, type Replace, type Sink, type SinkExpectations } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
-import { type BatchPlan, windowPath } from "./batch_plan.ts";
+import { type BatchPlan, smallInput, windowPath } from "./batch_plan.ts";
 import { monitorWindow } from "./batch_monitor.ts";
 import type { MonitorPlan } from "./monitor_plan.ts";
 import type { DatasetProfile } from "../monitor/mod.ts";
@@ -45,6 +45,7 @@ export async function runWindow(
     plan,
     named,
     plan.replace === "none" ? undefined : { match, shard: plan.shard },
+    { manyRows: (await smallInput(named(plan.input), plan.pgInput)) === false },
   );
   // An output that cannot be written fails now, naming its flag, before a row is read.
   await checkTarget(named(plan.output), plan.outputFormat, "--output");
@@ -149,15 +150,22 @@ function createSinks(
   plan: BatchPlan,
   named: (path: string) => string,
   replace: Replace | undefined,
+  expect: SinkExpectations,
 ): { sink: Sink; rejects?: Sink } {
   // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
   const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
-  const sink = createSink(named(plan.output), plan.outputFormat, {
-    table: plan.outputTable!,
-    replace,
-    transaction,
-    labels: { table: "--output-table", keep: "--keep" },
-  }, { target: "output", format: "--output-format", table: "--output-table" });
+  const sink = createSink(
+    named(plan.output),
+    plan.outputFormat,
+    {
+      table: plan.outputTable!,
+      replace,
+      transaction,
+      labels: { table: "--output-table", keep: "--keep" },
+    },
+    { target: "output", format: "--output-format", table: "--output-table" },
+    expect,
+  );
   const rejects = plan.rejects
     ? createSink(named(plan.rejects), plan.rejectsFormat, {
       table: plan.rejectsTable!,

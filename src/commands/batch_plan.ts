@@ -379,7 +379,20 @@ export const SMALL_INPUT_BYTES = 64 << 10;
  * ```
  */
 export async function modelWorker(plan: Pick<BatchPlan, "input" | "pgInput" | "worker">): Promise<boolean | "auto"> {
-  if (plan.pgInput || plan.input === "-") return plan.worker;
-  const size = await Deno.stat(plan.input).then((s) => (s.isFile ? s.size : undefined), () => undefined);
-  return size !== undefined && size <= SMALL_INPUT_BYTES ? false : plan.worker;
+  return (await smallInput(plan.input, plan.pgInput)) ? false : plan.worker;
+}
+
+/**
+ * Whether `input` is a local file of at most {@linkcode SMALL_INPUT_BYTES}; undefined when its size cannot be told
+ * (Postgres, standard input, no such file).
+ *
+ * @example
+ * ```ts
+ * await smallInput("data/green_tripdata_2021-02.parquet", false); // false
+ * ```
+ */
+export async function smallInput(input: string, pgInput: boolean): Promise<boolean | undefined> {
+  if (pgInput || input === "-") return undefined;
+  const size = await Deno.stat(input).then((s) => (s.isFile ? s.size : undefined), () => undefined);
+  return size === undefined ? undefined : size <= SMALL_INPUT_BYTES;
 }

@@ -22,6 +22,12 @@ export interface SinkLabels {
   table?: string;
 }
 
+/** What the caller knows of what will be written, for a sink to prepare by. */
+export interface SinkExpectations {
+  /** Many rows (a large input): a CSV file's writer worker starts at open, not with the first rows past a few. */
+  manyRows?: boolean;
+}
+
 /**
  * Creates a file sink, or a Postgres one for a `postgres://` URL (then
  * `postgres` names the table); nothing is opened until `open`.
@@ -37,6 +43,7 @@ export function createSink(
   format?: string,
   postgres?: Omit<PostgresSinkOptions, "url">,
   labels: SinkLabels = {},
+  expect: SinkExpectations = {},
 ): Sink {
   const flag = labels.format ?? "format";
   if (isPostgresUrl(path) && format === undefined) {
@@ -55,7 +62,7 @@ export function createSink(
     case "parquet":
       return createParquetSink(path);
     case "csv":
-      return createCsvSink(path);
+      return createCsvSink(path, expect);
     case "jsonl":
       return createJsonlSink(path);
   }

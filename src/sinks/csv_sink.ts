@@ -34,8 +34,8 @@ export const IN_PLACE_ROWS = 2_048;
  * await sink.commit();
  * ```
  */
-export function createCsvSink(path: string): Sink {
-  return path === "-" ? stdoutSink() : fileSink(path);
+export function createCsvSink(path: string, expect: { manyRows?: boolean } = {}): Sink {
+  return path === "-" ? stdoutSink() : fileSink(path, expect.manyRows ?? false);
 }
 
 function stdoutSink(): Sink {
@@ -63,12 +63,18 @@ function stdoutSink(): Sink {
   };
 }
 
-function fileSink(path: string): Sink {
+function fileSink(path: string, manyRows: boolean): Sink {
   let out: AtomicFile | undefined;
   let writer: WriterWorker | undefined;
   let columns: ColumnInfo[] = [];
   /** Rows written in place so far (before the worker, if any, started). */
   let inPlace = 0;
+  const openWriter = async (): Promise<WriterWorker> => {
+    // The worker appends to what was written in place (sent before any batch: the file's end is where it starts).
+    const started = writer = startWriter();
+    await started.send({ kind: "open", path: out!.path, types: columns.map((c) => c.type) });
+    return started;
+  };
   return {
     description: path,
     async open(cols) {
@@ -80,6 +86,8 @@ function fileSink(path: string): Sink {
         await out.abort();
         throw err;
       }
+      // Many rows to come: the worker starts now, and loads while the job reads its first rows.
+      if (manyRows) await openWriter();
     },
     async write(batch) {
       if (batch.length === 0) return;
@@ -94,13 +102,9 @@ function fileSink(path: string): Sink {
         await writeAll(out!.file, bytes);
         return;
       }
-      if (writer === undefined) {
-        // The worker appends to what was written in place (awaited: the file's end is where it starts).
-        writer = startWriter();
-        await writer.send({ kind: "open", path: out!.path, types: columns.map((c) => c.type) });
-      }
+      const to = writer ?? await openWriter();
       const { columns: sent, buffers } = textColumns(batch, columns);
-      await writer.send({ kind: "batch", columns: sent, length: batch.length }, buffers);
+      await to.send({ kind: "batch", columns: sent, length: batch.length }, buffers);
     },
     async commit() {
       if (writer !== undefined) {

@@ -8,7 +8,7 @@
  * const sink = createSink("predictions.parquet");
  * ```
  */
-export { checkTarget, createSink } from "./create_sink.ts";
+export { checkTarget, createSink, type SinkExpectations } from "./create_sink.ts";
 export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
 export type { Sink } from "./sink.ts";

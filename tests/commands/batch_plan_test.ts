@@ -10,6 +10,7 @@ import {
   modelWorker,
   planBatch,
   SMALL_INPUT_BYTES,
+  smallInput,
   windowPath,
 } from "../../src/commands/batch_plan.ts";
 import { tempDir } from "../helpers.ts";
@@ -156,6 +157,25 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
     const plan = planBatch({ ...BASE, query: "select 1", output: "o.csv" });
     assert.deepEqual([plan.input, plan.pgInput], ["postgres:", true]);
   });
+});
+
+Deno.test("smallInput: a local file up to SMALL_INPUT_BYTES; unknown for Postgres, stdin, a file not there", async (t) => {
+  await using dir = await tempDir();
+  const small = join(dir.path, "one.csv");
+  await Deno.writeTextFile(small, "ride_id,trip_distance\n1,3.66\n");
+  const large = join(dir.path, "large.csv");
+  await Deno.writeTextFile(large, "ride_id,trip_distance\n" + "1,3.66\n".repeat(SMALL_INPUT_BYTES / 7 + 1));
+  const cases: [string, string, boolean, boolean | undefined][] = [
+    ["a one-row CSV", small, false, true],
+    ["a file past the size", large, false, false],
+    ["stdin", "-", false, undefined],
+    ["Postgres", PG, true, undefined],
+    ["a file that is not there", join(dir.path, "no.csv"), false, undefined],
+    ["a folder", dir.path, false, undefined],
+  ];
+  for (const [name, input, pgInput, expected] of cases) {
+    await t.step(name, async () => assert.equal(await smallInput(input, pgInput), expected));
+  }
 });
 
 Deno.test("modelWorker: a small local file is scored on the job's thread, any other input as planned", async (t) => {

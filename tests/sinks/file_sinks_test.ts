@@ -68,6 +68,36 @@ Deno.test("file sinks", async (t) => {
       assert.equal(await Deno.readTextFile(path), expected);
     },
   );
+  await t.step(
+    "CSV, many rows expected (its writer started at open): the same bytes, none, or nothing after an abort",
+    async () => {
+      const columns: ColumnInfo[] = [{ name: "id", type: "string" }, { name: "x", type: "float64" }];
+      const batches: RowBatch[] = Array.from({ length: 30 }, (_, b) => ({
+        offset: b * 100,
+        length: 100,
+        columns: {
+          id: Array.from({ length: 100 }, (_, i) => (i === 7 ? `a,${b}` : `r${b}-${i}`)),
+          x: new Float64Array(100).map((_, i) => b + i / 8),
+        },
+      }));
+      const write = async (path: string, expect: { manyRows?: boolean }, count: number) => {
+        const sink = createSink(path, undefined, undefined, {}, expect);
+        await sink.open(columns);
+        for (const batch of batches.slice(0, count)) await sink.write(batch);
+        await sink.commit();
+        return await Deno.readTextFile(path);
+      };
+      const [plain, many] = [join(dir.path, "plain.csv"), join(dir.path, "many_rows.csv")];
+      assert.equal(await write(many, { manyRows: true }, 30), await write(plain, {}, 30));
+      assert.equal(await write(many, { manyRows: true }, 0), "id,x\n");
+      const aborted = join(dir.path, "aborted.csv");
+      const sink = createSink(aborted, undefined, undefined, {}, { manyRows: true });
+      await sink.open(columns);
+      await sink.write(batches[0]);
+      await sink.abort();
+      assert.deepEqual((await Array.fromAsync(Deno.readDir(dir.path))).filter((e) => e.name.includes("aborted")), []);
+    },
+  );
   await t.step("CSV: a file larger than the writer's background flush interval (16 MiB) is written whole", async () => {
     const path = join(dir.path, "large.csv");
     const sink = createSink(path);
