@@ -159,12 +159,18 @@ Deno.test("planBatch resolves what a window's job needs", async (t) => {
   });
 });
 
+/** A one-row CSV and a CSV just past SMALL_INPUT_BYTES, in `dir`. */
+async function sizedInputs(dir: string): Promise<{ small: string; large: string }> {
+  const small = join(dir, "one.csv");
+  await Deno.writeTextFile(small, "ride_id,trip_distance\n1,3.66\n");
+  const large = join(dir, "large.csv");
+  await Deno.writeTextFile(large, "ride_id,trip_distance\n" + "1,3.66\n".repeat(SMALL_INPUT_BYTES / 7 + 1));
+  return { small, large };
+}
+
 Deno.test("smallInput: a local file up to SMALL_INPUT_BYTES; unknown for Postgres, stdin, a file not there", async (t) => {
   await using dir = await tempDir();
-  const small = join(dir.path, "one.csv");
-  await Deno.writeTextFile(small, "ride_id,trip_distance\n1,3.66\n");
-  const large = join(dir.path, "large.csv");
-  await Deno.writeTextFile(large, "ride_id,trip_distance\n" + "1,3.66\n".repeat(SMALL_INPUT_BYTES / 7 + 1));
+  const { small, large } = await sizedInputs(dir.path);
   const cases: [string, string, boolean, boolean | undefined][] = [
     ["a one-row CSV", small, false, true],
     ["a file past the size", large, false, false],
@@ -180,10 +186,7 @@ Deno.test("smallInput: a local file up to SMALL_INPUT_BYTES; unknown for Postgre
 
 Deno.test("modelWorker: a small local file is scored on the job's thread, any other input as planned", async (t) => {
   await using dir = await tempDir();
-  const small = join(dir.path, "one.csv");
-  await Deno.writeTextFile(small, "ride_id,trip_distance\n1,3.66\n");
-  const large = join(dir.path, "large.csv");
-  await Deno.writeTextFile(large, "ride_id,trip_distance\n" + "1,3.66\n".repeat(SMALL_INPUT_BYTES / 7 + 1));
+  const { small, large } = await sizedInputs(dir.path);
   const cases: [string, Partial<BatchFlags>, boolean | "auto"][] = [
     ["a one-row CSV", { input: small, output: "o.csv" }, false],
     ["a one-row CSV into Postgres", { input: small, output: PG, outputTable: "p", replace: "none" }, false],
