@@ -1,8 +1,9 @@
 /**
  * onnxruntime's own telemetry is off: a model loaded by score, in process or
- * in a worker, leaves nothing under the home folder, while onnxruntime left
- * to itself (`ORT_DISABLE_TELEMETRY=0`, a user's explicit choice, kept)
- * writes its device id and event database there.
+ * in a worker, leaves nothing under the home folder or in the temporary one,
+ * while onnxruntime left to itself (`ORT_DISABLE_TELEMETRY=0`, a user's
+ * explicit choice, kept) writes its device id and event database in the
+ * first and a `mat-debug-<pid>.log` in the second.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -29,7 +30,13 @@ Deno.test("onnxruntime's telemetry", async (t) => {
     await t.step(c.name, async () => {
       const home = await Deno.makeTempDir({ prefix: "score_home_" });
       try {
-        const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "", HOME: home, DENO_DIR: denoDir };
+        // Its temporary folder too: onnxruntime's telemetry also leaves a `mat-debug-<pid>.log` there.
+        const env: Record<string, string> = {
+          PATH: Deno.env.get("PATH") ?? "",
+          HOME: home,
+          TMPDIR: home,
+          DENO_DIR: denoDir,
+        };
         if (c.switch !== undefined) env.ORT_DISABLE_TELEMETRY = c.switch;
         const out = await new Deno.Command(Deno.execPath(), {
           args: [
@@ -56,9 +63,11 @@ Deno.test("onnxruntime's telemetry", async (t) => {
           }
         };
         await walk(home);
-        const telemetry = files.filter((f) => f.startsWith(join(".cache", "Microsoft")));
-        if (c.written) assert.ok(telemetry.some((f) => f.endsWith("onnxruntime.db")), `files: ${files.join(", ")}`);
-        else assert.deepEqual(telemetry, []);
+        const telemetry = files.filter((f) => f.startsWith(join(".cache", "Microsoft")) || f.startsWith("mat-debug-"));
+        if (c.written) {
+          assert.ok(telemetry.some((f) => f.endsWith("onnxruntime.db")), `files: ${files.join(", ")}`);
+          assert.ok(telemetry.some((f) => f.startsWith("mat-debug-")), `files: ${files.join(", ")}`);
+        } else assert.deepEqual(telemetry, []);
       } finally {
         await Deno.remove(home, { recursive: true });
       }

@@ -22,11 +22,13 @@ export interface S3Server {
 }
 
 /**
- * Starts s3rver on a free port with `bucket`, its files in a fresh folder;
- * `port` restarts one on the same port (a store that comes back).
+ * Starts s3rver on a free port with `bucket`, its files in a fresh folder
+ * (removed on close) or in `dir` (the caller's); `port` restarts one on the
+ * same port (a store that comes back).
  */
 export async function startS3(bucket = "mlflow", options: { dir?: string; port?: number } = {}): Promise<S3Server> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "score-s3-" });
+  const owned = options.dir === undefined;
   const server = new S3rver({
     port: options.port ?? 0,
     address: "127.0.0.1",
@@ -47,6 +49,7 @@ export async function startS3(bucket = "mlflow", options: { dir?: string; port?:
     if (closed) return;
     closed = true;
     await server.close();
+    if (owned) await Deno.remove(dir, { recursive: true });
   };
   return {
     endpoint,
