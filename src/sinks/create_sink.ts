@@ -10,7 +10,7 @@ import { createCsvSink } from "./csv_sink.ts";
 import { createJsonlSink } from "./jsonl_sink.ts";
 import { createParquetSink } from "./parquet_sink.ts";
 import { createPostgresSink, type PostgresSinkOptions } from "./postgres_sink.ts";
-import type { Sink } from "./sink.ts";
+import type { Sink, SinkExpectations } from "./sink.ts";
 
 /** How errors name what is written and its format setting (the caller's flags). */
 export interface SinkLabels {
@@ -20,12 +20,6 @@ export interface SinkLabels {
   format?: string;
   /** The setting that names a Postgres table. */
   table?: string;
-}
-
-/** What the caller knows of what will be written, for a sink to prepare by. */
-export interface SinkExpectations {
-  /** Many rows (a large input): a CSV file's writer worker starts at open, not with the first rows past a few. */
-  manyRows?: boolean;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { ColumnInfo, RowBatch } from "../rows.ts";
 import { type AtomicFile, createAtomicFile } from "./atomic_file.ts";
 import { csvBytes, type CsvColumn, csvColumn, csvHeader } from "./csv_text.ts";
 import type { CsvWorkerReply, CsvWorkerRequest } from "./csv_writer_worker.ts";
-import type { Sink } from "./sink.ts";
+import type { Sink, SinkExpectations } from "./sink.ts";
 import { writeAll } from "./write_all.ts";
 
 /** Batches sent to the writer worker and not yet written: past it, a write waits. */
@@ -34,7 +34,7 @@ export const IN_PLACE_ROWS = 2_048;
  * await sink.commit();
  * ```
  */
-export function createCsvSink(path: string, expect: { manyRows?: boolean } = {}): Sink {
+export function createCsvSink(path: string, expect: SinkExpectations = {}): Sink {
   return path === "-" ? stdoutSink() : fileSink(path, expect.manyRows ?? false);
 }
 

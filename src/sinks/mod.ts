@@ -8,9 +8,9 @@
  * const sink = createSink("predictions.parquet");
  * ```
  */
-export { checkTarget, createSink, type SinkExpectations } from "./create_sink.ts";
+export { checkTarget, createSink } from "./create_sink.ts";
 export { DiscardSink } from "./discard_sink.ts";
 export type { Replace } from "./postgres_sink.ts";
-export type { Sink } from "./sink.ts";
+export type { Sink, SinkExpectations } from "./sink.ts";
 export { writeAll } from "./write_all.ts";
 export { writeWhole } from "./write_whole.ts";

@@ -16,3 +16,9 @@ export interface Sink {
   /** Drops everything written; safe to call after a failed open or write. */
   abort(): Promise<void>;
 }
+
+/** What the caller knows of what will be written, for a sink to prepare by. */
+export interface SinkExpectations {
+  /** Many rows (a large input): a CSV file's writer worker starts at open, not with the first rows past a few. */
+  manyRows?: boolean;
+}

@@ -23,7 +23,7 @@ import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
-import { openReaderWorker, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
+import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 
 /**
  * Bytes read (and parsed) at a time. Small on purpose: every field is a slice of its chunk's string, and a kept
@@ -50,7 +50,7 @@ export const IN_PROCESS_MAX_BYTES = 4 << 20;
  * await ahead?.release();
  * ```
  */
-export async function startCsvReader(path: string): Promise<{ release(): Promise<void> } | undefined> {
+export async function startCsvReader(path: string): Promise<ReaderAhead | undefined> {
   if (path === STDIN) return undefined;
   const size = await fileSize(path).catch(() => 0);
   return size > IN_PROCESS_MAX_BYTES ? startReaderWorker() : undefined;

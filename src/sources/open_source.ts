@@ -3,7 +3,7 @@
  * extension; `-` is standard input (JSON lines unless the format is named).
  */
 import { UsageError } from "../errors.ts";
-import { fileFormat } from "../file_format.ts";
+import { type FileFormat, fileFormat } from "../file_format.ts";
 import { isPostgresUrl } from "../postgres/postgres_url.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as CsvSource from "./csv_source.ts";
@@ -12,6 +12,7 @@ import type * as JsonlSource from "./jsonl_source.ts";
 import type * as ParquetSource from "./parquet_source.ts";
 import type * as PostgresSource from "./postgres_source.ts";
 import type { PostgresSourceOptions } from "./postgres_source.ts";
+import type { ReaderAhead } from "./reader_client.ts";
 import type { Source } from "./source.ts";
 
 /**
@@ -31,14 +32,14 @@ export async function openSource(
   formatLabel = "format",
 ): Promise<Source> {
   // Each reader (and its library: postgres.js, DuckDB, Papa Parse) loads only for its format.
-  if (isPostgresUrl(path) && format === undefined) {
-    const { openPostgresSource } = await lazyImport<typeof PostgresSource>(
-      new URL("./postgres_source.ts", import.meta.url),
-    );
-    return await openPostgresSource({ ...postgres, url: path });
-  }
   const stdin = path === "-";
-  switch (stdin && format === undefined ? "jsonl" : fileFormat(path, format, formatLabel)) {
+  switch (readerFor(path, format, formatLabel)) {
+    case "postgres": {
+      const { openPostgresSource } = await lazyImport<typeof PostgresSource>(
+        new URL("./postgres_source.ts", import.meta.url),
+      );
+      return await openPostgresSource({ ...postgres, url: path });
+    }
     case "parquet": {
       // Parquet's footer is at the end: it needs a file it can seek in.
       if (stdin) throw new UsageError("Parquet cannot be read from stdin (-): give the file's path");
@@ -81,23 +82,27 @@ export interface PreparedSource {
  * ```
  */
 export async function prepareSource(path: string, format?: string): Promise<PreparedSource> {
-  let started: { release(): Promise<void> } | undefined;
-  if (path !== "-" && !(isPostgresUrl(path) && format === undefined)) {
-    let kind: string | undefined;
-    try {
-      kind = fileFormat(path, format);
-    } catch {
-      // An unknown format: openSource names it.
-    }
-    if (kind === "parquet") {
-      const { startParquetReader } = await lazyImport<typeof ParquetSource>(
-        new URL("./parquet_source.ts", import.meta.url),
-      );
-      started = await startParquetReader(path);
-    } else if (kind === "csv") {
-      const { startCsvReader } = await lazyImport<typeof CsvSource>(new URL("./csv_source.ts", import.meta.url));
-      started = await startCsvReader(path);
-    }
+  let started: ReaderAhead | undefined;
+  let reader: string | undefined;
+  try {
+    reader = path === "-" ? undefined : readerFor(path, format);
+  } catch {
+    // An unknown format: openSource names it.
+  }
+  if (reader === "parquet") {
+    const { startParquetReader } = await lazyImport<typeof ParquetSource>(
+      new URL("./parquet_source.ts", import.meta.url),
+    );
+    started = await startParquetReader(path);
+  } else if (reader === "csv") {
+    const { startCsvReader } = await lazyImport<typeof CsvSource>(new URL("./csv_source.ts", import.meta.url));
+    started = await startCsvReader(path);
   }
   return { started: started !== undefined, release: () => started?.release() ?? Promise.resolve() };
+}
+
+/** The reader of an input: Postgres for a `postgres://` URL without a format, else the file's format (`-`: JSON lines). */
+function readerFor(path: string, format: string | undefined, formatLabel?: string): "postgres" | FileFormat {
+  if (format === undefined && isPostgresUrl(path)) return "postgres";
+  return path === "-" && format === undefined ? "jsonl" : fileFormat(path, format, formatLabel);
 }

@@ -9,7 +9,7 @@ import type { ColumnInfo } from "../rows.ts";
 import { fileSize } from "./file_size.ts";
 import { type ParquetFile, type ParquetRead, readingOf } from "./parquet_batches.ts";
 import type { ReadOptions, Source } from "./source.ts";
-import { openReaderWorker, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
+import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 
 /**
  * Starts ahead the file reader's worker (and its DuckDB) that opening `path` will take (see `startReaderWorker`);
@@ -21,7 +21,7 @@ import { openReaderWorker, type ReaderWorker, startReaderWorker } from "./reader
  * await ahead?.release();
  * ```
  */
-export async function startParquetReader(path: string): Promise<{ release(): Promise<void> } | undefined> {
+export async function startParquetReader(path: string): Promise<ReaderAhead | undefined> {
   const there = await fileSize(path).then(() => true, () => false);
   return there ? startReaderWorker() : undefined;
 }

@@ -28,6 +28,14 @@ export interface ReaderWorker {
   close(): Promise<void>;
 }
 
+/** A reader's worker started ahead (see {@linkcode startReaderWorker}). */
+export interface ReaderAhead {
+  /** The worker, as the next reader opened gets it. */
+  reader: Promise<ReaderWorker>;
+  /** Closes it if no reader took it; once taken, closing it is its reader's. */
+  release(): Promise<void>;
+}
+
 /** A worker started ahead by {@linkcode startReaderWorker}, for the next {@linkcode openReaderWorker}. */
 let early: Promise<ReaderWorker> | undefined;
 
@@ -52,8 +60,8 @@ export function openReaderWorker(): Promise<ReaderWorker> {
 /**
  * Starts a worker and its DuckDB now, for the next {@linkcode openReaderWorker} to take: a job that will read a
  * large file calls it first thing, and the worker loads its code and DuckDB while the job's own thread loads the
- * model. `release` closes it if nothing took it (the job stopped first, or read the file in place), so it cannot keep
- * the process alive; once taken, closing it is its reader's. `reader` is the worker, as the next reader gets it.
+ * model. Released when nothing took it (the job stopped first, or read the file in place), it cannot keep the
+ * process alive.
  *
  * @example
  * ```ts
@@ -65,7 +73,7 @@ export function openReaderWorker(): Promise<ReaderWorker> {
  * }
  * ```
  */
-export function startReaderWorker(): { reader: Promise<ReaderWorker>; release(): Promise<void> } {
+export function startReaderWorker(): ReaderAhead {
   const started = early ?? startWorker();
   // A failure to start is met by the reader that takes it (which may then read in place), not here.
   started.catch(() => {});
