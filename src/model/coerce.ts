@@ -5,6 +5,7 @@
  * A value that cannot be coerced does not fail the column: it is reported
  * as a {@linkcode CoercionFailure} so the caller can reject that row alone.
  */
+import { int64Words, setSafeInteger } from "../int64_words.ts";
 import { INTEGER_RANGES, STORAGE, type TensorType } from "./tensor_types.ts";
 
 export { EXPECTED, type TensorType } from "./tensor_types.ts";
@@ -125,12 +126,18 @@ function toBigInts(values: ArrayLike<unknown>, out: BigInt64Array | BigUint64Arr
     return { data: out, failures };
   }
   const [min, max] = INTEGER_RANGES[type];
+  const words = int64Words(out);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     let n: bigint | undefined;
     let reason = "is not an integer";
     if (typeof v === "bigint") n = v;
     else if (typeof v === "number") {
+      // In range whatever its sign for int64, when not negative for uint64: written with no BigInt made.
+      if (Number.isSafeInteger(v) && (v >= 0 || type === "int64")) {
+        setSafeInteger(words, i, v);
+        continue;
+      }
       if (Number.isSafeInteger(v)) n = BigInt(v);
       else if (Number.isNaN(v)) reason = "is missing";
     } else if (typeof v === "string") {

@@ -11,6 +11,7 @@
  * decimal text), and finite. For an integer type: the integer as it prints (`-12`, not `+12`,
  * `012` or `-0`), in the type's range.
  */
+import { int64Words, setSafeInteger } from "../int64_words.ts";
 import type { TextBytes } from "../text_bytes.ts";
 import type { NumberType } from "./source.ts";
 
@@ -25,13 +26,10 @@ import type { NumberType } from "./source.ts";
  * ```
  */
 export function plainNumbers(column: TextBytes, type: NumberType): ArrayLike<unknown> {
+  if (type === "int64") return plainInt64s(column);
   const { length, bytes, ends, nulls } = column;
-  const parse = type === "int32" ? int32 : type === "int64" ? int64 : decimal;
-  const out = type === "int32"
-    ? new Int32Array(length)
-    : type === "int64"
-    ? new BigInt64Array(length)
-    : new Float64Array(length);
+  const parse = type === "int32" ? int32 : decimal;
+  const out = type === "int32" ? new Int32Array(length) : new Float64Array(length);
   let mixed: unknown[] | undefined;
   let start = 0;
   for (let i = 0; i < length; i++) {
@@ -44,6 +42,31 @@ export function plainNumbers(column: TextBytes, type: NumberType): ArrayLike<unk
       mixed.push(value);
     } else {
       out[i] = value as never;
+    }
+    start = end;
+  }
+  return mixed ?? out;
+}
+
+/** As `plainNumbers` for int64: a value of up to 15 digits is written as the array's words, with no BigInt made. */
+function plainInt64s(column: TextBytes): BigInt64Array | unknown[] {
+  const { length, bytes, ends, nulls } = column;
+  const out = new BigInt64Array(length);
+  const words = int64Words(out);
+  let mixed: unknown[] | undefined;
+  let start = 0;
+  for (let i = 0; i < length; i++) {
+    const end = ends[i];
+    const value = nulls !== undefined && nulls[i] === 1 ? NOT_PLAIN : int64(bytes, start, end);
+    if (value === NOT_PLAIN) {
+      mixed ??= Array.from(out.subarray(0, i));
+      mixed.push(UTF8.decode(bytes.subarray(start, end)));
+    } else if (mixed !== undefined) {
+      mixed.push(BigInt(value));
+    } else if (typeof value === "number") {
+      setSafeInteger(words, i, value);
+    } else {
+      out[i] = value;
     }
     start = end;
   }
@@ -158,13 +181,14 @@ function int32(bytes: Uint8Array, start: number, end: number): number | typeof N
   return value >= -2147483648 && value <= 2147483647 ? value : NOT_PLAIN;
 }
 
-function int64(bytes: Uint8Array, start: number, end: number): bigint | typeof NOT_PLAIN {
+/** An integer's value: a number up to 15 digits (exact), a bigint beyond. */
+function int64(bytes: Uint8Array, start: number, end: number): number | bigint | typeof NOT_PLAIN {
   const digits = integerDigits(bytes, start, end);
   if (digits < 0 || digits > 19) return NOT_PLAIN;
   if (digits <= EXACT_DIGITS) {
     let small = 0;
     for (let i = end - digits; i < end; i++) small = small * 10 + bytes[i] - ZERO;
-    return BigInt(bytes[start] === MINUS ? -small : small);
+    return bytes[start] === MINUS ? -small : small;
   }
   const value = BigInt(UTF8.decode(bytes.subarray(start, end)));
   return value >= -(1n << 63n) && value < 1n << 63n ? value : NOT_PLAIN;

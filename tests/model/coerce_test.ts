@@ -71,6 +71,19 @@ const cases: Case[] = [
     ]],
   },
   {
+    name: "int64 and uint64 from safe integers of both signs and both words",
+    type: "int64",
+    values: [-1, -4294967297, 4294967296, 2 ** 53 - 1, -(2 ** 53 - 1)],
+    data: [-1n, -4294967297n, 4294967296n, 2n ** 53n - 1n, -(2n ** 53n - 1n)],
+  },
+  {
+    name: "uint64 refuses a negative number",
+    type: "uint64",
+    values: [4294967296, -1, 0],
+    data: [4294967296n, 0n, 0n],
+    failures: [[1, "is out of range for uint64"]],
+  },
+  {
     name: "int64: past 2^63 is out of range",
     type: "int64",
     values: ["9223372036854775808"],
