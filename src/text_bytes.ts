@@ -49,8 +49,30 @@ export function textOf(column: TextBytes): (string | null)[] {
     else out[i] = ascii ? all.substring(start, end) : UTF8.decode(bytes.subarray(start, end));
     start = end;
   }
+  // Only ASCII bytes are the strings' bytes as they are. A byte that is not UTF-8 also reads as one character
+  // (U+FFFD); a string of ASCII alone is held one byte a character, where a search for U+FFFD ends at once.
+  if (ascii && !all.includes("\uFFFD")) DECODED_FROM.set(out, column);
   return out;
 }
+
+/**
+ * The bytes {@linkcode textOf} decoded `texts` from, when it made that very array (a batch's columns are never
+ * changed once made) of ASCII bytes: a sink that writes text as UTF-8 copies them, where encoding every string again, or joining
+ * them to send to a worker, was a large part of a CSV job's work on a text column it keeps.
+ *
+ * @example
+ * ```ts
+ * const column = textBytesOf(["a", "b"]);
+ * bytesBehind(textOf(column)) === column; // true
+ * bytesBehind(["a", "b"]); // undefined
+ * ```
+ */
+export function bytesBehind(texts: ArrayLike<unknown>): TextBytes | undefined {
+  return DECODED_FROM.get(texts);
+}
+
+/** Each array `textOf` made, and the bytes it was made from. */
+const DECODED_FROM = new WeakMap<ArrayLike<unknown>, TextBytes>();
 
 /**
  * Texts as bytes: the inverse of {@linkcode textOf}.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { concatText, isTextBytes, sliceText, textBytesOf as bytesOf, textOf } from "../src/text_bytes.ts";
+import { bytesBehind, concatText, isTextBytes, sliceText, textBytesOf as bytesOf, textOf } from "../src/text_bytes.ts";
 
 const CASES: { name: string; texts: (string | null)[] }[] = [
   { name: "ASCII only (decoded at once, cut apart)", texts: ["1", "", "ride 22", "x,y"] },
@@ -26,6 +26,17 @@ Deno.test("text bytes", async (t) => {
     const column = bytesOf(["a", "b", "c"]);
     column.bytes[1] = 0xff;
     assert.deepEqual(textOf(column), ["a", "\ufffd", "c"]);
+  });
+  await t.step("bytesBehind: the bytes of the very array textOf made from ASCII, and nothing else", () => {
+    const ascii = bytesOf(["a", null, "bc"]);
+    assert.equal(bytesBehind(textOf(ascii)), ascii);
+    assert.equal(bytesBehind([...textOf(ascii)]), undefined);
+    assert.equal(bytesBehind(["a", null, "bc"]), undefined);
+    // A byte that is not UTF-8 reads as U+FFFD: the strings are not the bytes.
+    const invalid = bytesOf(["a", "b"]);
+    invalid.bytes[1] = 0xff;
+    assert.equal(bytesBehind(textOf(invalid)), undefined);
+    assert.equal(bytesBehind(textOf(bytesOf(["héllo"]))), undefined);
   });
   await t.step("isTextBytes tells text bytes from value arrays", () => {
     assert.equal(isTextBytes(bytesOf(["a"])), true);

@@ -125,14 +125,16 @@ function fileSink(path: string, manyRows: boolean): Sink {
 }
 
 /**
- * A batch's columns as the worker gets them: strings joined; typed arrays copied, so that every buffer sent is the
- * sink's own and moves to the worker (a copy per message cost more than making the text).
+ * A batch's columns as the worker gets them: strings joined, or the bytes a file reader's text was decoded from;
+ * typed arrays copied, so that every buffer sent is the sink's own and moves to the worker (a copy per message cost
+ * more than making the text).
  */
 function textColumns(batch: RowBatch, columns: ColumnInfo[]): { columns: CsvColumn[]; buffers: ArrayBuffer[] } {
   const buffers: ArrayBuffer[] = [];
   const out = columns.map((c): CsvColumn => {
     const column = csvColumn(batch.columns[c.name], c.type, batch.length, { join: true });
     if ("joined" in column) buffers.push(column.ends.buffer);
+    if ("utf8" in column) buffers.push(column.utf8.buffer, column.ends.buffer);
     if ("values" in column && ArrayBuffer.isView(column.values)) {
       const own = (column.values as unknown as Float64Array).slice();
       buffers.push(own.buffer);

@@ -8,6 +8,7 @@
  * with the buffer it reuses.
  */
 import type { ValueType } from "../rows.ts";
+import { bytesBehind, type TextBytes } from "../text_bytes.ts";
 import { cellText } from "../value_codec.ts";
 
 /**
@@ -17,11 +18,13 @@ import { cellText } from "../value_codec.ts";
 export type CsvColumn =
   | { values: ArrayLike<unknown> }
   | { joined: string; ends: Int32Array<ArrayBuffer> }
+  | { utf8: Uint8Array<ArrayBuffer>; ends: Int32Array<ArrayBuffer> }
   | { same: string };
 
 /**
  * A batch column for {@linkcode csvBytes}: `{ same }` when every row holds the same value (found by identity, a
- * cheap check), else the values; with `join`, strings joined.
+ * cheap check), else the values; with `join`, strings joined, or, for strings decoded from ASCII bytes (a file
+ * reader's text), a copy of those bytes (a null is the empty text, as it prints).
  *
  * @example
  * ```ts
@@ -42,6 +45,11 @@ export function csvColumn(
   while (r < length && values[r] === first) r++;
   if (r === length) return { same: csvField(cellText(first, type)) };
   if (!options.join) return { values };
+  const behind = bytesBehind(values);
+  if (behind !== undefined && behind.length === length && nullsEmpty(behind)) {
+    const end = length === 0 ? 0 : behind.ends[length - 1];
+    return { utf8: behind.bytes.slice(0, end), ends: behind.ends.slice(0, length) };
+  }
   const ends = new Int32Array(length);
   let end = 0;
   for (let i = 0; i < length; i++) {
@@ -52,11 +60,22 @@ export function csvColumn(
   return { joined: Array.prototype.join.call(values, ""), ends };
 }
 
+/** Whether every null of the column is an empty run of bytes (it prints as the empty text). */
+function nullsEmpty(column: TextBytes): boolean {
+  const { nulls, ends } = column;
+  if (nulls === undefined) return true;
+  for (let i = 0; i < column.length; i++) {
+    if (nulls[i] === 1 && ends[i] !== (i === 0 ? 0 : ends[i - 1])) return false;
+  }
+  return true;
+}
+
 /**
  * The UTF-8 bytes of `length` rows, each line ending in `\n`, written into `into` and valid until its next use: a
  * reused buffer, where a fresh one a batch was fresh memory (grown when short; let go at the next call when one
  * batch grew it past 16 MiB). Written byte by byte, not made as a string and then encoded: a number's text and a
- * kept text are copied straight in (ASCII, checked once a column for joined text), which is far cheaper.
+ * kept text are copied straight in (ASCII, checked once a column for joined text; a file reader's ASCII text as the
+ * bytes it was read as), which is far cheaper.
  *
  * @example
  * ```ts
@@ -95,6 +114,12 @@ type CellWriter = (out: ByteWriter, r: number) => void;
 
 function cellWriter(column: CsvColumn, type: ValueType): CellWriter {
   if ("same" in column) return (out) => out.text(column.same);
+  if ("utf8" in column) {
+    const { utf8, ends } = column;
+    // ASCII (see bytesBehind): text that needs no quotes is copied as it is; any other is a field each.
+    if (!needsQuotes(utf8)) return (out, r) => out.copy(utf8, r === 0 ? 0 : ends[r - 1], ends[r]);
+    return (out, r) => out.text(csvField(UTF8_IN.decode(utf8.subarray(r === 0 ? 0 : ends[r - 1], ends[r]))));
+  }
   if ("joined" in column) {
     const { joined, ends } = column;
     // Text that needs no quotes and is ASCII is copied character by character; any other is a field each.
@@ -114,12 +139,25 @@ function cellWriter(column: CsvColumn, type: ValueType): CellWriter {
   return (out, r) => out.text(csvField(cellText(values[r], type)));
 }
 
+/** Whether any text holds a quote, a comma or a line break. */
+function needsQuotes(utf8: Uint8Array): boolean {
+  for (let i = 0; i < utf8.length; i++) {
+    const b = utf8[i];
+    if (b === QUOTE || b === COMMA || b === LF || b === CR) return true;
+  }
+  return false;
+}
+
 /** The most a reused buffer keeps from one batch to the next. */
 const KEPT_BYTES = 16 << 20;
 const COMMA = 0x2c;
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
 /** A character that is not ASCII, or one that makes a field quoted. */
 const NOT_PLAIN = /[\u0080-\uffff]|[",\r\n]/;
 const UTF8 = new TextEncoder();
+const UTF8_IN = new TextDecoder();
 
 /** Bytes appended to a buffer that grows (doubling) when short. */
 class ByteWriter {
@@ -143,6 +181,15 @@ class ByteWriter {
     let at = this.#at;
     // A short piece (a line's tail) copies faster by hand than through set().
     for (let k = 0; k < b.length; k++) buf[at++] = b[k];
+    this.#at = at;
+  }
+
+  /** Bytes `start` to `end` of `src` (a short piece: copied by hand, as in `bytes`). */
+  copy(src: Uint8Array, start: number, end: number) {
+    if (this.#at + end - start > this.#buf.length) this.#grow(end - start);
+    const buf = this.#buf;
+    let at = this.#at;
+    for (let k = start; k < end; k++) buf[at++] = src[k];
     this.#at = at;
   }
 

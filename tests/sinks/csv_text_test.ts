@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { csvBytes, type CsvColumn, csvColumn, csvField, csvHeader } from "../../src/sinks/csv_text.ts";
 import type { ValueType } from "../../src/rows.ts";
+import { textBytesOf, textOf } from "../../src/text_bytes.ts";
 
 /** csvBytes' lines as text, made in a buffer too small, so it grows. */
 function csvText(columns: CsvColumn[], types: ValueType[], length: number): string {
@@ -44,6 +45,31 @@ Deno.test("CSV text", async (t) => {
     for (const join of [false, true]) {
       const columns = [csvColumn(values, "string", 5, { join }), csvColumn(ids, "float64", 5)];
       assert.equal(csvText(columns, ["string", "float64"], 5), lines, join ? "joined" : "values");
+    }
+  });
+  await t.step("csvColumn: strings decoded from ASCII bytes go as a copy of the bytes, ends and all", () => {
+    const column = textBytesOf(["a", null, "bc"]);
+    const texts = textOf(column);
+    const got = csvColumn(texts, "string", 3, { join: true });
+    assert.deepEqual(got, { utf8: new TextEncoder().encode("abc"), ends: new Int32Array([1, 1, 3]) });
+    assert.ok("utf8" in got && got.utf8.buffer !== column.bytes.buffer, "a copy: the sink moves it to its worker");
+    // Not the array textOf made, not ASCII, or not the batch's length: joined or as they are.
+    assert.ok("joined" in csvColumn([...textOf(textBytesOf(["a", "bc"]))], "string", 2, { join: true }));
+    assert.ok("joined" in csvColumn(textOf(textBytesOf(["é", "bc"])), "string", 2, { join: true }));
+    assert.ok("values" in csvColumn(texts, "string", 2));
+  });
+  await t.step("csvBytes: text from bytes prints as the same text as strings, quoted, empty or not ASCII", () => {
+    const cases = [["7", "ride 22", "x"], ["7", 'say "hi"', "a,b"], ["a\nb", "c\rd", ""], [null, "", "z"], [
+      "café",
+      "日本",
+      "a",
+    ]];
+    for (const texts of cases) {
+      const ids = new Float64Array([1, 2, 3]);
+      const expected = csvText([csvColumn(texts, "string", 3), csvColumn(ids, "float64", 3)], ["string", "float64"], 3);
+      const fromBytes = csvColumn(textOf(textBytesOf(texts)), "string", 3, { join: true });
+      const got = csvText([fromBytes, csvColumn(ids, "float64", 3)], ["string", "float64"], 3);
+      assert.equal(got, expected, JSON.stringify(texts));
     }
   });
   await t.step("csvBytes: a buffer reused for a longer batch grows, an earlier batch's bytes left behind", () => {
