@@ -26,10 +26,15 @@ import type { NumberType } from "./source.ts";
  * ```
  */
 export function plainNumbers(column: TextBytes, type: NumberType): ArrayLike<unknown> {
-  if (type === "int64") return plainInt64s(column);
   const { length, bytes, ends, nulls } = column;
-  const parse = type === "int32" ? int32 : decimal;
-  const out = type === "int32" ? new Int32Array(length) : new Float64Array(length);
+  const parse = type === "int32" ? int32 : type === "int64" ? int64 : decimal;
+  const out = type === "int32"
+    ? new Int32Array(length)
+    : type === "int64"
+    ? new BigInt64Array(length)
+    : new Float64Array(length);
+  // An int64 of up to 15 digits comes as a number and is written as the array's two words: no BigInt made.
+  const words = out instanceof BigInt64Array ? int64Words(out) : undefined;
   let mixed: unknown[] | undefined;
   let start = 0;
   for (let i = 0; i < length; i++) {
@@ -39,34 +44,11 @@ export function plainNumbers(column: TextBytes, type: NumberType): ArrayLike<unk
       mixed ??= Array.from(out.subarray(0, i) as ArrayLike<unknown>);
       mixed.push(UTF8.decode(bytes.subarray(start, end)));
     } else if (mixed !== undefined) {
-      mixed.push(value);
-    } else {
-      out[i] = value as never;
-    }
-    start = end;
-  }
-  return mixed ?? out;
-}
-
-/** As `plainNumbers` for int64: a value of up to 15 digits is written as the array's words, with no BigInt made. */
-function plainInt64s(column: TextBytes): BigInt64Array | unknown[] {
-  const { length, bytes, ends, nulls } = column;
-  const out = new BigInt64Array(length);
-  const words = int64Words(out);
-  let mixed: unknown[] | undefined;
-  let start = 0;
-  for (let i = 0; i < length; i++) {
-    const end = ends[i];
-    const value = nulls !== undefined && nulls[i] === 1 ? NOT_PLAIN : int64(bytes, start, end);
-    if (value === NOT_PLAIN) {
-      mixed ??= Array.from(out.subarray(0, i));
-      mixed.push(UTF8.decode(bytes.subarray(start, end)));
-    } else if (mixed !== undefined) {
-      mixed.push(BigInt(value));
-    } else if (typeof value === "number") {
+      mixed.push(words !== undefined && typeof value === "number" ? BigInt(value) : value);
+    } else if (words !== undefined && typeof value === "number") {
       setSafeInteger(words, i, value);
     } else {
-      out[i] = value;
+      out[i] = value as never;
     }
     start = end;
   }
