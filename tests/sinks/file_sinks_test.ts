@@ -5,6 +5,7 @@ import { CannotWriteError } from "../../src/errors.ts";
 import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
 import { IN_PLACE_ROWS } from "../../src/sinks/csv_sink.ts";
+import { textBytesOf, textOf } from "../../src/text_bytes.ts";
 import { openSource } from "../../src/sources/open_source.ts";
 import { rejection, tempDir } from "../helpers.ts";
 
@@ -96,6 +97,31 @@ Deno.test("file sinks", async (t) => {
       await sink.write(batches[0]);
       await sink.abort();
       assert.deepEqual((await Array.fromAsync(Deno.readDir(dir.path))).filter((e) => e.name.includes("aborted")), []);
+    },
+  );
+  await t.step(
+    "CSV through the writer: text a reader decoded from bytes prints as the same strings would",
+    async () => {
+      const columns: ColumnInfo[] = [{ name: "id", type: "string" }, { name: "x", type: "float64" }];
+      // Plain ASCII, a comma, a quote, a line break, an empty text, not ASCII: each batch its own.
+      const texts = (b: number) =>
+        Array.from({ length: 100 }, (_, i) => {
+          if (i !== 5) return `r${b}-${i}`;
+          return ["plain", "a,b", 'say "hi"', "two\nlines", "", "café"][b % 6];
+        });
+      const write = async (path: string, decoded: boolean) => {
+        const sink = createSink(path, undefined, undefined, {}, { manyRows: true });
+        await sink.open(columns);
+        for (let b = 0; b < 30; b++) {
+          const id = decoded ? textOf(textBytesOf(texts(b))) : texts(b);
+          await sink.write({ offset: b * 100, length: 100, columns: { id, x: new Float64Array(100).fill(b / 3) } });
+        }
+        await sink.commit();
+        return await Deno.readTextFile(path);
+      };
+      const fromStrings = await write(join(dir.path, "strings.csv"), false);
+      assert.equal(await write(join(dir.path, "bytes.csv"), true), fromStrings);
+      assert.ok(fromStrings.includes('"a,b"') && fromStrings.includes('"say ""hi"""') && fromStrings.includes("café"));
     },
   );
   await t.step("CSV: a file larger than the writer's background flush interval (16 MiB) is written whole", async () => {
