@@ -57,8 +57,8 @@ export function textOf(column: TextBytes): (string | null)[] {
 
 /**
  * The bytes {@linkcode textOf} decoded `texts` from, when it made that very array (a batch's columns are never
- * changed once made) of ASCII bytes: a sink that writes text as UTF-8 copies them, where encoding every string again, or joining
- * them to send to a worker, was a large part of a CSV job's work on a text column it keeps.
+ * changed once made) of ASCII bytes: a sink that writes text as UTF-8 copies them, where encoding every string again,
+ * or joining them to send to a worker, was a large part of a CSV job's work on a text column it keeps.
  *
  * @example
  * ```ts

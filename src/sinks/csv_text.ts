@@ -176,19 +176,15 @@ class ByteWriter {
   }
 
   bytes(b: Uint8Array) {
-    if (this.#at + b.length > this.#buf.length) this.#grow(b.length);
-    const buf = this.#buf;
-    let at = this.#at;
-    // A short piece (a line's tail) copies faster by hand than through set().
-    for (let k = 0; k < b.length; k++) buf[at++] = b[k];
-    this.#at = at;
+    this.copy(b, 0, b.length);
   }
 
-  /** Bytes `start` to `end` of `src` (a short piece: copied by hand, as in `bytes`). */
+  /** Bytes `start` to `end` of `src`. */
   copy(src: Uint8Array, start: number, end: number) {
     if (this.#at + end - start > this.#buf.length) this.#grow(end - start);
     const buf = this.#buf;
     let at = this.#at;
+    // A short piece (a line's tail, a kept text) copies faster by hand than through set().
     for (let k = start; k < end; k++) buf[at++] = src[k];
     this.#at = at;
   }
