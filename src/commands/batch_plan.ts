@@ -110,6 +110,10 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
     throw new UsageError("--rejects-table goes with --rejects postgres://...");
   }
+  if (output === "-" && flags.rejects === "-") {
+    // One stream would carry two tables under two headers: a reader could not tell a reject from a prediction.
+    throw new UsageError("--output - and --rejects - would share standard output; give --rejects a file");
+  }
   const shard = flags.shard !== undefined
     ? parseShard(flags.shard, flags.shardKey, { shard: "--shard", key: "--shard-key" })
     : undefined;

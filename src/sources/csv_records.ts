@@ -22,6 +22,7 @@
  * A line longer than 16 MiB stops the reading ({@linkcode InputError}).
  */
 import { InputError } from "../errors.ts";
+import { NOT_UTF8, NOT_UTF8_REASON } from "./utf8_text.ts";
 
 /** A record: its fields, or why it is rejected and the text of its (first) line. */
 export type CsvRecord = { fields: string[]; error?: undefined } | { error: string; data: unknown };
@@ -39,10 +40,11 @@ const QUOTE = 34;
 const UNCLOSED = "unterminated quote";
 const OPEN = `${UNCLOSED}: the quote opened on this line`;
 /** What `#next` looks for, by index. */
-const SOUGHT = ["\n", "\r", '"'];
+const SOUGHT = ["\n", "\r", '"', NOT_UTF8];
 const LF_AT = 0;
 const CR_AT = 1;
 const QUOTE_AT = 2;
+const NOT_UTF8_AT = 3;
 
 /**
  * Where a record's parse ended: its fields, or where and how it broke (a quote that never closes, that does not
@@ -82,8 +84,8 @@ export class CsvRecords {
   #eof = false;
   #closed = false;
   /** For `#next`: where an LF, a CR and a quote were last looked for from, and found (-1: not since a fill). */
-  #from = [-1, -1, -1];
-  #found = [-1, -1, -1];
+  #from = [-1, -1, -1, -1];
+  #found = [-1, -1, -1, -1];
 
   constructor(
     chunks: Iterator<string> | AsyncIterator<string>,
@@ -143,6 +145,10 @@ export class CsvRecords {
         ? { error: `${OPEN} closes on a later line, into a row of ${fields}`, data: buf.slice(start, lineEnd) }
         : { error: `it has ${fields}`, data: parsed.fields };
       if (parsed.end <= lineEnd) end = parsed.end;
+    } else if (this.#next(NOT_UTF8_AT, start) < parsed.end) {
+      // Bytes that are not UTF-8 (see utf8_text.ts): the row would go on with changed text.
+      record = { error: NOT_UTF8_REASON, data: buf.slice(start, parsed.end).replaceAll(NOT_UTF8, "\uFFFD") };
+      end = parsed.end;
     } else {
       record = { fields: parsed.fields };
       end = parsed.end;

@@ -20,6 +20,7 @@ import { log } from "../log.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { textBytesOf } from "../text_bytes.ts";
 import { type CsvRecord, CsvRecords, MORE } from "./csv_records.ts";
+import { utf8Text } from "./utf8_text.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
@@ -157,11 +158,10 @@ interface Records {
 }
 
 function openRecords(path: string, delimiter: string): Records {
-  // Decoded by the stream, which keeps a character split between two reads whole.
-  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: CHUNK_BYTES });
+  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   async function* chunks(): AsyncGenerator<string> {
     try {
-      yield* stream as AsyncIterable<string>;
+      yield* utf8Text(stream as AsyncIterable<Uint8Array>);
     } catch (err) {
       throw new InputError(`Cannot read CSV file ${path}: ${(err as Error).message}`, { cause: err });
     }

@@ -8,6 +8,7 @@ import { createReadStream } from "node:fs";
 import { parseJson } from "../value_codec.ts";
 import type { RowBatch, SourceReject } from "../rows.ts";
 import { fileSize, STDIN } from "./file_size.ts";
+import { NOT_UTF8, NOT_UTF8_REASON, utf8Text } from "./utf8_text.ts";
 import type { ReadOptions, Source } from "./source.ts";
 
 /** Lines read ahead to find the columns. */
@@ -23,11 +24,11 @@ const LOOKAHEAD_LINES = 1000;
  */
 export async function openJsonlSource(path: string): Promise<Source> {
   const total = await fileSize(path);
-  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
-  const lines = await records(stream[Symbol.asyncIterator]() as AsyncIterator<string>);
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const lines = await records(utf8Text(stream as AsyncIterable<Uint8Array>));
   // The columns are the keys seen in the first lines, in order of appearance: a first object without an
   // optional key must not hide that column from the whole job.
-  const pending: string[] = [];
+  const pending: Text[] = [];
   const seen = new Set<string>();
   while (pending.length < LOOKAHEAD_LINES) {
     const r = await lines.next();
@@ -53,8 +54,8 @@ export async function openJsonlSource(path: string): Promise<Source> {
 }
 
 async function* readBatches(
-  pending: string[],
-  lines: AsyncIterator<string>,
+  pending: Text[],
+  lines: AsyncIterator<Text>,
   keys: string[],
   { batchSize, columns }: ReadOptions,
   consumed: { chars: number },
@@ -65,7 +66,7 @@ async function* readBatches(
   const nextLine = async () => {
     const r = pending.length > 0 ? { done: false, value: pending.shift()! } : await lines.next();
     if (r.done) return undefined;
-    consumed.chars += r.value.length + 1;
+    consumed.chars += textOf(r.value).length + 1;
     return r.value;
   };
   while (!ended) {
@@ -79,13 +80,17 @@ async function* readBatches(
         ended = true;
         break;
       }
-      if (line.trim() === "") continue;
+      if (typeof line === "string" && line.trim() === "") continue;
       const parsed = tryParse(line);
       if (parsed.ok) {
         for (let c = 0; c < names.length; c++) cols[c].push(parsed.value[names[c]]);
         rowNumbers.push(row);
       } else {
-        rejects.push({ row, message: `Cannot parse row ${row + 1}: ${parsed.error}`, data: line });
+        rejects.push({
+          row,
+          message: `Cannot parse row ${row + 1}: ${parsed.error}`,
+          data: textOf(line).replaceAll(NOT_UTF8, "\uFFFD"),
+        });
       }
       row++;
     }
@@ -101,7 +106,7 @@ async function* readBatches(
 }
 
 /** The texts of the records: lines, or the elements of a JSON array when the text starts with `[`. */
-async function records(chunks: AsyncIterator<string>): Promise<AsyncIterator<string>> {
+async function records(chunks: AsyncIterator<string>): Promise<AsyncIterator<Text>> {
   const head: string[] = [];
   let first: string | undefined;
   while (first === undefined) {
@@ -119,12 +124,22 @@ async function records(chunks: AsyncIterator<string>): Promise<AsyncIterator<str
 
 async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
   let rest = "";
+  let first = true;
   for await (const chunk of chunks) {
-    const parts = (rest + chunk).split("\n");
+    // A byte order mark is not part of the first line (the CSV reader drops it too).
+    const text = first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
+    first = false;
+    const parts = (rest + text).split("\n");
     rest = parts.pop()!;
     for (const line of parts) yield line.endsWith("\r") ? line.slice(0, -1) : line;
   }
   if (rest !== "") yield rest;
+}
+
+/** `head`, then the chunks still to come. */
+async function* rest(head: string, chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  yield head;
+  yield* chunks;
 }
 
 /**
@@ -133,7 +148,7 @@ async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
  * streaming JSON parser would round integers beyond 2^53, which parseJson
  * keeps exact, so this only finds the element boundaries.)
  */
-async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<Text> {
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -154,7 +169,11 @@ async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<str
         if (--depth === 0) {
           const last = (current + chunk.slice(from, i)).trim();
           if (last !== "") yield last;
-          return; // what follows the array is ignored
+          // Text after the array (a second array, a stray object) is not dropped: each of its lines is rejected.
+          for await (const line of linesOf(rest(chunk.slice(i + 1), chunks))) {
+            yield line.trim() === "" ? line : { text: line, error: "text after the end of the JSON array" };
+          }
+          return;
         }
       } else if (ch === "," && depth === 1) {
         yield (current + chunk.slice(from, i)).trim();
@@ -169,7 +188,23 @@ async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<str
 
 type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
 
-function tryParse(line: string): Parsed {
+/** A record's text, or a piece of the file that is not one, with why. */
+type Text = string | Unreadable;
+
+/** Text that cannot be a record (it is rejected with `error`). */
+interface Unreadable {
+  text: string;
+  error: string;
+}
+
+function textOf(t: Text): string {
+  return typeof t === "string" ? t : t.text;
+}
+
+function tryParse(line: Text): Parsed {
+  if (typeof line !== "string") return { ok: false, error: line.error };
+  // Bytes that are not UTF-8 (see utf8_text.ts): the row would go on with changed text.
+  if (line.includes(NOT_UTF8)) return { ok: false, error: NOT_UTF8_REASON };
   try {
     const value = parseJson(line);
     if (typeof value === "object" && value !== null && !Array.isArray(value)) {

@@ -73,6 +73,11 @@ Deno.test("planBatch refuses what cannot run, naming the flags", async (t) => {
       /choose what a rerun replaces/,
     ],
     ["--replace window without --period", { input: "i.csv", output: "o.csv", replace: "window" }, /needs --period/],
+    [
+      "predictions and rejects both to standard output",
+      { input: "i.csv", output: "-", rejects: "-" },
+      /share standard/,
+    ],
   ];
   for (const [name, flags, message] of cases) {
     await t.step(name, () => assert.throws(() => planBatch({ ...BASE, ...flags }), message));

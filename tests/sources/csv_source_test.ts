@@ -75,3 +75,30 @@ Deno.test("CSV: DuckDB's reading and the in-process one give the same batches", 
     });
   }
 });
+
+Deno.test("CSV: a row holding bytes that are not UTF-8 is rejected alone, by either reader", async (t) => {
+  await using dir = await tempDir();
+  const utf8 = new TextEncoder();
+  const cases: [string, Uint8Array][] = [
+    ["a Latin-1 byte", new Uint8Array([0x63, 0x61, 0x66, 0xe9])],
+    ["a character cut short", new Uint8Array([0x61, 0xe2, 0x82])],
+    ["a surrogate's bytes", new Uint8Array([0x61, 0xed, 0xa0, 0x80])],
+  ];
+  for (const [name, bad] of cases) {
+    await t.step(name, async () => {
+      const path = join(dir.path, "in.csv");
+      const rows = [utf8.encode("id,x\nfine,1\n"), bad, utf8.encode(",2\nok\uFFFD,3\nlast,4\n")];
+      await Deno.writeFile(path, new Uint8Array(rows.flatMap((r) => [...r])));
+      const options: ReadOptions = { batchSize: 10, numbers: { x: "int64" } };
+      const byDuckDB = await read(path, 0, options);
+      assert.deepEqual(await read(path, Infinity, options), byDuckDB);
+      const batches = byDuckDB as { columns: Record<string, unknown>; rejects?: { row: number; message: string }[] }[];
+      const rejects = batches.flatMap((b) => b.rejects ?? []);
+      assert.deepEqual(rejects.map((r) => r.row), [1]);
+      assert.match(rejects[0].message, /Cannot parse row 2: it holds bytes that are not UTF-8/);
+      // A U+FFFD the file holds as its UTF-8 bytes is text like any other.
+      const ids = batches.flatMap((b) => (b.columns.id as [string, string[]])[1]);
+      assert.deepEqual(ids, ["fine", "ok\uFFFD", "last"]);
+    });
+  }
+});
