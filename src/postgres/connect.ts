@@ -10,6 +10,7 @@ import { lazyImport } from "../lazy_import.ts";
 import type * as PostgresJs from "./postgres_js.ts";
 import type { Sql } from "./postgres_js.ts";
 import { log } from "../log.ts";
+import { jsonText, parseJson } from "../value_codec.ts";
 import { pgError } from "./pg_error.ts";
 import { ignoreUnawaitedLosses, reserveConnection } from "./postgres_js_internals.ts";
 import { isPostgresUrl, type PgTarget, resolveTarget } from "./postgres_url.ts";
@@ -120,6 +121,8 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
           ) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
           parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
         },
+        // json and jsonb with integers beyond 2^53 exact (value_codec.ts), where postgres.js's JSON.parse rounds them.
+        exactJson: { to: 114, from: [114, 3802], serialize: jsonText, parse: parseJson },
       },
     };
     const sql = postgres(config as never) as unknown as Sql;

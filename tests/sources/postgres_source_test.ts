@@ -55,6 +55,18 @@ Deno.test("postgres source: column types from the query's description, values as
   });
 });
 
+Deno.test("postgres source: json and jsonb keep integers beyond 2^53 exact", async () => {
+  await withDb(["src_json"], async ({ sql }, [table]) => {
+    await sql.unsafe(`create table ${table} (j json, b jsonb)`);
+    const doc = '{"order_id": 12345678901234567890, "n": 9007199254740993, "price": 10.1, "small": 7}';
+    await sql.unsafe(`insert into ${table} values ('${doc}', '${doc}')`);
+    const [batch] = await readAll(await openPostgresSource({ url: PG_URL, table }));
+    const want = { order_id: 12345678901234567890n, n: 9007199254740993n, price: 10.1, small: 7 };
+    assert.deepEqual(batch.columns.j[0], want);
+    assert.deepEqual(batch.columns.b[0], want);
+  });
+});
+
 Deno.test("postgres source: a cursor reads batches of at most batchSize, only the columns asked for", async () => {
   await withDb(["src_cursor"], async ({ sql }, [table]) => {
     await sql.unsafe(
