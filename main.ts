@@ -17,19 +17,13 @@ import type * as MergeDriftCommand from "./src/commands/merge_drift.ts";
 import type * as ProfileCommand from "./src/commands/profile.ts";
 import type * as PublishCommand from "./src/commands/publish.ts";
 import type * as ServeCommand from "./src/commands/serve.ts";
-import { describeError } from "./src/errors.ts";
+import { closedPipe, describeError } from "./src/errors.ts";
 import { envOption } from "./src/cli/env_option.ts";
 import { lazyImport } from "./src/lazy_import.ts";
 import { log, LOG_FORMATS } from "./src/log.ts";
 import { VERSION } from "./src/version.ts";
 
 export { VERSION };
-
-/** Whether `err` (or what caused it) is a write to a pipe whose reader has gone. */
-function closedPipe(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof Deno.errors.BrokenPipe) return true;
-  return false;
-}
 
 /**
  * Each command, built from its module. Loaded by a computed specifier (see src/lazy_import.ts): `score batch ...` loads

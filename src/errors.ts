@@ -113,6 +113,19 @@ export class InterruptedError extends ScoreError {
 }
 
 /**
+ * Whether `err` (or what caused it) is a write to a pipe whose reader has gone (`score batch --output - | head`).
+ *
+ * @example
+ * ```ts
+ * if (closedPipe(err)) Deno.exit(0); // the reader has all it wanted
+ * ```
+ */
+export function closedPipe(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof Deno.errors.BrokenPipe) return true;
+  return false;
+}
+
+/**
  * Reads any thrown value as a {@linkcode Failure}: handled failures keep
  * their fields, anything else is an internal error (500, exit 70) whose
  * message is kept for logs.

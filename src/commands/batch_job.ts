@@ -5,6 +5,7 @@
 import type { Window } from "../batch/period_window.ts";
 import { type BatchSummary, type Constant, runBatch } from "../batch/run_batch.ts";
 import { startProgress } from "../cli/progress.ts";
+import { CannotWriteError, closedPipe } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
 import { PgTransaction } from "../postgres/mod.ts";
@@ -91,6 +92,16 @@ export async function runWindow(
       if (unlogged++ < LOGGED_REJECTS) log.warn("row rejected", { row, error });
     },
     onScored: watch?.onScored,
+  }).catch((err) => {
+    // A closed standard output ends a job as a normal end (main.ts) when it carried the predictions: their reader
+    // has what it wanted. When it carried the rejects, the predictions were not committed: that is a failure.
+    if (closedPipe(err) && plan.output !== "-") {
+      throw new CannotWriteError(
+        "Standard output (--rejects -) was closed by its reader before every reject was written: " +
+          `nothing was committed to ${sink.description}`,
+      );
+    }
+    throw err;
   }).finally(() => progress?.stop());
   log.info(window ? "window done" : "batch done", {
     model: model.name,

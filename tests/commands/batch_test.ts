@@ -565,3 +565,41 @@ Deno.test("score batch: class labels name the columns; unknown categories counte
     }
   });
 });
+
+Deno.test("score batch: a standard output closed by its reader", async (t) => {
+  await using dir = await tempDir();
+  const input = join(dir.path, "rides.csv");
+  // Rejects enough to fill the pipe, so the job is still writing when the reader goes.
+  await Deno.writeTextFile(
+    input,
+    "PULocationID,DOLocationID,trip_distance\n" + "130,205,abc\n".repeat(30_000) + "130,205,3.66\n".repeat(3_000),
+  );
+  const output = join(dir.path, "out.csv");
+  const cases: [string, string[], number, RegExp | undefined][] = [
+    ["carrying the predictions (| head): a normal end", ["--output", "-", "--output-format", "csv"], 0, undefined],
+    [
+      "carrying the rejects: the predictions are not committed, and the job fails saying so",
+      ["--output", output, "--rejects", "-"],
+      73,
+      /^Standard output \(--rejects -\) was closed by its reader before every reject was written: nothing was committed/,
+    ],
+  ];
+  for (const [name, args, exit, message] of cases) {
+    await t.step(name, async () => {
+      const child = new Deno.Command(join(ROOT, "score"), {
+        args: ["batch", "--model", LINREG, "--input", input, ...args, "--batch-size", "1000", "--no-progress"],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.getReader();
+      await reader.read();
+      await reader.cancel();
+      const [{ code }, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+      const errors = logLines(stderr).filter((l) => l.level === "error");
+      assert.equal(code, exit, JSON.stringify(errors));
+      if (message) assert.match(errors[0].msg as string, message);
+      else assert.deepEqual(errors, []);
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["rides.csv"]);
+    });
+  }
+});
