@@ -6,14 +6,22 @@
  * when the connection or channel is lost, and drain on stop.
  */
 import { Buffer } from "node:buffer";
-import { type Channel, type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage } from "amqplib";
+import {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  connect,
+  type ConsumeMessage,
+  type SocketOptions,
+} from "amqplib";
+import { abortable, settleWithin } from "../abortable.ts";
 import { log, redact } from "../log.ts";
 import { AckWindow } from "./ack_window.ts";
 import { brokerError } from "./broker_error.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import type { EventMessage, MessageProperties, OutgoingMessage, PublishFailure, Verdict } from "./message.ts";
 import { declareTopology, type Topology } from "./topology.ts";
-import { batchWrites } from "./write_batching.ts";
+import { batchWrites, destroySocket } from "./amqplib_internals.ts";
 
 /** What the loop needs. */
 export interface ConsumerLoopOptions {
@@ -44,11 +52,18 @@ export interface ConsumerLoopOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /** How long a stop waits for the events in flight. */
   drainTimeoutMs?: number;
+  /** How long a broker may stay silent while a connection opens before it is retried (10 s). */
+  openTimeoutMs?: number;
   /** Shown by `rabbitmqctl list_connections client_properties`. */
   connectionName?: string;
   /** Each flag naming an exchange, and the name given: a refused name is reported with its flag. */
   exchangeFlags?: Record<string, string | undefined>;
 }
+
+/** How long a broker may stay silent while a connection opens (then it is retried). */
+const OPEN_TIMEOUT_MS = 10_000;
+/** How long a closing connection waits for the broker's answer before its socket is dropped. */
+const CLOSE_TIMEOUT_MS = 2_000;
 
 /**
  * A header on every message the loop publishes, unique within the channel:
@@ -84,12 +99,14 @@ export async function runConsumerLoop(o: ConsumerLoopOptions): Promise<void> {
   while (!o.signal.aborted) {
     const session = new BrokerSession(o);
     try {
-      await session.open();
+      // A broker that accepts the connection and then says nothing must not hold a stop.
+      await abortable(session.open(), o.signal);
       attempt = 0;
       const lost = await session.run();
       if (lost === undefined) return;
       log.warn("connection to the broker lost; reconnecting", { error: lost.message });
     } catch (err) {
+      if (o.signal.aborted) return;
       const fatal = brokerError(err, o.exchangeFlags);
       if (fatal) throw fatal;
       log.warn("cannot reach the broker; retrying", { url: redact(o.url), error: (err as Error).message, attempt });
@@ -128,13 +145,33 @@ class BrokerSession {
 
   async open() {
     const o = this.#options;
-    this.#connection = await connect(o.url, {
+    // A stop while the connection opens destroys its socket (amqplib hands these options to node:net, whose sockets
+    // take a signal); once open, a stop drains and closes it instead.
+    const opening = new AbortController();
+    const stop = () => opening.abort();
+    o.signal.addEventListener("abort", stop, { once: true });
+    const options: SocketOptions & { signal: AbortSignal } = {
       clientProperties: { connection_name: o.connectionName ?? "score consume" },
       // TCP_NODELAY: an event's ack leaves as a small segment, and the next event's prediction (a few ms later,
       // after its model run) would wait behind it for the broker's delayed TCP ack, 40 ms on Linux. amqplib
       // already writes the frames of one tick together, so this adds no packets under load.
       noDelay: true,
-    });
+      // A broker silent this long while the connection opens is given up on (and retried): else it waits for ever.
+      timeout: o.openTimeoutMs ?? OPEN_TIMEOUT_MS,
+      signal: opening.signal,
+    };
+    let connection: ChannelModel;
+    try {
+      connection = await connect(o.url, options);
+    } finally {
+      o.signal.removeEventListener("abort", stop);
+    }
+    if (this.#settled) {
+      // Disposed while connecting (a stop): this connection is nobody's.
+      destroySocket(connection);
+      throw new Error("stopped while connecting");
+    }
+    this.#connection = connection;
     // With TCP_NODELAY, each frame written alone would be a segment of its own: the frames of one pass go together.
     if (!batchWrites(this.#connection)) log.debug("amqplib's writes are not batched: its internals changed");
     this.#connection.on("error", (err: Error) => this.#lose(err));
@@ -222,13 +259,21 @@ class BrokerSession {
     this.#acks?.close();
     this.#closed = true;
     this.#settled = true;
-    // A channel error leaves the connection open: close both, whatever state they are in.
-    try {
-      await this.#channel?.close();
-    } catch { /* already closed */ }
-    try {
-      await this.#connection?.close();
-    } catch { /* already closed */ }
+    // A channel error leaves the connection open: close both, whatever state they are in. A broker that does not
+    // answer the close (hung, or blocking this connection) is let go.
+    const closing = (async () => {
+      try {
+        await this.#channel?.close();
+      } catch { /* already closed */ }
+      try {
+        await this.#connection?.close();
+      } catch { /* already closed */ }
+      return true;
+    })();
+    if (!(await settleWithin(closing, CLOSE_TIMEOUT_MS)) && this.#connection) {
+      log.warn("the broker did not answer the close: dropping the connection", { timeout_ms: CLOSE_TIMEOUT_MS });
+      destroySocket(this.#connection);
+    }
   }
 
   #lose(err: Error) {

@@ -491,3 +491,40 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
     await model.close();
   }
 });
+
+Deno.test("consumer loop: a broker that accepts and never answers is retried, and a stop ends the loop", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn); // held open, never answered
+  })();
+  const stop = new AbortController();
+  try {
+    const done = runConsumerLoop({
+      url: `amqp://guest:guest@127.0.0.1:${listener.addr.port}`,
+      topology: defaultTopology({ model: "m", exchange: "e", predictionExchange: "p", queue: "q" }),
+      prefetch: 1,
+      handle: () => Promise.reject(new Error("no event can come")),
+      publishFailed: () => ({ action: "requeue", code: "test", reason: "no event can come" }),
+      signal: stop.signal,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 10 },
+      openTimeoutMs: 300,
+    });
+    // The silent open is given up on and tried again: a second connection comes.
+    await until(() => accepted.length >= 2, "a second connection attempt", 10_000);
+    const stopped = performance.now();
+    stop.abort();
+    await done;
+    assert.ok(performance.now() - stopped < 2_000, "the stop did not wait for the silent broker");
+    // The socket of the open cut short is closed, not left to its timeout: the listener reads its end.
+    const last = accepted[accepted.length - 1];
+    const buf = new Uint8Array(1024);
+    let n: number | null = 0;
+    while (n !== null) n = await last.read(buf); // the AMQP header, then the end
+  } finally {
+    stop.abort();
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of accepted) conn.close();
+  }
+});

@@ -1,12 +1,13 @@
 /**
- * Pins the amqplib internals src/queue/write_batching.ts relies on: its
+ * Pins the amqplib internals src/queue/amqplib_internals.ts relies on: its
  * connection's muxer and socket. With the writes batched, a burst of
- * publishes reaches the socket in a few writes, and every message arrives.
+ * publishes reaches the socket in a few writes, and every message arrives;
+ * a destroyed socket closes the connection at once.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connect } from "amqplib";
-import { batchWrites } from "../../src/queue/write_batching.ts";
+import { batchWrites, destroySocket } from "../../src/queue/amqplib_internals.ts";
 import { AMQP_URL, TestBroker } from "./broker.ts";
 
 Deno.test("amqplib writes batched (real RabbitMQ)", async (t) => {
@@ -40,4 +41,13 @@ Deno.test("amqplib writes batched (real RabbitMQ)", async (t) => {
       }
     });
   }
+});
+
+Deno.test("amqplib's socket destroyed: the connection closes at once, with its close event (real RabbitMQ)", async () => {
+  const connection = await connect(AMQP_URL);
+  const closed = new Promise<void>((resolve) => connection.once("close", () => resolve()));
+  connection.on("error", () => {});
+  assert.equal(destroySocket(connection), true, "amqplib's socket is where expected");
+  await closed;
+  await assert.rejects(connection.createChannel());
 });
