@@ -26,9 +26,9 @@ export interface BodyLimit {
 export async function readJson(req: Request, limit: BodyLimit): Promise<unknown> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit.maxBytes) throw tooLarge(limit);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = declared !== null ? await req.text() : await readCounted(req, limit);
+    bytes = declared !== null ? await req.bytes() : await readCounted(req, limit);
   } catch (err) {
     if (err instanceof InputError) throw err;
     // The body stopped coming: the client hung up (or was cut off for being too slow).
@@ -36,7 +36,14 @@ export async function readJson(req: Request, limit: BodyLimit): Promise<unknown>
       cause: err,
     });
   }
-  if (text.length > limit.maxBytes) throw tooLarge(limit);
+  if (bytes.length > limit.maxBytes) throw tooLarge(limit);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    // Decoded leniently, the text would be scored with U+FFFD in place of what was sent.
+    throw new InputError("The request body is not UTF-8 text", { status: 400, code: "malformed_json" });
+  }
   if (text.trim() === "") {
     throw new InputError("The request body is empty; send a JSON document", { status: 400, code: "bad_request" });
   }
@@ -50,8 +57,10 @@ export async function readJson(req: Request, limit: BodyLimit): Promise<unknown>
   }
 }
 
-async function readCounted(req: Request, limit: BodyLimit): Promise<string> {
-  if (req.body === null) return "";
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+async function readCounted(req: Request, limit: BodyLimit): Promise<Uint8Array> {
+  if (req.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
@@ -71,7 +80,7 @@ async function readCounted(req: Request, limit: BodyLimit): Promise<string> {
     all.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 function tooLarge({ maxBytes, limitName }: BodyLimit): InputError {

@@ -196,13 +196,22 @@ function toBools(values: ArrayLike<unknown>, out: Uint8Array): Coerced {
   return { data: out, failures };
 }
 
+const NOT_TEXT_REASON = "holds a NUL character or a lone surrogate (a string tensor takes text without either)";
+
 function toStrings(values: ArrayLike<unknown>): Coerced {
   const out = new Array<string>(values.length);
   const failures: CoercionFailure[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "string") out[i] = v;
-    else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") {
+    if (typeof v === "string") {
+      out[i] = v;
+      // onnxruntime takes a string tensor's values as C strings: text after a NUL would be dropped, and a lone
+      // surrogate (valid in JSON, not in UTF-8) replaced. The model would see what was not sent.
+      if (v.includes("\0") || !v.isWellFormed()) {
+        out[i] = "";
+        failures.push({ index: i, reason: NOT_TEXT_REASON, value: v });
+      }
+    } else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") {
       out[i] = String(v);
     } else {
       out[i] = "";

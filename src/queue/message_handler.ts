@@ -83,7 +83,7 @@ function correlationIdOf(id: unknown): string | undefined {
   return encoder.encode(text).byteLength <= MAX_SHORT_STRING_BYTES ? text : undefined;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 
 /**
@@ -126,9 +126,16 @@ export class MessageHandler {
   }
 
   #read(body: Uint8Array): { features: Record<string, unknown>; id: unknown } {
+    let text: string;
+    try {
+      text = decoder.decode(body);
+    } catch {
+      // Decoded leniently, its text would be scored with U+FFFD in place of what was sent.
+      throw new InputError("the body is not UTF-8 text", { code: "not_utf8" });
+    }
     let parsed: unknown;
     try {
-      parsed = parseJson(decoder.decode(body));
+      parsed = parseJson(text);
     } catch (err) {
       throw new InputError(`the body is not JSON: ${(err as Error).message}`, { code: "not_json" });
     }

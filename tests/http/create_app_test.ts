@@ -261,6 +261,15 @@ Deno.test("createApp answers the course's requests", async (t) => {
       const ok = rideInfer([COURSE_RIDE]);
       const cases: [string, RequestInit & { path: string }, number, RegExp][] = [
         ["malformed JSON", post("/predict", '{"PULocationID": 10,'), 400, /not valid JSON/],
+        [
+          "bytes that are not UTF-8 (Latin-1)",
+          {
+            ...post("/predict", ""),
+            body: new Uint8Array([...new TextEncoder().encode('{"a": "caf'), 0xe9, 0x22, 0x7d]),
+          },
+          400,
+          /not UTF-8 text/,
+        ],
         ["empty body", post("/predict", ""), 400, /empty/],
         ["a JSON string", post("/predict", '"hello"'), 400, /JSON object/],
         ["an array of numbers", post("/predict", "[1, 2]"), 400, /row 0 is not a JSON object/],

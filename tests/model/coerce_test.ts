@@ -10,6 +10,7 @@ interface Case {
   required?: boolean;
 }
 
+const NOT_TEXT = "holds a NUL character or a lone surrogate (a string tensor takes text without either)";
 const cases: Case[] = [
   {
     name: "float64 from numbers, numeric text and bigints",
@@ -130,6 +131,13 @@ const cases: Case[] = [
     values: [null, { a: 1 }],
     data: ["", ""],
     failures: [[0, "is missing"], [1, "is not a string"]],
+  },
+  {
+    name: "string: a NUL or a lone surrogate is rejected (onnxruntime would cut or replace it); a pair is text",
+    type: "string",
+    values: ["red\0garbage", "a\uD800b", "\uDC00", "\uD83D\uDE42", "π"],
+    data: ["", "", "", "\uD83D\uDE42", "π"],
+    failures: [[0, NOT_TEXT], [1, NOT_TEXT], [2, NOT_TEXT]],
   },
 ];
 

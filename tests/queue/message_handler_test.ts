@@ -16,7 +16,7 @@ const encoder = new TextEncoder();
 
 function event(body: unknown, o: Partial<EventMessage> = {}): EventMessage {
   return {
-    body: encoder.encode(typeof body === "string" ? body : JSON.stringify(body)),
+    body: body instanceof Uint8Array ? body : encoder.encode(typeof body === "string" ? body : JSON.stringify(body)),
     properties: {},
     exchange: "rides",
     routingKey: "ride",
@@ -126,6 +126,12 @@ Deno.test("message handler", async (t) => {
     await t.step("poison events are dead-lettered with the reason, the body and headers kept", async (t) => {
       const cases = [
         { name: "not JSON", body: "ride 256, please", code: "not_json", reason: /not JSON/ },
+        {
+          name: "not UTF-8 (Latin-1)",
+          body: new Uint8Array([...encoder.encode('{"ride": {"ride_id": "caf'), 0xe9, ...encoder.encode('"}}')]),
+          code: "not_utf8",
+          reason: /not UTF-8 text/,
+        },
         {
           name: "features missing",
           body: { ride_id: 1 },
