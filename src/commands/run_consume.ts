@@ -8,7 +8,7 @@
  */
 import { loadOptionsOf, type OnlineFlags, resolveOptionsOf } from "../cli/options.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
-import { UsageError } from "../errors.ts";
+import { closedPipe, UsageError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
@@ -173,6 +173,7 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
     });
     stopReloading = reloader.listen(flags.reloadInterval);
     const out = new TextEncoder();
+    const outClosed = new AbortController();
     await runConsumerLoop({
       url: flags.amqpUrl,
       topology,
@@ -181,10 +182,21 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
       publishFailed: (event, failure) => handler.publishFailed(event, failure),
       dryRun: flags.dryRun,
       onDryRun: (verdict) => {
-        if (verdict.action === "publish") Deno.stdout.writeSync(out.encode(jsonText(verdict.record) + "\n"));
+        if (verdict.action !== "publish") return;
+        try {
+          Deno.stdout.writeSync(out.encode(jsonText(verdict.record) + "\n"));
+        } catch (err) {
+          // `score consume --dry-run | head`: the reader has what it wanted; a normal end, as for batch. The event
+          // goes back to the queue (the loop requeues what throws).
+          if (closedPipe(err) && !outClosed.signal.aborted) {
+            log.info("standard output closed by its reader: stopping");
+            outClosed.abort();
+          }
+          throw err;
+        }
       },
       metrics,
-      signal: stop.signal,
+      signal: AbortSignal.any([stop.signal, outClosed.signal]),
       reconnect: { maxDelayMs: flags.maxReconnectDelayMs },
       connectionName,
       exchangeFlags: {

@@ -132,6 +132,8 @@ class BrokerSession {
   #settled = false;
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  /** Deliveries acked or nacked (or about to be, by the ack window). */
+  readonly #settledEvents = new WeakSet<ConsumeMessage>();
   /** Publishes so far on this channel (the next publish id). */
   #published = 0;
   /** Returned messages by publish id, until their ack arrives. */
@@ -307,7 +309,16 @@ class BrokerSession {
     this.#process(m).then((acked) => {
       if (acked && metrics) metrics.latency.observe((performance.now() - started) / 1000);
     }).catch((err) => {
-      log.error("event not processed; the broker redelivers it", { error: (err as Error).message });
+      // Not left unsettled on a live channel (the broker would hold it, and with it a prefetch slot, for ever):
+      // requeued once, then rejected (the queue's own dead-lettering, if any, takes it), so a fault that repeats
+      // cannot loop.
+      const requeue = !m.fields.redelivered;
+      // While stopping (a closed standard output stops a dry run), an event given back is what a stop does.
+      (this.#options.signal.aborted ? log.debug : log.error)(
+        requeue ? "event not processed; requeued" : "event not processed again; rejected",
+        { error: (err as Error)?.message ?? String(err), message_id: m.properties.messageId },
+      );
+      if (!this.#closed && !this.#settledEvents.has(m)) this.#nack(m, requeue);
     }).finally(() => {
       this.#inFlight--;
       if (metrics) metrics.inFlight--;
@@ -340,7 +351,7 @@ class BrokerSession {
           { code: verdict.code, reason: verdict.reason, message_id: m.properties.messageId },
         );
       }
-      this.#acks!.ack(m);
+      this.#ack(m);
       return true;
     }
     if (verdict.action === "requeue") {
@@ -367,7 +378,7 @@ class BrokerSession {
       if (prediction.kind === "nacked") return await this.#retryLater(m, `prediction nacked: ${prediction.error}`);
       if (prediction.kind === "confirmed") {
         if (o.metrics) o.metrics.published += 1 + replies.filter((r) => r.kind === "confirmed").length;
-        this.#acks!.ack(m);
+        this.#ack(m);
         return true;
       }
       if (prediction.kind === "returned" && o.metrics) o.metrics.predictionsUnroutable++;
@@ -423,12 +434,18 @@ class BrokerSession {
       message_id: m.properties.messageId,
       dead_letter_exchange: verdict.message.exchange,
     });
-    this.#acks!.ack(m);
+    this.#ack(m);
     return true;
   }
 
   /** Nacks now, and tells the ack window to pass over it. */
+  #ack(m: ConsumeMessage) {
+    this.#settledEvents.add(m);
+    this.#acks!.ack(m);
+  }
+
   #nack(m: ConsumeMessage, requeue: boolean) {
+    this.#settledEvents.add(m);
     this.#acks!.forget(m);
     this.#channel!.nack(m, false, requeue);
   }

@@ -515,6 +515,30 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     assert.equal(await broker.count(modelQueue), 2, "the real queue keeps its events");
   });
 
+  await t.step("--dry-run | head: a standard output closed by its reader stops the consumer, exit 0", async () => {
+    await using broker = await TestBroker.open();
+    const events = await broker.exchange("rides");
+    defaults(broker, "ride-duration-linreg", events);
+    const dry = new Consumer(["--model", "ride-duration-linreg", "--exchange", events, "--dry-run"], {}, 1);
+    try {
+      await dry.waitForLog("consuming");
+      await broker.publish(events, [COURSE_EVENT]);
+      await waitUntil(() => dry.stdout.includes("\n"), "the first prediction");
+      // The next prediction written finds the pipe closed (the ones before it may sit in the pipe's buffer).
+      let exited = false;
+      const code = dry.exited().finally(() => exited = true);
+      await waitUntil(async () => {
+        if (!exited) await broker.publish(events, [COURSE_EVENT]);
+        return exited;
+      }, "the consumer to stop");
+      assert.equal(await code, 0, JSON.stringify(dry.logs.filter((l) => l.level === "error")));
+    } finally {
+      await dry.stop();
+    }
+    assert.ok(dry.logs.some((l) => l.msg === "standard output closed by its reader: stopping"));
+    assert.ok(dry.logs.some((l) => l.msg === "consumer stopped"));
+  });
+
   await t.step("--dry-run without --workers or SCORE_WORKERS: auto is one consumer, and says why", async () => {
     await using broker = await TestBroker.open();
     const events = await broker.exchange("rides");

@@ -13,8 +13,11 @@ export class Consumer {
   stdout = "";
   readonly #done: Promise<number>;
 
-  /** Starts `./score consume --amqp-url <test broker> ...args`, with one worker unless `--workers` or `env` says. */
-  constructor(args: string[], env: Record<string, string | undefined> = {}) {
+  /**
+   * Starts `./score consume --amqp-url <test broker> ...args`, with one worker unless `--workers` or `env` says; with
+   * `headLines`, standard output is closed once that many lines are read (as `| head -n N`).
+   */
+  constructor(args: string[], env: Record<string, string | undefined> = {}, headLines?: number) {
     this.#child = new Deno.Command(join(ROOT, "score"), {
       args: ["consume", "--amqp-url", AMQP_URL, ...args],
       ...scoreEnv(env),
@@ -22,17 +25,20 @@ export class Consumer {
       stderr: "piped",
       stdin: "null",
     }).spawn();
-    const lines = async (stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) => {
+    const lines = async (stream: ReadableStream<Uint8Array>, onLine: (l: string) => void, most = Infinity) => {
       let rest = "";
+      let n = 0;
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         const parts = (rest + chunk).split("\n");
         rest = parts.pop()!;
-        parts.forEach(onLine);
+        for (const part of parts.slice(0, most - n)) onLine(part);
+        n += parts.length;
+        if (n >= most) break; // leaving the loop cancels the stream: the pipe's reader is gone
       }
     };
     const reading = Promise.all([
       lines(this.#child.stderr, (l) => this.logs.push(...logLines(l))),
-      lines(this.#child.stdout, (l) => (this.stdout += l + "\n")),
+      lines(this.#child.stdout, (l) => (this.stdout += l + "\n"), headLines),
     ]);
     this.#done = Promise.all([this.#child.status, reading]).then(([s]) => s.code);
   }
@@ -44,6 +50,11 @@ export class Consumer {
       throw new Error(`${err.message}; logs: ${JSON.stringify(this.logs)}`);
     });
     return find()!;
+  }
+
+  /** Resolves with the exit code once the process ends of itself. */
+  exited(): Promise<number> {
+    return this.#done;
   }
 
   /** Sends a signal without waiting (SIGHUP: reload the model). */

@@ -220,6 +220,27 @@ Deno.test("consumer loop (real RabbitMQ)", async (t) => {
     });
 
     await t.step(
+      "a fault past the handler (a bug, a closed stdout): the event is requeued once, then rejected, never left unacked",
+      async () => {
+        let faults = 0;
+        const tamper = (): Verdict => {
+          faults++;
+          throw new Error("a fault past the handler");
+        };
+        await withLoop({ model, scorer: batcher, tamper }, async ({ broker, topology, loop }) => {
+          await broker.publish(topology.exchange, [COURSE_EVENT]);
+          await until(() => faults === 2 && loop.metrics.inFlight === 0, "the event, twice");
+          assert.equal(loop.metrics.redelivered, 1);
+          // Rejected, the event is gone from the queue (a queue with its own dead-lettering would take it); had it
+          // been left unacked, the broker would hold it until the connection closed.
+          assert.equal(await broker.count(topology.queue), 0);
+          await loop.stop();
+          assert.equal(await broker.count(topology.queue), 0);
+        });
+      },
+    );
+
+    await t.step(
       "dry run, failing model: the event is logged and acked once, never requeued or dead-lettered",
       async () => {
         const failing: Scorer = { predict: () => Promise.reject(ModelError.runFailed("onnxruntime fell over")) };
