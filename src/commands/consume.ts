@@ -85,9 +85,10 @@ export function consumeCommand(): Command {
       env: "SCORE_DEAD_LETTER_QUEUE",
     }),
     // 1024 in flight, 512 a model run: the best throughput measured (docs/consume.md), single-event latency unchanged.
-    envOption("--prefetch <n>", "unacked events in flight", {
+    envOption("--prefetch <n>", "unacked events in flight (AMQP's limit: 65535)", {
       env: "SCORE_PREFETCH",
-      parse: wholeNumber(1),
+      // AMQP's basic.qos takes a 16-bit count: a larger one is refused by the client at every connection.
+      parse: wholeNumber(1, 65_535),
       default: 1024,
     }),
     envOption("--metrics-port <port>", "serve /metrics and /health on this port", {
@@ -135,6 +136,20 @@ async function consume(
   }
   if (given.dryRun && given.predictionQueue) {
     throw new UsageError("--prediction-queue has nothing to receive in a dry run (predictions go to stdout)");
+  }
+  // What goes back to the events exchange comes back as an event: a dead letter would be dead-lettered again, for
+  // ever, and a prediction scored as an event.
+  for (
+    const [flag, name] of [["--dead-letter-exchange", given.deadLetterExchange], [
+      "--prediction-exchange",
+      given.predictionExchange,
+    ]]
+  ) {
+    if (name !== undefined && name === given.exchange) {
+      throw new UsageError(
+        `${flag} names the events exchange (--exchange ${name}): what it receives would come back as events`,
+      );
+    }
   }
   const count = workerCount(given.workers, {
     source: command.getOptionValueSource("workers"),

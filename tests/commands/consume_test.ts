@@ -135,6 +135,30 @@ Deno.test("score consume --help and usage errors", async (t) => {
     });
   }
 
+  for (const flag of ["--dead-letter-exchange", "--prediction-exchange"]) {
+    await t.step(`${flag} naming the events exchange is refused (it would loop)`, async () => {
+      const { code, stderr } = await runScore([
+        "consume",
+        "--model",
+        "ride-duration-linreg",
+        "--exchange",
+        "x",
+        ...(flag === "--prediction-exchange" ? [] : ["--prediction-exchange", "p"]),
+        flag,
+        "x",
+      ]);
+      assert.equal(code, 64);
+      assert.match(stderr, new RegExp(`${flag} names the events exchange \\(--exchange x\\)`));
+    });
+  }
+  await t.step("--prefetch beyond AMQP's 65535 is refused", async () => {
+    const { code, stderr } = await runScore(
+      ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--prefetch", "70000"],
+    );
+    assert.equal(code, 64);
+    assert.match(stderr, /--prefetch.*from 1 to 65535/s);
+  });
+
   await t.step("--prediction-queue has nothing to receive in a dry run", async () => {
     const { code, stderr } = await runScore(
       ["consume", "--model", "ride-duration-linreg", "--exchange", "x", "--dry-run", "--prediction-queue", "q"],
