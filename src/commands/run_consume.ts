@@ -154,6 +154,14 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
       dead_letter_queue: topology.deadLetterQueue,
       outputs: model.outputColumns.map((c) => c.name),
     });
+    if (model.name === GENERIC_NAME && flags.queue === undefined && !topology.temporaryQueue && !hooks?.index) {
+      // MLflow saves every model as `.../artifacts/model`: two of them on one exchange would share this queue, each
+      // scoring half of the events, and their predictions would carry one name.
+      log.warn(
+        `the model is named "${GENERIC_NAME}" after its folder: another model named so on this exchange would share ` +
+          `its queue (${topology.queue}) and its events; name it (--model <path>#name=<name>) or give --queue`,
+      );
+    }
     if (topology.predictionExchange && !topology.predictionQueue) {
       log.warn(
         `no prediction queue: bind a queue to ${topology.predictionExchange} for routing key ` +
@@ -257,6 +265,9 @@ function consumerTopology(flags: ConsumeFlags, model: string): Topology {
   }
   return topology;
 }
+
+/** The name a model gets from an MLflow artifact folder (`artifacts/model`), or from a bare `model.onnx`. */
+const GENERIC_NAME = "model";
 
 /** The counts the last log line reports. */
 function totals(metrics: ConsumerMetrics): Record<string, number> {

@@ -563,6 +563,30 @@ Deno.test("score consume (real RabbitMQ)", async (t) => {
     assert.ok(dry.logs.some((l) => l.msg === "consumer stopped"));
   });
 
+  await t.step(
+    'a model named "model" after its folder (MLflow\'s artifacts/model): a warning names the risk',
+    async () => {
+      await using broker = await TestBroker.open();
+      await using dir = await tempDir();
+      const events = await broker.exchange("rides");
+      const predictionExchange = await broker.exchange("predictions");
+      const folder = join(dir.path, "artifacts", "model");
+      await Deno.mkdir(folder, { recursive: true });
+      await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(folder, "model.onnx"));
+      broker.track({ queues: [`model.${events}`, `model.${events}.dead-letter`, `${predictionExchange}.model`] });
+      broker.track({ exchanges: [`${events}.dead-letter`] });
+      const c = new Consumer(["--model", folder, "--exchange", events, "--prediction-exchange", predictionExchange]);
+      try {
+        await c.waitForLog("consuming");
+      } finally {
+        assert.equal(await c.stop(), 0);
+      }
+      const warned = c.logs.find((l) => l.level === "warn" && /is named "model" after its folder/.test(l.msg));
+      assert.ok(warned, JSON.stringify(c.logs));
+      assert.match(warned.msg, new RegExp(`share its queue \\(model\\.${events}\\)`));
+    },
+  );
+
   await t.step("--dry-run without --workers or SCORE_WORKERS: auto is one consumer, and says why", async () => {
     await using broker = await TestBroker.open();
     const events = await broker.exchange("rides");
