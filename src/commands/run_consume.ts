@@ -182,11 +182,27 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
     stopReloading = reloader.listen(flags.reloadInterval);
     const out = new TextEncoder();
     const outClosed = new AbortController();
+    let lastUncorrelated = 0;
     await runConsumerLoop({
       url: flags.amqpUrl,
       topology,
       prefetch: flags.prefetch,
-      handle: (event) => handler.handle(event),
+      handle: async (event) => {
+        const verdict = await handler.handle(event);
+        if (verdict.action === "publish" && verdict.uncorrelated) {
+          metrics.uncorrelated++;
+          const now = Date.now();
+          if (now - lastUncorrelated > 60_000) {
+            lastUncorrelated = now;
+            log.warn("an event has no id: its prediction cannot be tied to it (counted)", {
+              id_path: flags.idPath,
+              message_id: event.properties.messageId,
+              metric: "score_consumer_predictions_uncorrelated_total",
+            });
+          }
+        }
+        return verdict;
+      },
       publishFailed: (event, failure) => handler.publishFailed(event, failure),
       dryRun: flags.dryRun,
       onDryRun: (verdict) => {
@@ -280,6 +296,7 @@ function totals(metrics: ConsumerMetrics): Record<string, number> {
     publish_retries: metrics.publishRetried,
     predictions_unroutable: metrics.predictionsUnroutable,
     replies_failed: metrics.repliesFailed,
+    uncorrelated: metrics.uncorrelated,
     redelivered: metrics.redelivered,
     reconnects: Math.max(0, metrics.connects - 1),
     model_runs: runs,

@@ -54,6 +54,8 @@ export class ConsumerMetrics {
   predictionsUnroutable = 0;
   /** Replies (to an event's reply_to) not delivered: returned, nacked or refused. */
   repliesFailed = 0;
+  /** Predictions of events with no id (at --id-path) and no message or correlation id. */
+  uncorrelated = 0;
   /** Successful connections: 1 + reconnects. */
   connects = 0;
   connected = false;
@@ -110,6 +112,11 @@ export class ConsumerMetrics {
       "score_consumer_replies_failed_total",
       "Replies to an event's reply_to not delivered (no such queue, nacked, refused).",
       () => this.repliesFailed,
+    );
+    counter(
+      "score_consumer_predictions_uncorrelated_total",
+      "Predictions of events with no id at --id-path and no message or correlation id: nothing ties them to their event.",
+      () => this.uncorrelated,
     );
     gauge("score_consumer_events_in_flight", "Events delivered and not yet acked.", () => this.inFlight);
     counter("score_consumer_connects_total", "Connections opened (1 + reconnects).", () => this.connects);

@@ -70,7 +70,13 @@ export interface PredictionRecord {
  * it back to its queue.
  */
 export type Verdict =
-  | { action: "publish"; record: PredictionRecord; messages: OutgoingMessage[] }
+  | {
+    action: "publish";
+    record: PredictionRecord;
+    messages: OutgoingMessage[];
+    /** The event had no id at the id path and no message or correlation id: nothing ties the prediction to it. */
+    uncorrelated?: true;
+  }
   | { action: "dead-letter"; code: string; reason: string; message: OutgoingMessage }
   | { action: "requeue"; code: string; reason: string };
 

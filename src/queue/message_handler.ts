@@ -171,6 +171,9 @@ export class MessageHandler {
     ];
     // Request/reply: the default exchange routes a queue's own name to it.
     if (properties.replyTo) messages.push({ exchange: "", routingKey: properties.replyTo, body, properties: out });
+    if (correlationId === undefined && id === undefined && this.#options.idPath !== "") {
+      return { action: "publish", record, messages, uncorrelated: true };
+    }
     return { action: "publish", record, messages };
   }
 

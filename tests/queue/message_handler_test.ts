@@ -123,6 +123,30 @@ Deno.test("message handler", async (t) => {
       }
     });
 
+    await t.step(
+      "an event with no id and no message or correlation id: its prediction is marked uncorrelated",
+      async (t) => {
+        const cases: [string, Partial<EventMessage>, unknown, boolean][] = [
+          ["no id at the id path, no properties", {}, { ride: COURSE_EVENT.ride }, true],
+          ["a message id", { properties: { messageId: "m-1" } }, { ride: COURSE_EVENT.ride }, false],
+          ["a correlation id", { properties: { correlationId: "c-1" } }, { ride: COURSE_EVENT.ride }, false],
+          ["the id at the id path", {}, COURSE_EVENT, false],
+        ];
+        for (const [name, o, body, uncorrelated] of cases) {
+          await t.step(name, async () => {
+            const v = published(await handlerFor(batcher, model).handle(event(body, o)));
+            assert.equal(v.uncorrelated ?? false, uncorrelated);
+          });
+        }
+        await t.step("--no-id-path: events carry no id by design, nothing is marked", async () => {
+          const v = published(
+            await handlerFor(batcher, model, { idPath: "" }).handle(event({ ride: COURSE_EVENT.ride })),
+          );
+          assert.equal(v.uncorrelated, undefined);
+        });
+      },
+    );
+
     await t.step("poison events are dead-lettered with the reason, the body and headers kept", async (t) => {
       const cases = [
         { name: "not JSON", body: "ride 256, please", code: "not_json", reason: /not JSON/ },
