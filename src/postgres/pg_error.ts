@@ -65,7 +65,8 @@ export function pgError(
   if (code === "3D000") return new NotFoundError(`${where} does not exist: ${msg}`, options);
   if (code === "42P01" || code === "3F000") return new NotFoundError(`${capital(msg)} in ${where}${what}`, options);
   if (code.startsWith("42")) return new UsageError(`${capital(msg)}${what} (${where})`, options);
-  if (code.startsWith("22") || code.startsWith("23")) {
+  // 54: a program limit a value exceeded (stack depth for a deeply nested JSON value, a row too big): the data's fault.
+  if (code.startsWith("22") || code.startsWith("23") || code.startsWith("54")) {
     return new InputError(`${capital(msg)}${what} (${where})`, options);
   }
   if (code === "") return err instanceof Error ? err : new Error(String(err));

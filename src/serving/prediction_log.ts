@@ -54,6 +54,11 @@ const FIRST_BACKOFF_MS = 100;
 
 /** Records serialized between two turns of the event loop. */
 const SLICE_ROWS = 256;
+/**
+ * The most COPYs a batch refused for its data may take to find its odd records (each a COPY of log2(rows) halves):
+ * a batch whose every record is refused (a column's type changed) is dropped after these, not in thousands.
+ */
+const SPLIT_COPIES = 64;
 
 /** The same columns for the shared COPY encoder (which also makes NULs and lone surrogates U+FFFD). */
 const COPY_COLUMNS: ColumnInfo[] = [
@@ -315,21 +320,53 @@ export class PredictionLog {
       if (this.#buffer.length < this.#batchRows && !this.#closing) await this.#gather();
       if (this.#buffer.length === 0 || this.#pg !== pg || stop.aborted) continue;
       const batch = this.#buffer.splice(0, this.#batchRows);
-      try {
-        this.#written += await this.#attempt(pg, batch);
+      const failed = await this.#write(pg, batch, { copies: SPLIT_COPIES });
+      if (failed === undefined) {
         backoff = 0;
-      } catch (err) {
-        this.#dropped += batch.length;
-        if (stop.aborted) break;
-        const failure = pgError(err, pg.target, "writing the prediction log");
-        if (this.#pg !== pg || failure.name === "UnavailableError") {
-          this.#lost(pg, failure, batch.length);
-        } else {
-          this.#warn(failure, batch.length);
-          // Back off so a COPY that keeps failing (the table dropped) does not become a busy loop.
-          await this.#pause(1000);
-        }
+        continue;
       }
+      this.#dropped += failed.rows;
+      if (stop.aborted) break;
+      const failure = pgError(failed.err, pg.target, "writing the prediction log");
+      if (this.#pg !== pg || failure.name === "UnavailableError") {
+        this.#lost(pg, failure, failed.rows);
+      } else {
+        this.#warn(failure, failed.rows);
+        // Back off so a COPY that keeps failing (the table dropped) does not become a busy loop.
+        await this.#pause(1000);
+      }
+    }
+  }
+
+  /**
+   * Writes `batch`. A COPY the server refuses for a value in it (a JSON nested past its stack, a value out of a
+   * type's range) is split in halves until the records at fault are found and dropped alone, counted: one odd request
+   * must not take its neighbours' rows with it. Returns what stopped the writing and the rows it left unwritten (a
+   * lost connection, a dropped table; or more splitting than `budget` allows), else undefined.
+   */
+  async #write(
+    pg: PgConnection,
+    batch: LoggedPrediction[],
+    budget: { copies: number },
+  ): Promise<{ err: unknown; rows: number } | undefined> {
+    try {
+      this.#written += await this.#attempt(pg, batch);
+      return undefined;
+    } catch (err) {
+      const failure = pgError(err, pg.target, "writing the prediction log");
+      if (this.#stop.signal.aborted || this.#pg !== pg || failure.name !== "InputError") {
+        return { err, rows: batch.length };
+      }
+      if (batch.length === 1) {
+        this.#dropped++;
+        this.#warn(failure, 1);
+        return undefined;
+      }
+      if ((budget.copies -= 2) < 0) return { err, rows: batch.length };
+      const half = batch.length >> 1;
+      const first = await this.#write(pg, batch.slice(0, half), budget);
+      if (first !== undefined) return { err: first.err, rows: first.rows + batch.length - half };
+      return await this.#write(pg, batch.slice(half), budget);
     }
   }
 

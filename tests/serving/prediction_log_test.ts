@@ -95,6 +95,24 @@ Deno.test("PredictionLog writes in the background and counts what it drops", asy
       assert.deepEqual(row.features, { i: 500, s: "lone\uFFFD", t: "\uFFFDx" });
     });
 
+    await t.step(
+      "a record Postgres refuses (JSON nested past its stack) is dropped alone, not with its batch",
+      async () => {
+        const { table, log } = await open({ flushMs: 10 });
+        let deep: unknown = [];
+        for (let d = 0; d < 50_000; d++) deep = [deep];
+        for (let i = 0; i < 300; i++) log.write(record(i));
+        log.write(record(300, { meta: deep }));
+        for (let i = 301; i < 600; i++) log.write(record(i));
+        await log.close();
+        assert.deepEqual([log.written, log.dropped], [599, 1]);
+        const [{ n, bad }] =
+          await sql`select count(*)::int as n, count(*) filter (where features->>'i' = '300')::int as bad
+        from ${sql(table)}`;
+        assert.deepEqual([n, bad], [599, 0]);
+      },
+    );
+
     await t.step("a full buffer drops new records and counts them; write never throws", async () => {
       const { table, log } = await open({ bufferRows: 5, flushMs: 10 });
       for (let i = 0; i < 20; i++) log.write(record(i));
