@@ -5,6 +5,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { ValueType } from "../rows.ts";
+import { parseJson } from "../value_codec.ts";
 import { busy, describe, type DuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
 import { type ColumnBatch, duckdbBatches } from "./duckdb_batches.ts";
 
@@ -109,7 +110,14 @@ const DIRECT: Record<string, ValueType> = {
 export function readingOf(duckType: string): Reading {
   const t = duckType.toUpperCase();
   if (t in DIRECT) return { type: DIRECT[t], sql: AS_IS };
-  if (t.startsWith("DECIMAL")) return { type: "float64", sql: (n) => `${n}::DOUBLE` };
+  if (t.startsWith("DECIMAL")) {
+    // Up to 15 digits a double holds every value exactly (it prints back the same number); more would be rounded,
+    // so they come as their exact text, as Postgres numerics do (a model reading one parses it).
+    const digits = Number(/^DECIMAL\((\d+)/.exec(t)?.[1] ?? 18);
+    return digits <= 15
+      ? { type: "float64", sql: (n) => `${n}::DOUBLE` }
+      : { type: "string", sql: (n) => `${n}::VARCHAR` };
+  }
   if (t === "DATE") return { type: "date", sql: (n) => `epoch_ms(${n}::TIMESTAMP)`, convert: toDates };
   if (t === "TIMESTAMP WITH TIME ZONE") return { type: "timestamptz", sql: EPOCH_MS, convert: toDates };
   if (t.startsWith("TIMESTAMP")) return { type: "timestamp", sql: EPOCH_MS, convert: toDates };
@@ -124,7 +132,8 @@ function toDates(values: ArrayLike<unknown>): Date[] {
 }
 
 function fromJson(values: ArrayLike<unknown>): unknown[] {
-  return Array.from(values, (v) => (typeof v === "string" ? JSON.parse(v) : v));
+  // parseJson: a nested BIGINT beyond 2^53 stays exact (value_codec.ts).
+  return Array.from(values, (v) => (typeof v === "string" ? parseJson(v) : v));
 }
 
 function firstLine(err: unknown): string {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { openDuckDB, sqlString } from "../../src/duckdb/mod.ts";
 import { InputError, NotFoundError, UsageError } from "../../src/errors.ts";
 import type { RowBatch } from "../../src/rows.ts";
 import { createSink } from "../../src/sinks/create_sink.ts";
@@ -244,6 +245,29 @@ Deno.test("Parquet source (the shipped GZIP rides)", async (t) => {
     assert.equal(batches[0].columns.trip_distance[0], 3.66);
     assert.deepEqual(source.progress!(), { done: 64_572, total: 64_572 });
   });
+});
+
+Deno.test("Parquet source: decimals and nested integers keep their exact values", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "exact.parquet");
+  const db = await openDuckDB({ threads: 1, memoryLimit: "64MB" });
+  try {
+    await db.connection.run(
+      `copy (select 12345678901234567.89::DECIMAL(20,2) as wide, 10.10::DECIMAL(5,2) as narrow, ` +
+        `[9007199254740993, 1]::BIGINT[] as ids) to ${sqlString(path)} (format parquet)`,
+    );
+  } finally {
+    await db.close();
+  }
+  const source = await openSource(path);
+  const types = Object.fromEntries(source.columns.map((c) => [c.name, c.type]));
+  // Over 15 digits a double would round: the exact text, as a Postgres numeric comes.
+  assert.deepEqual(types, { wide: "string", narrow: "float64", ids: "json" });
+  const [batch] = await readAll(source, 10);
+  assert.deepEqual(
+    [batch.columns.wide[0], batch.columns.narrow[0], batch.columns.ids[0]],
+    ["12345678901234567.89", 10.1, [9007199254740993n, 1]],
+  );
 });
 
 Deno.test("Parquet source: a file broken midway fails, it does not end early", async () => {
