@@ -12,7 +12,7 @@ import type { Sql } from "./postgres_js.ts";
 import { log } from "../log.ts";
 import { jsonText, parseJson } from "../value_codec.ts";
 import { pgError } from "./pg_error.ts";
-import { ignoreUnawaitedLosses, reserveConnection } from "./postgres_js_internals.ts";
+import { ignoreUnawaitedLosses, nullableArrays, reserveConnection } from "./postgres_js_internals.ts";
 import { isPostgresUrl, type PgTarget, resolveTarget } from "./postgres_url.ts";
 
 export { isPostgresUrl, type PgTarget, resolveTarget, type Sql };
@@ -128,6 +128,8 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
     const sql = postgres(config as never) as unknown as Sql;
     try {
       await sql`select 1`;
+      // The array types are fetched now: their NULL elements read as null, not "NULL".
+      nullableArrays(sql);
       const onLoss = (listener: (err: Error) => void) => {
         losses.add(listener);
         return () => losses.delete(listener);

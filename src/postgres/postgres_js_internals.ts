@@ -18,8 +18,13 @@
  *   awaits: a connection lost meanwhile rejects it unhandled, which would
  *   end the process with a stack trace; {@linkcode ignoreUnawaitedLosses}
  *   keeps such losses (which reach the query waiting for the connection)
- *   from doing so.
+ *   from doing so;
+ * - its array parser reads a NULL element as the text "NULL" (or the
+ *   element parser's value of it: NaN for an int4[]): {@linkcode nullableArrays}
+ *   puts a parser that knows NULL (postgres-array's) in its place, for each
+ *   array type it fetched.
  */
+import { parse as parseArray } from "postgres-array";
 import type { Sql } from "./postgres_js.ts";
 
 const HERE = "src/postgres/postgres_js_internals.ts";
@@ -174,4 +179,43 @@ function isLossOfPostgresJs(reason: unknown): reason is Error {
   if (!(reason instanceof Error) || !("query" in reason && "parameters" in reason)) return false;
   const code = String((reason as { code?: unknown }).code ?? "");
   return LOSS_CODES.has(code) || code.startsWith("08") || code.startsWith("57P0");
+}
+
+/** What of postgres.js's options {@linkcode nullableArrays} reads and writes. */
+interface ArrayOptions {
+  parsers?: Record<number, ((x: string) => unknown) & { array?: boolean }>;
+  shared?: { typeArrayMap?: Record<number, number> };
+}
+
+/** The array type whose elements are separated by `;`, not `,` (box[]): left to postgres.js. */
+const BOX_ARRAY = 1020;
+
+/**
+ * Makes `sql` read a NULL element of an array as null, for every array type
+ * it has fetched (call it after a first query: types are fetched with the
+ * first connection, and kept for the next ones).
+ *
+ * @example
+ * ```ts
+ * await sql`select 1`;
+ * nullableArrays(sql);
+ * await sql`select '{a,NULL}'::text[] as t`; // [{ t: ["a", null] }]
+ * ```
+ */
+export function nullableArrays(sql: Sql): void {
+  const options = (sql as unknown as { options?: ArrayOptions }).options;
+  const parsers = options?.parsers;
+  const arrays = options?.shared?.typeArrayMap;
+  if (parsers === undefined || arrays === undefined || Object.keys(arrays).length === 0) {
+    throw new Error("postgres.js: no fetched array types in sql.options any more; see " + HERE);
+  }
+  for (const [element, array] of Object.entries(arrays)) {
+    if (array === BOX_ARRAY || !parsers[array]?.array) continue;
+    const parseElement = parsers[Number(element)];
+    // postgres.js hands an array parser its text without the opening brace.
+    const parser = parseElement === undefined
+      ? (x: string) => parseArray("{" + x)
+      : (x: string) => parseArray("{" + x, (e: string) => parseElement(e));
+    parsers[array] = Object.assign(parser, { array: true });
+  }
 }

@@ -143,3 +143,29 @@ Deno.test("postgres.js internals score relies on", async (t) => {
     });
   });
 });
+
+Deno.test("postgres.js arrays: a NULL element reads as null once nullableArrays has run", async (t) => {
+  const query = "select '{a,\"b,c\",NULL,\"NULL\"}'::text[] as t, '{1,NULL}'::int4[] as i, " +
+    "'{{1,2},{3,NULL}}'::int8[] as n, '{2021-02-01 10:00:00,NULL}'::timestamp[] as ts";
+  await t.step("postgres.js alone reads NULL as its text: the reason for nullableArrays", async () => {
+    const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql.unsafe(query);
+      assert.deepEqual(row.t, ["a", "b,c", "NULL", "NULL"]);
+    } finally {
+      await sql.end();
+    }
+  });
+  await t.step("through connectPostgres: null, and the elements parsed as their type", async () => {
+    const pg = await connectPostgres(PG_URL);
+    try {
+      const [row] = await pg.sql.unsafe(query);
+      assert.deepEqual(row.t, ["a", "b,c", null, "NULL"]);
+      assert.deepEqual(row.i, [1, null]);
+      assert.deepEqual(row.n, [[1n, 2n], [3n, null]]);
+      assert.deepEqual(row.ts, [new Date("2021-02-01T10:00:00Z"), null]);
+    } finally {
+      await pg.close();
+    }
+  });
+});
