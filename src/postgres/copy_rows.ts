@@ -121,7 +121,8 @@ export function copyText(columns: ColumnInfo[], batch: RowBatch): string {
  * ```
  */
 export function copyEncoder(columns: ColumnInfo[]): (batch: RowBatch) => string {
-  const cells = columns.map((c) => cached(encoderFor(c.type)));
+  // A Postgres array column (kept from a Postgres source) takes an array literal, not the JSON its values read as.
+  const cells = columns.map((c) => cached(c.dbType?.endsWith("[]") ? arrayCell : encoderFor(c.type)));
   return (batch) => encodeBatch(columns, cells, batch);
 }
 
@@ -205,6 +206,30 @@ function encoderFor(type: ValueType): Encode {
           : String(v),
       ));
   }
+}
+
+/** A list as a Postgres array literal (`{"a","b,c",NULL}`), each element quoted; anything else as JSON. */
+function arrayCell(v: unknown): string {
+  if (v === null || v === undefined) return NULL;
+  return escape(Array.isArray(v) ? arrayLiteral(v) : jsonText(v));
+}
+
+function arrayLiteral(list: unknown[]): string {
+  const items = list.map((e) => {
+    if (e === null || e === undefined) return "NULL";
+    if (Array.isArray(e)) return arrayLiteral(e);
+    const text = e instanceof Date
+      ? e.toISOString()
+      : typeof e === "boolean"
+      ? (e ? "t" : "f")
+      : typeof e === "object"
+      ? jsonText(e)
+      : typeof e === "number"
+      ? number(e)
+      : String(e);
+    return `"${text.replace(/[\\"]/g, (c) => "\\" + c)}"`;
+  });
+  return `{${items.join(",")}}`;
 }
 
 function number(v: number): string {

@@ -114,6 +114,37 @@ Deno.test("postgres sink: creates the table with types that follow the data, COP
   });
 });
 
+Deno.test("postgres sink: a Postgres array column kept from a Postgres source is written as an array", async () => {
+  await withDb(["sink_arrays"], async ({ sql }, [table]) => {
+    const columns: ColumnInfo[] = [
+      { name: "tags", type: "json", dbType: "text[]" },
+      { name: "ids", type: "json", dbType: "bigint[]" },
+      { name: "grid", type: "json", dbType: "double precision[]" },
+    ];
+    await writeAll(table, undefined, [{
+      offset: 0,
+      length: 3,
+      columns: {
+        tags: [["a", 'quote " and back\\slash', "b,c", null, "NULL", "{x}", "tab\there"], [], null],
+        ids: [[9007199254740993n, -1, null], [0], null],
+        grid: [[[1.5, NaN], [null, -0.25]], [[1]], null],
+      },
+    }], columns);
+    const types = await sql.unsafe(
+      `select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 order by attnum`,
+    );
+    assert.deepEqual(types.map((r) => r.t), ["text[]", "bigint[]", "double precision[]"]);
+    const rows = await sql.unsafe(`select tags, ids::text as ids, grid::text as grid from ${table}`);
+    assert.deepEqual(rows.map((r) => r.tags), [
+      ["a", 'quote " and back\\slash', "b,c", null, "NULL", "{x}", "tab\there"],
+      [],
+      null,
+    ]);
+    assert.deepEqual(rows.map((r) => r.ids), ["{9007199254740993,-1,NULL}", "{0}", null]);
+    assert.deepEqual(rows.map((r) => r.grid), ["{{1.5,NaN},{NULL,-0.25}}", "{{1}}", null]);
+  });
+});
+
 Deno.test("postgres sink: one transaction, visible only on commit; abort keeps the old rows", async () => {
   await withDb(["sink_tx"], async ({ sql }, [table]) => {
     const count = async () => (await sql.unsafe(`select count(*)::int as n from ${table}`))[0].n;
