@@ -185,12 +185,14 @@ function stagedAs(type: ValueType): Staged {
     case "float32":
       return { type: "FLOAT", value: orNull(Number), select: same };
     case "int64":
-    case "uint64":
       return {
         type: "BIGINT",
         value: orNull((v) => (typeof v === "bigint" ? v : BigInt(v as number))),
         select: same,
       };
+    case "uint64":
+      // Past 2^63 a uint64 is no BIGINT: staged as its digits, written as the UBIGINT it was.
+      return { type: "VARCHAR", value: orNull((v) => String(v)), select: (n) => `${n}::UBIGINT` };
     case "int8":
     case "int16":
     case "int32":

@@ -187,6 +187,19 @@ Deno.test("file sinks", async (t) => {
     assert.deepEqual(batches.map((b) => b.length), [3, 1]);
     assert.deepEqual(Array.from(batches[0].columns.id), [130n, 42n, 130n]);
   });
+  await t.step("Parquet: a uint64 past 2^63 is written as the UBIGINT it is, exactly", async () => {
+    const path = join(dir.path, "uint64.parquet");
+    const sink = createSink(path);
+    await sink.open([{ name: "u", type: "uint64" }]);
+    await sink.write({ offset: 0, length: 3, columns: { u: [18446744073709551615n, 0n, null] } });
+    await sink.commit();
+    const source = await openSource(path);
+    assert.deepEqual(source.columns.map((c) => c.type), ["uint64"]);
+    const batches = [];
+    for await (const b of source.batches({ batchSize: 3 })) batches.push(b);
+    await source.close();
+    assert.deepEqual(Array.from(batches[0].columns.u), [18446744073709551615n, 0n, null]);
+  });
   await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
     const path = join(dir.path, "aborted.csv");
     const sink = createSink(path);
