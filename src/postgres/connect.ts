@@ -10,6 +10,7 @@ import { lazyImport } from "../lazy_import.ts";
 import type * as PostgresJs from "./postgres_js.ts";
 import type { Sql } from "./postgres_js.ts";
 import { log } from "../log.ts";
+import { pgTimestamp } from "../timestamps.ts";
 import { jsonText, parseJson } from "../value_codec.ts";
 import { pgError } from "./pg_error.ts";
 import { ignoreUnawaitedLosses, nullableArrays, reserveConnection } from "./postgres_js_internals.ts";
@@ -119,7 +120,14 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
           serialize: (
             x: unknown,
           ) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
-          parse: (x: string) => new Date(x.includes("infinity") ? NaN : x.replace(" ", "T") + "Z"),
+          // A Date where one holds the value; microseconds, infinity and years before 1 as text (timestamps.ts).
+          parse: (x: string) => pgTimestamp(x, false),
+        },
+        zonedTimestamp: {
+          to: 1184,
+          from: [1184],
+          serialize: (x: unknown) => (x instanceof Date ? x.toISOString() : String(x)),
+          parse: (x: string) => pgTimestamp(x, true),
         },
         // json and jsonb with integers beyond 2^53 exact (value_codec.ts), where postgres.js's JSON.parse rounds them.
         exactJson: { to: 114, from: [114, 3802], serialize: jsonText, parse: parseJson },

@@ -13,6 +13,7 @@
 import type { DuckDBAppender } from "@duckdb/node-api";
 import type { ColumnInfo, RowBatch, ValueType } from "../rows.ts";
 import { appendColumns, busy, type ColumnType, openDuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
+import { epochMicros } from "../timestamps.ts";
 import { jsonText } from "../value_codec.ts";
 
 /** Staging tables made by this process so far, for a name of each its own in the shared database. */
@@ -211,7 +212,7 @@ function stagedAs(type: ValueType): Staged {
     case "timestamptz":
       return {
         type: "BIGINT",
-        value: orNull((v) => BigInt(epochMs(v)) * 1000n),
+        value: orNull((v) => epochMicros(v)),
         select: (n) => type === "timestamp" ? `make_timestamp(${n})` : `make_timestamp(${n})::TIMESTAMPTZ`,
       };
     case "date":

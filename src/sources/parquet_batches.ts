@@ -5,6 +5,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { ValueType } from "../rows.ts";
+import { timestampOf } from "../timestamps.ts";
 import { parseJson } from "../value_codec.ts";
 import { busy, describe, type DuckDB, sqlName, sqlString } from "../duckdb/mod.ts";
 import { type ColumnBatch, duckdbBatches } from "./duckdb_batches.ts";
@@ -82,7 +83,7 @@ export interface Reading {
 }
 
 const AS_IS = (name: string) => name;
-const EPOCH_MS = (name: string) => `epoch_ms(${name})`;
+const EPOCH_US = (name: string) => `epoch_us(${name})`;
 
 const DIRECT: Record<string, ValueType> = {
   DOUBLE: "float64",
@@ -119,12 +120,18 @@ export function readingOf(duckType: string): Reading {
       : { type: "string", sql: (n) => `${n}::VARCHAR` };
   }
   if (t === "DATE") return { type: "date", sql: (n) => `epoch_ms(${n}::TIMESTAMP)`, convert: toDates };
-  if (t === "TIMESTAMP WITH TIME ZONE") return { type: "timestamptz", sql: EPOCH_MS, convert: toDates };
-  if (t.startsWith("TIMESTAMP")) return { type: "timestamp", sql: EPOCH_MS, convert: toDates };
+  // Microseconds, which a Date does not hold: a timestamp finer than a millisecond comes as its text (timestamps.ts).
+  if (t === "TIMESTAMP WITH TIME ZONE") return { type: "timestamptz", sql: EPOCH_US, convert: toTimestamps(true) };
+  if (t.startsWith("TIMESTAMP")) return { type: "timestamp", sql: EPOCH_US, convert: toTimestamps(false) };
   if (t.endsWith("[]") || t.startsWith("STRUCT") || t.startsWith("MAP") || t.startsWith("UNION")) {
     return { type: "json", sql: (n) => `to_json(${n})::VARCHAR`, convert: fromJson };
   }
   return { type: "string", sql: (n) => `${n}::VARCHAR` };
+}
+
+function toTimestamps(zoned: boolean): (values: ArrayLike<unknown>) => (Date | string)[] {
+  return (values) =>
+    Array.from(values, (v) => (v === null ? null : timestampOf(BigInt(v as bigint | number), zoned)) as Date | string);
 }
 
 function toDates(values: ArrayLike<unknown>): Date[] {

@@ -200,6 +200,44 @@ Deno.test("file sinks", async (t) => {
     await source.close();
     assert.deepEqual(Array.from(batches[0].columns.u), [18446744073709551615n, 0n, null]);
   });
+  await t.step("Parquet, CSV, JSON lines: a timestamp's microseconds are kept", async () => {
+    const columns: ColumnInfo[] = [{ name: "ts", type: "timestamp" }, { name: "tz", type: "timestamptz" }];
+    const batch = {
+      offset: 0,
+      length: 3,
+      columns: {
+        ts: ["2021-02-01T10:00:00.123456", new Date("2021-02-01T10:00:00.5Z"), null],
+        tz: ["2021-02-01T10:00:00.000001Z", new Date("2021-02-01T10:00:00Z"), null],
+      },
+    };
+    for (const format of ["parquet", "csv", "jsonl"]) {
+      const path = join(dir.path, `micros.${format}`);
+      const sink = createSink(path);
+      await sink.open(columns);
+      await sink.write(batch);
+      await sink.commit();
+      if (format !== "parquet") {
+        const text = await Deno.readTextFile(path);
+        assert.match(text, /2021-02-01T10:00:00\.123456\b/, format);
+        assert.match(text, /2021-02-01T10:00:00\.000001Z/, format);
+        continue;
+      }
+      const source = await openSource(path);
+      const batches = [];
+      for await (const b of source.batches({ batchSize: 3 })) batches.push(b);
+      await source.close();
+      assert.deepEqual(Array.from(batches[0].columns.ts), [
+        "2021-02-01T10:00:00.123456",
+        new Date("2021-02-01T10:00:00.5Z"),
+        null,
+      ]);
+      assert.deepEqual(Array.from(batches[0].columns.tz), [
+        "2021-02-01T10:00:00.000001Z",
+        new Date("2021-02-01T10:00:00Z"),
+        null,
+      ]);
+    }
+  });
   await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
     const path = join(dir.path, "aborted.csv");
     const sink = createSink(path);

@@ -114,6 +114,29 @@ Deno.test("postgres sink: creates the table with types that follow the data, COP
   });
 });
 
+Deno.test("postgres sink: timestamps carried as text (microseconds, infinity, before year 1) arrive as they were", async () => {
+  await withDb(["sink_micros"], async ({ sql }, [table]) => {
+    const columns: ColumnInfo[] = [
+      { name: "ts", type: "timestamp", dbType: "timestamp without time zone" },
+      { name: "tstz", type: "timestamptz", dbType: "timestamp with time zone" },
+    ];
+    await writeAll(table, undefined, [{
+      offset: 0,
+      length: 3,
+      columns: {
+        ts: ["2021-02-01T10:00:00.123456", "infinity", "0044-03-15 10:00:00 BC"],
+        tstz: ["2021-02-01T10:00:00.654321Z", "-infinity", new Date("2021-02-01T10:00:00Z")],
+      },
+    }], columns);
+    const rows = await sql.unsafe(`select ts::text as ts, tstz::text as tstz from ${table}`);
+    assert.deepEqual(rows.map((r) => [r.ts, r.tstz]), [
+      ["2021-02-01 10:00:00.123456", "2021-02-01 10:00:00.654321+00"],
+      ["infinity", "-infinity"],
+      ["0044-03-15 10:00:00 BC", "2021-02-01 10:00:00+00"],
+    ]);
+  });
+});
+
 Deno.test("postgres sink: a Postgres array column kept from a Postgres source is written as an array", async () => {
   await withDb(["sink_arrays"], async ({ sql }, [table]) => {
     const columns: ColumnInfo[] = [

@@ -247,14 +247,16 @@ Deno.test("Parquet source (the shipped GZIP rides)", async (t) => {
   });
 });
 
-Deno.test("Parquet source: decimals and nested integers keep their exact values", async () => {
+Deno.test("Parquet source: decimals, nested integers and microseconds keep their exact values", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "exact.parquet");
   const db = await openDuckDB({ threads: 1, memoryLimit: "64MB" });
   try {
     await db.connection.run(
       `copy (select 12345678901234567.89::DECIMAL(20,2) as wide, 10.10::DECIMAL(5,2) as narrow, ` +
-        `[9007199254740993, 1]::BIGINT[] as ids) to ${sqlString(path)} (format parquet)`,
+        `[9007199254740993, 1]::BIGINT[] as ids, TIMESTAMP '2021-02-01 10:00:00.123456' as us, ` +
+        `TIMESTAMP '2021-02-01 10:00:00.123' as ms, TIMESTAMPTZ '2021-02-01 10:00:00.000001+00' as tz) ` +
+        `to ${sqlString(path)} (format parquet)`,
     );
   } finally {
     await db.close();
@@ -262,11 +264,23 @@ Deno.test("Parquet source: decimals and nested integers keep their exact values"
   const source = await openSource(path);
   const types = Object.fromEntries(source.columns.map((c) => [c.name, c.type]));
   // Over 15 digits a double would round: the exact text, as a Postgres numeric comes.
-  assert.deepEqual(types, { wide: "string", narrow: "float64", ids: "json" });
+  assert.deepEqual(types, {
+    wide: "string",
+    narrow: "float64",
+    ids: "json",
+    us: "timestamp",
+    ms: "timestamp",
+    tz: "timestamptz",
+  });
   const [batch] = await readAll(source, 10);
   assert.deepEqual(
     [batch.columns.wide[0], batch.columns.narrow[0], batch.columns.ids[0]],
     ["12345678901234567.89", 10.1, [9007199254740993n, 1]],
+  );
+  // Microseconds, which a Date would cut, come as their ISO text; a Date holds the rest.
+  assert.deepEqual(
+    [batch.columns.us[0], batch.columns.ms[0], batch.columns.tz[0]],
+    ["2021-02-01T10:00:00.123456", new Date("2021-02-01T10:00:00.123Z"), "2021-02-01T10:00:00.000001Z"],
   );
 });
 

@@ -55,6 +55,32 @@ Deno.test("postgres source: column types from the query's description, values as
   });
 });
 
+Deno.test("postgres source: timestamps keep microseconds, infinity and years before 1 (as text where a Date cannot)", async () => {
+  await withDb(["src_micros"], async ({ sql }, [table]) => {
+    await sql.unsafe(`create table ${table} (id int, ts timestamp, tstz timestamptz)`);
+    await sql.unsafe(`insert into ${table} values
+      (1, '2021-02-01 10:00:00.123456', '2021-02-01 10:00:00.654321+00'),
+      (2, '2021-02-01 10:00:00.5', '2021-02-01 12:00:00+02'),
+      (3, 'infinity', '-infinity'),
+      (4, '0044-03-15 10:00:00 BC', null)`);
+    const [batch] = await readAll(
+      await openPostgresSource({ url: PG_URL, query: `select * from ${table} order by id` }),
+    );
+    assert.deepEqual(Array.from(batch.columns.ts), [
+      "2021-02-01T10:00:00.123456",
+      new Date("2021-02-01T10:00:00.5Z"),
+      "infinity",
+      "0044-03-15 10:00:00 BC",
+    ]);
+    assert.deepEqual(Array.from(batch.columns.tstz), [
+      "2021-02-01T10:00:00.654321Z",
+      new Date("2021-02-01T10:00:00Z"),
+      "-infinity",
+      null,
+    ]);
+  });
+});
+
 Deno.test("postgres source: json and jsonb keep integers beyond 2^53 exact", async () => {
   await withDb(["src_json"], async ({ sql }, [table]) => {
     await sql.unsafe(`create table ${table} (j json, b jsonb)`);
