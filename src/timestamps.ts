@@ -18,11 +18,23 @@
  * timestampOf(1612173600123456n, false); // "2021-02-01T10:00:00.123456"
  * ```
  */
-export function timestampOf(micros: bigint, zoned: boolean): Date | string {
-  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
-  const date = new Date(Number(ms));
-  const rest = Number(micros - ms * 1000n);
-  if (rest === 0) return date;
+export function timestampOf(micros: bigint | number, zoned: boolean): Date | string {
+  // Microseconds since 1970 are a safe integer until the year 2255: number arithmetic, no BigInt a value.
+  const n = Number(micros);
+  let date: Date;
+  let rest: number;
+  if (Number.isSafeInteger(n)) {
+    const ms = Math.floor(n / 1000);
+    date = new Date(ms);
+    rest = n - ms * 1000;
+  } else {
+    const big = BigInt(micros);
+    const ms = big / 1000n - (big % 1000n < 0n ? 1n : 0n);
+    date = new Date(Number(ms));
+    rest = Number(big - ms * 1000n);
+  }
+  // Past a Date's range (year 275760, DuckDB's ends at 294247): no text either; an invalid Date, as a null is written.
+  if (rest === 0 || Number.isNaN(date.getTime())) return date;
   const iso = date.toISOString(); // ...T10:00:00.123Z
   return `${iso.slice(0, -1)}${String(rest).padStart(3, "0")}${zoned ? "Z" : ""}`;
 }

@@ -6,12 +6,15 @@ import assert from "node:assert/strict";
 import { epochMicros, pgTimestamp, timestampOf } from "../src/timestamps.ts";
 
 Deno.test("timestampOf: a Date for whole milliseconds, else ISO text with six decimals", async (t) => {
-  const cases: [string, bigint, boolean, Date | string][] = [
+  const cases: [string, bigint | number, boolean, Date | string][] = [
     ["whole milliseconds", 1612173600123000n, false, new Date("2021-02-01T10:00:00.123Z")],
     ["microseconds, naive", 1612173600123456n, false, "2021-02-01T10:00:00.123456"],
     ["microseconds, zoned", 1612173600000001n, true, "2021-02-01T10:00:00.000001Z"],
     ["before 1970", -1n, false, "1969-12-31T23:59:59.999999"],
     ["before 1970, whole", -1000n, false, new Date(-1)],
+    ["as a number", 1612173600123456, false, "2021-02-01T10:00:00.123456"],
+    ["beyond 2^53 (past the year 2255)", 9007199254740993n, false, "2255-06-05T23:47:34.740993"],
+    ["past a Date's range", 9007199254740993001n, false, new Date(NaN)],
   ];
   for (const [name, micros, zoned, want] of cases) {
     await t.step(name, () => assert.deepEqual(timestampOf(micros, zoned), want));

@@ -131,7 +131,7 @@ export function readingOf(duckType: string): Reading {
 
 function toTimestamps(zoned: boolean): (values: ArrayLike<unknown>) => (Date | string)[] {
   return (values) =>
-    Array.from(values, (v) => (v === null ? null : timestampOf(BigInt(v as bigint | number), zoned)) as Date | string);
+    Array.from(values, (v) => (v === null ? null : timestampOf(v as bigint | number, zoned)) as Date | string);
 }
 
 function toDates(values: ArrayLike<unknown>): Date[] {
