@@ -265,6 +265,9 @@ export class DataPlane {
     const predictions = this.#options.predictions;
     if (predictions === undefined) return;
     const time = new Date();
+    // Rows are logged under the model's column names, whatever spelling or form (a list, K columns) the client used,
+    // as a typed request's are: a query of the log finds every row. Fields the model does not read are kept as sent.
+    if (types === undefined) inputs = loggedColumns(model, inputs, length);
     const names = Object.keys(inputs);
     for (let r = 0; r < length; r++) {
       const features: Record<string, unknown> = {};
@@ -285,6 +288,38 @@ export class DataPlane {
       });
     }
   }
+}
+
+/** A rows request's columns under the model's column names (a list split into its K columns), then the other fields. */
+function loggedColumns(
+  model: Model,
+  columns: Record<string, ArrayLike<unknown>>,
+  length: number,
+): Record<string, ArrayLike<unknown>> {
+  const out: Record<string, ArrayLike<unknown>> = {};
+  const used = new Set<string>();
+  const feeds = model.resolveInputs(Object.keys(columns));
+  for (const input of model.inputs) {
+    const feed = feeds.get(input.name);
+    if (feed === undefined) continue;
+    feed.columns?.forEach((source) => used.add(source));
+    if (feed.listColumn === undefined) {
+      feed.columns?.forEach((source, k) => out[input.columns[k]] = columns[source]);
+      continue;
+    }
+    // Rows may give an [N,K] input as a list or as K fields (either form, row by row).
+    const lists = columns[feed.listColumn];
+    used.add(feed.listColumn);
+    input.columns.forEach((name, k) => {
+      const fields = feed.columns === undefined ? undefined : columns[feed.columns[k]];
+      out[name] = Array.from(
+        { length },
+        (_, r) => fields?.[r] ?? (lists[r] as ArrayLike<unknown> | null | undefined)?.[k],
+      );
+    });
+  }
+  for (const [name, column] of Object.entries(columns)) if (!used.has(name) && !(name in out)) out[name] = column;
+  return out;
 }
 
 /**

@@ -146,6 +146,38 @@ Deno.test("DataPlane", async (t) => {
       assert.equal(records[1].features.PULocationID, 9007199254740993n);
     });
 
+    await t.step("rows are logged under the model's column names, whatever spelling or form they came in", async () => {
+      const nk = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
+      const logged: LoggedPrediction[] = [];
+      const own = new DataPlane([nk], { predictions: { write: (r) => logged.push(r) } });
+      const iris = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
+      try {
+        await own.predictRows(nk.name, rows([{ float_input: [5.1, 3.5, 1.4, 0.2], id: "list" }]), CONTEXT);
+        await own.predictRows(nk.name, rows([{ ...iris, id: "fields" }]), CONTEXT);
+        await own.predictRows(
+          nk.name,
+          rows([{ Sepal_Length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2, id: "case" }]),
+          CONTEXT,
+        );
+        await own.infer(nk.name, undefined, {
+          inputs: [{
+            name: "float_input",
+            datatype: "FP32",
+            shape: [1, 4],
+            data: new Float32Array([5.1, 3.5, 1.4, 0.2]),
+          }],
+        }, CONTEXT);
+        assert.deepEqual(logged.map((r) => r.features), [
+          { ...iris, id: "list" },
+          { ...iris, id: "fields" },
+          { ...iris, id: "case" },
+          iris,
+        ]);
+      } finally {
+        await nk.close();
+      }
+    });
+
     await t.step("typed tensors are logged as JSON gives them: FP32 as sent, bools, NaN as null", async () => {
       const nk = await loadModel(join(FIXTURES, "models", "byom", "nk_regressor"));
       const logged: LoggedPrediction[] = [];
