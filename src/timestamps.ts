@@ -62,6 +62,22 @@ export function pgTimestamp(text: string, zoned: boolean): Date | string {
   return new Date(`${day}T${time}.${fraction.slice(0, 3).padEnd(3, "0")}${zoned && offset ? zone(offset) : "Z"}`);
 }
 
+/**
+ * A Postgres date's text as a value: a `Date` (midnight UTC) where one holds it, else the server's own text
+ * (`infinity`, a date before year 1).
+ *
+ * @example
+ * ```ts
+ * pgDate("2021-02-01"); // Date 2021-02-01T00:00:00.000Z
+ * pgDate("0044-03-15 BC"); // "0044-03-15 BC"
+ * ```
+ */
+export function pgDate(text: string): Date | string {
+  if (!/^\d{4}-\d\d-\d\d$/.test(text)) return text;
+  const date = new Date(`${text}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? text : date;
+}
+
 /** `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]`, a year of four digits at least; nothing else (no BC). */
 const PG_TIMESTAMP = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?([+-]\d\d(?::?\d\d){0,2})?$/;
 

@@ -3,7 +3,7 @@
  * writer that stores them.
  */
 import assert from "node:assert/strict";
-import { epochMicros, pgTimestamp, timestampOf } from "../src/timestamps.ts";
+import { epochMicros, pgDate, pgTimestamp, timestampOf } from "../src/timestamps.ts";
 
 Deno.test("timestampOf: a Date for whole milliseconds, else ISO text with six decimals", async (t) => {
   const cases: [string, bigint | number, boolean, Date | string][] = [
@@ -56,4 +56,14 @@ Deno.test("epochMicros: what a Parquet writer stores", async (t) => {
     ["an invalid Date", new Date(NaN), null],
   ];
   for (const [name, v, want] of cases) await t.step(name, () => assert.equal(epochMicros(v), want));
+});
+
+Deno.test("pgDate: a Date at midnight UTC where one holds it, else Postgres's text", async (t) => {
+  const cases: [string, Date | string][] = [
+    ["2021-02-01", new Date("2021-02-01T00:00:00Z")],
+    ["infinity", "infinity"],
+    ["-infinity", "-infinity"],
+    ["0044-03-15 BC", "0044-03-15 BC"],
+  ];
+  for (const [text, want] of cases) await t.step(text, () => assert.deepEqual(pgDate(text), want));
 });

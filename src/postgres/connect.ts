@@ -10,7 +10,7 @@ import { lazyImport } from "../lazy_import.ts";
 import type * as PostgresJs from "./postgres_js.ts";
 import type { Sql } from "./postgres_js.ts";
 import { log } from "../log.ts";
-import { pgTimestamp } from "../timestamps.ts";
+import { pgDate, pgTimestamp } from "../timestamps.ts";
 import { jsonText, parseJson } from "../value_codec.ts";
 import { pgError } from "./pg_error.ts";
 import { ignoreUnawaitedLosses, nullableArrays, reserveConnection } from "./postgres_js_internals.ts";
@@ -122,6 +122,12 @@ export async function connectPostgres(url?: string, options: ConnectOptions = {}
           ) => (x instanceof Date ? x.toISOString().replace("T", " ").replace("Z", "") : String(x)),
           // A Date where one holds the value; microseconds, infinity and years before 1 as text (timestamps.ts).
           parse: (x: string) => pgTimestamp(x, false),
+        },
+        date: {
+          to: 1082,
+          from: [1082],
+          serialize: (x: unknown) => (x instanceof Date ? x.toISOString().slice(0, 10) : String(x)),
+          parse: pgDate,
         },
         zonedTimestamp: {
           to: 1184,

@@ -218,7 +218,11 @@ function stagedAs(type: ValueType): Staged {
     case "date":
       return {
         type: "INTEGER",
-        value: orNull((v) => Math.floor(epochMs(v) / 86_400_000)),
+        // No day for what is no instant (Postgres's infinity, a date before year 1 carried as text): null.
+        value: orNull((v) => {
+          const day = Math.floor(epochMs(v) / 86_400_000);
+          return Number.isFinite(day) ? day : null;
+        }),
         select: (n) => `(DATE '1970-01-01' + ${n})`,
       };
     case "string":

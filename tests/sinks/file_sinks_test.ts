@@ -238,6 +238,28 @@ Deno.test("file sinks", async (t) => {
       ]);
     }
   });
+  await t.step(
+    "Parquet: what is no instant (Postgres's infinity, a date before year 1) is null, not a failure",
+    async () => {
+      const path = join(dir.path, "infinity.parquet");
+      const sink = createSink(path);
+      await sink.open([{ name: "ts", type: "timestamp" }, { name: "d", type: "date" }]);
+      await sink.write({
+        offset: 0,
+        length: 2,
+        columns: { ts: ["infinity", "0044-03-15 10:00:00 BC"], d: ["-infinity", "0044-03-15 BC"] },
+      });
+      await sink.commit();
+      const source = await openSource(path);
+      const batches = [];
+      for await (const b of source.batches({ batchSize: 2 })) batches.push(b);
+      await source.close();
+      assert.deepEqual([Array.from(batches[0].columns.ts), Array.from(batches[0].columns.d)], [[null, null], [
+        null,
+        null,
+      ]]);
+    },
+  );
   await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
     const path = join(dir.path, "aborted.csv");
     const sink = createSink(path);

@@ -119,6 +119,7 @@ Deno.test("postgres sink: timestamps carried as text (microseconds, infinity, be
     const columns: ColumnInfo[] = [
       { name: "ts", type: "timestamp", dbType: "timestamp without time zone" },
       { name: "tstz", type: "timestamptz", dbType: "timestamp with time zone" },
+      { name: "d", type: "date", dbType: "date" },
     ];
     await writeAll(table, undefined, [{
       offset: 0,
@@ -126,13 +127,14 @@ Deno.test("postgres sink: timestamps carried as text (microseconds, infinity, be
       columns: {
         ts: ["2021-02-01T10:00:00.123456", "infinity", "0044-03-15 10:00:00 BC"],
         tstz: ["2021-02-01T10:00:00.654321Z", "-infinity", new Date("2021-02-01T10:00:00Z")],
+        d: [new Date("2021-02-01T00:00:00Z"), "infinity", "0044-03-15 BC"],
       },
     }], columns);
-    const rows = await sql.unsafe(`select ts::text as ts, tstz::text as tstz from ${table}`);
-    assert.deepEqual(rows.map((r) => [r.ts, r.tstz]), [
-      ["2021-02-01 10:00:00.123456", "2021-02-01 10:00:00.654321+00"],
-      ["infinity", "-infinity"],
-      ["0044-03-15 10:00:00 BC", "2021-02-01 10:00:00+00"],
+    const rows = await sql.unsafe(`select ts::text as ts, tstz::text as tstz, d::text as d from ${table}`);
+    assert.deepEqual(rows.map((r) => [r.ts, r.tstz, r.d]), [
+      ["2021-02-01 10:00:00.123456", "2021-02-01 10:00:00.654321+00", "2021-02-01"],
+      ["infinity", "-infinity", "infinity"],
+      ["0044-03-15 10:00:00 BC", "2021-02-01 10:00:00+00", "0044-03-15 BC"],
     ]);
   });
 });

@@ -57,12 +57,12 @@ Deno.test("postgres source: column types from the query's description, values as
 
 Deno.test("postgres source: timestamps keep microseconds, infinity and years before 1 (as text where a Date cannot)", async () => {
   await withDb(["src_micros"], async ({ sql }, [table]) => {
-    await sql.unsafe(`create table ${table} (id int, ts timestamp, tstz timestamptz)`);
+    await sql.unsafe(`create table ${table} (id int, ts timestamp, tstz timestamptz, d date)`);
     await sql.unsafe(`insert into ${table} values
-      (1, '2021-02-01 10:00:00.123456', '2021-02-01 10:00:00.654321+00'),
-      (2, '2021-02-01 10:00:00.5', '2021-02-01 12:00:00+02'),
-      (3, 'infinity', '-infinity'),
-      (4, '0044-03-15 10:00:00 BC', null)`);
+      (1, '2021-02-01 10:00:00.123456', '2021-02-01 10:00:00.654321+00', '2021-02-01'),
+      (2, '2021-02-01 10:00:00.5', '2021-02-01 12:00:00+02', 'infinity'),
+      (3, 'infinity', '-infinity', '0044-03-15 BC'),
+      (4, '0044-03-15 10:00:00 BC', null, null)`);
     const [batch] = await readAll(
       await openPostgresSource({ url: PG_URL, query: `select * from ${table} order by id` }),
     );
@@ -76,6 +76,12 @@ Deno.test("postgres source: timestamps keep microseconds, infinity and years bef
       "2021-02-01T10:00:00.654321Z",
       new Date("2021-02-01T10:00:00Z"),
       "-infinity",
+      null,
+    ]);
+    assert.deepEqual(Array.from(batch.columns.d), [
+      new Date("2021-02-01T00:00:00Z"),
+      "infinity",
+      "0044-03-15 BC",
       null,
     ]);
   });
