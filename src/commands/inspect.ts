@@ -82,7 +82,9 @@ export function inspectCommand(): Command {
     try {
       const description = describeModel(model, flags.url);
       if (manifestPath !== undefined) {
-        await writeManifest(manifestPath, manifestSkeleton(description), flags.force);
+        // A manifest being replaced keeps what the model cannot tell (its version, its outputs' renames).
+        const previous = flags.force ? await readJsonFile(manifestPath) : undefined;
+        await writeManifest(manifestPath, manifestSkeleton(description, previous), flags.force);
         log.info("manifest written", { model: model.name, path: manifestPath });
       }
       await writeStdout(flags.json ? JSON.stringify(description, null, 2) + "\n" : renderText(description));
@@ -106,6 +108,15 @@ async function manifestBeside(value: string): Promise<string> {
     `--write-manifest needs a model directory or a file named model.onnx (a manifest is read from there); ` +
       `"${path}" is ${stat === null ? "not a file" : "another file"}: put it in a folder as model.onnx`,
   );
+}
+
+/** The JSON in `path`, or undefined when there is none (or it is not JSON: the loader has refused it already). */
+async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return undefined;
+  }
 }
 
 async function writeManifest(path: string, manifest: unknown, force: boolean): Promise<void> {

@@ -15,9 +15,18 @@ import type { ModelDescription } from "./describe_model.ts";
  * // ["float_input_0", "float_input_1", "float_input_2", "float_input_3"]
  * ```
  */
-export function manifestSkeleton(d: ModelDescription) {
+export function manifestSkeleton(d: ModelDescription, previous?: unknown) {
+  // What the model cannot tell and a manifest being replaced said: its version and its outputs' renames. Dropped,
+  // the predictions would change their column names and model_version.
+  const before = isObject(previous) ? previous : {};
+  const renames = isObject(before.outputs) ? before.outputs : {};
+  const renameOf = (output: string) => {
+    const o = renames[output];
+    return isObject(o) && typeof o.rename === "string" ? { rename: o.rename } : {};
+  };
   return {
     name: d.name,
+    ...(typeof before.version === "string" ? { version: before.version } : {}),
     description: d.description,
     inputs: Object.fromEntries(d.inputs.map((i) => [
       i.name,
@@ -26,8 +35,14 @@ export function manifestSkeleton(d: ModelDescription) {
         required: i.required,
       },
     ])),
-    outputs: Object.fromEntries(d.outputs.map((o) => [o.name, o.columns.length > 1 ? { labels: o.columns } : {}])),
+    outputs: Object.fromEntries(
+      d.outputs.map((o) => [o.name, { ...renameOf(o.name), ...(o.columns.length > 1 ? { labels: o.columns } : {}) }]),
+    ),
     // Shown where it matters, so a user finds the switch: false is what the model does without it.
     ...(d.inputs.some((i) => i.categories !== null) ? { strictCategories: false } : {}),
   };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -74,7 +74,11 @@ export function parseMlmodel(text: string, where: string): MlflowModel {
         `Log an ONNX model with mlflow.onnx.log_model, or convert this one to ONNX: see docs/models.md`,
     );
   }
-  if (typeof onnx.data !== "string" || onnx.data === "" || onnx.data.includes("..")) {
+  // A path that leaves the folder (`..`, `/...`, a URL's scheme) would load another file under this run's id.
+  if (
+    typeof onnx.data !== "string" || onnx.data === "" || onnx.data.includes("..") || onnx.data.startsWith("/") ||
+    onnx.data.includes("\\") || /^[a-z][a-z0-9+.-]*:/i.test(onnx.data)
+  ) {
     throw ModelError.badModel(`Invalid MLmodel file ${where}: flavors.onnx.data does not name a file in the model`);
   }
   const runId = typeof doc.run_id === "string" && doc.run_id !== "" ? doc.run_id : undefined;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { manifestSkeleton, type ModelDescription } from "../../src/inspect/mod.ts";
-import { FIXTURES, logLines, runScore, tempDir } from "../helpers.ts";
+import { FIXTURES, logLines, MODELS, runScore, tempDir } from "../helpers.ts";
 import { describe } from "../inspect/describe.ts";
 
 const REAL_EXPORTS = join(FIXTURES, "real-exports");
@@ -126,6 +126,22 @@ Deno.test("score inspect --write-manifest: a skeleton that loads to the same mod
       assert.notEqual(await Deno.readTextFile(join(folder, "model.json")), vector === undefined ? "" : kept);
     });
   }
+  await t.step("--force keeps what the model cannot tell: the version and the outputs' renames", async () => {
+    const folder = join(dir.path, "renamed");
+    await Deno.mkdir(folder);
+    await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(folder, "model.onnx"));
+    await Deno.writeTextFile(
+      join(folder, "model.json"),
+      JSON.stringify({ version: "2024-05", outputs: { duration: { rename: "ride_duration" } } }),
+    );
+    const before = await describe(folder);
+    assert.deepEqual([before.version, before.outputs[0].columns], ["2024-05", ["ride_duration"]]);
+    const forced = await runScore(["inspect", folder, "--write-manifest", "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    const written = JSON.parse(await Deno.readTextFile(join(folder, "model.json")));
+    assert.deepEqual([written.version, written.outputs.duration], ["2024-05", { rename: "ride_duration" }]);
+    assert.deepEqual(await describe(folder), before);
+  });
   await t.step("the skeleton of a classifier without a ZipMap, and of a model with known categories", async () => {
     const svc = JSON.parse(await Deno.readTextFile(join(dir.path, "svc_strings", "model.json")));
     assert.deepEqual(svc.outputs.probabilities, {

@@ -38,6 +38,21 @@ signature:
     ["not YAML", "flavors: [", /Invalid MLmodel file MLmodel/],
     ["no flavors", "run_id: x\n", /it has no "flavors"/],
     ["a data path leaving the folder", "flavors:\n  onnx:\n    data: ../x.onnx\n", /does not name a file in the model/],
+    [
+      "an absolute data path",
+      "flavors:\n  onnx:\n    data: /other/place/model.onnx\n",
+      /does not name a file in the model/,
+    ],
+    [
+      "a data path with a scheme",
+      "flavors:\n  onnx:\n    data: s3://b/model.onnx\n",
+      /does not name a file in the model/,
+    ],
+    [
+      "a data path with a backslash",
+      "flavors:\n  onnx:\n    data: ..\\\\x.onnx\n",
+      /does not name a file in the model/,
+    ],
     ["a signature that is not JSON", "flavors:\n  onnx:\n    data: m.onnx\nsignature:\n  inputs: '[{'\n", /not JSON/],
   ];
   for (const [name, text, message] of bad) {
