@@ -113,9 +113,9 @@ export class ModelCache {
 
   /**
    * Writes a copy: `fill` gets a fresh temporary folder, writes and checks
-   * the files and returns their tag and record; the folder is then renamed
-   * to the tag and the record written beside it. Whatever fails, the
-   * temporary folder is removed.
+   * the files and returns their tag and record; the record is written, then
+   * the folder renamed to the tag beside it. Whatever fails, the temporary
+   * folder is removed.
    */
   async fill(uri: string, fill: (tmp: string) => Promise<{ tag: string; files: CopyFile[] }>): Promise<CachedCopy> {
     const slot = this.#slot(uri);
@@ -132,6 +132,10 @@ export class ModelCache {
     try {
       const { tag, files } = await fill(tmp);
       const dir = join(slot, tag);
+      const record = join(slot, `${tag}.json`);
+      // The record first: a copy is never in place without one, which another process (another worker, a replica
+      // sharing the cache) finding it meanwhile would take for a damaged copy and remove.
+      await writeAtomically(record, { tag, files });
       try {
         await Deno.rename(tmp, dir);
       } catch (err) {
@@ -141,10 +145,10 @@ export class ModelCache {
           await Deno.remove(tmp, { recursive: true });
         } else {
           await this.#discard(slot, tag);
+          await writeAtomically(record, { tag, files });
           await Deno.rename(tmp, dir);
         }
       }
-      await writeAtomically(join(slot, `${tag}.json`), { tag, files });
       return { tag, dir, files };
     } catch (err) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});

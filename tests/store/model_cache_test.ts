@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { log } from "../../src/log.ts";
 import { openModel, resolveModel } from "../../src/store/mod.ts";
+import { ModelCache } from "../../src/store/model_cache.ts";
 import { MODELS, rejection, tempDir } from "../helpers.ts";
 import { startS3 } from "./servers.ts";
 
@@ -177,4 +178,32 @@ Deno.test("an object that does not load never becomes the copy that serves when 
     assert.equal(down.duration, good.duration);
     assert.ok(down.resolved.stale);
   });
+});
+
+Deno.test("a copy moves into place with its record already written: another process finding it then takes it", async () => {
+  await using dir = await tempDir();
+  const cache = new ModelCache(dir.path);
+  const uri = "s3://models/rides/model.onnx";
+  const bytes = new TextEncoder().encode("onnx bytes");
+  const file = { name: "model.onnx", bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+  // The moment the copy lands (the rename), another process looks: it must find it whole, with its record.
+  const rename = Deno.rename;
+  const looked: { done: boolean; copy?: Awaited<ReturnType<ModelCache["find"]>> } = { done: false };
+  Deno.rename = async (from, to) => {
+    await rename(from, to);
+    if (String(to).endsWith("/tag1")) {
+      Object.assign(looked, { done: true, copy: await cache.find(uri, "tag1", "full") });
+    }
+  };
+  try {
+    await cache.fill(uri, async (tmp) => {
+      await Deno.writeFile(join(tmp, "model.onnx"), bytes);
+      return { tag: "tag1", files: [file] };
+    });
+  } finally {
+    Deno.rename = rename;
+  }
+  assert.ok(looked.done, "the copy was looked at as it landed");
+  assert.deepEqual(looked.copy?.files, [file]);
+  assert.deepEqual((await cache.find(uri, "tag1", "full"))?.files, [file]);
 });
