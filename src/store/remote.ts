@@ -155,6 +155,15 @@ export async function download(
       await res.body?.cancel();
       throw storeError(res.status, where, "");
     }
+    // The file changed between the listing and this download: its bytes would be kept under the ETag listed, and a
+    // later listing of that ETag (a rollback) would serve them. Refused; the next try lists it again.
+    const etag = cleanEtag(res.headers.get("etag"));
+    if (file.etag !== undefined && etag !== undefined && etag !== file.etag) {
+      await res.body.cancel();
+      throw new UnavailableError(
+        `${where} changed while it was being fetched (ETag ${file.etag} listed, ${etag} sent); try again`,
+      );
+    }
     const announced = Number(res.headers.get("content-length") ?? NaN);
     if (before + announced > maxBytes) {
       await res.body.cancel();

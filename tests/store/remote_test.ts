@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { describeError } from "../../src/errors.ts";
 import { openModel, resolveModel } from "../../src/store/mod.ts";
 import { MODELS, rejection, tempDir } from "../helpers.ts";
 import { startS3 } from "./servers.ts";
@@ -88,6 +89,11 @@ function startHostile(): Hostile {
       case "/rf/model.onnx":
       case "/switch/model.onnx":
         return told(RF_ONNX.length, () => RF_ONNX);
+      case "/changing/model.onnx":
+        // Another file lands between the listing (HEAD) and the download (GET): its ETag changes with it.
+        return new Response(head ? null : RF_ONNX, {
+          headers: { "content-length": String(RF_ONNX.length), etag: head ? '"v1"' : '"v2"' },
+        });
       default:
         return new Response("not here", { status: 404 });
     }
@@ -210,6 +216,19 @@ Deno.test("HTTP downloads are bounded in time and size", async (t) => {
     assert.equal(model.version, good.model.version);
     assert.match(resolved.stale?.reason ?? "", /did not deliver .*\/switch\/model\.onnx within 2 s/);
     assert.deepEqual(await Deno.readFile(resolved.onnxPath), RF_ONNX);
+  });
+
+  await t.step("a file that changes between its listing and its download: refused (69), nothing cached", async () => {
+    await using cache = await tempDir();
+    const err = await rejection(() =>
+      resolveModel(`${http.url}/changing/model.onnx`, { cacheDir: cache.path, timeoutSeconds: 30 })
+    );
+    assert.equal(describeError(err).exitCode, 69, err.message);
+    assert.match(err.message, /changed while it was being fetched \(ETag v1 listed, v2 sent\); try again/);
+    const left = [...Deno.readDirSync(cache.path)].flatMap((e) =>
+      e.isDirectory ? [...Deno.readDirSync(join(cache.path, e.name))].map((f) => f.name) : []
+    );
+    assert.deepEqual(left.filter((n) => !n.startsWith(".")), []);
   });
 
   await t.step("an honest server within the bounds: fetched", async () => {
