@@ -24,7 +24,12 @@ import { WorkerReplies } from "./worker_replies.ts";
 const GATHER_TIMEOUT_MS = 2000;
 
 /** Gauges that add up across workers (in flight events, connected consumers); any other shows its largest value. */
-export const ADDITIVE_GAUGES = ["score_consumer_events_in_flight", "score_consumer_connected"];
+export const ADDITIVE_GAUGES = [
+  "score_consumer_events_in_flight",
+  "score_consumer_connected",
+  // Each worker's drift window holds the events it scored: together, the process's window.
+  "score_drift_window_rows",
+];
 
 /** Messages between this thread and the workers (src/commands/consume_worker.ts). */
 export type ToConsumeWorker =

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { Model, Prediction } from "../model/mod.ts";
-import type { ColumnSpec, DatasetProfile } from "../monitor/mod.ts";
+import { type ColumnSpec, type DatasetProfile, numberColumns, parsedNumbers } from "../monitor/mod.ts";
 import type { RowBatch } from "../rows.ts";
 
 /**
@@ -57,7 +57,8 @@ export function foldScored(
   model: Model,
   profile: () => DatasetProfile,
 ): (batch: RowBatch, prediction: Prediction) => void {
+  const numbers = numberColumns(model.inputs);
   return (batch, prediction) => {
-    profile().fold(model.canonicalColumns(batch.columns), batch.length, prediction.columns);
+    profile().fold(parsedNumbers(model.canonicalColumns(batch.columns), numbers), batch.length, prediction.columns);
   };
 }

@@ -30,6 +30,8 @@ export const ADDITIVE_GAUGES = [
   "score_http_requests_in_flight",
   "score_queue_rows",
   "score_prediction_log_buffered",
+  // Each worker's drift window holds the rows it answered: together, the process's window.
+  "score_drift_window_rows",
 ];
 
 /** Messages between this thread and the workers (src/commands/serve_worker.ts). */

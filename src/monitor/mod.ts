@@ -9,6 +9,7 @@ export { CategoricalProfile, type CategoricalProfileJson, MAX_CATEGORIES } from 
 export { type KsResult, ksTest } from "./ks_test.ts";
 export { wassersteinDistance } from "./wasserstein_distance.ts";
 export { jensenShannon } from "./jensen_shannon.ts";
+export { numberColumns, parsedNumbers } from "./parsed_numbers.ts";
 export { type ChiSquaredResult, chiSquaredTest } from "./chi_squared_test.ts";
 export { chiSquaredSf, kolmogorovSf } from "./probability.ts";
 export {

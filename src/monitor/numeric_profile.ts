@@ -51,7 +51,10 @@ export class NumericProfile {
     return this.rows - this.missing;
   }
 
-  /** Folds a column of `values.length` rows in (a typed array in one tight loop). */
+  /**
+   * Folds a column of `values.length` rows in (a typed array in one tight loop). NaN and ±Infinity count as missing
+   * (`v - v === 0` only for a finite v): an infinity has no place in a mean, a spread or a sketch that JSON can keep.
+   */
   fold(values: ArrayLike<unknown>): void {
     const n = values.length;
     if (this.#scratch.length < n) this.#scratch = new Float64Array(Math.max(n, 1024));
@@ -60,7 +63,7 @@ export class NumericProfile {
     if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (v === v) xs[m++] = v;
+        if (v - v === 0) xs[m++] = v;
       }
     } else if (values instanceof BigInt64Array) {
       for (let i = 0; i < n; i++) xs[m++] = Number(values[i]);
@@ -68,12 +71,12 @@ export class NumericProfile {
       const typed = values as unknown as ArrayLike<number>;
       for (let i = 0; i < n; i++) {
         const v = Number(typed[i]);
-        if (v === v) xs[m++] = v;
+        if (v - v === 0) xs[m++] = v;
       }
     } else {
       for (let i = 0; i < n; i++) {
         const v = toNumber(values[i]);
-        if (v === v) xs[m++] = v;
+        if (v - v === 0) xs[m++] = v;
       }
     }
     this.rows += n;
@@ -119,6 +122,7 @@ export class NumericProfile {
   }
 
   static fromJSON(json: NumericProfileJson): NumericProfile {
+    if (typeof json.m2 !== "number" || !Number.isFinite(json.m2)) throw new RangeError("its m2 is not a finite number");
     const p = new NumericProfile(json.sketch?.k ?? SKETCH_K);
     p.rows = json.rows;
     p.missing = json.missing;

@@ -144,6 +144,10 @@ export class QuantileSketch {
     let weight = 0;
     json.levels.forEach((items, h) => {
       if (!Array.isArray(items) || items.length >= s.k) throw new RangeError(`sketch level ${h} is not a short list`);
+      // A null (what JSON makes of an infinity) would be read as 0.
+      if (!items.every((x) => typeof x === "number" && Number.isFinite(x))) {
+        throw new RangeError(`sketch level ${h} holds a value that is not a finite number`);
+      }
       s.#grow();
       s.#levels[h].set(items.map(Number));
       s.#sizes[h] = items.length;

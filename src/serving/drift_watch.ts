@@ -6,7 +6,7 @@
  */
 import type { Model, Prediction } from "../model/mod.ts";
 import { Histogram, type Registry, scrapedGauge } from "../metrics/mod.ts";
-import { type DatasetProfile, NumericProfile, SlidingDrift } from "../monitor/mod.ts";
+import { type DatasetProfile, numberColumns, NumericProfile, parsedNumbers, SlidingDrift } from "../monitor/mod.ts";
 
 /** How the window slides. */
 export interface DriftWatchOptions {
@@ -87,10 +87,14 @@ export function watchDrift(reference: DatasetProfile, registry: Registry, option
   const timer = setInterval(() => drift.tick(), options.periodSeconds * 1000);
   // The watch never keeps the process alive: a server that stops, stops.
   Deno.unrefTimer(timer);
+  // Per model version (a reload brings a new one): the columns whose numeric texts are folded as numbers.
+  const numbersOf = new WeakMap<Model, string[]>();
   return {
     observe(model, inputs, length, prediction) {
       if (model.name !== name) return;
-      drift.observe(model.canonicalColumns(inputs), length, prediction.columns);
+      let numbers = numbersOf.get(model);
+      if (numbers === undefined) numbersOf.set(model, numbers = numberColumns(model.inputs));
+      drift.observe(parsedNumbers(model.canonicalColumns(inputs), numbers), length, prediction.columns);
     },
     tick: () => drift.tick(),
     stop: () => clearInterval(timer),

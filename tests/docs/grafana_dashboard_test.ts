@@ -47,6 +47,35 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
       }),
     ]);
     assert.equal(run.code, 0, run.stderr);
+    // The last window scored again by a new version of the model: both versions' rows stay in the table (a rerun
+    // replaces only its own version's), and every panel must show the newest version's alone, not both added up.
+    const v2 = join(dir.path, "linreg-v2");
+    await Deno.mkdir(v2);
+    await Deno.copyFile(join(LINREG, "model.onnx"), join(v2, "model.onnx"));
+    const manifest = JSON.parse(await Deno.readTextFile(join(LINREG, "model.json")));
+    await Deno.writeTextFile(join(v2, "model.json"), JSON.stringify({ ...manifest, version: "v2" }));
+    const again = await runScore([
+      "batch",
+      ...cliArgs({
+        "--model": v2,
+        "--no-progress": true,
+        "--input": PG_URL,
+        "--query": `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`,
+        "--period": "day",
+        "--at": "2021-02-04",
+        "--output": PG_URL,
+        "--output-table": preds,
+        "--replace": "window",
+        "--monitor": reference,
+        "--monitor-output": PG_URL,
+        "--monitor-table": drift,
+      }),
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    const versions = await sql.unsafe(
+      `select count(distinct model_version)::int as n from "${drift}" where window_start = '2021-02-03T00:00:00Z'`,
+    );
+    assert.equal(versions[0].n, 2, "the last window holds both versions' rows");
     /** A query as Grafana sends it: variables and the time filter filled in. */
     const query = (text: string) =>
       text.replaceAll("${drift_table}", `"${drift}"`).replaceAll("$model", "ride-duration-linreg")
@@ -77,6 +106,10 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
           ]);
           const numbers = Object.keys(rows[0]).filter((k) => k !== "time" && k !== "metric");
           for (const r of rows) for (const k of numbers) assert.equal(typeof Number(r[k]), "number");
+          // One point a window and series: the newest version's, never both versions' rows together.
+          const points = rows.map((r) => `${(r.time as Date).toISOString()} ${r.metric ?? ""}`);
+          assert.equal(new Set(points).size, points.length, "one point a window and series");
+          if ("drifted columns" in rows[0]) { for (const r of rows) assert.ok(Number(r["drifted columns"]) <= 3); }
         } else {
           assert.equal(rows.length, 4, "a row per column of the latest window");
         }
