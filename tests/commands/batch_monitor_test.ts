@@ -191,6 +191,11 @@ Deno.test("score batch --monitor: usage errors exit 64 and name the flag", async
       { "--monitor": notProfile },
       /is not a profile from score profile: not a score profile/,
     ],
+    [
+      "drift rows and predictions both to standard output",
+      { "--monitor": notProfile, "--monitor-output": "-", "--output": "-" },
+      /--monitor-output - would share standard output with --output -/,
+    ],
   ];
   for (const [name, flags, message] of cases) {
     await t.step(name, async () => {
