@@ -27,25 +27,26 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
   await profileRides(join(DATA, "green_tripdata_2021-01.parquet"), reference);
   await withDb(["rides", "preds", "drift"], async ({ sql }, [rides, preds, drift]) => {
     await loadRides(rides);
-    const run = await runScore([
-      "batch",
-      ...cliArgs({
-        "--model": LINREG,
-        "--no-progress": true,
-        "--input": PG_URL,
-        "--query": `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`,
-        "--period": "day",
-        "--backfill": true,
-        "--from": "2021-02-01",
-        "--to": "2021-02-04",
-        "--output": PG_URL,
-        "--output-table": preds,
-        "--replace": "window",
-        "--monitor": reference,
-        "--monitor-output": PG_URL,
-        "--monitor-table": drift,
-      }),
-    ]);
+    /** `score batch` of days of rides into Postgres, with its drift into the drift table. */
+    const scoreDays = (model: string, days: Record<string, string | boolean>) =>
+      runScore([
+        "batch",
+        ...cliArgs({
+          "--model": model,
+          "--no-progress": true,
+          "--input": PG_URL,
+          "--query": `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`,
+          "--period": "day",
+          ...days,
+          "--output": PG_URL,
+          "--output-table": preds,
+          "--replace": "window",
+          "--monitor": reference,
+          "--monitor-output": PG_URL,
+          "--monitor-table": drift,
+        }),
+      ]);
+    const run = await scoreDays(LINREG, { "--backfill": true, "--from": "2021-02-01", "--to": "2021-02-04" });
     assert.equal(run.code, 0, run.stderr);
     // The last window scored again by a new version of the model: both versions' rows stay in the table (a rerun
     // replaces only its own version's), and every panel must show the newest version's alone, not both added up.
@@ -54,23 +55,7 @@ Deno.test("the Grafana dashboard's queries run on score batch --monitor's table"
     await Deno.copyFile(join(LINREG, "model.onnx"), join(v2, "model.onnx"));
     const manifest = JSON.parse(await Deno.readTextFile(join(LINREG, "model.json")));
     await Deno.writeTextFile(join(v2, "model.json"), JSON.stringify({ ...manifest, version: "v2" }));
-    const again = await runScore([
-      "batch",
-      ...cliArgs({
-        "--model": v2,
-        "--no-progress": true,
-        "--input": PG_URL,
-        "--query": `select * from "${rides}" where lpep_pickup_datetime >= $1 and lpep_pickup_datetime < $2`,
-        "--period": "day",
-        "--at": "2021-02-04",
-        "--output": PG_URL,
-        "--output-table": preds,
-        "--replace": "window",
-        "--monitor": reference,
-        "--monitor-output": PG_URL,
-        "--monitor-table": drift,
-      }),
-    ]);
+    const again = await scoreDays(v2, { "--at": "2021-02-04" });
     assert.equal(again.code, 0, again.stderr);
     const versions = await sql.unsafe(
       `select count(distinct model_version)::int as n from "${drift}" where window_start = '2021-02-03T00:00:00Z'`,

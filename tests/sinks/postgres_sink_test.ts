@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ColumnInfo, RowBatch } from "../../src/rows.ts";
+import type { ColumnInfo, RowBatch, ValueType } from "../../src/rows.ts";
 import { createPostgresSink, type Replace } from "../../src/sinks/postgres_sink.ts";
 import { rejection, waitUntil } from "../helpers.ts";
 import { PG_URL, withDb } from "../postgres/helpers.ts";
@@ -114,22 +114,30 @@ Deno.test("postgres sink: creates the table with types that follow the data, COP
   });
 });
 
+/** Writes one batch of columns kept from a Postgres source (name, value type, Postgres type, values) to `table`. */
+async function writeKept(table: string, columns: [string, ValueType, string, unknown[]][]): Promise<void> {
+  await writeAll(table, undefined, [{
+    offset: 0,
+    length: columns[0][3].length,
+    columns: Object.fromEntries(columns.map(([name, , , values]) => [name, values])),
+  }], columns.map(([name, type, dbType]): ColumnInfo => ({ name, type, dbType })));
+}
+
 Deno.test("postgres sink: timestamps carried as text (microseconds, infinity, before year 1) arrive as they were", async () => {
   await withDb(["sink_micros"], async ({ sql }, [table]) => {
-    const columns: ColumnInfo[] = [
-      { name: "ts", type: "timestamp", dbType: "timestamp without time zone" },
-      { name: "tstz", type: "timestamptz", dbType: "timestamp with time zone" },
-      { name: "d", type: "date", dbType: "date" },
-    ];
-    await writeAll(table, undefined, [{
-      offset: 0,
-      length: 3,
-      columns: {
-        ts: ["2021-02-01T10:00:00.123456", "infinity", "0044-03-15 10:00:00 BC"],
-        tstz: ["2021-02-01T10:00:00.654321Z", "-infinity", new Date("2021-02-01T10:00:00Z")],
-        d: [new Date("2021-02-01T00:00:00Z"), "infinity", "0044-03-15 BC"],
-      },
-    }], columns);
+    await writeKept(table, [
+      ["ts", "timestamp", "timestamp without time zone", [
+        "2021-02-01T10:00:00.123456",
+        "infinity",
+        "0044-03-15 10:00:00 BC",
+      ]],
+      ["tstz", "timestamptz", "timestamp with time zone", [
+        "2021-02-01T10:00:00.654321Z",
+        "-infinity",
+        new Date("2021-02-01T10:00:00Z"),
+      ]],
+      ["d", "date", "date", [new Date("2021-02-01T00:00:00Z"), "infinity", "0044-03-15 BC"]],
+    ]);
     const rows = await sql.unsafe(`select ts::text as ts, tstz::text as tstz, d::text as d from ${table}`);
     assert.deepEqual(rows.map((r) => [r.ts, r.tstz, r.d]), [
       ["2021-02-01 10:00:00.123456", "2021-02-01 10:00:00.654321+00", "2021-02-01"],
@@ -141,20 +149,11 @@ Deno.test("postgres sink: timestamps carried as text (microseconds, infinity, be
 
 Deno.test("postgres sink: a Postgres array column kept from a Postgres source is written as an array", async () => {
   await withDb(["sink_arrays"], async ({ sql }, [table]) => {
-    const columns: ColumnInfo[] = [
-      { name: "tags", type: "json", dbType: "text[]" },
-      { name: "ids", type: "json", dbType: "bigint[]" },
-      { name: "grid", type: "json", dbType: "double precision[]" },
-    ];
-    await writeAll(table, undefined, [{
-      offset: 0,
-      length: 3,
-      columns: {
-        tags: [["a", 'quote " and back\\slash', "b,c", null, "NULL", "{x}", "tab\there"], [], null],
-        ids: [[9007199254740993n, -1, null], [0], null],
-        grid: [[[1.5, NaN], [null, -0.25]], [[1]], null],
-      },
-    }], columns);
+    await writeKept(table, [
+      ["tags", "json", "text[]", [["a", 'quote " and back\\slash', "b,c", null, "NULL", "{x}", "tab\there"], [], null]],
+      ["ids", "json", "bigint[]", [[9007199254740993n, -1, null], [0], null]],
+      ["grid", "json", "double precision[]", [[[1.5, NaN], [null, -0.25]], [[1]], null]],
+    ]);
     const types = await sql.unsafe(
       `select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 order by attnum`,
     );
