@@ -4,7 +4,7 @@
  * is `runServe` (src/commands/run_serve.ts), run in this thread or in each of
  * `--workers` threads (src/commands/serve_workers.ts).
  */
-import { Command, type Command as CommandType } from "commander";
+import { Command, type Command as CommandType, InvalidArgumentError } from "commander";
 import { addOptions, envOption } from "../cli/env_option.ts";
 import { list, modelOption, modelPath, onlineOptions, portNumber, wholeNumber, workersOption } from "../cli/options.ts";
 import { workerCount, type WorkersFlag } from "../cli/worker_count.ts";
@@ -65,6 +65,7 @@ export function serveCommand(): Command {
     }),
     envOption("--api-key <key>", "require Authorization: Bearer <key> on every route but /v2/health/*", {
       env: "SCORE_API_KEY",
+      parse: apiKey,
     }),
     envOption("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, how long in-flight requests may finish", {
       env: "SCORE_SHUTDOWN_TIMEOUT",
@@ -180,4 +181,12 @@ function oneWorkerOnly(listener: ServeFlags["listener"]): string | undefined {
 /** `--model` is repeatable, and its variable may list several models: `SCORE_MODEL=a,b`. */
 function models(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...list(value).map(modelPath)];
+}
+
+/** An API key: an empty one (`--api-key "$KEY"` with KEY unset) would have left every route open without a word. */
+function apiKey(value: string): string {
+  if (value.trim() === "") {
+    throw new InvalidArgumentError("an empty key would require none: give the key, or leave --api-key out.");
+  }
+  return value;
 }

@@ -325,10 +325,14 @@ Deno.test("score serve refuses bad configuration with a usage error", async (t) 
     ],
     ["a table name with a quote", ["--log-predictions", `${PG_URL}/bad%22name`], /refused/],
     ["a negative batch size", ["--max-batch-size", "-1"], /whole number/],
+    // `--api-key "$KEY"` with KEY unset: every route would have been open.
+    ["an empty API key", ["--api-key", ""], /--api-key .* an empty key would require none/],
+    ["a blank SCORE_API_KEY", [], /from env 'SCORE_API_KEY' is invalid\. an empty key would require none/],
   ];
   for (const [name, args, message] of cases) {
     await t.step(name, async () => {
-      const { code, stderr } = await runScore(["serve", "--model", LINREG, "--port", "0", ...args]);
+      const env = name.includes("SCORE_API_KEY") ? { SCORE_API_KEY: "  " } : {};
+      const { code, stderr } = await runScore(["serve", "--model", LINREG, "--port", "0", ...args], { env });
       assert.equal(code, 64, stderr);
       assert.match(stderr, message);
     });
