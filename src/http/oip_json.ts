@@ -51,8 +51,7 @@ export function decodeInferRequest(body: unknown, model: Model): InferenceReques
     const input = checkInput(model, { name, datatype: raw.datatype, shape: raw.shape }, given);
     const shape = raw.shape as number[];
     if (!Array.isArray(data)) throw bad(`Input "${name}" needs "data": a list of values`);
-    // Nested data may nest only as deep as the shape: deeper lists are bad values, not recursion.
-    const values = data.flat(shape.length - 1);
+    const values = flatData(name, data, shape);
     checkCount(name, shape, input.columns.length, values.length, length);
     length = shape[0];
     inputs.push({ name, datatype: raw.datatype as string, shape, data: typedValues(name, input, values) });
@@ -152,6 +151,31 @@ function typedValues(name: string, input: InputSpec, values: unknown[]): TensorD
     out = new Float64Array(n);
     for (let i = 0; i < n; i++) out[i] = values[i] === null ? NaN : Number(values[i]);
   }
+  return out;
+}
+
+/**
+ * A tensor's data in row-major order: flat as sent, or nested exactly as its shape says (a ragged nesting whose count
+ * happens to fit would be read into the wrong rows). Lists nested deeper than the shape are left for the value check,
+ * which refuses them as values, without recursing into them.
+ */
+function flatData(name: string, data: unknown[], shape: number[]): unknown[] {
+  if (!data.some(Array.isArray)) return data;
+  const out: unknown[] = [];
+  const walk = (v: unknown, depth: number, at: string) => {
+    if (depth === shape.length) {
+      out.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      const got = Array.isArray(v) ? `a list of ${v.length}` : "a single value";
+      throw bad(
+        `Input "${name}" data${at} is ${got}, where its shape [${shape.join(", ")}] needs a list of ${shape[depth]}`,
+      );
+    }
+    for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${at}[${i}]`);
+  };
+  walk(data, 0, "");
   return out;
 }
 
