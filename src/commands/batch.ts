@@ -21,7 +21,6 @@ import {
   wholeNumber,
 } from "../cli/options.ts";
 import { listenForInterrupt, STOP_TIMEOUT_MS } from "../cli/interrupt.ts";
-import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
@@ -30,6 +29,7 @@ import type * as BatchMonitor from "./batch_monitor.ts";
 import type * as Sources from "../sources/mod.ts";
 import {
   type BatchFlags,
+  checkOneStdout,
   checkWindowFiles,
   modelWorker,
   planBatch,
@@ -144,13 +144,7 @@ export function batchCommand(): Command {
   return cmd.action(async (flags: BatchFlags & MonitorFlags) => {
     const plan = planBatch(flags);
     const monitorPlan = planMonitor(flags, flags.backfill === true);
-    if (monitorPlan?.output === "-" && (plan.output === "-" || plan.rejects === "-")) {
-      // One stream would hold two tables: a reader could not tell a drift row from a prediction.
-      throw new UsageError(
-        `--monitor-output - would share standard output with ${plan.output === "-" ? "--output" : "--rejects"} -; ` +
-          "give --monitor-output a file",
-      );
-    }
+    checkOneStdout([["--output", plan.output], ["--rejects", plan.rejects], ["--monitor-output", monitorPlan?.output]]);
     // Every window's names, the monitor's too, before the model loads or anything opens for writing.
     checkWindowFiles(plan, [...plan.files, ...monitorPlan?.files ?? []]);
     // The file reader's worker and its DuckDB (a Parquet file, a large CSV file) start first, and load while this

@@ -110,10 +110,7 @@ export function planBatch(flags: BatchFlags): BatchPlan {
   if (flags.rejectsTable !== undefined && !isPostgresUrl(flags.rejects)) {
     throw new UsageError("--rejects-table goes with --rejects postgres://...");
   }
-  if (output === "-" && flags.rejects === "-") {
-    // One stream would carry two tables under two headers: a reader could not tell a reject from a prediction.
-    throw new UsageError("--output - and --rejects - would share standard output; give --rejects a file");
-  }
+  checkOneStdout([["--output", output], ["--rejects", flags.rejects]]);
   const shard = flags.shard !== undefined
     ? parseShard(flags.shard, flags.shardKey, { shard: "--shard", key: "--shard-key" })
     : undefined;
@@ -399,4 +396,23 @@ export async function smallInput(input: string, pgInput: boolean): Promise<boole
   if (pgInput || input === "-") return undefined;
   const size = await Deno.stat(input).then((s) => (s.isFile ? s.size : undefined), () => undefined);
   return size === undefined ? undefined : size <= SMALL_INPUT_BYTES;
+}
+
+/**
+ * Refuses two flags that both name standard output (`-`): one stream would hold two tables under two headers, and a
+ * reader could not tell a row of one from a row of the other.
+ *
+ * @example
+ * ```ts
+ * checkOneStdout([["--output", "-"], ["--rejects", "-"]]);
+ * // throws UsageError: --rejects - would share standard output with --output -; give --rejects a file
+ * ```
+ */
+export function checkOneStdout(flags: readonly (readonly [flag: string, path: string | undefined])[]): void {
+  const stdout = flags.filter(([, path]) => path === "-").map(([flag]) => flag);
+  if (stdout.length > 1) {
+    throw new UsageError(
+      `${stdout[1]} - would share standard output with ${stdout[0]} -; give ${stdout[1]} a file`,
+    );
+  }
 }
