@@ -327,11 +327,10 @@ export class PredictionLog {
       }
       this.#dropped += failed.rows;
       if (stop.aborted) break;
-      const failure = pgError(failed.err, pg.target, "writing the prediction log");
-      if (this.#pg !== pg || failure.name === "UnavailableError") {
-        this.#lost(pg, failure, failed.rows);
+      if (this.#pg !== pg || failed.failure.name === "UnavailableError") {
+        this.#lost(pg, failed.failure, failed.rows);
       } else {
-        this.#warn(failure, failed.rows);
+        this.#warn(failed.failure, failed.rows);
         // Back off so a COPY that keeps failing (the table dropped) does not become a busy loop.
         await this.#pause(1000);
       }
@@ -341,31 +340,32 @@ export class PredictionLog {
   /**
    * Writes `batch`. A COPY the server refuses for a value in it (a JSON nested past its stack, a value out of a
    * type's range) is split in halves until the records at fault are found and dropped alone, counted: one odd request
-   * must not take its neighbours' rows with it. Returns what stopped the writing and the rows it left unwritten (a
-   * lost connection, a dropped table; or more splitting than `budget` allows), else undefined.
+   * must not take its neighbours' rows with it. Returns what stopped the writing (as `pgError` reads it) and the
+   * rows it left unwritten (a lost connection, a dropped table; or more splitting than `budget` allows), else
+   * undefined.
    */
   async #write(
     pg: PgConnection,
     batch: LoggedPrediction[],
     budget: { copies: number },
-  ): Promise<{ err: unknown; rows: number } | undefined> {
+  ): Promise<{ failure: Error; rows: number } | undefined> {
     try {
       this.#written += await this.#attempt(pg, batch);
       return undefined;
     } catch (err) {
       const failure = pgError(err, pg.target, "writing the prediction log");
       if (this.#stop.signal.aborted || this.#pg !== pg || failure.name !== "InputError") {
-        return { err, rows: batch.length };
+        return { failure, rows: batch.length };
       }
       if (batch.length === 1) {
         this.#dropped++;
         this.#warn(failure, 1);
         return undefined;
       }
-      if ((budget.copies -= 2) < 0) return { err, rows: batch.length };
+      if ((budget.copies -= 2) < 0) return { failure, rows: batch.length };
       const half = batch.length >> 1;
       const first = await this.#write(pg, batch.slice(0, half), budget);
-      if (first !== undefined) return { err: first.err, rows: first.rows + batch.length - half };
+      if (first !== undefined) return { failure: first.failure, rows: first.rows + batch.length - half };
       return await this.#write(pg, batch.slice(half), budget);
     }
   }
