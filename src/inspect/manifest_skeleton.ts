@@ -2,6 +2,7 @@
  * A `model.json` for the user to edit, written from what `score` read off
  * the model: loading the model with it changes nothing until it is edited.
  */
+import { isJsonObject } from "../value_codec.ts";
 import type { ModelDescription } from "./describe_model.ts";
 
 /**
@@ -18,11 +19,11 @@ import type { ModelDescription } from "./describe_model.ts";
 export function manifestSkeleton(d: ModelDescription, previous?: unknown) {
   // What the model cannot tell and a manifest being replaced said: its version and its outputs' renames. Dropped,
   // the predictions would change their column names and model_version.
-  const before = isObject(previous) ? previous : {};
-  const renames = isObject(before.outputs) ? before.outputs : {};
+  const before = isJsonObject(previous) ? previous : {};
+  const renames = isJsonObject(before.outputs) ? before.outputs : {};
   const renameOf = (output: string) => {
     const o = renames[output];
-    return isObject(o) && typeof o.rename === "string" ? { rename: o.rename } : {};
+    return isJsonObject(o) && typeof o.rename === "string" ? { rename: o.rename } : {};
   };
   return {
     name: d.name,
@@ -41,8 +42,4 @@ export function manifestSkeleton(d: ModelDescription, previous?: unknown) {
     // Shown where it matters, so a user finds the switch: false is what the model does without it.
     ...(d.inputs.some((i) => i.categories !== null) ? { strictCategories: false } : {}),
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * smirnovExactSf(500, 1, 0.996); // 0.004
+ * smirnovExactSf(500, 1, 1); // 0.004 (2 / 501): the one value beyond all 500
  * ```
  */
 export function smirnovExactSf(n1: number, n2: number, d: number): number {

@@ -438,12 +438,13 @@ class BrokerSession {
     return true;
   }
 
-  /** Nacks now, and tells the ack window to pass over it. */
+  /** Acks at the end of the tick (the ack window's), and marks it settled. */
   #ack(m: ConsumeMessage) {
     this.#settledEvents.add(m);
     this.#acks!.ack(m);
   }
 
+  /** Nacks now, and tells the ack window to pass over it. */
   #nack(m: ConsumeMessage, requeue: boolean) {
     this.#settledEvents.add(m);
     this.#acks!.forget(m);
