@@ -1,9 +1,10 @@
 /**
  * A CSV file's records, parsed in JavaScript from its text as it is read:
- * what DuckDB does not read (a one-column file, standard input) and a file
- * from the row DuckDB stops on.
+ * what the reader of bytes in a worker (`csv_byte_batches.ts`) does not read
+ * (a small file, a one-column file, standard input) and a file from the row
+ * that reader leaves to it.
  *
- * It reads what DuckDB reads the same way (a test compares them): fields
+ * It reads what that reader reads the same way (a test compares them): fields
  * split by the delimiter, a field in quotes (spaces around the quotes
  * dropped) may hold delimiters, line breaks and `""` for a quote, a quote
  * inside an unquoted field is text, blank lines are skipped, and empty
@@ -273,10 +274,7 @@ export class CsvRecords {
   }
 }
 
-/**
- * Whether `fields` make a row of `width`: empty fields past it are dropped (as DuckDB drops them: a line ending in
- * a delimiter).
- */
+/** Whether `fields` make a row of `width`: empty fields past it are dropped (a line ending in a delimiter). */
 function fits(fields: string[], width: number): boolean {
   if (fields.length === width) return true;
   if (fields.length < width) return false;

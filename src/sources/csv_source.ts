@@ -1,18 +1,19 @@
 /**
- * Reads a CSV file with a header line, streaming. DuckDB parses it, in a
- * worker of its own (`reader_worker.ts`) while the job scores the batch
- * before; `csv_records.ts` reads what DuckDB does not (a one-column file,
- * standard input) and any file DuckDB stops on (a ragged row, a broken
- * quote, line endings that change, bytes that are not UTF-8), from the row
- * where it stopped, so such rows are rejected alone with their row numbers
- * and the reading goes on.
+ * Reads a CSV file with a header line, streaming. A large file is read from
+ * its bytes in a worker of its own (`csv_byte_batches.ts` in
+ * `reader_worker.ts`) while the job scores the batch before;
+ * `csv_records.ts` reads what that reader does not (a small file, a
+ * one-column file, standard input, a delimiter of more than one byte) and a
+ * file from the first row that reader leaves to it (a ragged row, a broken
+ * quote, bytes that are not UTF-8), so such rows are rejected alone with
+ * their row numbers and the reading goes on.
  *
  * Values stay text and the model's coercion types them, except the columns
  * the caller will read as numbers (`ReadOptions.numbers`): there a plain
  * number comes as a number, in a typed array, and anything else (blank,
  * `NaN`, `1e999`, `abc`) stays text for the coercion to judge, so what is
  * accepted or rejected, and why, does not depend on the reader
- * (`plain_numbers.ts`, in the worker).
+ * (`plain_numbers.ts`).
  */
 import { createReadStream } from "node:fs";
 import { InputError } from "../errors.ts";
@@ -24,6 +25,7 @@ import { utf8Text } from "./utf8_text.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
+import { bytesCanSplit } from "./csv_byte_batches.ts";
 import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 
 /**
@@ -33,17 +35,16 @@ import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorke
 const CHUNK_BYTES = 1 << 16;
 
 /**
- * A CSV file up to this size is read on the job's thread (`csv_records.ts`) rather than by DuckDB in a worker:
- * starting the worker and DuckDB takes about as long as JavaScript takes to read a few MiB, so for a smaller file it
- * cannot pay back (a one-row job waited on it for most of its run). Its batches are made as DuckDB's are (plain
+ * A CSV file up to this size is read on the job's thread (`csv_records.ts`) rather than from its bytes in a worker:
+ * starting the worker takes about as long as the job's thread takes to read a few MiB, so for a smaller file it
+ * cannot pay back (a one-row job waited on it for most of its run). Its batches are made as the worker's are (plain
  * numbers as numbers), so either reader gives the same values.
  */
 export const IN_PROCESS_MAX_BYTES = 4 << 20;
 
 /**
- * Starts ahead the file reader's worker (and its DuckDB) that opening `path` will take, when the file is too large to
- * read in place (see `startReaderWorker`); nothing for standard input, or a file that is not there (opening it says
- * so).
+ * Starts ahead the file reader's worker that opening `path` will take, when the file is too large to read in place
+ * (see `startReaderWorker`); nothing for standard input, or a file that is not there (opening it says so).
  *
  * @example
  * ```ts
@@ -54,7 +55,7 @@ export const IN_PROCESS_MAX_BYTES = 4 << 20;
 export async function startCsvReader(path: string): Promise<ReaderAhead | undefined> {
   if (path === STDIN) return undefined;
   const size = await fileSize(path).catch(() => 0);
-  return size > IN_PROCESS_MAX_BYTES ? startReaderWorker() : undefined;
+  return size > IN_PROCESS_MAX_BYTES ? startReaderWorker({ duckdb: false }) : undefined;
 }
 
 /**
@@ -83,7 +84,7 @@ export async function openCsvSource(
     }
     header = first.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name));
     head.records.width = header.length;
-    // The lines read with the header give the bytes a row takes, for the progress of DuckDB's reading.
+    // The lines read with the header give the bytes a row takes, for the progress of the worker's reading.
     const ahead = head.records.ahead();
     bytesPerRow = (head.records.consumed + ahead.chars) / (1 + ahead.lines);
     const seen = new Set<string>();
@@ -97,24 +98,22 @@ export async function openCsvSource(
     head.close();
     throw err;
   }
-  // To DuckDB a blank line of a one-column file is a row with an empty value; `CsvRecords` skips it, like every
-  // blank line. DuckDB opens the file by its name: standard input, already being read here, it cannot reopen.
-  const duckdbCan = header.length > 1 && path !== STDIN;
-  const byDuckDB = duckdbCan && total > (options.inProcessMaxBytes ?? IN_PROCESS_MAX_BYTES);
-  // Started here, as the Parquet source starts its own: starting the worker and DuckDB is setup, not reading. A
-  // DuckDB that cannot start leaves the reading to JavaScript (past the header it has read), as a file DuckDB stops on
-  // does.
-  const duckdb = byDuckDB ? await openReaderWorker().catch(() => undefined) : undefined;
+  // The worker opens the file by its name: standard input, already being read here, it cannot reopen.
+  const workerCan = header.length > 1 && path !== STDIN && bytesCanSplit(delimiter);
+  const byWorker = workerCan && total > (options.inProcessMaxBytes ?? IN_PROCESS_MAX_BYTES);
+  // Started here, as the Parquet source starts its own: starting the worker is setup, not reading. A worker that
+  // cannot start leaves the reading to JavaScript here (past the header it has read), as a row it stops on does.
+  const worker = byWorker ? await openReaderWorker({ duckdb: false }).catch(() => undefined) : undefined;
   // Else the header's reader is closed: it holds the file open.
-  if (duckdb) head.close();
+  if (worker) head.close();
   const reading: Reading = {
     rows: 0,
     done: false,
-    records: duckdb ? undefined : head,
-    duckdb,
+    records: worker ? undefined : head,
+    worker,
     closed: false,
-    // Read here in place of DuckDB (a small file): its batches in DuckDB's form.
-    asDuckDB: duckdbCan && !byDuckDB,
+    // Read here in place of the worker (a small file): its batches in the worker's form.
+    asWorkerGives: workerCan && !byWorker,
   };
   return {
     description: path === STDIN ? "stdin" : path,
@@ -134,7 +133,7 @@ export async function openCsvSource(
     close: async () => {
       reading.closed = true;
       reading.records?.close();
-      await reading.duckdb?.close();
+      await reading.worker?.close();
     },
   };
 }
@@ -143,12 +142,12 @@ export async function openCsvSource(
 interface Reading {
   rows: number;
   done: boolean;
-  /** DuckDB, in a worker (see `reader_worker.ts`), when it reads first; else JavaScript reads from the start. */
-  duckdb: ReaderWorker | undefined;
+  /** The worker reading the file from its bytes (see `reader_worker.ts`), when it reads first; else JavaScript here. */
+  worker: ReaderWorker | undefined;
   /** Whether the source is closed. */
   closed: boolean;
-  /** Whether JavaScript reads a file DuckDB would have read (a small one): batches made as DuckDB's are. */
-  asDuckDB: boolean;
+  /** Whether JavaScript reads here a file the worker would have read (a small one): batches made as the worker's are. */
+  asWorkerGives: boolean;
   records: Records | undefined;
 }
 
@@ -176,7 +175,7 @@ function openRecords(path: string, delimiter: string): Records {
   };
 }
 
-/** DuckDB's reading, then JavaScript's from the first row DuckDB did not give. */
+/** The worker's reading, then JavaScript's here from the first row the worker did not give. */
 async function* readBatches(
   path: string,
   delimiter: string,
@@ -184,16 +183,16 @@ async function* readBatches(
   options: ReadOptions,
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
-  if (reading.duckdb) {
-    // A DuckDB that stops at a row leaves the reading to JavaScript, from that row.
+  if (reading.worker) {
+    // A worker that stops at a row leaves the reading to JavaScript here, from that row.
     try {
-      for await (const batch of reading.duckdb.batches({ kind: "csv", path, delimiter, header, options })) {
+      for await (const batch of reading.worker.batches({ kind: "csv", path, delimiter, header, options })) {
         reading.rows = batch.offset + batch.length;
         yield batch;
       }
       return;
     } catch (err) {
-      // Closed under the read (a failed write, a signal): the interrupted query is no ragged row to read on from.
+      // Closed under the read (a failed write, a signal): the interrupted read is no ragged row to read on from.
       if (reading.closed) throw err;
       log.debug("CSV: reading on in JavaScript", {
         input: path,
@@ -203,22 +202,22 @@ async function* readBatches(
     }
     reading.records = openRecords(path, delimiter);
     reading.records.records.width = header.length;
-    // The header, then the rows DuckDB gave.
+    // The header, then the rows the worker gave.
     for (let skipped = 0; skipped < reading.rows + 1; skipped++) {
       if ((await reading.records.records.next()) === undefined) return;
     }
   }
-  if (!reading.asDuckDB) {
+  if (!reading.asWorkerGives) {
     yield* recordBatches(reading.records!.records, header, options, reading.rows);
     return;
   }
   for await (const batch of recordBatches(reading.records!.records, header, options, reading.rows)) {
-    yield { ...batch, columns: asDuckDBGives(batch.columns as Record<string, string[]>, options.numbers) };
+    yield { ...batch, columns: asWorkerGives(batch.columns as Record<string, string[]>, options.numbers) };
   }
 }
 
-/** Columns as DuckDB's reading hands them over (reader_worker.ts): text as text, a number column's plain numbers as numbers. */
-function asDuckDBGives(columns: Record<string, string[]>, numbers: ReadOptions["numbers"]): RowBatch["columns"] {
+/** Columns as the worker hands them over (reader_worker.ts): text as text, a number column's plain numbers as numbers. */
+function asWorkerGives(columns: Record<string, string[]>, numbers: ReadOptions["numbers"]): RowBatch["columns"] {
   const out: RowBatch["columns"] = {};
   for (const [name, texts] of Object.entries(columns)) {
     const number = numbers?.[name];

@@ -2,9 +2,8 @@
  * A CSV column the model reads as numbers, read from its bytes: a plain
  * number comes as the number, the rest as its text for the model's
  * coercion to judge, so what is accepted, and why, does not depend on the
- * reader. Done in JavaScript, in the reader worker: DuckDB's casts, and the
- * checks that kept only the texts its casts read as JavaScript does (no
- * `1_000`), were a large share of its work on a CSV file.
+ * reader. Done in JavaScript, in the reader worker, on the bytes the CSV
+ * reader gives (`csv_byte_batches.ts`): no string is made for a number.
  *
  * Plain, for a decimal type: optional sign, digits with an optional point,
  * an optional exponent, nothing else but blanks around (as the coercion's

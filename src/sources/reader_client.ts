@@ -1,13 +1,14 @@
 /**
- * The main thread's side of `reader_worker.ts`: DuckDB started in a worker
- * when a file source opens, then a read taken as batches (text decoded
- * here, where it is used), closed (interrupted) at any time.
+ * The main thread's side of `reader_worker.ts`: a worker started when a
+ * file source opens (with DuckDB, for a Parquet file), then a read taken as
+ * batches (text decoded here, where it is used), closed (interrupted) at any
+ * time.
  */
 import { InputError } from "../errors.ts";
 import type { RowBatch } from "../rows.ts";
 import { isTextBytes, textOf } from "../text_bytes.ts";
 import type { ParquetFile } from "./parquet_batches.ts";
-import type { DuckDBRead, ReaderReply, ReaderRequest } from "./reader_worker.ts";
+import type { FileRead, ReaderReply, ReaderRequest } from "./reader_worker.ts";
 
 /**
  * How long closing waits for the worker to stop its query and close its database (which itself waits up to 10 s for
@@ -15,7 +16,7 @@ import type { DuckDBRead, ReaderReply, ReaderRequest } from "./reader_worker.ts"
  */
 const CLOSE_WAIT_MS = 12_000;
 
-/** DuckDB in a worker, for one read. */
+/** A file reader in a worker, for one read. */
 export interface ReaderWorker {
   /** A Parquet file's columns (DuckDB's types) and rows, from its footer. */
   describeParquet(path: string): Promise<ParquetFile>;
@@ -23,7 +24,7 @@ export interface ReaderWorker {
    * The batches of a read, in order; throws what the read failed with (an `InputError` stays one). One read a worker;
    * the worker is closed when the read ends.
    */
-  batches(read: DuckDBRead): AsyncGenerator<RowBatch>;
+  batches(read: FileRead): AsyncGenerator<RowBatch>;
   /** Interrupts a read, closes the database and ends the worker; batches not taken are dropped. */
   close(): Promise<void>;
 }
@@ -40,7 +41,8 @@ export interface ReaderAhead {
 let early: Promise<ReaderWorker> | undefined;
 
 /**
- * Starts a worker and DuckDB in it; throws when DuckDB cannot start. The worker started ahead, if any, is this one.
+ * Starts a worker, and DuckDB in it unless `duckdb` is false (a CSV file is read without it); throws when DuckDB
+ * cannot start. The worker started ahead, if any, is this one.
  *
  * @example
  * ```ts
@@ -51,16 +53,16 @@ let early: Promise<ReaderWorker> | undefined;
  * }
  * ```
  */
-export function openReaderWorker(): Promise<ReaderWorker> {
+export function openReaderWorker(options: { duckdb?: boolean } = {}): Promise<ReaderWorker> {
   const ahead = early;
   early = undefined;
-  return ahead ?? startWorker();
+  return ahead ?? startWorker(options.duckdb ?? true);
 }
 
 /**
- * Starts a worker and its DuckDB now, for the next {@linkcode openReaderWorker} to take: a job that will read a
- * large file calls it first thing, and the worker loads its code and DuckDB while the job's own thread loads the
- * model. Released when nothing took it (the job stopped first, or read the file in place), it cannot keep the
+ * Starts a worker (and its DuckDB, unless `duckdb` is false) now, for the next {@linkcode openReaderWorker} to take: a
+ * job that will read a large file calls it first thing, and the worker loads its code and DuckDB while the job's own
+ * thread loads the model. Released when nothing took it (the job stopped first, or read the file in place), it cannot keep the
  * process alive.
  *
  * @example
@@ -73,8 +75,8 @@ export function openReaderWorker(): Promise<ReaderWorker> {
  * }
  * ```
  */
-export function startReaderWorker(): ReaderAhead {
-  const started = early ?? startWorker();
+export function startReaderWorker(options: { duckdb?: boolean } = {}): ReaderAhead {
+  const started = early ?? startWorker(options.duckdb ?? true);
   // A failure to start is met by the reader that takes it (which may then read in place), not here.
   started.catch(() => {});
   early = started;
@@ -88,7 +90,7 @@ export function startReaderWorker(): ReaderAhead {
   };
 }
 
-async function startWorker(): Promise<ReaderWorker> {
+async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
   const worker = new Worker(new URL("./reader_worker.ts", import.meta.url), { type: "module" });
   const replies: ReaderReply[] = [];
   let wake: (() => void) | undefined;
@@ -142,7 +144,7 @@ async function startWorker(): Promise<ReaderWorker> {
     return stopped;
   };
   try {
-    send({ kind: "open" });
+    send({ kind: "open", duckdb });
     await next();
   } catch (err) {
     await close();

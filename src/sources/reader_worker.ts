@@ -1,14 +1,15 @@
 /**
- * The file readers' DuckDB, in a worker of its own (its main thread's side:
- * `reader_client.ts`): here DuckDB reads on while the main thread scores
- * the batch before (on the main thread it worked only inside the fetches
- * the main thread found time to ask for),
- * and its vectors are copied into batches here. Text leaves as bytes
+ * The file readers, in a worker of their own (its main thread's side:
+ * `reader_client.ts`): here a file is read on while the main thread scores
+ * the batch before (on the main thread DuckDB worked only inside the
+ * fetches the main thread found time to ask for). A Parquet file is read by
+ * DuckDB, whose vectors are copied into batches here; a CSV file from its
+ * bytes (`csv_byte_batches.ts`), without DuckDB. Text leaves as bytes
  * (`TextBytes`), whose buffers move to the main thread: strings would be
  * copied one by one on the way.
  *
  * Messages (see {@linkcode ReaderRequest}), one at a time: `open` (DuckDB
- * started, answered `opened`), `describe` (a Parquet file's columns and
+ * started when asked, answered `opened`), `describe` (a Parquet file's columns and
  * rows, answered `described`), `read` (answered with `batch`es, then `end`;
  * the main thread sends `more` each time it takes a batch, and at most
  * `IN_FLIGHT` are sent ahead of it), and `close` (a query in flight
@@ -18,18 +19,19 @@
 /// <reference lib="deno.worker" />
 import { type DuckDB, openDuckDB } from "../duckdb/mod.ts";
 import { isTextBytes } from "../text_bytes.ts";
-import { type CsvRead, duckdbCsvBatches } from "./duckdb_csv_batches.ts";
+import { csvByteBatches, type CsvRead } from "./csv_byte_batches.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
 import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_batches.ts";
 
 /** What a worker is asked to read. */
-export type DuckDBRead = CsvRead | ParquetRead;
+export type FileRead = CsvRead | ParquetRead;
 
 /** What the main thread sends. */
 export type ReaderRequest =
-  | { kind: "open" }
+  /** `duckdb`: started now, for a read that will need it (it is started at the first need in any case). */
+  | { kind: "open"; duckdb: boolean }
   | { kind: "describe"; path: string }
-  | { kind: "read"; read: DuckDBRead }
+  | { kind: "read"; read: FileRead }
   | { kind: "more" }
   | { kind: "close" };
 
@@ -57,12 +59,14 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
   switch (request.kind) {
     case "open":
       working = answer(async () => {
-        db = await openDuckDB();
+        if (request.duckdb) await duckdb();
         reply({ kind: "opened" });
       });
       break;
     case "describe":
-      working = answer(async () => reply({ kind: "described", file: await describeParquet(db!, request.path) }));
+      working = answer(async () =>
+        reply({ kind: "described", file: await describeParquet(await duckdb(), request.path) })
+      );
       break;
     case "read":
       credit = IN_FLIGHT;
@@ -97,8 +101,14 @@ async function answer(work: () => Promise<void>): Promise<void> {
   }
 }
 
-async function read(request: DuckDBRead): Promise<void> {
-  const batches = request.kind === "csv" ? duckdbCsvBatches(db!, request) : parquetBatches(db!, request);
+/** The worker's DuckDB, started at the first need. */
+async function duckdb(): Promise<DuckDB> {
+  db ??= await openDuckDB();
+  return db;
+}
+
+async function read(request: FileRead): Promise<void> {
+  const batches = request.kind === "csv" ? csvByteBatches(request) : parquetBatches(await duckdb(), request);
   for await (const batch of batches) {
     while (credit === 0 && !closing) await new Promise<void>((resolve) => (wake = resolve));
     if (closing) return;

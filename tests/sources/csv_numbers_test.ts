@@ -1,5 +1,5 @@
 /**
- * The CSV source hands a column the model reads as numbers over as numbers only where its reader (DuckDB's text,
+ * The CSV source hands a column the model reads as numbers over as numbers only where its reader (the file's bytes,
  * parsed by `plain_numbers.ts`) reads the same number the model's coercion makes of the text: on every short text of the characters numbers are written with, a value
  * that comes as a number equals the coercion's, and any other comes as its own text.
  */
@@ -35,9 +35,9 @@ Deno.test("CSV number columns: the reader's numbers are the coercion's", async (
   await using dir = await tempDir();
   const path = join(dir.path, "corpus.csv");
   const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  // Two columns, so DuckDB may read the file (a one-column file is read in JavaScript); a small file is read in process.
+  // Two columns, so the worker may read the file (a one-column file is read in process); a small file is read in process.
   await Deno.writeTextFile(path, "row,x\n" + CORPUS.map((s, i) => `${i},${quoted(s)}\n`).join(""));
-  const readers = [["DuckDB", 0], ["in process", Infinity]] as const;
+  const readers = [["the worker", 0], ["in process", Infinity]] as const;
   for (const [reader, inProcessMaxBytes] of readers) {
     for (const type of ["int64", "int32", "float64", "float32"] satisfies NumberType[]) {
       await t.step(`${type}, ${reader}`, async () => {

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { openDuckDB } from "../../src/duckdb/duckdb.ts";
 import { InputError } from "../../src/errors.ts";
-import { duckdbCsvBatches } from "../../src/sources/duckdb_csv_batches.ts";
 import { type CsvRecord, CsvRecords } from "../../src/sources/csv_records.ts";
-import { isTextBytes, textOf } from "../../src/text_bytes.ts";
-import { rejection, tempDir } from "../helpers.ts";
+import { rejection } from "../helpers.ts";
 
 /** `text` cut into chunks of `size` characters. */
 function chunks(text: string, size: number): string[] {
@@ -92,68 +88,4 @@ Deno.test("CSV records", async (t) => {
     assert.ok(err instanceof InputError);
     assert.equal(err.message, "Cannot parse row 2: its line runs on for more than 0 MiB");
   });
-});
-
-/** A repeatable generator of numbers in [0, 1), for files the test can make again. */
-function random(start: number): () => number {
-  let state = start;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-}
-
-/** A random small CSV of two columns: mostly well formed (quotes, spaces, line breaks in quotes), sometimes not. */
-function randomCsv(next: () => number): string {
-  const pick = <T>(xs: T[]) => xs[Math.floor(next() * xs.length)];
-  const ending = pick(["\n", "\r\n"]);
-  const field = () =>
-    next() < 0.5
-      ? Array.from({ length: Math.floor(next() * 4) }, () => pick(["a", "1", " ", "a", '"'])).join("")
-      : pick(["", " "]) + '"' +
-        Array.from({ length: Math.floor(next() * 5) }, () => pick(["a", ",", '""', " ", ending, "\n"])).join("") +
-        '"' + pick(["", " "]);
-  let text = "a,b" + ending;
-  for (let i = 0, n = 1 + Math.floor(next() * 5); i < n; i++) {
-    text += pick([field() + "," + field(), field() + "," + field(), field() + "," + field() + ",", "", field()]);
-    text += ending;
-  }
-  if (next() < 0.2) {
-    const at = 4 + Math.floor(next() * (text.length - 4));
-    text = text.slice(0, at) + pick(['"', ",", "\n", "x"]) + text.slice(at);
-  }
-  return next() < 0.1 ? text.trimEnd() : text;
-}
-
-Deno.test("CSV records read what DuckDB reads, as DuckDB reads it", async () => {
-  await using dir = await tempDir();
-  const db = await openDuckDB();
-  const next = random(25);
-  let compared = 0;
-  try {
-    for (let n = 0; n < 600; n++) {
-      const text = randomCsv(next);
-      const path = join(dir.path, `${n}.csv`);
-      await Deno.writeTextFile(path, text);
-      const byDuckDB: string[][] = [];
-      try {
-        const read = { kind: "csv" as const, path, delimiter: ",", header: ["a", "b"], options: { batchSize: 100 } };
-        for await (const batch of duckdbCsvBatches(db, read)) {
-          const [a, b] = [batch.columns.a, batch.columns.b].map((c) =>
-            (isTextBytes(c) ? textOf(c) : c) as ArrayLike<string>
-          );
-          for (let i = 0; i < batch.length; i++) byDuckDB.push([a[i], b[i]]);
-        }
-      } catch {
-        continue;
-      }
-      const [, records] = await read(text, 3);
-      assert.deepEqual(records, byDuckDB.map((fields) => ({ fields })), JSON.stringify(text));
-      compared++;
-    }
-  } finally {
-    await db.close();
-  }
-  // Enough of the files are well formed for the comparison to mean something.
-  assert.ok(compared > 150, `${compared} files compared`);
 });

@@ -1,5 +1,5 @@
 /**
- * A CSV file is read by DuckDB in a worker, or, when it is small, on the job's thread: both readers hand over the
+ * A CSV file is read from its bytes in a worker, or, when it is small, on the job's thread: both readers hand over the
  * same batches (text, the numbers the model reads, row numbers, rejects), so where a file is read never changes what
  * is scored or written.
  */
@@ -11,31 +11,39 @@ import { openCsvSource } from "../../src/sources/csv_source.ts";
 import type { ReadOptions } from "../../src/sources/source.ts";
 import { tempDir } from "../helpers.ts";
 
-/** Every batch, its typed arrays as plain arrays with their kind named (a typed array and a plain one are told apart). */
-async function read(path: string, inProcessMaxBytes: number, options: ReadOptions): Promise<unknown[]> {
+/**
+ * What a reader gives, row by row (where batches end may differ: the worker's last batch ends at a row it leaves to
+ * the in-process reader): each row's number and values, and the rejects.
+ */
+async function read(
+  path: string,
+  inProcessMaxBytes: number,
+  options: ReadOptions,
+): Promise<{ rows: unknown[]; rejects: unknown[] }> {
   const source = await openCsvSource(path, { inProcessMaxBytes });
-  const out: unknown[] = [];
+  const rows: unknown[] = [];
+  const rejects: unknown[] = [];
   try {
     for await (const batch of source.batches(options) as AsyncIterable<RowBatch>) {
-      out.push({
-        // an absent key and one set to undefined are the same to every consumer
-        ...Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== undefined)),
-        // A number column as the model reads it: a reader gives a plain number as a number or as its text (DuckDB
-        // gives text after a row it stops on), the coercion makes the same of either (csv_numbers_test.ts).
-        columns: Object.fromEntries(
-          Object.entries(batch.columns).map(([name, c]) => {
-            const type = options.numbers?.[name];
-            if (type === undefined) return [name, [c.constructor.name, Array.from(c)]];
-            const { data, failures } = coerceColumn(Array.from(c), type);
-            return [name, [Array.from(data as ArrayLike<unknown>), failures]];
-          }),
-        ),
+      // A number column as the model reads it: a reader gives a plain number as a number or as its text (the
+      // in-process reader after a row the worker stops on), the coercion makes the same of either
+      // (csv_numbers_test.ts).
+      const columns = Object.entries(batch.columns).map(([name, c]) => {
+        const type = options.numbers?.[name];
+        if (type === undefined) return [name, Array.from(c)] as const;
+        const { data, failures } = coerceColumn(Array.from(c), type);
+        const failed = new Map(failures.map((f) => [f.index, f.reason]));
+        return [name, Array.from(data as ArrayLike<unknown>, (v, i) => failed.get(i) ?? v)] as const;
       });
+      for (let i = 0; i < batch.length; i++) {
+        rows.push([batch.rowNumbers?.[i] ?? batch.offset + i, Object.fromEntries(columns.map(([n, c]) => [n, c[i]]))]);
+      }
+      rejects.push(...(batch.rejects ?? []));
     }
   } finally {
     await source.close();
   }
-  return out;
+  return { rows, rejects };
 }
 
 const RIDES = "ride_id,PULocationID,DOLocationID,trip_distance\n" +
@@ -61,17 +69,21 @@ const CASES: [string, string, ReadOptions][] = [
   ['quotes, commas, "" and UTF-8', 'a,b\n"x, y","say ""hi"""\nπ,"two\nlines"\n,\n', { batchSize: 10 }],
   ["a ragged row is rejected alone", "a,b\n1,2\n3\n4,5\n", { batchSize: 10, numbers: { b: "int64" } }],
   ["blank lines are skipped", "a,b\n1,2\n\n3,4\n\n", { batchSize: 10, numbers: { a: "int32" } }],
+  ["LF, CRLF and a lone CR", "a,b\r\n1,2\r\n3,4\r5,6\n7,8", { batchSize: 2, numbers: { b: "float64" } }],
+  ["a quote left open, then rows", 'a,b\n1,2\n"3,4\n5,6\n7,8\n', { batchSize: 2 }],
+  ["text after a closing quote", 'a,b\n1,2\n"3"x,4\n5,6\n', { batchSize: 10 }],
+  ["empty fields past the header's width, spaces around quotes", 'a,b\n1,2,,\n "3" , 4\n', { batchSize: 10 }],
 ];
 
-Deno.test("CSV: DuckDB's reading and the in-process one give the same batches", async (t) => {
+Deno.test("CSV: the worker's reading from bytes and the in-process one give the same rows", async (t) => {
   await using dir = await tempDir();
   for (const [name, text, options] of CASES) {
     await t.step(name, async () => {
       const path = join(dir.path, "in.csv");
       await Deno.writeTextFile(path, text);
-      const byDuckDB = await read(path, 0, options);
-      assert.ok(byDuckDB.length > 0);
-      assert.deepEqual(await read(path, Infinity, options), byDuckDB);
+      const byWorker = await read(path, 0, options);
+      assert.ok(byWorker.rows.length > 0);
+      assert.deepEqual(await read(path, Infinity, options), byWorker);
     });
   }
 });
@@ -90,15 +102,14 @@ Deno.test("CSV: a row holding bytes that are not UTF-8 is rejected alone, by eit
       const rows = [utf8.encode("id,x\nfine,1\n"), bad, utf8.encode(",2\nok\uFFFD,3\nlast,4\n")];
       await Deno.writeFile(path, new Uint8Array(rows.flatMap((r) => [...r])));
       const options: ReadOptions = { batchSize: 10, numbers: { x: "int64" } };
-      const byDuckDB = await read(path, 0, options);
-      assert.deepEqual(await read(path, Infinity, options), byDuckDB);
-      const batches = byDuckDB as { columns: Record<string, unknown>; rejects?: { row: number; message: string }[] }[];
-      const rejects = batches.flatMap((b) => b.rejects ?? []);
+      const byWorker = await read(path, 0, options);
+      assert.deepEqual(await read(path, Infinity, options), byWorker);
+      const rejects = byWorker.rejects as { row: number; message: string }[];
       assert.deepEqual(rejects.map((r) => r.row), [1]);
       assert.match(rejects[0].message, /Cannot parse row 2: it holds bytes that are not UTF-8/);
       // A U+FFFD the file holds as its UTF-8 bytes is text like any other.
-      const ids = batches.flatMap((b) => (b.columns.id as [string, string[]])[1]);
-      assert.deepEqual(ids, ["fine", "ok\uFFFD", "last"]);
+      const ids = (byWorker.rows as [number, { id: string }][]).map(([row, { id }]) => [row, id]);
+      assert.deepEqual(ids, [[0, "fine"], [2, "ok\uFFFD"], [3, "last"]]);
     });
   }
 });
