@@ -66,11 +66,17 @@ const OPEN_TIMEOUT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 2_000;
 
 /**
- * A header on every message the loop publishes, unique within the channel:
- * a `basic.return` (which arrives before the publish's ack) is matched to
- * its publish by it.
+ * Each message the loop publishes has a publish id, unique to it: a
+ * `basic.return` (which arrives before the publish's ack) is matched to its
+ * publish by it. A prediction carries it as its `message_id` (it has none of
+ * its own): a header table costs the broker more on every message (see
+ * bench/NOTES.md). A dead letter, which keeps the event's `message_id`,
+ * carries it in this header.
  */
 export const PUBLISH_ID_HEADER = "x-score-publish-id";
+
+/** Where a message carries its publish id (see {@linkcode PUBLISH_ID_HEADER}). */
+type PublishIdIn = "message_id" | "header";
 
 /** What became of one publish. */
 type Outcome =
@@ -134,8 +140,13 @@ class BrokerSession {
   #idle: (() => void)[] = [];
   /** Deliveries acked or nacked (or about to be, by the ack window). */
   readonly #settledEvents = new WeakSet<ConsumeMessage>();
-  /** Publishes so far on this channel (the next publish id). */
+  /** Publishes so far (the next publish id's counter). */
   #published = 0;
+  /**
+   * The publish ids' prefix, random: as a prediction's `message_id`, the id is unique beyond this process, so that
+   * a reader that drops repeated message ids never takes two predictions for one.
+   */
+  readonly #publishPrefix = `${crypto.randomUUID()}.`;
   /** Returned messages by publish id, until their ack arrives. */
   readonly #returned = new Map<string, { exchange: string; routingKey: string; reply: string }>();
   #lost!: (err: Error) => void;
@@ -189,7 +200,7 @@ class BrokerSession {
     });
     // Every publish is mandatory: what no queue is bound for comes back here, before the publish's ack.
     this.#channel.on("return", (m: ConsumeMessage) => {
-      const id = m.properties.headers?.[PUBLISH_ID_HEADER];
+      const id = m.properties.headers?.[PUBLISH_ID_HEADER] ?? m.properties.messageId;
       const f = m.fields as unknown as { exchange: string; routingKey: string; replyCode?: number; replyText?: string };
       if (id !== undefined) {
         this.#returned.set(String(id), {
@@ -361,7 +372,7 @@ class BrokerSession {
       return false;
     }
     if (verdict.action === "publish") {
-      const [prediction, ...replies] = await Promise.all(verdict.messages.map((message) => this.#publish(message)));
+      const [prediction, ...replies] = await Promise.all(verdict.messages.map((message) => this.#publish(message, "message_id")));
       if (this.#closed) return false;
       // A reply that fails (reply_to naming no queue, say) does not fail the event: the prediction exchange's
       // copy was delivered. It is logged and counted.
@@ -396,7 +407,7 @@ class BrokerSession {
   /** Publishes a dead letter, acks once it is confirmed. */
   async #deadLetter(m: ConsumeMessage, verdict: Verdict & { action: "dead-letter" }): Promise<boolean> {
     const o = this.#options;
-    let outcome = await this.#publish(verdict.message);
+    let outcome = await this.#publish(verdict.message, "header");
     if (outcome.kind === "refused") {
       // The event's own properties are what the client refused: send the body with the reason headers only.
       log.warn("dead letter refused by the client; sending it without the event's properties", {
@@ -405,7 +416,7 @@ class BrokerSession {
       const headers = Object.fromEntries(
         Object.entries(verdict.message.properties.headers ?? {}).filter(([k]) => k.startsWith("x-score-")),
       );
-      outcome = await this.#publish({ ...verdict.message, properties: { headers } });
+      outcome = await this.#publish({ ...verdict.message, properties: { headers } }, "header");
     }
     if (this.#closed) return false;
     if (outcome.kind === "nacked" || outcome.kind === "returned") {
@@ -469,16 +480,16 @@ class BrokerSession {
   }
 
   /** Publishes one message, persistent and mandatory, and tells what became of it. Never rejects. */
-  #publish(message: OutgoingMessage): Promise<Outcome> {
+  #publish(message: OutgoingMessage, idIn: PublishIdIn): Promise<Outcome> {
     const { body, properties } = message;
-    const id = String(++this.#published);
+    const id = this.#publishPrefix + ++this.#published;
     return new Promise((resolve) => {
       try {
         this.#channel!.publish(
           message.exchange,
           message.routingKey,
           Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-          publishOptions(properties, id),
+          publishOptions(properties, id, idIn),
           (err: unknown) => {
             const returned = this.#returned.size === 0 ? undefined : this.#returned.get(id);
             if (returned) this.#returned.delete(id);
@@ -499,14 +510,15 @@ class BrokerSession {
 const CONFIRMED: Outcome = { kind: "confirmed" };
 
 /** amqplib's publish options for `properties`: every property, persistent, mandatory, and the publish id header. */
-function publishOptions(p: MessageProperties, id: string) {
+function publishOptions(p: MessageProperties, id: string, idIn: PublishIdIn) {
   const options: Record<string, unknown> = {
     // Always persistent: a prediction or dead letter must survive a broker restart.
     persistent: true,
     mandatory: true,
-    headers: { ...p.headers, [PUBLISH_ID_HEADER]: id },
+    headers: idIn === "header" ? { ...p.headers, [PUBLISH_ID_HEADER]: id } : p.headers,
   };
   for (const key of CARRIED) if (p[key] !== undefined) options[key] = p[key];
+  if (idIn === "message_id") options.messageId = id;
   return options;
 }
 

@@ -161,11 +161,9 @@ export class MessageHandler {
     const record: PredictionRecord = { model: model.name, version: model.version, prediction };
     const body = encoder.encode(jsonText(record));
     const correlationId = properties.correlationId ?? properties.messageId ?? correlationIdOf(id);
-    const out: MessageProperties = {
-      contentType: "application/json",
-      correlationId,
-      headers: { [HEADERS.model]: model.name, [HEADERS.version]: model.version },
-    };
+    // No headers: the model and its version are in the body (and the model in the routing key), and a header table
+    // costs the broker and the worker on every message (bench/NOTES.md).
+    const out: MessageProperties = { contentType: "application/json", correlationId };
     const messages: OutgoingMessage[] = [
       { exchange: this.#options.predictionExchange, routingKey: this.#options.routingKey, body, properties: out },
     ];
