@@ -372,7 +372,9 @@ class BrokerSession {
       return false;
     }
     if (verdict.action === "publish") {
-      const [prediction, ...replies] = await Promise.all(verdict.messages.map((message) => this.#publish(message, "message_id")));
+      const [prediction, ...replies] = await Promise.all(
+        verdict.messages.map((message) => this.#publish(message, "message_id")),
+      );
       if (this.#closed) return false;
       // A reply that fails (reply_to naming no queue, say) does not fail the event: the prediction exchange's
       // copy was delivered. It is logged and counted.

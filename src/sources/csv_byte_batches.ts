@@ -5,10 +5,11 @@
  * made on the way. It reads what `csv_records.ts` reads, the same way, but
  * only rows that need no judgement: at the first row that does (a row of
  * another width, a quote that does not close as it should, bytes that are
- * not UTF-8, a line of 16 MiB) it ends with an error after the batches
- * before that row, and the CSV source reads on in JavaScript from that row,
- * where `csv_records.ts` rejects or reads it. A test holds both readers to
- * the same batches.
+ * not UTF-8, a line of 16 MiB) it ends with {@linkcode CsvStopped}, which
+ * says where that row starts, after the batches before it; the CSV source
+ * reads on in JavaScript from there, where `csv_records.ts` rejects or
+ * reads it, and may then start this reader again further on (`start`). A
+ * test holds both readers to the same rows.
  *
  * What it reads as `csv_records.ts` does: fields split by the delimiter
  * (one byte), a field in quotes (spaces around the quotes dropped) may hold
@@ -28,6 +29,37 @@ export interface CsvRead {
   delimiter: string;
   header: string[];
   options: ReadOptions;
+  /** Where to start, when not after the header: a record's first byte in the file, and that record's row index. */
+  start?: CsvPlace;
+}
+
+/** A record's place in a CSV file: its first byte, and its row (0 for the first row after the header). */
+export interface CsvPlace {
+  byte: number;
+  row: number;
+}
+
+/**
+ * The byte reader stopped at a row it leaves to `csv_records.ts` (every row before it was given).
+ *
+ * @example
+ * ```ts
+ * const stop = new CsvStopped("a quote that never closes", { byte: 1_234, row: 56 });
+ * stop.message; // "stops at row 57: a quote that never closes"
+ * ```
+ */
+export class CsvStopped extends Error {
+  override name = "CsvStopped";
+  /** Why it stopped there. */
+  readonly why: string;
+  /** Where the row it stopped at starts. */
+  readonly at: CsvPlace;
+
+  constructor(why: string, at: CsvPlace) {
+    super(`stops at row ${at.row + 1}: ${why}`);
+    this.why = why;
+    this.at = at;
+  }
 }
 
 /** Bytes read at a time; the buffer grows past it only for a longer record. */
@@ -78,6 +110,7 @@ export async function* csvByteBatches(
   });
   const file = await Deno.open(path);
   try {
+    if (read.start) await file.seek(read.start.byte, Deno.SeekMode.Start);
     const scanner = new CsvByteScanner(delimiter.charCodeAt(0), header.length, at, batchSize, {
       chunkBytes: limits.chunkBytes ?? CHUNK_BYTES,
       maxRecordBytes: limits.maxRecordBytes ?? MAX_RECORD_BYTES,
@@ -89,12 +122,15 @@ export async function* csvByteBatches(
     };
     // The header: read and checked by the source already.
     for (;;) {
+      if (read.start) break;
       const status = scanner.skipRecord();
       if (status === MORE) await fill();
+      // Not a CsvStopped: there is no row to read on from, the source reads the file from its start.
       else if (status === STOP) throw new Error(`stops at the header: ${scanner.why}`);
       else break;
     }
-    let offset = 0;
+    const first = read.start?.byte ?? 0;
+    let offset = read.start?.row ?? 0;
     for (;;) {
       const status = scanner.scan();
       if (status === MORE) {
@@ -112,7 +148,7 @@ export async function* csvByteBatches(
         yield { offset, length, columns: out };
         offset += length;
       }
-      if (status === STOP) throw new Error(`stops at row ${offset + 1}: ${scanner.why}`);
+      if (status === STOP) throw new CsvStopped(scanner.why, { byte: first + scanner.recordStart, row: offset });
       if (status === END) return;
     }
   } finally {
@@ -142,6 +178,8 @@ class CsvByteScanner {
   readonly #maxRecordBytes: number;
   /** Where the next record starts. */
   #pos = 0;
+  /** Bytes of the file (from where reading started) before `#buf`. */
+  #base = 0;
   /** Bytes read into `#buf`. */
   #end = 0;
   #eof = false;
@@ -184,6 +222,7 @@ class CsvByteScanner {
     const kept = this.#end - this.#pos;
     if (this.#pos > 0) {
       this.#buf.copyWithin(0, this.#pos, this.#end);
+      this.#base += this.#pos;
       this.#pos = 0;
       this.#end = kept;
     }
@@ -193,6 +232,11 @@ class CsvByteScanner {
       this.#buf = grown;
     }
     return this.#buf.subarray(this.#end);
+  }
+
+  /** Where the next record starts (once blank lines are passed), in bytes from where reading started. */
+  get recordStart(): number {
+    return this.#base + this.#pos;
   }
 
   /** `n` bytes were read into the space; `eof` when the file has no more. */

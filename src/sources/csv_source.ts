@@ -25,7 +25,7 @@ import { utf8Text } from "./utf8_text.ts";
 import { fileSize, STDIN } from "./file_size.ts";
 import type { ReadOptions, Source } from "./source.ts";
 import { plainNumbers } from "./plain_numbers.ts";
-import { bytesCanSplit } from "./csv_byte_batches.ts";
+import { bytesCanSplit, type CsvPlace, CsvStopped } from "./csv_byte_batches.ts";
 import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 
 /**
@@ -156,11 +156,19 @@ interface Records {
   close(): void;
 }
 
-function openRecords(path: string, delimiter: string): Records {
-  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+/** The file's records from `startByte` (0: its header first); `onText` sees each piece of text as it is read. */
+function openRecords(
+  path: string,
+  delimiter: string,
+  from: { startByte?: number; onText?: (text: string) => void } = {},
+): Records {
+  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES, start: from.startByte ?? 0 });
   async function* chunks(): AsyncGenerator<string> {
     try {
-      yield* utf8Text(stream as AsyncIterable<Uint8Array>);
+      for await (const text of utf8Text(stream as AsyncIterable<Uint8Array>)) {
+        from.onText?.(text);
+        yield text;
+      }
     } catch (err) {
       throw new InputError(`Cannot read CSV file ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -175,7 +183,10 @@ function openRecords(path: string, delimiter: string): Records {
   };
 }
 
-/** The worker's reading, then JavaScript's here from the first row the worker did not give. */
+/**
+ * The worker's reading, then JavaScript's here from the first row the worker did not give: a batch of rows (the one
+ * the worker stopped at, rejected or read, and those after it), then the worker reads on after them, and so on.
+ */
 async function* readBatches(
   path: string,
   delimiter: string,
@@ -184,21 +195,32 @@ async function* readBatches(
   reading: Reading,
 ): AsyncGenerator<RowBatch> {
   if (reading.worker) {
-    // A worker that stops at a row leaves the reading to JavaScript here, from that row.
-    try {
-      for await (const batch of reading.worker.batches({ kind: "csv", path, delimiter, header, options })) {
-        reading.rows = batch.offset + batch.length;
-        yield batch;
+    let start: CsvPlace | undefined;
+    for (;;) {
+      let stop: CsvPlace;
+      try {
+        for await (
+          const batch of reading.worker.batches({ kind: "csv", path, delimiter, header, options, start })
+        ) {
+          reading.rows = batch.offset + batch.length;
+          yield batch;
+        }
+        return;
+      } catch (err) {
+        // Closed under the read (a failed write, a signal): the interrupted read is no ragged row to read on from.
+        if (reading.closed) throw err;
+        log.debug("CSV: reading on in JavaScript", {
+          input: path,
+          row: reading.rows + 1,
+          reason: String((err as Error).message ?? err).split("\n")[0],
+        });
+        // Any other failure (the worker lost, ...): JavaScript reads the rest, below.
+        if (!(err instanceof CsvStopped)) break;
+        stop = err.at;
       }
-      return;
-    } catch (err) {
-      // Closed under the read (a failed write, a signal): the interrupted read is no ragged row to read on from.
-      if (reading.closed) throw err;
-      log.debug("CSV: reading on in JavaScript", {
-        input: path,
-        row: reading.rows + 1,
-        reason: String((err as Error).message ?? err).split("\n")[0],
-      });
+      const next = yield* judgedBatch(path, delimiter, header, options, stop, reading);
+      if (next === undefined) return;
+      start = next;
     }
     reading.records = openRecords(path, delimiter);
     reading.records.records.width = header.length;
@@ -213,6 +235,62 @@ async function* readBatches(
   }
   for await (const batch of recordBatches(reading.records!.records, header, options, reading.rows)) {
     yield { ...batch, columns: asWorkerGives(batch.columns as Record<string, string[]>, options.numbers) };
+  }
+}
+
+/**
+ * A batch read here from `stop` (where the worker stopped, at a row it leaves to `csv_records.ts`), and where the
+ * worker reads on after it; undefined at the end of the file. The batch's text ends where its last record does, at a
+ * line break; the worker reads on from that line break in the file's bytes, found by counting line breaks (bytes that
+ * are not UTF-8 change the text's length, never its CR and LF).
+ */
+async function* judgedBatch(
+  path: string,
+  delimiter: string,
+  header: string[],
+  options: ReadOptions,
+  stop: CsvPlace,
+  reading: Reading,
+): AsyncGenerator<RowBatch, CsvPlace | undefined> {
+  const texts: string[] = [];
+  const here = openRecords(path, delimiter, { startByte: stop.byte, onText: (text) => texts.push(text) });
+  here.records.width = header.length;
+  // Its count names rows in its messages: the header and the rows before `stop` are records handed out.
+  here.records.count = stop.row + 1;
+  try {
+    const batches = recordBatches(here.records, header, options, stop.row);
+    const first = await batches.next();
+    if (first.done) return undefined;
+    const batch = first.value;
+    reading.rows = stop.row + batch.length + (batch.rejects?.length ?? 0);
+    yield batch;
+    const judged = texts.join("").slice(0, here.records.consumed);
+    const byte = await lineBreakAfter(path, stop.byte, judged.match(/[\r\n]/g)?.length ?? 0);
+    return byte === undefined ? undefined : { byte, row: reading.rows };
+  } finally {
+    here.close();
+  }
+}
+
+/** Where the line break after `breaks` others is, in the bytes of `path` from `from`; undefined at the end. */
+async function lineBreakAfter(path: string, from: number, breaks: number): Promise<number | undefined> {
+  const file = await Deno.open(path);
+  try {
+    await file.seek(from, Deno.SeekMode.Start);
+    const buf = new Uint8Array(CHUNK_BYTES);
+    let at = from;
+    let left = breaks;
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) return undefined;
+      for (let i = 0; i < n; i++) {
+        if (buf[i] !== 10 && buf[i] !== 13) continue;
+        if (left-- === 0) return at + i;
+      }
+      at += n;
+    }
+  } finally {
+    file.close();
   }
 }
 

@@ -9,6 +9,7 @@ import type { RowBatch } from "../rows.ts";
 import { isTextBytes, textOf } from "../text_bytes.ts";
 import type { ParquetFile } from "./parquet_batches.ts";
 import type { FileRead, ReaderReply, ReaderRequest } from "./reader_worker.ts";
+import { CsvStopped } from "./csv_byte_batches.ts";
 
 /**
  * How long closing waits for the worker to stop its query and close its database (which itself waits up to 10 s for
@@ -21,8 +22,9 @@ export interface ReaderWorker {
   /** A Parquet file's columns (DuckDB's types) and rows, from its footer. */
   describeParquet(path: string): Promise<ParquetFile>;
   /**
-   * The batches of a read, in order; throws what the read failed with (an `InputError` stays one). One read a worker;
-   * the worker is closed when the read ends.
+   * The batches of a read, in order; throws what the read failed with (an `InputError` stays one). The worker is
+   * closed when the read ends, but for a CSV read that stops at a row it leaves to JavaScript ({@linkcode CsvStopped}):
+   * then the caller may read on with it (from further on), and closes it.
    */
   batches(read: FileRead): AsyncGenerator<RowBatch>;
   /** Interrupts a read, closes the database and ends the worker; batches not taken are dropped. */
@@ -96,7 +98,8 @@ async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
   let wake: (() => void) | undefined;
   let closed = false;
   let stopped: Promise<void> | undefined;
-  let used = false;
+  /** A read is under way: reads go one at a time. */
+  let reading = false;
   /** The worker failed outside any request (its module, an uncaught error): it will not answer a close. */
   let dead = false;
   const notify = () => {
@@ -122,6 +125,7 @@ async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
       if (closed) throw new Error("The file reader is closed");
       const reply = replies.shift();
       if (reply?.kind === "failed") {
+        if (reply.stopped) throw new CsvStopped(reply.stopped.why, reply.stopped.at);
         throw reply.name === "InputError" ? new InputError(reply.message) : new Error(reply.message);
       }
       if (reply !== undefined) return reply;
@@ -158,8 +162,10 @@ async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
       return reply.file;
     },
     async *batches(read) {
-      if (used) throw new Error("A reader worker reads once");
-      used = true;
+      if (reading) throw new Error("A reader worker reads one file at a time");
+      reading = true;
+      /** Whether the worker stays open for another read: a CSV read that stopped at a row (see `CsvStopped`). */
+      let stopped = false;
       send({ kind: "read", read });
       try {
         for (;;) {
@@ -174,8 +180,12 @@ async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
           }
           yield { offset, length, columns: decoded };
         }
+      } catch (err) {
+        stopped = err instanceof CsvStopped;
+        throw err;
       } finally {
-        await close();
+        reading = false;
+        if (!stopped) await close();
       }
     },
     close,

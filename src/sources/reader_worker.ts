@@ -8,7 +8,8 @@
  * (`TextBytes`), whose buffers move to the main thread: strings would be
  * copied one by one on the way.
  *
- * Messages (see {@linkcode ReaderRequest}), one at a time: `open` (DuckDB
+ * Messages (see {@linkcode ReaderRequest}), one at a time (a read may follow
+ * a CSV read that stopped at a row): `open` (DuckDB
  * started when asked, answered `opened`), `describe` (a Parquet file's columns and
  * rows, answered `described`), `read` (answered with `batch`es, then `end`;
  * the main thread sends `more` each time it takes a batch, and at most
@@ -19,7 +20,7 @@
 /// <reference lib="deno.worker" />
 import { type DuckDB, openDuckDB } from "../duckdb/mod.ts";
 import { isTextBytes } from "../text_bytes.ts";
-import { csvByteBatches, type CsvRead } from "./csv_byte_batches.ts";
+import { csvByteBatches, type CsvPlace, type CsvRead, CsvStopped } from "./csv_byte_batches.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
 import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_batches.ts";
 
@@ -41,7 +42,8 @@ export type ReaderReply =
   | { kind: "described"; file: ParquetFile }
   | { kind: "batch"; batch: ColumnBatch }
   | { kind: "end" }
-  | { kind: "failed"; name: string; message: string }
+  /** `stopped`: a CSV read stopped at a row it leaves to JavaScript (see `CsvStopped`); the worker may read again. */
+  | { kind: "failed"; name: string; message: string; stopped?: { why: string; at: CsvPlace } }
   | { kind: "closed" };
 
 /** Batches sent and not yet taken: past it, reading waits. */
@@ -97,7 +99,8 @@ async function answer(work: () => Promise<void>): Promise<void> {
     await work();
   } catch (err) {
     const e = err as Error;
-    reply({ kind: "failed", name: e.name ?? "Error", message: e.message ?? String(err) });
+    const stopped = err instanceof CsvStopped ? { why: err.why, at: err.at } : undefined;
+    reply({ kind: "failed", name: e.name ?? "Error", message: e.message ?? String(err), stopped });
   }
 }
 

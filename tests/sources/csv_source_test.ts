@@ -10,6 +10,7 @@ import type { RowBatch } from "../../src/rows.ts";
 import { openCsvSource } from "../../src/sources/csv_source.ts";
 import type { ReadOptions } from "../../src/sources/source.ts";
 import { tempDir } from "../helpers.ts";
+import { random, randomCsv } from "./random_csv.ts";
 
 /**
  * What a reader gives, row by row (where batches end may differ: the worker's last batch ends at a row it leaves to
@@ -111,5 +112,59 @@ Deno.test("CSV: a row holding bytes that are not UTF-8 is rejected alone, by eit
       const ids = (byWorker.rows as [number, { id: string }][]).map(([row, { id }]) => [row, id]);
       assert.deepEqual(ids, [[0, "fine"], [2, "ok\uFFFD"], [3, "last"]]);
     });
+  }
+});
+
+Deno.test("CSV: after a row it leaves to JavaScript, the worker reads on", async (t) => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "in.csv");
+  const options: ReadOptions = { batchSize: 1_000, numbers: { x: "float64" } };
+  const cases: [string, Uint8Array][] = [
+    ["a ragged row", new TextEncoder().encode("3\n")],
+    ["a quote left open on its line", new TextEncoder().encode('3,"4\n')],
+    ["bytes that are not UTF-8", new Uint8Array([0x33, 0x2c, 0xe9, 0xe9, 0x0d, 0x0a])],
+  ];
+  for (const [name, bad] of cases) {
+    await t.step(name, async () => {
+      const utf8 = new TextEncoder();
+      const rows = (from: number, to: number) =>
+        utf8.encode(Array.from({ length: to - from }, (_, i) => `r${from + i},${(from + i) / 2}\n`).join(""));
+      // Bad rows near the start and further on; a batch of JavaScript's reading lies between them.
+      const parts = [utf8.encode("id,x\n"), rows(0, 5), bad, rows(6, 4_000), bad, rows(4_001, 30_000)];
+      await Deno.writeFile(path, new Uint8Array(parts.flatMap((p) => [...p])));
+      const source = await openCsvSource(path, { inProcessMaxBytes: 0 });
+      const kinds: string[] = [];
+      const rejects: number[] = [];
+      let good = 0;
+      try {
+        for await (const batch of source.batches(options)) {
+          kinds.push(batch.columns.x.constructor.name);
+          rejects.push(...(batch.rejects ?? []).map((r) => r.row));
+          good += batch.length;
+        }
+      } finally {
+        await source.close();
+      }
+      assert.deepEqual(rejects, [5, 4_000]);
+      assert.equal(good, 30_000 - 2);
+      // The worker's batches come typed; JavaScript's as text. Each bad row costs one batch read here, no more.
+      assert.deepEqual(kinds.filter((k) => k === "Array").length, 2, kinds.join(" "));
+      assert.equal(kinds.at(-1), "Float64Array");
+      assert.deepEqual(await read(path, 0, options), await read(path, Infinity, options));
+    });
+  }
+});
+
+Deno.test("CSV: the worker and the in-process reader give the same rows on random files, broken ones too", async () => {
+  await using dir = await tempDir();
+  const next = random(11);
+  for (let n = 0; n < 60; n++) {
+    // Rows enough for the worker to start, stop and read on several times.
+    const text = randomCsv(next) +
+      Array.from({ length: 5 }, () => randomCsv(next).replace(/^a,b(\r\n|\r|\n)/, "")).join("\n");
+    const path = join(dir.path, `${n}.csv`);
+    await Deno.writeTextFile(path, text);
+    const options: ReadOptions = { batchSize: 2 };
+    assert.deepEqual(await read(path, 0, options), await read(path, Infinity, options), JSON.stringify(text));
   }
 });
