@@ -162,7 +162,13 @@ function openRecords(
   delimiter: string,
   from: { startByte?: number; onText?: (text: string) => void } = {},
 ): Records {
-  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES, start: from.startByte ?? 0 });
+  // No `start` unless one is asked for: with one, the stream seeks, which standard input cannot.
+  const stream = createReadStream(
+    path,
+    from.startByte === undefined
+      ? { highWaterMark: CHUNK_BYTES }
+      : { highWaterMark: CHUNK_BYTES, start: from.startByte },
+  );
   async function* chunks(): AsyncGenerator<string> {
     try {
       for await (const text of utf8Text(stream as AsyncIterable<Uint8Array>)) {
