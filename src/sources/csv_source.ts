@@ -36,11 +36,11 @@ const CHUNK_BYTES = 1 << 16;
 
 /**
  * A CSV file up to this size is read on the job's thread (`csv_records.ts`) rather than from its bytes in a worker:
- * starting the worker takes about as long as the job's thread takes to read a few MiB, so for a smaller file it
- * cannot pay back (a one-row job waited on it for most of its run). Its batches are made as the worker's are (plain
+ * starting the worker takes about as long as the job's thread takes to read a few hundred KiB, so for a smaller file
+ * it cannot pay back (a one-row job waited on it for most of its run). Its batches are made as the worker's are (plain
  * numbers as numbers), so either reader gives the same values.
  */
-export const IN_PROCESS_MAX_BYTES = 4 << 20;
+export const IN_PROCESS_MAX_BYTES = 256 << 10;
 
 /**
  * Starts ahead the file reader's worker that opening `path` will take, when the file is too large to read in place

@@ -97,7 +97,8 @@ Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
 Deno.test("score batch: a file reader started ahead that the source does not take is let go: the job ends", async () => {
   await using dir = await tempDir();
   const input = join(dir.path, "x.csv");
-  // Over 4 MiB, so the job starts DuckDB's reader ahead for it; one column, so the source reads it in place instead.
+  // Large enough for the job to start the file reader's worker ahead for it; one column, so the source reads it in
+  // place instead.
   const rows = 360_000;
   await Deno.writeTextFile(input, "x\n" + "3.000000000\n".repeat(rows));
   const run = await runScore([
