@@ -1,7 +1,7 @@
 /**
  * A CSV file's records, parsed in JavaScript from its text as it is read:
  * what the reader of bytes in a worker (`csv_byte_batches.ts`) does not read
- * (a small file, a one-column file, standard input) and a file from the row
+ * (a small file, standard input) and a file from the row
  * that reader leaves to it.
  *
  * It reads what that reader reads the same way (a test compares them): fields

@@ -2,8 +2,8 @@
  * Reads a CSV file with a header line, streaming. A large file is read from
  * its bytes in a worker of its own (`csv_byte_batches.ts` in
  * `reader_worker.ts`) while the job scores the batch before;
- * `csv_records.ts` reads what that reader does not (a small file, a
- * one-column file, standard input, a delimiter of more than one byte) and a
+ * `csv_records.ts` reads what that reader does not (a small file, standard
+ * input, a delimiter of more than one byte) and a
  * file from the first row that reader leaves to it (a ragged row, a broken
  * quote, bytes that are not UTF-8), so such rows are rejected alone with
  * their row numbers and the reading goes on.
@@ -99,7 +99,7 @@ export async function openCsvSource(
     throw err;
   }
   // The worker opens the file by its name: standard input, already being read here, it cannot reopen.
-  const workerCan = header.length > 1 && path !== STDIN && bytesCanSplit(delimiter);
+  const workerCan = path !== STDIN && bytesCanSplit(delimiter);
   const byWorker = workerCan && total > (options.inProcessMaxBytes ?? IN_PROCESS_MAX_BYTES);
   // Started here, as the Parquet source starts its own: starting the worker is setup, not reading. A worker that
   // cannot start leaves the reading to JavaScript here (past the header it has read), as a row it stops on does.

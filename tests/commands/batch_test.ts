@@ -97,10 +97,9 @@ Deno.test("score batch: CSV -> CSV keeps text columns unchanged", async () => {
 Deno.test("score batch: a file reader started ahead that the source does not take is let go: the job ends", async () => {
   await using dir = await tempDir();
   const input = join(dir.path, "x.csv");
-  // Large enough for the job to start the file reader's worker ahead for it; one column, so the source reads it in
-  // place instead.
-  const rows = 360_000;
-  await Deno.writeTextFile(input, "x\n" + "3.000000000\n".repeat(rows));
+  // Large enough for the job to start the file reader's worker ahead for it; a header the source refuses before it
+  // takes the worker.
+  await Deno.writeTextFile(input, "x,x\n" + "3.000000000,1\n".repeat(360_000));
   const run = await runScore([
     "batch",
     ...cliArgs({
@@ -109,8 +108,8 @@ Deno.test("score batch: a file reader started ahead that the source does not tak
       "--output": join(dir.path, "y.csv"),
     }),
   ], { timeoutMs: 60_000 });
-  assert.equal(run.code, 0, run.stderr);
-  assert.equal(logLines(run.stderr).find((l) => l.msg === "batch done")?.predicted, rows);
+  assert.equal(run.code, 65, run.stderr);
+  assert.match(String(logLines(run.stderr).at(-1)?.msg), /column "x" appears twice in the header/);
 });
 
 Deno.test("score batch: rejected rows and --max-errors", async (t) => {

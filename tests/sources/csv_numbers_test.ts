@@ -35,7 +35,7 @@ Deno.test("CSV number columns: the reader's numbers are the coercion's", async (
   await using dir = await tempDir();
   const path = join(dir.path, "corpus.csv");
   const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  // Two columns, so the worker may read the file (a one-column file is read in process); a small file is read in process.
+  // The worker reads the file (inProcessMaxBytes 0), or the job's thread does.
   await Deno.writeTextFile(path, "row,x\n" + CORPUS.map((s, i) => `${i},${quoted(s)}\n`).join(""));
   const readers = [["the worker", 0], ["in process", Infinity]] as const;
   for (const [reader, inProcessMaxBytes] of readers) {

@@ -70,6 +70,7 @@ const CASES: [string, string, ReadOptions][] = [
   ['quotes, commas, "" and UTF-8', 'a,b\n"x, y","say ""hi"""\nπ,"two\nlines"\n,\n', { batchSize: 10 }],
   ["a ragged row is rejected alone", "a,b\n1,2\n3\n4,5\n", { batchSize: 10, numbers: { b: "int64" } }],
   ["blank lines are skipped", "a,b\n1,2\n\n3,4\n\n", { batchSize: 10, numbers: { a: "int32" } }],
+  ["one column: blank lines skipped, a line of spaces a value", 'a\n1\n\n  \n2\n"x\ny"\n', { batchSize: 2 }],
   ["LF, CRLF and a lone CR", "a,b\r\n1,2\r\n3,4\r5,6\n7,8", { batchSize: 2, numbers: { b: "float64" } }],
   ["a quote left open, then rows", 'a,b\n1,2\n"3,4\n5,6\n7,8\n', { batchSize: 2 }],
   ["text after a closing quote", 'a,b\n1,2\n"3"x,4\n5,6\n', { batchSize: 10 }],
