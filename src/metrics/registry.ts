@@ -12,9 +12,21 @@
  * await metricsText(registry); // "# HELP runs_total Runs.\n# TYPE runs_total counter\nruns_total 1\n"
  * ```
  */
-import client from "prom-client";
+import type client from "prom-client";
+// The classes from their own files, not prom-client's index: the index loads all it offers, its Pushgateway (with
+// node:http, node:https and node:zlib) and default metrics among them, which under Deno was a tenth of a service's
+// start. Pinned by tests/metrics/registry_test.ts: they are the index's own classes.
+import AggregatorRegistryClass from "prom-client/lib/cluster.js";
+import CounterClass from "prom-client/lib/counter.js";
+import GaugeClass from "prom-client/lib/gauge.js";
+import HistogramClass from "prom-client/lib/histogram.js";
+import RegistryClass from "prom-client/lib/registry.js";
 
-export const { Registry, Counter, Gauge, Histogram, AggregatorRegistry } = client;
+export const Registry: typeof client.Registry = RegistryClass;
+export const Counter: typeof client.Counter = CounterClass;
+export const Gauge: typeof client.Gauge = GaugeClass;
+export const Histogram: typeof client.Histogram = HistogramClass;
+export const AggregatorRegistry: typeof client.AggregatorRegistry = AggregatorRegistryClass;
 export type Registry = client.Registry;
 
 /** The content type of the text exposition format (0.0.4). */
