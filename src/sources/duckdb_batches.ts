@@ -5,14 +5,21 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { sqlName, streamColumns } from "../duckdb/mod.ts";
-import { type RowBatch, sliceColumn } from "../rows.ts";
+import { type RowBatch, sliceColumn, type SourceReject } from "../rows.ts";
 import { concatText, isTextBytes, sliceText, type TextBytes } from "../text_bytes.ts";
 
-/** A batch whose text columns may be {@linkcode TextBytes} (see `duckdbBatches`' `textBytes`). */
+/**
+ * A batch whose text columns may be {@linkcode TextBytes} (see `duckdbBatches`' `textBytes`), as the reader's worker
+ * sends it; a JSON reader's also has its rejects and how far into the file it reaches.
+ */
 export interface ColumnBatch {
   offset: number;
   length: number;
   columns: Record<string, ArrayLike<unknown> | TextBytes>;
+  rowNumbers?: ArrayLike<number>;
+  rejects?: SourceReject[];
+  /** How far into the file the batch's records reach, in characters (a JSON file's progress). */
+  consumed?: number;
 }
 
 /** What {@linkcode duckdbBatches} is told besides its query. */

@@ -2,17 +2,40 @@
  * Reads JSON lines (one object per line) or a JSON array of objects (a
  * `.json` file may be either: the first character tells). Its columns are
  * the keys of the first 1,000 objects; a line or element that is not a JSON
- * object is rejected alone.
+ * object is rejected alone. A file over a few hundred KiB is parsed in the
+ * file reader's worker while the job scores the batch before; a smaller one,
+ * and standard input, on the job's thread, by the same code
+ * (`json_batches.ts`).
  */
 import { createReadStream } from "node:fs";
-import { parseJson } from "../value_codec.ts";
-import type { RowBatch, SourceReject } from "../rows.ts";
+import type { RowBatch } from "../rows.ts";
 import { fileSize, STDIN } from "./file_size.ts";
-import { NOT_UTF8, NOT_UTF8_REASON, utf8Text } from "./utf8_text.ts";
+import { jsonBatches, jsonRecords, type Text, tryParse } from "./json_batches.ts";
+import { openReaderWorker, type ReaderAhead, type ReaderWorker, startReaderWorker } from "./reader_client.ts";
 import type { ReadOptions, Source } from "./source.ts";
+import { utf8Text } from "./utf8_text.ts";
 
 /** Lines read ahead to find the columns. */
 const LOOKAHEAD_LINES = 1000;
+
+/** A file up to this size is parsed on the job's thread: a worker would start about as long as it takes to read it. */
+export const JSON_IN_PROCESS_MAX_BYTES = 256 << 10;
+
+/**
+ * Starts ahead the file reader's worker that opening `path` will take, when the file is large enough for one (see
+ * `startReaderWorker`); nothing for standard input, or a file that is not there (opening it says so).
+ *
+ * @example
+ * ```ts
+ * const ahead = await startJsonReader("events.jsonl");
+ * await ahead?.release();
+ * ```
+ */
+export async function startJsonReader(path: string): Promise<ReaderAhead | undefined> {
+  if (path === STDIN) return undefined;
+  const size = await fileSize(path).catch(() => 0);
+  return size > JSON_IN_PROCESS_MAX_BYTES ? startReaderWorker({ duckdb: false }) : undefined;
+}
 
 /**
  * Opens a JSON-lines source and reads ahead up to 1,000 lines for the columns.
@@ -22,10 +45,10 @@ const LOOKAHEAD_LINES = 1000;
  * const source = await openJsonlSource("events.jsonl");
  * ```
  */
-export async function openJsonlSource(path: string): Promise<Source> {
+export async function openJsonlSource(path: string, options: { inProcessMaxBytes?: number } = {}): Promise<Source> {
   const total = await fileSize(path);
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  const lines = await records(utf8Text(stream as AsyncIterable<Uint8Array>));
+  const lines = await jsonRecords(utf8Text(stream as AsyncIterable<Uint8Array>));
   // The columns are the keys seen in the first lines, in order of appearance: a first object without an
   // optional key must not hide that column from the whole job.
   const pending: Text[] = [];
@@ -38,6 +61,11 @@ export async function openJsonlSource(path: string): Promise<Source> {
     if (parsed.ok) { for (const key of Object.keys(parsed.value)) seen.add(key); }
   }
   const keys = [...seen];
+  // A large file is parsed in the worker, from its start (the lines read here only gave the columns); a worker that
+  // cannot start leaves it here.
+  const byWorker = path !== STDIN && total > (options.inProcessMaxBytes ?? JSON_IN_PROCESS_MAX_BYTES);
+  const worker = byWorker ? await openReaderWorker({ duckdb: false }).catch(() => undefined) : undefined;
+  if (worker) stream.destroy();
   const consumed = { chars: 0 };
   return {
     description: path === STDIN ? "stdin" : path,
@@ -45,173 +73,27 @@ export async function openJsonlSource(path: string): Promise<Source> {
     // What the records handed out so far span (characters: bytes for ASCII, fewer otherwise, so the fraction
     // never runs ahead), not what the stream read ahead.
     progress: () => ({ done: Math.min(consumed.chars, total), total }),
-    batches: (options) => readBatches(pending, lines, keys, options, consumed),
+    batches: (options) =>
+      worker
+        ? workerBatches(worker, path, keys, options, consumed)
+        : jsonBatches(pending, lines, keys, options, consumed),
     close: async () => {
       stream.destroy();
-      await Promise.resolve();
+      await worker?.close();
     },
   };
 }
 
-async function* readBatches(
-  pending: Text[],
-  lines: AsyncIterator<Text>,
+/** The worker's batches, with how far they reach. */
+async function* workerBatches(
+  worker: ReaderWorker,
+  path: string,
   keys: string[],
-  { batchSize, columns }: ReadOptions,
+  options: ReadOptions,
   consumed: { chars: number },
 ): AsyncGenerator<RowBatch> {
-  const names = columns ?? keys;
-  let row = 0;
-  let ended = false;
-  const nextLine = async () => {
-    const r = pending.length > 0 ? { done: false, value: pending.shift()! } : await lines.next();
-    if (r.done) return undefined;
-    consumed.chars += textOf(r.value).length + 1;
-    return r.value;
-  };
-  while (!ended) {
-    const cols = names.map(() => [] as unknown[]);
-    const rowNumbers: number[] = [];
-    const rejects: SourceReject[] = [];
-    const offset = row;
-    while (rowNumbers.length < batchSize) {
-      const line = await nextLine();
-      if (line === undefined) {
-        ended = true;
-        break;
-      }
-      if (typeof line === "string" && line.trim() === "") continue;
-      const parsed = tryParse(line);
-      if (parsed.ok) {
-        for (let c = 0; c < names.length; c++) cols[c].push(parsed.value[names[c]]);
-        rowNumbers.push(row);
-      } else {
-        rejects.push({
-          row,
-          message: `Cannot parse row ${row + 1}: ${parsed.error}`,
-          data: textOf(line).replaceAll(NOT_UTF8, "\uFFFD"),
-        });
-      }
-      row++;
-    }
-    if (rowNumbers.length === 0 && rejects.length === 0) return;
-    yield {
-      offset,
-      length: rowNumbers.length,
-      columns: Object.fromEntries(names.map((n, c) => [n, cols[c]])),
-      rowNumbers: rejects.length > 0 ? rowNumbers : undefined,
-      rejects: rejects.length > 0 ? rejects : undefined,
-    };
-  }
-}
-
-/** The texts of the records: lines, or the elements of a JSON array when the text starts with `[`. */
-async function records(chunks: AsyncIterator<string>): Promise<AsyncIterator<Text>> {
-  const head: string[] = [];
-  let first: string | undefined;
-  while (first === undefined) {
-    const r = await chunks.next();
-    if (r.done) break;
-    head.push(r.value);
-    first = r.value.match(/\S/)?.[0];
-  }
-  async function* all() {
-    yield* head;
-    for (let r = await chunks.next(); !r.done; r = await chunks.next()) yield r.value;
-  }
-  return first === "[" ? arrayElements(all()) : linesOf(all());
-}
-
-async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
-  let rest = "";
-  let first = true;
-  for await (const chunk of chunks) {
-    // A byte order mark is not part of the first line (the CSV reader drops it too).
-    const text = first && chunk.startsWith("\uFEFF") ? chunk.slice(1) : chunk;
-    first = false;
-    const parts = (rest + text).split("\n");
-    rest = parts.pop()!;
-    for (const line of parts) yield line.endsWith("\r") ? line.slice(0, -1) : line;
-  }
-  if (rest !== "") yield rest;
-}
-
-/** `head`, then the chunks still to come. */
-async function* rest(head: string, chunks: AsyncIterable<string>): AsyncGenerator<string> {
-  yield head;
-  yield* chunks;
-}
-
-/**
- * The text of each element of a JSON array, one at a time, so memory holds
- * one element however long the array. (JSON.parse needs the whole text; a
- * streaming JSON parser would round integers beyond 2^53, which parseJson
- * keeps exact, so this only finds the element boundaries.)
- */
-async function* arrayElements(chunks: AsyncIterable<string>): AsyncGenerator<Text> {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let current = "";
-  for await (const chunk of chunks) {
-    let from = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i];
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (ch === "\\") escaped = true;
-        else if (ch === '"') inString = false;
-      } else if (ch === '"') {
-        inString = true;
-      } else if (ch === "[" || ch === "{") {
-        if (++depth === 1) [current, from] = ["", i + 1];
-      } else if (ch === "]" || ch === "}") {
-        if (--depth === 0) {
-          const last = (current + chunk.slice(from, i)).trim();
-          if (last !== "") yield last;
-          // Text after the array (a second array, a stray object) is not dropped: each of its lines is rejected.
-          for await (const line of linesOf(rest(chunk.slice(i + 1), chunks))) {
-            yield line.trim() === "" ? line : { text: line, error: "text after the end of the JSON array" };
-          }
-          return;
-        }
-      } else if (ch === "," && depth === 1) {
-        yield (current + chunk.slice(from, i)).trim();
-        [current, from] = ["", i + 1];
-      }
-    }
-    current += chunk.slice(from);
-  }
-  // An unterminated array: its last, partial element is rejected like any unreadable one.
-  if (depth > 0 && current.trim() !== "") yield current.trim();
-}
-
-type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
-
-/** A record's text, or a piece of the file that is not one, with why. */
-type Text = string | Unreadable;
-
-/** Text that cannot be a record (it is rejected with `error`). */
-interface Unreadable {
-  text: string;
-  error: string;
-}
-
-function textOf(t: Text): string {
-  return typeof t === "string" ? t : t.text;
-}
-
-function tryParse(line: Text): Parsed {
-  if (typeof line !== "string") return { ok: false, error: line.error };
-  // Bytes that are not UTF-8 (see utf8_text.ts): the row would go on with changed text.
-  if (line.includes(NOT_UTF8)) return { ok: false, error: NOT_UTF8_REASON };
-  try {
-    const value = parseJson(line);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      return { ok: true, value: value as Record<string, unknown> };
-    }
-    return { ok: false, error: "the line is not a JSON object" };
-  } catch (err) {
-    return { ok: false, error: `the line is not valid JSON (${(err as Error).message})` };
+  for await (const batch of worker.batches({ kind: "json", path, keys, options })) {
+    if (batch.consumed !== undefined) consumed.chars = batch.consumed;
+    yield batch;
   }
 }

@@ -97,6 +97,9 @@ export async function prepareSource(path: string, format?: string): Promise<Prep
   } else if (reader === "csv") {
     const { startCsvReader } = await lazyImport<typeof CsvSource>(new URL("./csv_source.ts", import.meta.url));
     started = await startCsvReader(path);
+  } else if (reader === "jsonl") {
+    const { startJsonReader } = await lazyImport<typeof JsonlSource>(new URL("./jsonl_source.ts", import.meta.url));
+    started = await startJsonReader(path);
   }
   return { started: started !== undefined, release: () => started?.release() ?? Promise.resolve() };
 }

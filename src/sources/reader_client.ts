@@ -26,7 +26,7 @@ export interface ReaderWorker {
    * closed when the read ends, but for a CSV read that stops at a row it leaves to JavaScript ({@linkcode CsvStopped}):
    * then the caller may read on with it (from further on), and closes it.
    */
-  batches(read: FileRead): AsyncGenerator<RowBatch>;
+  batches(read: FileRead): AsyncGenerator<RowBatch & { consumed?: number }>;
   /** Interrupts a read, closes the database and ends the worker; batches not taken are dropped. */
   close(): Promise<void>;
 }
@@ -173,12 +173,12 @@ async function startWorker(duckdb: boolean): Promise<ReaderWorker> {
           if (reply.kind === "end") return;
           if (reply.kind !== "batch") continue;
           send({ kind: "more" });
-          const { offset, length, columns } = reply.batch;
+          const { columns, ...rest } = reply.batch;
           const decoded: RowBatch["columns"] = {};
           for (const [name, column] of Object.entries(columns)) {
             decoded[name] = isTextBytes(column) ? textOf(column) : column;
           }
-          yield { offset, length, columns: decoded };
+          yield { ...rest, columns: decoded };
         }
       } catch (err) {
         stopped = err instanceof CsvStopped;

@@ -22,10 +22,11 @@ import { type DuckDB, openDuckDB } from "../duckdb/mod.ts";
 import { isTextBytes } from "../text_bytes.ts";
 import { csvByteBatches, type CsvPlace, type CsvRead, CsvStopped } from "./csv_byte_batches.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
+import { jsonFileBatches, type JsonRead } from "./json_batches.ts";
 import { describeParquet, parquetBatches, type ParquetFile, type ParquetRead } from "./parquet_batches.ts";
 
 /** What a worker is asked to read. */
-export type FileRead = CsvRead | ParquetRead;
+export type FileRead = CsvRead | ParquetRead | JsonRead;
 
 /** What the main thread sends. */
 export type ReaderRequest =
@@ -111,7 +112,11 @@ async function duckdb(): Promise<DuckDB> {
 }
 
 async function read(request: FileRead): Promise<void> {
-  const batches = request.kind === "csv" ? csvByteBatches(request) : parquetBatches(await duckdb(), request);
+  const batches = request.kind === "csv"
+    ? csvByteBatches(request)
+    : request.kind === "json"
+    ? jsonFileBatches(request)
+    : parquetBatches(await duckdb(), request);
   for await (const batch of batches) {
     while (credit === 0 && !closing) await new Promise<void>((resolve) => (wake = resolve));
     if (closing) return;

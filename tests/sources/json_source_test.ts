@@ -4,14 +4,21 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSource } from "../../src/sources/open_source.ts";
+import { openJsonlSource } from "../../src/sources/jsonl_source.ts";
 import { tempDir } from "../helpers.ts";
 
+/** What the reader gives, parsed in the reader's worker and on the job's thread: the same, or the test fails. */
 async function readAll(text: string, name = "rows.json") {
   await using dir = await tempDir();
   const file = join(dir.path, name);
   await Deno.writeTextFile(file, text);
-  const source = await openSource(file);
+  const [byWorker, here] = [await readWith(file, 0), await readWith(file, Infinity)];
+  assert.deepEqual(byWorker, here);
+  return here;
+}
+
+async function readWith(file: string, inProcessMaxBytes: number) {
+  const source = await openJsonlSource(file, { inProcessMaxBytes });
   const rows: Record<string, unknown>[] = [];
   const rejects: { row: number; message: string }[] = [];
   try {
@@ -110,18 +117,21 @@ Deno.test(".json: a record holding bytes that are not UTF-8 is rejected alone", 
       await using dir = await tempDir();
       const file = join(dir.path, "rows.json");
       await Deno.writeFile(file, new Uint8Array([...utf8.encode(before), 0xe9, ...utf8.encode(after)]));
-      const source = await openSource(file);
-      const rows: unknown[] = [];
-      const rejects: { row: number; message: string; data: unknown }[] = [];
-      for await (const b of source.batches({ batchSize: 10 })) {
-        rows.push(...(b.columns.a as unknown[]));
-        rejects.push(...(b.rejects ?? []));
+      // Parsed in the reader's worker, and on the job's thread.
+      for (const inProcessMaxBytes of [0, Infinity]) {
+        const source = await openJsonlSource(file, { inProcessMaxBytes });
+        const rows: unknown[] = [];
+        const rejects: { row: number; message: string; data: unknown }[] = [];
+        for await (const b of source.batches({ batchSize: 10 })) {
+          rows.push(...(b.columns.a as unknown[]));
+          rejects.push(...(b.rejects ?? []));
+        }
+        await source.close();
+        assert.deepEqual(rows, ["fine", "ok\uFFFD"]);
+        assert.deepEqual(rejects.map((r) => r.row), [1]);
+        assert.match(rejects[0].message, /Cannot parse row 2: it holds bytes that are not UTF-8/);
+        assert.equal(rejects[0].data, '{"a": "caf\uFFFD"}');
       }
-      await source.close();
-      assert.deepEqual(rows, ["fine", "ok\uFFFD"]);
-      assert.deepEqual(rejects.map((r) => r.row), [1]);
-      assert.match(rejects[0].message, /Cannot parse row 2: it holds bytes that are not UTF-8/);
-      assert.equal(rejects[0].data, '{"a": "caf\uFFFD"}');
     });
   }
 });
