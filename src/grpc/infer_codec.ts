@@ -9,6 +9,7 @@
  * send). A result goes out raw when the request came raw. int64 and uint64
  * are exact (bigints inside); NaN and infinities go through as they are.
  */
+import { strictUtf8 } from "../strict_utf8.ts";
 import { Buffer } from "node:buffer";
 import { INTEGER_RANGES, isIntegerType, type Model, STORAGE, type TensorType } from "../model/mod.ts";
 import {
@@ -91,7 +92,7 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error("score's gRPC codec needs a little-endian CPU");
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const UTF8 = strictUtf8();
 
 /** Whether a request sent its tensors raw (then the result goes back raw). */
 export function isRaw(msg: InferRequestMessage): boolean {
@@ -236,7 +237,7 @@ function fromRaw(name: string, type: TensorType, bytes: Uint8Array): TensorData 
 
 function text(name: string, i: number, bytes: Uint8Array): string {
   try {
-    return UTF8.decode(bytes);
+    return UTF8(bytes);
   } catch {
     throw bad(`Input "${name}" element ${i} is not valid UTF-8 text`);
   }

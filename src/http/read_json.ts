@@ -4,6 +4,7 @@
  * is counted as it streams, so an oversized body is never held in memory.
  * Integers beyond 2^53 are read exactly (see `src/value_codec.ts`).
  */
+import { strictUtf8 } from "../strict_utf8.ts";
 import { ClientClosedError, InputError } from "../errors.ts";
 import { parseJson } from "../value_codec.ts";
 
@@ -39,7 +40,7 @@ export async function readJson(req: Request, limit: BodyLimit): Promise<unknown>
   if (bytes.length > limit.maxBytes) throw tooLarge(limit);
   let text: string;
   try {
-    text = UTF8.decode(bytes);
+    text = UTF8(bytes);
   } catch {
     // Decoded leniently, the text would be scored with U+FFFD in place of what was sent.
     throw new InputError("The request body is not UTF-8 text", { status: 400, code: "malformed_json" });
@@ -57,7 +58,7 @@ export async function readJson(req: Request, limit: BodyLimit): Promise<unknown>
   }
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const UTF8 = strictUtf8();
 
 async function readCounted(req: Request, limit: BodyLimit): Promise<Uint8Array> {
   if (req.body === null) return new Uint8Array(0);

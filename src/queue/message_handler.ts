@@ -5,6 +5,7 @@
  * messages is tested without a broker; the amqplib loop only carries out
  * verdicts.
  */
+import { strictUtf8 } from "../strict_utf8.ts";
 import { describeError, InputError } from "../errors.ts";
 import type { Prediction } from "../model/mod.ts";
 import { jsonText, parseJson } from "../value_codec.ts";
@@ -83,7 +84,7 @@ function correlationIdOf(id: unknown): string | undefined {
   return encoder.encode(text).byteLength <= MAX_SHORT_STRING_BYTES ? text : undefined;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = strictUtf8();
 const encoder = new TextEncoder();
 
 /**
@@ -128,7 +129,7 @@ export class MessageHandler {
   #read(body: Uint8Array): { features: Record<string, unknown>; id: unknown } {
     let text: string;
     try {
-      text = decoder.decode(body);
+      text = decoder(body);
     } catch {
       // Decoded leniently, its text would be scored with U+FFFD in place of what was sent.
       throw new InputError("the body is not UTF-8 text", { code: "not_utf8" });

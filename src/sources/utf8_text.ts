@@ -6,6 +6,7 @@
  * {@linkcode NOT_UTF8}, a lone surrogate, which no UTF-8 text decodes to,
  * so a reader can reject exactly the rows that hold one.
  */
+import { strictUtf8 } from "../strict_utf8.ts";
 
 /** What bytes that are not UTF-8 become: a lone low surrogate (UTF-8 cannot encode one). */
 export const NOT_UTF8 = "\uDFFF";
@@ -13,6 +14,7 @@ export const NOT_UTF8 = "\uDFFF";
 /** Why a row holding {@linkcode NOT_UTF8} is rejected. */
 export const NOT_UTF8_REASON = "it holds bytes that are not UTF-8 (the file must be UTF-8 text)";
 
+const STRICT = strictUtf8({ ignoreBOM: true });
 const FATAL = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
 const LF = 0x0a;
@@ -40,7 +42,7 @@ export async function* utf8Text(chunks: AsyncIterable<Uint8Array>): AsyncGenerat
 /** The UTF-8 text of `bytes`, each line holding a byte that is not UTF-8 with its U+FFFD marked. */
 function decode(bytes: Uint8Array): string {
   try {
-    return FATAL.decode(bytes);
+    return STRICT(bytes);
   } catch {
     // Rare: line by line (a line feed is never part of a character), so only the lines at fault are marked.
     let text = "";
