@@ -156,11 +156,11 @@ interface Records {
   close(): void;
 }
 
-/** The file's records from `startByte` (0: its header first); `onText` sees each piece of text as it is read. */
+/** The file's records from `startByte` (0: its header first); `seen` keeps what is read, as bytes and as text. */
 function openRecords(
   path: string,
   delimiter: string,
-  from: { startByte?: number; onText?: (text: string) => void } = {},
+  from: { startByte?: number; seen?: { bytes: Uint8Array[]; texts: string[] } } = {},
 ): Records {
   // No `start` unless one is asked for: with one, the stream seeks, which standard input cannot.
   const stream = createReadStream(
@@ -169,10 +169,17 @@ function openRecords(
       ? { highWaterMark: CHUNK_BYTES }
       : { highWaterMark: CHUNK_BYTES, start: from.startByte },
   );
+  const seen = from.seen;
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      seen?.bytes.push(chunk);
+      yield chunk;
+    }
+  }
   async function* chunks(): AsyncGenerator<string> {
     try {
-      for await (const text of utf8Text(stream as AsyncIterable<Uint8Array>)) {
-        from.onText?.(text);
+      for await (const text of utf8Text(bytes())) {
+        seen?.texts.push(text);
         yield text;
       }
     } catch (err) {
@@ -258,8 +265,8 @@ async function* judgedBatch(
   stop: CsvPlace,
   reading: Reading,
 ): AsyncGenerator<RowBatch, CsvPlace | undefined> {
-  const texts: string[] = [];
-  const here = openRecords(path, delimiter, { startByte: stop.byte, onText: (text) => texts.push(text) });
+  const seen = { bytes: [] as Uint8Array[], texts: [] as string[] };
+  const here = openRecords(path, delimiter, { startByte: stop.byte, seen });
   here.records.width = header.length;
   // Its count names rows in its messages: the header and the rows before `stop` are records handed out.
   here.records.count = stop.row + 1;
@@ -270,34 +277,27 @@ async function* judgedBatch(
     const batch = first.value;
     reading.rows = stop.row + batch.length + (batch.rejects?.length ?? 0);
     yield batch;
-    const judged = texts.join("").slice(0, here.records.consumed);
-    const byte = await lineBreakAfter(path, stop.byte, judged.match(/[\r\n]/g)?.length ?? 0);
-    return byte === undefined ? undefined : { byte, row: reading.rows };
+    const judged = seen.texts.join("").slice(0, here.records.consumed);
+    // The line break that ended the last record was read to end it: it is among the bytes read (none: the end).
+    const after = lineBreakAfter(seen.bytes, judged.match(/[\r\n]/g)?.length ?? 0);
+    return after === undefined ? undefined : { byte: stop.byte + after, row: reading.rows };
   } finally {
     here.close();
   }
 }
 
-/** Where the line break after `breaks` others is, in the bytes of `path` from `from`; undefined at the end. */
-async function lineBreakAfter(path: string, from: number, breaks: number): Promise<number | undefined> {
-  const file = await Deno.open(path);
-  try {
-    await file.seek(from, Deno.SeekMode.Start);
-    const buf = new Uint8Array(CHUNK_BYTES);
-    let at = from;
-    let left = breaks;
-    for (;;) {
-      const n = await file.read(buf);
-      if (n === null) return undefined;
-      for (let i = 0; i < n; i++) {
-        if (buf[i] !== 10 && buf[i] !== 13) continue;
-        if (left-- === 0) return at + i;
-      }
-      at += n;
+/** Where the line break after `breaks` others is in `chunks` (bytes from their start); undefined past them. */
+function lineBreakAfter(chunks: Uint8Array[], breaks: number): number | undefined {
+  let at = 0;
+  let left = breaks;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] !== 10 && chunk[i] !== 13) continue;
+      if (left-- === 0) return at + i;
     }
-  } finally {
-    file.close();
+    at += chunk.length;
   }
+  return undefined;
 }
 
 /** Columns as the worker hands them over (reader_worker.ts): text as text, a number column's plain numbers as numbers. */
