@@ -24,8 +24,8 @@ import type { ValueType } from "./rows.ts";
 export function parseJson(text: string): unknown {
   const value = JSON.parse(text);
   // The reviver is many times slower than JSON.parse (V8 keeps each value's source text for it): it is only worth it
-  // when JSON.parse may have rounded a number, which a walk of the parsed values tells. (A search of the text for a
-  // run of 16 digits first cost more than the walk: most of a JSON.parse of a row.)
+  // when JSON.parse may have rounded a number, which a walk of the parsed values tells (more cheaply than a search of
+  // the text for long runs of digits would).
   return hasUnsafeInteger(value) ? JSON.parse(text, exactIntegers) : value;
 }
 

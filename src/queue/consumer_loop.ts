@@ -511,7 +511,7 @@ class BrokerSession {
 
 const CONFIRMED: Outcome = { kind: "confirmed" };
 
-/** amqplib's publish options for `properties`: every property, persistent, mandatory, and the publish id header. */
+/** amqplib's publish options for `properties`: every property, persistent, mandatory, and the publish id where `idIn` says. */
 function publishOptions(p: MessageProperties, id: string, idIn: PublishIdIn) {
   const options: Record<string, unknown> = {
     // Always persistent: a prediction or dead letter must survive a broker restart.

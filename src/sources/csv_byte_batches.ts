@@ -17,6 +17,7 @@
  * field is text, blank lines are skipped (they are no rows), empty fields
  * past the header's width are dropped, and a line ends at LF, CR or CRLF.
  */
+import { strictUtf8 } from "../strict_utf8.ts";
 import type { TextBytes } from "../text_bytes.ts";
 import type { ColumnBatch } from "./duckdb_batches.ts";
 import { plainNumbers } from "./plain_numbers.ts";
@@ -166,7 +167,7 @@ type Status = typeof FULL | typeof MORE | typeof STOP | typeof END;
 /** Not a status: a record whose end is not read yet. */
 const PENDING = -1;
 
-const FATAL_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const STRICT_UTF8 = strictUtf8({ ignoreBOM: true });
 
 /** The rows of one buffer of the file at a time, into one batch's columns at a time. */
 class CsvByteScanner {
@@ -413,7 +414,7 @@ const STOPPED = -3;
 
 function isUtf8(bytes: Uint8Array): boolean {
   try {
-    FATAL_UTF8.decode(bytes);
+    STRICT_UTF8(bytes);
     return true;
   } catch {
     return false;

@@ -15,7 +15,6 @@ export const NOT_UTF8 = "\uDFFF";
 export const NOT_UTF8_REASON = "it holds bytes that are not UTF-8 (the file must be UTF-8 text)";
 
 const STRICT = strictUtf8({ ignoreBOM: true });
-const FATAL = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
 const LF = 0x0a;
 
@@ -52,7 +51,7 @@ function decode(bytes: Uint8Array): string {
       const end = lf < 0 ? bytes.length : lf + 1;
       const line = bytes.subarray(start, end);
       try {
-        text += FATAL.decode(line);
+        text += STRICT(line);
       } catch {
         text += LENIENT.decode(line).replaceAll("\uFFFD", NOT_UTF8);
       }
