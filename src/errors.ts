@@ -45,6 +45,17 @@ export class UsageError extends ScoreError {
   }
 }
 
+/**
+ * A flag's or variable's value its parser refuses; the parser says why, the command line adds which option and value.
+ * Exit 64.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidArgumentError(`"${value}" is not a whole number >= 1.`);
+ * ```
+ */
+export class InvalidArgumentError extends UsageError {}
+
 /** Data that cannot be scored: a bad row, request or message. Exit 65 (EX_DATAERR). */
 export class InputError extends ScoreError {
   constructor(message: string, options?: ErrorOptions & { status?: number; code?: string }) {

@@ -8,7 +8,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InvalidArgumentError, type Option } from "commander";
+import { InvalidArgumentError } from "../errors.ts";
+import type { Option } from "./env_option.ts";
 import { FILE_FORMATS } from "../file_format.ts";
 import { envOption } from "./env_option.ts";
 import { usableCpus } from "./usable_cpus.ts";
@@ -180,7 +181,7 @@ export function modelOption({ required = true } = {}): Option {
   );
 }
 
-/** The flags {@linkcode modelTuningOptions} adds, as commander parses them. */
+/** The flags {@linkcode modelTuningOptions} adds, as the command line gives them. */
 export interface ModelTuningFlags {
   threads: number;
   graphOptimization: string;
@@ -278,7 +279,7 @@ export function loadOptionsOf(
   };
 }
 
-/** The flags {@linkcode onlineOptions} adds, as commander parses them. */
+/** The flags {@linkcode onlineOptions} adds, as the command line gives them. */
 export interface OnlineFlags extends ModelTuningFlags {
   reloadInterval: number;
   maxBatchSize: number;
@@ -293,7 +294,7 @@ export interface OnlineFlags extends ModelTuningFlags {
  *
  * @example
  * ```ts
- * addOptions(cmd, [modelOption(), ...onlineOptions({ unit: "events", delayMs: 2 })]);
+ * cmd.addOptions([modelOption(), ...onlineOptions({ unit: "events", delayMs: 2 })]);
  * ```
  */
 export function onlineOptions(defaults: { unit: string; delayMs: number; maxBatch?: number }): Option[] {

@@ -27,7 +27,7 @@ export interface WorkerCount {
 
 /** What besides the flag decides the count. */
 export interface WorkerCountOptions {
-  /** Where commander took the value from (`getOptionValueSource`): "cli", "env" or "default". */
+  /** Where the value came from (`Parsed.source`): "cli", "env" or "default". */
   source?: string;
   /** onnxruntime intra-op threads per worker (`--threads`; 0: one per core). */
   threads?: number;

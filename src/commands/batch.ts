@@ -6,8 +6,8 @@
  * previous whole period; with `--backfill` each period of a range in
  * order, one source, sink and transaction per period.
  */
-import { Command } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import {
   formatOption,
   list,
@@ -51,14 +51,13 @@ import { type MonitorFlags, monitorOptions, planMonitor } from "./monitor_plan.t
  * ```
  */
 export function batchCommand(): Command {
-  const cmd = new Command("batch")
-    .summary("Score every row of a file or a Postgres query into a file or a Postgres table.")
-    .description(
+  const cmd = new Command("batch", {
+    description:
       "Score every row of a file or a Postgres query and write the predictions to a file or a Postgres table.\n" +
-        "Postgres query parameters: with --period, $1 = window_start and $2 = window_end (timestamptz, [start, end));\n" +
-        "then each --param value in the order given ($3, $4, ...; $1, $2, ... without --period).",
-    );
-  addOptions(cmd, [
+      "Postgres query parameters: with --period, $1 = window_start and $2 = window_end (timestamptz, [start, end));\n" +
+      "then each --param value in the order given ($3, $4, ...; $1, $2, ... without --period).",
+  });
+  cmd.addOptions([
     modelOption(),
     envOption(
       "--input <path|url>",

@@ -3,7 +3,7 @@
  * is opened (pure: unit-tested without I/O). Flag names live here, in the
  * command layer: the messages name the flags to change.
  */
-import type { Option } from "commander";
+import type { Option } from "../cli/env_option.ts";
 import {
   backfillWindows,
   parseTimestamp,
@@ -23,7 +23,7 @@ import { parseShard, type Shard } from "../postgres/shard.ts";
 /** Stands for "the database in DATABASE_URL / PG*" when no URL is given. */
 export const POSTGRES_FROM_ENV = "postgres:";
 
-/** The flags of `score batch`, as commander parses them. */
+/** The flags of `score batch`, as the command line gives them. */
 export interface BatchFlags extends ModelTuningFlags, InputFlags, WindowFlags {
   model: string;
   output?: string;
@@ -224,7 +224,7 @@ export function planInput(flags: InputFlags): InputPlan {
  *
  * @example
  * ```ts
- * addOptions(cmd, [...inputOptions, ...windowOptions("merge")]);
+ * cmd.addOptions([...inputOptions, ...windowOptions("merge")]);
  * ```
  */
 export function windowOptions(verb = "score"): Option[] {

@@ -5,8 +5,8 @@
  * (src/commands/run_consume.ts), run in this thread or in each of
  * `--workers` threads (src/commands/consume_workers.ts).
  */
-import { Command, type Command as CommandType } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command, type Parsed } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import {
   amqpUrlOption,
   exchangeOption,
@@ -34,11 +34,11 @@ import { type ConsumeFlags, runConsume } from "./run_consume.ts";
  * ```
  */
 export function consumeCommand(): Command {
-  const cmd = new Command("consume").description(
-    "Score the events of a RabbitMQ exchange and publish the predictions: one queue per model, " +
+  const cmd = new Command("consume", {
+    description: "Score the events of a RabbitMQ exchange and publish the predictions: one queue per model, " +
       "acked only after the broker confirmed the prediction.",
-  );
-  addOptions(cmd, [
+  });
+  cmd.addOptions([
     modelOption(),
     amqpUrlOption(),
     exchangeOption(),
@@ -129,7 +129,7 @@ export function consumeCommand(): Command {
 /** Consumes until a signal, then finishes the events in flight. */
 async function consume(
   given: Omit<ConsumeFlags, "workers"> & { workers: WorkersFlag },
-  command: CommandType,
+  parsed: Parsed,
 ): Promise<void> {
   if (!given.dryRun && !given.predictionExchange) {
     throw new UsageError("--prediction-exchange (or SCORE_PREDICTION_EXCHANGE) is required unless --dry-run");
@@ -152,7 +152,7 @@ async function consume(
     }
   }
   const count = workerCount(given.workers, {
-    source: command.getOptionValueSource("workers"),
+    source: parsed.source("workers"),
     threads: given.threads,
     oneOnly: given.dryRun ? "--dry-run watches with one consumer" : undefined,
     sharesCpuWith: onThisMachine(given.amqpUrl) ? "the broker on this machine" : undefined,

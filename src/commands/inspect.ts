@@ -5,8 +5,8 @@
  * `--write-manifest` writes a `model.json` skeleton beside the model.
  */
 import { basename, dirname, join } from "node:path";
-import { Command } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import {
   loadOptionsOf,
   modelOption,
@@ -42,15 +42,17 @@ interface InspectFlags extends ModelTuningFlags {
  * ```
  */
 export function inspectCommand(): Command {
-  const cmd = new Command("inspect")
-    .summary("Show a model's inputs, outputs, the columns a row needs and requests ready to send.")
-    .description(
+  const cmd = new Command("inspect", {
+    description:
       "Show what score reads off a model: its inputs and outputs (names, types, shapes, fixed batch, ZipMap and its " +
-        "labels), the columns a row needs (a CSV header for score batch), and curl commands for /predict and OIP " +
-        "infer with an example row. --write-manifest writes a model.json skeleton beside the model to edit.",
-    )
-    .argument("[model]", "model directory (model.onnx + model.json), .onnx file, or a shipped model's name");
-  addOptions(cmd, [
+      "labels), the columns a row needs (a CSV header for score batch), and curl commands for /predict and OIP " +
+      "infer with an example row. --write-manifest writes a model.json skeleton beside the model to edit.",
+    argument: {
+      name: "model",
+      help: "model directory (model.onnx + model.json), .onnx file, or a shipped model's name",
+    },
+  });
+  cmd.addOptions([
     modelOption({ required: false }),
     envOption("--json", "print the description as JSON", { env: "SCORE_JSON", default: false }),
     envOption("--url <url>", "where score serve listens, for the curl commands", {
@@ -67,7 +69,7 @@ export function inspectCommand(): Command {
     }),
     ...modelTuningOptions(),
   ]);
-  return cmd.action(async (positional: string | undefined, flags: InspectFlags) => {
+  return cmd.action(async (flags: InspectFlags, { argument: positional }) => {
     if (positional !== undefined && flags.model !== undefined && modelPath(positional) !== flags.model) {
       throw new UsageError(`Give the model once: "${positional}" and --model "${flags.model}"`);
     }

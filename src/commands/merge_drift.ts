@@ -5,8 +5,8 @@
  * window's profiles, compared with the reference again and written as the
  * window's own rows (shard null), as an unsharded job writes them.
  */
-import { Command } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import { list } from "../cli/options.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -33,20 +33,25 @@ interface MergeDriftFlags extends MonitorFlags, WindowFlags {
  * ```
  */
 export function mergeDriftCommand(): Command {
-  const cmd = new Command("merge-drift")
-    .summary("Merge the drift rows of a sharded score batch --monitor into each window's whole rows.")
-    .description(
+  const cmd = new Command("merge-drift", {
+    description:
       "Read the drift rows each shard of score batch --shard K/N --monitor wrote for a window (from the Postgres " +
-        "--monitor-table they share, or from their --shards files), merge the shards' column profiles into the " +
-        "window's, compare them with the reference again, and write the window's rows (shard null) and report as an " +
-        "unsharded run would: a rerun replaces them. Every shard 1..N of the window and model version must be there.",
-    );
-  const [monitor, output, ...rest] = monitorOptions();
-  monitor.makeOptionMandatory();
-  monitor.description = "the reference (score profile's output) each window's merged profile is compared with";
-  output.description = "where each window's merged drift rows go: a .jsonl file, or postgres://... with " +
-    "--monitor-table, whose shard rows are read too when --shards is not given (a rerun replaces the window's rows)";
-  addOptions(cmd, [
+      "--monitor-table they share, or from their --shards files), merge the shards' column profiles into the " +
+      "window's, compare them with the reference again, and write the window's rows (shard null) and report as an " +
+      "unsharded run would: a rerun replaces them. Every shard 1..N of the window and model version must be there.",
+  });
+  const [reference, merged, ...rest] = monitorOptions();
+  const monitor = {
+    ...reference,
+    required: true,
+    help: "the reference (score profile's output) each window's merged profile is compared with",
+  };
+  const output = {
+    ...merged,
+    help: "where each window's merged drift rows go: a .jsonl file, or postgres://... with --monitor-table, whose " +
+      "shard rows are read too when --shards is not given (a rerun replaces the window's rows)",
+  };
+  cmd.addOptions([
     monitor,
     envOption(
       "--shards <paths>",

@@ -2,14 +2,14 @@
  * `score batch`'s monitoring flags (`--monitor` and its outputs), resolved
  * and checked before anything opens (pure, unit-tested).
  */
-import type { Option } from "commander";
+import type { Option } from "../cli/env_option.ts";
 import type { FileFlag } from "../cli/check_distinct_files.ts";
 import { envOption } from "../cli/env_option.ts";
 import { wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl } from "../postgres/postgres_url.ts";
 
-/** The monitoring flags, as commander parses them. */
+/** The monitoring flags, as the command line gives them. */
 export interface MonitorFlags {
   monitor?: string;
   monitorOutput?: string;
@@ -35,7 +35,7 @@ export interface MonitorPlan {
  *
  * @example
  * ```ts
- * addOptions(cmd, [...batchOptions, ...monitorOptions()]);
+ * cmd.addOptions([...batchOptions, ...monitorOptions()]);
  * ```
  */
 export function monitorOptions(): Option[] {
@@ -106,7 +106,7 @@ export function planMonitor(flags: MonitorFlags, backfill: boolean): MonitorPlan
   return { profile: monitor, output: monitorOutput, table: monitorTable, report: monitorReport, files };
 }
 
-/** The flags of {@linkcode serviceMonitorOptions}, as commander parses them. */
+/** The flags of {@linkcode serviceMonitorOptions}, as the command line gives them. */
 export interface ServiceMonitorFlags {
   monitor?: string;
   monitorWindow: number;
@@ -118,7 +118,7 @@ export interface ServiceMonitorFlags {
  *
  * @example
  * ```ts
- * addOptions(cmd, [...serveOptions, ...serviceMonitorOptions()]);
+ * cmd.addOptions([...serveOptions, ...serviceMonitorOptions()]);
  * ```
  */
 export function serviceMonitorOptions(): Option[] {

@@ -4,8 +4,8 @@
  * and writes a profile of every input column and output of the model,
  * folded in one pass in bounded memory.
  */
-import { Command } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import {
   formatOption,
   list,
@@ -52,14 +52,13 @@ const LOGGED_REJECTS = 20;
  * ```
  */
 export function profileCommand(): Command {
-  const cmd = new Command("profile")
-    .summary("Profile a reference dataset's model inputs and predictions, for score batch --monitor.")
-    .description(
+  const cmd = new Command("profile", {
+    description:
       "Score every row of a file or a Postgres query, as score batch does, and write a profile of each model input " +
-        "column and each output (numeric: quantile sketch, mean, spread, missing share; categorical: counts), the " +
-        "reference that score batch --monitor compares each window with. One pass, bounded memory.",
-    );
-  addOptions(cmd, [
+      "column and each output (numeric: quantile sketch, mean, spread, missing share; categorical: counts), the " +
+      "reference that score batch --monitor compares each window with. One pass, bounded memory.",
+  });
+  cmd.addOptions([
     modelOption(),
     envOption(
       "--input <path|url>",

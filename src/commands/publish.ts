@@ -4,8 +4,8 @@
  * same readers as `score batch`, shapes rows as the course's events and
  * publishes them with confirms and a progress display.
  */
-import { Command } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { amqpUrlOption, exchangeOption, formatOption, list, progressOption, wholeNumber } from "../cli/options.ts";
 import { startProgress } from "../cli/progress.ts";
@@ -45,11 +45,11 @@ interface PublishFlags {
  * ```
  */
 export function publishCommand(): Command {
-  const cmd = new Command("publish").description(
-    'Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms; an event ' +
-      "no queue is bound for is returned by the broker and stops the run (exit 69).",
-  );
-  addOptions(cmd, [
+  const cmd = new Command("publish", {
+    description: 'Publish the rows of a file as events ({"ride": {...}, "ride_id": ...}) with publisher confirms; ' +
+      "an event no queue is bound for is returned by the broker and stops the run (exit 69).",
+  });
+  cmd.addOptions([
     envOption(
       "--input <path>",
       "rows to publish: .parquet, .csv, .jsonl, .json (JSON lines or an array), or - for stdin",

@@ -4,11 +4,11 @@
  * is `runServe` (src/commands/run_serve.ts), run in this thread or in each of
  * `--workers` threads (src/commands/serve_workers.ts).
  */
-import { Command, type Command as CommandType, InvalidArgumentError } from "commander";
-import { addOptions, envOption } from "../cli/env_option.ts";
+import { Command, type Parsed } from "../cli/command.ts";
+import { envOption } from "../cli/env_option.ts";
 import { list, modelOption, modelPath, onlineOptions, portNumber, wholeNumber, workersOption } from "../cli/options.ts";
 import { workerCount, type WorkersFlag } from "../cli/worker_count.ts";
-import { UsageError } from "../errors.ts";
+import { InvalidArgumentError, UsageError } from "../errors.ts";
 import type * as ServeWorkers from "./serve_workers.ts";
 // The file, not listen.ts: the flag table shows the default without loading the listener.
 import { defaultMaxConnections } from "../http/max_connections.ts";
@@ -26,12 +26,12 @@ import { runServe, type ServeFlags } from "./run_serve.ts";
  * ```
  */
 export function serveCommand(): Command {
-  const cmd = new Command("serve").description(
-    "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, Triton clients), " +
-      "also over gRPC with --grpc-port.",
-  );
-  addOptions(cmd, [
-    modelOption().argParser(models),
+  const cmd = new Command("serve", {
+    description: "Serve models over HTTP: the course's POST /predict, and the Open Inference Protocol v2 (KServe, " +
+      "Triton clients), also over gRPC with --grpc-port.",
+  });
+  cmd.addOptions([
+    { ...modelOption(), parse: models },
     envOption("--host <host>", "address to listen on (0.0.0.0 in a container)", {
       env: "SCORE_HOST",
       default: "127.0.0.1",
@@ -127,10 +127,10 @@ export function serveCommand(): Command {
 }
 
 /** Opens the models and the prediction log, serves until a signal, closes them. */
-async function run(given: Omit<ServeFlags, "workers"> & { workers: WorkersFlag }, command: CommandType): Promise<void> {
-  if (given.listener === "deno") refuseNodeOnly(command);
+async function run(given: Omit<ServeFlags, "workers"> & { workers: WorkersFlag }, parsed: Parsed): Promise<void> {
+  if (given.listener === "deno") refuseNodeOnly(parsed);
   const count = workerCount(given.workers, {
-    source: command.getOptionValueSource("workers"),
+    source: parsed.source("workers"),
     threads: given.threads,
     oneOnly: oneWorkerOnly(given.listener),
   });
@@ -148,12 +148,12 @@ async function run(given: Omit<ServeFlags, "workers"> & { workers: WorkersFlag }
 const NODE_ONLY = ["headersTimeout", "bodyTimeout", "keepAliveTimeout", "maxConnections"];
 
 /** With `--listener deno`, a node-only flag given (or its variable set) would silently do nothing: refused. */
-function refuseNodeOnly(command: CommandType): void {
+function refuseNodeOnly(parsed: Parsed): void {
   for (const name of NODE_ONLY) {
-    const source = command.getOptionValueSource(name);
+    const source = parsed.source(name);
     if (source !== "cli" && source !== "env") continue;
-    const option = command.options.find((o) => o.attributeName() === name)!;
-    const given = source === "env" ? `${option.envVar} (${option.long})` : option.long;
+    const option = parsed.option(name)!;
+    const given = source === "env" ? `${option.env} (${option.long})` : option.long;
     throw new UsageError(
       `${given} applies to --listener guarded or node only: bare Deno.serve has no such setting (put it in the reverse proxy)`,
     );

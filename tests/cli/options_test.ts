@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Command, InvalidArgumentError } from "commander";
-import { addOptions } from "../../src/cli/env_option.ts";
+import { Command } from "../../src/cli/command.ts";
+import { envOption } from "../../src/cli/env_option.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import {
   byteSize,
   list,
@@ -16,11 +17,20 @@ import { MODELS } from "../helpers.ts";
 
 Deno.test("option parsers", async (t) => {
   await t.step("--param keeps the order given and every repeat, whatever the names", () => {
-    const cmd = new Command().exitOverride().option("--param <name=value>", "", pairList);
-    cmd.parse(["--param", "zone=Manhattan", "--param", "2=late", "--param", "zone=Queens", "--param", "q=a=b"], {
-      from: "user",
-    });
-    assert.deepEqual(cmd.opts().param, [["zone", "Manhattan"], ["2", "late"], ["zone", "Queens"], ["q", "a=b"]]);
+    const cmd = new Command("t", { description: "" }).addOptions([
+      envOption("--param <name=value>", "", { parse: pairList }),
+    ]);
+    const { flags } = cmd.parse([
+      "--param",
+      "zone=Manhattan",
+      "--param",
+      "2=late",
+      "--param",
+      "zone=Queens",
+      "--param",
+      "q=a=b",
+    ]);
+    assert.deepEqual(flags.param, [["zone", "Manhattan"], ["2", "late"], ["zone", "Queens"], ["q", "a=b"]]);
   });
   await t.step("--rename takes repeats and comma-separated pairs (so one variable can hold several)", () => {
     assert.deepEqual(pairs("duration=ride_duration,p=q", { a: "b" }), { a: "b", duration: "ride_duration", p: "q" });
@@ -69,9 +79,8 @@ Deno.test("the model store's bounds: --model-timeout and --model-max-bytes", asy
     for (const [text, bytes] of cases) assert.equal(byteSize(text), bytes, text);
   });
   const parse = (args: string[]) => {
-    const cmd = addOptions(new Command().exitOverride(), modelTuningOptions());
-    cmd.parse(args, { from: "user" });
-    return resolveOptionsOf(cmd.opts() as Parameters<typeof resolveOptionsOf>[0]);
+    const { flags } = new Command("t", { description: "" }).addOptions(modelTuningOptions()).parse(args);
+    return resolveOptionsOf(flags);
   };
   const cases: { name: string; env: Record<string, string>; args: string[]; timeout: number; max: number }[] = [
     { name: "the defaults: 300 s, 2 GiB", env: {}, args: [], timeout: 300, max: 2 ** 31 },

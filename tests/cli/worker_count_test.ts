@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { Command } from "commander";
-import { addOptions } from "../../src/cli/env_option.ts";
+import { Command } from "../../src/cli/command.ts";
+import { commandHelp } from "../../src/cli/help.ts";
 import { workersOption } from "../../src/cli/options.ts";
 import { usableCpus } from "../../src/cli/usable_cpus.ts";
 import { onThisMachine, type WorkerCount, workerCount, type WorkerCountOptions } from "../../src/cli/worker_count.ts";
 import { UsageError } from "../../src/errors.ts";
 
-/** `--workers` as serve and consume resolve it: parsed by commander (flag > SCORE_WORKERS > default), then resolved. */
+/** `--workers` as serve and consume resolve it: parsed (flag > SCORE_WORKERS > default), then resolved. */
 function resolve(
   args: string[],
   env: string | undefined,
@@ -16,11 +16,8 @@ function resolve(
   if (env === undefined) Deno.env.delete("SCORE_WORKERS");
   else Deno.env.set("SCORE_WORKERS", env);
   try {
-    const cmd = addOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }), [
-      workersOption("workers"),
-    ]);
-    cmd.parse(args, { from: "user" });
-    return workerCount(cmd.opts().workers, { ...options, source: cmd.getOptionValueSource("workers") });
+    const parsed = new Command("t", { description: "" }).addOptions([workersOption("workers")]).parse(args);
+    return workerCount(parsed.flags.workers, { ...options, source: parsed.source("workers") });
   } finally {
     if (saved === undefined) Deno.env.delete("SCORE_WORKERS");
     else Deno.env.set("SCORE_WORKERS", saved);
@@ -118,7 +115,8 @@ Deno.test("workerCount: --workers > SCORE_WORKERS > auto, the CPUs this process 
   }
 
   await t.step("--help says the default is auto and what it comes to here", () => {
-    const help = addOptions(new Command(), [workersOption("workers")]).helpInformation().replace(/\s+/g, " ");
+    const cmd = new Command("t", { description: "" }).addOptions([workersOption("workers")]);
+    const help = commandHelp("score", cmd, []).replace(/\s+/g, " ");
     assert.match(help, /default: auto, the CPUs this process may use, a cgroup CPU quota included/);
     assert.match(help, new RegExp(`: ${usableCpus()} CPUs here, env: SCORE_WORKERS\\)`));
   });
