@@ -30,10 +30,10 @@ COPY scripts/warm_cache.ts ./scripts/
 # `score` on PATH (V8's flags as the ./score launcher sets them, why: there), so the same image
 # runs every command: serve (the default), a batch CronJob
 # (args: ["batch", ...]) or `sh -c 'exec score batch ... --shard "$((JOB_COMPLETION_INDEX + 1))/4"'`.
-RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/cli_progress.ts src/commands/batch.ts \
+RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/check_distinct_files.ts src/cli/cli_progress.ts src/commands/batch.ts \
       src/commands/batch_job.ts src/commands/batch_monitor.ts src/commands/consume.ts src/commands/consume_worker.ts \
       src/commands/consume_workers.ts src/commands/inspect.ts \
-      src/commands/merge_drift.ts src/commands/profile.ts src/commands/shard_drift_rows.ts src/commands/publish.ts \
+      src/commands/merge_drift.ts src/commands/monitor_columns.ts src/commands/profile.ts src/commands/shard_drift_rows.ts src/commands/publish.ts src/commands/run_serve.ts \
       src/commands/serve.ts src/commands/serve_worker.ts \
       src/commands/serve_workers.ts src/duckdb/duckdb_node_api.ts \
       src/grpc/mod.ts src/http/create_app.ts src/http/listen.ts src/http/listen_deno.ts src/http/listen_guarded.ts \

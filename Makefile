@@ -29,6 +29,7 @@ diagram: ## docs/img/score.svg from its source, docs/img/score.dot (needs Graphv
 
 LAZY_MODULES := \
   src/batch/run_batch.ts \
+  src/cli/check_distinct_files.ts \
   src/cli/cli_progress.ts \
   src/commands/batch.ts \
   src/commands/batch_job.ts \
@@ -37,8 +38,10 @@ LAZY_MODULES := \
   src/commands/consume_workers.ts \
   src/commands/inspect.ts \
   src/commands/merge_drift.ts \
+  src/commands/monitor_columns.ts \
   src/commands/profile.ts \
   src/commands/publish.ts \
+  src/commands/run_serve.ts \
   src/commands/shard_drift_rows.ts \
   src/commands/serve.ts \
   src/commands/serve_workers.ts \

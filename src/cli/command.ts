@@ -2,13 +2,12 @@
  * A command of `score`: its name, help texts, options and action, and how a
  * command line becomes its flags.
  *
- * The command line is split by `node:util`'s `parseArgs` (`--a=b`, `-h`,
- * `--`); this file gives the values their meaning, in the one precedence of
- * score: a flag beats its environment variable, which beats the default.
- * No npm package: any npm package starts Deno's Node compatibility, which
- * costs `--help` more than all else it does (bench/NOTES.md).
+ * The values get their meaning here, in the one precedence of score: a
+ * flag beats its environment variable, which beats the default. No npm
+ * package and no `node:` module: either starts Deno's Node compatibility,
+ * which costs `--help` more than all else it does (bench/NOTES.md); and a
+ * command line of long options splits in a few lines (`tokens`).
  */
-import { parseArgs } from "node:util";
 import { InvalidArgumentError, UsageError } from "../errors.ts";
 import { onOff, type Option } from "./env_option.ts";
 import { didYouMean } from "./did_you_mean.ts";
@@ -82,16 +81,7 @@ export class Command<F = any> {
   parse(argv: string[], globals: Option[] = [], env: EnvReader = (name) => Deno.env.get(name)): Parsed<F> {
     const options = [...this.options, ...globals];
     const byFlag = new Map(options.map((o) => [o.long.slice(2), o]));
-    const { tokens } = parseArgs({
-      args: argv,
-      options: {
-        ...Object.fromEntries(options.map((o) => [o.long.slice(2), { type: o.value ? "string" : "boolean" } as const])),
-        help: { type: "boolean", short: "h" },
-      },
-      strict: false,
-      allowPositionals: true,
-      tokens: true,
-    });
+    const tokens = split(argv, (name) => byFlag.get(name)?.value !== undefined);
     const values: Record<string, unknown> = {};
     const sources = new Map<string, ValueSource>();
     const keys = new Map(options.map((o) => [o.key, o]));
@@ -151,6 +141,42 @@ export class Command<F = any> {
     }
     return { ...parsed, argument };
   }
+}
+
+/** A command line's parts: options (with their values) and positional arguments. */
+type Token =
+  | { kind: "option"; name: string; rawName: string; value?: string; inlineValue: boolean }
+  | { kind: "positional"; value: string };
+
+/**
+ * Splits a command line: `--name value` (when `takesValue(name)`), `--name=value`, `--name`, `-h` (and `-x`, refused
+ * later), `--` (what follows is positional), and positional arguments. An option's value may start with a dash
+ * (`--at -1d` is not two options), as in commander and `node:util`'s `parseArgs`.
+ */
+function split(argv: string[], takesValue: (name: string) => boolean): Token[] {
+  const tokens: Token[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      for (const rest of argv.slice(i + 1)) tokens.push({ kind: "positional", value: rest });
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      if (eq !== -1) {
+        tokens.push({ kind: "option", name, rawName: `--${name}`, value: arg.slice(eq + 1), inlineValue: true });
+      } else {
+        const value = takesValue(name) && i + 1 < argv.length ? argv[++i] : undefined;
+        tokens.push({ kind: "option", name, rawName: arg, value, inlineValue: false });
+      }
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      // Short options: -h alone is score's; any other is refused as unknown.
+      const name = arg === "-h" ? "help" : arg;
+      tokens.push({ kind: "option", name, rawName: arg, inlineValue: false });
+    } else tokens.push({ kind: "positional", value: arg });
+  }
+  return tokens;
 }
 
 /** An option's value from its text: one of its choices, and what its parser makes of it. */

@@ -5,9 +5,6 @@
  * (env_option.ts): a flag beats its environment variable, which beats the
  * default. `--help` shows each option's variable and default.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { InvalidArgumentError } from "../errors.ts";
 import type { Option } from "./env_option.ts";
 import { FILE_FORMATS } from "../file_format.ts";
@@ -17,7 +14,7 @@ import type { WorkersFlag } from "./worker_count.ts";
 import type { LoadOptions } from "../model/mod.ts";
 // The two files, not store/mod.ts: the flag table (all `--help` loads) needs no model runtime.
 import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "../store/fetch_limits.ts";
-import { ModelCache } from "../store/model_cache.ts";
+import { defaultCacheDir } from "../store/cache_dir.ts";
 import type { ResolveOptions } from "../store/mod.ts";
 
 /**
@@ -142,7 +139,8 @@ function pair(text: string): [string, string] {
 }
 
 /** The models shipped with score (inside the executable, for a compiled one). */
-const SHIPPED_MODELS = fileURLToPath(new URL("../../models", import.meta.url));
+// Not node:url's fileURLToPath, nor node:path's join below: a `node:` module costs `--help` tens of milliseconds.
+const SHIPPED_MODELS = decodeURIComponent(new URL("../../models", import.meta.url).pathname);
 
 /**
  * A model path as given, or, when nothing is there and it is a bare name,
@@ -154,19 +152,29 @@ const SHIPPED_MODELS = fileURLToPath(new URL("../../models", import.meta.url));
  * ```
  */
 export function modelPath(value: string): string {
-  if (existsSync(value) || value.includes("/") || value.includes(":")) return value;
-  const shipped = join(SHIPPED_MODELS, value);
-  if (existsSync(shipped)) return shipped;
+  if (exists(value) || value.includes("/") || value.includes(":")) return value;
+  const shipped = `${SHIPPED_MODELS}/${value}`;
+  if (exists(shipped)) return shipped;
   if (/\.onnx$/i.test(value)) return value;
   throw new InvalidArgumentError(
     `"${value}" is neither a path nor a shipped model (the shipped models: ${shippedModels().join(", ")}).`,
   );
 }
 
+/** Whether anything is at `path` (Deno's own call: node:fs costs `--help` tens of milliseconds to load). */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The names of the shipped models. */
 export function shippedModels(): string[] {
   return [...Deno.readDirSync(SHIPPED_MODELS)]
-    .filter((e) => e.isDirectory && existsSync(join(SHIPPED_MODELS, e.name, "model.onnx")))
+    .filter((e) => e.isDirectory && exists(`${SHIPPED_MODELS}/${e.name}/model.onnx`))
     .map((e) => e.name)
     .sort();
 }
@@ -212,7 +220,7 @@ export function modelTuningOptions(): Option[] {
     }),
     envOption("--cache-dir <dir>", "where models fetched from S3 or HTTP are kept (and served from when it is down)", {
       env: "SCORE_CACHE_DIR",
-      default: ModelCache.defaultDir(),
+      default: defaultCacheDir(),
       defaultHelp: "$XDG_CACHE_HOME/score or ~/.cache/score",
     }),
     envOption("--model-timeout <seconds>", "the most fetching a model from S3 or HTTP may take, every file included", {

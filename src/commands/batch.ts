@@ -145,7 +145,7 @@ export function batchCommand(): Command {
     const monitorPlan = planMonitor(flags, flags.backfill === true);
     checkOneStdout([["--output", plan.output], ["--rejects", plan.rejects], ["--monitor-output", monitorPlan?.output]]);
     // Every window's names, the monitor's too, before the model loads or anything opens for writing.
-    checkWindowFiles(plan, [...plan.files, ...monitorPlan?.files ?? []]);
+    await checkWindowFiles(plan, [...plan.files, ...monitorPlan?.files ?? []]);
     // The file reader's worker and its DuckDB (a Parquet file, a large CSV file) start first, and load while this
     // thread loads the model; the first window's source takes them.
     const { prepareSource } = await lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url));

@@ -13,8 +13,10 @@ import {
   type Window,
   windowLabel,
 } from "../batch/period_window.ts";
-import { checkDistinctFiles, type FileFlag } from "../cli/check_distinct_files.ts";
+import type { FileFlag } from "../cli/check_distinct_files.ts";
+import type * as CheckDistinctFiles from "../cli/check_distinct_files.ts";
 import { envOption } from "../cli/env_option.ts";
+import { lazyImport } from "../lazy_import.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl, resolveTarget } from "../postgres/postgres_url.ts";
@@ -296,13 +298,17 @@ export function planWindows(
  *
  * @example
  * ```ts
- * checkWindowFiles({ period: "day", windows }, [{ flag: "--input", path: "in.csv" }, { flag: "--output", path: "out/{window}.csv" }]);
+ * await checkWindowFiles({ period: "day", windows }, [{ flag: "--input", path: "in.csv" }, { flag: "--output", path: "out/{window}.csv" }]);
  * ```
  */
-export function checkWindowFiles(
+export async function checkWindowFiles(
   plan: Pick<BatchPlan, "period" | "windows">,
   files: readonly FileFlag[],
-): void {
+): Promise<void> {
+  // Loaded here, not with the flag table: its node:path costs `--help` tens of milliseconds.
+  const { checkDistinctFiles } = await lazyImport<typeof CheckDistinctFiles>(
+    new URL("../cli/check_distinct_files.ts", import.meta.url),
+  );
   for (const window of plan.windows) {
     checkDistinctFiles(files.map((f) => ({ ...f, path: windowPath(plan, window, f.path) })));
   }

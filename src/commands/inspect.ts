@@ -4,7 +4,6 @@
  * outputs, the columns a row needs, requests ready to paste, a CSV header;
  * `--write-manifest` writes a `model.json` skeleton beside the model.
  */
-import { basename, dirname, join } from "node:path";
 import { Command } from "../cli/command.ts";
 import { envOption } from "../cli/env_option.ts";
 import {
@@ -21,7 +20,6 @@ import { lazyImport } from "../lazy_import.ts";
 import { log } from "../log.ts";
 import type * as Store from "../store/mod.ts";
 // The file, not store/mod.ts: reading a URI needs none of the store's and model's code.
-import { parseModelUri } from "../store/model_uri.ts";
 
 interface InspectFlags extends ModelTuningFlags {
   model?: string;
@@ -75,11 +73,11 @@ export function inspectCommand(): Command {
     }
     const path = positional !== undefined ? modelPath(positional) : flags.model;
     if (path === undefined) throw new UsageError("Which model? score inspect MODEL (or --model, SCORE_MODEL)");
-    const manifestPath = flags.writeManifest ? await manifestBeside(path) : undefined;
-    const [{ openModel }, { describeModel, manifestSkeleton, renderText }] = await Promise.all([
+    const [{ openModel }, { describeModel, manifestBeside, manifestSkeleton, renderText }] = await Promise.all([
       lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
       lazyImport<typeof Inspect>(new URL("../inspect/mod.ts", import.meta.url)),
     ]);
+    const manifestPath = flags.writeManifest ? await manifestBeside(path) : undefined;
     const { model } = await openModel(path, resolveOptionsOf(flags), loadOptionsOf(flags));
     try {
       const description = describeModel(model, flags.url);
@@ -94,22 +92,6 @@ export function inspectCommand(): Command {
       await model.close();
     }
   });
-}
-
-/** Where the loader reads a manifest: in a local model directory, or beside a file named model.onnx. */
-async function manifestBeside(value: string): Promise<string> {
-  const uri = parseModelUri(value);
-  if (uri.kind !== "local") {
-    throw new UsageError(`--write-manifest writes beside a local model; "${uri.text}" is not on this machine`);
-  }
-  const path = uri.path;
-  const stat = await Deno.stat(path).catch(() => null);
-  if (stat?.isDirectory) return join(path, "model.json");
-  if (stat?.isFile && basename(path) === "model.onnx") return join(dirname(path), "model.json");
-  throw new UsageError(
-    `--write-manifest needs a model directory or a file named model.onnx (a manifest is read from there); ` +
-      `"${path}" is ${stat === null ? "not a file" : "another file"}: put it in a folder as model.onnx`,
-  );
 }
 
 /** The JSON in `path`, or undefined when there is none (or it is not JSON: the loader has refused it already). */

@@ -80,7 +80,7 @@ export function mergeDriftCommand(): Command {
     }
     const windows = { period: flags.period, windows: planWindows(flags, []) };
     // The shards' files are read, the merged rows written: no output may be one of them.
-    checkWindowFiles(windows, [...plan.files, ...shards.map((path) => ({ flag: "--shards", path }))]);
+    await checkWindowFiles(windows, [...plan.files, ...shards.map((path) => ({ flag: "--shards", path }))]);
     const [{ publishDrift, readReference }, { mergeShards }, { readShardRows }] = await Promise.all([
       lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)),
       lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),

@@ -28,7 +28,7 @@ import type * as Monitor from "../monitor/mod.ts";
 import type * as Sinks from "../sinks/mod.ts";
 import type * as Sources from "../sources/mod.ts";
 import type * as Store from "../store/mod.ts";
-import { foldScored, monitorColumns } from "./monitor_columns.ts";
+import type * as MonitorColumns from "./monitor_columns.ts";
 import { checkWindowFiles, type InputFlags, planInput } from "./batch_plan.ts";
 
 interface ProfileFlags extends ModelTuningFlags, InputFlags {
@@ -94,19 +94,26 @@ export function profileCommand(): Command {
     // The rows are read as score batch reads them: its input flags, checks and messages.
     const plan = planInput(flags);
     // The profile is written after the last row is read: over its input, it would replace the data it describes.
-    checkWindowFiles(
+    await checkWindowFiles(
       { windows: [undefined] },
       [...plan.files, { flag: "--output", path: flags.output }].filter((f) => f.path !== "-"),
     );
     // The model's, the profile's and the pipeline's code load once the flags are checked, not for `--help`.
-    const [{ openModel }, { DatasetProfile }, { runBatch }, { DiscardSink }, { openSource, prepareSource }] =
-      await Promise.all([
-        lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
-        lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
-        lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
-        lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
-        lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
-      ]);
+    const [
+      { openModel },
+      { DatasetProfile },
+      { runBatch },
+      { DiscardSink },
+      { openSource, prepareSource },
+      { foldScored, monitorColumns },
+    ] = await Promise.all([
+      lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
+      lazyImport<typeof Monitor>(new URL("../monitor/mod.ts", import.meta.url)),
+      lazyImport<typeof RunBatch>(new URL("../batch/run_batch.ts", import.meta.url)),
+      lazyImport<typeof Sinks>(new URL("../sinks/mod.ts", import.meta.url)),
+      lazyImport<typeof Sources>(new URL("../sources/mod.ts", import.meta.url)),
+      lazyImport<typeof MonitorColumns>(new URL("./monitor_columns.ts", import.meta.url)),
+    ]);
     // As score batch does: the file reader's worker loads while this thread loads the model.
     const prepared = await prepareSource(plan.input, plan.inputFormat);
     let model;

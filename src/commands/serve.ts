@@ -15,7 +15,8 @@ import { defaultMaxConnections } from "../http/max_connections.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { log } from "../log.ts";
 import { serviceMonitorOptions } from "./monitor_plan.ts";
-import { runServe, type ServeFlags } from "./run_serve.ts";
+import type { ServeFlags } from "./run_serve.ts";
+import type * as RunServe from "./run_serve.ts";
 
 /**
  * The `serve` command.
@@ -139,7 +140,7 @@ async function run(given: Omit<ServeFlags, "workers"> & { workers: WorkersFlag }
   // One worker serves in this thread: no worker thread, no summing of metrics.
   const late = flags.workers > 1
     ? await (await lazyImport<typeof ServeWorkers>(new URL("./serve_workers.ts", import.meta.url))).serveWorkers(flags)
-    : await runServe(flags);
+    : await (await lazyImport<typeof RunServe>(new URL("./run_serve.ts", import.meta.url))).runServe(flags);
   // Requests still running past --shutdown-timeout would keep the process alive.
   if (late) Deno.exit(0);
 }

@@ -15,5 +15,6 @@ export {
   type ModelDescription,
   type OutputDescription,
 } from "./describe_model.ts";
+export { manifestBeside } from "./manifest_beside.ts";
 export { manifestSkeleton } from "./manifest_skeleton.ts";
 export { renderText } from "./render_text.ts";

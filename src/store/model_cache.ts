@@ -14,7 +14,6 @@
  * it. A copy that does not match is removed.
  */
 import { createHash } from "node:crypto";
-import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -59,22 +58,12 @@ const STALE_DOWNLOAD_MS = 24 * 3_600_000;
  *
  * @example
  * ```ts
- * const cache = new ModelCache(ModelCache.defaultDir());
+ * const cache = new ModelCache(defaultCacheDir());
  * const copy = await cache.fill("s3://mlflow/1/abc/artifacts/model", async (tmp) => await fetchInto(tmp));
  * ```
  */
 export class ModelCache {
   constructor(readonly root: string) {}
-
-  /**
-   * `$XDG_CACHE_HOME/score`, else `~/.cache/score`, else a folder under the
-   * temporary directory.
-   */
-  static defaultDir(env: Record<string, string | undefined> = Deno.env.toObject()): string {
-    if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "score");
-    const home = env.HOME || homedir();
-    return home ? join(home, ".cache", "score") : join(tmpdir(), "score-cache");
-  }
 
   /**
    * The copy of a content, when it is in the cache and its files match
