@@ -56,6 +56,7 @@ LAZY_MODULES := \
   src/model/session_worker.ts \
   src/model/zipmap.ts \
   src/monitor/mod.ts \
+  src/postgres/pg_transaction.ts \
   src/postgres/postgres_js.ts \
   src/queue/mod.ts \
   src/serving/access_log.ts \
@@ -66,6 +67,8 @@ LAZY_MODULES := \
   src/serving/prediction_log.ts \
   src/sinks/csv_writer_worker.ts \
   src/sinks/mod.ts \
+  src/sinks/parquet_sink.ts \
+  src/sinks/postgres_sink.ts \
   src/sources/csv_source.ts \
   src/sources/jsonl_source.ts \
   src/sources/mod.ts \

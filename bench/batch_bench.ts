@@ -60,7 +60,7 @@ for (const [label, n] of SIZES) {
     files[`${label}.${format}`] = path;
     if (await exists(path)) continue;
     const t = performance.now();
-    const sink = createSink(path);
+    const sink = await createSink(path);
     await sink.open(RIDE_COLUMNS);
     for (let start = 0; start < n; start += 100_000) {
       await sink.write(rideBatch(rides, start, Math.min(100_000, n - start)));

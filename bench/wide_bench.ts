@@ -33,7 +33,7 @@ await Deno.mkdir(OUT, { recursive: true });
 const input = join(OUT, `wide_${ROWS}.parquet`);
 if (!(await Deno.stat(input).then(() => true, () => false))) {
   const t = performance.now();
-  const sink = createSink(input);
+  const sink = await createSink(input);
   await sink.open(COLUMNS.map((name) => ({ name, type: "float64" as const })));
   for (let start = 0; start < ROWS; start += 50_000) {
     const length = Math.min(50_000, ROWS - start);
@@ -155,7 +155,7 @@ async function raw(model: string, feed: (start: number, n: number) => Record<str
 async function copyOnly(from: string, to: string): Promise<number> {
   const t = performance.now();
   const source = await openSource(from);
-  const sink = createSink(to);
+  const sink = await createSink(to);
   await sink.open([
     { name: "prediction", type: "float32" },
     { name: "model_name", type: "string" },

@@ -61,34 +61,45 @@ Deno.test("each command loads only what it uses", async (t) => {
   await Deno.writeTextFile(csv, "ride_id,PULocationID,DOLocationID,trip_distance\n1,130,205,3.66\n");
   const model = join(MODELS, "ride-duration-linreg");
 
-  await t.step("a CSV job loads onnxruntime, and no Postgres, AMQP, S3, YAML or web code", async () => {
-    const loaded = await loadedPackages([
-      "batch",
-      "--model",
-      model,
-      "--input",
-      csv,
-      "--output",
-      join(dir.path, "o.csv"),
-    ]);
-    assert.ok(loaded.has("onnxruntime-node"));
-    const never = [
-      "postgres",
-      "amqplib",
-      "aws4fetch",
-      "fast-xml-parser",
-      "yaml",
-      "hono",
-      "prom-client",
-      "cli-progress",
-      // A row or two are written in place: the CSV writer's worker starts only past IN_PLACE_ROWS.
-      "src/sinks/csv_writer_worker.ts",
-      // The graph is read by our own reader; the protobuf library loads only to rewrite a ZipMap model.
-      "onnx-proto",
-      "protobufjs",
-    ];
-    assert.deepEqual(never.filter((p) => loaded.has(p)), []);
-  });
+  await t.step(
+    "a CSV job loads onnxruntime, and no Postgres, DuckDB, monitor, AMQP, S3, YAML or web code",
+    async () => {
+      const loaded = await loadedPackages([
+        "batch",
+        "--model",
+        model,
+        "--input",
+        csv,
+        "--output",
+        join(dir.path, "o.csv"),
+      ]);
+      assert.ok(loaded.has("onnxruntime-node"));
+      const never = [
+        "postgres",
+        "amqplib",
+        "aws4fetch",
+        "fast-xml-parser",
+        "yaml",
+        "hono",
+        "prom-client",
+        "cli-progress",
+        // A row or two are written in place: the CSV writer's worker starts only past IN_PLACE_ROWS.
+        "src/sinks/csv_writer_worker.ts",
+        // The graph is read by our own reader; the protobuf library loads only to rewrite a ZipMap model.
+        "onnx-proto",
+        "protobufjs",
+        // The other writers, the Postgres transaction and --monitor's code load only for a job that uses them.
+        "postgres-array",
+        "src/postgres/pg_transaction.ts",
+        "src/sinks/postgres_sink.ts",
+        "src/sinks/parquet_sink.ts",
+        "src/duckdb/mod.ts",
+        "src/commands/batch_monitor.ts",
+        "src/monitor/mod.ts",
+      ];
+      assert.deepEqual(never.filter((p) => loaded.has(p)), []);
+    },
+  );
 
   await t.step("a 1-row CSV job starts no worker to read it or to run the model, even the random forest", async () => {
     const rf = join(MODELS, "ride-duration-rf");

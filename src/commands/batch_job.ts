@@ -8,11 +8,12 @@ import { startProgress } from "../cli/progress.ts";
 import { CannotWriteError, closedPipe } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Model } from "../model/mod.ts";
-import { PgTransaction } from "../postgres/mod.ts";
+import type * as PgTransactionModule from "../postgres/pg_transaction.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { checkTarget, createSink, type Replace, type Sink, type SinkExpectations } from "../sinks/mod.ts";
 import { openSource } from "../sources/mod.ts";
 import { type BatchPlan, smallInput, windowPath } from "./batch_plan.ts";
-import { monitorWindow } from "./batch_monitor.ts";
+import type * as BatchMonitor from "./batch_monitor.ts";
 import type { MonitorPlan } from "./monitor_plan.ts";
 import type { DatasetProfile } from "../monitor/mod.ts";
 
@@ -42,7 +43,7 @@ export async function runWindow(
   const named = (path: string) => windowPath(plan, window, path);
   // The outputs are made first (nothing opened yet): one that loads a library (Parquet's DuckDB) starts it while the
   // source opens.
-  const { sink, rejects } = createSinks(
+  const { sink, rejects } = await createSinks(
     plan,
     named,
     plan.replace === "none" ? undefined : { match, shard: plan.shard },
@@ -74,7 +75,10 @@ export async function runWindow(
     ...where,
   });
   const progress = plan.progress ? await startProgress("scoring", () => source.progress?.()) : undefined;
-  const watch = monitor && monitorWindow(monitor.plan, monitor.reference, model, window, plan.shard, named);
+  // The monitor's code loads only with --monitor.
+  const watch = monitor &&
+    (await lazyImport<typeof BatchMonitor>(new URL("./batch_monitor.ts", import.meta.url)))
+      .monitorWindow(monitor.plan, monitor.reference, model, window, plan.shard, named);
   let unlogged = 0;
   const summary = await runBatch({
     model,
@@ -157,15 +161,19 @@ function windowColumns(
 }
 
 /** The output's sink, and the rejects' with --rejects; in one database, they share one transaction. */
-function createSinks(
+async function createSinks(
   plan: BatchPlan,
   named: (path: string) => string,
   replace: Replace | undefined,
   expect: SinkExpectations,
-): { sink: Sink; rejects?: Sink } {
+): Promise<{ sink: Sink; rejects?: Sink }> {
   // Predictions and rejects in one database share one transaction: a window's new rows of both appear together.
-  const transaction = plan.sharedTransaction ? new PgTransaction(named(plan.output)) : undefined;
-  const sink = createSink(
+  // The Postgres client's code loads only then: a file job loads none of it.
+  const transaction = plan.sharedTransaction
+    ? new (await lazyImport<typeof PgTransactionModule>(new URL("../postgres/pg_transaction.ts", import.meta.url)))
+      .PgTransaction(named(plan.output))
+    : undefined;
+  const sink = await createSink(
     named(plan.output),
     plan.outputFormat,
     {
@@ -178,7 +186,7 @@ function createSinks(
     expect,
   );
   const rejects = plan.rejects
-    ? createSink(named(plan.rejects), plan.rejectsFormat, {
+    ? await createSink(named(plan.rejects), plan.rejectsFormat, {
       table: plan.rejectsTable!,
       replace: replace && { ...replace, shardKeyIn: "data" },
       transaction,

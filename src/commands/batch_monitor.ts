@@ -215,7 +215,7 @@ async function writeDrift(
     window_end: window?.end ?? null,
     shard: shard ? `${shard.index}/${shard.count}` : null,
   };
-  const sink = createSink(path, undefined, {
+  const sink = await createSink(path, undefined, {
     table: plan.table!,
     replace: {
       match: Object.entries(slice).map(([name, value]) => ({

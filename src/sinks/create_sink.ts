@@ -8,8 +8,10 @@ import { isPostgresUrl } from "../postgres/postgres_url.ts";
 import { checkWritable } from "./atomic_file.ts";
 import { createCsvSink } from "./csv_sink.ts";
 import { createJsonlSink } from "./jsonl_sink.ts";
-import { createParquetSink } from "./parquet_sink.ts";
-import { createPostgresSink, type PostgresSinkOptions } from "./postgres_sink.ts";
+import { lazyImport } from "../lazy_import.ts";
+import type * as ParquetSink from "./parquet_sink.ts";
+import type { PostgresSinkOptions } from "./postgres_sink.ts";
+import type * as PostgresSink from "./postgres_sink.ts";
 import type { Sink, SinkExpectations } from "./sink.ts";
 
 /** How errors name what is written and its format setting (the caller's flags). */
@@ -24,21 +26,23 @@ export interface SinkLabels {
 
 /**
  * Creates a file sink, or a Postgres one for a `postgres://` URL (then
- * `postgres` names the table); nothing is opened until `open`.
+ * `postgres` names the table); nothing is opened until `open`. The Parquet
+ * and Postgres writers (DuckDB's and the Postgres client's code) load only
+ * for an output of theirs: a CSV job loads neither.
  *
  * @example
  * ```ts
- * const sink = createSink("predictions.parquet");
- * const table = createSink("postgres://postgres@127.0.0.1/test", undefined, { table: "preds" });
+ * const sink = await createSink("predictions.parquet");
+ * const table = await createSink("postgres://postgres@127.0.0.1/test", undefined, { table: "preds" });
  * ```
  */
-export function createSink(
+export async function createSink(
   path: string,
   format?: string,
   postgres?: Omit<PostgresSinkOptions, "url">,
   labels: SinkLabels = {},
   expect: SinkExpectations = {},
-): Sink {
+): Promise<Sink> {
   const flag = labels.format ?? "format";
   if (isPostgresUrl(path) && format === undefined) {
     if (!postgres?.table) {
@@ -46,6 +50,9 @@ export function createSink(
         `A Postgres ${labels.target ?? "output"} needs ${labels.table ?? "table"} NAME`,
       );
     }
+    const { createPostgresSink } = await lazyImport<typeof PostgresSink>(
+      new URL("./postgres_sink.ts", import.meta.url),
+    );
     return createPostgresSink({ ...postgres, url: path });
   }
   if (path === "-" && format === undefined) return createJsonlSink("-");
@@ -54,7 +61,8 @@ export function createSink(
   }
   switch (fileFormat(path, format, flag)) {
     case "parquet":
-      return createParquetSink(path);
+      return (await lazyImport<typeof ParquetSink>(new URL("./parquet_sink.ts", import.meta.url)))
+        .createParquetSink(path);
     case "csv":
       return createCsvSink(path, expect);
     case "jsonl":

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { createSink } from "./src/sinks/mod.ts";
- * const sink = createSink("predictions.parquet");
+ * const sink = await createSink("predictions.parquet");
  * ```
  */
 export { checkTarget, createSink } from "./create_sink.ts";

@@ -43,7 +43,7 @@ Deno.test("batch: every model people bring scores CSV and JSON lines files as on
           const summary = await runBatch({
             model,
             source: await openSource(input),
-            sink: createSink(output),
+            sink: await createSink(output),
             batchSize: 2,
           });
           assert.deepEqual([summary.read, summary.predicted, summary.rejected], [c.rows.length, c.rows.length, 0]);
@@ -76,7 +76,7 @@ Deno.test("batch: a blank float in a CSV is NaN for a model's imputer; a bad one
     await runBatch({
       model,
       source: await openSource(input),
-      sink: createSink(output),
+      sink: await createSink(output),
       batchSize: 10,
       onReject: (_row, error) => rejects.push(error),
     });
@@ -98,7 +98,7 @@ Deno.test("batch: a CSV header matches an input ignoring case; two headers equal
       const input = join(dir.path, "case.csv");
       await Deno.writeTextFile(input, "Sepal_Length,SEPAL_WIDTH,petal_length,Petal_Width\n5.1,3.5,1.4,0.2\n");
       const output = join(dir.path, "case.jsonl");
-      await runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 10 });
+      await runBatch({ model, source: await openSource(input), sink: await createSink(output), batchSize: 10 });
       const want =
         (await directRun(model, [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }]))
           .get("variable")![0][0];
@@ -113,7 +113,7 @@ Deno.test("batch: a CSV header matches an input ignoring case; two headers equal
       const err = await runBatch({
         model,
         source: await openSource(input),
-        sink: createSink(join(dir.path, "twice.jsonl")),
+        sink: await createSink(join(dir.path, "twice.jsonl")),
         batchSize: 10,
       }).then(() => undefined, (e: Error) => e);
       assert.match(String(err?.message), /"sepal_length" .*differ only in case: "Sepal_Length", "SEPAL_LENGTH"/);
@@ -133,7 +133,7 @@ Deno.test("batch: a Postgres array column feeds an [N,K] input (a NULL item is N
         "union all select 2, array[6.7, 3.1, 4.4, null]::float8[] order by id",
     });
     const output = join(dir.path, "pg.jsonl");
-    await runBatch({ model, source, sink: createSink(output), keep: ["id"], batchSize: 10 });
+    await runBatch({ model, source, sink: await createSink(output), keep: ["id"], batchSize: 10 });
     const direct = await directRun(model, [
       { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
       { sepal_length: 6.7, sepal_width: 3.1, petal_length: 4.4, petal_width: NaN },

@@ -29,8 +29,8 @@ async function batchFiles(
   return runBatch({
     model,
     source: await openSource(input),
-    sink: createSink(output),
-    rejects: createSink(rejects),
+    sink: await createSink(output),
+    rejects: await createSink(rejects),
     keep: ["id"],
     ...job,
   });
@@ -64,7 +64,7 @@ Deno.test("runBatch", async (t) => {
       const summary = await runBatch({
         model,
         source: await openSource(input),
-        sink: createSink(output),
+        sink: await createSink(output),
         keep: ["id"],
         batchSize: 10,
       });
@@ -134,7 +134,9 @@ Deno.test("runBatch", async (t) => {
       await Deno.writeTextFile(input, "id,x,d\n1,2,3\n");
       const output = join(dir.path, "never.csv");
       const source = watched(await openSource(input));
-      const err = await rejection(() => runBatch({ model, source, sink: createSink(output), batchSize: 10 }));
+      const err = await rejection(async () =>
+        runBatch({ model, source, sink: await createSink(output), batchSize: 10 })
+      );
       assert.ok(source.closed(), "the source (its DuckDB) is closed");
       assert.ok(err instanceof ModelError);
       assert.match(
@@ -150,7 +152,7 @@ Deno.test("runBatch", async (t) => {
         runBatch({
           model,
           source: await openSource(input),
-          sink: createSink(join(dir.path, "k.csv")),
+          sink: await createSink(join(dir.path, "k.csv")),
           keep: ["nope"],
           batchSize: 10,
         })
@@ -165,8 +167,8 @@ Deno.test("runBatch", async (t) => {
         runBatch({
           model,
           source: await openSource(input),
-          sink: createSink(join(dir.path, "many_out.csv")),
-          rejects: createSink(join(dir.path, "many_rejects.csv")),
+          sink: await createSink(join(dir.path, "many_out.csv")),
+          rejects: await createSink(join(dir.path, "many_rejects.csv")),
           batchSize: 10,
           maxRejects: 1,
         })
@@ -189,7 +191,7 @@ Deno.test("runBatch", async (t) => {
         runBatch({
           model,
           source: await openSource(input),
-          sink: createSink(join(dir.path, "signal_out.csv")),
+          sink: await createSink(join(dir.path, "signal_out.csv")),
           batchSize: 10,
           signal: controller.signal,
           onProgress: (p) => p.read >= 20 && controller.abort(reason),
@@ -201,7 +203,7 @@ Deno.test("runBatch", async (t) => {
     await t.step("a signal while an output opens: the open's temporary file is removed too", async () => {
       const input = join(dir.path, "slow_open.csv");
       await Deno.writeTextFile(input, csvRows(50));
-      const inner = createSink(join(dir.path, "slow_open_out.csv"));
+      const inner = await createSink(join(dir.path, "slow_open_out.csv"));
       const controller = new AbortController();
       const reason = new Error("stop");
       // The open is cut short by the signal while it still runs; it makes its temporary file after that.
@@ -228,8 +230,13 @@ Deno.test("runBatch", async (t) => {
         const input = join(dir.path, "early.csv");
         await Deno.writeTextFile(input, csvRows(5000));
         const source = watched(await openSource(input));
-        const err = await rejection(() =>
-          runBatch({ model, source, sink: createSink(join(dir.path, "no_such_folder", "out.csv")), batchSize: 10 })
+        const err = await rejection(async () =>
+          runBatch({
+            model,
+            source,
+            sink: await createSink(join(dir.path, "no_such_folder", "out.csv")),
+            batchSize: 10,
+          })
         );
         assert.ok(err instanceof CannotWriteError, String(err));
         assert.ok(source.closed());
@@ -241,7 +248,7 @@ Deno.test("runBatch", async (t) => {
       const input = join(dir.path, "fail.csv");
       await Deno.writeTextFile(input, csvRows(30, { 2: "r2,x,1,1,1,s,true\n" }));
       const rejectsPath = join(dir.path, "fail_rejects.csv");
-      const inner = createSink(join(dir.path, "fail_out.csv"));
+      const inner = await createSink(join(dir.path, "fail_out.csv"));
       let writes = 0;
       const failing: Sink = {
         ...inner,
@@ -252,7 +259,7 @@ Deno.test("runBatch", async (t) => {
           model,
           source: await openSource(input),
           sink: failing,
-          rejects: createSink(rejectsPath),
+          rejects: await createSink(rejectsPath),
           batchSize: 10,
         })
       );
@@ -308,7 +315,7 @@ Deno.test("runBatch: a row onnxruntime fails on is rejected alone with its messa
           await Deno.writeTextFile(input, "x\n1\n2\n30\n40\n");
           const output = join(dir.path, "all_bad_out.jsonl");
           const err = await rejection(async () =>
-            runBatch({ model, source: await openSource(input), sink: createSink(output), batchSize: 2 })
+            runBatch({ model, source: await openSource(input), sink: await createSink(output), batchSize: 2 })
           );
           assert.ok(err instanceof ModelError && err.code === "model_failed", String(err));
           assert.match(err.message, /idx=30 /);

@@ -29,7 +29,7 @@ const BATCH: RowBatch = {
 };
 
 async function writeOnce(path: string) {
-  const sink = createSink(path);
+  const sink = await createSink(path);
   await sink.open(COLUMNS);
   await sink.write(BATCH);
   await sink.write({ ...BATCH, offset: 2 });
@@ -53,7 +53,7 @@ Deno.test("file sinks", async (t) => {
     "CSV: many batches, in place then (past IN_PLACE_ROWS) through the writer worker, in order",
     async () => {
       const path = join(dir.path, "many.csv");
-      const sink = createSink(path);
+      const sink = await createSink(path);
       await sink.open([{ name: "id", type: "string" }, { name: "x", type: "float64" }, { name: "m", type: "string" }]);
       // Typed views of a larger buffer; 150 batches of 20 rows: the first ~100 written in place, the rest by the worker.
       const buffer = new Float64Array(3000).map((_, i) => i / 4);
@@ -82,7 +82,7 @@ Deno.test("file sinks", async (t) => {
         },
       }));
       const write = async (path: string, expect: { manyRows?: boolean }, count: number) => {
-        const sink = createSink(path, undefined, undefined, {}, expect);
+        const sink = await createSink(path, undefined, undefined, {}, expect);
         await sink.open(columns);
         for (const batch of batches.slice(0, count)) await sink.write(batch);
         await sink.commit();
@@ -92,7 +92,7 @@ Deno.test("file sinks", async (t) => {
       assert.equal(await write(many, { manyRows: true }, 30), await write(plain, {}, 30));
       assert.equal(await write(many, { manyRows: true }, 0), "id,x\n");
       const aborted = join(dir.path, "aborted.csv");
-      const sink = createSink(aborted, undefined, undefined, {}, { manyRows: true });
+      const sink = await createSink(aborted, undefined, undefined, {}, { manyRows: true });
       await sink.open(columns);
       await sink.write(batches[0]);
       await sink.abort();
@@ -110,7 +110,7 @@ Deno.test("file sinks", async (t) => {
           return ["plain", "a,b", 'say "hi"', "two\nlines", "", "café"][b % 6];
         });
       const write = async (path: string, decoded: boolean) => {
-        const sink = createSink(path, undefined, undefined, {}, { manyRows: true });
+        const sink = await createSink(path, undefined, undefined, {}, { manyRows: true });
         await sink.open(columns);
         for (let b = 0; b < 30; b++) {
           const id = decoded ? textOf(textBytesOf(texts(b))) : texts(b);
@@ -126,7 +126,7 @@ Deno.test("file sinks", async (t) => {
   );
   await t.step("CSV: a file larger than the writer's background flush interval (16 MiB) is written whole", async () => {
     const path = join(dir.path, "large.csv");
-    const sink = createSink(path);
+    const sink = await createSink(path);
     await sink.open([{ name: "text", type: "string" }, { name: "n", type: "int64" }]);
     // 40 batches of 1,000 rows of ~500 bytes: ~20 MB, so a flush runs while writing goes on.
     const text = "x".repeat(500);
@@ -189,7 +189,7 @@ Deno.test("file sinks", async (t) => {
   });
   await t.step("Parquet: a uint64 past 2^63 is written as the UBIGINT it is, exactly", async () => {
     const path = join(dir.path, "uint64.parquet");
-    const sink = createSink(path);
+    const sink = await createSink(path);
     await sink.open([{ name: "u", type: "uint64" }]);
     await sink.write({ offset: 0, length: 3, columns: { u: [18446744073709551615n, 0n, null] } });
     await sink.commit();
@@ -212,7 +212,7 @@ Deno.test("file sinks", async (t) => {
     };
     for (const format of ["parquet", "csv", "jsonl"]) {
       const path = join(dir.path, `micros.${format}`);
-      const sink = createSink(path);
+      const sink = await createSink(path);
       await sink.open(columns);
       await sink.write(batch);
       await sink.commit();
@@ -242,7 +242,7 @@ Deno.test("file sinks", async (t) => {
     "Parquet: what is no instant (Postgres's infinity, a date before year 1) is null, not a failure",
     async () => {
       const path = join(dir.path, "infinity.parquet");
-      const sink = createSink(path);
+      const sink = await createSink(path);
       await sink.open([{ name: "ts", type: "timestamp" }, { name: "d", type: "date" }]);
       await sink.write({
         offset: 0,
@@ -262,7 +262,7 @@ Deno.test("file sinks", async (t) => {
   );
   await t.step("nothing is visible under the output name before commit; abort leaves nothing", async () => {
     const path = join(dir.path, "aborted.csv");
-    const sink = createSink(path);
+    const sink = await createSink(path);
     await sink.open(COLUMNS);
     await sink.write(BATCH);
     await assert.rejects(() => Deno.stat(path), Deno.errors.NotFound);
@@ -271,7 +271,7 @@ Deno.test("file sinks", async (t) => {
     assert.deepEqual([...Deno.readDirSync(dir.path)].filter((e) => e.name.includes("aborted")), []);
   });
   await t.step("a missing output folder is a clear error", async () => {
-    const sink = createSink(join(dir.path, "no", "such", "out.parquet"));
+    const sink = await createSink(join(dir.path, "no", "such", "out.parquet"));
     const err = await rejection(() => sink.open(COLUMNS));
     assert.ok(err instanceof CannotWriteError);
     assert.match(err.message, /^Cannot write ".*no\/such\/out\.parquet": folder ".*no\/such" does not exist$/);

@@ -175,7 +175,7 @@ Deno.test("file sources closed under a read stop reading", async (t) => {
   const csv = join(dir.path, "rides.csv");
   await Deno.writeTextFile(csv, "PULocationID,DOLocationID,trip_distance\n" + "130,205,3.66\n".repeat(50_000));
   const parquet = join(dir.path, "rides.parquet");
-  const sink = createSink(parquet);
+  const sink = await createSink(parquet);
   await sink.open([{ name: "x", type: "float64" }]);
   await sink.write({ offset: 0, length: 50_000, columns: { x: new Float64Array(50_000).fill(1.5) } });
   await sink.commit();
@@ -287,7 +287,7 @@ Deno.test("Parquet source: decimals, nested integers and microseconds keep their
 Deno.test("Parquet source: a file broken midway fails, it does not end early", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "broken.parquet");
-  const sink = createSink(path);
+  const sink = await createSink(path);
   await sink.open([{ name: "x", type: "float64" }, { name: "s", type: "string" }]);
   const n = 200_000;
   await sink.write({
