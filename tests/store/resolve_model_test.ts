@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { openModel, resolveModel } from "../../src/store/mod.ts";
+import { tagOf } from "../../src/store/resolve_model.ts";
 import { FIXTURES, MODELS, rejection, tempDir } from "../helpers.ts";
 import { startHttp, startS3 } from "./servers.ts";
 
@@ -341,6 +342,32 @@ Deno.test("a model folder without model.onnx: its only .onnx file, or a refusal 
       const err = await rejection(() => resolveModel(folder(sub), { cacheDir: dir.path }));
       assert.equal(err.exitCode, 66);
       assert.match(err.message, message);
+    });
+  }
+});
+
+Deno.test("tagOf: the same tag whatever the machine's language", async (t) => {
+  // Under LANG=cs_CZ, ICU sorts "ch" after "h"; the names' code units sort it before.
+  const entries: [string, string][] = [["i.bin", "3"], ["h.bin", "2"], ["ch.bin", "1"], ["MLmodel", "0"]];
+  const inOrder = createHash("sha256");
+  for (const [name, id] of [["MLmodel", "0"], ["ch.bin", "1"], ["h.bin", "2"], ["i.bin", "3"]]) {
+    inOrder.update(`${name}\0${id}\n`);
+  }
+  const expected = inOrder.digest("hex").slice(0, 32);
+  await t.step("the names in code-unit order", () => assert.equal(tagOf(entries), expected));
+  for (const lang of ["C.UTF-8", "en_US.UTF-8", "cs_CZ.UTF-8"]) {
+    await t.step(`LANG=${lang}`, async () => {
+      const script =
+        `import { tagOf } from ${JSON.stringify(new URL("../../src/store/resolve_model.ts", import.meta.url).href)};` +
+        `console.log(tagOf(${JSON.stringify(entries)}));`;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        env: { LANG: lang, LC_ALL: lang },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), expected);
     });
   }
 });
