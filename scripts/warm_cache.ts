@@ -22,6 +22,7 @@ const dir = await Deno.makeTempDir({ prefix: "score-warm-" });
 const csv = `${dir}/ride.csv`;
 await Deno.writeTextFile(csv, "ride_id,PULocationID,DOLocationID,trip_distance\n1,130,205,3.66\n");
 const noBroker = "amqp://127.0.0.1:1";
+const noDatabase = "postgres://score@127.0.0.1:1/warm";
 
 /**
  * Runs `score args`: to its end, or, with `until`, until a line of its stderr matches (then SIGTERM, and `then` runs
@@ -69,6 +70,9 @@ try {
   await run([...batch, "--input", csv, "--output", `${dir}/out.parquet`]);
   await run([...batch, "--input", `${dir}/out.parquet`, "--output", `${dir}/out.csv`]);
   await run([...batch, "--input", csv, "--output", `${dir}/out.jsonl`]);
+  // The Postgres writer loads only for a Postgres output: one that cannot connect loads it.
+  const pg = ["--output", noDatabase, "--output-table", "warm", "--replace", "none"];
+  await run([...batch, "--input", csv, ...pg], /Cannot reach Postgres/);
   await run(["profile", "--model", model, "--input", csv, "--output", `${dir}/profile.json`]);
   // Two workers, whatever the CPUs of the machine that builds the image: the worker threads' modules (the default runs
   // one a usable CPU) are cached too, and every module the one-thread service loads is among theirs.
@@ -86,7 +90,7 @@ try {
   );
   await run(["consume", "--model", model, "--amqp-url", noBroker, "--exchange", "warm", "--dry-run"], /cannot reach/);
   const consume = ["consume", "--model", model, "--amqp-url", noBroker, "--exchange", "warm"];
-  await run([...consume, "--prediction-exchange", "warm", "--workers", "2"], /cannot reach/);
+  await run([...consume, "--prediction-exchange", "warm.predictions", "--workers", "2"], /cannot reach/);
   await run(["publish", "--input", csv, "--amqp-url", noBroker, "--exchange", "warm"], /cannot (reach|connect)/i);
 } finally {
   await Deno.remove(dir, { recursive: true });

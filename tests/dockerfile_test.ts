@@ -62,6 +62,24 @@ Deno.test("Dockerfile", async (t) => {
       for (const command of ["batch", "consume", "inspect", "merge-drift", "profile", "publish", "serve"]) {
         assert.match(script, new RegExp(`\\["${command}"|"${command}",`), `${warm[1]} runs ${command}`);
       }
+      // Each run ends as the script expects (a command line refused would fail the image's build).
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          join(ROOT, warm[1]),
+          join(ROOT, "score"),
+          join(ROOT, warm[2].replace(/^\/app\//, "")),
+        ],
+        stdout: "null",
+        stderr: "piped",
+        signal: AbortSignal.timeout(240_000),
+      }).output();
+      const said = new TextDecoder().decode(out.stderr);
+      assert.ok(out.success, said.slice(-3000));
+      for (const command of ["batch", "consume", "inspect", "merge-drift", "profile", "publish", "serve"]) {
+        assert.match(said, new RegExp(`^warmed: score ${command} `, "m"), `${warm[1]} warmed ${command}`);
+      }
     },
   );
 
