@@ -152,6 +152,10 @@ const SHIPPED_MODELS = decodeURIComponent(new URL("../../models", import.meta.ur
  * ```
  */
 export function modelPath(value: string): string {
+  // `--model "$MODEL"` with MODEL unset: "" would name the shipped models' folder itself.
+  if (value.trim() === "") {
+    throw new InvalidArgumentError("an empty model: give a model directory, .onnx file, URI or shipped model's name.");
+  }
   if (exists(value) || value.includes("/") || value.includes(":")) return value;
   const shipped = `${SHIPPED_MODELS}/${value}`;
   if (exists(shipped)) return shipped;

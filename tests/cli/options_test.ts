@@ -61,6 +61,9 @@ Deno.test("option parsers", async (t) => {
         /shipped models: churn, ride-duration-linreg, ride-duration-rf\)/.test(e.message),
     );
   });
+  await t.step("an empty model is refused, not taken for the shipped models' folder", () => {
+    for (const empty of ["", " "]) assert.throws(() => modelPath(empty), /an empty model/);
+  });
   await t.step("a port is 0 to 65535", () => {
     assert.equal(portNumber("65535"), 65_535);
     assert.throws(() => portNumber("99999"), /from 0 to 65535/);
