@@ -2,7 +2,8 @@
  * The nearest known words to a misspelt one, for a usage error: `--modle`
  * gets "(Did you mean --model?)". Near means at most 3 edits (an insertion,
  * a deletion, a substitution, or two neighbours swapped) and at least 40% of
- * the longer word kept.
+ * the longer word kept. A short option (`-p`: score has none but `-h`)
+ * gets the long ones of its letter (`--port`).
  */
 
 const MAX_EDITS = 3;
@@ -17,6 +18,11 @@ const MIN_SIMILARITY = 0.4;
  * ```
  */
 export function didYouMean(word: string, known: readonly string[]): string {
+  const short = /^-([a-zA-Z])$/.exec(word);
+  if (short !== null) {
+    const letter = short[1].toLowerCase();
+    return said([...new Set(known)].filter((k) => k.startsWith(`--${letter}`)).slice(0, 4));
+  }
   let best: string[] = [];
   let fewest = MAX_EDITS + 1;
   // The dashes of an option are the same in every candidate: only the name counts.
@@ -29,6 +35,10 @@ export function didYouMean(word: string, known: readonly string[]): string {
     if (edits < fewest) [best, fewest] = [[candidate], edits];
     else if (edits === fewest) best.push(candidate);
   }
+  return said(best);
+}
+
+function said(best: string[]): string {
   if (best.length === 0) return "";
   return `\n(Did you mean ${best.length === 1 ? best[0] : `one of ${best.join(", ")}`}?)`;
 }

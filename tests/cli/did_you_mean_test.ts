@@ -11,6 +11,9 @@ Deno.test("didYouMean: the nearest known words", async (t) => {
     ["--completely-different", options, ""],
     ["serv", ["serve", "batch", "consume"], "\n(Did you mean serve?)"],
     ["bacth", ["batch", "bath"], "\n(Did you mean one of batch, bath?)"],
+    ["-p", ["--model", "--port", "--host"], "\n(Did you mean --port?)"],
+    ["-M", options, "\n(Did you mean one of --model, --max-errors?)"],
+    ["-z", options, ""],
   ];
   for (const [word, known, said] of cases) {
     await t.step(word, () => assert.equal(didYouMean(word, known), said));
