@@ -7,6 +7,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { log, LOG_LEVELS } from "../log.ts";
+import { writeAll } from "../sinks/write_all.ts";
 import type { Command } from "./command.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import type { Option } from "./env_option.ts";
@@ -32,13 +33,13 @@ export interface Program {
 
 /** Where help, the version and usage errors are written (parameters for tests). */
 export interface ProgramOutput {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
+  stdout: (text: string) => void | Promise<void>;
+  stderr: (text: string) => void | Promise<void>;
 }
 
 const CONSOLE: ProgramOutput = {
-  stdout: (text) => writeAll(Deno.stdout, text),
-  stderr: (text) => writeAll(Deno.stderr, text),
+  stdout: (text) => writeAll(Deno.stdout, new TextEncoder().encode(text)),
+  stderr: (text) => writeAll(Deno.stderr, new TextEncoder().encode(text)),
 };
 
 /**
@@ -52,10 +53,7 @@ const CONSOLE: ProgramOutput = {
  * ```
  */
 export async function runProgram(program: Program, argv: string[], out: ProgramOutput = CONSOLE): Promise<number> {
-  const refuse = (message: string) => {
-    out.stderr(`error: ${message}\n(run with --help for usage)\n`);
-    return 64;
-  };
+  const refuse = (message: string) => written(out.stderr, `error: ${message}\n(run with --help for usage)\n`, 64);
   const listed = () => ({
     name: program.name,
     description: program.description,
@@ -66,21 +64,20 @@ export async function runProgram(program: Program, argv: string[], out: ProgramO
   const at = argv.findIndex((arg) => Object.hasOwn(program.commands, arg));
   if (at === -1) {
     if (argv[0] === "help" && argv.length <= 2) {
-      if (argv[1] === undefined) return (out.stdout(programHelp(listed())), 0);
+      if (argv[1] === undefined) return await written(out.stdout, programHelp(listed()), 0);
       return refuse(`unknown command '${argv[1]}'` + didYouMean(argv[1], Object.keys(program.commands)));
     }
-    if (argv.includes("--version") || argv.includes("-V")) return (out.stdout(`${program.version}\n`), 0);
-    if (argv.includes("--help") || argv.includes("-h")) return (out.stdout(programHelp(listed())), 0);
+    if (argv.includes("--version") || argv.includes("-V")) return await written(out.stdout, `${program.version}\n`, 0);
+    if (argv.includes("--help") || argv.includes("-h")) return await written(out.stdout, programHelp(listed()), 0);
     const word = argv.find((arg) => !arg.startsWith("-"));
     if (word !== undefined) {
       return refuse(`unknown command '${word}'` + didYouMean(word, Object.keys(program.commands)));
     }
     if (argv.length > 0) return refuse(`unknown option '${argv[0]}'`);
-    out.stderr(programHelp(listed()));
-    return 64;
+    return await written(out.stderr, programHelp(listed()), 64);
   }
   const cmd = await program.commands[argv[at]].load();
-  const help = () => (out.stdout(commandHelp(program.name, cmd, program.options)), 0);
+  const help = () => written(out.stdout, commandHelp(program.name, cmd, program.options), 0);
   if (at === 1 && argv[0] === "help") return help();
   let parsed;
   try {
@@ -95,6 +92,12 @@ export async function runProgram(program: Program, argv: string[], out: ProgramO
   return 0;
 }
 
+/** `text` written, then `code`: what the program ends with once it has said it. */
+async function written(to: ProgramOutput["stdout"], text: string, code: number): Promise<number> {
+  await to(text);
+  return code;
+}
+
 /** Text for a person at a terminal, JSON lines for whatever collects them, unless told; `LOG_LEVEL` checked. */
 function setUpLog(format: unknown): void {
   log.setFormat((format as "json" | "text" | undefined) ?? (Deno.stderr.isTerminal() ? "text" : "json"));
@@ -105,9 +108,4 @@ function setUpLog(format: unknown): void {
     throw new UsageError(`LOG_LEVEL=${JSON.stringify(level)} is not a level: use one of ${LOG_LEVELS.join(", ")}`);
   }
   log.setLevel(l as (typeof LOG_LEVELS)[number]);
-}
-
-function writeAll(file: typeof Deno.stdout, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
 }

@@ -19,7 +19,7 @@ import type * as Inspect from "../inspect/mod.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { log } from "../log.ts";
 import type * as Store from "../store/mod.ts";
-// The file, not store/mod.ts: reading a URI needs none of the store's and model's code.
+import { writeAll } from "../sinks/write_all.ts";
 
 interface InspectFlags extends ModelTuningFlags {
   model?: string;
@@ -87,7 +87,8 @@ export function inspectCommand(): Command {
         await writeManifest(manifestPath, manifestSkeleton(description, previous), flags.force);
         log.info("manifest written", { model: model.name, path: manifestPath });
       }
-      await writeStdout(flags.json ? JSON.stringify(description, null, 2) + "\n" : renderText(description));
+      const text = flags.json ? JSON.stringify(description, null, 2) + "\n" : renderText(description);
+      await writeAll(Deno.stdout, new TextEncoder().encode(text));
     } finally {
       await model.close();
     }
@@ -114,10 +115,4 @@ async function writeManifest(path: string, manifest: unknown, force: boolean): P
     }
     throw err;
   }
-}
-
-async function writeStdout(text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
 }
