@@ -6,9 +6,8 @@
  * default. `--help` shows each option's variable and default.
  */
 import { InvalidArgumentError } from "../errors.ts";
-import type { Option } from "./env_option.ts";
 import { FILE_FORMATS } from "../file_format.ts";
-import { envOption } from "./env_option.ts";
+import { envOption, type Option } from "./env_option.ts";
 import { usableCpus } from "./usable_cpus.ts";
 import type { WorkersFlag } from "./worker_count.ts";
 import type { LoadOptions } from "../model/mod.ts";
@@ -139,7 +138,8 @@ function pair(text: string): [string, string] {
 }
 
 /** The models shipped with score (inside the executable, for a compiled one). */
-// Not node:url's fileURLToPath, nor node:path's join below: a `node:` module costs `--help` tens of milliseconds.
+// Not node:url's fileURLToPath, nor node:path's join below: a `node:` module would start Deno's Node compatibility
+// for `--help` (bench/NOTES.md).
 const SHIPPED_MODELS = decodeURIComponent(new URL("../../models", import.meta.url).pathname);
 
 /**
@@ -165,7 +165,7 @@ export function modelPath(value: string): string {
   );
 }
 
-/** Whether anything is at `path` (Deno's own call: node:fs costs `--help` tens of milliseconds to load). */
+/** Whether anything is at `path` (Deno's own call: node:fs would start Deno's Node compatibility for `--help`). */
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);

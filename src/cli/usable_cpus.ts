@@ -25,7 +25,7 @@ export function usableCpus(cpus = allowedCpus(), cpuMax = readCpuMax()): number 
 /**
  * The CPUs this process may run on (its affinity, as `taskset` or a cpuset sets it): `Cpus_allowed_list` of
  * /proc/self/status (`0-3,6`), else Deno's count. node:os's `availableParallelism` reads the same, but a `node:`
- * module costs `--help` tens of milliseconds to load.
+ * module would start Deno's Node compatibility for `--help`.
  *
  * @example
  * ```ts

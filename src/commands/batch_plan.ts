@@ -3,7 +3,6 @@
  * is opened (pure: unit-tested without I/O). Flag names live here, in the
  * command layer: the messages name the flags to change.
  */
-import type { Option } from "../cli/env_option.ts";
 import {
   backfillWindows,
   parseTimestamp,
@@ -15,7 +14,7 @@ import {
 } from "../batch/period_window.ts";
 import type { FileFlag } from "../cli/check_distinct_files.ts";
 import type * as CheckDistinctFiles from "../cli/check_distinct_files.ts";
-import { envOption } from "../cli/env_option.ts";
+import { envOption, type Option } from "../cli/env_option.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type { ModelTuningFlags } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
@@ -305,7 +304,7 @@ export async function checkWindowFiles(
   plan: Pick<BatchPlan, "period" | "windows">,
   files: readonly FileFlag[],
 ): Promise<void> {
-  // Loaded here, not with the flag table: its node:path costs `--help` tens of milliseconds.
+  // Loaded here, not with the flag table: its node:path would start Deno's Node compatibility for `--help`.
   const { checkDistinctFiles } = await lazyImport<typeof CheckDistinctFiles>(
     new URL("../cli/check_distinct_files.ts", import.meta.url),
   );

@@ -2,9 +2,8 @@
  * `score batch`'s monitoring flags (`--monitor` and its outputs), resolved
  * and checked before anything opens (pure, unit-tested).
  */
-import type { Option } from "../cli/env_option.ts";
 import type { FileFlag } from "../cli/check_distinct_files.ts";
-import { envOption } from "../cli/env_option.ts";
+import { envOption, type Option } from "../cli/env_option.ts";
 import { wholeNumber } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { isPostgresUrl } from "../postgres/postgres_url.ts";

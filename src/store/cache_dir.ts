@@ -2,7 +2,7 @@
  * Where models fetched from S3 or HTTP are kept unless `--cache-dir` says:
  * a file of its own, so that the flag table (all `--help` loads) shows the
  * default without loading the cache's hashing. No `node:` module either
- * (node:os, node:path): one costs `--help` tens of milliseconds.
+ * (node:os, node:path): one would start Deno's Node compatibility for `--help`.
  */
 
 /**

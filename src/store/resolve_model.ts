@@ -336,8 +336,8 @@ function nameOf(path: string): string {
 /**
  * What identifies a model's content: its files' names and digests (or ETags), in the order of their names, hashed.
  * The order is the names' UTF-16 code units, not `localeCompare`'s: that one depended on the machine's language (under
- * `LANG=cs_CZ` "ch" sorts after "h"), so one model could get two tags, and its first call costs a command's start ~9 ms
- * (ICU's collation data).
+ * `LANG=cs_CZ` "ch" sorts after "h"), so one model could get two tags, and its first call loads ICU's collation data
+ * into every command's start.
  *
  * @example
  * ```ts
