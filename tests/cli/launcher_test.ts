@@ -13,10 +13,10 @@ Deno.test("the launchers work when symlinked onto PATH", async (t) => {
   await Deno.symlink(join(ROOT, "score"), join(dir.path, "bin", "links", "score"));
   await Deno.symlink("links/score", join(dir.path, "bin", "score")); // relative, to another link
   await Deno.symlink(join(ROOT, "scripts", "deno"), join(dir.path, "bin", "deno"));
-  const run = async (command: string, args: string[]) => {
+  const run = async (command: string, args: string[], cwd = dir.path) => {
     const out = await new Deno.Command(command, {
       args,
-      cwd: dir.path,
+      cwd,
       env: { PATH: `${join(dir.path, "bin")}:${Deno.env.get("PATH")}` },
       stdout: "piped",
       stderr: "piped",
@@ -45,6 +45,11 @@ Deno.test("the launchers work when symlinked onto PATH", async (t) => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split("\n").length, 7043);
+  });
+  await t.step("sh score --version in its folder (a launcher path with no slash)", async () => {
+    const r = await run("sh", ["score", "--version"], ROOT);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), VERSION);
   });
   await t.step("scripts/deno", async () => {
     const r = await run("deno", ["--version"]);
