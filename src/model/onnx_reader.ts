@@ -239,8 +239,28 @@ class Reader {
     }
   }
 
-  /** A varint as a signed 64-bit integer (int64, exact). */
-  int64(): bigint {
+  /**
+   * A varint as a signed 64-bit integer, exact: a number when it ends within 7 bytes (below 2^49: sizes, indices,
+   * most categories), else a bigint. BigInt arithmetic on every byte made a graph's long int64 lists the slowest
+   * part of reading it.
+   */
+  int64(): number | bigint {
+    const start = this.pos;
+    let value = 0;
+    let scale = 1;
+    for (let k = 0; k < 7; k++) {
+      if (this.pos >= this.buf.length) throw new RangeError("truncated varint");
+      const b = this.buf[this.pos++];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    this.pos = start;
+    return this.bigInt64();
+  }
+
+  /** A varint as a signed 64-bit bigint. */
+  bigInt64(): bigint {
     let value = 0n;
     let shift = 0n;
     for (;;) {
@@ -255,7 +275,9 @@ class Reader {
 
   /** A varint as a signed 32-bit integer (negative int32s are written as 10-byte varints). */
   int32(): number {
-    return Number(BigInt.asIntN(32, this.int64()));
+    const v = this.int64();
+    // `| 0` wraps a number to 32 bits as BigInt.asIntN(32) does a bigint.
+    return typeof v === "number" ? v | 0 : Number(BigInt.asIntN(32, v));
   }
 
   /** A length-delimited field's bytes (a view, not a copy). */
@@ -266,6 +288,21 @@ class Reader {
     const out = this.buf.subarray(this.pos, end);
     this.pos = end;
     return out;
+  }
+
+  /**
+   * Skips a length-delimited field and the run of fields with the same one-byte `tag` right after it, adding where
+   * each one's bytes start and end to `spans`. One loop over a vocabulary of thousands of strings, rather than a
+   * call per string, is soon compiled.
+   */
+  spans(tag: number, spans: number[]): void {
+    do {
+      const n = this.varint();
+      const end = this.pos + n;
+      if (end > this.buf.length) throw new RangeError("truncated field");
+      spans.push(this.pos, end);
+      this.pos = end;
+    } while (this.buf[this.pos] === tag && this.pos++ < this.buf.length);
   }
 
   string(): string {
@@ -352,8 +389,14 @@ function readNode(buf: Uint8Array): NodeProto {
   return n;
 }
 
+/** The tag of `AttributeProto.strings` (field 9, length-delimited): one byte. */
+const STRINGS_TAG = (9 << 3) | 2;
+
 function readAttribute(buf: Uint8Array): AttributeProto {
   const a: AttributeProto = {};
+  // Where each string starts and ends: a view made for each of thousands of strings (an encoder's vocabulary) took
+  // longer than the rest of the graph, and is made only if the strings are read.
+  let spans: number[] | undefined;
   fields(buf, (field, r, wire) => {
     if (field === 1) a.name = r.string();
     else if (field === 2 && wire === 5) a.f = r.float();
@@ -364,14 +407,29 @@ function readAttribute(buf: Uint8Array): AttributeProto {
     else if (field === 22) a.sparseTensor = readSparse(r.bytes());
     else if (field === 7) a.floats = r.repeated(wire, () => r.float(), a.floats ?? []);
     else if (field === 8) a.ints = r.repeated<number | bigint>(wire, () => r.int64(), a.ints ?? []);
-    else if (field === 9) (a.strings ??= []).push(r.bytes());
+    else if (field === 9 && wire === 2) r.spans(STRINGS_TAG, spans ??= []);
     else if (field === 10) (a.tensors ??= []).push(readTensor(r.bytes()));
     else if (field === 11) (a.graphs ??= []).push(readGraph(r.bytes()));
     else if (field === 23) (a.sparseTensors ??= []).push(readSparse(r.bytes()));
     else return false;
     return true;
   });
+  if (spans !== undefined) lazyStrings(a, buf, spans);
   return a;
+}
+
+/** Gives `a` its `strings`, made from `spans` (start, end, ...) of `buf` when first read. */
+function lazyStrings(a: AttributeProto, buf: Uint8Array, spans: number[]): void {
+  Object.defineProperty(a, "strings", {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const strings: Uint8Array[] = [];
+      for (let i = 0; i < spans.length; i += 2) strings.push(buf.subarray(spans[i], spans[i + 1]));
+      Object.defineProperty(a, "strings", { value: strings, enumerable: true, writable: true, configurable: true });
+      return strings;
+    },
+  });
 }
 
 function readTensor(buf: Uint8Array): TensorProto {

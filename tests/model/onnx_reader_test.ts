@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { classLabels } from "../../src/model/class_labels.ts";
 import { knownCategories } from "../../src/model/known_categories.ts";
-import { decodeModel } from "../../src/model/onnx_proto.ts";
+import { decodeModel, encodeModel } from "../../src/model/onnx_proto.ts";
 import { holdsText, type ModelProto, readModel } from "../../src/model/onnx_reader.ts";
 import { ROOT } from "../helpers.ts";
 
@@ -115,6 +115,59 @@ Deno.test("ONNX reader: every shipped model reads as onnx-proto decodes it", asy
     });
   }
 });
+
+Deno.test("ONNX reader: integers at every width and runs of strings read as onnx-proto decodes them", async (t) => {
+  const ints = ["0", "1", "127", "128", "562949953421311", "562949953421312", "9007199254740993", "-1", "-2"];
+  const extremes = ["9223372036854775807", "-9223372036854775808"];
+  const cases: [string, Any][] = [
+    ["int64s of 1 to 10 bytes, packed", { name: "ints", type: 7, ints: [...ints, ...extremes] }],
+    ["one int", { name: "i", type: 2, i: "-562949953421312" }],
+    ["strings, some empty", { name: "strings", type: 8, strings: ["", "a", "", "ünï", "b".repeat(300)].map(utf8) }],
+    ["no strings", { name: "strings", type: 8, strings: [] }],
+    [
+      "a tensor's int32 and int64 data, and its dims",
+      {
+        name: "t",
+        type: 4,
+        t: { dims: ["2", "562949953421312"], dataType: 7, int32Data: [-1, 2147483647, -2147483648], int64Data: ints },
+      },
+    ],
+  ];
+  for (const [name, attribute] of cases) {
+    await t.step(name, () => {
+      const bytes = encodeModel({ graph: { node: [{ opType: "X", attribute: [attribute] }] } });
+      assert.deepEqual(model(readModel(bytes)), model(decodeModel(bytes)));
+    });
+  }
+  await t.step("an int32 written as a 5-byte varint wraps to 32 bits", () => {
+    // graph (0x3a) > initializer (0x2a) > data type INT32 (0x10 6), int32_data (0x28) 2^32 - 1 in 5 bytes
+    const tensor = [0x10, 6, 0x28, 0xff, 0xff, 0xff, 0xff, 0x0f];
+    const bytes = new Uint8Array([0x3a, tensor.length + 2, 0x2a, tensor.length, ...tensor]);
+    assert.deepEqual(readModel(bytes).graph!.initializer![0].int32Data, [-1]);
+    assert.deepEqual(model(readModel(bytes)), model(decodeModel(bytes)));
+  });
+  await t.step("two runs of one attribute's strings, another field between them", () => {
+    // protobufjs writes a repeated field's values together: the attributes' fields are spliced by hand. Each short
+    // model below is graph (0x3a, length) > node (0x0a, length) > attribute (0x2a, length) > its fields, from byte 6.
+    const fieldsOf = (attribute: Any) => encodeModel({ graph: { node: [{ attribute: [attribute] }] } }).subarray(6);
+    const body = new Uint8Array([
+      ...fieldsOf({ strings: ["x", "y"].map(utf8) }),
+      ...fieldsOf({ name: "mid" }),
+      ...fieldsOf({ strings: [utf8("z")] }),
+    ]);
+    const attribute = new Uint8Array([0x2a, body.length, ...body]);
+    const node = new Uint8Array([0x0a, attribute.length, ...attribute]);
+    const bytes = new Uint8Array([0x3a, node.length, ...node]);
+    const ours = readModel(bytes).graph!.node![0].attribute![0];
+    assert.equal(ours.name, "mid");
+    assert.deepEqual(ours.strings!.map((s) => new TextDecoder().decode(s)), ["x", "y", "z"]);
+    assert.deepEqual(model(readModel(bytes)), model(decodeModel(bytes)));
+  });
+});
+
+function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
 
 Deno.test("ONNX reader: bytes that are not a model are refused", async (t) => {
   const cases: [string, Uint8Array][] = [
