@@ -3,9 +3,9 @@
  * outputs as `score` reads them, the columns a row needs, and requests
  * ready to send (`/predict`, OIP infer) with an example row.
  */
-import { stringify } from "csv-stringify/sync";
 import type { Model, TensorType } from "../model/mod.ts";
 import { modelMetadata } from "../serving/oip.ts";
+import { csvHeader } from "../sinks/csv_text.ts";
 
 /** One input as `score` feeds it. */
 export interface InputDescription {
@@ -149,7 +149,7 @@ export function describeModel(model: Model, baseUrl: string): ModelDescription {
     exampleRow,
     predict: { url: predictUrl, body: exampleRow, curl: curl(predictUrl, exampleRow) },
     infer: { url: inferUrl, body: inferBody, curl: curl(inferUrl, inferBody) },
-    csvHeader: stringify([columns]).trimEnd(),
+    csvHeader: csvHeader(columns).trimEnd(),
     warnings: [...model.warnings],
   };
 }
