@@ -40,7 +40,7 @@ RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/check_disti
       src/inspect/mod.ts \
       src/model/onnxruntime_node.ts src/model/session_worker.ts src/model/zipmap.ts src/monitor/mod.ts \
       src/postgres/pg_transaction.ts src/postgres/postgres_js.ts \
-      src/queue/mod.ts src/serving/access_log.ts src/serving/data_plane.ts src/serving/drift_watch.ts \
+      src/queue/metrics_server.ts src/queue/mod.ts src/serving/access_log.ts src/serving/data_plane.ts src/serving/drift_watch.ts \
       src/serving/envelope.ts src/serving/metrics.ts src/serving/prediction_log.ts \
       src/sinks/csv_writer_worker.ts src/sinks/mod.ts src/sinks/parquet_sink.ts src/sinks/postgres_sink.ts src/sources/csv_source.ts \
       src/sources/jsonl_source.ts src/sources/mod.ts \

@@ -58,6 +58,7 @@ LAZY_MODULES := \
   src/monitor/mod.ts \
   src/postgres/pg_transaction.ts \
   src/postgres/postgres_js.ts \
+  src/queue/metrics_server.ts \
   src/queue/mod.ts \
   src/serving/access_log.ts \
   src/serving/data_plane.ts \

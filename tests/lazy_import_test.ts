@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
 import { PG_URL } from "./postgres/helpers.ts";
+import { AMQP_URL, TestBroker } from "./queue/broker.ts";
 import { MODELS, ROOT, tempDir } from "./helpers.ts";
 
 /**
@@ -22,6 +23,11 @@ async function loadedPackages(args: string[], env: Record<string, string> = {}):
   }).output();
   const trace = new TextDecoder().decode(out.stderr);
   assert.ok(out.success, `score ${args.join(" ")} failed: ${trace.slice(-2000)}`);
+  return packagesIn(trace);
+}
+
+/** The npm packages and our modules a loader trace names. */
+function packagesIn(trace: string): Set<string> {
   const packages = new Set<string>();
   for (const m of trace.matchAll(/node_modules\/\.deno\/([^/\s]+)\//g)) {
     // "@duckdb+node-api@1.5.6-r.1" -> "@duckdb/node-api"
@@ -117,6 +123,36 @@ Deno.test("each command loads only what it uses", async (t) => {
       "the trace names our modules",
     );
     const never = ["src/sources/reader_worker.ts", "src/model/session_worker.ts", "@duckdb/node-api"];
+    assert.deepEqual(never.filter((p) => loaded.has(p)), []);
+  });
+
+  await t.step("a consumer without --metrics-port loads amqplib and no web server, DuckDB or Postgres", async () => {
+    await using broker = await TestBroker.open();
+    const exchange = await broker.exchange("lazy_events");
+    const child = new Deno.Command(join(ROOT, "score"), {
+      args: ["consume", "--model", model, "--amqp-url", AMQP_URL, "--exchange", exchange, "--dry-run"],
+      env: { DENO_LOG: "debug", NO_COLOR: "1", LOG_FORMAT: "json" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Read the trace until the consumer says it consumes (bounded), then stop it as an operator would.
+    let trace = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    try {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        // Our log lines are whole JSON lines amid the loader's; only the consumer's own says it consumes.
+        const consuming = (trace.slice(trace.lastIndexOf("\n") + 1) + chunk).split("\n")
+          .some((line) => line.startsWith('{"time"') && line.includes('"msg":"consuming"'));
+        trace += chunk;
+        if (consuming) child.kill("SIGTERM");
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.ok((await child.status).success, trace.slice(-2000));
+    const loaded = packagesIn(trace);
+    assert.ok(loaded.has("amqplib") && loaded.has("onnxruntime-node"), "the trace names the packages");
+    const never = ["hono", "@hono/node-server", "src/queue/metrics_server.ts", "@duckdb/node-api", "postgres"];
     assert.deepEqual(never.filter((p) => loaded.has(p)), []);
   });
 

@@ -14,7 +14,7 @@ import { InterruptedError } from "../errors.ts";
 import { listenForInterrupt } from "../cli/interrupt.ts";
 import { log } from "../log.ts";
 import { type MetricsJson, summedText } from "../metrics/mod.ts";
-import { type MetricsSource, serveMetrics } from "../queue/metrics_server.ts";
+import type { MetricsSource } from "../queue/mod.ts";
 import type { ConsumerMetrics } from "../queue/consumer_metrics.ts";
 import { type ConsumeFlags, metricsServer, runConsume } from "./run_consume.ts";
 import { revive, type WorkerFailure } from "./worker_failure.ts";
@@ -130,7 +130,7 @@ export async function consumeWorkers(flags: ConsumeFlags): Promise<void> {
 
   const server = flags.metricsPort === undefined
     ? undefined
-    : metricsServer(serveMetrics, summed, flags.metricsPort, flags.host);
+    : await metricsServer(summed, flags.metricsPort, flags.host);
   try {
     // This thread consumes first; the workers start once its model is open (they would compete for the cores).
     const opened = Promise.withResolvers<void>();

@@ -13,7 +13,8 @@ import { log, redact } from "../log.ts";
 import { lazyImport } from "../lazy_import.ts";
 import type * as Store from "../store/mod.ts";
 import type * as Queue from "../queue/mod.ts";
-import type { ConsumerMetrics } from "../queue/mod.ts";
+import type { ConsumerMetrics, MetricsSource } from "../queue/mod.ts";
+import type * as MetricsServer from "../queue/metrics_server.ts";
 // The file, not queue/mod.ts: naming the queues needs none of the AMQP client's code.
 import { defaultTopology, type Topology } from "../queue/topology.ts";
 import type * as Plane from "../serving/data_plane.ts";
@@ -64,7 +65,7 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
   // The model's, the AMQP client's and the metrics' code load once the flags are checked, not for `--help`.
   const [
     { ModelReloader, openModel },
-    { ConsumerMetrics, MessageHandler, runConsumerLoop, serveMetrics },
+    { ConsumerMetrics, MessageHandler, runConsumerLoop },
     { DataPlane },
   ] = await Promise.all([
     lazyImport<typeof Store>(new URL("../store/mod.ts", import.meta.url)),
@@ -79,7 +80,7 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
   hooks?.metrics(metrics);
   const server = flags.metricsPort === undefined || hooks
     ? undefined
-    : metricsServer(serveMetrics, metrics, flags.metricsPort, flags.host);
+    : await metricsServer(metrics, flags.metricsPort, flags.host);
   const stop = hooks
     ? { signal: hooks.stop, dispose() {} }
     : listenForInterrupt({ stopping: "stopping after the events in flight" });
@@ -241,13 +242,14 @@ export async function runConsume(flags: ConsumeFlags, hooks?: ConsumeWorkerHooks
   }
 }
 
-/** The metrics server on --metrics-port; a port in use is named, with its flag. */
-export function metricsServer(
-  serveMetrics: typeof Queue.serveMetrics,
-  metrics: Queue.MetricsSource,
-  port: number,
-  hostname: string,
-): Deno.HttpServer {
+/**
+ * The metrics server on --metrics-port; a port in use is named, with its flag. Its code (Hono's) loads only for a
+ * consumer that serves metrics.
+ */
+export async function metricsServer(metrics: MetricsSource, port: number, hostname: string): Promise<Deno.HttpServer> {
+  const { serveMetrics } = await lazyImport<typeof MetricsServer>(
+    new URL("../queue/metrics_server.ts", import.meta.url),
+  );
   try {
     return serveMetrics(metrics, { port, hostname });
   } catch (err) {

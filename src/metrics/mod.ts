@@ -1,14 +1,12 @@
 /**
- * Metrics: one Prometheus registry type (prom-client's) for every command,
- * and the metrics/health app of `score consume`.
+ * Metrics: one Prometheus registry type (prom-client's) for every command.
  *
  * @example
  * ```ts
- * import { metricsApp, Registry } from "./src/metrics/mod.ts";
+ * import { Counter, Registry } from "./src/metrics/mod.ts";
  * ```
  */
 export { KeyedHistogram, type KeyedHistogramOptions } from "./keyed_histogram.ts";
-export { metricsApp } from "./metrics_app.ts";
 export {
   Counter,
   Gauge,

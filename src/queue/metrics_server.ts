@@ -5,7 +5,7 @@
  * back).
  */
 import { log } from "../log.ts";
-import { metricsApp } from "../metrics/mod.ts";
+import { metricsApp } from "./metrics_app.ts";
 
 /**
  * What the server shows: one consumer's metrics (a `ConsumerMetrics`), or

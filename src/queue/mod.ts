@@ -12,6 +12,6 @@ export { runConsumerLoop } from "./consumer_loop.ts";
 export { ConsumerMetrics } from "./consumer_metrics.ts";
 export { publishEvents } from "./event_publisher.ts";
 export { MessageHandler } from "./message_handler.ts";
-export { type MetricsSource, serveMetrics } from "./metrics_server.ts";
+export type { MetricsSource } from "./metrics_server.ts";
 export { type RowEvent, rowEvents } from "./row_events.ts";
 export { defaultTopology, type Topology } from "./topology.ts";

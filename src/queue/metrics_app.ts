@@ -4,7 +4,7 @@
  * liveness answer), built with Hono like the serve app.
  */
 import { Hono } from "hono";
-import { METRICS_CONTENT_TYPE, metricsText, type Registry } from "./registry.ts";
+import { METRICS_CONTENT_TYPE, metricsText, type Registry } from "../metrics/mod.ts";
 
 /**
  * The app for a registry (or what renders the text, e.g. the sum of several workers' registries) and a health

@@ -1,16 +1,10 @@
 /**
- * The metrics app and the registry helpers: the exposition text and its
+ * The consumer's metrics app over a registry: the exposition text and its
  * content type, scraped values read at each scrape, labels escaped once.
  */
 import assert from "node:assert/strict";
-import {
-  Counter,
-  METRICS_CONTENT_TYPE,
-  metricsApp,
-  Registry,
-  scrapedCounter,
-  scrapedGauge,
-} from "../../src/metrics/mod.ts";
+import { Counter, METRICS_CONTENT_TYPE, Registry, scrapedCounter, scrapedGauge } from "../../src/metrics/mod.ts";
+import { metricsApp } from "../../src/queue/metrics_app.ts";
 
 Deno.test("metrics app", async (t) => {
   const registry = new Registry();
