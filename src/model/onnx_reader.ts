@@ -291,18 +291,41 @@ class Reader {
   }
 
   /**
-   * Skips a length-delimited field and the run of fields with the same one-byte `tag` right after it, adding where
-   * each one's bytes start and end to `spans`. One loop over a vocabulary of thousands of strings, rather than a
-   * call per string, is soon compiled.
+   * Skips a repeated scalar field's values: a packed payload (wire type 2), or one value and the run of values of the
+   * same one-byte `tag` right after it (proto2, which onnx.proto is, writes them unpacked: a tag before each). Adds
+   * the run to `runs` as its start, its end and the tag between its values (0 for a packed payload). One loop over
+   * a tree ensemble's millions of node ids, rather than a call per value, is soon compiled.
    */
-  spans(tag: number, spans: number[]): void {
-    do {
+  run(wire: number, tag: number, runs: number[]): void {
+    if (wire === 2) {
       const n = this.varint();
-      const end = this.pos + n;
-      if (end > this.buf.length) throw new RangeError("truncated field");
-      spans.push(this.pos, end);
-      this.pos = end;
-    } while (this.buf[this.pos] === tag && this.pos++ < this.buf.length);
+      runs.push(this.pos, this.pos + n, 0);
+      this.pos += n;
+    } else {
+      const start = this.pos;
+      this.skip(wire);
+      while (this.pos < this.buf.length && this.buf[this.pos] === tag) {
+        this.pos++;
+        this.skip(wire);
+      }
+      runs.push(start, this.pos, tag);
+    }
+    if (this.pos > this.buf.length) throw new RangeError("truncated field");
+  }
+
+  /**
+   * Skips a length-delimited field and the run of fields with the same one-byte `tag` right after it (a list of
+   * strings), adding the run to `runs` as its start, its end and the tag (see {@linkcode Reader.run}).
+   */
+  runOfBytes(tag: number, runs: number[]): void {
+    const start = this.pos;
+    // Skipped, not viewed: a view made for each of thousands of strings cost more than the rest of the graph.
+    this.skip(2);
+    while (this.pos < this.buf.length && this.buf[this.pos] === tag) {
+      this.pos++;
+      this.skip(2);
+    }
+    runs.push(start, this.pos, tag);
   }
 
   string(): string {
@@ -319,8 +342,11 @@ class Reader {
   skip(wire: number): void {
     if (wire === 0) this.varint();
     else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
+    else if (wire === 2) {
+      // Not `this.pos += this.varint()`: that adds to the position from before the length was read.
+      const n = this.varint();
+      this.pos += n;
+    } else if (wire === 5) this.pos += 4;
     else throw new RangeError(`unsupported wire type ${wire}`);
     if (this.pos > this.buf.length) throw new RangeError("truncated field");
   }
@@ -389,14 +415,21 @@ function readNode(buf: Uint8Array): NodeProto {
   return n;
 }
 
-/** The tag of `AttributeProto.strings` (field 9, length-delimited): one byte. */
+/** The tags of `AttributeProto.floats` (field 7, 32-bit), `ints` (8, varint) and `strings` (9, length-delimited). */
+const FLOATS_TAG = (7 << 3) | 5;
+const INTS_TAG = (8 << 3) | 0;
 const STRINGS_TAG = (9 << 3) | 2;
 
+/**
+ * An attribute's lists (`floats`, `ints`, `strings`) are decoded when first read, from where their bytes are: a tree
+ * ensemble's millions of node values and ids, or an encoder's vocabulary, are most of a graph's bytes, and score
+ * reads a few small lists (class labels, categories) off a graph.
+ */
 function readAttribute(buf: Uint8Array): AttributeProto {
   const a: AttributeProto = {};
-  // Where each string starts and ends: a view made for each of thousands of strings (an encoder's vocabulary) took
-  // longer than the rest of the graph, and is made only if the strings are read.
-  let spans: number[] | undefined;
+  let floats: number[] | undefined;
+  let ints: number[] | undefined;
+  let strings: number[] | undefined;
   fields(buf, (field, r, wire) => {
     if (field === 1) a.name = r.string();
     else if (field === 2 && wire === 5) a.f = r.float();
@@ -405,31 +438,78 @@ function readAttribute(buf: Uint8Array): AttributeProto {
     else if (field === 5) a.t = readTensor(r.bytes());
     else if (field === 6) a.g = readGraph(r.bytes());
     else if (field === 22) a.sparseTensor = readSparse(r.bytes());
-    else if (field === 7) a.floats = r.repeated(wire, () => r.float(), a.floats ?? []);
-    else if (field === 8) a.ints = r.repeated<number | bigint>(wire, () => r.int64(), a.ints ?? []);
-    else if (field === 9 && wire === 2) r.spans(STRINGS_TAG, spans ??= []);
+    else if (field === 7 && (wire === 2 || wire === 5)) r.run(wire, FLOATS_TAG, floats ??= []);
+    else if (field === 8 && (wire === 2 || wire === 0)) r.run(wire, INTS_TAG, ints ??= []);
+    else if (field === 9 && wire === 2) r.runOfBytes(STRINGS_TAG, strings ??= []);
     else if (field === 10) (a.tensors ??= []).push(readTensor(r.bytes()));
     else if (field === 11) (a.graphs ??= []).push(readGraph(r.bytes()));
     else if (field === 23) (a.sparseTensors ??= []).push(readSparse(r.bytes()));
     else return false;
     return true;
   });
-  if (spans !== undefined) lazyStrings(a, buf, spans);
+  if (floats !== undefined) lazy(a, "floats", floatsIn.bind(null, buf, floats));
+  if (ints !== undefined) lazy(a, "ints", varintsIn.bind(null, buf, ints));
+  if (strings !== undefined) lazy(a, "strings", viewsIn.bind(null, buf, strings));
   return a;
 }
 
-/** Gives `a` its `strings`, made from `spans` (start, end, ...) of `buf` when first read. */
-function lazyStrings(a: AttributeProto, buf: Uint8Array, spans: number[]): void {
-  Object.defineProperty(a, "strings", {
+/** Gives `a` its `key`, made by `make` when first read (then kept, and writable as a plain field). */
+function lazy<K extends "floats" | "ints" | "strings">(a: AttributeProto, key: K, make: () => AttributeProto[K]) {
+  Object.defineProperty(a, key, {
     enumerable: true,
     configurable: true,
     get() {
-      const strings: Uint8Array[] = [];
-      for (let i = 0; i < spans.length; i += 2) strings.push(buf.subarray(spans[i], spans[i + 1]));
-      Object.defineProperty(a, "strings", { value: strings, enumerable: true, writable: true, configurable: true });
-      return strings;
+      const value = make();
+      Object.defineProperty(a, key, { value, enumerable: true, writable: true, configurable: true });
+      return value;
     },
   });
+}
+
+/** The little-endian float32s of `runs` (start, end, tag between values, ...; see `Reader.run`) of `buf`. */
+function floatsIn(buf: Uint8Array, runs: number[]): number[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i < runs.length; i += 3) {
+    const [end, tag] = [runs[i + 1], runs[i + 2]];
+    let at = runs[i];
+    while (at < end) {
+      if (at + 4 > end) throw new RangeError("truncated float");
+      out.push(view.getFloat32(at, true));
+      at += tag === 0 || at + 4 === end ? 4 : 5;
+    }
+  }
+  return out;
+}
+
+/** The int64 varints of `runs` (start, end, tag between values, ...; see `Reader.run`) of `buf`. */
+function varintsIn(buf: Uint8Array, runs: number[]): (number | bigint)[] {
+  const out: (number | bigint)[] = [];
+  for (let i = 0; i < runs.length; i += 3) {
+    const [end, tag] = [runs[i + 1], runs[i + 2]];
+    const r = new Reader(buf.subarray(0, end));
+    r.pos = runs[i];
+    while (r.pos < end) {
+      out.push(r.int64());
+      if (tag !== 0 && r.pos < end) r.pos++;
+    }
+  }
+  return out;
+}
+
+/** Views of the length-delimited values of `runs` (start, end, tag between values, ...) of `buf`. */
+function viewsIn(buf: Uint8Array, runs: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < runs.length; i += 3) {
+    const end = runs[i + 1];
+    const r = new Reader(buf.subarray(0, end));
+    r.pos = runs[i];
+    while (r.pos < end) {
+      out.push(r.bytes());
+      if (r.pos < end) r.pos++;
+    }
+  }
+  return out;
 }
 
 function readTensor(buf: Uint8Array): TensorProto {

@@ -120,7 +120,7 @@ Deno.test("ONNX reader: integers at every width and runs of strings read as onnx
   const ints = ["0", "1", "127", "128", "562949953421311", "562949953421312", "9007199254740993", "-1", "-2"];
   const extremes = ["9223372036854775807", "-9223372036854775808"];
   const cases: [string, Any][] = [
-    ["int64s of 1 to 10 bytes, packed", { name: "ints", type: 7, ints: [...ints, ...extremes] }],
+    ["int64s of 1 to 10 bytes", { name: "ints", type: 7, ints: [...ints, ...extremes] }],
     ["one int", { name: "i", type: 2, i: "-562949953421312" }],
     ["strings, some empty", { name: "strings", type: 8, strings: ["", "a", "", "ünï", "b".repeat(300)].map(utf8) }],
     ["no strings", { name: "strings", type: 8, strings: [] }],
@@ -145,6 +145,56 @@ Deno.test("ONNX reader: integers at every width and runs of strings read as onnx
     const bytes = new Uint8Array([0x3a, tensor.length + 2, 0x2a, tensor.length, ...tensor]);
     assert.deepEqual(readModel(bytes).graph!.initializer![0].int32Data, [-1]);
     assert.deepEqual(model(readModel(bytes)), model(decodeModel(bytes)));
+  });
+  await t.step("ints and floats packed and not, in runs another field breaks", () => {
+    const varint = (n: bigint) => {
+      const out: number[] = [];
+      let v = BigInt.asUintN(64, n);
+      do {
+        const b = Number(v & 0x7fn);
+        v >>= 7n;
+        out.push(v === 0n ? b : b | 0x80);
+      } while (v !== 0n);
+      return out;
+    };
+    const f32 = (x: number) => [...new Uint8Array(new Float32Array([x]).buffer)];
+    const ints = [0n, 1n, 300n, -1n, 562949953421312n];
+    const floats = [0.5, -2, 1e-3];
+    const packedInts = ints.flatMap(varint);
+    const packedFloats = floats.flatMap(f32);
+    const body = [
+      ...[0x40, ...varint(ints[0]), 0x40, ...varint(ints[1])], // ints, unpacked
+      ...[0x3d, ...f32(floats[0])], // floats, unpacked
+      ...[0x0a, 1, 0x78], // name "x" between the runs
+      ...[0x42, packedInts.length, ...packedInts], // ints, packed
+      ...[0x3a, packedFloats.length, ...packedFloats], // floats, packed
+      ...[0x40, ...varint(ints[4]), 0x3d, ...f32(floats[2])], // one of each, unpacked
+      ...[0x4a, 1, 0x61, 0x4a, 0, 0x0a, 1, 0x79, 0x4a, 1, 0x62], // strings "a", "", then the name again, then "b"
+    ];
+    const attribute = [0x2a, body.length, ...body];
+    const node = [0x0a, attribute.length, ...attribute];
+    const bytes = new Uint8Array([0x3a, node.length, ...node]);
+    const ours = readModel(bytes).graph!.node![0].attribute![0];
+    assert.deepEqual(ours.ints!.map(String), [0, 1, ...ints, ints[4]].map(String));
+    assert.deepEqual(ours.floats, [floats[0], ...floats.map(Math.fround), Math.fround(floats[2])]);
+    assert.deepEqual(ours.strings!.map((b) => new TextDecoder().decode(b)), ["a", "", "b"]);
+    assert.deepEqual(model(readModel(bytes)), model(decodeModel(bytes)));
+  });
+  await t.step("a packed list cut short fails when it is read", () => {
+    // ints (field 8, packed) of 2 bytes whose last varint does not end
+    const attribute = [0x0a, 1, 0x78, 0x42, 2, 0x01, 0x80];
+    const bytes = new Uint8Array([
+      0x3a,
+      attribute.length + 4,
+      0x0a,
+      attribute.length + 2,
+      0x2a,
+      attribute.length,
+      ...attribute,
+    ]);
+    const ours = readModel(bytes).graph!.node![0].attribute![0];
+    assert.equal(ours.name, "x");
+    assert.throws(() => ours.ints, RangeError);
   });
   await t.step("two runs of one attribute's strings, another field between them", () => {
     // protobufjs writes a repeated field's values together: the attributes' fields are spliced by hand. Each short
