@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, posix } from "node:path";
 import { ModelError } from "./model_error.ts";
 import { EXTERNAL, type GraphProto, holdsText, type NodeProto, readModel, type TensorProto } from "./onnx_reader.ts";
+import { readWholeFile } from "../read_whole_file.ts";
 
 /** A data file: its location as the graph writes it (what onnxruntime looks up), the file it names, its bytes. */
 export interface ExternalFile {
@@ -99,7 +100,7 @@ async function readDataFile(path: string, name: string, where: string): Promise<
     if (!(await Deno.stat(path)).isFile) {
       throw ModelError.badModel(`Model ${where}: its external data "${name}" (${path}) is not a file`);
     }
-    return await Deno.readFile(path);
+    return await readWholeFile(path);
   } catch (err) {
     if (err instanceof ModelError) throw err;
     if (err instanceof Deno.errors.NotFound) {

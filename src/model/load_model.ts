@@ -19,6 +19,7 @@ import { outputLayout } from "./output_layout.ts";
 import { runCost } from "./run_cost.ts";
 import type * as ZipMap from "./zipmap.ts";
 import { lazyImport } from "../lazy_import.ts";
+import { readWholeFile } from "../read_whole_file.ts";
 import { openWorkerSession, type Session } from "./session_client.ts";
 
 /** Session and naming options. */
@@ -51,6 +52,11 @@ export interface LoadOptions {
    * copying its rows to a worker and back costs more than the run it moves.
    */
   worker?: boolean | "auto";
+  /**
+   * The `.onnx` file's bytes, when the caller has just read them (the model store, for the file's digest): the file
+   * is not read a second time.
+   */
+  bytes?: Uint8Array;
 }
 
 /**
@@ -68,7 +74,7 @@ export interface LoadOptions {
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
   const { onnxPath, manifestPath, defaultName } = await locate(path);
   const manifest = options.manifest ?? (manifestPath ? await readManifest(manifestPath) : {});
-  const bytes = await Deno.readFile(onnxPath);
+  const bytes = options.bytes ?? await readWholeFile(onnxPath);
   const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;

@@ -25,6 +25,7 @@ import type * as HttpStore from "./http_store.ts";
 import type * as S3Store from "./s3_store.ts";
 import { s3Config } from "./s3_config.ts";
 import { lazyImport } from "../lazy_import.ts";
+import { readWholeFile } from "../read_whole_file.ts";
 
 import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "./fetch_limits.ts";
 
@@ -63,6 +64,11 @@ export interface ResolvedModel {
   stale?: { resolvedAt: string; reason: string };
   /** For a remote model, the cache it is in: {@linkcode markGood} records it there once it loaded. */
   cached?: { cacheDir: string; where: string };
+  /**
+   * The ONNX file's bytes, when resolving read them (a local model's, for its tag): the load takes them (see
+   * `loadResolved`), so the file is read once and a resolved model kept for reloads holds no copy.
+   */
+  bytes?: Uint8Array;
 }
 
 /**
@@ -203,16 +209,16 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
     ? await describe(uri, uri.path, undefined, true, nameOf(uri.path))
     : await describe(uri, dirname(uri.path), basename(uri.path), basename(uri.path) === "model.onnx", nameOf(uri.path));
   const beside = dirname(resolved.onnxPath);
-  const onnx = await Deno.readFile(resolved.onnxPath).catch(() => undefined);
+  const onnx = await readWholeFile(resolved.onnxPath).catch(() => undefined);
   // The data files its graph names are the model too: new weights in them are a new model to reload.
   const data = onnx === undefined ? [] : externalDataFiles(onnx, resolved.onnxPath).map((name) => join(beside, name));
   const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json"), ...data];
   const digests: [string, string][] = [];
   for (const f of files) {
-    const bytes = f === resolved.onnxPath ? onnx : await Deno.readFile(f).catch(() => undefined);
+    const bytes = f === resolved.onnxPath ? onnx : await readWholeFile(f).catch(() => undefined);
     if (bytes !== undefined) digests.push([f, createHash("sha256").update(bytes).digest("hex")]);
   }
-  return { ...resolved, tag: tagOf(digests) };
+  return { ...resolved, tag: tagOf(digests), bytes: onnx };
 }
 
 /**

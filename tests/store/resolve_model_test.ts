@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { openModel, resolveModel } from "../../src/store/mod.ts";
+import { loadResolved, openModel, resolveModel } from "../../src/store/mod.ts";
 import { tagOf } from "../../src/store/resolve_model.ts";
 import { FIXTURES, MODELS, rejection, tempDir } from "../helpers.ts";
 import { startHttp, startS3 } from "./servers.ts";
@@ -369,5 +369,22 @@ Deno.test("tagOf: the same tag whatever the machine's language", async (t) => {
       assert.ok(out.success, new TextDecoder().decode(out.stderr));
       assert.equal(new TextDecoder().decode(out.stdout).trim(), expected);
     });
+  }
+});
+
+Deno.test("a local model's file is read once: resolving hands its bytes to the load, which keeps no copy", async () => {
+  await using dir = await tempDir();
+  await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(dir.path, "model.onnx"));
+  const resolved = await resolveModel(dir.path, { cacheDir: join(dir.path, "cache") });
+  const onDisk = await Deno.readFile(join(dir.path, "model.onnx"));
+  assert.deepEqual(resolved.bytes, onDisk);
+  // What is loaded is what was read for the tag, even if the file changes in between.
+  await Deno.writeFile(join(dir.path, "model.onnx"), new TextEncoder().encode("not a model any more"));
+  const model = await loadResolved(resolved);
+  try {
+    assert.equal(resolved.bytes, undefined);
+    assert.equal(model.version, createHash("sha256").update(onDisk).digest("hex").slice(0, 12));
+  } finally {
+    await model.close();
   }
 });
