@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { type ExternalFile, modelDigest, readExternalData } from "./external_data.ts";
 import { type GraphFacts, graphFacts } from "./graph_facts.ts";
+import { holdsText } from "./onnx_reader.ts";
 import { inputLayout } from "./input_layout.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { checkInputColumns, checkManifest } from "./manifest_check.ts";
@@ -78,7 +79,18 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
-  let session = await createSession(loaded, onnxPath, ortOptions);
+  // A model bound for a worker has the worker's session made meanwhile, on another core: a large model's session
+  // takes seconds to make, and this thread's own one (for the metadata and the trial run) is made at the same time.
+  let early = earlyWorker(bytes, options.worker) ? inWorker(bytes, onnxPath, ortOptions) : undefined;
+  // Its failure shows where it is awaited (or not at all, if it is never used).
+  early?.catch(() => {});
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(loaded, onnxPath, ortOptions);
+  } catch (err) {
+    await discard(early);
+    throw err;
+  }
   // The session to release if loading fails: none while one is being replaced.
   let owned: ort.InferenceSession | undefined = session;
   const warnings: string[] = [];
@@ -89,6 +101,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     if (session.outputMetadata.some((m) => !m.isTensor)) {
       const unzipped = await unzipFile(bytes, onnxPath);
       if (unzipped !== undefined) {
+        // The worker loads the rewritten bytes, not these.
+        await discard(early);
+        early = undefined;
         owned = undefined;
         await session.release();
         loaded = unzipped.bytes;
@@ -120,9 +135,14 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     let runner: Session = session;
     if (await wantsWorker(session, options.worker, inputs, fixedBatch, outputs)) {
       // The in-process session served the metadata and the trial run; the worker's runs from here.
-      runner = await inWorker(loaded, onnxPath, ortOptions);
+      const worker = early ?? inWorker(loaded, onnxPath, ortOptions);
+      early = undefined;
+      runner = await worker;
       owned = undefined;
       await session.release().catch(() => {});
+    } else {
+      await discard(early);
+      early = undefined;
     }
     return new Model({
       session: runner,
@@ -139,8 +159,28 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     });
   } catch (err) {
     await owned?.release();
+    await discard(early);
     throw err;
   }
+}
+
+/**
+ * A model file at least this large, loaded with `worker: "auto"`, has its worker's session made beside the in-process
+ * one (see {@linkcode earlyWorker}): its session takes long enough to make that a worker started for nothing (a light
+ * model after all) costs less than making the two one after the other.
+ */
+export const EARLY_WORKER_BYTES = 4 * 1024 * 1024;
+
+/** Whether the worker's session is made at once, beside the in-process one. */
+function earlyWorker(bytes: Uint8Array, worker: LoadOptions["worker"]): boolean {
+  // A ZipMap model is rewritten after its first session: its worker loads the rewritten bytes, known only then.
+  if (holdsText(bytes, "ZipMap")) return false;
+  return worker === true || (worker === "auto" && bytes.length >= EARLY_WORKER_BYTES);
+}
+
+/** Releases a worker's session that is not used (or failed to open). */
+async function discard(early: Promise<Session> | undefined): Promise<void> {
+  await early?.then((s) => s.release(), () => {}).catch(() => {});
 }
 
 /**

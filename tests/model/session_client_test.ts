@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
+import { EARLY_WORKER_BYTES } from "../../src/model/load_model.ts";
+import { encodeModel } from "../../src/model/onnx_proto.ts";
 import { openWorkerSession } from "../../src/model/session_client.ts";
 import { rowsToColumns } from "../../src/rows.ts";
 import { ALL_CASES } from "../byom_cases.ts";
-import { FIXTURES, MODELS, rejection } from "../helpers.ts";
+import { FIXTURES, MODELS, rejection, tempDir, waitUntil } from "../helpers.ts";
 
 const COURSE = ["ride-duration-linreg", "ride-duration-rf"].map((name) => ({
   name,
@@ -135,4 +137,69 @@ Deno.test("model in a worker: failures", async (t) => {
     assert.ok(err instanceof ModelError);
     assert.match(err.message, /closed/);
   });
+});
+
+/**
+ * A model file of `width` x `rows` float32 weights (4 bytes each) fed by one input: `matmul` multiplies a row of
+ * `rows` values by the weights (every weight, every row: heavy), `gather` looks up the row its index names (light).
+ */
+function largeModel(kind: "matmul" | "gather", rows: number, width: number): Uint8Array {
+  const weights = new Uint8Array(new Float32Array(rows * width).map((_, i) => ((i % 97) - 48) / 97).buffer);
+  const input = kind === "matmul"
+    ? { name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: rows }] } } } }
+    : { name: "i", type: { tensorType: { elemType: 7, shape: { dim: [{ dimParam: "N" }] } } } };
+  const node = kind === "matmul"
+    ? { opType: "MatMul", input: ["x", "w"], output: ["y"] }
+    : { opType: "Gather", input: ["w", "i"], output: ["y"], attribute: [{ name: "axis", type: 2, i: 0 }] };
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: {
+      name: kind,
+      node: [node],
+      initializer: [{ name: "w", dims: [rows, width], dataType: 1, rawData: weights }],
+      input: [input],
+      output: [{
+        name: "y",
+        type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: width }] } } },
+      }],
+    },
+  });
+}
+
+Deno.test("a large model's worker session is made beside the in-process one, and used only if it is heavy", async (t) => {
+  await using dir = await tempDir();
+  const cases = [
+    // 1.1M multiply-adds a row: heavy; a lookup a row: light. Both files past the threshold.
+    { name: "heavy: a worker", kind: "matmul", rows: 1100, width: 1000, inWorker: true },
+    { name: "light: in process", kind: "gather", rows: 1_100_000, width: 1, inWorker: false },
+  ] as const;
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const path = join(dir.path, `${c.kind}.onnx`);
+      const bytes = largeModel(c.kind, c.rows, c.width);
+      assert.ok(bytes.length >= EARLY_WORKER_BYTES, `${bytes.length} bytes`);
+      await Deno.writeFile(path, bytes);
+      const here = await loadModel(path, { worker: false });
+      const threads = async () => {
+        let n = 0;
+        for await (const _ of Deno.readDir("/proc/self/task")) n++;
+        return n;
+      };
+      const before = await threads();
+      const auto = await loadModel(path, { worker: "auto" });
+      try {
+        assert.equal(auto.inWorker, c.inWorker);
+        // The worker made for nothing ends; the one used stays (one thread, and onnxruntime's in it).
+        if (!c.inWorker) await waitUntil(async () => (await threads()) <= before, "the unused worker's end", 5_000);
+        const columns = c.kind === "matmul"
+          ? rowsToColumns([Object.fromEntries(Array.from({ length: c.rows }, (_, k) => [`x_${k}`, k / c.rows]))])
+          : { i: new BigInt64Array([7n]) };
+        assert.deepEqual(await auto.predict(columns, 1), await here.predict(columns, 1));
+      } finally {
+        await auto.close();
+        await here.close();
+      }
+    });
+  }
 });
