@@ -21,7 +21,7 @@ import { runCost } from "./run_cost.ts";
 import type * as ZipMap from "./zipmap.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { readWholeFile } from "../read_whole_file.ts";
-import { openWorkerSession, type Session } from "./session_client.ts";
+import { type DescribedSession, openWorkerSession, type Session } from "./session_client.ts";
 
 /** Session and naming options. */
 export interface LoadOptions {
@@ -79,20 +79,29 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
-  // A model bound for a worker has the worker's session made meanwhile, on another core: a large model's session
-  // takes seconds to make, and this thread's own one (for the metadata and the trial run) is made at the same time.
-  let early = earlyWorker(bytes, options.worker) ? inWorker(bytes, onnxPath, ortOptions) : undefined;
+  // A ZipMap model is rewritten after its first session (made here): its worker loads the rewritten bytes.
+  const zipMap = holdsText(bytes, "ZipMap");
+  // A model asked for in a worker is made there alone: its session serves the metadata and the trial run through
+  // the worker, and no second session holds the model's memory meanwhile.
+  const workerOnly = options.worker === true && !zipMap;
+  // One that may go to a worker (`auto`) and takes long to make has the worker's session made at the same time as
+  // this thread's, on another core (see EARLY_WORKER_BYTES).
+  let early = options.worker === "auto" && !zipMap && bytes.length >= EARLY_WORKER_BYTES
+    ? inWorker(bytes, onnxPath, ortOptions)
+    : undefined;
   // Its failure shows where it is awaited (or not at all, if it is never used).
   early?.catch(() => {});
-  let session: ort.InferenceSession;
+  let session: DescribedSession;
   try {
-    session = await createSession(loaded, onnxPath, ortOptions);
+    session = workerOnly
+      ? await inWorkerOnly(loaded, onnxPath, ortOptions)
+      : await createSession(loaded, onnxPath, ortOptions);
   } catch (err) {
     await discard(early);
     throw err;
   }
   // The session to release if loading fails: none while one is being replaced.
-  let owned: ort.InferenceSession | undefined = session;
+  let owned: DescribedSession | undefined = session;
   const warnings: string[] = [];
   const facts = readFacts(bytes, onnxPath, warnings);
   try {
@@ -133,7 +142,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     );
     const version = manifest.version ?? defaultVersion(bytes, externalData);
     let runner: Session = session;
-    if (await wantsWorker(session, options.worker, inputs, fixedBatch, outputs)) {
+    if (workerOnly) {
+      // Made in its worker already.
+    } else if (await wantsWorker(session, options.worker, inputs, fixedBatch, outputs)) {
       // The in-process session served the metadata and the trial run; the worker's runs from here.
       const worker = early ?? inWorker(loaded, onnxPath, ortOptions);
       early = undefined;
@@ -146,7 +157,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     }
     return new Model({
       session: runner,
-      inWorker: runner !== session,
+      inWorker: workerOnly || runner !== session,
       name: manifest.name ?? defaultName,
       version,
       description: manifest.description ?? "",
@@ -166,16 +177,27 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
 
 /**
  * A model file at least this large, loaded with `worker: "auto"`, has its worker's session made beside the in-process
- * one (see {@linkcode earlyWorker}): its session takes long enough to make that a worker started for nothing (a light
- * model after all) costs less than making the two one after the other.
+ * one: its session takes long enough to make that a worker started for nothing (a light model after all) costs less
+ * than making the two one after the other.
  */
 export const EARLY_WORKER_BYTES = 4 * 1024 * 1024;
 
-/** Whether the worker's session is made at once, beside the in-process one. */
-function earlyWorker(bytes: Uint8Array, worker: LoadOptions["worker"]): boolean {
-  // A ZipMap model is rewritten after its first session: its worker loads the rewritten bytes, known only then.
-  if (holdsText(bytes, "ZipMap")) return false;
-  return worker === true || (worker === "auto" && bytes.length >= EARLY_WORKER_BYTES);
+/**
+ * The model's session in a worker, and onnxruntime loaded on this thread too (without a session): this thread makes
+ * the tensors it sends the worker and those it gets back.
+ */
+async function inWorkerOnly(
+  bytes: Uint8Array,
+  onnxPath: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<DescribedSession> {
+  const [session, here] = await Promise.allSettled([inWorker(bytes, onnxPath, options), loadOnnxruntime()]);
+  if (here.status === "rejected") {
+    if (session.status === "fulfilled") await session.value.release().catch(() => {});
+    throw here.reason;
+  }
+  if (session.status === "rejected") throw session.reason;
+  return session.value;
 }
 
 /** Releases a worker's session that is not used (or failed to open). */
@@ -192,7 +214,7 @@ export const WORKER_MIN_ROW_US = 0.25;
 
 /** Whether the model goes to a worker: as asked, or with `"auto"` as its cost a row says. */
 async function wantsWorker(
-  session: ort.InferenceSession,
+  session: DescribedSession,
   worker: LoadOptions["worker"],
   inputs: readonly InputSpec[],
   fixedBatch: number | null,
@@ -223,7 +245,7 @@ async function inWorker(
   bytes: Uint8Array,
   onnxPath: string,
   options: ort.InferenceSession.SessionOptions,
-): Promise<Session> {
+): Promise<DescribedSession> {
   try {
     return await openWorkerSession(bytes, options);
   } catch (err) {

@@ -5,6 +5,7 @@
  * onnxruntime returns the real tensor regardless.
  */
 import type * as ort from "onnxruntime-node";
+import type { DescribedSession } from "./session_client.ts";
 import type { TensorType } from "./coerce.ts";
 import { isTensorType } from "./tensor_types.ts";
 import type { ClassLabels } from "./class_labels.ts";
@@ -42,7 +43,7 @@ export interface OutputLayoutOptions {
  * ```
  */
 export async function outputLayout(
-  session: ort.InferenceSession,
+  session: DescribedSession,
   options: OutputLayoutOptions,
   warnings: string[],
 ): Promise<OutputSpec[]> {
@@ -102,7 +103,7 @@ export async function outputLayout(
 
 /** Runs `rows` rows of zeros (empty strings, false) and returns each output's dims, or undefined if the run fails. */
 async function trialRun(
-  session: ort.InferenceSession,
+  session: DescribedSession,
   inputs: readonly InputSpec[],
   rows: number,
   names: string[],

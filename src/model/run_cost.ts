@@ -5,6 +5,7 @@
  * be precise only for a cheap model: a run far over `enough` ends it.
  */
 import type * as ort from "onnxruntime-node";
+import type { DescribedSession } from "./session_client.ts";
 import type { InputSpec } from "./specs.ts";
 import { zeroFeeds } from "./zero_feeds.ts";
 
@@ -29,7 +30,7 @@ const PROBE_RUNS = 8;
  * ```
  */
 export async function runCost(
-  session: ort.InferenceSession,
+  session: DescribedSession,
   inputs: readonly InputSpec[],
   fixedBatch: number | null,
   outputs: readonly string[],

@@ -8,7 +8,7 @@
 import type * as ort from "onnxruntime-node";
 import { onnxruntime } from "./onnxruntime.ts";
 import { turnOffOrtTelemetry } from "./ort_telemetry.ts";
-import type { PlainTensor, SessionReply, SessionRequest } from "./session_worker.ts";
+import type { PlainTensor, SessionMetadata, SessionReply, SessionRequest } from "./session_worker.ts";
 
 /**
  * What a Model runs its batches through: an onnxruntime session (which has this shape), or one in a worker.
@@ -26,6 +26,12 @@ export interface Session {
   release(): Promise<void>;
 }
 
+/**
+ * A session and what onnxruntime tells of the model's inputs and outputs: an onnxruntime session (which has this
+ * shape), or one in a worker. The model's load reads the model off it.
+ */
+export interface DescribedSession extends Session, SessionMetadata {}
+
 /** How long `release` waits for a run in progress to end before the worker is stopped anyway. */
 const RELEASE_WAIT_MS = 5_000;
 
@@ -42,12 +48,12 @@ const RELEASE_WAIT_MS = 5_000;
 export async function openWorkerSession(
   bytes: Uint8Array,
   options: ort.InferenceSession.SessionOptions,
-): Promise<Session> {
+): Promise<DescribedSession> {
   // The worker loads onnxruntime itself, at once: the switch must be set before, as for the in-process one.
   turnOffOrtTelemetry();
   const worker = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
   const runs = new Map<number, PromiseWithResolvers<Record<string, PlainTensor>>>();
-  const loaded = Promise.withResolvers<void>();
+  const loaded = Promise.withResolvers<SessionMetadata>();
   const released = Promise.withResolvers<void>();
   let failure: Error | undefined;
   let ids = 0;
@@ -60,7 +66,7 @@ export async function openWorkerSession(
   };
   worker.onmessage = (event: MessageEvent<SessionReply>) => {
     const reply = event.data;
-    if (reply.kind === "loaded") return loaded.resolve();
+    if (reply.kind === "loaded") return loaded.resolve(reply.metadata);
     if (reply.kind === "released") return released.resolve();
     if (reply.kind === "failed" && reply.id === 0) return loaded.reject(new Error(reply.message));
     const run = runs.get(reply.id);
@@ -75,13 +81,15 @@ export async function openWorkerSession(
     fail(new Error(`The model's worker failed: ${event.message}`));
   };
   worker.postMessage({ kind: "load", bytes, options } satisfies SessionRequest);
+  let metadata: SessionMetadata;
   try {
-    await loaded.promise;
+    metadata = await loaded.promise;
   } catch (err) {
     worker.terminate();
     throw err;
   }
   return {
+    ...metadata,
     async run(feeds, fetches) {
       if (failure) throw failure;
       const id = ++ids;

@@ -21,6 +21,14 @@ export interface PlainTensor {
   dims: readonly number[];
 }
 
+/** What onnxruntime tells of a session's inputs and outputs, as its session object has them. */
+export interface SessionMetadata {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+}
+
 /** What the worker is sent. */
 export type SessionRequest =
   | { kind: "load"; bytes: Uint8Array; options: ort.InferenceSession.SessionOptions }
@@ -29,7 +37,7 @@ export type SessionRequest =
 
 /** What it answers: `loaded` (or `failed` with id 0) once, then one answer per run, and `released` last. */
 export type SessionReply =
-  | { kind: "loaded" }
+  | { kind: "loaded"; metadata: SessionMetadata }
   | { kind: "ran"; id: number; outputs: Record<string, PlainTensor> }
   | { kind: "failed"; id: number; message: string }
   | { kind: "released" };
@@ -46,7 +54,9 @@ async function handle(request: SessionRequest): Promise<void> {
   if (request.kind === "load") {
     try {
       session = await ort.InferenceSession.create(request.bytes, request.options);
-      self.postMessage({ kind: "loaded" } satisfies SessionReply);
+      const { inputNames, outputNames, inputMetadata, outputMetadata } = session;
+      const metadata = { inputNames, outputNames, inputMetadata, outputMetadata };
+      self.postMessage({ kind: "loaded", metadata } satisfies SessionReply);
     } catch (err) {
       self.postMessage({ kind: "failed", id: 0, message: (err as Error).message } satisfies SessionReply);
     }
