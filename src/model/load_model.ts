@@ -79,27 +79,16 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
-  // A ZipMap model is rewritten after its first session (made here): its worker loads the rewritten bytes.
+  // A ZipMap model is rewritten after its first session, made here: a worker of its loads the rewritten bytes.
   const zipMap = holdsText(bytes, "ZipMap");
-  // A model asked for in a worker is made there alone: its session serves the metadata and the trial run through
-  // the worker, and no second session holds the model's memory meanwhile.
-  const workerOnly = options.worker === true && !zipMap;
-  // One that may go to a worker (`auto`) and takes long to make has the worker's session made at the same time as
-  // this thread's, on another core (see EARLY_WORKER_BYTES).
-  let early = options.worker === "auto" && !zipMap && bytes.length >= EARLY_WORKER_BYTES
-    ? inWorker(bytes, onnxPath, ortOptions)
-    : undefined;
-  // Its failure shows where it is awaited (or not at all, if it is never used).
-  early?.catch(() => {});
-  let session: DescribedSession;
-  try {
-    session = workerOnly
-      ? await inWorkerOnly(loaded, onnxPath, ortOptions)
-      : await createSession(loaded, onnxPath, ortOptions);
-  } catch (err) {
-    await discard(early);
-    throw err;
-  }
+  // A model asked for in a worker is made there first: its session serves the metadata and the trial run through
+  // the worker, and no second session holds the model's memory. So is a large one that may go there (`auto`, see
+  // WORKER_FIRST_BYTES), which comes back to this thread only if it turns out light.
+  const workerFirst = !zipMap &&
+    (options.worker === true || (options.worker === "auto" && bytes.length >= WORKER_FIRST_BYTES));
+  let session: DescribedSession = workerFirst
+    ? await inWorkerOnly(loaded, onnxPath, ortOptions)
+    : await createSession(loaded, onnxPath, ortOptions);
   // The session to release if loading fails: none while one is being replaced.
   let owned: DescribedSession | undefined = session;
   const warnings: string[] = [];
@@ -110,9 +99,6 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     if (session.outputMetadata.some((m) => !m.isTensor)) {
       const unzipped = await unzipFile(bytes, onnxPath);
       if (unzipped !== undefined) {
-        // The worker loads the rewritten bytes, not these.
-        await discard(early);
-        early = undefined;
         owned = undefined;
         await session.release();
         loaded = unzipped.bytes;
@@ -142,22 +128,22 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     );
     const version = manifest.version ?? defaultVersion(bytes, externalData);
     let runner: Session = session;
-    if (workerOnly) {
-      // Made in its worker already.
-    } else if (await wantsWorker(session, options.worker, inputs, fixedBatch, outputs)) {
-      // The in-process session served the metadata and the trial run; the worker's runs from here.
-      const worker = early ?? inWorker(loaded, onnxPath, ortOptions);
-      early = undefined;
-      runner = await worker;
+    const toWorker = options.worker === true ||
+      await wantsWorker(session, options.worker, inputs, fixedBatch, outputs);
+    if (workerFirst && !toWorker) {
+      // A large model that scores fast after all: on this thread, like any light one.
+      runner = await createSession(loaded, onnxPath, ortOptions);
       owned = undefined;
       await session.release().catch(() => {});
-    } else {
-      await discard(early);
-      early = undefined;
+    } else if (!workerFirst && toWorker) {
+      // The in-process session served the metadata and the trial run; the worker's runs from here.
+      runner = await inWorker(loaded, onnxPath, ortOptions);
+      owned = undefined;
+      await session.release().catch(() => {});
     }
     return new Model({
       session: runner,
-      inWorker: workerOnly || runner !== session,
+      inWorker: toWorker,
       name: manifest.name ?? defaultName,
       version,
       description: manifest.description ?? "",
@@ -170,17 +156,16 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     });
   } catch (err) {
     await owned?.release();
-    await discard(early);
     throw err;
   }
 }
 
 /**
- * A model file at least this large, loaded with `worker: "auto"`, has its worker's session made beside the in-process
- * one: its session takes long enough to make that a worker started for nothing (a light model after all) costs less
- * than making the two one after the other.
+ * A model file at least this large, loaded with `worker: "auto"`, is made in its worker first (and again on the
+ * calling thread only if it scores a row faster than {@linkcode WORKER_MIN_ROW_US}): its session takes long to make
+ * and much memory to hold, and such a model is most often heavy (a forest, a boosted ensemble).
  */
-export const EARLY_WORKER_BYTES = 4 * 1024 * 1024;
+export const WORKER_FIRST_BYTES = 4 * 1024 * 1024;
 
 /**
  * The model's session in a worker, and onnxruntime loaded on this thread too (without a session): this thread makes
@@ -198,11 +183,6 @@ async function inWorkerOnly(
   }
   if (session.status === "rejected") throw session.reason;
   return session.value;
-}
-
-/** Releases a worker's session that is not used (or failed to open). */
-async function discard(early: Promise<Session> | undefined): Promise<void> {
-  await early?.then((s) => s.release(), () => {}).catch(() => {});
 }
 
 /**

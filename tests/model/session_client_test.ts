@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { loadModel, ModelError } from "../../src/model/mod.ts";
-import { EARLY_WORKER_BYTES } from "../../src/model/load_model.ts";
+import { WORKER_FIRST_BYTES } from "../../src/model/load_model.ts";
 import { encodeModel } from "../../src/model/onnx_proto.ts";
 import { openWorkerSession } from "../../src/model/session_client.ts";
 import { rowsToColumns } from "../../src/rows.ts";
@@ -167,7 +167,7 @@ function largeModel(kind: "matmul" | "gather", rows: number, width: number): Uin
   });
 }
 
-Deno.test("a large model's worker session is made beside the in-process one, and used only if it is heavy", async (t) => {
+Deno.test("a large model is made in its worker first, and comes back to this thread only if it is light", async (t) => {
   await using dir = await tempDir();
   const cases = [
     // 1.1M multiply-adds a row: heavy; a lookup a row: light. Both files past the threshold.
@@ -178,7 +178,7 @@ Deno.test("a large model's worker session is made beside the in-process one, and
     await t.step(c.name, async () => {
       const path = join(dir.path, `${c.kind}.onnx`);
       const bytes = largeModel(c.kind, c.rows, c.width);
-      assert.ok(bytes.length >= EARLY_WORKER_BYTES, `${bytes.length} bytes`);
+      assert.ok(bytes.length >= WORKER_FIRST_BYTES, `${bytes.length} bytes`);
       await Deno.writeFile(path, bytes);
       const here = await loadModel(path, { worker: false });
       const threads = async () => {
@@ -190,7 +190,7 @@ Deno.test("a large model's worker session is made beside the in-process one, and
       const auto = await loadModel(path, { worker: "auto" });
       try {
         assert.equal(auto.inWorker, c.inWorker);
-        // The worker made for nothing ends; the one used stays (one thread, and onnxruntime's in it).
+        // The worker that made a light model ends; a heavy one stays (one thread, and onnxruntime's in it).
         if (!c.inWorker) await waitUntil(async () => (await threads()) <= before, "the unused worker's end", 5_000);
         const columns = c.kind === "matmul"
           ? rowsToColumns([Object.fromEntries(Array.from({ length: c.rows }, (_, k) => [`x_${k}`, k / c.rows]))])
