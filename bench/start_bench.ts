@@ -17,6 +17,11 @@
  *   event waiting in its queue; the prediction printed on stdout), on the
  *   RabbitMQ at BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672), random
  *   names, deleted after.
+ * - `./score inspect` of a large model (a 53 MB tree ensemble, built by
+ *   bench/make_forest_model.py with Debian's python3-onnx; skipped, saying
+ *   so, without it) against raw onnxruntime making a session of the same
+ *   bytes in a one-file program: what loading a user's forest costs beyond
+ *   onnxruntime's own work.
  * Goals: --help <= 0.10 s, a 1-row batch and inspect
  * <= 0.25 s (batch <= 120 MB), serve and consume ready <= 0.30 s.
  *
@@ -86,6 +91,29 @@ async function procStats(pid: number): Promise<{ cpu: number; rss: number }> {
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return { cpu, rss: hwm * 1024 };
 }
+
+/** The large model's folder, or why there is none (python3-onnx missing). */
+async function forestModel(): Promise<string | { skipped: string }> {
+  const dir = join(work, "forest");
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [join(ROOT, "bench", "make_forest_model.py"), dir],
+    stdout: "piped",
+    stderr: "piped",
+  }).output().catch((err) => ({ success: false, stderr: new TextEncoder().encode(String(err)) }));
+  if (!out.success) return { skipped: new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "" };
+  return dir;
+}
+
+const forest = await forestModel();
+const rawSession = join(work, "raw_session.ts");
+await Deno.writeTextFile(
+  rawSession,
+  // onnxruntime's telemetry off, as score turns it off: set before onnxruntime loads.
+  `Deno.env.set("ORT_DISABLE_TELEMETRY", "1");\n` +
+    `const ort = await import("onnxruntime-node");\n` +
+    `const bytes = await Deno.readFile(Deno.args[0]);\n` +
+    `await ort.InferenceSession.create(bytes, { logSeverityLevel: 4, intraOpNumThreads: 1 });\n`,
+);
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -238,7 +266,30 @@ const cases: Case[] = [
     run: () => serveRun(),
   },
   { name: "`./score consume`, exec to first message consumed", goal: "<= 0.30 s", run: consumeRun },
+  ...(typeof forest === "string"
+    ? [
+      {
+        name: "raw onnxruntime: a session of the 53 MB forest, in a one-file program",
+        run: () =>
+          timed([
+            Deno.execPath(),
+            "run",
+            "-A",
+            "--quiet",
+            "--config",
+            join(ROOT, "deno.json"),
+            rawSession,
+            join(
+              forest,
+              "model.onnx",
+            ),
+          ]),
+      },
+      { name: "`./score inspect` of the 53 MB forest", run: () => timed([SCORE, "inspect", forest]) },
+    ]
+    : []),
 ];
+if (typeof forest !== "string") console.error(`the large model's cases are skipped: ${forest.skipped}`);
 
 const only = Deno.env.get("BENCH_ONLY");
 const selected = only === undefined ? cases : cases.filter((c, i) => i === 0 || c.name.includes(only));
