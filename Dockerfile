@@ -38,7 +38,7 @@ RUN deno install --entrypoint main.ts src/batch/run_batch.ts src/cli/check_disti
       src/commands/serve_workers.ts src/duckdb/duckdb_node_api.ts \
       src/grpc/mod.ts src/http/create_app.ts src/http/listen.ts src/http/listen_deno.ts src/http/listen_guarded.ts \
       src/inspect/mod.ts \
-      src/model/onnxruntime_node.ts src/model/session_worker.ts src/model/zipmap.ts src/monitor/mod.ts \
+      src/model/onnxruntime_node.ts src/model/session_worker.ts src/metrics/aggregator_registry.ts src/model/zipmap.ts src/monitor/mod.ts \
       src/postgres/pg_transaction.ts src/postgres/postgres_js.ts \
       src/queue/metrics_server.ts src/queue/mod.ts src/serving/access_log.ts src/serving/data_plane.ts src/serving/drift_watch.ts \
       src/serving/envelope.ts src/serving/metrics.ts src/serving/prediction_log.ts \

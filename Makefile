@@ -55,6 +55,7 @@ LAZY_MODULES := \
   src/model/onnxruntime_node.ts \
   src/model/session_worker.ts \
   src/model/zipmap.ts \
+  src/metrics/aggregator_registry.ts \
   src/monitor/mod.ts \
   src/postgres/pg_transaction.ts \
   src/postgres/postgres_js.ts \

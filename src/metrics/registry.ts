@@ -13,10 +13,11 @@
  * ```
  */
 import type client from "prom-client";
+import type * as Aggregator from "./aggregator_registry.ts";
+import { lazyImport } from "../lazy_import.ts";
 // The classes from their own files, not prom-client's index: the index loads all it offers, its Pushgateway (with
 // node:http, node:https and node:zlib) and default metrics among them, which under Deno was a tenth of a service's
 // start. Pinned by tests/metrics/registry_test.ts: they are the index's own classes.
-import AggregatorRegistryClass from "prom-client/lib/cluster.js";
 import CounterClass from "prom-client/lib/counter.js";
 import GaugeClass from "prom-client/lib/gauge.js";
 import HistogramClass from "prom-client/lib/histogram.js";
@@ -26,7 +27,6 @@ export const Registry: typeof client.Registry = RegistryClass;
 export const Counter: typeof client.Counter = CounterClass;
 export const Gauge: typeof client.Gauge = GaugeClass;
 export const Histogram: typeof client.Histogram = HistogramClass;
-export const AggregatorRegistry: typeof client.AggregatorRegistry = AggregatorRegistryClass;
 export type Registry = client.Registry;
 
 /** The content type of the text exposition format (0.0.4). */
@@ -50,13 +50,16 @@ export type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
  * await summedText([await a.getMetricsAsJSON(), await b.getMetricsAsJSON()], ["score_http_connections"]);
  * ```
  */
-export function summedText(registries: MetricsJson[], additiveGauges: readonly string[] = []): Promise<string> {
+export async function summedText(registries: MetricsJson[], additiveGauges: readonly string[] = []): Promise<string> {
+  const { AggregatorRegistry } = await lazyImport<typeof Aggregator>(
+    new URL("./aggregator_registry.ts", import.meta.url),
+  );
   const marked = registries.map((metrics) =>
     metrics.map((m) =>
       String(m.type) === "gauge" && !additiveGauges.includes(m.name) ? { ...m, aggregator: "max" as const } : m
     )
   );
-  return AggregatorRegistry.aggregate(marked as never).metrics();
+  return await AggregatorRegistry.aggregate(marked as never).metrics();
 }
 
 /** A metric whose value is read from another object at each scrape. */
