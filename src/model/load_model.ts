@@ -176,12 +176,16 @@ async function inWorkerOnly(
   onnxPath: string,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<DescribedSession> {
-  const [session, here] = await Promise.allSettled([inWorker(bytes, onnxPath, options), loadOnnxruntime()]);
+  const [session, here] = await Promise.allSettled([openWorkerSession(bytes, options), loadOnnxruntime()]);
   if (here.status === "rejected") {
     if (session.status === "fulfilled") await session.value.release().catch(() => {});
     throw here.reason;
   }
-  if (session.status === "rejected") throw session.reason;
+  if (session.status === "rejected") {
+    // Worded as a model that fails on this thread is: where it fails is no concern of the user's.
+    const err = session.reason as Error;
+    throw ModelError.badModel(`Cannot load model ${onnxPath}: ${err.message}`, { cause: err });
+  }
   return session.value;
 }
 
