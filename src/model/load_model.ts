@@ -129,7 +129,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     const version = manifest.version ?? defaultVersion(bytes, externalData);
     let runner: Session = session;
     const toWorker = options.worker === true ||
-      await wantsWorker(session, options.worker, inputs, fixedBatch, outputs);
+      await wantsWorker(session, options.worker, inputs, fixedBatch, outputs, workerFirst);
     if (workerFirst && !toWorker) {
       // A large model that scores fast after all: on this thread, like any light one.
       runner = await createSession(loaded, onnxPath, ortOptions);
@@ -203,11 +203,16 @@ async function wantsWorker(
   inputs: readonly InputSpec[],
   fixedBatch: number | null,
   outputs: readonly OutputSpec[],
+  inWorker: boolean,
 ): Promise<boolean> {
   if (worker !== "auto") return worker === true;
   // Four times the threshold is heavy beyond doubt, a quarter of it light beyond doubt: no need for more runs.
   const names = outputs.map((o) => o.name);
-  const cost = await runCost(session, inputs, fixedBatch, names, 4 * WORKER_MIN_ROW_US, WORKER_MIN_ROW_US / 4);
+  // A session in a worker (a large model's, made there first) costs each run two messages: taken off, not counted
+  // as rows.
+  const cost = await runCost(session, inputs, fixedBatch, names, 4 * WORKER_MIN_ROW_US, WORKER_MIN_ROW_US / 4, {
+    lessFixed: inWorker,
+  });
   // A model that refuses zeros goes to a worker, as a heavy one does.
   return cost === undefined || cost >= WORKER_MIN_ROW_US;
 }

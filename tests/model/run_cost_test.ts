@@ -32,6 +32,20 @@ Deno.test("runCost: a row's cost on zeros, stopping early once the answer is bey
         assert.ok(cost !== undefined && cost > 0 && cost < 100, `${cost} us a row`);
       });
     }
+    await t.step("lessFixed: a one-row run's time is taken off, so a slow messenger is not a heavy model", async () => {
+      // Every run 20 ms late (as a worker's messages could be), whatever its rows.
+      const late = {
+        run: async (feeds: ort.InferenceSession.FeedsType, fetches: readonly string[]) => {
+          await new Promise((r) => setTimeout(r, 20));
+          return await session.run(feeds, fetches);
+        },
+      } as unknown as ort.InferenceSession;
+      const counted = await runCost(late, model.inputs, null, outputs, Infinity, Infinity);
+      const less = await runCost(late, model.inputs, null, outputs, Infinity, Infinity, { lessFixed: true });
+      // 20 ms over 2,048 rows is ~10 us a row (over 8,192, less the fixed part); the linear model itself ~0.1.
+      assert.ok(counted !== undefined && counted > 9, `${counted} us a row counted`);
+      assert.ok(less !== undefined && less < 2, `${less} us a row less the fixed part`);
+    });
     await t.step("a run that fails: no cost", async () => {
       const failing = { run: () => Promise.reject(new Error("no")) } as unknown as ort.InferenceSession;
       assert.equal(await runCost(failing, model.inputs, null, outputs), undefined);
