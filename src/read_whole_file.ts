@@ -20,9 +20,26 @@ export async function readWholeFile(path: string): Promise<Uint8Array<ArrayBuffe
       if (n === null) return buf.slice(0, at);
       at += n;
     }
-    // Grown while read: read again, the slow way, rather than miss its end.
-    if ((await file.read(new Uint8Array(1))) !== null) return await Deno.readFile(path);
-    return buf;
+    // Grown while read, or of no size the kernel tells (a pipe, /proc): the rest from the same handle, which a second
+    // open would not give (a pipe's bytes read are gone; a named pipe's second open waits for a writer).
+    const more: Uint8Array[] = [];
+    let total = size;
+    for (;;) {
+      const chunk = new Uint8Array(64 * 1024);
+      const n = await file.read(chunk);
+      if (n === null) break;
+      more.push(chunk.subarray(0, n));
+      total += n;
+    }
+    if (more.length === 0) return buf;
+    const whole = new Uint8Array(total);
+    whole.set(buf);
+    let end = size;
+    for (const chunk of more) {
+      whole.set(chunk, end);
+      end += chunk.length;
+    }
+    return whole;
   } finally {
     file.close();
   }

@@ -19,6 +19,17 @@ Deno.test("readWholeFile reads every byte, into a buffer of the file's size", as
   await t.step("a missing file fails as Deno.readFile does", async () => {
     await assert.rejects(() => readWholeFile(join(dir.path, "none")), Deno.errors.NotFound);
   });
+  await t.step("a named pipe (no size) is read whole, its first byte too, from one open", async () => {
+    const fifo = join(dir.path, "fifo");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success);
+    const text = "hello world ".repeat(10_000);
+    // The writer opens, writes and closes; the read opens the pipe once and reads to its end.
+    const writing = Deno.writeTextFile(fifo, text);
+    const read = await readWholeFile(fifo);
+    await writing;
+    assert.equal(new TextDecoder().decode(read), text);
+  });
   await t.step("a file whose size the kernel does not say (in /proc) is read to its end", async () => {
     const read = await readWholeFile("/proc/self/status");
     assert.match(new TextDecoder().decode(read), /^Name:/);

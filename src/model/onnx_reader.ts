@@ -4,10 +4,11 @@
  * nodes) straight from protobuf's wire format, without the protobuf
  * library: loading onnx-proto and protobufjs took longer than the decoding
  * itself, at every start of a command that opens a model. Fields it does not
- * know are skipped; int64 values are bigints; a field that is absent is
- * undefined. Rewriting a graph (`zipmap.ts`) still goes through
- * `onnx_proto.ts`, which encodes too. `tests/model/onnx_reader_test.ts`
- * holds it to onnx-proto's decoding on every shipped model.
+ * know are skipped; int64 values are numbers below 2^49, else bigints; a
+ * field that is absent is undefined. Rewriting a graph (`zipmap.ts`) still
+ * goes through `onnx_proto.ts`, which encodes too.
+ * `tests/model/onnx_reader_test.ts` holds it to onnx-proto's decoding on
+ * every shipped model.
  *
  * @example
  * ```ts

@@ -14,6 +14,11 @@ const PROBE_ROWS = 2048;
 /** Rows in each timed run less its fixed part: a difference of two times is noisier, so it is spread over more rows. */
 const LESS_FIXED_ROWS = 4 * PROBE_ROWS;
 /**
+ * At most this much of a one-row run is taken off as a worker's messages (a fraction of it on a quiet machine): what
+ * a run costs beyond it is the model's own work on every run, however few its rows, which makes it heavy too.
+ */
+const MESSAGES_MS = 1;
+/**
  * Timed runs at most, after the warm-up: the fastest is kept, the others having met a busy machine (a run's time
  * includes the wait for its turn on the event loop). Each ends the probe once its answer is beyond doubt.
  */
@@ -24,7 +29,7 @@ const PROBE_RUNS = 8;
  * zeros). A timed run that takes `enough` microseconds a row or more is the answer at once, and so is one under
  * `little`: a heavy model costs the warm-up and one run of 2,048 rows, a light one on a quiet machine two, and only
  * a busy machine takes all the runs. With `lessFixed`, the fastest one-row run's time (what a run costs however few
- * its rows: a worker's two messages) is taken off each run, of 8,192 rows then.
+ * its rows: a worker's two messages), up to {@linkcode MESSAGES_MS}, is taken off each run, of 8,192 rows then.
  *
  * @example
  * ```ts
@@ -44,8 +49,9 @@ export async function runCost(
 ): Promise<number | undefined> {
   const rows = fixedBatch ?? (options.lessFixed ? LESS_FIXED_ROWS : PROBE_ROWS);
   // What any run costs however few its rows (a worker's two messages), taken off each timed run, when asked.
-  const fixed = options.lessFixed && fixedBatch === null ? await fastestRun(session, inputs, 1, outputs) : 0;
-  if (fixed === undefined) return undefined;
+  const oneRow = options.lessFixed && fixedBatch === null ? await fastestRun(session, inputs, 1, outputs) : 0;
+  if (oneRow === undefined) return undefined;
+  const fixed = Math.min(oneRow, MESSAGES_MS);
   const feeds = zeroFeeds(inputs, rows);
   try {
     let best = Infinity;

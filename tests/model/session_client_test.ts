@@ -143,21 +143,40 @@ Deno.test("model in a worker: failures", async (t) => {
  * A model file of `width` x `rows` float32 weights (4 bytes each) fed by one input: `matmul` multiplies a row of
  * `rows` values by the weights (every weight, every row: heavy), `gather` looks up the row its index names (light).
  */
-function largeModel(kind: "matmul" | "gather", rows: number, width: number): Uint8Array {
+function largeModel(kind: "matmul" | "gather" | "per-run", rows: number, width: number): Uint8Array {
   const weights = new Uint8Array(new Float32Array(rows * width).map((_, i) => ((i % 97) - 48) / 97).buffer);
   const input = kind === "matmul"
     ? { name: "x", type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: rows }] } } } }
     : { name: "i", type: { tensorType: { elemType: 7, shape: { dim: [{ dimParam: "N" }] } } } };
-  const node = kind === "matmul"
-    ? { opType: "MatMul", input: ["x", "w"], output: ["y"] }
-    : { opType: "Gather", input: ["w", "i"], output: ["y"], attribute: [{ name: "axis", type: 2, i: 0 }] };
+  const gather = { opType: "Gather", input: ["w", "i"], output: ["y"], attribute: [{ name: "axis", type: 2, i: 0 }] };
+  // per-run: every weight multiplied by a 1 made from the input (so not folded at load), then the lookup.
+  const nodes = kind === "matmul"
+    ? [{ opType: "MatMul", input: ["x", "w"], output: ["y"] }]
+    : kind === "gather"
+    ? [gather]
+    : [
+      { opType: "Cast", input: ["i"], output: ["f"], attribute: [{ name: "to", type: 2, i: 1 }] },
+      { opType: "ReduceMax", input: ["f"], output: ["m"], attribute: [{ name: "keepdims", type: 2, i: 0 }] },
+      { opType: "Mul", input: ["m", "zero"], output: ["z"] },
+      { opType: "Add", input: ["z", "one"], output: ["o"] },
+      { opType: "Mul", input: ["w0", "o"], output: ["w"] },
+      gather,
+    ];
+  const scalar = (name: string, v: number) => ({
+    name,
+    dims: [],
+    dataType: 1,
+    rawData: new Uint8Array(new Float32Array([v]).buffer),
+  });
   return encodeModel({
     irVersion: 8,
     opsetImport: [{ domain: "", version: 13 }],
     graph: {
       name: kind,
-      node: [node],
-      initializer: [{ name: "w", dims: [rows, width], dataType: 1, rawData: weights }],
+      node: nodes,
+      initializer: kind === "per-run"
+        ? [{ name: "w0", dims: [rows, width], dataType: 1, rawData: weights }, scalar("zero", 0), scalar("one", 1)]
+        : [{ name: "w", dims: [rows, width], dataType: 1, rawData: weights }],
       input: [input],
       output: [{
         name: "y",
@@ -173,6 +192,14 @@ Deno.test("a large model is made in its worker first, and comes back to this thr
     // 1.1M multiply-adds a row: heavy; a lookup a row: light. Both files past the threshold.
     { name: "heavy: a worker", kind: "matmul", rows: 1100, width: 1000, inWorker: true },
     { name: "light: in process", kind: "gather", rows: 1_100_000, width: 1, inWorker: false },
+    // A lookup again, but after multiplying the whole table on every run: heavy whatever the rows.
+    {
+      name: "heavy on every run, however few its rows: a worker",
+      kind: "per-run",
+      rows: 1_100_000,
+      width: 1,
+      inWorker: true,
+    },
   ] as const;
   for (const c of cases) {
     await t.step(c.name, async () => {
