@@ -32,19 +32,26 @@ Deno.test("runCost: a row's cost on zeros, stopping early once the answer is bey
         assert.ok(cost !== undefined && cost > 0 && cost < 100, `${cost} us a row`);
       });
     }
-    await t.step("lessFixed: a one-row run's time is taken off, so a slow messenger is not a heavy model", async () => {
-      // Every run 20 ms late (as a worker's messages could be), whatever its rows.
-      const late = {
-        run: async (feeds: ort.InferenceSession.FeedsType, fetches: readonly string[]) => {
-          await new Promise((r) => setTimeout(r, 20));
-          return await session.run(feeds, fetches);
+    // Every run late by `ms` (as a worker's messages make it), whatever its rows: busy, so exactly that late.
+    const late = (ms: number) =>
+      ({
+        run: (feeds: ort.InferenceSession.FeedsType, fetches: readonly string[]) => {
+          const until = performance.now() + ms;
+          while (performance.now() < until) { /* late */ }
+          return session.run(feeds, fetches);
         },
-      } as unknown as ort.InferenceSession;
-      const counted = await runCost(late, model.inputs, null, outputs, Infinity, Infinity);
-      const less = await runCost(late, model.inputs, null, outputs, Infinity, Infinity, { lessFixed: true });
-      // 20 ms over 2,048 rows is ~10 us a row (over 8,192, less the fixed part); the linear model itself ~0.1.
-      assert.ok(counted !== undefined && counted > 9, `${counted} us a row counted`);
-      assert.ok(less !== undefined && less < 2, `${less} us a row less the fixed part`);
+      }) as unknown as ort.InferenceSession;
+    await t.step("lessFixed: a one-row run's time is taken off, so a slow messenger is not a heavy model", async () => {
+      const counted = await runCost(late(0.6), model.inputs, null, outputs);
+      const less = await runCost(late(0.6), model.inputs, null, outputs, Infinity, 0, { lessFixed: true });
+      // 0.6 ms over 2,048 rows is ~0.3 us a row; the linear model itself ~0.1.
+      assert.ok(counted !== undefined && counted > 0.25, `${counted} us a row counted`);
+      assert.ok(less !== undefined && less < 0.2, `${less} us a row less the fixed part`);
+    });
+    await t.step("lessFixed: past 1 ms, a run's fixed part is the model's own work, and counts", async () => {
+      const less = await runCost(late(20), model.inputs, null, outputs, Infinity, 0, { lessFixed: true });
+      // 19 ms over 8,192 rows: ~2.3 us a row.
+      assert.ok(less !== undefined && less > 2, `${less} us a row`);
     });
     await t.step("a run that fails: no cost", async () => {
       const failing = { run: () => Promise.reject(new Error("no")) } as unknown as ort.InferenceSession;
