@@ -51,38 +51,33 @@ export async function runCost(
   // What any run costs however few its rows (a worker's two messages), taken off each timed run, when asked.
   const oneRow = options.lessFixed && fixedBatch === null ? await fastestRun(session, inputs, 1, outputs) : 0;
   if (oneRow === undefined) return undefined;
-  const fixed = Math.min(oneRow, MESSAGES_MS);
-  const feeds = zeroFeeds(inputs, rows);
-  try {
-    let best = Infinity;
-    for (let run = 0; run <= PROBE_RUNS; run++) {
-      const took = await timedRun(session, feeds, outputs);
-      if (run === 0) continue;
-      best = Math.min(best, Math.max(0, took - fixed));
-      const perRow = (best * 1000) / rows;
-      if (perRow >= enough || perRow < little) break;
-    }
-    return (best * 1000) / rows;
-  } catch {
-    return undefined;
-  } finally {
-    for (const t of Object.values(feeds)) t.dispose();
-  }
+  const perRow = (ms: number) => (ms * 1000) / rows;
+  const best = await fastestRun(session, inputs, rows, outputs, {
+    lessMs: Math.min(oneRow, MESSAGES_MS),
+    done: (ms) => perRow(ms) >= enough || perRow(ms) < little,
+  });
+  return best === undefined ? undefined : perRow(best);
 }
 
-/** Milliseconds the fastest of the timed runs of `rows` rows of zeros takes (after a warm-up), or undefined. */
+/**
+ * Milliseconds the fastest of the timed runs of `rows` rows of zeros takes (after a warm-up), `lessMs` off each; the
+ * runs end early once `done` says so of the fastest yet. Undefined when a run fails.
+ */
 async function fastestRun(
   session: DescribedSession,
   inputs: readonly InputSpec[],
   rows: number,
   outputs: readonly string[],
+  o: { lessMs?: number; done?: (bestMs: number) => boolean } = {},
 ): Promise<number | undefined> {
   const feeds = zeroFeeds(inputs, rows);
   try {
     let best = Infinity;
     for (let run = 0; run <= PROBE_RUNS; run++) {
       const took = await timedRun(session, feeds, outputs);
-      if (run > 0) best = Math.min(best, took);
+      if (run === 0) continue;
+      best = Math.min(best, Math.max(0, took - (o.lessMs ?? 0)));
+      if (o.done?.(best)) break;
     }
     return best;
   } catch {
