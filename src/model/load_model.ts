@@ -128,8 +128,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     );
     const version = manifest.version ?? defaultVersion(bytes, externalData);
     let runner: Session = session;
-    const toWorker = options.worker === true ||
-      await wantsWorker(session, options.worker, inputs, fixedBatch, outputs, workerFirst);
+    const toWorker = await wantsWorker(session, options.worker, inputs, fixedBatch, outputs, workerFirst);
     if (workerFirst && !toWorker) {
       // A large model that scores fast after all: on this thread, like any light one.
       runner = await createSession(loaded, onnxPath, ortOptions);

@@ -224,6 +224,7 @@ const UTF8 = new TextDecoder();
 /** A cursor over one message's bytes. */
 class Reader {
   pos = 0;
+  #view?: DataView;
   constructor(readonly buf: Uint8Array) {}
 
   /** A varint up to 2^53 (tags, lengths, enums, int32). */
@@ -292,39 +293,29 @@ class Reader {
   }
 
   /**
-   * Skips a repeated scalar field's values: a packed payload (wire type 2), or one value and the run of values of the
-   * same one-byte `tag` right after it (proto2, which onnx.proto is, writes them unpacked: a tag before each). Adds
-   * the run to `runs` as its start, its end and the tag between its values (0 for a packed payload). One loop over
-   * a tree ensemble's millions of node ids, rather than a call per value, is soon compiled.
+   * Skips a repeated scalar field's values: a packed payload (wire type 2), added to `runs` as one run whose tag is 0,
+   * or the run of unpacked values that starts here (see {@linkcode Reader.runOf}).
    */
   run(wire: number, tag: number, runs: number[]): void {
-    if (wire === 2) {
-      const n = this.varint();
-      runs.push(this.pos, this.pos + n, 0);
-      this.pos += n;
-    } else {
-      const start = this.pos;
-      this.skip(wire);
-      while (this.pos < this.buf.length && this.buf[this.pos] === tag) {
-        this.pos++;
-        this.skip(wire);
-      }
-      runs.push(start, this.pos, tag);
-    }
+    if (wire !== 2) return this.runOf(wire, tag, runs);
+    const n = this.varint();
+    runs.push(this.pos, this.pos + n, 0);
+    this.pos += n;
     if (this.pos > this.buf.length) throw new RangeError("truncated field");
   }
 
   /**
-   * Skips a length-delimited field and the run of fields with the same one-byte `tag` right after it (a list of
-   * strings), adding the run to `runs` as its start, its end and the tag (see {@linkcode Reader.run}).
+   * Skips one value of wire type `wire` and the run of values of the same one-byte `tag` right after it (proto2,
+   * which onnx.proto is, writes a repeated field unpacked: a tag before each value; strings always are), adding the
+   * run to `runs` as its start, its end and that tag. One loop over a tree ensemble's millions of node ids, or an
+   * encoder's vocabulary, rather than a call per value, is soon compiled; and no view is made of a string skipped.
    */
-  runOfBytes(tag: number, runs: number[]): void {
+  runOf(wire: number, tag: number, runs: number[]): void {
     const start = this.pos;
-    // Skipped, not viewed: a view made for each of thousands of strings cost more than the rest of the graph.
-    this.skip(2);
+    this.skip(wire);
     while (this.pos < this.buf.length && this.buf[this.pos] === tag) {
       this.pos++;
-      this.skip(2);
+      this.skip(wire);
     }
     runs.push(start, this.pos, tag);
   }
@@ -335,7 +326,9 @@ class Reader {
 
   float(): number {
     if (this.pos + 4 > this.buf.length) throw new RangeError("truncated float");
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getFloat32(0, true);
+    // One view for the reader, not one a float: a list of floats is read one after the other.
+    this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const v = this.#view.getFloat32(this.pos, true);
     this.pos += 4;
     return v;
   }
@@ -428,9 +421,10 @@ const STRINGS_TAG = (9 << 3) | 2;
  */
 function readAttribute(buf: Uint8Array): AttributeProto {
   const a: AttributeProto = {};
-  let floats: number[] | undefined;
-  let ints: number[] | undefined;
-  let strings: number[] | undefined;
+  // Where the lists' runs of values are (see Reader.run): an attribute without a list has none.
+  const floats: number[] = [];
+  const ints: number[] = [];
+  const strings: number[] = [];
   fields(buf, (field, r, wire) => {
     if (field === 1) a.name = r.string();
     else if (field === 2 && wire === 5) a.f = r.float();
@@ -439,18 +433,18 @@ function readAttribute(buf: Uint8Array): AttributeProto {
     else if (field === 5) a.t = readTensor(r.bytes());
     else if (field === 6) a.g = readGraph(r.bytes());
     else if (field === 22) a.sparseTensor = readSparse(r.bytes());
-    else if (field === 7 && (wire === 2 || wire === 5)) r.run(wire, FLOATS_TAG, floats ??= []);
-    else if (field === 8 && (wire === 2 || wire === 0)) r.run(wire, INTS_TAG, ints ??= []);
-    else if (field === 9 && wire === 2) r.runOfBytes(STRINGS_TAG, strings ??= []);
+    else if (field === 7 && (wire === 2 || wire === 5)) r.run(wire, FLOATS_TAG, floats);
+    else if (field === 8 && (wire === 2 || wire === 0)) r.run(wire, INTS_TAG, ints);
+    else if (field === 9 && wire === 2) r.runOf(wire, STRINGS_TAG, strings);
     else if (field === 10) (a.tensors ??= []).push(readTensor(r.bytes()));
     else if (field === 11) (a.graphs ??= []).push(readGraph(r.bytes()));
     else if (field === 23) (a.sparseTensors ??= []).push(readSparse(r.bytes()));
     else return false;
     return true;
   });
-  if (floats !== undefined) lazy(a, "floats", floatsIn.bind(null, buf, floats));
-  if (ints !== undefined) lazy(a, "ints", varintsIn.bind(null, buf, ints));
-  if (strings !== undefined) lazy(a, "strings", viewsIn.bind(null, buf, strings));
+  if (floats.length > 0) lazy(a, "floats", () => valuesIn(buf, floats, (r) => r.float()));
+  if (ints.length > 0) lazy(a, "ints", () => valuesIn(buf, ints, (r) => r.int64()));
+  if (strings.length > 0) lazy(a, "strings", () => valuesIn(buf, strings, (r) => r.bytes()));
   return a;
 }
 
@@ -467,47 +461,17 @@ function lazy<K extends "floats" | "ints" | "strings">(a: AttributeProto, key: K
   });
 }
 
-/** The little-endian float32s of `runs` (start, end, tag between values, ...; see `Reader.run`) of `buf`. */
-function floatsIn(buf: Uint8Array, runs: number[]): number[] {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: number[] = [];
+/** The values `read` reads from `runs` (start, end, tag between values, ...; see `Reader.run`) of `buf`. */
+function valuesIn<T>(buf: Uint8Array, runs: readonly number[], read: (r: Reader) => T): T[] {
+  const out: T[] = [];
   for (let i = 0; i < runs.length; i += 3) {
     const [end, tag] = [runs[i + 1], runs[i + 2]];
-    let at = runs[i];
-    while (at < end) {
-      if (at + 4 > end) throw new RangeError("truncated float");
-      out.push(view.getFloat32(at, true));
-      at += tag === 0 || at + 4 === end ? 4 : 5;
-    }
-  }
-  return out;
-}
-
-/** The int64 varints of `runs` (start, end, tag between values, ...; see `Reader.run`) of `buf`. */
-function varintsIn(buf: Uint8Array, runs: number[]): (number | bigint)[] {
-  const out: (number | bigint)[] = [];
-  for (let i = 0; i < runs.length; i += 3) {
-    const [end, tag] = [runs[i + 1], runs[i + 2]];
+    // Cut at the run's end: a value that would cross it is truncated.
     const r = new Reader(buf.subarray(0, end));
     r.pos = runs[i];
     while (r.pos < end) {
-      out.push(r.int64());
+      out.push(read(r));
       if (tag !== 0 && r.pos < end) r.pos++;
-    }
-  }
-  return out;
-}
-
-/** Views of the length-delimited values of `runs` (start, end, tag between values, ...) of `buf`. */
-function viewsIn(buf: Uint8Array, runs: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < runs.length; i += 3) {
-    const end = runs[i + 1];
-    const r = new Reader(buf.subarray(0, end));
-    r.pos = runs[i];
-    while (r.pos < end) {
-      out.push(r.bytes());
-      if (r.pos < end) r.pos++;
     }
   }
   return out;
