@@ -34,7 +34,8 @@ export function externalDataFiles(bytes: Uint8Array, where: string): string[] {
 /**
  * Reads the data files a graph names, from `dir` (the `.onnx`'s folder),
  * for onnxruntime's `externalData`: each location the graph writes, with
- * its file's bytes. A missing file is named with the path it was expected at.
+ * its file's bytes (from `files`, by path, when the caller has read it
+ * already). A missing file is named with the path it was expected at.
  *
  * @example
  * ```ts
@@ -42,18 +43,24 @@ export function externalDataFiles(bytes: Uint8Array, where: string): string[] {
  * files[0].path; // "model.onnx.data"
  * ```
  */
-export async function readExternalData(bytes: Uint8Array, dir: string, where: string): Promise<ExternalFile[]> {
+export async function readExternalData(
+  bytes: Uint8Array,
+  dir: string,
+  where: string,
+  files?: ReadonlyMap<string, Uint8Array>,
+): Promise<ExternalFile[]> {
   const read = new Map<string, Uint8Array>();
-  const files: ExternalFile[] = [];
+  const found: ExternalFile[] = [];
   for (const [location, name] of locations(bytes, where)) {
     let data = read.get(name);
     if (data === undefined) {
-      data = await readDataFile(join(dir, name), name, where);
+      const path = join(dir, name);
+      data = files?.get(path) ?? await readDataFile(path, name, where);
       read.set(name, data);
     }
-    files.push({ path: location, name, data });
+    found.push({ path: location, name, data });
   }
-  return files;
+  return found;
 }
 
 /**

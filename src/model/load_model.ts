@@ -54,10 +54,10 @@ export interface LoadOptions {
    */
   worker?: boolean | "auto";
   /**
-   * The `.onnx` file's bytes, when the caller has just read them (the model store, for the file's digest): the file
-   * is not read a second time.
+   * Files the caller has just read (the model store, for the model's tag), by path: the `.onnx` file and its data
+   * files found here are not read a second time.
    */
-  bytes?: Uint8Array;
+  files?: ReadonlyMap<string, Uint8Array>;
 }
 
 /**
@@ -75,8 +75,8 @@ export interface LoadOptions {
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
   const { onnxPath, manifestPath, defaultName } = await locate(path);
   const manifest = options.manifest ?? (manifestPath ? await readManifest(manifestPath) : {});
-  const bytes = options.bytes ?? await readWholeFile(onnxPath);
-  const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath);
+  const bytes = options.files?.get(onnxPath) ?? await readWholeFile(onnxPath);
+  const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath, options.files);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
   // A ZipMap model is rewritten after its first session, made here: a worker of its loads the rewritten bytes.

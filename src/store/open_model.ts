@@ -40,10 +40,10 @@ export async function loadResolved(resolved: ResolvedModel, options: LoadOptions
       reason: resolved.stale.reason,
     });
   }
-  // The bytes resolving read are handed over once: the resolved model, which reloads keep, must not hold them.
-  const bytes = resolved.bytes;
-  delete resolved.bytes;
-  const model = await loadModel(resolved.onnxPath, { ...options, manifest: resolved.manifest, bytes });
+  // The files resolving read are handed over once: the resolved model, which reloads keep, must not hold them.
+  const files = resolved.files;
+  delete resolved.files;
+  const model = await loadModel(resolved.onnxPath, { ...options, manifest: resolved.manifest, files });
   if (!resolved.stale) {
     // The model serves either way: a cache that cannot record it only lacks a fallback.
     await markGood(resolved).catch((err) =>

@@ -65,10 +65,10 @@ export interface ResolvedModel {
   /** For a remote model, the cache it is in: {@linkcode markGood} records it there once it loaded. */
   cached?: { cacheDir: string; where: string };
   /**
-   * The ONNX file's bytes, when resolving read them (a local model's, for its tag): the load takes them (see
-   * `loadResolved`), so the file is read once and a resolved model kept for reloads holds no copy.
+   * The files resolving read (a local model's `.onnx` and data files, for its tag), by path: the load takes them (see
+   * `loadResolved`), so each is read once and a resolved model kept for reloads holds no copy.
    */
-  bytes?: Uint8Array;
+  files?: Map<string, Uint8Array>;
 }
 
 /**
@@ -214,11 +214,14 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
   const data = onnx === undefined ? [] : externalDataFiles(onnx, resolved.onnxPath).map((name) => join(beside, name));
   const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json"), ...data];
   const digests: [string, string][] = [];
+  const read = new Map<string, Uint8Array>();
   for (const f of files) {
     const bytes = f === resolved.onnxPath ? onnx : await readWholeFile(f).catch(() => undefined);
-    if (bytes !== undefined) digests.push([f, createHash("sha256").update(bytes).digest("hex")]);
+    if (bytes === undefined) continue;
+    digests.push([f, createHash("sha256").update(bytes).digest("hex")]);
+    read.set(f, bytes);
   }
-  return { ...resolved, tag: tagOf(digests), bytes: onnx };
+  return { ...resolved, tag: tagOf(digests), files: read };
 }
 
 /**

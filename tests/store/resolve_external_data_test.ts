@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { log } from "../../src/log.ts";
 import { type Model, ModelError } from "../../src/model/mod.ts";
-import { openModel, type ResolvedModel } from "../../src/store/mod.ts";
+import { loadResolved, openModel, type ResolvedModel, resolveModel } from "../../src/store/mod.ts";
 import { EMBEDDED } from "../byom_cases.ts";
 import { FIXTURES, rejection, tempDir } from "../helpers.ts";
 import { startHttp, startS3 } from "./servers.ts";
@@ -236,4 +236,19 @@ Deno.test("a model with external data over HTTP", async (t) => {
     assert.equal(err.code, "model_not_found");
     assert.ok(err.message.includes(`${http.url}/lonely/model.onnx.data does not exist`), err.message);
   });
+});
+
+Deno.test("a local model's data file is read once: the load scores the bytes resolving read for the tag", async () => {
+  await using dir = await tempDir();
+  for (const [name, bytes] of MLP_FILES) await Deno.writeFile(join(dir.path, name), bytes);
+  const resolved = await resolveModel(dir.path, { cacheDir: join(dir.path, "cache") });
+  assert.deepEqual(resolved.files?.get(join(dir.path, "model.onnx.data")), MLP_FILES.get("model.onnx.data"));
+  // Weights changed in between are not what the tag says: the load does not read them again.
+  await Deno.writeFile(join(dir.path, "model.onnx.data"), new Uint8Array(MLP_FILES.get("model.onnx.data")!.length));
+  const model = await loadResolved(resolved);
+  try {
+    assert.deepEqual((await model.predict(MLP_ROWS, 3)).columns, WANT.mlp);
+  } finally {
+    await model.close();
+  }
 });

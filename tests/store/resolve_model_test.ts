@@ -377,12 +377,12 @@ Deno.test("a local model's file is read once: resolving hands its bytes to the l
   await Deno.copyFile(join(MODELS, "ride-duration-linreg", "model.onnx"), join(dir.path, "model.onnx"));
   const resolved = await resolveModel(dir.path, { cacheDir: join(dir.path, "cache") });
   const onDisk = await Deno.readFile(join(dir.path, "model.onnx"));
-  assert.deepEqual(resolved.bytes, onDisk);
+  assert.deepEqual(resolved.files?.get(join(dir.path, "model.onnx")), onDisk);
   // What is loaded is what was read for the tag, even if the file changes in between.
   await Deno.writeFile(join(dir.path, "model.onnx"), new TextEncoder().encode("not a model any more"));
   const model = await loadResolved(resolved);
   try {
-    assert.equal(resolved.bytes, undefined);
+    assert.equal(resolved.files, undefined);
     assert.equal(model.version, createHash("sha256").update(onDisk).digest("hex").slice(0, 12));
   } finally {
     await model.close();
