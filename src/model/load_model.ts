@@ -4,7 +4,6 @@
  * {@linkcode Model}.
  */
 import type * as ort from "onnxruntime-node";
-import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { type ExternalFile, modelDigest, readExternalData } from "./external_data.ts";
 import { type GraphFacts, graphFacts } from "./graph_facts.ts";
@@ -21,6 +20,7 @@ import { runCost } from "./run_cost.ts";
 import type * as ZipMap from "./zipmap.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { readWholeFile } from "../read_whole_file.ts";
+import { sha256Hex } from "../sha256_hex.ts";
 import { type DescribedSession, openWorkerSession, type Session } from "./session_client.ts";
 
 /** Session and naming options. */
@@ -332,7 +332,6 @@ async function exists(path: string): Promise<boolean> {
 
 /** The first 12 hex digits of the model's digest: the `.onnx`'s sha256, covering its data files when it has some. */
 function defaultVersion(bytes: Uint8Array, externalData: ExternalFile[]): string {
-  const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
   const files = new Map(externalData.map((f) => [f.name, f.data]));
-  return modelDigest(sha256(bytes), [...files].map(([name, data]) => [name, sha256(data)])).slice(0, 12);
+  return modelDigest(sha256Hex(bytes), [...files].map(([name, data]) => [name, sha256Hex(data)])).slice(0, 12);
 }

@@ -26,6 +26,7 @@ import type * as S3Store from "./s3_store.ts";
 import { s3Config } from "./s3_config.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { readWholeFile } from "../read_whole_file.ts";
+import { sha256Hex } from "../sha256_hex.ts";
 
 import { MODEL_MAX_BYTES, MODEL_TIMEOUT_SECONDS } from "./fetch_limits.ts";
 
@@ -210,6 +211,8 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
     : await describe(uri, dirname(uri.path), basename(uri.path), basename(uri.path) === "model.onnx", nameOf(uri.path));
   const beside = dirname(resolved.onnxPath);
   const onnx = await readWholeFile(resolved.onnxPath).catch(() => undefined);
+  // A remote copy's pin was checked against the digest it was downloaded with. An unreadable file fails its load.
+  if (uri.sha256 !== undefined && onnx !== undefined) checkPin(sha256Hex(onnx), uri.sha256, uri.text);
   // The data files its graph names are the model too: new weights in them are a new model to reload.
   const data = onnx === undefined ? [] : externalDataFiles(onnx, resolved.onnxPath).map((name) => join(beside, name));
   const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json"), ...data];
@@ -218,7 +221,7 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
   for (const f of files) {
     const bytes = f === resolved.onnxPath ? onnx : await readWholeFile(f).catch(() => undefined);
     if (bytes === undefined) continue;
-    digests.push([f, createHash("sha256").update(bytes).digest("hex")]);
+    digests.push([f, sha256Hex(bytes)]);
     read.set(f, bytes);
   }
   return { ...resolved, tag: tagOf(digests), files: read };
@@ -245,10 +248,6 @@ async function describe(
       ? `does not hold ${mlflow.onnxFile}, the ONNX file its MLmodel names`
       : "has no model.onnx (nor any other .onnx file, nor an MLmodel)";
     throw ModelError.notFound(`Model not found: "${uri.text}" ${what}`);
-  }
-  // A remote copy's pin was checked against the digest it was downloaded with.
-  if (uri.sha256 !== undefined && uri.kind === "local") {
-    checkPin(createHash("sha256").update(await Deno.readFile(onnxPath)).digest("hex"), uri.sha256, uri.text);
   }
   const fromFile = withManifest ? await readManifest(join(dir, "model.json")) : undefined;
   const fromSignature: Manifest = mlflow && mlflow.inputs.length > 0 && fromFile === undefined

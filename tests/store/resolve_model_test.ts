@@ -388,3 +388,26 @@ Deno.test("a local model's file is read once: resolving hands its bytes to the l
     await model.close();
   }
 });
+
+Deno.test("a local model pinned by file://...#sha256=", async (t) => {
+  await using dir = await tempDir();
+  const rf = join(dir.path, "rf");
+  await Deno.mkdir(rf);
+  await Deno.copyFile(join(MODELS, "ride-duration-rf", "model.onnx"), join(rf, "model.onnx"));
+  await t.step("the right pin: resolved and loaded, its version the file's digest", async () => {
+    const { model } = await openModel(`file://${rf}#sha256=${RF_SHA}`, { cacheDir: join(dir.path, "cache") });
+    try {
+      assert.equal(model.version, RF_SHA.slice(0, 12));
+    } finally {
+      await model.close();
+    }
+  });
+  await t.step("a wrong pin is refused (78), naming both digests", async () => {
+    const wrong = "0".repeat(64);
+    const err = await rejection(() =>
+      resolveModel(`file://${rf}#sha256=${wrong}`, { cacheDir: join(dir.path, "cache") })
+    );
+    assert.equal(err.exitCode, 78);
+    assert.match(err.message, new RegExp(`its sha256 is ${RF_SHA}, the pin \\(#sha256=\\) is ${wrong}`));
+  });
+});
