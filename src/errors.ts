@@ -6,9 +6,8 @@
  * maps a failure in exactly one place: Hono's `onError`, the consumer's
  * dead-letter path, `main.ts`'s exit code and the batch rejects.
  *
- * The model module imports nothing of ours, so its `ModelError` is not a
- * subclass; it carries the same three fields and {@linkcode describeError}
- * reads any error by those fields.
+ * The model module's `ModelError` (`src/model/model_error.ts`) is one of
+ * them, kept beside the code that throws it.
  *
  * @example
  * ```ts

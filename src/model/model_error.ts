@@ -1,25 +1,15 @@
+import { ScoreError } from "../errors.ts";
+
 /**
- * The model module's own failure. It imports nothing of ours, so instead of
- * subclassing the errors module it carries the same fields (`code`, HTTP
- * `status`, `exitCode`), which `describeError` in `src/errors.ts` reads.
+ * The model module's own failure, one of the errors module's: a code, an
+ * HTTP status and an exit code, for each way a model fails.
  *
  * @example
  * ```ts
  * throw ModelError.notFound(`Model not found: "models/nope" does not exist`);
  * ```
  */
-export class ModelError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly status: number,
-    readonly exitCode: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "ModelError";
-  }
-
+export class ModelError extends ScoreError {
   /** The model path does not exist. */
   static notFound(message: string, options?: ErrorOptions): ModelError {
     return new ModelError(message, "model_not_found", 404, 66, options);

@@ -189,7 +189,7 @@ export async function download(
       }
       await out.sync();
     } catch (err) {
-      if (err instanceof ScoreError || err instanceof ModelError) throw err;
+      if (err instanceof ScoreError) throw err;
       throw failure(err, where, signal, (why) => `Download of ${where} failed: ${why}`);
     }
   } catch (err) {
