@@ -75,6 +75,12 @@ Deno.test("no module of src/ imports itself round a circle", async (t) => {
     assert.ok(edges.get("sources/reader_worker.ts")?.includes("sources/parquet_batches.ts"));
     assert.ok(!edges.get("commands/serve.ts")?.includes("commands/serve_workers.ts"), "a lazy load's type is no edge");
   });
+  await t.step("src/model/ imports from itself and the shared files at src/'s top only, no other part", () => {
+    const outside = [...edges].filter(([from]) => from.startsWith("model/")).flatMap(([from, to]) =>
+      to.filter((t) => !t.startsWith("model/") && t.includes("/")).map((t) => `${from} -> ${t}`)
+    );
+    assert.deepEqual(outside, []);
+  });
   const found = circles(edges);
   const folderOf = (file: string) => file.includes("/") ? `src/${dirname(file)}/` : "src/";
   for (const folder of [...new Set([...edges.keys()].map(folderOf))].sort()) {

@@ -2,8 +2,8 @@
  * A loaded ONNX model: its metadata and `predict`, which scores a batch of
  * rows given as columns in one `session.run`.
  *
- * This folder is the only importer of onnxruntime-node and imports nothing
- * else of ours (but the lazy loader, src/lazy_import.ts), so every transport scores through the same code.
+ * This folder is the only importer of onnxruntime-node, and of ours imports only the shared files at src/'s top
+ * (errors, the lazy loader, file reading), no other part: every transport scores through the same code.
  */
 import type * as ort from "onnxruntime-node";
 import { EXPECTED, type TensorData, type TensorType } from "./coerce.ts";
