@@ -5,6 +5,9 @@
  * With wrk (installed with apt-get when missing) at 64 connections, 127.0.0.1
  * only, it measures in turn:
  * - the ceiling: a bare `Deno.serve` answering a fixed JSON after reading the body;
+ * - a minimal model server (`bench/minimal_model_server.ts`): bare `Deno.serve` reading what any server must of a
+ *   request, the JSON, the linear model through onnxruntime-node in batches, nothing else: the least a model server
+ *   on this stack costs, so that the share of the gap that is score's own shows;
  * - `score serve` (linreg, access log on, to a file, the default guarded
  *   listener) with single-ride `POST /predict` requests (100 distinct rides,
  *   cycled), with one worker and with `--workers 2`, and with `--listener deno`;
@@ -66,6 +69,9 @@ Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.err
   async (req) => { await req.text(); return new Response(body, { headers: { "content-type": "application/json" } }); });
 `;
 
+/** The third ceiling: the least a model server does on this stack (see the file). */
+const MINIMAL = "ceiling: a minimal model server (Deno.serve, the request read, JSON, the model in batches)";
+
 /** node:http's ceiling: through @hono/node-server, as `score serve --listener node` listens (src/http/listen.ts). */
 const NODE_CEILING_SERVER = `
 import { createAdaptorServer } from "@hono/node-server";
@@ -110,6 +116,16 @@ const results: Result[] = [];
   // One process per row, so that each peak RSS is its own.
   await using ceiling = await start(DENO, ["eval", CEILING_SERVER], "ceiling");
   await using nodeCeiling = await start(DENO, ["eval", NODE_CEILING_SERVER], "node_ceiling");
+  await using minimal = await start(
+    DENO,
+    [
+      "run",
+      "--allow-all",
+      join(ROOT, "bench", "minimal_model_server.ts"),
+      join(ROOT, "models", "ride-duration-linreg", "model.onnx"),
+    ],
+    "minimal",
+  );
   const model = join(ROOT, "models", "ride-duration-linreg");
   const base = ["serve", "--model", model, "--port", "0"];
   // One worker unless a row says otherwise: the rows compare with each other and with earlier runs (the default, auto,
@@ -158,6 +174,7 @@ const results: Result[] = [];
   const runs: [string, Server, string, string[], number][] = [
     ["ceiling: bare Deno.serve, fixed JSON", ceiling, "/", single, 1],
     ["ceiling: bare node:http (@hono/node-server), fixed JSON", nodeCeiling, "/", single, 1],
+    [MINIMAL, minimal, "/predict", single, 1],
     ["score serve, 1 ride per request", serve, "/predict", single, 1],
     ["score serve --workers 2, 1 ride per request", twoWorkers, "/predict", single, 1],
     ["score serve, 1 ride per request, --listener deno", denoListener, "/predict", single, 1],
@@ -180,8 +197,8 @@ const results: Result[] = [];
   ]);
   if (ONLY !== undefined) {
     const exact = runs.filter(([name]) => ONLY.includes(name)).map(([name]) => name);
-    const kept = runs.filter(([name], i) =>
-      i < 2 || exact.includes(name) || ONLY.some((w) => !exact.includes(w) && name.includes(w))
+    const kept = runs.filter(([name]) =>
+      name.startsWith("ceiling") || exact.includes(name) || ONLY.some((w) => !exact.includes(w) && name.includes(w))
     );
     runs.splice(0, runs.length, ...kept);
   }
@@ -248,6 +265,7 @@ const lines = [
 ];
 console.log("\n" + lines.join("\n"));
 const rest = results.find((r) => r.name === "score serve, 1 ride per request");
+const minimalResult = results.find((r) => r.name === MINIMAL);
 const grpcResult = results.find((r) => r.name.includes("ModelInfer"));
 if (grpcResult !== undefined) {
   const vsRest = rest === undefined
@@ -269,9 +287,15 @@ if (rest !== undefined) {
   console.log(
     `\ntargets (${rest.name}): >= 60% of the Deno.serve ceiling per CPU-second: ${
       perCpu(rest) >= 0.6 * topPerCpu ? "met" : "MISSED"
-    } (${pct(perCpu(rest), topPerCpu)}; req/s ${pct(rest.requestsPerSecond, top)}); p99 < 5 ms: ${
-      rest.p99Ms < 5 ? "met" : "MISSED"
-    } (${rest.p99Ms.toFixed(2)} ms); >= 10x the Flask app: ${vsFlask}`,
+    } (${pct(perCpu(rest), topPerCpu)}; req/s ${pct(rest.requestsPerSecond, top)}${
+      minimalResult === undefined
+        ? ""
+        : `; the minimal model server: ${pct(perCpu(minimalResult), topPerCpu)}, score serve ${
+          pct(perCpu(rest), perCpu(minimalResult))
+        } of it`
+    }); p99 < 5 ms: ${rest.p99Ms < 5 ? "met" : "MISSED"} (${
+      rest.p99Ms.toFixed(2)
+    } ms); >= 10x the Flask app: ${vsFlask}`,
   );
 }
 console.log(`load average at the end: ${Deno.loadavg().map((l) => l.toFixed(2)).join(", ")}`);
