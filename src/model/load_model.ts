@@ -7,7 +7,6 @@ import type * as ort from "onnxruntime-node";
 import { basename, dirname, join } from "node:path";
 import { type ExternalFile, modelDigest, readExternalData } from "./external_data.ts";
 import { type GraphFacts, graphFacts } from "./graph_facts.ts";
-import { holdsText } from "./onnx_reader.ts";
 import { inputLayout } from "./input_layout.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { checkInputColumns, checkManifest } from "./manifest_check.ts";
@@ -79,20 +78,17 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const externalData = await readExternalData(bytes, dirname(onnxPath), onnxPath, options.files);
   const ortOptions = sessionOptions(options, externalData);
   let loaded: Uint8Array = bytes;
-  // A ZipMap model is rewritten after its first session, made here: a worker of its loads the rewritten bytes.
-  const zipMap = holdsText(bytes, "ZipMap");
   // A model asked for in a worker is made there first: its session serves the metadata and the trial run through
   // the worker, and no second session holds the model's memory. So is a large one that may go there (`auto`, see
   // WORKER_FIRST_BYTES), which comes back to this thread only if it turns out light.
-  const workerFirst = !zipMap &&
-    (options.worker === true || (options.worker === "auto" && bytes.length >= WORKER_FIRST_BYTES));
-  let session: DescribedSession = workerFirst
-    ? await inWorkerOnly(loaded, onnxPath, ortOptions)
-    : await createSession(loaded, onnxPath, ortOptions);
+  const workerFirst = options.worker === true || (options.worker === "auto" && bytes.length >= WORKER_FIRST_BYTES);
+  const making = workerFirst ? inWorkerOnly(loaded, onnxPath, ortOptions) : createSession(loaded, onnxPath, ortOptions);
+  const warnings: string[] = [];
+  // Read while the worker makes the session, which for a large model takes seconds (on this thread, before it).
+  const facts = readFacts(bytes, onnxPath, warnings);
+  let session: DescribedSession = await making;
   // The session to release if loading fails: none while one is being replaced.
   let owned: DescribedSession | undefined = session;
-  const warnings: string[] = [];
-  const facts = readFacts(bytes, onnxPath, warnings);
   try {
     // Only a model with a non-tensor output is decoded and rewritten: any other loads byte for byte.
     const zipLabels = new Map<string, string[]>();
@@ -102,7 +98,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
         owned = undefined;
         await session.release();
         loaded = unzipped.bytes;
-        owned = session = await createSession(loaded, onnxPath, ortOptions);
+        owned = session = workerFirst
+          ? await inWorkerOnly(loaded, onnxPath, ortOptions)
+          : await createSession(loaded, onnxPath, ortOptions);
         for (const z of unzipped.outputs) zipLabels.set(z.output, z.labels);
       }
     }
