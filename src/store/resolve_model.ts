@@ -210,9 +210,7 @@ async function resolveLocal(uri: ModelUri & { kind: "local" }): Promise<Resolved
     ? await describe(uri, uri.path, undefined, true, nameOf(uri.path))
     : await describe(uri, dirname(uri.path), basename(uri.path), basename(uri.path) === "model.onnx", nameOf(uri.path));
   const beside = dirname(resolved.onnxPath);
-  const onnx = await readWholeFile(resolved.onnxPath).catch(() => undefined);
-  // A remote copy's pin was checked against the digest it was downloaded with. An unreadable file fails its load.
-  if (uri.sha256 !== undefined && onnx !== undefined) checkPin(sha256Hex(onnx), uri.sha256, uri.text);
+  const onnx = resolved.files?.get(resolved.onnxPath) ?? await readWholeFile(resolved.onnxPath).catch(() => undefined);
   // The data files its graph names are the model too: new weights in them are a new model to reload.
   const data = onnx === undefined ? [] : externalDataFiles(onnx, resolved.onnxPath).map((name) => join(beside, name));
   const files = [resolved.onnxPath, join(beside, "MLmodel"), join(beside, "model.json"), ...data];
@@ -249,16 +247,24 @@ async function describe(
       : "has no model.onnx (nor any other .onnx file, nor an MLmodel)";
     throw ModelError.notFound(`Model not found: "${uri.text}" ${what}`);
   }
+  // The `.onnx` read here (for a pin, a signature) is handed on (`files`), so that it is read once.
+  let onnx: Uint8Array | undefined;
+  // A remote copy's pin was checked against the digest it was downloaded with.
+  if (uri.sha256 !== undefined && uri.kind === "local") {
+    onnx = await readWholeFile(onnxPath);
+    checkPin(sha256Hex(onnx), uri.sha256, uri.text);
+  }
   const fromFile = withManifest ? await readManifest(join(dir, "model.json")) : undefined;
   const fromSignature: Manifest = mlflow && mlflow.inputs.length > 0 && fromFile === undefined
-    ? signatureManifest(mlflow.inputs, graphInputs(await Deno.readFile(onnxPath)))
+    ? signatureManifest(mlflow.inputs, graphInputs(onnx ??= await readWholeFile(onnxPath)))
     : {};
   const manifest: Manifest = { ...(fromFile ?? fromSignature), name: uri.name ?? fromFile?.name ?? defaultName };
   // MLflow's run id is the version the course reports, whatever a model.json beside it says.
   const version = mlflow?.runId ?? fromFile?.version;
   if (version !== undefined) manifest.version = version;
   else delete manifest.version;
-  return { uri: uri.text, onnxPath, manifest, signature: mlflow?.inputs ?? [] };
+  const files = onnx === undefined ? undefined : new Map([[onnxPath, onnx]]);
+  return { uri: uri.text, onnxPath, manifest, signature: mlflow?.inputs ?? [], files };
 }
 
 async function readManifest(path: string): Promise<Manifest | undefined> {
