@@ -15,19 +15,21 @@ import { logLines, MODELS, ROOT, tempDir, waitUntil } from "../helpers.ts";
 import { CAN_START_POSTGRES, type PrivatePostgres, startPostgres } from "../postgres/private_postgres.ts";
 import { assertLogLinesOnly, endsWithin } from "./batch_process.ts";
 
-/** Input rows: a job streams them for a second or more, `BATCH` rows a read. */
+/** Input rows, `BATCH` rows a read: a job streams them in well under a second on a fast machine (see `PACE_S`). */
 const ROWS = 200_000;
 const BATCH = 2_000;
 /** How long a faulted job may run on after the fault before the test kills it (and fails). */
 const FAULTED_EXIT_MS = 30_000;
 /** Bound on its exit once the fault is done (the restart finished, the sessions ended). */
 const EXIT_AFTER_FAULT_MS = 5_000;
+/** Seconds the paced input (`rides_paced`) pauses at each batch: the whole stream lasts 100 of them. */
+const PACE_S = 0.05;
 
-/** `./score batch` scoring the private input's `rides` into `output`, started in the background. */
-function spawnBatch(input: PrivatePostgres, output: string[]): Deno.ChildProcess {
+/** `./score batch` scoring the private input's `table` into `output`, started in the background. */
+function spawnBatch(input: PrivatePostgres, output: string[], table = "rides"): Deno.ChildProcess {
   const args = ["--model", join(MODELS, "ride-duration-linreg"), "--no-progress", "--batch-size", String(BATCH)];
   return new Deno.Command(join(ROOT, "score"), {
-    args: ["batch", ...args, "--input", input.url, "--table", "rides", "--keep", "ride_id", ...output],
+    args: ["batch", ...args, "--input", input.url, "--table", table, "--keep", "ride_id", ...output],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -99,6 +101,9 @@ Deno.test({
       await admin.query(`create table rides as select g::int8 as ride_id, (g % 265)::int8 as "PULocationID",
         ((g * 7) % 265)::int8 as "DOLocationID", ((g % 200) / 10.0)::float8 as trip_distance
         from generate_series(1, ${ROWS}) g`);
+      // The same rides, a pause at each batch's first: a fast machine streams the table itself before a fault lands.
+      await admin.query(`create view rides_paced as select r.* from rides r
+        cross join lateral (select pg_sleep(case when r.ride_id % ${BATCH} = 1 then ${PACE_S} else 0 end)) p`);
       await adminB.query(`create table preds (ride_id int8, duration float8, model_name text, model_version text,
         scored_at timestamptz)`);
       await adminB.query(
@@ -169,10 +174,10 @@ Deno.test({
       await predsA.complete();
 
       /** Runs a job into `output`: `fault` starts it (`start`) and returns once it has faulted it. */
-      const faulted = async (output: Output, fault: (start: () => void) => Promise<void>) => {
+      const faulted = async (output: Output, fault: (start: () => void) => Promise<void>, table?: string) => {
         await emptyDir();
         let child: Deno.ChildProcess | undefined;
-        const start = () => void (child = spawnBatch(a, output.args));
+        const start = () => void (child = spawnBatch(a, output.args, table));
         try {
           await fault(start);
         } catch (err) {
@@ -196,7 +201,7 @@ Deno.test({
       };
       const cursorHeld = () => admin.sessions("query like 'select q.%' and wait_event = 'ClientRead'");
 
-      const moments: { name: string; outputs: Output[]; fault(start: () => void): Promise<void> }[] = [
+      const moments: { name: string; outputs: Output[]; table?: string; fault(start: () => void): Promise<void> }[] = [
         {
           name: "before the first read (the input table locked)",
           outputs: [predsA],
@@ -232,6 +237,7 @@ Deno.test({
         {
           name: "mid-stream (the output has taken some batches)",
           outputs: [predsA, csv],
+          table: "rides_paced",
           async fault(start) {
             start();
             await waitUntil(
@@ -240,7 +246,10 @@ Deno.test({
                 from pg_stat_progress_copy p join pg_stat_activity s using (pid) where s.application_name = 'score'`);
                 if ((n as number) >= 5 * BATCH) return true;
                 for await (const e of Deno.readDir(dir.path)) {
-                  if (e.name.endsWith(".tmp") && (await Deno.stat(join(dir.path, e.name))).size > 100_000) return true;
+                  if (!e.name.endsWith(".tmp")) continue;
+                  // Gone between the listing and now: not yet the file this waits for.
+                  const size = (await Deno.stat(join(dir.path, e.name)).catch(() => undefined))?.size ?? 0;
+                  if (size > 100_000) return true;
                 }
                 return false;
               },
@@ -254,7 +263,7 @@ Deno.test({
       for (const moment of moments) {
         for (const output of moment.outputs) {
           await t.step(`${moment.name}, output ${output.name}: exit 69, nothing committed`, async () => {
-            const run = await faulted(output, moment.fault);
+            const run = await faulted(output, moment.fault, moment.table);
             console.log(`  exit ${run.code} ${Math.round(run.afterFault)} ms after the restart`);
             await exits69(output, run);
           });
@@ -309,7 +318,7 @@ Deno.test({
       for (const output of [predsA, csv]) {
         await t.step(`SIGTERM mid-stream, output ${output.name}: exit 143 at once, nothing committed`, async () => {
           await emptyDir();
-          const child = spawnBatch(a, output.args);
+          const child = spawnBatch(a, output.args, "rides_paced");
           await waitUntil(
             async () => await cursorHeld() > 0 || await admin.sessions("query like 'copy%'") > 0,
             "the job to read",
